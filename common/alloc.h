@@ -1,0 +1,42 @@
+/*
+ * The one allocation wrapper (STYLE.md #8).
+ *
+ * Real out-of-memory aborts the process with a message: a daemon that cannot allocate a few
+ * bytes cannot do anything useful, and checking every small allocation for a condition that
+ * never recovers only hides bugs. Callers still check for NULL, because tests can make the
+ * Nth allocation fail (xw_alloc_fail_at) to prove that every error path frees what it took;
+ * under that hook the functions return NULL instead of aborting. Code that allocates sizes
+ * read from untrusted input checks them against a maximum first (STYLE.md #6).
+ *
+ * All functions are thread-safe.
+ */
+#ifndef XW_COMMON_ALLOC_H
+#define XW_COMMON_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *xw_malloc(size_t n);
+void *xw_calloc(size_t count, size_t size);
+void *xw_realloc(void *p, size_t n);
+char *xw_strdup(const char *s);
+char *xw_strndup(const char *s, size_t n);
+void *xw_memdup(const void *p, size_t n);
+void xw_free(void *p);
+
+/* Overwrites n bytes with zeros in a way the compiler may not remove. */
+void xw_wipe(void *p, size_t n);
+/* xw_wipe then xw_free; for secrets. NULL is fine. */
+void xw_free_secret(void *p, size_t n);
+
+/* --- test hooks --- */
+/* Makes the nth allocation from now on (1 = the next one) fail, and every later one too if
+ * `sticky`; 0 disables. */
+void xw_alloc_fail_at(uint64_t nth, int sticky);
+/* Allocations made through this wrapper since the start, and failures injected so far. */
+uint64_t xw_alloc_count(void);
+uint64_t xw_alloc_failures(void);
+/* Blocks allocated and not yet freed through this wrapper (tests compare before/after). */
+int64_t xw_alloc_live(void);
+
+#endif

@@ -1,0 +1,9 @@
+# common/: error codes, allocation, bounded buffers, hex/base64, logging, clocks.
+LIBS += common
+common_SRCS := $(wildcard common/*.c)
+
+TESTBINS += test_common
+test_common_SRCS := tests/unit/test_common.c
+test_common_LIBS := common
+test_common_PKGS := cmocka
+TESTS += test_common

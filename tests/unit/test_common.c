@@ -1,0 +1,350 @@
+/*
+ * Tests for common/: error table, allocation wrapper and its failure hook, bounded buffers,
+ * hex and base64, logger, clocks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/codec.h"
+#include "common/err.h"
+#include "common/log.h"
+
+static void test_err_table(void **state)
+{
+    (void)state;
+    assert_string_equal(xw_errname(XW_OK), "XW_OK");
+    assert_string_equal(xw_errname(XW_ETRUNCATED), "XW_ETRUNCATED");
+    assert_string_equal(xw_strerror(XW_ENOMEM), "out of memory");
+    assert_string_equal(xw_strerror(-5), "unknown error");
+    assert_string_equal(xw_strerror(XW_ERR__COUNT), "unknown error");
+    assert_int_equal(xw_errclass_of(XW_OK), XW_CLASS_NONE);
+    assert_true(xw_err_is_retriable(XW_ETIMEOUT));
+    assert_true(xw_err_is_retriable(XW_EUNAVAILABLE));
+    assert_int_equal(xw_errclass_of(XW_EMALFORMED), XW_CLASS_PERMANENT);
+    assert_true(xw_err_is_fatal(XW_ECORRUPT));
+    assert_true(xw_err_is_fatal(12345)); /* an unknown code is treated as the worst case */
+    /* every code has a distinct name and a non-empty message */
+    for (int i = 0; i < XW_ERR__COUNT; i++) {
+        assert_true(strlen(xw_strerror(i)) > 0);
+        for (int j = i + 1; j < XW_ERR__COUNT; j++)
+            assert_string_not_equal(xw_errname(i), xw_errname(j));
+    }
+}
+
+static void test_errbuf(void **state)
+{
+    (void)state;
+    xw_errbuf eb = {{0}};
+    assert_int_equal(xw_errf(&eb, XW_ETRUNCATED, "key package ends at byte %d", 7), XW_ETRUNCATED);
+    assert_string_equal(eb.msg, "key package ends at byte 7");
+    xw_errctx(&eb, XW_ETRUNCATED, "welcome for %s", "bob");
+    assert_string_equal(eb.msg, "welcome for bob: key package ends at byte 7");
+    assert_int_equal(xw_errf(NULL, XW_EINVAL, "ignored"), XW_EINVAL);
+    xw_errbuf empty = {{0}};
+    xw_errctx(&empty, XW_EIO, "reading %s", "x.db");
+    assert_string_equal(empty.msg, "reading x.db: input/output error");
+}
+
+/* An "object" whose constructor takes three allocations and must free the earlier ones
+ * when a later one fails. */
+struct triple {
+    char *a, *b, *c;
+};
+
+static int triple_new(struct triple **out)
+{
+    struct triple *t = xw_calloc(1, sizeof *t);
+    if (!t)
+        return XW_ENOMEM;
+    if (!(t->a = xw_strdup("alpha")))
+        goto fail;
+    if (!(t->b = xw_malloc(100)))
+        goto fail;
+    if (!(t->c = xw_memdup("gamma", 5)))
+        goto fail;
+    *out = t;
+    return XW_OK;
+fail:
+    xw_free(t->a);
+    xw_free(t->b);
+    xw_free(t);
+    return XW_ENOMEM;
+}
+
+static void triple_free(struct triple *t)
+{
+    xw_free(t->a);
+    xw_free(t->b);
+    xw_free(t->c);
+    xw_free(t);
+}
+
+static void test_alloc_fail_hook_error_path_frees(void **state)
+{
+    (void)state;
+    /* Fail each of the four allocations in turn: every time the error is reported and
+     * nothing is left allocated. Then with no failure, it works. */
+    for (uint64_t nth = 1; nth <= 4; nth++) {
+        int64_t live = xw_alloc_live();
+        uint64_t fails = xw_alloc_failures();
+        struct triple *t = NULL;
+        xw_alloc_fail_at(nth, 0);
+        assert_int_equal(triple_new(&t), XW_ENOMEM);
+        xw_alloc_fail_at(0, 0);
+        assert_int_equal(xw_alloc_failures(), fails + 1);
+        assert_int_equal(xw_alloc_live(), live);
+    }
+    int64_t live = xw_alloc_live();
+    struct triple *t = NULL;
+    assert_int_equal(triple_new(&t), XW_OK);
+    assert_int_equal(xw_alloc_live(), live + 4);
+    assert_memory_equal(t->c, "gamma", 5);
+    triple_free(t);
+    assert_int_equal(xw_alloc_live(), live);
+}
+
+static void test_alloc_sticky_and_count(void **state)
+{
+    (void)state;
+    uint64_t before = xw_alloc_count();
+    xw_alloc_fail_at(2, 1);
+    void *p = xw_malloc(8);
+    assert_non_null(p);
+    assert_null(xw_malloc(8));
+    assert_null(xw_calloc(2, 8));
+    assert_null(xw_realloc(NULL, 8));
+    xw_alloc_fail_at(0, 0);
+    assert_int_equal(xw_alloc_count(), before + 4);
+    void *q = xw_realloc(p, 64);
+    assert_non_null(q);
+    xw_free(q);
+    /* overflowing calloc is refused, not attempted */
+    assert_null(xw_calloc(SIZE_MAX / 2, 4));
+    uint8_t secret[16];
+    memset(secret, 0xAA, sizeof secret);
+    xw_wipe(secret, sizeof secret);
+    for (size_t i = 0; i < sizeof secret; i++)
+        assert_int_equal(secret[i], 0);
+}
+
+static void test_buf_bounded(void **state)
+{
+    (void)state;
+    xw_buf b;
+    xw_buf_init(&b, 10);
+    assert_int_equal(xw_buf_append(&b, "hello", 5), XW_OK);
+    assert_int_equal(xw_buf_append(&b, "world", 5), XW_OK);
+    assert_int_equal(b.len, 10);
+    /* past the maximum: refused, buffer unchanged */
+    assert_int_equal(xw_buf_append_u8(&b, '!'), XW_ETOOBIG);
+    assert_int_equal(b.len, 10);
+    assert_memory_equal(b.data, "helloworld", 10);
+    assert_int_equal(xw_buf_append(&b, "", 0), XW_OK);
+    assert_null(xw_buf_extend(&b, 1));
+    xw_buf_truncate(&b, 5);
+    assert_int_equal(xw_buf_appendf(&b, "%d", 42), XW_OK);
+    assert_int_equal(b.len, 7);
+    assert_memory_equal(b.data, "hello42", 7);
+    /* appendf needs room for its NUL inside max */
+    assert_int_equal(xw_buf_appendf(&b, "%s", "abc"), XW_ETOOBIG);
+    assert_int_equal(b.len, 7);
+    size_t n;
+    uint8_t *d = xw_buf_detach(&b, &n);
+    assert_int_equal(n, 7);
+    assert_int_equal(b.len, 0);
+    assert_null(b.data);
+    xw_free(d);
+    /* size_t overflow in the request is refused */
+    xw_buf_init(&b, SIZE_MAX);
+    assert_int_equal(xw_buf_append(&b, "x", 1), XW_OK);
+    assert_int_equal(xw_buf_reserve(&b, SIZE_MAX), XW_ETOOBIG);
+    xw_buf_free_secret(&b);
+    /* growth under an allocation failure leaves the buffer intact */
+    xw_buf_init(&b, 1 << 20);
+    assert_int_equal(xw_buf_append(&b, "abc", 3), XW_OK);
+    xw_alloc_fail_at(1, 0);
+    uint8_t big[1000] = {0};
+    assert_int_equal(xw_buf_append(&b, big, sizeof big), XW_ENOMEM);
+    xw_alloc_fail_at(0, 0);
+    assert_int_equal(b.len, 3);
+    assert_memory_equal(b.data, "abc", 3);
+    xw_buf_free(&b);
+}
+
+static void test_hex(void **state)
+{
+    (void)state;
+    const uint8_t in[] = {0x00, 0x01, 0xab, 0xff};
+    char out[9];
+    xw_hex_encode(in, 4, out);
+    assert_string_equal(out, "0001abff");
+    xw_buf b;
+    xw_buf_init(&b, 64);
+    assert_int_equal(xw_hex_decode("0001ABff", 8, &b), XW_OK);
+    assert_int_equal(b.len, 4);
+    assert_memory_equal(b.data, in, 4);
+    assert_int_equal(xw_hex_decode("abc", 3, &b), XW_EMALFORMED);
+    assert_int_equal(xw_hex_decode("zz", 2, &b), XW_EMALFORMED);
+    assert_int_equal(b.len, 4); /* failed decodes change nothing */
+    uint8_t fixed[2];
+    assert_int_equal(xw_hex_decode_exact("beef", fixed, 2), XW_OK);
+    assert_int_equal(fixed[0], 0xbe);
+    assert_int_equal(xw_hex_decode_exact("beefee", fixed, 2), XW_EINVAL);
+    xw_buf_reset(&b);
+    assert_int_equal(xw_hex_append(&b, in, 4), XW_OK);
+    assert_memory_equal(b.data, "0001abff", 8);
+    xw_buf_free(&b);
+}
+
+static void b64_case(const char *plain, const char *std, const char *url)
+{
+    xw_buf b;
+    xw_buf_init(&b, 256);
+    assert_int_equal(xw_base64_encode((const uint8_t *)plain, strlen(plain), &b), XW_OK);
+    assert_int_equal(b.len, strlen(std));
+    assert_memory_equal(b.data, std, b.len);
+    assert_int_equal(xw_base64_encoded_len(strlen(plain)), strlen(std));
+    xw_buf_reset(&b);
+    assert_int_equal(xw_base64_decode(std, strlen(std), &b), XW_OK);
+    assert_int_equal(b.len, strlen(plain));
+    assert_memory_equal(b.data, plain, b.len);
+    xw_buf_reset(&b);
+    assert_int_equal(xw_base64url_encode((const uint8_t *)plain, strlen(plain), &b), XW_OK);
+    assert_int_equal(b.len, strlen(url));
+    assert_memory_equal(b.data, url, b.len);
+    xw_buf_reset(&b);
+    assert_int_equal(xw_base64url_decode(url, strlen(url), &b), XW_OK);
+    assert_int_equal(b.len, strlen(plain));
+    xw_buf_free(&b);
+}
+
+static void test_base64(void **state)
+{
+    (void)state;
+    /* RFC 4648 section 10 */
+    b64_case("", "", "");
+    b64_case("f", "Zg==", "Zg");
+    b64_case("fo", "Zm8=", "Zm8");
+    b64_case("foo", "Zm9v", "Zm9v");
+    b64_case("foob", "Zm9vYg==", "Zm9vYg");
+    b64_case("fooba", "Zm9vYmE=", "Zm9vYmE");
+    b64_case("foobar", "Zm9vYmFy", "Zm9vYmFy");
+    b64_case("\xfb\xff", "+/8=", "-_8");
+    xw_buf b;
+    xw_buf_init(&b, 256);
+    const char *bad[] = {"Zg=", "Z===", "Zh==", "Zm9v!", "====", "Zg==Zg==", "-_8="};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_not_equal(xw_base64_decode(bad[i], strlen(bad[i]), &b), XW_OK);
+        assert_int_equal(b.len, 0);
+    }
+    assert_int_equal(xw_base64url_decode("Z", 1, &b), XW_EMALFORMED);
+    assert_int_equal(xw_base64url_decode("+/8", 3, &b), XW_EMALFORMED);
+    xw_buf_free(&b);
+}
+
+struct log_thread_arg {
+    int id;
+};
+
+static void *log_thread(void *p)
+{
+    struct log_thread_arg *a = p;
+    for (int i = 0; i < 200; i++)
+        xw_log_info("t", "thread %d line %d with some padding text to make lines long", a->id, i);
+    return NULL;
+}
+
+static void test_log(void **state)
+{
+    (void)state;
+    char *mem = NULL;
+    size_t memlen = 0;
+    FILE *f = open_memstream(&mem, &memlen);
+    assert_non_null(f);
+    xw_log_set_output(f);
+    xw_log_set_level(XW_LOG_INFO);
+    xw_log_set_format(XW_LOG_TEXT);
+    xw_log_debug("m", "hidden");
+    xw_log_warn("node", "hello %d", 5);
+    xw_log_set_format(XW_LOG_JSON);
+    xw_log_error("node", "quote \" backslash \\ newline \n tab \t");
+    fflush(f);
+    assert_null(strstr(mem, "hidden"));
+    assert_non_null(strstr(mem, "WARN  node: hello 5\n"));
+    assert_non_null(strstr(mem, "\"level\":\"error\",\"module\":\"node\","
+                                "\"msg\":\"quote \\\" backslash \\\\ newline \\n tab \\t\"}\n"));
+
+    /* concurrent lines never interleave */
+    xw_log_set_format(XW_LOG_TEXT);
+    rewind(f);
+    fflush(f);
+    pthread_t th[4];
+    struct log_thread_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i].id = i;
+        pthread_create(&th[i], NULL, log_thread, &args[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    fflush(f);
+    int lines = 0;
+    for (char *l = mem, *nl; (nl = strchr(l, '\n')); l = nl + 1) {
+        if (strstr(l, "INFO  t: thread ") && strstr(l, "to make lines long") < nl)
+            lines++;
+    }
+    assert_int_equal(lines, 800);
+    xw_log_set_output(NULL);
+    fclose(f);
+    free(mem);
+
+    assert_int_equal(xw_log_level_parse("DEBUG"), XW_LOG_DEBUG);
+    assert_int_equal(xw_log_level_parse("warning"), XW_LOG_WARN);
+    assert_int_equal(xw_log_level_parse("loud"), -1);
+    assert_string_equal(xw_log_level_name(XW_LOG_ERROR), "error");
+}
+
+static void test_clock(void **state)
+{
+    (void)state;
+    const xw_clock *real = xw_clock_real();
+    int64_t a = xw_clock_mono_ns(real), b = xw_clock_mono_ns(real);
+    assert_true(b >= a);
+    assert_true(xw_clock_now_ns(real) > INT64_C(1700000000) * XW_NS_PER_SEC);
+    xw_clock *m = xw_clock_manual_new(1000 * XW_NS_PER_SEC, 5);
+    assert_int_equal(xw_clock_now_ns(m), 1000 * XW_NS_PER_SEC);
+    assert_int_equal(xw_clock_mono_ns(m), 5);
+    xw_clock_manual_advance(m, 60 * XW_NS_PER_SEC);
+    assert_int_equal(xw_clock_now_ns(m), 1060 * XW_NS_PER_SEC);
+    assert_int_equal(xw_clock_mono_ns(m), 5 + 60 * XW_NS_PER_SEC);
+    xw_clock_manual_advance(m, -1); /* monotonic: never backwards */
+    assert_int_equal(xw_clock_mono_ns(m), 5 + 60 * XW_NS_PER_SEC);
+    xw_clock_manual_set(m, 7);
+    assert_int_equal(xw_clock_now_ns(m), 7);
+    xw_clock_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err_table),
+        cmocka_unit_test(test_errbuf),
+        cmocka_unit_test(test_alloc_fail_hook_error_path_frees),
+        cmocka_unit_test(test_alloc_sticky_and_count),
+        cmocka_unit_test(test_buf_bounded),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_log),
+        cmocka_unit_test(test_clock),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
