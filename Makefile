@@ -1,7 +1,8 @@
 # xmtp-worker: one non-recursive Makefile.
 #
-# Every module describes itself in <dir>/module.mk (and tests in tests/*/module.mk); this file
-# only holds the machinery. A module.mk may add to:
+# Every module describes itself in <dir>/*.mk fragments (usually <dir>/module.mk; a second
+# fragment such as mls/pq.mk lets two parts of one directory grow independently; tests in
+# tests/*/*.mk); this file only holds the machinery. A fragment may add to:
 #   LIBS += name           static library build/<variant>/libname.a
 #     name_SRCS := ...     its .c files
 #   PROGS += name          program build/name (release build)
@@ -93,7 +94,7 @@ xwproto_SRCS := $(PROTO_GEN_C)
 endif
 
 # --- modules ------------------------------------------------------------------------------------
-include $(sort $(wildcard */module.mk) $(wildcard tests/*/module.mk) $(wildcard bench/module.mk))
+include $(sort $(wildcard */*.mk) $(wildcard tests/*/*.mk))
 
 # --- templates ----------------------------------------------------------------------------------
 # obj path for a source in a variant: generated sources live under build/gen already.
