@@ -7,3 +7,7 @@ test_common_SRCS := tests/unit/test_common.c
 test_common_LIBS := common
 test_common_PKGS := cmocka
 TESTS += test_common
+
+FUZZERS += fuzz_codec
+fuzz_codec_SRCS := tests/fuzz/fuzz_codec.c
+fuzz_codec_LIBS := common
