@@ -20,6 +20,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -47,9 +48,17 @@ void xw_pb_free(ProtobufCMessage *msg);
 /* Appends the encoding of msg to out (XW_ETOOBIG past out's maximum, out unchanged). */
 int xw_pb_encode(const ProtobufCMessage *msg, xw_buf *out, xw_errbuf *eb);
 
-/* Typed convenience: `Xmtp__Mls__Api__V1__GroupMessage *m;
- * xw_pb_decode_as(&xmtp__mls__api__v1__group_message__descriptor, p, n, max, &m, eb)`. */
-#define xw_pb_decode_as(desc, data, len, max, outp, eb)                                                      \
-    xw_pb_decode((desc), (data), (len), (max), (ProtobufCMessage **)(outp), (eb))
+/* Typed convenience: decodes into a pointer of the generated type, without a pointer
+ * cast (the pointer is copied with memcpy). `outp` is the address of that pointer:
+ *   Xmtp__Mls__Api__V1__GroupMessage *m;
+ *   rc = xw_pb_decode_as(&xmtp__mls__api__v1__group_message__descriptor, p, n, max, &m, eb); */
+static inline int xw_pb_decode_as(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                                  size_t max, void *outp, xw_errbuf *eb)
+{
+    ProtobufCMessage *m = NULL;
+    int rc = xw_pb_decode(desc, data, len, max, &m, eb);
+    memcpy(outp, &m, sizeof m);
+    return rc;
+}
 
 #endif
