@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "identity/credential.pb-c.h"
 #include "mls/api/v1/mls.pb-c.h"
+#include "mls/message_contents/group_membership.pb-c.h"
 #include "mls/message_contents/group_permissions.pb-c.h"
 #include "mls/message_contents/welcome_pointer.pb-c.h"
 #include "proto/pb.h"
@@ -287,6 +288,25 @@ static void test_unknown_fields_kept(void **state)
     xw_pb_free(&c->base);
 }
 
+/* A map key repeated on the wire: protobuf-c keeps both entries, in wire order (the
+ * protobuf rule is that the last one wins; consumers apply it). */
+static void test_map_duplicate_keys_kept(void **state)
+{
+    (void)state;
+    /* members { "a": 1 } members { "a": 2 } */
+    static const uint8_t in[] = {0x0a, 0x05, 0x0a, 0x01, 'a', 0x10, 0x01,
+                                 0x0a, 0x05, 0x0a, 0x01, 'a', 0x10, 0x02};
+    Xmtp__Mls__MessageContents__GroupMembership *gm = NULL;
+    assert_int_equal(xw_pb_decode_as(&xmtp__mls__message_contents__group_membership__descriptor, in,
+                                     sizeof in, 64, &gm, NULL),
+                     XW_OK);
+    assert_int_equal(gm->n_members, 2);
+    assert_string_equal(gm->members[0]->key, "a");
+    assert_true(gm->members[0]->value == 1);
+    assert_true(gm->members[1]->value == 2);
+    xw_pb_free(&gm->base);
+}
+
 /* Every allocation of a decode fails in turn: XW_ENOMEM each time, nothing leaks, and
  * the decode succeeds once allocations do. */
 static void test_allocation_failures(void **state)
@@ -357,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_depth_limited),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_unknown_fields_kept),
+        cmocka_unit_test(test_map_duplicate_keys_kept),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
