@@ -11,7 +11,9 @@
 // @xmtp/proto 3.96.0 has no codec for group_permissions.proto; for GroupMutablePermissionsV1
 // the independent encoder is protobufjs (the library under ts-proto's codecs) driven by a
 // schema written here from libxmtp's generated code (crates/xmtp_proto/src/gen), not from
-// our proto/ file. Ends with "node-<mode>: N passed, N failed".
+// our proto/ file. Two more vectors take their bytes from libxmtp itself
+// (@xmtp/node-bindings' ReactionV2 and MultiRemoteAttachment codecs, prost encoder); those
+// bytes must also equal ts-proto's. Ends with "node-<mode>: N passed, N failed".
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -197,15 +199,94 @@ const check = (ok, what, detail) => {
   return ok;
 };
 
+// Vectors whose bytes come from libxmtp itself (npm @xmtp/node-bindings, the Rust library
+// behind XMTP's SDKs, encoding with prost): its content codecs return EncodedContent
+// objects whose `content` is the protobuf the codec wrote.
+async function libxmtpVectors() {
+  let b;
+  try {
+    b = await import('@xmtp/node-bindings');
+  } catch (e) {
+    check(false, 'libxmtp node bindings load', e.message);
+    return [];
+  }
+  const out = [];
+  const reaction = {
+    reference: '5e'.repeat(32),
+    referenceInboxId: '0f'.repeat(32),
+    action: 2, // Removed
+    content: ':thumbsup:',
+    schema: 2, // Shortcode
+  };
+  const r = b.encodeReaction(reaction);
+  check(
+    r.type.authorityId === 'xmtp.org' && r.type.typeId === 'reaction' && r.type.versionMajor === 2,
+    'libxmtp encodes reactions as xmtp.org/reaction:2.0',
+    JSON.stringify(r.type),
+  );
+  out.push({
+    name: 'libxmtp_reaction_v2',
+    type: 'xmtp.mls.message_contents.content_types.ReactionV2',
+    bytes: r.content,
+    json: {
+      reference: reaction.reference,
+      referenceInboxId: reaction.referenceInboxId,
+      action: 'REACTION_ACTION_REMOVED',
+      content: ':thumbsup:',
+      schema: 'REACTION_SCHEMA_SHORTCODE',
+    },
+  });
+  const att = (seed, extra) => ({
+    secret: new Uint8Array(32).fill(seed),
+    contentDigest: `${seed}`.padStart(64, 'a'),
+    nonce: new Uint8Array(12).fill(seed + 1),
+    scheme: 'https://',
+    url: `https://cdn.example.com/${seed}`,
+    salt: new Uint8Array(32).fill(seed + 2),
+    ...extra,
+  });
+  const atts = [att(1, { contentLength: 0, filename: 'a ✓.jpg' }), att(4, { contentLength: 123456 }), att(7, {})];
+  const m = b.encodeMultiRemoteAttachment({ attachments: atts });
+  check(m.type.typeId === 'multiRemoteStaticAttachment', 'libxmtp multi remote attachment type id', m.type.typeId);
+  out.push({
+    name: 'libxmtp_multi_remote_attachment',
+    type: 'xmtp.mls.message_contents.content_types.MultiRemoteAttachment',
+    bytes: m.content,
+    json: {
+      attachments: atts.map((a) => {
+        const j = {
+          contentDigest: a.contentDigest,
+          secret: b64(a.secret),
+          nonce: b64(a.nonce),
+          salt: b64(a.salt),
+          scheme: a.scheme,
+          url: a.url,
+        };
+        if (a.contentLength !== undefined) j.contentLength = a.contentLength;
+        if (a.filename !== undefined) j.filename = a.filename;
+        return j;
+      }),
+    },
+  });
+  return out;
+}
+
 const manifest = [];
-for (const v of vectors()) {
+const all = [...vectors(), ...(await libxmtpVectors())];
+for (const v of all) {
   const codec = codecs.get(v.type);
   if (!check(!!codec, `${v.name}: codec for ${v.type}`)) continue;
   if (mode === 'emit') {
     // Canonical check through the bytes: ts-proto's fromJSON parses a uint64 above 2^63
     // as a signed Long (its toJSON would then print "-1"), while encode writes the right
     // 64 bits and decode reads them back unsigned.
-    const bytes = codec.encode(codec.fromJSON(v.json));
+    let bytes = codec.encode(codec.fromJSON(v.json));
+    if (v.bytes) {
+      // libxmtp's bytes must equal ts-proto's encoding of the same values
+      check(Buffer.compare(Buffer.from(bytes), Buffer.from(v.bytes)) === 0, `${v.name}: ts-proto bytes equal libxmtp's`,
+        `${Buffer.from(bytes).toString('hex')} vs ${Buffer.from(v.bytes).toString('hex')}`);
+      bytes = v.bytes;
+    }
     const back = codec.toJSON(codec.decode(bytes));
     check(isDeepStrictEqual(back, v.json), `${v.name}: XMTP codec round-trips the vector`, JSON.stringify(back));
     if (v.hex) check(Buffer.from(bytes).toString('hex') === v.hex, `${v.name}: bytes are ${v.hex}`);
