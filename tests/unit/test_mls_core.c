@@ -14,6 +14,8 @@
 #include "common/codec.h"
 #include "mls/crypto.h"
 #include "mls/hpke.h"
+#include "mls/key_schedule.h"
+#include "mls/secret_tree.h"
 #include "mls/tls.h"
 #include "mls/treemath.h"
 
@@ -261,12 +263,87 @@ static void test_suite_table(void **state)
     mls_sig_priv_wipe(&k);
 }
 
+static void test_secret_tree_window(void **state)
+{
+    (void)state;
+    const mls_suite *s = mls_suite_get(3);
+    uint8_t enc[32] = {7};
+    mls_secret_tree *snd, *rcv;
+    mls_secret_tree_config cfg = {3, 10};
+    assert_int_equal(mls_secret_tree_new(s, enc, 4, NULL, &snd, NULL), XW_OK);
+    assert_int_equal(mls_secret_tree_new(s, enc, 4, &cfg, &rcv, NULL), XW_OK);
+    mls_ratchet_key sent[20], k;
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(mls_secret_tree_next(snd, 2, MLS_RATCHET_APPLICATION, &sent[i], NULL), XW_OK);
+        assert_int_equal(sent[i].generation, (uint32_t)i);
+    }
+    /* peeking does not consume: the same generation can be peeked twice */
+    assert_int_equal(mls_secret_tree_peek(rcv, 2, MLS_RATCHET_APPLICATION, 5, &k, NULL), XW_OK);
+    assert_memory_equal(k.key, sent[5].key, 32);
+    assert_int_equal(mls_secret_tree_peek(rcv, 2, MLS_RATCHET_APPLICATION, 5, &k, NULL), XW_OK);
+    /* receive 5: 2, 3, 4 stay in the window (size 3), 0 and 1 are gone */
+    assert_int_equal(mls_secret_tree_consume(rcv, 2, MLS_RATCHET_APPLICATION, 5, NULL), XW_OK);
+    xw_errbuf eb = {{0}};
+    assert_int_equal(mls_secret_tree_peek(rcv, 2, MLS_RATCHET_APPLICATION, 5, &k, &eb), XW_EMLS_GENERATION);
+    assert_non_null(strstr(eb.msg, "already used"));
+    assert_int_equal(mls_secret_tree_peek(rcv, 2, MLS_RATCHET_APPLICATION, 1, &k, NULL), XW_EMLS_GENERATION);
+    for (uint32_t g = 2; g <= 4; g++) {
+        assert_int_equal(mls_secret_tree_peek(rcv, 2, MLS_RATCHET_APPLICATION, g, &k, NULL), XW_OK);
+        assert_memory_equal(k.key, sent[g].key, 32);
+        assert_memory_equal(k.nonce, sent[g].nonce, 12);
+    }
+    assert_int_equal(mls_secret_tree_consume(rcv, 2, MLS_RATCHET_APPLICATION, 3, NULL), XW_OK);
+    assert_int_equal(mls_secret_tree_peek(rcv, 2, MLS_RATCHET_APPLICATION, 3, &k, NULL), XW_EMLS_GENERATION);
+    /* more than max_forward (10) ahead of the next expected (6) is refused */
+    assert_int_equal(mls_secret_tree_peek(rcv, 2, MLS_RATCHET_APPLICATION, 17, &k, &eb), XW_EMLS_GENERATION);
+    assert_non_null(strstr(eb.msg, "ahead"));
+    assert_int_equal(mls_secret_tree_peek(rcv, 2, MLS_RATCHET_APPLICATION, 16, &k, NULL), XW_OK);
+    assert_memory_equal(k.key, sent[16].key, 32);
+    /* the handshake ratchet is independent, other leaves too */
+    assert_int_equal(mls_secret_tree_peek(rcv, 2, MLS_RATCHET_HANDSHAKE, 0, &k, NULL), XW_OK);
+    assert_memory_not_equal(k.key, sent[0].key, 32);
+    assert_int_equal(mls_secret_tree_peek(rcv, 4, MLS_RATCHET_HANDSHAKE, 0, &k, &eb), XW_EMLS_SENDER);
+    mls_secret_tree_free(snd);
+    mls_secret_tree_free(rcv);
+    assert_int_equal(mls_secret_tree_new(s, enc, 0, NULL, &rcv, &eb), XW_ELIMIT);
+}
+
+static void test_psk_id_codec(void **state)
+{
+    (void)state;
+    mls_psk_id id = {MLS_PSK_RESUMPTION,          {NULL, 0}, MLS_PSK_USAGE_BRANCH,
+                     {(const uint8_t *)"grp", 3}, 42,        {(const uint8_t *)"nonce", 5}};
+    xw_buf b;
+    xw_buf_init(&b, 256);
+    mls_writer w;
+    mls_writer_init(&w, &b);
+    mls_psk_id_write(&w, &id);
+    assert_int_equal(w.err, XW_OK);
+    mls_reader r;
+    mls_psk_id back;
+    mls_reader_init(&r, b.data, b.len, NULL);
+    assert_int_equal(mls_psk_id_read(&r, &back), XW_OK);
+    assert_int_equal(mls_reader_finish(&r, "psk"), XW_OK);
+    assert_int_equal(back.psk_epoch, 42);
+    assert_int_equal(back.usage, MLS_PSK_USAGE_BRANCH);
+    assert_memory_equal(back.psk_group_id.p, "grp", 3);
+    b.data[0] = 9; /* unknown psktype */
+    mls_reader_init(&r, b.data, b.len, NULL);
+    assert_int_equal(mls_psk_id_read(&r, &back), XW_EMALFORMED);
+    xw_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_varint),           cmocka_unit_test(test_reader_bounds),
-        cmocka_unit_test(test_hpke_rfc9180_a21), cmocka_unit_test(test_hpke_errors),
-        cmocka_unit_test(test_treemath),         cmocka_unit_test(test_suite_table),
+        cmocka_unit_test(test_varint),
+        cmocka_unit_test(test_reader_bounds),
+        cmocka_unit_test(test_hpke_rfc9180_a21),
+        cmocka_unit_test(test_hpke_errors),
+        cmocka_unit_test(test_treemath),
+        cmocka_unit_test(test_suite_table),
+        cmocka_unit_test(test_secret_tree_window),
+        cmocka_unit_test(test_psk_id_codec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
