@@ -30,3 +30,18 @@ $(eval $(call pq_vector_suite,pqv-cctv-modulus,cctv-modulus,mlkem768-cctv-modulu
 $(eval $(call pq_vector_suite,pqv-xwing,xwing,xwing-draft06-vectors.json))
 $(eval $(call pq_vector_suite,pqv-xwing-intermediate,xwing,xwing-draft06-intermediate.json))
 $(eval $(call pq_vector_suite,pqv-xwing-x509,xwing,xwing-draft06-x509-example.json))
+
+# --- unit tests and the CCTV accumulated test ---------------------------------------------------
+TESTBINS += test_pq
+test_pq_SRCS := tests/unit/test_pq.c
+test_pq_LIBS := mlspq common
+test_pq_PKGS := $(PQ_PKGS) cmocka
+TESTS += test_pq
+test_pq_TIMEOUT := 120
+
+TESTBINS += test_pq_accumulated
+test_pq_accumulated_SRCS := tests/unit/test_pq_accumulated.c
+test_pq_accumulated_LIBS := mlspq common
+test_pq_accumulated_PKGS := $(PQ_PKGS)
+TESTS += test_pq_accumulated
+test_pq_accumulated_TIMEOUT := 120
