@@ -67,7 +67,7 @@ static int sample_cbd(mls_pq_hash *h, const uint8_t seed[32], uint8_t n, mlkem_p
     int rc = mls_pq_hash_run(h, MLS_PQ_SHAKE256, seed, 32, &n, 1, buf, sizeof buf);
     if (rc == XW_OK)
         mlkem_cbd2(f, buf);
-    xw_wipe(buf, sizeof buf);
+    explicit_bzero(buf, sizeof buf);
     return rc;
 }
 
@@ -108,8 +108,8 @@ static int pke_keygen(mls_pq_hash *h, const uint8_t d[32], pke_pub *pk, mlkem_po
         }
         memcpy(ek + PKE_SK_LEN, pk->rho, 32);
     }
-    xw_wipe(g, sizeof g);
-    xw_wipe(&e, sizeof e);
+    explicit_bzero(g, sizeof g);
+    explicit_bzero(&e, sizeof e);
     return rc;
 }
 
@@ -152,11 +152,11 @@ static int pke_encrypt(mls_pq_hash *h, const pke_pub *pk, const uint8_t m[32], c
         mlkem_to_unsigned(&w);
         mlkem_compress4(ct + CT_U_LEN, &w);
     }
-    xw_wipe(&y, sizeof y);
-    xw_wipe(&e1, sizeof e1);
-    xw_wipe(&e2, sizeof e2);
-    xw_wipe(&mu, sizeof mu);
-    xw_wipe(&w, sizeof w);
+    explicit_bzero(&y, sizeof y);
+    explicit_bzero(&e1, sizeof e1);
+    explicit_bzero(&e2, sizeof e2);
+    explicit_bzero(&mu, sizeof mu);
+    explicit_bzero(&w, sizeof w);
     return rc;
 }
 
@@ -179,8 +179,8 @@ static void pke_decrypt(const mlkem_polyvec *s_hat, const uint8_t ct[MLS_MLKEM76
     mlkem_reduce(&v);
     mlkem_to_unsigned(&v);
     mlkem_to_msg(m, &v);
-    xw_wipe(&v, sizeof v);
-    xw_wipe(&w, sizeof w);
+    explicit_bzero(&v, sizeof v);
+    explicit_bzero(&w, sizeof w);
 }
 
 /* Parses a checked ek into the expanded form (t̂ reduced, rho) and samples the matrix. */
@@ -220,96 +220,101 @@ static int decaps_core(mls_pq_hash *h, const mlkem_polyvec *s_hat, const pke_pub
         for (int i = 0; i < 32; i++)
             ss[i] = (uint8_t)(kr[i] ^ ((kr[i] ^ kbar[i]) & mask));
     }
-    xw_wipe(m, sizeof m);
-    xw_wipe(kr, sizeof kr);
-    xw_wipe(kbar, sizeof kbar);
-    xw_wipe(ct2, sizeof ct2);
+    explicit_bzero(m, sizeof m);
+    explicit_bzero(kr, sizeof kr);
+    explicit_bzero(kbar, sizeof kbar);
+    explicit_bzero(ct2, sizeof ct2);
     return rc;
 }
 
-/* The expanded state of a key pair; large, so it lives on the heap and is wiped on free. */
-typedef struct {
+/* A key pair held expanded: the public part with its matrix, s_hat, H(ek) and z. Only s_hat
+ * and z are secret; they are wiped on free. */
+struct mls_mlkem768_int_key {
     pke_pub pk;
     mlkem_polyvec s_hat;
     uint8_t ek[MLS_MLKEM768_EK_LEN];
     uint8_t h_ek[32];
-} kem_state;
+    uint8_t z[32];
+};
 
 int16_t mls_mlkem768_int_zeta(int i) { return mlkem_zeta(i); }
 int16_t mls_mlkem768_int_gamma(int i) { return mlkem_gamma(i); }
 
-int mls_mlkem768_int_keygen_ek(mls_pq_hash *h, const uint8_t d[32], const uint8_t z[32],
-                               uint8_t ek[MLS_MLKEM768_EK_LEN])
+void mls_mlkem768_int_key_free(mls_mlkem768_int_key *k)
 {
-    (void)z; /* z only enters the decapsulation key */
-    kem_state *st = xw_malloc(sizeof *st);
-    if (!st)
-        return XW_ENOMEM;
-    int rc = pke_keygen(h, d, &st->pk, &st->s_hat, ek);
-    xw_free_secret(st, sizeof *st);
-    return rc;
+    if (!k)
+        return;
+    explicit_bzero(&k->s_hat, sizeof k->s_hat);
+    explicit_bzero(k->z, sizeof k->z);
+    xw_free(k);
 }
 
-int mls_mlkem768_int_decaps_seed(mls_pq_hash *h, const uint8_t d[32], const uint8_t z[32],
-                                 const uint8_t ct[MLS_MLKEM768_CT_LEN], uint8_t ss[MLS_MLKEM768_SS_LEN])
+int mls_mlkem768_int_key_from_seed(mls_pq_hash *h, const uint8_t d[32], const uint8_t z[32],
+                                   mls_mlkem768_int_key **out)
 {
-    kem_state *st = xw_malloc(sizeof *st);
-    if (!st)
+    mls_mlkem768_int_key *k = xw_malloc(sizeof *k);
+    if (!k)
         return XW_ENOMEM;
-    int rc = pke_keygen(h, d, &st->pk, &st->s_hat, st->ek);
+    int rc = pke_keygen(h, d, &k->pk, &k->s_hat, k->ek);
     if (rc == XW_OK)
-        rc = mls_pq_hash_run(h, MLS_PQ_SHA3_256, st->ek, sizeof st->ek, NULL, 0, st->h_ek, 32);
-    if (rc == XW_OK)
-        rc = decaps_core(h, &st->s_hat, &st->pk, st->h_ek, z, ct, ss);
-    xw_free_secret(st, sizeof *st);
-    return rc;
+        rc = mls_pq_hash_run(h, MLS_PQ_SHA3_256, k->ek, sizeof k->ek, NULL, 0, k->h_ek, 32);
+    memcpy(k->z, z, 32);
+    if (rc != XW_OK) {
+        mls_mlkem768_int_key_free(k);
+        return rc;
+    }
+    *out = k;
+    return XW_OK;
+}
+
+const uint8_t *mls_mlkem768_int_key_ek(const mls_mlkem768_int_key *k) { return k->ek; }
+
+int mls_mlkem768_int_key_decaps(mls_pq_hash *h, const mls_mlkem768_int_key *k,
+                                const uint8_t ct[MLS_MLKEM768_CT_LEN], uint8_t ss[MLS_MLKEM768_SS_LEN])
+{
+    return decaps_core(h, &k->s_hat, &k->pk, k->h_ek, k->z, ct, ss);
 }
 
 int mls_mlkem768_int_encaps(mls_pq_hash *h, const uint8_t ek[MLS_MLKEM768_EK_LEN], const uint8_t m[32],
                             uint8_t ct[MLS_MLKEM768_CT_LEN], uint8_t ss[MLS_MLKEM768_SS_LEN])
 {
-    uint8_t kr[64];
-    kem_state *st = xw_malloc(sizeof *st);
-    if (!st)
+    uint8_t kr[64], h_ek[32];
+    pke_pub *pk = xw_malloc(sizeof *pk); /* public: no wipe needed */
+    if (!pk)
         return XW_ENOMEM;
-    int rc = pke_expand(h, ek, &st->pk);
+    int rc = pke_expand(h, ek, pk);
     if (rc == XW_OK)
-        rc = mls_pq_hash_run(h, MLS_PQ_SHA3_256, ek, MLS_MLKEM768_EK_LEN, NULL, 0, st->h_ek, 32);
+        rc = mls_pq_hash_run(h, MLS_PQ_SHA3_256, ek, MLS_MLKEM768_EK_LEN, NULL, 0, h_ek, 32);
     if (rc == XW_OK)
-        rc = mls_pq_hash_run(h, MLS_PQ_SHA3_512, m, 32, st->h_ek, 32, kr, sizeof kr);
+        rc = mls_pq_hash_run(h, MLS_PQ_SHA3_512, m, 32, h_ek, 32, kr, sizeof kr);
     if (rc == XW_OK)
-        rc = pke_encrypt(h, &st->pk, m, kr + 32, ct);
+        rc = pke_encrypt(h, pk, m, kr + 32, ct);
     if (rc == XW_OK)
         memcpy(ss, kr, 32);
-    xw_wipe(kr, sizeof kr);
-    xw_free_secret(st, sizeof *st);
+    explicit_bzero(kr, sizeof kr);
+    xw_free(pk);
     return rc;
 }
 
 int mls_mlkem768_keygen_derand(const uint8_t d[MLS_MLKEM768_SEED_LEN], const uint8_t z[MLS_MLKEM768_SEED_LEN],
                                uint8_t ek[MLS_MLKEM768_EK_LEN], uint8_t dk[MLS_MLKEM768_DK_LEN])
 {
+    mls_mlkem768_int_key *k = NULL;
     mls_pq_hash *h = mls_pq_hash_new();
-    kem_state *st = xw_malloc(sizeof *st);
-    int rc = h && st ? XW_OK : XW_ENOMEM;
-    if (rc == XW_OK)
-        rc = pke_keygen(h, d, &st->pk, &st->s_hat, st->ek);
-    if (rc == XW_OK)
-        rc = mls_pq_hash_run(h, MLS_PQ_SHA3_256, st->ek, sizeof st->ek, NULL, 0, st->h_ek, 32);
+    int rc = h ? mls_mlkem768_int_key_from_seed(h, d, z, &k) : XW_ENOMEM;
     if (rc == XW_OK) {
         for (int i = 0; i < K; i++) {
-            mlkem_poly s = st->s_hat.p[i];
+            mlkem_poly s = k->s_hat.p[i];
             mlkem_to_unsigned(&s);
             mlkem_encode12(dk + i * POLYBYTES, &s);
-            xw_wipe(&s, sizeof s);
+            explicit_bzero(&s, sizeof s);
         }
-        memcpy(dk + PKE_SK_LEN, st->ek, MLS_MLKEM768_EK_LEN);
-        memcpy(dk + H_OFF, st->h_ek, 32);
+        memcpy(dk + PKE_SK_LEN, k->ek, MLS_MLKEM768_EK_LEN);
+        memcpy(dk + H_OFF, k->h_ek, 32);
         memcpy(dk + Z_OFF, z, 32);
-        memcpy(ek, st->ek, MLS_MLKEM768_EK_LEN);
+        memcpy(ek, k->ek, MLS_MLKEM768_EK_LEN);
     }
-    if (st)
-        xw_free_secret(st, sizeof *st);
+    mls_mlkem768_int_key_free(k);
     mls_pq_hash_free(h);
     return rc;
 }
@@ -332,7 +337,7 @@ int mls_mlkem768_keygen(uint8_t ek[MLS_MLKEM768_EK_LEN], uint8_t dk[MLS_MLKEM768
     int rc = mls_pq_random(dz, sizeof dz);
     if (rc == XW_OK)
         rc = mls_mlkem768_keygen_derand(dz, dz + 32, ek, dk);
-    xw_wipe(dz, sizeof dz);
+    explicit_bzero(dz, sizeof dz);
     return rc;
 }
 
@@ -408,7 +413,7 @@ int mls_mlkem768_encaps(const uint8_t *ek, size_t ek_len, uint8_t ct[MLS_MLKEM76
     if (rc != XW_OK)
         return xw_errf(eb, rc, "the random generator (libsodium) could not start");
     rc = mls_mlkem768_encaps_derand(ek, ek_len, m, ct, ss, eb);
-    xw_wipe(m, sizeof m);
+    explicit_bzero(m, sizeof m);
     return rc;
 }
 
@@ -422,17 +427,18 @@ int mls_mlkem768_decaps(const uint8_t *dk, size_t dk_len, const uint8_t *ct, siz
     if (rc != XW_OK)
         return rc;
     mls_pq_hash *h = mls_pq_hash_new();
-    kem_state *st = xw_malloc(sizeof *st);
-    rc = h && st ? XW_OK : XW_ENOMEM;
+    mls_mlkem768_int_key *k = xw_malloc(sizeof *k);
+    rc = h && k ? XW_OK : XW_ENOMEM;
     if (rc == XW_OK) {
         for (int i = 0; i < K; i++)
-            (void)mlkem_decode12(&st->s_hat.p[i], dk + i * POLYBYTES); /* ByteDecode_12 is mod q */
-        rc = pke_expand(h, dk + PKE_SK_LEN, &st->pk);
+            (void)mlkem_decode12(&k->s_hat.p[i], dk + i * POLYBYTES); /* ByteDecode_12 is mod q */
+        memcpy(k->z, dk + Z_OFF, 32);
+        memcpy(k->h_ek, dk + H_OFF, 32);
+        rc = pke_expand(h, dk + PKE_SK_LEN, &k->pk);
     }
     if (rc == XW_OK)
-        rc = decaps_core(h, &st->s_hat, &st->pk, dk + H_OFF, dk + Z_OFF, ct, ss);
-    if (st)
-        xw_free_secret(st, sizeof *st);
+        rc = mls_mlkem768_int_key_decaps(h, k, ct, ss);
+    mls_mlkem768_int_key_free(k);
     mls_pq_hash_free(h);
     if (rc != XW_OK)
         return xw_errf(eb, rc, "ML-KEM-768 decapsulation failed: %s", xw_strerror(rc));

@@ -32,10 +32,21 @@ static const int16_t zetas[128] = {
     -108,  -308,  996,   991,   958,   -1460, 1522,  1628,
 };
 
-int16_t mlkem_zeta(int i) { return zetas[i]; }
+/* gamma_i = 17^(2 BitRev7(i) + 1) = zeta_{64 + i/2} for even i and its negative for odd i. */
+static const int16_t gammas[128] = {
+    -1103, 1103,  430,   -430,  555,   -555,  843,   -843,  -1251, 1251, 871,   -871,  1550, -1550, 105,
+    -105,  422,   -422,  587,   -587,  177,   -177,  -235,  235,   -291, 291,   -460,  460,  1574,  -1574,
+    1653,  -1653, -246,  246,   778,   -778,  1159,  -1159, -147,  147,  -777,  777,   1483, -1483, -602,
+    602,   1119,  -1119, -1590, 1590,  644,   -644,  -872,  872,   349,  -349,  418,   -418, 329,   -329,
+    -156,  156,   -75,   75,    817,   -817,  1097,  -1097, 603,   -603, 610,   -610,  1322, -1322, -1285,
+    1285,  -1465, 1465,  384,   -384,  -1215, 1215,  -136,  136,   1218, -1218, -1335, 1335, -874,  874,
+    220,   -220,  -1187, 1187,  -1659, 1659,  -1185, 1185,  -1530, 1530, -1278, 1278,  794,  -794,  -1510,
+    1510,  -854,  854,   -870,  870,   478,   -478,  -108,  108,   -308, 308,   996,   -996, 991,   -991,
+    958,   -958,  -1460, 1460,  1522,  -1522, 1628,  -1628,
+};
 
-/* gamma_i = zeta_{64 + i/2} for even i and its negative for odd i (17^(2 BitRev7(i) + 1)). */
-int16_t mlkem_gamma(int i) { return (int16_t)((i & 1) ? -zetas[64 + i / 2] : zetas[64 + i / 2]); }
+int16_t mlkem_zeta(int i) { return zetas[i]; }
+int16_t mlkem_gamma(int i) { return gammas[i]; }
 
 static inline int16_t mont_reduce(int32_t a)
 {
@@ -92,17 +103,21 @@ void mlkem_invntt(mlkem_poly *f)
 
 void mlkem_basemul_acc(mlkem_poly *r, const mlkem_poly *const a[MLKEM_K], const mlkem_poly *const b[MLKEM_K])
 {
-    for (int i = 0; i < MLKEM_N / 2; i++) {
-        int16_t gamma = mlkem_gamma(i);
-        int16_t c0 = 0, c1 = 0;
-        for (int k = 0; k < MLKEM_K; k++) {
-            int16_t a0 = a[k]->c[2 * i], a1 = a[k]->c[2 * i + 1];
-            int16_t b0 = b[k]->c[2 * i], b1 = b[k]->c[2 * i + 1];
-            c0 = (int16_t)(c0 + fqmul(fqmul(a1, b1), gamma) + fqmul(a0, b0));
-            c1 = (int16_t)(c1 + fqmul(a0, b1) + fqmul(a1, b0));
+    /* Products are summed in 32 bits and reduced once: with |a|, |b| < q each term of c0 is
+     * below q^2 + q^2/2 and each of c1 below 2 q^2, so three of them stay under 2^15 q, the
+     * Montgomery bound. Only a1 b1 is reduced early, to be multiplied by gamma. */
+    int32_t c0[MLKEM_N / 2] = {0}, c1[MLKEM_N / 2] = {0};
+    for (int k = 0; k < MLKEM_K; k++) {
+        const int16_t *x = a[k]->c, *y = b[k]->c;
+        for (int i = 0; i < MLKEM_N / 2; i++) {
+            int32_t a0 = x[2 * i], a1 = x[2 * i + 1], b0 = y[2 * i], b1 = y[2 * i + 1];
+            c0[i] += a0 * b0 + (int32_t)fqmul((int16_t)a1, (int16_t)b1) * gammas[i];
+            c1[i] += a0 * b1 + a1 * b0;
         }
-        r->c[2 * i] = barrett(c0);
-        r->c[2 * i + 1] = barrett(c1);
+    }
+    for (int i = 0; i < MLKEM_N / 2; i++) {
+        r->c[2 * i] = mont_reduce(c0[i]);
+        r->c[2 * i + 1] = mont_reduce(c1[i]);
     }
 }
 

@@ -33,8 +33,8 @@ void mlkem_ntt(mlkem_poly *f);
 /* NTT^-1 (Algorithm 10) times 2^16: undoes the 2^-16 of mlkem_basemul_acc. Input small or
  * in (-6q, 6q); output in (-q, q). */
 void mlkem_invntt(mlkem_poly *f);
-/* r = sum_i a[i] * b[i] in the NTT domain (Algorithm 11), times 2^-16; inputs small or
- * reduced (a, b each hold MLKEM_K polynomials reached through the strides); output small. */
+/* r = sum_i a[i] * b[i] in the NTT domain (Algorithm 11), times 2^-16; inputs in (-q, q)
+ * (a and b point to MLKEM_K polynomials each); output in (-q, q). */
 void mlkem_basemul_acc(mlkem_poly *r, const mlkem_poly *const a[MLKEM_K], const mlkem_poly *const b[MLKEM_K]);
 /* f = f * 2^16 (undoes basemul's factor when no inverse NTT follows); output in (-q, q). */
 void mlkem_tomont(mlkem_poly *f);

@@ -45,3 +45,9 @@ test_pq_accumulated_LIBS := mlspq common
 test_pq_accumulated_PKGS := $(PQ_PKGS)
 TESTS += test_pq_accumulated
 test_pq_accumulated_TIMEOUT := 120
+
+# --- benchmark and fuzzers ----------------------------------------------------------------------
+BENCHES += bench_xwing
+bench_xwing_SRCS := bench/bench_xwing.c
+bench_xwing_LIBS := mlspq common
+bench_xwing_PKGS := $(PQ_PKGS)

@@ -37,8 +37,24 @@ int mls_xwing_encaps_derand(const uint8_t *pk, size_t pk_len, const uint8_t esee
 int mls_xwing_encaps(const uint8_t *pk, size_t pk_len, uint8_t ct[MLS_XWING_CT_LEN],
                      uint8_t ss[MLS_XWING_SS_LEN], xw_errbuf *eb);
 
+/* mls_xwing_key_new + mls_xwing_key_decaps + mls_xwing_key_free. */
 int mls_xwing_decaps(const uint8_t *sk, size_t sk_len, const uint8_t *ct, size_t ct_len,
                      uint8_t ss[MLS_XWING_SS_LEN], xw_errbuf *eb);
+
+/*
+ * A private key prepared for repeated decapsulation: the ML-KEM-768 key pair regenerated from
+ * the seed (with its sampled matrix) and the X25519 public key, computed once. A bot opens
+ * every welcome sent to one key package with the same key, and this halves the cost of each.
+ * Read-only after creation: one key may be used from several threads at once.
+ */
+typedef struct mls_xwing_key mls_xwing_key;
+/* On success *out owns a new key (free with mls_xwing_key_free, which wipes it). */
+int mls_xwing_key_new(const uint8_t *sk, size_t sk_len, mls_xwing_key **out, xw_errbuf *eb);
+void mls_xwing_key_free(mls_xwing_key *key);
+/* The 1216-byte public key, owned by `key`. */
+const uint8_t *mls_xwing_key_public(const mls_xwing_key *key);
+int mls_xwing_key_decaps(const mls_xwing_key *key, const uint8_t *ct, size_t ct_len,
+                         uint8_t ss[MLS_XWING_SS_LEN], xw_errbuf *eb);
 
 /* Checks a peer's public key without encapsulating: length, then the ML-KEM key check. (Any
  * 32-byte string is an X25519 key; a low-order one is caught when encapsulating.) */

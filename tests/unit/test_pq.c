@@ -88,7 +88,8 @@ static void test_mlkem_refusals(void **state)
     memset(ss, 0xa5, sizeof ss);
     assert_int_equal(mls_mlkem768_encaps_derand(ek, MLS_MLKEM768_EK_LEN - 1, m, ct, ss, &eb), XW_EBADKEY);
     assert_non_null(strstr(eb.msg, "1183 bytes"));
-    assert_int_equal(mls_mlkem768_decaps(dk, MLS_MLKEM768_DK_LEN + 1, ct, MLS_MLKEM768_CT_LEN, ss, &eb), XW_EBADKEY);
+    assert_int_equal(mls_mlkem768_decaps(dk, MLS_MLKEM768_DK_LEN + 1, ct, MLS_MLKEM768_CT_LEN, ss, &eb),
+                     XW_EBADKEY);
     assert_non_null(strstr(eb.msg, "2401 bytes"));
     assert_int_equal(mls_mlkem768_decaps(dk, MLS_MLKEM768_DK_LEN, ct, MLS_MLKEM768_CT_LEN + 1, ss, &eb),
                      XW_EMALFORMED);
@@ -114,7 +115,8 @@ static void test_mlkem_refusals(void **state)
     dk[1152 + 7] ^= 1;
     assert_int_equal(mls_mlkem768_dk_check(dk, MLS_MLKEM768_DK_LEN, &eb), XW_EBADKEY);
     assert_non_null(strstr(eb.msg, "hash check"));
-    assert_int_equal(mls_mlkem768_decaps(dk, MLS_MLKEM768_DK_LEN, ct, MLS_MLKEM768_CT_LEN, ss, &eb), XW_EBADKEY);
+    assert_int_equal(mls_mlkem768_decaps(dk, MLS_MLKEM768_DK_LEN, ct, MLS_MLKEM768_CT_LEN, ss, &eb),
+                     XW_EBADKEY);
 }
 
 static void test_xwing_roundtrip(void **state)
@@ -203,9 +205,9 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_zeta_tables),     cmocka_unit_test(test_mlkem_roundtrip_and_rejection),
-        cmocka_unit_test(test_mlkem_refusals),  cmocka_unit_test(test_xwing_roundtrip),
-        cmocka_unit_test(test_xwing_refusals),  cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_zeta_tables),    cmocka_unit_test(test_mlkem_roundtrip_and_rejection),
+        cmocka_unit_test(test_mlkem_refusals), cmocka_unit_test(test_xwing_roundtrip),
+        cmocka_unit_test(test_xwing_refusals), cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

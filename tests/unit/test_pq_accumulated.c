@@ -36,7 +36,8 @@ int main(int argc, char **argv)
     uint8_t *stream = xw_malloc(stream_len);
     mls_pq_hash *in = mls_pq_hash_new(), *acc = mls_pq_hash_new();
     if (!stream || !in || !acc || mls_pq_hash_begin(in, MLS_PQ_SHAKE128) != XW_OK ||
-        mls_pq_hash_squeeze(in, stream, stream_len) != XW_OK || mls_pq_hash_begin(acc, MLS_PQ_SHAKE128) != XW_OK) {
+        mls_pq_hash_squeeze(in, stream, stream_len) != XW_OK ||
+        mls_pq_hash_begin(acc, MLS_PQ_SHAKE128) != XW_OK) {
         printf("setup failed\n0 passed, 1 failed\n");
         return 1;
     }
