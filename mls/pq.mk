@@ -7,7 +7,7 @@ PQ_VEC := $(SHARED)/pq-vectors
 
 # --- vector runner: build/tests/pq-vectors KIND FILE ----------------------------------------
 TESTBINS += pq-vectors
-pq-vectors_SRCS := tests/vectors/pq_vectors.c tests/vectors/pq_vectors_xwing.c
+pq-vectors_SRCS := tests/vectors/pq/pq_vectors.c tests/vectors/pq/pq_vectors_xwing.c
 pq-vectors_LIBS := mlspq common
 pq-vectors_PKGS := $(PQ_PKGS) jansson
 

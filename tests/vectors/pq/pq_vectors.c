@@ -20,7 +20,7 @@
 #include "common/codec.h"
 #include "common/err.h"
 #include "mls/mlkem.h"
-#include "tests/vectors/pq_vectors.h"
+#include "tests/vectors/pq/pq_vectors.h"
 
 #define HEX_MAX (4u << 20)
 

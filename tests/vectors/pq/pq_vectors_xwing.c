@@ -15,7 +15,7 @@
 #include "common/err.h"
 #include "mls/mlkem.h"
 #include "mls/xwing.h"
-#include "tests/vectors/pq_vectors.h"
+#include "tests/vectors/pq/pq_vectors.h"
 
 #define NF 16
 

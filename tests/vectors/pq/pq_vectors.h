@@ -2,8 +2,8 @@
  * Shared parts of the post-quantum vector runner (pq_vectors.c: main and the ML-KEM kinds;
  * pq_vectors_xwing.c: the X-Wing kinds): pass/fail accounting and hex fields from JSON.
  */
-#ifndef XW_TESTS_PQ_VECTORS_H
-#define XW_TESTS_PQ_VECTORS_H
+#ifndef XW_TESTS_VECTORS_PQ_PQ_VECTORS_H
+#define XW_TESTS_VECTORS_PQ_PQ_VECTORS_H
 
 #include <jansson.h>
 #include <stddef.h>
