@@ -1,0 +1,28 @@
+# mls/: RFC 9420 core (codec, cipher suites 1 and 3, HPKE, tree math, secret tree, key
+# schedule, framing). mls/pq.mk adds the post-quantum KEMs to the same library.
+LIBS += mls
+mls_SRCS += mls/tls.c mls/hpke_prim.c mls/hpke.c mls/crypto.c mls/treemath.c mls/secret_tree.c mls/key_schedule.c
+
+MLS_VECTOR_DIR := $(SHARED)/mls-vectors
+
+# build/tests/mls-vectors KIND FILE...: the working group's test vectors.
+TESTBINS += mls-vectors
+mls-vectors_SRCS := $(wildcard tests/vectors/*.c)
+mls-vectors_LIBS := mls common
+mls-vectors_PKGS := openssl libsodium jansson
+
+# One suite per kind, over every matching file (KIND.json, KIND-*.json) in $(SHARED)/mls-vectors.
+MLS_VECTOR_KINDS := tree-math crypto-basics deserialization secret-tree key-schedule psk_secret
+define mls_vector_suite
+TESTS += mls-vectors-$(1)
+mls-vectors-$(1)_CMD := $(BUILD)/tests/mls-vectors $(1) $$(sort $$(wildcard $(MLS_VECTOR_DIR)/$(1).json $(MLS_VECTOR_DIR)/$(1)-*.json))
+mls-vectors-$(1)_TIMEOUT := 120
+mls-vectors-$(1)_NEEDS := $(BUILD)/tests/mls-vectors
+endef
+$(foreach k,$(MLS_VECTOR_KINDS),$(eval $(call mls_vector_suite,$(k))))
+
+TESTBINS += test_mls_core
+test_mls_core_SRCS := tests/unit/test_mls_core.c
+test_mls_core_LIBS := mls common
+test_mls_core_PKGS := openssl libsodium cmocka
+TESTS += test_mls_core
