@@ -32,14 +32,20 @@ static void op_x25519(void) { failures += crypto_scalarmult(xss, xsk, xpeer) != 
 static void op_x25519_keygen(void) { failures += crypto_scalarmult_base(xpk, xsk) != 0; }
 static void op_xwing_keygen(void) { failures += mls_xwing_keygen(wsk, wpk, NULL) != XW_OK; }
 static void op_xwing_encaps(void) { failures += mls_xwing_encaps(wpk, sizeof wpk, wct, wss, NULL) != XW_OK; }
-static void op_xwing_decaps(void) { failures += mls_xwing_decaps(wsk, sizeof wsk, wct, sizeof wct, wss, NULL) != XW_OK; }
+static void op_xwing_decaps(void)
+{
+    failures += mls_xwing_decaps(wsk, sizeof wsk, wct, sizeof wct, wss, NULL) != XW_OK;
+}
 static mls_xwing_key *wkey;
 static void op_xwing_key_decaps(void)
 {
     failures += mls_xwing_key_decaps(wkey, wct, sizeof wct, wss, NULL) != XW_OK;
 }
 static void op_mlkem_keygen(void) { failures += mls_mlkem768_keygen(mek, mdk) != XW_OK; }
-static void op_mlkem_encaps(void) { failures += mls_mlkem768_encaps(mek, sizeof mek, mct, mss, NULL) != XW_OK; }
+static void op_mlkem_encaps(void)
+{
+    failures += mls_mlkem768_encaps(mek, sizeof mek, mct, mss, NULL) != XW_OK;
+}
 static void op_mlkem_decaps(void)
 {
     failures += mls_mlkem768_decaps(mdk, sizeof mdk, mct, sizeof mct, mss, NULL) != XW_OK;
@@ -69,7 +75,8 @@ int main(int argc, char **argv)
     randombytes_buf(xpeer, sizeof xpeer);
     crypto_scalarmult_base(xpeer, xpeer);
     if (mls_xwing_keygen(wsk, wpk, NULL) || mls_xwing_encaps(wpk, sizeof wpk, wct, wss, NULL) ||
-        mls_xwing_key_new(wsk, sizeof wsk, &wkey, NULL) || mls_mlkem768_keygen(mek, mdk) || mls_mlkem768_encaps(mek, sizeof mek, mct, mss, NULL))
+        mls_xwing_key_new(wsk, sizeof wsk, &wkey, NULL) || mls_mlkem768_keygen(mek, mdk) ||
+        mls_mlkem768_encaps(mek, sizeof mek, mct, mss, NULL))
         return 1;
     static const struct {
         const char *name;

@@ -81,7 +81,7 @@ typedef struct {
 static const char *diff(const char *what, const uint8_t *got, size_t got_len, const xw_buf *want)
 {
     static char msg[256];
-    if (got_len == want->len && memcmp(got, want->data, got_len) == 0)
+    if (got_len == want->len && (got_len == 0 || memcmp(got, want->data, got_len) == 0))
         return NULL;
     size_t i = 0;
     while (i < got_len && i < want->len && got[i] == want->data[i])
