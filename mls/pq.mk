@@ -1,0 +1,58 @@
+# mls/pq.mk: the post-quantum part of mls/ (issue 9): ML-KEM-768 (FIPS 203), X-Wing
+# (draft-connolly-cfrg-xwing-kem-06), and their tests, vectors, fuzzers and benchmark.
+LIBS += mlspq
+# mlspq needs mls (HPKE, TLS codec) and xwproto (extensions 0xff03/0xff04): link
+# `mlspq mls xwproto common` with $(PQ_PKGS).
+mlspq_SRCS := mls/pq_hash.c mls/mlkem_poly.c mls/mlkem.c mls/xwing.c mls/xwing_hpke.c mls/welcome_wrap.c \
+	mls/welcome_ext.c
+PQ_LIBS := mlspq mls xwproto common
+PQ_PKGS := openssl libsodium libprotobuf-c
+PQ_VEC := $(SHARED)/pq-vectors
+
+# --- vector runner: build/tests/pq-vectors KIND FILE ----------------------------------------
+TESTBINS += pq-vectors
+pq-vectors_SRCS := $(wildcard tests/vectors/pq/*.c)
+pq-vectors_LIBS := $(PQ_LIBS)
+pq-vectors_PKGS := $(PQ_PKGS) jansson
+
+# pq_vector_suite(suite, kind, file)
+define pq_vector_suite
+TESTS += $(1)
+$(1)_CMD := $(BUILD)/tests/pq-vectors $(2) $(PQ_VEC)/$(3)
+$(1)_NEEDS := $(BUILD)/tests/pq-vectors
+$(1)_TIMEOUT := 120
+endef
+$(eval $(call pq_vector_suite,pqv-acvp-keygen,mlkem-acvp-keygen,mlkem768-acvp-keygen.json))
+$(eval $(call pq_vector_suite,pqv-acvp-encapdecap,mlkem-acvp-encapdecap,mlkem768-acvp-encapdecap.json))
+$(eval $(call pq_vector_suite,pqv-wp-keygen,wycheproof-keygen,wycheproof-mlkem_768_keygen_seed_test.json))
+$(eval $(call pq_vector_suite,pqv-wp-decaps,wycheproof-decaps,wycheproof-mlkem_768_test.json))
+$(eval $(call pq_vector_suite,pqv-wp-encaps,wycheproof-encaps,wycheproof-mlkem_768_encaps_test.json))
+$(eval $(call pq_vector_suite,pqv-wp-semi-expanded,wycheproof-semi-expanded,wycheproof-mlkem_768_semi_expanded_decaps_test.json))
+$(eval $(call pq_vector_suite,pqv-cctv-strcmp,cctv-strcmp,mlkem768-cctv-strcmp.json))
+$(eval $(call pq_vector_suite,pqv-cctv-unlucky,cctv-unlucky,mlkem768-cctv-unlucky.json))
+$(eval $(call pq_vector_suite,pqv-cctv-modulus,cctv-modulus,mlkem768-cctv-modulus-invalid-ek.txt))
+$(eval $(call pq_vector_suite,pqv-xwing,xwing,xwing-draft06-vectors.json))
+$(eval $(call pq_vector_suite,pqv-xwing-intermediate,xwing,xwing-draft06-intermediate.json))
+$(eval $(call pq_vector_suite,pqv-xwing-x509,xwing,xwing-draft06-x509-example.json))
+$(eval $(call pq_vector_suite,pqv-xwing-hpke,xwing-hpke,xwing-hpke-libxmtp.json))
+
+# --- unit tests and the CCTV accumulated test ---------------------------------------------------
+TESTBINS += test_pq
+test_pq_SRCS := tests/unit/test_pq.c
+test_pq_LIBS := $(PQ_LIBS)
+test_pq_PKGS := $(PQ_PKGS) cmocka
+TESTS += test_pq
+test_pq_TIMEOUT := 120
+
+TESTBINS += test_pq_accumulated
+test_pq_accumulated_SRCS := tests/unit/test_pq_accumulated.c
+test_pq_accumulated_LIBS := $(PQ_LIBS)
+test_pq_accumulated_PKGS := $(PQ_PKGS)
+TESTS += test_pq_accumulated
+test_pq_accumulated_TIMEOUT := 120
+
+# --- benchmark and fuzzers ----------------------------------------------------------------------
+BENCHES += bench_xwing
+bench_xwing_SRCS := bench/bench_xwing.c
+bench_xwing_LIBS := $(PQ_LIBS)
+bench_xwing_PKGS := $(PQ_PKGS)

@@ -1,0 +1,53 @@
+/*
+ * SHA-3 and SHAKE for the post-quantum code (ML-KEM-768, X-Wing), on OpenSSL 3.0's EVP.
+ *
+ * The algorithms are fetched once per process; a caller makes one mls_pq_hash context per
+ * operation and reuses it for every hash of that operation, which saves OpenSSL's per-context
+ * allocation on the hot path (ML-KEM hashes some twenty times per operation). Each call hashes
+ * the concatenation of up to two byte strings, the shape every FIPS 203 and X-Wing hash has.
+ *
+ * OpenSSL 3.0 cannot squeeze a XOF twice, so a caller that needs more output asks again with a
+ * larger length (ML-KEM's matrix sampling does this in the rare case it runs out).
+ *
+ * Not thread-safe per context; contexts on different threads are independent.
+ */
+#ifndef XW_MLS_PQ_HASH_H
+#define XW_MLS_PQ_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+typedef enum {
+    MLS_PQ_SHA3_256 = 0,
+    MLS_PQ_SHA3_512,
+    MLS_PQ_SHAKE128,
+    MLS_PQ_SHAKE256,
+} mls_pq_alg;
+
+typedef struct mls_pq_hash mls_pq_hash;
+
+/* A new context, or NULL when OpenSSL cannot provide SHA-3 (then every operation fails with
+ * XW_ECRYPTO). Free with mls_pq_hash_free (NULL is fine). */
+mls_pq_hash *mls_pq_hash_new(void);
+void mls_pq_hash_free(mls_pq_hash *h);
+
+/* out = alg(a || b), out_len bytes (32 for SHA3-256, 64 for SHA3-512, any length for SHAKE).
+ * b may be NULL when b_len is 0. XW_ECRYPTO when OpenSSL fails, XW_EINVAL for a wrong fixed
+ * length. */
+int mls_pq_hash_run(mls_pq_hash *h, mls_pq_alg alg, const uint8_t *a, size_t a_len, const uint8_t *b,
+                    size_t b_len, uint8_t *out, size_t out_len);
+
+/* n bytes from the system's random generator (libsodium's randombytes_buf, which cannot
+ * fail once libsodium is initialised; this initialises it on first use). XW_ECRYPTO when
+ * libsodium cannot start. */
+int mls_pq_random(uint8_t *out, size_t n);
+
+/* Streaming SHAKE (for tests that absorb long inputs): begin, absorb any number of times,
+ * then squeeze once. */
+int mls_pq_hash_begin(mls_pq_hash *h, mls_pq_alg alg);
+int mls_pq_hash_absorb(mls_pq_hash *h, const uint8_t *p, size_t n);
+int mls_pq_hash_squeeze(mls_pq_hash *h, uint8_t *out, size_t out_len);
+
+#endif

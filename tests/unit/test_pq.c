@@ -1,0 +1,213 @@
+/*
+ * Tests for the post-quantum KEMs (mls/mlkem.h, mls/xwing.h) beyond the published vectors
+ * (which tests/vectors/pq_vectors.c runs): the NTT tables against their definitions, random
+ * round trips, implicit rejection, every refusal with its specific error and no output,
+ * low-order X25519 points, and allocation failures. The CCTV accumulated test is in
+ * test_pq_accumulated.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/codec.h"
+#include "common/err.h"
+#include "mls/mlkem.h"
+#include "mls/mlkem_int.h"
+#include "mls/pq_hash.h"
+#include "mls/xwing.h"
+
+static int pow_mod(int b, int e, int m)
+{
+    long r = 1, x = b % m;
+    for (; e; e >>= 1, x = x * x % m)
+        if (e & 1)
+            r = r * x % m;
+    return (int)r;
+}
+
+static int bitrev7(int i)
+{
+    int r = 0;
+    for (int k = 0; k < 7; k++)
+        r |= ((i >> k) & 1) << (6 - k);
+    return r;
+}
+
+static void test_zeta_tables(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 128; i++) {
+        int z = pow_mod(17, bitrev7(i), 3329) * 65536 % 3329;
+        int g = pow_mod(17, 2 * bitrev7(i) + 1, 3329) * 65536 % 3329;
+        int tz = mls_mlkem768_int_zeta(i), tg = mls_mlkem768_int_gamma(i);
+        assert_true(tz > -1665 && tz < 1665 && tg > -1665 && tg < 1665);
+        assert_int_equal((tz + 3329) % 3329, z);
+        assert_int_equal((tg + 3329) % 3329, g);
+    }
+}
+
+static void test_mlkem_roundtrip_and_rejection(void **state)
+{
+    (void)state;
+    static uint8_t ek[MLS_MLKEM768_EK_LEN], dk[MLS_MLKEM768_DK_LEN], ct[MLS_MLKEM768_CT_LEN];
+    uint8_t ss1[32], ss2[32], rej[32];
+    xw_errbuf eb = {{0}};
+    for (int round = 0; round < 8; round++) {
+        assert_int_equal(mls_mlkem768_keygen(ek, dk), XW_OK);
+        assert_int_equal(mls_mlkem768_ek_check(ek, sizeof ek, &eb), XW_OK);
+        assert_int_equal(mls_mlkem768_dk_check(dk, sizeof dk, &eb), XW_OK);
+        assert_int_equal(mls_mlkem768_encaps(ek, sizeof ek, ct, ss1, &eb), XW_OK);
+        assert_int_equal(mls_mlkem768_decaps(dk, sizeof dk, ct, sizeof ct, ss2, &eb), XW_OK);
+        assert_memory_equal(ss1, ss2, 32);
+        /* a changed ciphertext decapsulates to SHAKE256(z || ct), not to an error */
+        ct[(size_t)round * 131 % sizeof ct] ^= (uint8_t)(1u << (round % 8));
+        assert_int_equal(mls_mlkem768_decaps(dk, sizeof dk, ct, sizeof ct, ss2, &eb), XW_OK);
+        mls_pq_hash *h = mls_pq_hash_new();
+        assert_non_null(h);
+        assert_int_equal(mls_pq_hash_run(h, MLS_PQ_SHAKE256, dk + 2368, 32, ct, sizeof ct, rej, 32), XW_OK);
+        mls_pq_hash_free(h);
+        assert_memory_equal(ss2, rej, 32);
+        assert_memory_not_equal(ss1, ss2, 32);
+    }
+}
+
+static void test_mlkem_refusals(void **state)
+{
+    (void)state;
+    static uint8_t ek[MLS_MLKEM768_EK_LEN + 1], dk[MLS_MLKEM768_DK_LEN + 1], ct[MLS_MLKEM768_CT_LEN + 1];
+    uint8_t ss[32], m[32] = {1};
+    xw_errbuf eb = {{0}};
+    assert_int_equal(mls_mlkem768_keygen(ek, dk), XW_OK);
+    assert_int_equal(mls_mlkem768_encaps_derand(ek, MLS_MLKEM768_EK_LEN, m, ct, ss, &eb), XW_OK);
+
+    /* wrong lengths: refused with the length in the message, outputs untouched */
+    memset(ss, 0xa5, sizeof ss);
+    assert_int_equal(mls_mlkem768_encaps_derand(ek, MLS_MLKEM768_EK_LEN - 1, m, ct, ss, &eb), XW_EBADKEY);
+    assert_non_null(strstr(eb.msg, "1183 bytes"));
+    assert_int_equal(mls_mlkem768_decaps(dk, MLS_MLKEM768_DK_LEN + 1, ct, MLS_MLKEM768_CT_LEN, ss, &eb),
+                     XW_EBADKEY);
+    assert_non_null(strstr(eb.msg, "2401 bytes"));
+    assert_int_equal(mls_mlkem768_decaps(dk, MLS_MLKEM768_DK_LEN, ct, MLS_MLKEM768_CT_LEN + 1, ss, &eb),
+                     XW_EMALFORMED);
+    assert_non_null(strstr(eb.msg, "1089 bytes"));
+    assert_int_equal(mls_mlkem768_decaps(dk, MLS_MLKEM768_DK_LEN, NULL, 0, ss, &eb), XW_EMALFORMED);
+    assert_int_equal(mls_mlkem768_keygen_seed(m, sizeof m, ek, dk, &eb), XW_EBADKEY);
+    assert_non_null(strstr(eb.msg, "32 bytes"));
+    for (size_t i = 0; i < sizeof ss; i++)
+        assert_int_equal(ss[i], 0xa5);
+
+    /* an unreduced coefficient: polynomial 1, coefficient 3 (odd: high 12 bits of its triple) */
+    uint8_t *p = ek + 384 + 3 * 1;
+    uint8_t save[3] = {p[0], p[1], p[2]};
+    p[1] = (uint8_t)(p[1] | 0xf0);
+    p[2] = 0xff; /* 4095 */
+    assert_int_equal(mls_mlkem768_ek_check(ek, MLS_MLKEM768_EK_LEN, &eb), XW_EBADKEY);
+    assert_non_null(strstr(eb.msg, "coefficient 3 of polynomial 1 is 4095"));
+    assert_int_equal(mls_mlkem768_encaps_derand(ek, MLS_MLKEM768_EK_LEN, m, ct, ss, &eb), XW_EBADKEY);
+    memcpy(p, save, 3);
+    assert_int_equal(mls_mlkem768_ek_check(ek, MLS_MLKEM768_EK_LEN, &eb), XW_OK);
+
+    /* a corrupted embedded ek fails the dk hash check */
+    dk[1152 + 7] ^= 1;
+    assert_int_equal(mls_mlkem768_dk_check(dk, MLS_MLKEM768_DK_LEN, &eb), XW_EBADKEY);
+    assert_non_null(strstr(eb.msg, "hash check"));
+    assert_int_equal(mls_mlkem768_decaps(dk, MLS_MLKEM768_DK_LEN, ct, MLS_MLKEM768_CT_LEN, ss, &eb),
+                     XW_EBADKEY);
+}
+
+static void test_xwing_roundtrip(void **state)
+{
+    (void)state;
+    uint8_t sk[32], pk[MLS_XWING_PK_LEN], ct[MLS_XWING_CT_LEN], ss1[32], ss2[32], pk2[MLS_XWING_PK_LEN];
+    xw_errbuf eb = {{0}};
+    for (int round = 0; round < 4; round++) {
+        assert_int_equal(mls_xwing_keygen(sk, pk, &eb), XW_OK);
+        assert_int_equal(mls_xwing_keygen_derand(sk, pk2, &eb), XW_OK);
+        assert_memory_equal(pk, pk2, sizeof pk);
+        assert_int_equal(mls_xwing_pk_check(pk, sizeof pk, &eb), XW_OK);
+        assert_int_equal(mls_xwing_encaps(pk, sizeof pk, ct, ss1, &eb), XW_OK);
+        assert_int_equal(mls_xwing_decaps(sk, sizeof sk, ct, sizeof ct, ss2, &eb), XW_OK);
+        assert_memory_equal(ss1, ss2, 32);
+        /* a changed ML-KEM part gives a different (rejection-derived) secret, not an error */
+        ct[10] ^= 0x40;
+        assert_int_equal(mls_xwing_decaps(sk, sizeof sk, ct, sizeof ct, ss2, &eb), XW_OK);
+        assert_memory_not_equal(ss1, ss2, 32);
+    }
+}
+
+static void test_xwing_refusals(void **state)
+{
+    (void)state;
+    uint8_t sk[32], pk[MLS_XWING_PK_LEN + 1], ct[MLS_XWING_CT_LEN + 1], ss[32], eseed[64] = {7};
+    xw_errbuf eb = {{0}};
+    assert_int_equal(mls_xwing_keygen(sk, pk, &eb), XW_OK);
+    assert_int_equal(mls_xwing_encaps_derand(pk, MLS_XWING_PK_LEN, eseed, ct, ss, &eb), XW_OK);
+    memset(ss, 0x5a, sizeof ss);
+
+    assert_int_equal(mls_xwing_encaps(pk, MLS_XWING_PK_LEN + 1, ct, ss, &eb), XW_EBADKEY);
+    assert_non_null(strstr(eb.msg, "1217 bytes"));
+    assert_int_equal(mls_xwing_encaps(pk, MLS_MLKEM768_EK_LEN, ct, ss, &eb), XW_EBADKEY);
+    assert_int_equal(mls_xwing_decaps(sk, 31, ct, MLS_XWING_CT_LEN, ss, &eb), XW_EBADKEY);
+    assert_non_null(strstr(eb.msg, "31 bytes"));
+    assert_int_equal(mls_xwing_decaps(sk, 32, ct, MLS_XWING_CT_LEN - 1, ss, &eb), XW_EMALFORMED);
+    assert_non_null(strstr(eb.msg, "1119 bytes"));
+    assert_int_equal(mls_xwing_decaps(sk, 32, ct, MLS_MLKEM768_CT_LEN, ss, &eb), XW_EMALFORMED);
+
+    /* low-order X25519 points: the all-zero point and the point of order 8 with u = 1 */
+    static const uint8_t low[2][32] = {{0}, {1}};
+    uint8_t save[32];
+    memcpy(save, pk + MLS_MLKEM768_EK_LEN, 32);
+    for (int i = 0; i < 2; i++) {
+        memcpy(pk + MLS_MLKEM768_EK_LEN, low[i], 32);
+        assert_int_equal(mls_xwing_encaps(pk, MLS_XWING_PK_LEN, ct, ss, &eb), XW_EBADKEY);
+        assert_non_null(strstr(eb.msg, "low-order"));
+    }
+    memcpy(pk + MLS_MLKEM768_EK_LEN, save, 32);
+    memcpy(ct + MLS_MLKEM768_CT_LEN, low[1], 32);
+    assert_int_equal(mls_xwing_decaps(sk, 32, ct, MLS_XWING_CT_LEN, ss, &eb), XW_EDECRYPT);
+    assert_non_null(strstr(eb.msg, "low-order"));
+
+    /* an unreduced ML-KEM half is refused before anything is computed */
+    pk[1] |= 0x0f;
+    pk[0] = 0xff; /* coefficient 0 = 4095 */
+    assert_int_equal(mls_xwing_encaps(pk, MLS_XWING_PK_LEN, ct, ss, &eb), XW_EBADKEY);
+    assert_non_null(strstr(eb.msg, "X-Wing public key: ML-KEM-768 encapsulation key is not reduced"));
+    for (size_t i = 0; i < sizeof ss; i++)
+        assert_int_equal(ss[i], 0x5a);
+}
+
+/* Every allocation failure surfaces as XW_ENOMEM and leaks nothing. */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    uint8_t sk[32], pk[MLS_XWING_PK_LEN], ct[MLS_XWING_CT_LEN], ss[32];
+    xw_errbuf eb = {{0}};
+    assert_int_equal(mls_xwing_keygen(sk, pk, &eb), XW_OK);
+    assert_int_equal(mls_xwing_encaps(pk, sizeof pk, ct, ss, &eb), XW_OK);
+    for (int op = 0; op < 3; op++) {
+        for (uint64_t nth = 1; nth < 10; nth++) {
+            int64_t live = xw_alloc_live();
+            xw_alloc_fail_at(nth, 0);
+            int rc = op == 0   ? mls_xwing_keygen_derand(sk, pk, &eb)
+                     : op == 1 ? mls_xwing_encaps(pk, sizeof pk, ct, ss, &eb)
+                               : mls_xwing_decaps(sk, sizeof sk, ct, sizeof ct, ss, &eb);
+            xw_alloc_fail_at(0, 0);
+            assert_true(rc == XW_OK || rc == XW_ENOMEM);
+            assert_int_equal(xw_alloc_live(), live);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zeta_tables),    cmocka_unit_test(test_mlkem_roundtrip_and_rejection),
+        cmocka_unit_test(test_mlkem_refusals), cmocka_unit_test(test_xwing_roundtrip),
+        cmocka_unit_test(test_xwing_refusals), cmocka_unit_test(test_alloc_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
