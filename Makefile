@@ -57,7 +57,7 @@ pkg_libs = $(if $(1),$(shell pkg-config --libs $(1)))
 PKG_CFLAGS := $(call pkg_cflags,$(ALL_PKGS))
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wno-missing-field-initializers
+	-Wno-missing-field-initializers -Wno-missing-braces
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(WARN) -MMD -MP
 CFLAGS_rel  := $(BASE_CFLAGS) -O2 -g
 CFLAGS_san  := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
