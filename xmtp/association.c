@@ -493,3 +493,45 @@ int xmtp_assoc_state_has_installation(const xmtp_assoc_state *st, const uint8_t 
 size_t xmtp_assoc_state_seen_count(const xmtp_assoc_state *st) { return st->n_seen; }
 uint64_t xmtp_assoc_state_sequence_id(const xmtp_assoc_state *st) { return st->sequence_id; }
 size_t xmtp_assoc_state_update_count(const xmtp_assoc_state *st) { return st->n_updates; }
+
+int xmtp_assoc_state_apply(xmtp_assoc_state *st, const uint8_t *update, size_t len, xw_errbuf *eb)
+{
+    xmtp_idu *u = NULL;
+    int rc = xmtp_idu_decode(update, len, &u, eb);
+    if (rc)
+        return rc;
+    rc = xmtp_assoc_state_apply_idu(st, u, eb);
+    xmtp_idu_free(u);
+    return rc;
+}
+
+int xmtp_assoc_state_apply_at(xmtp_assoc_state *st, uint64_t sequence_id, const uint8_t *update, size_t len,
+                              xw_errbuf *eb)
+{
+    if (st->n_updates && sequence_id <= st->sequence_id)
+        return xw_errf(eb, XW_EXMTP_SEQUENCE,
+                       "update with sequence id %llu comes after %llu; apply the log in ascending order",
+                       (unsigned long long)sequence_id, (unsigned long long)st->sequence_id);
+    int rc = xmtp_assoc_state_apply(st, update, len, eb);
+    if (rc)
+        return xw_errctx(eb, rc, "update at sequence id %llu", (unsigned long long)sequence_id);
+    st->sequence_id = sequence_id;
+    return XW_OK;
+}
+
+int xmtp_assoc_state_from_log(const char *inbox_id, const xmtp_idu_log_entry *log, size_t n, uint64_t up_to,
+                              xmtp_assoc_state **out, xw_errbuf *eb)
+{
+    xmtp_assoc_state *st = NULL;
+    int rc = xmtp_assoc_state_new(inbox_id, &st, eb);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && log[i].sequence_id <= up_to; i++) {
+        if ((rc = xmtp_assoc_state_apply_at(st, log[i].sequence_id, log[i].data, log[i].len, eb))) {
+            xmtp_assoc_state_free(st);
+            return rc;
+        }
+    }
+    *out = st;
+    return XW_OK;
+}

@@ -185,7 +185,7 @@ int xmtp_idu_change_recovery(xmtp_idu *u, const uint8_t new_addr[XMTP_ADDRESS_LE
 }
 
 /* RFC 3339 with whole seconds and Z, from signed nanoseconds (floor division). */
-static void rfc3339(uint64_t ns_u, char out[32])
+static void rfc3339(uint64_t ns_u, char out[80])
 {
     int64_t ns = (int64_t)ns_u;
     int64_t secs = ns / 1000000000;
@@ -194,7 +194,7 @@ static void rfc3339(uint64_t ns_u, char out[32])
     time_t t = (time_t)secs;
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+    snprintf(out, 80, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
              tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
@@ -228,7 +228,7 @@ static int action_text(const xmtp_action *a, xw_buf *out)
 
 int xmtp_idu_signature_text(const xmtp_idu *u, xw_buf *out)
 {
-    char when[32];
+    char when[80];
     rfc3339(u->client_timestamp_ns, when);
     size_t start = out->len;
     int rc = xw_buf_appendf(out, "XMTP : Authenticate to inbox\n\nInbox ID: %s\nCurrent time: %s\n\n",

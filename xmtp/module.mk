@@ -7,7 +7,14 @@ XMTP_PKGS := libsodium libsecp256k1 jansson libprotobuf-c
 
 TESTBINS += test_xmtp_identity
 test_xmtp_identity_SRCS := tests/unit/test_xmtp_identity.c
-test_xmtp_identity_LIBS := xmtp common
+test_xmtp_identity_LIBS := xmtp xwproto common
 test_xmtp_identity_PKGS := cmocka $(XMTP_PKGS)
 TESTS += test_xmtp_identity
 test_xmtp_identity_TIMEOUT := 60
+
+TESTBINS += test_xmtp_association
+test_xmtp_association_SRCS := tests/unit/test_xmtp_association.c
+test_xmtp_association_LIBS := xmtp xwproto common
+test_xmtp_association_PKGS := cmocka $(XMTP_PKGS)
+TESTS += test_xmtp_association
+test_xmtp_association_TIMEOUT := 60
