@@ -18,3 +18,8 @@ test_xmtp_association_LIBS := xmtp xwproto common
 test_xmtp_association_PKGS := cmocka $(XMTP_PKGS)
 TESTS += test_xmtp_association
 test_xmtp_association_TIMEOUT := 60
+
+FUZZERS += fuzz_xmtp_identity
+fuzz_xmtp_identity_SRCS := tests/fuzz/fuzz_xmtp_identity.c
+fuzz_xmtp_identity_LIBS := xmtp xwproto common
+fuzz_xmtp_identity_PKGS := $(XMTP_PKGS)
