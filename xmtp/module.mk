@@ -1,0 +1,25 @@
+# xmtp/: identity (Keccak-256, wallets, inbox ids, Ed25519ph, identity updates, association
+# state), content types and message ids. The node API client (xmtp/api*.c) has its own
+# fragment, xmtp/api.mk, and is not part of this list.
+LIBS += xmtp
+xmtp_SRCS := $(filter-out xmtp/api%,$(wildcard xmtp/*.c))
+XMTP_PKGS := libsodium libsecp256k1 jansson libprotobuf-c
+
+TESTBINS += test_xmtp_identity
+test_xmtp_identity_SRCS := tests/unit/test_xmtp_identity.c
+test_xmtp_identity_LIBS := xmtp xwproto common
+test_xmtp_identity_PKGS := cmocka $(XMTP_PKGS)
+TESTS += test_xmtp_identity
+test_xmtp_identity_TIMEOUT := 60
+
+TESTBINS += test_xmtp_association
+test_xmtp_association_SRCS := tests/unit/test_xmtp_association.c
+test_xmtp_association_LIBS := xmtp xwproto common
+test_xmtp_association_PKGS := cmocka $(XMTP_PKGS)
+TESTS += test_xmtp_association
+test_xmtp_association_TIMEOUT := 60
+
+FUZZERS += fuzz_xmtp_identity
+fuzz_xmtp_identity_SRCS := tests/fuzz/fuzz_xmtp_identity.c
+fuzz_xmtp_identity_LIBS := xmtp xwproto common
+fuzz_xmtp_identity_PKGS := $(XMTP_PKGS)
