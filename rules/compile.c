@@ -1,0 +1,774 @@
+/*
+ * Item definitions to a compiled set: the driver of a load.
+ *
+ * Order: read and parse every file (load.c), build item definitions with overrides
+ * (items.c), parse every macro, compile every macro once on its own (so that its errors are
+ * reported once, at the macro), then compile every rule: its condition with macros inlined,
+ * `and not (...)` for its exceptions, its attributes and actions. Last, warnings for unused
+ * lists and macros, the per-kind rule index and the dictionary of list values. Any error
+ * leaves nothing behind: the half-built set is freed and the caller's old set stays.
+ */
+#include <string.h>
+#include <strings.h>
+#include <errno.h>
+#include <stdio.h>
+
+#include "common/alloc.h"
+#include "rules/compile_int.h"
+
+static rules_cnode *cnode(rules_cctx *c, rules_cnode_kind k, rules_cnode *a, rules_cnode *b)
+{
+    rules_cnode *n = rules_arena_alloc(&c->set->arena, sizeof *n);
+    if (!n) {
+        c->failed = 1;
+        return NULL;
+    }
+    n->k = k;
+    n->a = a;
+    n->b = b;
+    return n;
+}
+
+static int find_macro(rules_cctx *c, const char *name, size_t len)
+{
+    for (size_t i = 0; i < c->defs->nmacros; i++)
+        if (strlen(c->defs->macros[i].name) == len && memcmp(c->defs->macros[i].name, name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static rules_cnode *compile_ast(rules_cctx *c, const rules_anode *n);
+
+static rules_cnode *inline_macro(rules_cctx *c, int mi, const rules_anode *ref)
+{
+    rules_macro_c *m = &c->macros[mi];
+    if (c->marking)
+        c->defs->macros[mi].used = 1;
+    if (m->state == 3) {
+        c->failed = 1;
+        return NULL;
+    }
+    for (int i = 0; i < c->nmacro_stack; i++)
+        if (strcmp(c->macro_stack[i], c->defs->macros[mi].name) == 0) {
+            if (m->state != 4) { /* report a cycle once */
+                int q = c->quiet;
+                c->quiet = 0;
+                rules_cerr(c, ref->off, "macro cycle: '%s' uses itself through '%s'; break the cycle",
+                           c->defs->macros[mi].name, c->macro_stack[c->nmacro_stack - 1]);
+                c->quiet = q;
+                m->state = 4;
+            }
+            c->failed = 1;
+            return NULL;
+        }
+    if (c->nmacro_stack >= 64) {
+        rules_cerr(c, ref->off, "macros nested more than 64 deep");
+        return NULL;
+    }
+    const rules_node *const *sf = c->frags;
+    const size_t *ss = c->fstart;
+    size_t sn = c->nfrags;
+    const rules_node *sfx = c->fixed;
+    c->frags = m->frags;
+    c->fstart = m->fstart;
+    c->nfrags = m->nfrags;
+    c->fixed = NULL;
+    c->macro_stack[c->nmacro_stack++] = c->defs->macros[mi].name;
+    c->quiet++;
+    rules_cnode *r = compile_ast(c, m->ast);
+    c->quiet--;
+    c->nmacro_stack--;
+    c->frags = sf;
+    c->fstart = ss;
+    c->nfrags = sn;
+    c->fixed = sfx;
+    return r;
+}
+
+static rules_cnode *compile_ast(rules_cctx *c, const rules_anode *n)
+{
+    rules_cnode *a, *b;
+    switch (n->k) {
+    case AN_AND:
+    case AN_OR:
+        a = compile_ast(c, n->a);
+        b = compile_ast(c, n->b);
+        return a && b ? cnode(c, n->k == AN_AND ? CN_AND : CN_OR, a, b) : NULL;
+    case AN_NOT:
+        a = compile_ast(c, n->a);
+        return a ? cnode(c, CN_NOT, a, NULL) : NULL;
+    case AN_CONST:
+        a = cnode(c, CN_CONST, NULL, NULL);
+        if (a)
+            a->cval = n->cval;
+        return a;
+    case AN_MACRO: {
+        int mi = find_macro(c, n->name, n->len);
+        if (mi >= 0)
+            return inline_macro(c, mi, n);
+        if (rules_field_lookup(n->name, n->len) >= 0)
+            return rules_compile_pred(c, n->lhs, OP_NONE, NULL, n->off);
+        if (memchr(n->name, '.', n->len))
+            rules_cerr(c, n->off, "unknown field '%.*s'; see docs/rules.md for the fields", (int)n->len,
+                       n->name);
+        else
+            rules_cerr(c, n->off, "unknown macro '%.*s'; define it with `- macro: %.*s` (or add an operator)",
+                       (int)n->len, n->name, (int)n->len, n->name);
+        return NULL;
+    }
+    case AN_PRED:
+        return rules_compile_pred(c, n->lhs, n->op, n->rhs, n->off);
+    }
+    return NULL;
+}
+
+/* Joins condition fragments with spaces and parses them. */
+static rules_anode *parse_frags(rules_cctx *c, const rules_node *const *frags, size_t nf, size_t *fstart)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < nf; i++) {
+        if (frags[i]->t != RN_SCALAR) {
+            c->fixed = frags[i];
+            rules_cerr(c, 0, "a condition must be text, not a list or mapping");
+            c->fixed = NULL;
+            return NULL;
+        }
+        total += frags[i]->len + 1;
+    }
+    char *text = rules_arena_alloc(&c->tmp, total + 1);
+    if (!text)
+        return NULL;
+    size_t pos = 0;
+    for (size_t i = 0; i < nf; i++) {
+        fstart[i] = pos;
+        memcpy(text + pos, frags[i]->s, frags[i]->len);
+        pos += frags[i]->len;
+        text[pos++] = ' ';
+    }
+    size_t eoff = 0;
+    xw_errbuf eb = {{0}};
+    rules_anode *ast = rules_parse_expr(text, pos, &c->tmp, c->set->lim.max_depth, &eoff, &eb);
+    if (!ast) {
+        c->frags = frags;
+        c->fstart = fstart;
+        c->nfrags = nf;
+        rules_cerr(c, eoff, "%s", eb.msg);
+        c->nfrags = 0;
+    }
+    return ast;
+}
+
+static int scalar_bool(rules_cctx *c, const rules_node *n, int *out, const char *key)
+{
+    if (n->t == RN_SCALAR && !n->quoted && (strcmp(n->s, "true") == 0 || strcmp(n->s, "false") == 0)) {
+        *out = strcmp(n->s, "true") == 0;
+        return 0;
+    }
+    c->fixed = n;
+    rules_cerr(c, 0, "%s must be true or false", key);
+    return -1;
+}
+
+static int parse_duration(const rules_node *n, int64_t *out)
+{
+    if (n->t != RN_SCALAR)
+        return -1;
+    rules_arena a;
+    rules_arena_init(&a);
+    rules_lexer lx;
+    rules_lexer_init(&lx, n->s, n->len, &a);
+    rules_tok t = rules_lex_next(&lx);
+    rules_tok e = rules_lex_next(&lx);
+    rules_arena_free(&a);
+    if (e.k != TK_EOF || (t.k != TK_DURATION && t.k != TK_NUMBER) || t.num < 0)
+        return -1;
+    *out = t.k == TK_NUMBER ? t.num * XW_NS_PER_SEC : t.num;
+    return t.k == TK_NUMBER && t.num > INT64_MAX / XW_NS_PER_SEC ? -1 : 0;
+}
+
+/* A YAML scalar or list as a right-hand value for field type t. */
+static rules_aval *yaml_aval(rules_cctx *c, const rules_node *v, rules_type t, rules_op op)
+{
+    rules_aval *a = rules_arena_alloc(&c->tmp, sizeof *a);
+    if (!a)
+        return NULL;
+    c->fixed = v;
+    if (v->t == RN_SEQ) {
+        if (op != OP_IN && op != OP_INTERSECTS && op < OP_CONTAINS) {
+            rules_cerr(c, 0, "a list of values needs the comparison `in` or `intersects`");
+            return NULL;
+        }
+        a->k = AV_LIST;
+        a->items = rules_arena_alloc(&c->tmp, (v->n + 1) * sizeof *a->items);
+        if (!a->items)
+            return NULL;
+        for (size_t i = 0; i < v->n; i++) {
+            rules_aval *it = yaml_aval(c, v->kids[i], t == RULES_T_LIST ? RULES_T_STR : t, op);
+            if (!it || it->k == AV_LIST)
+                return NULL;
+            a->items[a->nitems++] = *it;
+        }
+        c->fixed = v;
+        return a;
+    }
+    if (v->t != RN_SCALAR) {
+        rules_cerr(c, 0, "an exception value must be a value or a list of values");
+        return NULL;
+    }
+    a->s = v->s;
+    a->len = v->len;
+    a->k = AV_STR;
+    if (v->quoted)
+        return a;
+    if ((op == OP_IN || op == OP_INTERSECTS) && rules_find_list(c, v->s, v->len) >= 0) {
+        a->k = AV_IDENT;
+        return a;
+    }
+    if (t == RULES_T_BOOL && (strcmp(v->s, "true") == 0 || strcmp(v->s, "false") == 0)) {
+        a->k = AV_BOOL;
+        a->num = strcmp(v->s, "true") == 0;
+    } else if (t == RULES_T_INT || t == RULES_T_DUR) {
+        int64_t d;
+        if (parse_duration(v, &d) != 0) {
+            rules_cerr(c, 0, "'%s' is not a %s", v->s, t == RULES_T_INT ? "number" : "duration");
+            return NULL;
+        }
+        a->k = AV_DUR;
+        a->num = d;
+        if (t == RULES_T_INT) {
+            a->k = AV_NUM;
+            a->num = d / XW_NS_PER_SEC;
+            if (strspn(v->s, "-0123456789") != v->len) {
+                rules_cerr(c, 0, "'%s' is not a number", v->s);
+                return NULL;
+            }
+        }
+    }
+    return a;
+}
+
+static rules_op comp_op(const char *s)
+{
+    static const char *names[] = {"",      "=",        "!=",        "<",          "<=",       ">",
+                                  ">=",    "contains", "icontains", "startswith", "endswith", "glob",
+                                  "iglob", "regex",    "in",        "intersects", "exists"};
+    if (strcmp(s, "==") == 0)
+        return OP_EQ;
+    for (int i = 1; i <= OP_INTERSECTS; i++)
+        if (strcmp(names[i], s) == 0)
+            return (rules_op)i;
+    return OP_NONE;
+}
+
+static rules_cnode *field_pred(rules_cctx *c, const rules_node *fieldn, rules_op op, const rules_node *val)
+{
+    c->fixed = fieldn;
+    int f = fieldn->t == RN_SCALAR ? rules_field_lookup(fieldn->s, fieldn->len) : -1;
+    if (f < 0) {
+        rules_cerr(c, 0, "unknown field '%s' in an exception",
+                   fieldn->t == RN_SCALAR ? fieldn->s : "(not text)");
+        return NULL;
+    }
+    rules_aop lhs = {AO_FIELD, 0, fieldn->s, fieldn->len, NULL, 0};
+    rules_aval *rhs = yaml_aval(c, val, rules_field_type((rules_field)f), op);
+    if (!rhs)
+        return NULL;
+    c->fixed = val;
+    return rules_compile_pred(c, &lhs, op, rhs, 0);
+}
+
+static rules_cnode *or_into(rules_cctx *c, rules_cnode *acc, rules_cnode *n)
+{
+    return acc ? cnode(c, CN_OR, acc, n) : n;
+}
+
+/* One exception to a predicate (NULL with no values: Falco allows values added later). */
+static rules_cnode *compile_exception(rules_cctx *c, const rules_exception_def *e, int *err)
+{
+    const rules_node *vals[RULES_MAX_FRAGS + 1];
+    size_t nv = 0;
+    if (e->values)
+        vals[nv++] = e->values;
+    for (size_t i = 0; i < e->nextra; i++)
+        vals[nv++] = e->values_extra[i];
+    rules_cnode *acc = NULL;
+    if (e->fields->t == RN_SCALAR) { /* one field: values is a flat list */
+        rules_op op = OP_IN;
+        if (e->comps) {
+            op = e->comps->t == RN_SCALAR ? comp_op(e->comps->s) : OP_NONE;
+            if (op == OP_NONE) {
+                c->fixed = e->comps;
+                rules_cerr(c, 0, "unknown comparison in comps; use =, !=, in, contains, startswith, ...");
+                return *err = 1, NULL;
+            }
+        }
+        for (size_t i = 0; i < nv; i++) {
+            if (vals[i]->t != RN_SEQ) {
+                c->fixed = vals[i];
+                rules_cerr(c, 0, "exception values must be a list");
+                return *err = 1, NULL;
+            }
+            if (op == OP_IN || op == OP_INTERSECTS) {
+                if (vals[i]->n == 0)
+                    continue;
+                rules_cnode *p = field_pred(c, e->fields, op, vals[i]);
+                if (!p)
+                    return *err = 1, NULL;
+                acc = or_into(c, acc, p);
+            } else {
+                for (size_t j = 0; j < vals[i]->n; j++) {
+                    rules_cnode *p = field_pred(c, e->fields, op, vals[i]->kids[j]);
+                    if (!p)
+                        return *err = 1, NULL;
+                    acc = or_into(c, acc, p);
+                }
+            }
+        }
+        return acc;
+    }
+    if (e->fields->t != RN_SEQ || e->fields->n == 0 || e->fields->n > 16) {
+        c->fixed = e->fields;
+        rules_cerr(c, 0, "exception fields must be a field name or a list of 1 to 16 field names");
+        return *err = 1, NULL;
+    }
+    size_t nf = e->fields->n;
+    rules_op ops[16];
+    for (size_t i = 0; i < nf; i++) {
+        ops[i] = OP_EQ;
+        if (!e->comps)
+            continue;
+        if (e->comps->t != RN_SEQ || e->comps->n != nf) {
+            c->fixed = e->comps;
+            rules_cerr(c, 0, "comps must be a list with one comparison per field (%zu)", nf);
+            return *err = 1, NULL;
+        }
+        const rules_node *cn = e->comps->kids[i];
+        ops[i] = cn->t == RN_SCALAR ? comp_op(cn->s) : OP_NONE;
+        if (ops[i] == OP_NONE) {
+            c->fixed = cn;
+            rules_cerr(c, 0, "unknown comparison '%s' in comps", cn->t == RN_SCALAR ? cn->s : "?");
+            return *err = 1, NULL;
+        }
+    }
+    for (size_t i = 0; i < nv; i++) {
+        if (vals[i]->t != RN_SEQ) {
+            c->fixed = vals[i];
+            rules_cerr(c, 0, "exception values must be a list of tuples, e.g. - [alice, g1]");
+            return *err = 1, NULL;
+        }
+        for (size_t j = 0; j < vals[i]->n; j++) {
+            const rules_node *tup = vals[i]->kids[j];
+            if (tup->t != RN_SEQ || tup->n != nf) {
+                c->fixed = tup;
+                rules_cerr(c, 0, "each exception value must be a list of %zu values, one per field", nf);
+                return *err = 1, NULL;
+            }
+            rules_cnode *conj = NULL;
+            for (size_t k = 0; k < nf; k++) {
+                rules_cnode *p = field_pred(c, e->fields->kids[k], ops[k], tup->kids[k]);
+                if (!p)
+                    return *err = 1, NULL;
+                conj = conj ? cnode(c, CN_AND, conj, p) : p;
+            }
+            acc = or_into(c, acc, conj);
+        }
+    }
+    return acc;
+}
+
+static void rule_attrs(rules_cctx *c, rules_crule *r, const rules_item *it)
+{
+    static const char *prios[] = {"emergency", "alert", "critical", "error",         "warning",
+                                  "notice",    "info",  "debug",    "informational", NULL};
+    r->enabled = 1;
+    r->priority = "notice";
+    for (size_t i = 0; i < it->non; i++) {
+        const rules_node *on = it->on[i];
+        size_t n = on->t == RN_SEQ ? on->n : 1;
+        for (size_t j = 0; j < n; j++) {
+            const rules_node *k = on->t == RN_SEQ ? on->kids[j] : on;
+            int kind = k->t == RN_SCALAR ? rules_kind_lookup(k->s, k->len) : -1;
+            if (kind < 0) {
+                c->fixed = k;
+                rules_cerr(
+                    c, 0,
+                    "unknown event kind '%s'; the kinds are message, reaction, reply, leave_request, "
+                    "member_added, member_removed, metadata_changed, admin_changed, group_joined, dm_created",
+                    k->t == RN_SCALAR ? k->s : "(not text)");
+                continue;
+            }
+            r->kinds |= 1u << kind;
+        }
+    }
+    if (it->desc) {
+        c->fixed = it->desc;
+        char bad[64];
+        if (it->desc->t != RN_SCALAR)
+            rules_cerr(c, 0, "desc must be text");
+        else if (rules_tmpl_check(it->desc->s, it->desc->len, bad, sizeof bad) >= 0)
+            rules_cerr(c, 0, "unknown field '%s' in {{...}} in desc", bad);
+        else
+            r->desc = rules_arena_strndup(&c->set->arena, it->desc->s, it->desc->len);
+    }
+    if (it->priority) {
+        int ok = 0;
+        for (int i = 0; prios[i] && it->priority->t == RN_SCALAR; i++)
+            if (strcasecmp(prios[i], it->priority->s) == 0) {
+                r->priority = prios[i];
+                ok = 1;
+            }
+        if (!ok) {
+            c->fixed = it->priority;
+            rules_cerr(
+                c, 0,
+                "priority must be one of emergency, alert, critical, error, warning, notice, info, debug");
+        }
+    }
+    if (it->enabled)
+        scalar_bool(c, it->enabled, &r->enabled, "enabled");
+    if (it->stop)
+        scalar_bool(c, it->stop, &r->stop, "stop");
+    if (it->mode) {
+        if (it->mode->t == RN_SCALAR &&
+            (strcmp(it->mode->s, "enforce") == 0 || strcmp(it->mode->s, "simulate") == 0))
+            r->simulate = strcmp(it->mode->s, "simulate") == 0;
+        else {
+            c->fixed = it->mode;
+            rules_cerr(c, 0, "mode must be `enforce` or `simulate`");
+        }
+    }
+    if (it->cooldown) {
+        if (parse_duration(it->cooldown, &r->cooldown_ns) != 0) {
+            c->fixed = it->cooldown;
+            rules_cerr(c, 0, "cooldown must be a duration such as 30s, 10m or 1h");
+        }
+        r->cooldown_id = rules_hash64(r->id, strlen(r->id), 0xc001);
+    }
+    r->cooldown_key = -1;
+    if (it->cooldown_key) {
+        const rules_node *k = it->cooldown_key;
+        int f = k->t == RN_SCALAR ? rules_field_lookup(k->s, k->len) : -1;
+        if (f < 0 || (rules_field_type((rules_field)f) != RULES_T_STR &&
+                      rules_field_type((rules_field)f) != RULES_T_INT)) {
+            c->fixed = k;
+            rules_cerr(c, 0,
+                       "cooldown_key must be a text or integer field such as sender.inbox_id or group.id");
+        }
+        r->cooldown_key = f;
+        if (!it->cooldown) {
+            c->fixed = k;
+            rules_cerr(c, 0, "cooldown_key without cooldown; add `cooldown: 10m`");
+        }
+    }
+    size_t nt = 0;
+    for (size_t i = 0; i < it->ntags; i++)
+        nt += it->tags[i]->t == RN_SEQ ? it->tags[i]->n : 1;
+    r->tags = rules_arena_alloc(&c->set->arena, (nt + 1) * sizeof *r->tags);
+    for (size_t i = 0; r->tags && i < it->ntags; i++) {
+        const rules_node *t = it->tags[i];
+        size_t n = t->t == RN_SEQ ? t->n : 1;
+        for (size_t j = 0; j < n; j++) {
+            const rules_node *k = t->t == RN_SEQ ? t->kids[j] : t;
+            if (k->t != RN_SCALAR) {
+                c->fixed = k;
+                rules_cerr(c, 0, "tags must be words");
+                continue;
+            }
+            r->tags[r->ntags++] = k->s; /* copied below */
+            r->tags[r->ntags - 1] = rules_arena_strndup(&c->set->arena, k->s, k->len);
+        }
+    }
+}
+
+static void compile_rule(rules_cctx *c, rules_crule *r, rules_item *it)
+{
+    size_t e0 = c->d->errors;
+    c->failed = 0;
+    r->id = rules_arena_strndup(&c->set->arena, it->name, strlen(it->name));
+    r->file = it->where->file;
+    r->line = it->where->line;
+    r->col = it->where->col;
+    rule_attrs(c, r, it);
+    c->fixed = NULL;
+    c->kinds = r->kinds;
+    c->marking = 1;
+    size_t fstart[RULES_MAX_FRAGS];
+    rules_anode *ast = parse_frags(c, it->cond, it->ncond, fstart);
+    if (ast) {
+        c->frags = it->cond;
+        c->fstart = fstart;
+        c->nfrags = it->ncond;
+        r->cond = compile_ast(c, ast);
+        c->nfrags = 0;
+    }
+    for (size_t i = 0; i < it->nexc && r->cond; i++) {
+        int err = 0;
+        rules_cnode *ex = compile_exception(c, &it->exc[i], &err);
+        if (err)
+            r->cond = NULL;
+        else if (ex)
+            r->cond = cnode(c, CN_AND, r->cond, cnode(c, CN_NOT, ex, NULL));
+    }
+    c->fixed = NULL;
+    c->marking = 0;
+    if (rules_actions_compile(c->set, r, it, c->d) != 0)
+        c->failed = 1;
+    if ((!r->cond || c->failed) && c->d->errors == e0)
+        rules_diags_add(c->d, RULES_DIAG_ERROR, r->file, r->line, r->col, "rule '%s' does not compile",
+                        r->id);
+}
+
+static int finish(rules_cctx *c)
+{
+    rules_set *s = c->set;
+    for (size_t i = 0; i < c->defs->nlists; i++)
+        if (!c->defs->lists[i].used) {
+            const rules_node *w = c->defs->lists[i].where;
+            rules_diags_add(c->d, RULES_DIAG_WARNING, w->file, w->line, w->col, "list '%s' is never used",
+                            c->defs->lists[i].name);
+        }
+    for (size_t i = 0; i < c->defs->nmacros; i++)
+        if (!c->defs->macros[i].used) {
+            const rules_node *w = c->defs->macros[i].where;
+            rules_diags_add(c->d, RULES_DIAG_WARNING, w->file, w->line, w->col, "macro '%s' is never used",
+                            c->defs->macros[i].name);
+        }
+    for (int k = 0; k < RULES_KIND__COUNT; k++) {
+        s->by_kind[k] = rules_arena_alloc(&s->arena, (s->nrules + 1) * sizeof(uint32_t));
+        if (!s->by_kind[k])
+            return -1;
+        for (size_t i = 0; i < s->nrules; i++)
+            if (s->rules[i].enabled && (s->rules[i].kinds & (1u << k)))
+                s->by_kind[k][s->nby_kind[k]++] = (uint32_t)i;
+    }
+    s->nleaves = (uint32_t)c->nleaves;
+    s->nbits = c->nbits;
+    s->mask_words = (c->nbits + 63) / 64;
+    if (s->mask_words == 0)
+        s->mask_words = 1;
+    size_t rows = 0, caprows = 0;
+    for (size_t i = 0; i < c->ndict; i++) {
+        const rules_dict_entry *e = &c->dict[i];
+        int32_t row = rules_map_get(&s->dict, e->s, e->len);
+        if (row < 0) {
+            if (rows == caprows) {
+                size_t nc = caprows ? caprows * 2 : 256;
+                uint64_t *nm = xw_realloc(s->masks, nc * s->mask_words * sizeof *nm);
+                if (!nm)
+                    return -1;
+                s->masks = nm;
+                caprows = nc;
+            }
+            memset(s->masks + rows * s->mask_words, 0, s->mask_words * sizeof *s->masks);
+            row = rules_map_put(&s->dict, e->s, e->len, (int32_t)rows);
+            if (row < 0)
+                return -1;
+            rows++;
+        }
+        s->masks[(size_t)row * s->mask_words + e->bit / 64] |= UINT64_C(1) << (e->bit % 64);
+    }
+    s->mctx = pcre2_match_context_create(NULL);
+    if (!s->mctx)
+        return -1;
+    pcre2_set_match_limit(s->mctx, s->lim.regex_match_limit);
+    pcre2_set_depth_limit(s->mctx, s->lim.regex_match_limit / 10 + 1);
+    pcre2_set_heap_limit(s->mctx, 20000); /* KiB */
+    return 0;
+}
+
+static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d)
+{
+    rules_cctx c = {0};
+    c.set = s;
+    c.defs = defs;
+    c.d = d;
+    rules_arena_init(&c.tmp);
+    size_t e0 = d->errors;
+    int rc = XW_OK;
+    c.lists = xw_calloc(defs->nlists + 1, sizeof *c.lists);
+    c.macros = xw_calloc(defs->nmacros + 1, sizeof *c.macros);
+    s->rules = rules_arena_alloc(&s->arena, (defs->nrules + 1) * sizeof *s->rules);
+    if (!c.lists || !c.macros || !s->rules) {
+        rc = XW_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < defs->nlists; i++)
+        c.lists[i].bit = -1;
+    s->match_first = defs->match_first;
+    for (size_t i = 0; i < defs->nmacros; i++) {
+        rules_macro_c *m = &c.macros[i];
+        m->nfrags = defs->macros[i].ncond;
+        memcpy(m->frags, defs->macros[i].cond, m->nfrags * sizeof m->frags[0]);
+        m->ast = parse_frags(&c, m->frags, m->nfrags, m->fstart);
+        m->state = m->ast ? 0 : 3;
+    }
+    for (size_t i = 0; i < defs->nmacros; i++) { /* each macro on its own, to report its errors once */
+        rules_macro_c *m = &c.macros[i];
+        if (m->state == 3)
+            continue;
+        c.failed = 0;
+        c.kinds = 0;
+        c.frags = m->frags;
+        c.fstart = m->fstart;
+        c.nfrags = m->nfrags;
+        c.macro_stack[0] = defs->macros[i].name;
+        c.nmacro_stack = 1;
+        rules_cnode *r = compile_ast(&c, m->ast);
+        c.nmacro_stack = 0;
+        c.nfrags = 0;
+        if (!r || c.failed)
+            m->state = m->state == 4 ? 4 : 3;
+    }
+    for (size_t i = 0; i < defs->nmacros; i++)
+        if (c.macros[i].state == 4)
+            c.macros[i].state = 3;
+    for (size_t i = 0; i < defs->nrules; i++) {
+        compile_rule(&c, &s->rules[s->nrules], &defs->rules[i]);
+        s->nrules++;
+    }
+    if (d->errors > e0) {
+        rc = XW_ERULES_COMPILE;
+        goto out;
+    }
+    if (finish(&c) != 0)
+        rc = XW_ENOMEM;
+out:
+    rules_map_free(&c.leafmap);
+    rules_map_free(&c.slotmap);
+    rules_map_free(&c.remap);
+    rules_map_free(&c.anonbits);
+    xw_free(c.leaves);
+    xw_free(c.dict);
+    xw_free(c.lists);
+    xw_free(c.macros);
+    rules_arena_free(&c.tmp);
+    return rc;
+}
+
+void rules_set_free(rules_set *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nregexes; i++)
+        pcre2_code_free(s->regexes[i]);
+    xw_free(s->regexes);
+    pcre2_match_context_free(s->mctx);
+    rules_map_free(&s->dict);
+    xw_free(s->masks);
+    rules_arena_free(&s->arena);
+    xw_free(s);
+}
+
+size_t rules_set_rule_count(const rules_set *s) { return s ? s->nrules : 0; }
+
+int rules_set_compile(const rules_source *src, size_t n, const rules_limits *lim, rules_set **out,
+                      rules_diags *d)
+{
+    *out = NULL;
+    rules_set *s = xw_calloc(1, sizeof *s);
+    if (!s)
+        return XW_ENOMEM;
+    if (lim)
+        s->lim = *lim;
+    else
+        rules_limits_default(&s->lim);
+    rules_arena_init(&s->arena);
+    rules_defs defs = {0};
+    int rc = XW_OK;
+    size_t e0 = d->errors;
+    if (n > s->lim.max_files) {
+        rules_diags_add(d, RULES_DIAG_ERROR, src[0].name, 0, 0, "%zu files, more than the limit of %zu", n,
+                        s->lim.max_files);
+        rc = XW_ELIMIT;
+        goto out;
+    }
+    defs.trees = xw_calloc(n + 1, sizeof *defs.trees);
+    if (!defs.trees) {
+        rc = XW_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* names live in the set arena: diagnostics and rules point at them */
+        const char *name = rules_arena_strndup(&s->arena, src[i].name, strlen(src[i].name));
+        rules_node *t = name ? rules_yaml_load(name, src[i].data, src[i].len, &s->lim, d) : NULL;
+        if (t)
+            defs.trees[defs.ntrees++] = t;
+    }
+    if (d->errors > e0) {
+        rc = XW_ERULES_SYNTAX;
+        goto out;
+    }
+    rc = rules_defs_build(&defs, defs.trees, defs.ntrees, &s->lim, d);
+    if (rc == XW_OK)
+        rc = compile_defs(s, &defs, d);
+out:
+    rules_defs_free(&defs);
+    if (rc != XW_OK || d->errors > e0) {
+        rules_set_free(s);
+        return rc != XW_OK ? rc : XW_ERULES_COMPILE;
+    }
+    *out = s;
+    return XW_OK;
+}
+
+int rules_set_load_files(const char *const *paths, size_t n, const rules_limits *lim, rules_set **out,
+                         rules_diags *d)
+{
+    rules_limits dl;
+    if (!lim) {
+        rules_limits_default(&dl);
+        lim = &dl;
+    }
+    *out = NULL;
+    rules_source *src = xw_calloc(n + 1, sizeof *src);
+    if (!src)
+        return XW_ENOMEM;
+    int rc = XW_OK;
+    for (size_t i = 0; i < n; i++) {
+        src[i].name = paths[i];
+        FILE *f = fopen(paths[i], "rb");
+        if (!f) {
+            rules_diags_add(d, RULES_DIAG_ERROR, paths[i], 0, 0, "cannot open the file: %s", strerror(errno));
+            rc = XW_EIO;
+            continue;
+        }
+        char *buf = xw_malloc(lim->max_file_bytes + 1);
+        size_t got = buf ? fread(buf, 1, lim->max_file_bytes + 1, f) : 0;
+        int rerr = ferror(f);
+        fclose(f);
+        if (!buf || rerr) {
+            rules_diags_add(d, RULES_DIAG_ERROR, paths[i], 0, 0, "cannot read the file");
+            xw_free(buf);
+            rc = XW_EIO;
+            continue;
+        }
+        if (got > lim->max_file_bytes) {
+            rules_diags_add(d, RULES_DIAG_ERROR, paths[i], 0, 0,
+                            "file is larger than the limit of %zu bytes; split it into several files",
+                            lim->max_file_bytes);
+            xw_free(buf);
+            rc = XW_ETOOBIG;
+            continue;
+        }
+        src[i].data = buf;
+        src[i].len = got;
+    }
+    if (rc == XW_OK)
+        rc = rules_set_compile(src, n, lim, out, d);
+    for (size_t i = 0; i < n; i++)
+        xw_free((void *)src[i].data);
+    xw_free(src);
+    return rc;
+}
+
+void rules_set_describe_needs(const rules_set *s, rules_diags *d)
+{
+    for (size_t i = 0; i < s->nrules; i++) {
+        const rules_crule *r = &s->rules[i];
+        if (!r->enabled || !r->needs)
+            continue;
+        rules_diags_add(d, RULES_DIAG_NOTE, r->file, r->line, r->col,
+                        "rule '%s' needs the bot to be a%s admin; it is inert in groups where it is not",
+                        r->id, r->needs == 2 ? " super" : "n");
+    }
+}

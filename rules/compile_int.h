@@ -1,0 +1,73 @@
+/*
+ * State shared by compile.c (items to rules) and pred.c (one predicate to a leaf) while a
+ * set is being compiled. Lives only during rules_set_compile.
+ */
+#ifndef XW_RULES_COMPILE_INT_H
+#define XW_RULES_COMPILE_INT_H
+
+#include "common/buf.h"
+#include "rules/rules_int.h"
+
+typedef struct {
+    const char *s;
+    size_t len;
+    uint32_t bit;
+} rules_dict_entry;
+
+typedef struct {
+    int state; /* 0 not expanded, 1 expanding, 2 done, 3 failed */
+    const char **strs;
+    size_t *lens;
+    size_t n;
+    int bit; /* dictionary bit, -1 until used with in/intersects */
+} rules_list_c;
+
+typedef struct {
+    int state; /* 0 not parsed, 1 compiling, 2 ok, 3 failed */
+    rules_anode *ast;
+    const rules_node *frags[RULES_MAX_FRAGS];
+    size_t fstart[RULES_MAX_FRAGS];
+    size_t nfrags;
+} rules_macro_c;
+
+typedef struct {
+    rules_set *set;
+    rules_defs *defs;
+    rules_diags *d;
+    rules_arena tmp; /* ASTs and scratch; freed at the end */
+    /* where offsets point: condition fragments, or one fixed node (exceptions, actions) */
+    const rules_node *const *frags;
+    const size_t *fstart;
+    size_t nfrags;
+    const rules_node *fixed;
+    int quiet;   /* >0: diagnostics already reported once (macro bodies inlined into rules) */
+    int marking; /* mark lists and macros as used (compiling a rule) */
+    int failed;
+    uint32_t kinds; /* the current rule's event kinds, for rate slots */
+    rules_list_c *lists;
+    rules_macro_c *macros;
+    rules_map leafmap; /* canonical leaf text -> leaf index */
+    rules_cnode **leaves;
+    size_t nleaves, capleaves;
+    rules_map slotmap;
+    rules_map remap; /* pattern -> regex index */
+    rules_dict_entry *dict;
+    size_t ndict, capdict;
+    uint32_t nbits;
+    rules_map anonbits; /* canonical literal list -> bit */
+    const char *macro_stack[64];
+    int nmacro_stack;
+} rules_cctx;
+
+/* Reports an error at offset `off` of the current source (or at the fixed node). */
+void rules_cerr(rules_cctx *c, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void rules_cwarn(rules_cctx *c, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Compiles a predicate (lhs op rhs, or a bare boolean operand when op is OP_NONE). */
+rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op, const rules_aval *rhs,
+                                size_t off);
+/* Expands list `idx` (list references inside are expanded); NULL on error. */
+rules_list_c *rules_list_expand(rules_cctx *c, int idx, size_t off);
+int rules_find_list(rules_cctx *c, const char *name, size_t len);
+uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window_ns, uint32_t kinds);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * The engine's state, shared by engine.c (lifecycle, the per-event loop, plans) and
+ * eval.c (conditions). One thread at a time.
+ *
+ * Per-event caches are invalidated by bumping `epoch` rather than clearing arrays: a memo
+ * entry, a lowered field or a dictionary mask is valid when its epoch equals the current
+ * one. That keeps the cost of an event proportional to what its rules look at.
+ */
+#ifndef XW_RULES_ENGINE_INT_H
+#define XW_RULES_ENGINE_INT_H
+
+#include "rules/rules_int.h"
+
+typedef struct {
+    uint32_t epoch;
+    char *buf; /* lowered text, NUL-terminated; for lists, items separated by NULs */
+    size_t len, cap;
+    rules_str *items;
+    size_t nitems, capitems;
+} rules_lowcache;
+
+struct rules_engine {
+    rules_set *set;
+    rules_limits lim;
+    rules_wstore *ws;
+    uint32_t epoch;
+    /* leaf memo */
+    uint32_t *memo_epoch;
+    uint8_t *memo_val;
+    uint64_t *memo_missing;
+    /* window slots observed for the current event */
+    int64_t *slot_val;
+    uint8_t *slot_state;
+    /* field caches */
+    rules_lowcache low[RULES_F__COUNT];
+    rules_lowcache words;
+    uint32_t mask_epoch[RULES_F__COUNT][2];
+    uint64_t *masks; /* [field][lowered][mask_words] */
+    uint64_t *tmpmask;
+    pcre2_match_data *md;
+    uint64_t regex_hits;
+    /* per rule while evaluating */
+    uint64_t missing;
+    int regex_err;
+    /* the decision */
+    rules_arena darena;
+    rules_decision dec;
+    rules_rule_result *results;
+    size_t capresults;
+    rules_planned_action *actions;
+    size_t capactions;
+    rules_param *params;
+    size_t nparams, capparams;
+    const char **tags;
+    size_t captags;
+};
+
+/* Evaluates a compiled condition: 0 false, 1 true, 2 unknown (e->missing gains the fields). */
+int rules_eval_cond(rules_engine *e, const rules_event *ev, const rules_cnode *n);
+/* Observes the event in every window slot of its kind (rate counts, first-message memory). */
+int rules_eval_observe(rules_engine *e, const rules_event *ev);
+
+#endif

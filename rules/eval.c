@@ -1,0 +1,398 @@
+/*
+ * Conditions over one event, in three-valued logic.
+ *
+ * A leaf is false when its field is absent (the key was not in the event: the field does
+ * not apply), unknown when the field is null (not known yet), and otherwise compared.
+ * `and`, `or` and `not` follow Kleene's logic: false and unknown is false, true or unknown
+ * is true, everything else with unknown is unknown. A regex that hits its PCRE2 match limit
+ * is unknown too (and counted), never a match. Each leaf is computed at most once per event
+ * (memo by epoch), so rules that share a test pay for it once; `in` and `intersects` look
+ * the value up once in the set's dictionary and answer for every list with one bit test.
+ */
+#include <fnmatch.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "rules/engine_int.h"
+
+typedef struct {
+    uint8_t state;
+    const char *s;
+    size_t len;
+    int64_t i;
+    const rules_str *items;
+    size_t n;
+    int list;
+} val;
+
+static int grow(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : 256;
+    while (nc < need)
+        nc *= 2;
+    char *nb = xw_realloc(*buf, nc);
+    if (!nb)
+        return -1;
+    *buf = nb;
+    *cap = nc;
+    return 0;
+}
+
+static int grow_items(rules_lowcache *lc, size_t need)
+{
+    if (need <= lc->capitems)
+        return 0;
+    size_t nc = lc->capitems ? lc->capitems : 32;
+    while (nc < need)
+        nc *= 2;
+    rules_str *ni = xw_realloc(lc->items, nc * sizeof *ni);
+    if (!ni)
+        return -1;
+    lc->items = ni;
+    lc->capitems = nc;
+    return 0;
+}
+
+static inline char lower_c(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
+
+static rules_lowcache *get_lower(rules_engine *e, const rules_event *ev, rules_field f)
+{
+    rules_lowcache *lc = &e->low[f];
+    if (lc->epoch == e->epoch)
+        return lc;
+    const rules_fval *fv = &ev->f[f];
+    if (rules_field_type(f) == RULES_T_STR) {
+        if (grow(&lc->buf, &lc->cap, fv->len + 1) != 0)
+            return NULL;
+        for (size_t i = 0; i < fv->len; i++)
+            lc->buf[i] = lower_c(fv->s[i]);
+        lc->buf[fv->len] = '\0';
+        lc->len = fv->len;
+    } else {
+        size_t total = 0;
+        for (size_t i = 0; i < fv->nitems; i++)
+            total += fv->items[i].len + 1;
+        if (grow(&lc->buf, &lc->cap, total + 1) != 0 || grow_items(lc, fv->nitems + 1) != 0)
+            return NULL;
+        size_t pos = 0;
+        for (size_t i = 0; i < fv->nitems; i++) {
+            lc->items[i].s = lc->buf + pos;
+            lc->items[i].len = fv->items[i].len;
+            for (size_t j = 0; j < fv->items[i].len; j++)
+                lc->buf[pos++] = lower_c(fv->items[i].s[j]);
+            lc->buf[pos++] = '\0';
+        }
+        lc->nitems = fv->nitems;
+    }
+    lc->epoch = e->epoch;
+    return lc;
+}
+
+static inline int word_c(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
+}
+
+/* content.words: content.text lowered and split at every character that is not a letter,
+ * digit, _ or part of a multi-byte UTF-8 character. */
+static rules_lowcache *get_words(rules_engine *e, const rules_event *ev)
+{
+    rules_lowcache *wc = &e->words;
+    if (wc->epoch == e->epoch)
+        return wc;
+    const rules_fval *t = &ev->f[RULES_F_CONTENT_TEXT];
+    if (grow(&wc->buf, &wc->cap, t->len + 1) != 0)
+        return NULL;
+    wc->nitems = 0;
+    size_t start = 0;
+    int in = 0;
+    for (size_t i = 0; i <= t->len; i++) {
+        char c = i < t->len ? lower_c(t->s[i]) : ' ';
+        int w = word_c((unsigned char)c);
+        wc->buf[i] = w ? c : '\0';
+        if (w && !in) {
+            start = i;
+            in = 1;
+        } else if (!w && in) {
+            if (grow_items(wc, wc->nitems + 1) != 0)
+                return NULL;
+            wc->items[wc->nitems].s = wc->buf + start;
+            wc->items[wc->nitems].len = i - start;
+            wc->nitems++;
+            in = 0;
+        }
+    }
+    wc->epoch = e->epoch;
+    return wc;
+}
+
+static size_t utf8_len(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+/* Fetches the operand; returns its state. A NULL cache (out of memory) is reported as unknown. */
+static int fetch(rules_engine *e, const rules_event *ev, const rules_coperand *o, int lowered, val *v)
+{
+    memset(v, 0, sizeof *v);
+    if (o->k == CV_RATE || o->k == CV_FIRST) {
+        v->state = e->slot_state[o->slot];
+        v->i = e->slot_val[o->slot];
+        if (v->state == RV_UNKNOWN)
+            e->missing |= UINT64_C(1) << o->f;
+        return v->state;
+    }
+    rules_field f = o->f;
+    const rules_fval *fv = &ev->f[f == RULES_F_CONTENT_WORDS ? RULES_F_CONTENT_TEXT : f];
+    v->state = fv->state;
+    if (v->state == RV_UNKNOWN)
+        e->missing |= UINT64_C(1) << f;
+    if (v->state != RV_SET)
+        return v->state;
+    rules_type t = rules_field_type(f);
+    if (t == RULES_T_STR) {
+        v->s = fv->s;
+        v->len = fv->len;
+        if (lowered || o->k == CV_LOWER) {
+            rules_lowcache *lc = get_lower(e, ev, f);
+            if (!lc)
+                return v->state = RV_UNKNOWN;
+            v->s = lc->buf;
+        }
+        if (o->k == CV_LEN)
+            v->i = (int64_t)utf8_len(v->s, v->len);
+    } else if (t == RULES_T_LIST) {
+        v->list = 1;
+        if (f == RULES_F_CONTENT_WORDS) {
+            rules_lowcache *wc = get_words(e, ev);
+            if (!wc)
+                return v->state = RV_UNKNOWN;
+            v->items = wc->items;
+            v->n = wc->nitems;
+        } else if (lowered || o->k == CV_LOWER) {
+            rules_lowcache *lc = get_lower(e, ev, f);
+            if (!lc)
+                return v->state = RV_UNKNOWN;
+            v->items = lc->items;
+            v->n = lc->nitems;
+        } else {
+            v->items = fv->items;
+            v->n = fv->nitems;
+        }
+        if (o->k == CV_LEN)
+            v->i = (int64_t)v->n;
+    } else {
+        v->i = fv->i;
+    }
+    return v->state;
+}
+
+static void or_row(const rules_set *s, uint64_t *m, const char *str, size_t len)
+{
+    int32_t row = rules_map_get(&s->dict, str, len);
+    if (row < 0)
+        return;
+    const uint64_t *r = s->masks + (size_t)row * s->mask_words;
+    for (size_t i = 0; i < s->mask_words; i++)
+        m[i] |= r[i];
+}
+
+static int in_test(rules_engine *e, const rules_cnode *n, const val *v)
+{
+    const rules_set *s = e->set;
+    const uint64_t *m;
+    int cacheable = (n->lhs.k == CV_FIELD || n->lhs.k == CV_LOWER);
+    int lw = n->lhs.k == CV_LOWER;
+    uint64_t *slot = cacheable ? e->masks + ((size_t)n->lhs.f * 2 + (size_t)lw) * s->mask_words : e->tmpmask;
+    if (cacheable && e->mask_epoch[n->lhs.f][lw] == e->epoch) {
+        m = slot;
+    } else {
+        memset(slot, 0, s->mask_words * sizeof *slot);
+        int numeric =
+            !(n->lhs.k == CV_FIELD || n->lhs.k == CV_LOWER) || rules_field_type(n->lhs.f) == RULES_T_INT;
+        if (v->list) {
+            for (size_t i = 0; i < v->n; i++)
+                or_row(s, slot, v->items[i].s, v->items[i].len);
+        } else if (!numeric) {
+            or_row(s, slot, v->s, v->len);
+        } else {
+            char num[32];
+            int k = snprintf(num, sizeof num, "%lld", (long long)v->i);
+            or_row(s, slot, num, (size_t)k);
+        }
+        if (cacheable)
+            e->mask_epoch[n->lhs.f][lw] = e->epoch;
+        m = slot;
+    }
+    return (m[n->listbit / 64] >> (n->listbit % 64)) & 1;
+}
+
+static int str_test(rules_engine *e, const rules_cnode *n, const char *s, size_t len)
+{
+    if (n->op == OP_REGEX) {
+        int rc = pcre2_match(n->re, (PCRE2_SPTR)s, len, 0, 0, e->md, e->set->mctx);
+        if (rc >= 0)
+            return 1;
+        if (rc == PCRE2_ERROR_NOMATCH)
+            return 0;
+        e->regex_err = 1;
+        e->regex_hits++;
+        return 2;
+    }
+    for (size_t k = 0; k < n->nstrs; k++) {
+        const char *p = n->strs[k];
+        size_t pl = n->lens[k];
+        switch (n->op) {
+        case OP_CONTAINS:
+        case OP_ICONTAINS:
+            if (pl <= len && memmem(s, len, p, pl))
+                return 1;
+            break;
+        case OP_STARTSWITH:
+            if (pl <= len && memcmp(s, p, pl) == 0)
+                return 1;
+            break;
+        case OP_ENDSWITH:
+            if (pl <= len && memcmp(s + len - pl, p, pl) == 0)
+                return 1;
+            break;
+        case OP_GLOB:
+        case OP_IGLOB:
+            if (fnmatch(p, s, 0) == 0)
+                return 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+static int leaf(rules_engine *e, const rules_event *ev, const rules_cnode *n)
+{
+    val v;
+    int lowered = n->op == OP_ICONTAINS || n->op == OP_IGLOB;
+    int st = fetch(e, ev, &n->lhs, lowered, &v);
+    if (st == RV_UNKNOWN)
+        return 2;
+    if (n->op == OP_EXISTS)
+        return st == RV_SET;
+    if (st != RV_SET)
+        return 0;
+    switch (n->op) {
+    case OP_NONE:
+        return v.i != 0;
+    case OP_EQ:
+    case OP_NE: {
+        int eq =
+            n->rtype == RULES_T_STR ? (v.len == n->slen && memcmp(v.s, n->s, v.len) == 0) : v.i == n->num;
+        return n->op == OP_EQ ? eq : !eq;
+    }
+    case OP_LT:
+        return v.i < n->num;
+    case OP_LE:
+        return v.i <= n->num;
+    case OP_GT:
+        return v.i > n->num;
+    case OP_GE:
+        return v.i >= n->num;
+    case OP_IN:
+    case OP_INTERSECTS:
+        return in_test(e, n, &v);
+    default:
+        break;
+    }
+    if (!v.list)
+        return str_test(e, n, v.s, v.len);
+    int r = 0;
+    for (size_t i = 0; i < v.n && r != 1; i++) {
+        int x = str_test(e, n, v.items[i].s, v.items[i].len);
+        if (x > r)
+            r = x;
+    }
+    return r;
+}
+
+int rules_eval_cond(rules_engine *e, const rules_event *ev, const rules_cnode *n)
+{
+    int a, b;
+    switch (n->k) {
+    case CN_AND:
+        a = rules_eval_cond(e, ev, n->a);
+        if (a == 0)
+            return 0;
+        b = rules_eval_cond(e, ev, n->b);
+        return b == 0 ? 0 : (a == 2 || b == 2) ? 2 : 1;
+    case CN_OR:
+        a = rules_eval_cond(e, ev, n->a);
+        if (a == 1)
+            return 1;
+        b = rules_eval_cond(e, ev, n->b);
+        return b == 1 ? 1 : (a == 2 || b == 2) ? 2 : 0;
+    case CN_NOT:
+        a = rules_eval_cond(e, ev, n->a);
+        return a == 2 ? 2 : !a;
+    case CN_CONST:
+        return n->cval;
+    case CN_LEAF:
+        break;
+    }
+    if (e->memo_epoch[n->leaf] == e->epoch) {
+        e->missing |= e->memo_missing[n->leaf];
+        if (e->memo_val[n->leaf] == 3) { /* regex limit, remembered */
+            e->regex_err = 1;
+            return 2;
+        }
+        return e->memo_val[n->leaf];
+    }
+    uint64_t saved = e->missing;
+    int saved_re = e->regex_err;
+    e->missing = 0;
+    e->regex_err = 0;
+    int r = leaf(e, ev, n);
+    e->memo_epoch[n->leaf] = e->epoch;
+    e->memo_val[n->leaf] = (uint8_t)(r == 2 && e->regex_err ? 3 : r);
+    e->memo_missing[n->leaf] = e->missing;
+    e->missing |= saved;
+    e->regex_err |= saved_re;
+    return r;
+}
+
+int rules_eval_observe(rules_engine *e, const rules_event *ev)
+{
+    const rules_set *s = e->set;
+    for (size_t i = 0; i < s->nslots; i++) {
+        const rules_slot *sl = &s->slots[i];
+        if (!(sl->kinds & (1u << ev->kind)))
+            continue;
+        const rules_fval *k = &ev->f[sl->key];
+        e->slot_state[i] = k->state;
+        e->slot_val[i] = 0;
+        if (k->state != RV_SET)
+            continue;
+        char num[32];
+        const char *key = k->s;
+        size_t klen = k->len;
+        if (rules_field_type(sl->key) != RULES_T_STR) {
+            klen = (size_t)snprintf(num, sizeof num, "%lld", (long long)k->i);
+            key = num;
+        }
+        if (sl->kind == 0) {
+            int64_t c = rules_wstore_rate(e->ws, sl, key, klen, ev->ts_ns);
+            if (c < 0)
+                return XW_ENOMEM;
+            e->slot_val[i] = c;
+        } else {
+            int f = rules_wstore_first(e->ws, sl->id, key, klen);
+            if (f < 0)
+                return XW_ENOMEM;
+            e->slot_val[i] = f;
+        }
+    }
+    return XW_OK;
+}

@@ -1,0 +1,339 @@
+/*
+ * Window state: sliding-window counters for rate(), the memory behind first_message() and
+ * rule cooldowns, in one hash table bounded by an LRU cap.
+ *
+ * An entry is keyed by (slot id, key text); the slot id is a hash of the slot's canonical
+ * text (e.g. "rate|kinds|sender.inbox_id|60s"), so state survives a reload that keeps the
+ * rule. A rate window of W is counted in 16 buckets of W/16 plus the current one: the count
+ * covers at least the last W and at most W + W/16. When the table holds `cap` entries the
+ * least recently used one is dropped (a flooder that went quiet long ago is forgotten
+ * first). Export writes entries oldest first in a small binary format; import validates all
+ * of it before replacing anything.
+ *
+ * Format (little-endian): "XWRULEST" u32 version=1 u32 count, then per entry: u8 type
+ * (0 rate, 1 first, 2 cooldown) u64 slot u32 keylen key i64 base i64 width [17 x u32].
+ */
+#include <string.h>
+
+#include "common/alloc.h"
+#include "rules/rules_int.h"
+
+#define MAX_KEY 4096
+
+typedef struct wentry {
+    struct wentry *hnext, *prev, *next;
+    uint64_t slot, h;
+    int64_t base, width; /* rate: newest bucket index and bucket width; cooldown: until (base) */
+    uint32_t cnt[RULES_WIN_BUCKETS];
+    uint32_t klen;
+    uint8_t type;
+    char key[];
+} wentry;
+
+struct rules_wstore {
+    wentry **tab;
+    size_t tabsize, n, cap;
+    wentry *newest, *oldest;
+};
+
+rules_wstore *rules_wstore_new(size_t cap)
+{
+    if (cap == 0)
+        cap = 1;
+    rules_wstore *w = xw_calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    size_t ts = 64;
+    while (ts < cap + cap / 2 && ts < ((size_t)1 << 30))
+        ts *= 2;
+    w->tab = xw_calloc(ts, sizeof *w->tab);
+    if (!w->tab) {
+        xw_free(w);
+        return NULL;
+    }
+    w->tabsize = ts;
+    w->cap = cap;
+    return w;
+}
+
+void rules_wstore_free(rules_wstore *w)
+{
+    if (!w)
+        return;
+    wentry *e = w->newest;
+    while (e) {
+        wentry *nx = e->next;
+        xw_free(e);
+        e = nx;
+    }
+    xw_free(w->tab);
+    xw_free(w);
+}
+
+size_t rules_wstore_count(const rules_wstore *w) { return w->n; }
+
+static void lru_unlink(rules_wstore *w, wentry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        w->newest = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        w->oldest = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void lru_front(rules_wstore *w, wentry *e)
+{
+    e->prev = NULL;
+    e->next = w->newest;
+    if (w->newest)
+        w->newest->prev = e;
+    w->newest = e;
+    if (!w->oldest)
+        w->oldest = e;
+}
+
+static void evict_oldest(rules_wstore *w)
+{
+    wentry *e = w->oldest;
+    if (!e)
+        return;
+    lru_unlink(w, e);
+    wentry **pp = &w->tab[e->h & (w->tabsize - 1)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    w->n--;
+    xw_free(e);
+}
+
+/* Finds or creates (slot, key); moves it to the front. *created tells which. */
+static wentry *get(rules_wstore *w, uint8_t type, uint64_t slot, const char *key, size_t klen, int *created)
+{
+    if (klen > MAX_KEY)
+        klen = MAX_KEY;
+    uint64_t h = rules_hash64(key, klen, slot);
+    for (wentry *e = w->tab[h & (w->tabsize - 1)]; e; e = e->hnext)
+        if (e->h == h && e->slot == slot && e->klen == klen && e->type == type &&
+            memcmp(e->key, key, klen) == 0) {
+            if (w->newest != e) {
+                lru_unlink(w, e);
+                lru_front(w, e);
+            }
+            *created = 0;
+            return e;
+        }
+    if (w->n >= w->cap)
+        evict_oldest(w);
+    wentry *e = xw_malloc(sizeof *e + klen + 1);
+    if (!e)
+        return NULL;
+    memset(e, 0, sizeof *e);
+    e->slot = slot;
+    e->h = h;
+    e->type = type;
+    e->klen = (uint32_t)klen;
+    memcpy(e->key, key, klen);
+    e->key[klen] = '\0';
+    size_t b = h & (w->tabsize - 1);
+    e->hnext = w->tab[b];
+    w->tab[b] = e;
+    lru_front(w, e);
+    w->n++;
+    *created = 1;
+    return e;
+}
+
+static int64_t floordiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+static uint32_t *bucket(wentry *e, int64_t idx)
+{
+    int64_t m = idx % RULES_WIN_BUCKETS;
+    if (m < 0)
+        m += RULES_WIN_BUCKETS;
+    return &e->cnt[m];
+}
+
+int64_t rules_wstore_rate(rules_wstore *w, const rules_slot *slot, const char *key, size_t klen, int64_t ts)
+{
+    int created;
+    wentry *e = get(w, 0, slot->id, key, klen, &created);
+    if (!e)
+        return -1;
+    int64_t width = slot->window_ns / 16;
+    if (width <= 0)
+        width = 1;
+    int64_t b = floordiv(ts, width);
+    if (created || e->width != width) {
+        memset(e->cnt, 0, sizeof e->cnt);
+        e->base = b;
+        e->width = width;
+    }
+    if (b > e->base) {
+        if (b - e->base >= RULES_WIN_BUCKETS)
+            memset(e->cnt, 0, sizeof e->cnt);
+        else
+            for (int64_t i = e->base + 1; i <= b; i++)
+                *bucket(e, i) = 0;
+        e->base = b;
+    }
+    if (e->base - b < RULES_WIN_BUCKETS) { /* an event older than the window is not counted */
+        uint32_t *c = bucket(e, b);
+        if (*c < UINT32_MAX)
+            (*c)++;
+    }
+    int64_t sum = 0;
+    for (int i = 0; i < RULES_WIN_BUCKETS; i++)
+        sum += e->cnt[i];
+    return sum;
+}
+
+int rules_wstore_first(rules_wstore *w, uint64_t slot_id, const char *key, size_t klen)
+{
+    int created;
+    wentry *e = get(w, 1, slot_id, key, klen, &created);
+    if (!e)
+        return -1;
+    return created;
+}
+
+int rules_wstore_cooling(rules_wstore *w, uint64_t id, const char *key, size_t klen, int64_t ts)
+{
+    if (klen > MAX_KEY)
+        klen = MAX_KEY;
+    uint64_t h = rules_hash64(key, klen, id);
+    for (wentry *e = w->tab[h & (w->tabsize - 1)]; e; e = e->hnext)
+        if (e->h == h && e->slot == id && e->type == 2 && e->klen == klen && memcmp(e->key, key, klen) == 0)
+            return ts < e->base;
+    return 0;
+}
+
+int rules_wstore_cool_until(rules_wstore *w, uint64_t id, const char *key, size_t klen, int64_t until)
+{
+    int created;
+    wentry *e = get(w, 2, id, key, klen, &created);
+    if (!e)
+        return XW_ENOMEM;
+    e->base = until;
+    return XW_OK;
+}
+
+static int put_u(xw_buf *b, uint64_t v, int n)
+{
+    uint8_t t[8];
+    for (int i = 0; i < n; i++)
+        t[i] = (uint8_t)(v >> (8 * i));
+    return xw_buf_append(b, t, (size_t)n);
+}
+
+int rules_wstore_export(const rules_wstore *w, xw_buf *out)
+{
+    size_t start = out->len;
+    int rc = xw_buf_append(out, "XWRULEST", 8);
+    rc = rc ? rc : put_u(out, 1, 4);
+    rc = rc ? rc : put_u(out, w->n, 4);
+    for (const wentry *e = w->oldest; e && rc == XW_OK; e = e->prev) {
+        rc = put_u(out, e->type, 1);
+        rc = rc ? rc : put_u(out, e->slot, 8);
+        rc = rc ? rc : put_u(out, e->klen, 4);
+        rc = rc ? rc : xw_buf_append(out, e->key, e->klen);
+        rc = rc ? rc : put_u(out, (uint64_t)e->base, 8);
+        rc = rc ? rc : put_u(out, (uint64_t)e->width, 8);
+        for (int i = 0; i < RULES_WIN_BUCKETS && e->type == 0 && rc == XW_OK; i++)
+            rc = put_u(out, e->cnt[i], 4);
+    }
+    if (rc != XW_OK)
+        xw_buf_truncate(out, start);
+    return rc;
+}
+
+static int get_u(const uint8_t **p, const uint8_t *end, int n, uint64_t *v)
+{
+    if (end - *p < n)
+        return -1;
+    *v = 0;
+    for (int i = 0; i < n; i++)
+        *v |= (uint64_t)(*p)[i] << (8 * i);
+    *p += n;
+    return 0;
+}
+
+rules_wstore *rules_wstore_import(const uint8_t *p, size_t n, size_t cap, xw_errbuf *eb)
+{
+    const uint8_t *end = p + n, *p0 = p;
+    uint64_t ver = 0, count = 0;
+    if (n < 16 || memcmp(p, "XWRULEST", 8) != 0) {
+        xw_errf(eb, XW_EMALFORMED, "not a rules state file (bad magic)");
+        return NULL;
+    }
+    p += 8;
+    get_u(&p, end, 4, &ver);
+    get_u(&p, end, 4, &count);
+    if (ver != 1) {
+        xw_errf(eb, XW_EUNSUPPORTED, "rules state version %llu is not supported (expected 1)",
+                (unsigned long long)ver);
+        return NULL;
+    }
+    /* an entry takes at least 29 bytes: refuse a count the input cannot hold before allocating */
+    if (count > (n - 16) / 29) {
+        xw_errf(eb, XW_ETRUNCATED, "rules state announces %llu entries but holds at most %zu",
+                (unsigned long long)count, (n - 16) / 29);
+        return NULL;
+    }
+    rules_wstore *w = rules_wstore_new(cap);
+    if (!w) {
+        xw_errf(eb, XW_ENOMEM, "out of memory");
+        return NULL;
+    }
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t type, slot, klen, base, width;
+        if (get_u(&p, end, 1, &type) || get_u(&p, end, 8, &slot) || get_u(&p, end, 4, &klen))
+            goto trunc;
+        if (type > 2 || klen > MAX_KEY) {
+            xw_errf(eb, XW_EMALFORMED,
+                    "rules state entry %llu at byte %td is invalid (type %llu, key %llu bytes)",
+                    (unsigned long long)i, p - p0, (unsigned long long)type, (unsigned long long)klen);
+            goto fail;
+        }
+        if ((size_t)(end - p) < klen)
+            goto trunc;
+        const char *key = (const char *)p;
+        p += klen;
+        if (get_u(&p, end, 8, &base) || get_u(&p, end, 8, &width))
+            goto trunc;
+        int created;
+        wentry *e = get(w, (uint8_t)type, slot, key, klen, &created);
+        if (!e) {
+            xw_errf(eb, XW_ENOMEM, "out of memory");
+            goto fail;
+        }
+        e->base = (int64_t)base;
+        e->width = (int64_t)width;
+        if (type == 0) {
+            if ((int64_t)width <= 0) {
+                xw_errf(eb, XW_EMALFORMED, "rules state entry %llu has a bucket width of %lld",
+                        (unsigned long long)i, (long long)(int64_t)width);
+                goto fail;
+            }
+            for (int j = 0; j < RULES_WIN_BUCKETS; j++) {
+                uint64_t c;
+                if (get_u(&p, end, 4, &c))
+                    goto trunc;
+                e->cnt[j] = (uint32_t)c;
+            }
+        }
+    }
+    if (p != end) {
+        xw_errf(eb, XW_ETRAILING, "rules state has %td bytes after its last entry", end - p);
+        goto fail;
+    }
+    return w;
+trunc:
+    xw_errf(eb, XW_ETRUNCATED, "rules state ends in the middle of an entry (byte %td)", p - p0);
+fail:
+    rules_wstore_free(w);
+    return NULL;
+}
