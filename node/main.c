@@ -1,0 +1,144 @@
+/*
+ * xmtp-devnode: a local XMTP v3 node (MlsApi and IdentityApi over gRPC/h2c, SQLite store)
+ * for development and tests. See docs/devnode.md.
+ *
+ *   xmtp-devnode [--listen 127.0.0.1:5556] [--db devnode.db | --db :memory:] [--log-level L]
+ *                [--max-message-size BYTES] [--port-file PATH]
+ *
+ * SIGTERM and SIGINT stop it gracefully: open streams end with UNAVAILABLE, connections get
+ * GOAWAY, the store is closed cleanly.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "node/rpc.h"
+#include "node/server.h"
+#include "node/store.h"
+
+static node_server *g_server;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (g_server)
+        node_server_stop(g_server);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: xmtp-devnode [--listen HOST:PORT] [--db PATH|:memory:] [--log-level "
+        "trace|debug|info|warn|error|off]\n"
+        "                    [--log-json] [--max-message-size BYTES] [--port-file PATH]\n"
+        "A local XMTP v3 node (gRPC over h2c) for development and tests.\n"
+        "Defaults: --listen 127.0.0.1:5556 --db devnode.db --log-level info --max-message-size 52428800\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *listen = "127.0.0.1:5556", *db = "devnode.db", *port_file = NULL;
+    size_t max_msg = NODE_DEFAULT_MAX_MESSAGE;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--log-json")) {
+            xw_log_set_format(XW_LOG_JSON);
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "xmtp-devnode: %s needs a value\n", a);
+            usage(stderr);
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--listen")) {
+            listen = v;
+        } else if (!strcmp(a, "--db")) {
+            db = v;
+        } else if (!strcmp(a, "--port-file")) {
+            port_file = v;
+        } else if (!strcmp(a, "--log-level")) {
+            int l = xw_log_level_parse(v);
+            if (l < 0) {
+                fprintf(stderr,
+                        "xmtp-devnode: unknown log level '%s' (trace, debug, info, warn, error, off)\n", v);
+                return 2;
+            }
+            xw_log_set_level((xw_log_level)l);
+        } else if (!strcmp(a, "--max-message-size")) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(v, &end, 10);
+            if (errno || *end || n < 1024 || n > (1ull << 31)) {
+                fprintf(stderr,
+                        "xmtp-devnode: --max-message-size must be a byte count from 1024 to 2147483648\n");
+                return 2;
+            }
+            max_msg = (size_t)n;
+        } else {
+            fprintf(stderr, "xmtp-devnode: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "xmtp-devnode: libsodium failed to initialise\n");
+        return 1;
+    }
+    xw_errbuf eb = {{0}};
+    node_ctx ctx = {.max_msg = max_msg};
+    if (node_store_open(db, &ctx.store, &eb) != XW_OK) {
+        fprintf(stderr, "xmtp-devnode: %s\n", eb.msg);
+        return 1;
+    }
+    if (node_ctx_init(&ctx, &eb) != XW_OK) {
+        fprintf(stderr, "xmtp-devnode: %s\n", eb.msg);
+        node_store_close(ctx.store);
+        return 1;
+    }
+    node_method methods[NODE_RPC_MAX_METHODS];
+    size_t nm = node_rpc_methods(&ctx, methods, NODE_RPC_MAX_METHODS);
+    node_server_opts opts = {.listen = listen, .max_message_size = max_msg};
+    if (node_server_new(&opts, methods, nm, &g_server, &eb) != XW_OK) {
+        fprintf(stderr, "xmtp-devnode: %s\n", eb.msg);
+        node_ctx_fini(&ctx);
+        node_store_close(ctx.store);
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (port_file) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%d\n", node_server_port(g_server)) < 0 || fclose(f) != 0 ||
+            rename(tmp, port_file)) {
+            fprintf(stderr, "xmtp-devnode: cannot write the port file %s: %s\n", port_file, strerror(errno));
+            node_server_free(g_server);
+            node_ctx_fini(&ctx);
+            node_store_close(ctx.store);
+            return 1;
+        }
+    }
+    xw_log_info("node", "xmtp-devnode listening on %s (port %d), store %s, %zu methods", listen,
+                node_server_port(g_server), db, nm);
+    int rc = node_server_run(g_server, 2000);
+    node_server_free(g_server);
+    g_server = NULL;
+    node_ctx_fini(&ctx);
+    node_store_close(ctx.store);
+    xw_log_info("node", "stopped");
+    return rc == XW_OK ? 0 : 1;
+}

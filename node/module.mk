@@ -1,0 +1,17 @@
+# node/: xmtp-devnode, a local XMTP v3 node (gRPC over h2c with libnghttp2, SQLite store).
+LIBS += xwnode
+xwnode_SRCS := node/server.c node/store.c node/subs.c node/mlswire.c node/ident.c node/rpc_common.c \
+	node/rpc_mls.c node/rpc_identity.c
+NODE_LIBS := xwnode xwproto common
+NODE_PKGS := libnghttp2 sqlite3 libprotobuf-c libsodium openssl
+
+PROGS += xmtp-devnode
+xmtp-devnode_SRCS := node/main.c
+xmtp-devnode_LIBS := $(NODE_LIBS)
+xmtp-devnode_PKGS := $(NODE_PKGS)
+
+# The headline proof: real libxmtp (@xmtp/node-bindings 1.9.1) against the node.
+TESTS += devnode_libxmtp
+devnode_libxmtp_CMD := node tests/interop/devnode_libxmtp.mjs build/xmtp-devnode
+devnode_libxmtp_TIMEOUT := 180
+devnode_libxmtp_NEEDS := build/xmtp-devnode $(INTEROP_NPM)

@@ -1,0 +1,120 @@
+/*
+ * The dev node's gRPC server: HTTP/2 over cleartext TCP (h2c, prior knowledge) with
+ * libnghttp2, one thread, one epoll loop.
+ *
+ * A call is one HTTP/2 stream carrying one gRPC request message (5-byte prefix: compressed
+ * flag, big-endian length) and answered either once (unary) or with a sequence of messages
+ * (server streaming), then trailers with grpc-status and a percent-encoded grpc-message.
+ * Errors before any message are sent as "Trailers-Only" responses.
+ *
+ * Handlers run on the loop thread and must not block for long: the store is local SQLite.
+ * A streaming handler keeps the node_call and writes to it with node_call_send(); when the
+ * call's outbound buffer runs low the server asks for more with the `drain` callback, and
+ * when the stream goes away for any reason it says so once with `closed` (after which the
+ * handle is invalid). Outbound data per call is bounded (node_call_send fails with
+ * XW_EFULL), so a subscriber that does not read cannot make the node grow.
+ *
+ * Everything here runs on the loop thread, except node_server_stop(), which is
+ * async-signal-safe.
+ */
+#ifndef XW_NODE_SERVER_H
+#define XW_NODE_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+
+/* gRPC status codes (grpc/doc/statuscodes.md). */
+typedef enum {
+    NODE_GRPC_OK = 0,
+    NODE_GRPC_CANCELLED = 1,
+    NODE_GRPC_UNKNOWN = 2,
+    NODE_GRPC_INVALID_ARGUMENT = 3,
+    NODE_GRPC_DEADLINE_EXCEEDED = 4,
+    NODE_GRPC_NOT_FOUND = 5,
+    NODE_GRPC_ALREADY_EXISTS = 6,
+    NODE_GRPC_PERMISSION_DENIED = 7,
+    NODE_GRPC_RESOURCE_EXHAUSTED = 8,
+    NODE_GRPC_FAILED_PRECONDITION = 9,
+    NODE_GRPC_ABORTED = 10,
+    NODE_GRPC_OUT_OF_RANGE = 11,
+    NODE_GRPC_UNIMPLEMENTED = 12,
+    NODE_GRPC_INTERNAL = 13,
+    NODE_GRPC_UNAVAILABLE = 14,
+    NODE_GRPC_DATA_LOSS = 15,
+    NODE_GRPC_UNAUTHENTICATED = 16,
+} node_grpc_code;
+
+const char *node_grpc_code_name(int code);
+
+/* A handler's answer when it is not OK: a code and a sentence for grpc-message. */
+typedef struct {
+    int code;
+    char msg[XW_ERRBUF_SIZE];
+} node_status;
+
+int node_status_set(node_status *st, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+typedef struct node_server node_server;
+typedef struct node_call node_call;
+
+/* Unary: decode req, write the serialized response message into resp (without the gRPC
+ * prefix); return NODE_GRPC_OK or fill st and return its code. */
+typedef int (*node_unary_fn)(void *ctx, const uint8_t *req, size_t len, xw_buf *resp, node_status *st);
+/* Server streaming: decode req; on success keep `call` and return NODE_GRPC_OK (the server
+ * sends the response headers, with `subscribed: true`, at once). On failure fill st. */
+typedef int (*node_stream_fn)(void *ctx, node_call *call, const uint8_t *req, size_t len, node_status *st);
+
+typedef struct {
+    const char *path; /* "/xmtp.mls.api.v1.MlsApi/SendGroupMessages" */
+    node_unary_fn unary;
+    node_stream_fn stream;
+    void *ctx;
+} node_method;
+
+typedef struct {
+    const char *listen;      /* "127.0.0.1:5556"; port 0 picks a free port */
+    size_t max_message_size; /* per request and response message; 0 = 50 MiB */
+    size_t max_call_buffer;  /* outbound bytes queued per streaming call; 0 = 16 MiB */
+    uint32_t max_streams;    /* concurrent streams per connection; 0 = 1024 */
+} node_server_opts;
+
+#define NODE_DEFAULT_MAX_MESSAGE (50u * 1024 * 1024)
+
+/* Binds and listens. `methods` (n of them) must outlive the server. */
+int node_server_new(const node_server_opts *opts, const node_method *methods, size_t n, node_server **out,
+                    xw_errbuf *eb);
+/* The bound port (useful with port 0). */
+int node_server_port(const node_server *s);
+/* Serves until node_server_stop(); then ends every open stream with UNAVAILABLE, sends
+ * GOAWAY, flushes for at most `grace_ms` and returns. */
+int node_server_run(node_server *s, int grace_ms);
+/* Async-signal-safe; may be called from any thread or a signal handler. */
+void node_server_stop(node_server *s);
+void node_server_free(node_server *s);
+
+/* Number of open connections and calls (tests and logs). */
+size_t node_server_connections(const node_server *s);
+
+/* --- streaming calls --- */
+typedef struct {
+    void (*drain)(node_call *call, void *user);  /* outbound queue ran low: produce more (optional) */
+    void (*closed)(node_call *call, void *user); /* the call is gone; drop the handle */
+} node_call_ops;
+
+void node_call_set_ops(node_call *call, const node_call_ops *ops, void *user);
+/* Queues one message (serialized protobuf, no prefix). XW_EFULL when the call's outbound
+ * buffer would pass its maximum (nothing queued), XW_ECLOSED once the call is finishing. */
+int node_call_send(node_call *call, const uint8_t *msg, size_t len);
+/* Outbound bytes still queued. */
+size_t node_call_pending(const node_call *call);
+/* Ends the call with a status once queued data is sent. With `discard`, queued messages
+ * not yet started are dropped first (used for ABORTED on slow readers). `closed` is still
+ * called later, when the stream is gone. */
+void node_call_finish(node_call *call, int code, const char *msg, int discard);
+/* The call's method path, for logs. */
+const char *node_call_path(const node_call *call);
+
+#endif
