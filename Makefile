@@ -164,15 +164,12 @@ tests: $(TEST_PATHS) $(PROG_PATHS) $(foreach t,$(TESTS),$(or $($(t)_NEEDS),$(BUI
 # One line per suite: name, timeout, command. tests/run.sh runs them and sums the counts.
 SUITE_FILE := $(BUILD)/tests/suites.tsv
 TEST_FILTER ?=
+SELECTED_TESTS = $(if $(TEST_FILTER),$(filter $(TEST_FILTER),$(TESTS)),$(TESTS))
 test: tests
 	@mkdir -p $(BUILD)/tests
-	$(file >$(SUITE_FILE),$(foreach t,$(if $(TEST_FILTER),$(filter $(TEST_FILTER),$(TESTS)),$(TESTS)),$(t)	$(or $($(t)_TIMEOUT),300)	$(or $($(t)_CMD),$(BUILD)/tests/$(t))$(newline)))
+	$(file >$(SUITE_FILE))$(foreach t,$(SELECTED_TESTS),$(file >>$(SUITE_FILE),$(t)	$(or $($(t)_TIMEOUT),300)	$(or $($(t)_CMD),$(BUILD)/tests/$(t))))
 	@SHARED=$(SHARED) BUILD=$(BUILD) tests/run.sh $(SUITE_FILE)
 
-define newline
-
-
-endef
 
 bench: $(BENCH_PATHS) $(PROG_PATHS)
 	@set -e; for b in $(BENCH_PATHS); do echo "== $$b"; $$b; done
