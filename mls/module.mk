@@ -28,6 +28,12 @@ test_mls_core_LIBS := mls common
 test_mls_core_PKGS := openssl libsodium cmocka
 TESTS += test_mls_core
 
+TESTBINS += test_mls_framing
+test_mls_framing_SRCS := tests/unit/test_mls_framing.c
+test_mls_framing_LIBS := mls common
+test_mls_framing_PKGS := openssl libsodium cmocka
+TESTS += test_mls_framing
+
 # libFuzzer targets (make fuzz FUZZ_SECONDS=N)
 FUZZERS += fuzz_mls_tls fuzz_mls_message fuzz_mls_unprotect
 fuzz_mls_tls_SRCS := tests/fuzz/fuzz_mls_tls.c
