@@ -56,3 +56,18 @@ BENCHES += bench_xwing
 bench_xwing_SRCS := bench/bench_xwing.c
 bench_xwing_LIBS := $(PQ_LIBS)
 bench_xwing_PKGS := $(PQ_PKGS)
+
+TESTBINS += test_welcome_wrap
+test_welcome_wrap_SRCS := tests/unit/test_welcome_wrap.c
+test_welcome_wrap_LIBS := $(PQ_LIBS)
+test_welcome_wrap_PKGS := $(PQ_PKGS) cmocka
+TESTS += test_welcome_wrap
+test_welcome_wrap_TIMEOUT := 60
+
+FUZZERS += fuzz_xwing_decaps fuzz_welcome_unwrap
+fuzz_xwing_decaps_SRCS := tests/fuzz/fuzz_xwing_decaps.c
+fuzz_xwing_decaps_LIBS := $(PQ_LIBS)
+fuzz_xwing_decaps_PKGS := $(PQ_PKGS)
+fuzz_welcome_unwrap_SRCS := tests/fuzz/fuzz_welcome_unwrap.c
+fuzz_welcome_unwrap_LIBS := $(PQ_LIBS)
+fuzz_welcome_unwrap_PKGS := $(PQ_PKGS)

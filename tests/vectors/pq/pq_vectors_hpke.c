@@ -13,7 +13,8 @@
  *   - for the two X-Wing ids, a receiver using the other id must fail to open the first ct;
  *   - when hpke_ciphertext_tls is given and the suite is the welcome wrapper's, the welcome
  *     unwrapper (which tries 0x004D, then 0x647A) must open it, with the second ciphertext as
- *     metadata when there is one, and report the vector's KEM id.
+ *     metadata when there is one, and report the vector's KEM id; with eseed and KEM id 0x004D,
+ *     the wrapper's sender side must reproduce hpke_ciphertext_tls and the metadata ciphertext.
  */
 #include <stdio.h>
 #include <string.h>
@@ -229,6 +230,24 @@ static const char *wrapper_side(hv *x, const mls_hpke_suite *s, json_t *encs)
                      used, s->kem_id);
             bad = x->msg;
         }
+    }
+    /* and the wrapper's sender side, when the vector has the sender's randomness */
+    if (!bad && x->has[F_ESEED] && x->has[F_PKR] && s->kem_id == MLS_HPKE_KEM_XWING_LIBXMTP) {
+        mls_wrap_key to = {.alg = MLS_WRAP_XWING, .pub_len = x->f[F_PKR].len};
+        xw_buf data, mc;
+        xw_buf_init(&data, 1u << 25);
+        xw_buf_init(&mc, 1u << 16);
+        if (x->f[F_PKR].len != sizeof to.pub)
+            bad = "pkR is not an X-Wing public key";
+        else if (memcpy(to.pub, x->f[F_PKR].data, sizeof to.pub),
+                 mls_welcome_wrap(&to, pt0.data, pt0.len,
+                                  with_meta ? (m.data ? m.data : (const uint8_t *)"") : NULL, m.len,
+                                  x->f[F_ESEED].data, &data, &mc, &x->eb) != XW_OK)
+            bad = x->eb.msg;
+        else if ((bad = cmp(x, "wrapped data", data.data, data.len, &x->f[F_TLS])) == NULL && with_meta)
+            bad = cmp(x, "wrapped metadata", mc.data, mc.len, &meta_ct);
+        xw_buf_free(&data);
+        xw_buf_free(&mc);
     }
 out:
     xw_buf_free(&w);
