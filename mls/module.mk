@@ -1,7 +1,7 @@
 # mls/: RFC 9420 core (codec, cipher suites 1 and 3, HPKE, tree math, secret tree, key
 # schedule, framing). mls/pq.mk adds the post-quantum KEMs to the same library.
 LIBS += mls
-mls_SRCS += mls/tls.c mls/hpke_prim.c mls/hpke.c mls/crypto.c mls/treemath.c mls/secret_tree.c mls/key_schedule.c
+mls_SRCS += mls/tls.c mls/hpke_prim.c mls/hpke.c mls/crypto.c mls/treemath.c mls/secret_tree.c mls/key_schedule.c mls/wire.c mls/framing.c mls/protect.c
 
 MLS_VECTOR_DIR := $(SHARED)/mls-vectors
 
@@ -12,7 +12,8 @@ mls-vectors_LIBS := mls common
 mls-vectors_PKGS := openssl libsodium jansson
 
 # One suite per kind, over every matching file (KIND.json, KIND-*.json) in $(SHARED)/mls-vectors.
-MLS_VECTOR_KINDS := tree-math crypto-basics deserialization secret-tree key-schedule psk_secret
+MLS_VECTOR_KINDS := tree-math crypto-basics deserialization secret-tree key-schedule psk_secret \
+	transcript-hashes message-protection messages
 define mls_vector_suite
 TESTS += mls-vectors-$(1)
 mls-vectors-$(1)_CMD := $(BUILD)/tests/mls-vectors $(1) $$(sort $$(wildcard $(MLS_VECTOR_DIR)/$(1).json $(MLS_VECTOR_DIR)/$(1)-*.json))
