@@ -15,26 +15,39 @@ pq-vectors_SRCS := $(wildcard tests/vectors/pq/*.c)
 pq-vectors_LIBS := $(PQ_LIBS)
 pq-vectors_PKGS := $(PQ_PKGS) jansson
 
-# pq_vector_suite(suite, kind, file)
+# One suite per kind over every file of $(PQ_VEC) whose name matches the kind's patterns, so
+# that a file added in a known format is run too; a *.json or *.txt file that matches no
+# kind makes the suite pqv-unclassified fail, so no vector file is silently skipped.
+PQV_KINDS := mlkem-acvp-keygen mlkem-acvp-encapdecap wycheproof-keygen wycheproof-decaps wycheproof-encaps \
+	wycheproof-semi-expanded cctv-strcmp cctv-unlucky cctv-modulus xwing xwing-hpke
+PQV_mlkem-acvp-keygen := mlkem768-acvp-keygen*.json
+PQV_mlkem-acvp-encapdecap := mlkem768-acvp-encapdecap*.json
+PQV_wycheproof-keygen := wycheproof-mlkem_768_keygen_seed*.json
+PQV_wycheproof-decaps := wycheproof-mlkem_768_test*.json
+PQV_wycheproof-encaps := wycheproof-mlkem_768_encaps*.json
+PQV_wycheproof-semi-expanded := wycheproof-mlkem_768_semi_expanded*.json
+PQV_cctv-strcmp := mlkem768-cctv-strcmp*.json
+PQV_cctv-unlucky := mlkem768-cctv-unlucky*.json
+PQV_cctv-modulus := mlkem768-cctv-modulus*.txt
+PQV_xwing := xwing-draft*.json
+PQV_xwing-hpke := xwing-hpke*.json
+pqv_files = $(sort $(wildcard $(addprefix $(PQ_VEC)/,$(PQV_$(1)))))
+
 define pq_vector_suite
-TESTS += $(1)
-$(1)_CMD := $(BUILD)/tests/pq-vectors $(2) $(PQ_VEC)/$(3)
-$(1)_NEEDS := $(BUILD)/tests/pq-vectors
-$(1)_TIMEOUT := 120
+TESTS += pqv-$(1)
+pqv-$(1)_CMD := $(BUILD)/tests/pq-vectors $(1) $(or $(call pqv_files,$(1)),$(PQ_VEC)/$(PQV_$(1)))
+pqv-$(1)_NEEDS := $(BUILD)/tests/pq-vectors
+pqv-$(1)_TIMEOUT := 120
 endef
-$(eval $(call pq_vector_suite,pqv-acvp-keygen,mlkem-acvp-keygen,mlkem768-acvp-keygen.json))
-$(eval $(call pq_vector_suite,pqv-acvp-encapdecap,mlkem-acvp-encapdecap,mlkem768-acvp-encapdecap.json))
-$(eval $(call pq_vector_suite,pqv-wp-keygen,wycheproof-keygen,wycheproof-mlkem_768_keygen_seed_test.json))
-$(eval $(call pq_vector_suite,pqv-wp-decaps,wycheproof-decaps,wycheproof-mlkem_768_test.json))
-$(eval $(call pq_vector_suite,pqv-wp-encaps,wycheproof-encaps,wycheproof-mlkem_768_encaps_test.json))
-$(eval $(call pq_vector_suite,pqv-wp-semi-expanded,wycheproof-semi-expanded,wycheproof-mlkem_768_semi_expanded_decaps_test.json))
-$(eval $(call pq_vector_suite,pqv-cctv-strcmp,cctv-strcmp,mlkem768-cctv-strcmp.json))
-$(eval $(call pq_vector_suite,pqv-cctv-unlucky,cctv-unlucky,mlkem768-cctv-unlucky.json))
-$(eval $(call pq_vector_suite,pqv-cctv-modulus,cctv-modulus,mlkem768-cctv-modulus-invalid-ek.txt))
-$(eval $(call pq_vector_suite,pqv-xwing,xwing,xwing-draft06-vectors.json))
-$(eval $(call pq_vector_suite,pqv-xwing-intermediate,xwing,xwing-draft06-intermediate.json))
-$(eval $(call pq_vector_suite,pqv-xwing-x509,xwing,xwing-draft06-x509-example.json))
-$(eval $(call pq_vector_suite,pqv-xwing-hpke,xwing-hpke,xwing-hpke-libxmtp.json))
+$(foreach k,$(PQV_KINDS),$(eval $(call pq_vector_suite,$(k))))
+
+PQV_UNCLASSIFIED := $(filter-out $(foreach k,$(PQV_KINDS),$(call pqv_files,$(k))), \
+	$(wildcard $(PQ_VEC)/*.json $(PQ_VEC)/*.txt))
+TESTS += pqv-unclassified
+pqv-unclassified_CMD := files='$(notdir $(PQV_UNCLASSIFIED))'; if [ -n "$$files" ]; then \
+	echo "FAIL no pq-vectors kind matches: $$files (add a pattern in mls/pq.mk)"; echo "0 passed, 1 failed"; \
+	exit 1; fi; echo "1 passed, 0 failed"
+pqv-unclassified_NEEDS := $(BUILD)/tests/pq-vectors
 
 # --- unit tests and the CCTV accumulated test ---------------------------------------------------
 TESTBINS += test_pq
