@@ -2,8 +2,8 @@
  * xwing-hpke kind of the post-quantum vector runner (see pq_vectors.c): X-Wing inside RFC 9180
  * base mode, as libxmtp wraps welcomes (../shared/pq-vectors/xwing-hpke-libxmtp.json).
  *
- * Per vector, with kem_id / kdf_id / aead_id, info, enc, skR and encryptions[] (seq, aad, pt,
- * ct, optional nonce):
+ * Per vector, with kem_id / kdf_id / aead_id, info (default: the welcome wrapper's), enc (or
+ * hpke_ciphertext_tls to take it from), skR and encryptions[] (seq, aad, pt, ct):
  *   - when ikmR is given: DeriveKeyPair(ikmR) must give skR (and pkR);
  *   - when eseed is given (sender side): Encap(pkR, eseed) must give enc and shared_secret, and
  *     SetupBaseS must give key, base_nonce and exporter_secret (key_schedule_context, secret and
@@ -270,6 +270,23 @@ static const char *check_vector(json_t *v, hv *x)
     json_t *encs = json_object_get(v, "encryptions");
     if (num(v, "kem_id", &s.kem_id) || num(v, "kdf_id", &s.kdf_id) || num(v, "aead_id", &s.aead_id))
         return "kem_id, kdf_id and aead_id must be integers";
+    /* receiver-only vectors may give just the wire form: take enc from it; info defaults to
+     * the welcome wrapper's */
+    if (!x->has[F_ENC] && x->has[F_TLS]) {
+        mls_reader r;
+        mls_reader_init(&r, x->f[F_TLS].data, x->f[F_TLS].len, NULL);
+        mls_span enc = mls_read_opaque(&r);
+        (void)mls_read_opaque(&r);
+        if (mls_reader_finish(&r, "hpke_ciphertext_tls") != XW_OK ||
+            xw_buf_append(&x->f[F_ENC], enc.p, enc.len))
+            return "hpke_ciphertext_tls is not a TLS HpkeCiphertext";
+        x->has[F_ENC] = 1;
+    }
+    if (!x->has[F_INFO]) {
+        if (xw_buf_append(&x->f[F_INFO], welcome_info, sizeof welcome_info))
+            return "out of memory";
+        x->has[F_INFO] = 1;
+    }
     if (!x->has[F_INFO] || !x->has[F_ENC] || !x->has[F_SKR] || !json_is_array(encs))
         return "a vector needs info, enc, skR and encryptions";
     if (mls_hpke_suite_check(&s, &x->eb) != XW_OK)
