@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "mls/tls.h"
 #include "mls/treemath.h"
 
 typedef struct {
@@ -158,12 +159,31 @@ static int leaf_init(mls_secret_tree *st, uint32_t leaf, xw_errbuf *eb)
     return XW_OK;
 }
 
+/* One ratchet step from the chain secret of generation gen: its key and nonce (when out is
+ * not NULL), and the next chain secret in place (when advance). The secret is prepared as an
+ * HMAC key once for the three derivations. */
+static int ratchet_step(const mls_suite *s, uint8_t *secret, uint32_t gen, mls_ratchet_key *out, int advance)
+{
+    mls_hmac_key k;
+    int rc = mls_hmac_key_init(&k, s->hpke.kdf_id, secret, s->nh);
+    if (rc == XW_OK && out) {
+        out->generation = gen;
+        rc = mls_derive_tree_secret_keyed(s, &k, "key", gen, out->key, s->nk);
+        if (rc == XW_OK)
+            rc = mls_derive_tree_secret_keyed(s, &k, "nonce", gen, out->nonce, s->nn);
+    }
+    if (rc == XW_OK && advance)
+        rc = mls_derive_tree_secret_keyed(s, &k, "secret", gen, secret, s->nh);
+    mls_hmac_key_wipe(&k);
+    return rc;
+}
+
 static int key_of(const mls_suite *s, const uint8_t *secret, uint32_t gen, mls_ratchet_key *out)
 {
-    out->generation = gen;
-    int rc = mls_derive_tree_secret(s, secret, "key", gen, out->key, s->nk);
-    if (rc == XW_OK)
-        rc = mls_derive_tree_secret(s, secret, "nonce", gen, out->nonce, s->nn);
+    uint8_t copy[MLS_MAX_HASH];
+    memcpy(copy, secret, s->nh);
+    int rc = ratchet_step(s, copy, gen, out, 0);
+    xw_wipe(copy, sizeof copy);
     return rc;
 }
 
@@ -188,16 +208,14 @@ static const char *rname(mls_ratchet_type t)
 int mls_secret_tree_next(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, mls_ratchet_key *out,
                          xw_errbuf *eb)
 {
-    ratchet *r;
+    ratchet *r = NULL;
     int rc = get_ratchet(st, leaf, type, &r, eb);
     if (rc)
         return rc;
     if (r->exhausted)
         return xw_errf(eb, XW_EMLS_GENERATION, "the %s ratchet of leaf %u has used all 2^32 generations",
                        rname(type), leaf);
-    rc = key_of(st->suite, r->secret, r->next_gen, out);
-    if (rc == XW_OK)
-        rc = mls_derive_tree_secret(st->suite, r->secret, "secret", r->next_gen, r->secret, st->suite->nh);
+    rc = ratchet_step(st->suite, r->secret, r->next_gen, out, 1);
     if (rc) {
         mls_ratchet_key_wipe(out);
         return xw_errf(eb, rc, "ratchet derivation failed");
@@ -212,7 +230,7 @@ int mls_secret_tree_next(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type ty
 int mls_secret_tree_peek(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, uint32_t gen,
                          mls_ratchet_key *out, xw_errbuf *eb)
 {
-    ratchet *r;
+    ratchet *r = NULL;
     int rc = get_ratchet(st, leaf, type, &r, eb);
     if (rc)
         return rc;
@@ -237,7 +255,7 @@ int mls_secret_tree_peek(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type ty
     uint8_t s[MLS_MAX_HASH];
     memcpy(s, r->secret, st->suite->nh);
     for (uint32_t g = r->next_gen; g < gen && rc == XW_OK; g++)
-        rc = mls_derive_tree_secret(st->suite, s, "secret", g, s, st->suite->nh);
+        rc = ratchet_step(st->suite, s, g, NULL, 1);
     if (rc == XW_OK)
         rc = key_of(st->suite, s, gen, out);
     xw_wipe(s, sizeof s);
@@ -268,7 +286,7 @@ static void window_put(mls_secret_tree *st, ratchet *r, const mls_ratchet_key *k
 int mls_secret_tree_consume(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, uint32_t gen,
                             xw_errbuf *eb)
 {
-    ratchet *r;
+    ratchet *r = NULL;
     int rc = get_ratchet(st, leaf, type, &r, eb);
     if (rc)
         return rc;
@@ -293,13 +311,10 @@ int mls_secret_tree_consume(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type
     uint32_t keep_from = gen - r->next_gen > st->cfg.out_of_order ? gen - st->cfg.out_of_order : r->next_gen;
     mls_ratchet_key k;
     for (uint32_t g = r->next_gen; g <= gen && rc == XW_OK; g++) {
-        if (g < gen && g >= keep_from) {
-            rc = key_of(st->suite, s, g, &k);
-            if (rc == XW_OK)
-                window_put(st, r, &k);
-        }
-        if (rc == XW_OK)
-            rc = mls_derive_tree_secret(st->suite, s, "secret", g, s, st->suite->nh);
+        int keep = g < gen && g >= keep_from;
+        rc = ratchet_step(st->suite, s, g, keep ? &k : NULL, 1);
+        if (rc == XW_OK && keep)
+            window_put(st, r, &k);
         if (g == UINT32_MAX)
             break;
     }
@@ -314,5 +329,157 @@ int mls_secret_tree_consume(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type
         r->exhausted = 1;
     else
         r->next_gen = gen + 1;
+    return XW_OK;
+}
+
+/* --- persistence --- */
+
+#define ST_FORMAT_VERSION 1
+
+int mls_secret_tree_encode(const mls_secret_tree *st, xw_buf *out, xw_errbuf *eb)
+{
+    size_t nh = st->suite->nh, start = out->len;
+    mls_writer w;
+    mls_writer_init(&w, out);
+    mls_write_u8(&w, ST_FORMAT_VERSION);
+    mls_write_u16(&w, st->suite->id);
+    mls_write_u32(&w, st->n_leaves);
+    mls_write_u32(&w, st->cfg.out_of_order);
+    mls_write_u32(&w, st->cfg.max_forward);
+    size_t m = mls_write_vec_begin(&w);
+    for (uint32_t x = 0; x < st->width; x++)
+        if (st->node_has[x]) {
+            mls_write_u32(&w, x);
+            mls_write_fixed(&w, st->node_secret + (size_t)x * nh, nh);
+        }
+    mls_write_vec_end(&w, m);
+    m = mls_write_vec_begin(&w);
+    for (uint32_t i = 0; i < st->n_leaves; i++) {
+        const leaf_state *ls = &st->leaves[i];
+        if (!ls->ready)
+            continue;
+        mls_write_u32(&w, i);
+        for (int t = 0; t < 2; t++) {
+            const ratchet *r = &ls->r[t];
+            mls_write_u32(&w, r->next_gen);
+            mls_write_u8(&w, (uint8_t)r->exhausted);
+            mls_write_fixed(&w, r->secret, nh);
+            size_t wm = mls_write_vec_begin(&w);
+            for (uint32_t k = 0; k < st->cfg.out_of_order; k++)
+                if (r->window_used[k]) {
+                    mls_write_u32(&w, r->window[k].generation);
+                    mls_write_fixed(&w, r->window[k].key, st->suite->nk);
+                    mls_write_fixed(&w, r->window[k].nonce, st->suite->nn);
+                }
+            mls_write_vec_end(&w, wm);
+        }
+    }
+    mls_write_vec_end(&w, m);
+    if (w.err) {
+        xw_wipe(out->data + start, out->len - start);
+        xw_buf_truncate(out, start);
+        return xw_errf(eb, w.err, "secret tree state does not fit its buffer");
+    }
+    return XW_OK;
+}
+
+int mls_secret_tree_decode(const mls_suite *suite, const uint8_t *p, size_t n, mls_secret_tree **out,
+                           xw_errbuf *eb)
+{
+    *out = NULL;
+    mls_reader r;
+    xw_errbuf local;
+    mls_reader_init(&r, p, n, eb ? eb : &local);
+    size_t nh = suite->nh;
+    uint8_t version = mls_read_u8(&r);
+    uint16_t suite_id = mls_read_u16(&r);
+    uint32_t n_leaves = mls_read_u32(&r);
+    mls_secret_tree_config cfg;
+    cfg.out_of_order = mls_read_u32(&r);
+    cfg.max_forward = mls_read_u32(&r);
+    if (r.err)
+        return xw_errf(eb, XW_ECORRUPT, "secret tree state is truncated");
+    if (version != ST_FORMAT_VERSION || suite_id != suite->id)
+        return xw_errf(eb, XW_ECORRUPT,
+                       "secret tree state has format %u for suite %u; expected format %d, suite %u", version,
+                       suite_id, ST_FORMAT_VERSION, suite->id);
+    uint8_t zero[MLS_MAX_HASH] = {0};
+    mls_secret_tree *st;
+    int rc = mls_secret_tree_new(suite, zero, n_leaves, &cfg, &st, eb);
+    if (rc)
+        return xw_errf(eb, XW_ECORRUPT, "secret tree state is invalid: %s", eb ? eb->msg : "bad header");
+    memset(st->node_has, 0, st->width);
+    mls_reader v;
+    mls_read_vector(&r, &v);
+    while (!v.err && mls_reader_left(&v)) {
+        uint32_t x = mls_read_u32(&v);
+        mls_span sec = mls_read_fixed(&v, nh);
+        if (!v.err && (x >= st->width || st->node_has[x]))
+            mls_reader_fail(&v, XW_ECORRUPT, "node %u is outside the tree or listed twice", x);
+        if (!v.err) {
+            memcpy(st->node_secret + (size_t)x * nh, sec.p, nh);
+            st->node_has[x] = 1;
+        }
+    }
+    mls_reader_join(&r, &v);
+    mls_read_vector(&r, &v);
+    while (!r.err && !v.err && mls_reader_left(&v)) {
+        uint32_t i = mls_read_u32(&v);
+        if (!v.err && (i >= n_leaves || st->leaves[i].ready)) {
+            mls_reader_fail(&v, XW_ECORRUPT, "leaf %u is outside the tree or listed twice", i);
+            break;
+        }
+        leaf_state *ls = &st->leaves[i];
+        if (!v.err && cfg.out_of_order) {
+            for (int t = 0; t < 2; t++) {
+                ls->r[t].window = xw_calloc(cfg.out_of_order, sizeof(mls_ratchet_key));
+                ls->r[t].window_used = xw_calloc(cfg.out_of_order, 1);
+                if (!ls->r[t].window || !ls->r[t].window_used)
+                    mls_reader_fail(&v, XW_ENOMEM, "out of memory for the ratchets of leaf %u", i);
+            }
+        }
+        for (int t = 0; t < 2 && !v.err; t++) {
+            ratchet *rt = &ls->r[t];
+            rt->next_gen = mls_read_u32(&v);
+            uint8_t ex = mls_read_u8(&v);
+            mls_span sec = mls_read_fixed(&v, nh);
+            if (!v.err && ex > 1)
+                mls_reader_fail(&v, XW_ECORRUPT, "leaf %u has an invalid exhausted flag", i);
+            if (v.err)
+                break;
+            rt->exhausted = ex;
+            memcpy(rt->secret, sec.p, nh);
+            mls_reader wv;
+            mls_read_vector(&v, &wv);
+            uint32_t k = 0;
+            while (!wv.err && mls_reader_left(&wv)) {
+                uint32_t g = mls_read_u32(&wv);
+                mls_span key = mls_read_fixed(&wv, suite->nk);
+                mls_span nonce = mls_read_fixed(&wv, suite->nn);
+                if (wv.err)
+                    break;
+                if (k >= cfg.out_of_order || (!rt->exhausted && g >= rt->next_gen)) {
+                    mls_reader_fail(&wv, XW_ECORRUPT,
+                                    "leaf %u's window is too large or holds a future generation", i);
+                    break;
+                }
+                rt->window[k].generation = g;
+                memcpy(rt->window[k].key, key.p, suite->nk);
+                memcpy(rt->window[k].nonce, nonce.p, suite->nn);
+                rt->window_used[k++] = 1;
+            }
+            mls_reader_join(&v, &wv);
+        }
+        if (!v.err)
+            ls->ready = 1;
+    }
+    mls_reader_join(&r, &v);
+    mls_reader_finish(&r, "secret tree state");
+    if (r.err) {
+        int err = r.err == XW_ENOMEM ? XW_ENOMEM : XW_ECORRUPT;
+        mls_secret_tree_free(st);
+        return xw_errctx(eb, err, "secret tree state");
+    }
+    *out = st;
     return XW_OK;
 }

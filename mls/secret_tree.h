@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "mls/crypto.h"
 
@@ -64,5 +65,15 @@ int mls_secret_tree_consume(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type
                             xw_errbuf *eb);
 
 void mls_ratchet_key_wipe(mls_ratchet_key *k);
+
+/* Persistence for the group state: the tree's remaining node secrets, every started
+ * ratchet with its window, and the configuration, in a versioned TLS-style encoding.
+ * The bytes are secret: store them encrypted and wipe copies. */
+int mls_secret_tree_encode(const mls_secret_tree *st, xw_buf *out, xw_errbuf *eb);
+/* Rebuilds a tree from mls_secret_tree_encode's output; every field is validated (sizes,
+ * indices inside the tree, window size) and nothing is allocated beyond what the input
+ * describes within the tree's bounds. XW_ECORRUPT when the bytes are not a valid state. */
+int mls_secret_tree_decode(const mls_suite *suite, const uint8_t *p, size_t n, mls_secret_tree **out,
+                           xw_errbuf *eb);
 
 #endif

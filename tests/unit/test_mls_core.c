@@ -308,6 +308,54 @@ static void test_secret_tree_window(void **state)
     assert_int_equal(mls_secret_tree_new(s, enc, 0, NULL, &rcv, &eb), XW_ELIMIT);
 }
 
+static void test_secret_tree_persistence(void **state)
+{
+    (void)state;
+    const mls_suite *s = mls_suite_get(1);
+    uint8_t enc[32] = {9};
+    mls_secret_tree *snd, *a, *b;
+    assert_int_equal(mls_secret_tree_new(s, enc, 8, NULL, &snd, NULL), XW_OK);
+    assert_int_equal(mls_secret_tree_new(s, enc, 8, NULL, &a, NULL), XW_OK);
+    mls_ratchet_key sent[12], k;
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(mls_secret_tree_next(snd, 5, MLS_RATCHET_HANDSHAKE, &sent[i], NULL), XW_OK);
+    /* a has consumed generation 8 of leaf 5 (keeping 3..7 in its window) and touched leaf 0 */
+    assert_int_equal(mls_secret_tree_consume(a, 5, MLS_RATCHET_HANDSHAKE, 8, NULL), XW_OK);
+    assert_int_equal(mls_secret_tree_peek(a, 0, MLS_RATCHET_APPLICATION, 0, &k, NULL), XW_OK);
+    xw_buf buf;
+    xw_buf_init(&buf, 1 << 20);
+    assert_int_equal(mls_secret_tree_encode(a, &buf, NULL), XW_OK);
+    assert_int_equal(mls_secret_tree_decode(s, buf.data, buf.len, &b, NULL), XW_OK);
+    /* the restored tree behaves like the original: window, consumed keys, new leaves */
+    for (uint32_t g = 3; g <= 11; g++) {
+        int ra = mls_secret_tree_peek(a, 5, MLS_RATCHET_HANDSHAKE, g, &k, NULL);
+        mls_ratchet_key kb;
+        int rb = mls_secret_tree_peek(b, 5, MLS_RATCHET_HANDSHAKE, g, &kb, NULL);
+        assert_int_equal(ra, rb);
+        if (ra == XW_OK) {
+            assert_memory_equal(kb.key, sent[g].key, 16);
+            assert_memory_equal(kb.nonce, sent[g].nonce, 12);
+        }
+    }
+    assert_int_equal(mls_secret_tree_peek(b, 5, MLS_RATCHET_HANDSHAKE, 8, &k, NULL), XW_EMLS_GENERATION);
+    mls_ratchet_key k1, k2;
+    assert_int_equal(mls_secret_tree_peek(a, 7, MLS_RATCHET_APPLICATION, 4, &k1, NULL), XW_OK);
+    assert_int_equal(mls_secret_tree_peek(b, 7, MLS_RATCHET_APPLICATION, 4, &k2, NULL), XW_OK);
+    assert_memory_equal(k1.key, k2.key, 16);
+    mls_secret_tree_free(b);
+    /* every truncation and a wrong suite are refused without leaking */
+    xw_errbuf eb = {{0}};
+    for (size_t n = 0; n < buf.len; n++) {
+        assert_int_equal(mls_secret_tree_decode(s, buf.data, n, &b, &eb), XW_ECORRUPT);
+        assert_null(b);
+    }
+    assert_int_equal(mls_secret_tree_decode(mls_suite_get(3), buf.data, buf.len, &b, &eb), XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "suite"));
+    xw_buf_free_secret(&buf);
+    mls_secret_tree_free(a);
+    mls_secret_tree_free(snd);
+}
+
 static void test_psk_id_codec(void **state)
 {
     (void)state;
@@ -344,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_suite_table),
         cmocka_unit_test(test_secret_tree_window),
         cmocka_unit_test(test_psk_id_codec),
+        cmocka_unit_test(test_secret_tree_persistence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
