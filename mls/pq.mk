@@ -9,7 +9,7 @@ PQ_LIBS := mlspq mls xwproto common
 PQ_PKGS := openssl libsodium libprotobuf-c
 PQ_VEC := $(SHARED)/pq-vectors
 
-# --- vector runner: build/tests/pq-vectors KIND FILE ----------------------------------------
+# --- vector runner: build/tests/pq-vectors KIND FILE [FILE...] ---------------------------------
 TESTBINS += pq-vectors
 pq-vectors_SRCS := $(wildcard tests/vectors/pq/*.c)
 pq-vectors_LIBS := $(PQ_LIBS)
@@ -64,18 +64,18 @@ test_pq_accumulated_PKGS := $(PQ_PKGS)
 TESTS += test_pq_accumulated
 test_pq_accumulated_TIMEOUT := 120
 
-# --- benchmark and fuzzers ----------------------------------------------------------------------
-BENCHES += bench_xwing
-bench_xwing_SRCS := bench/bench_xwing.c
-bench_xwing_LIBS := $(PQ_LIBS)
-bench_xwing_PKGS := $(PQ_PKGS)
-
 TESTBINS += test_welcome_wrap
 test_welcome_wrap_SRCS := tests/unit/test_welcome_wrap.c
 test_welcome_wrap_LIBS := $(PQ_LIBS)
 test_welcome_wrap_PKGS := $(PQ_PKGS) cmocka
 TESTS += test_welcome_wrap
 test_welcome_wrap_TIMEOUT := 60
+
+# --- benchmark and fuzzers ----------------------------------------------------------------------
+BENCHES += bench_xwing
+bench_xwing_SRCS := bench/bench_xwing.c
+bench_xwing_LIBS := $(PQ_LIBS)
+bench_xwing_PKGS := $(PQ_PKGS)
 
 FUZZERS += fuzz_xwing_decaps fuzz_welcome_unwrap
 fuzz_xwing_decaps_SRCS := tests/fuzz/fuzz_xwing_decaps.c
