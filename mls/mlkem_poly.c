@@ -68,35 +68,55 @@ static inline int16_t to_unsigned(int16_t a) { return (int16_t)(a + ((a >> 15) &
 /* floor(x / q) for x < 2^23, without a division instruction. */
 static inline uint32_t div_q(uint32_t x) { return (uint32_t)(((uint64_t)x * DIVQ_M) >> 36); }
 
+/* One layer of butterflies of half-size len; inlined with a constant len so that the compiler
+ * can unroll and vectorise the inner loop. */
+static inline __attribute__((always_inline)) void ntt_layer(int16_t *f, int len, int *k)
+{
+    for (int start = 0; start < MLKEM_N; start += 2 * len) {
+        int16_t zeta = zetas[(*k)++];
+        for (int j = start; j < start + len; j++) {
+            int16_t t = fqmul(zeta, f[j + len]);
+            f[j + len] = (int16_t)(f[j] - t);
+            f[j] = (int16_t)(f[j] + t);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void invntt_layer(int16_t *f, int len, int *k)
+{
+    for (int start = 0; start < MLKEM_N; start += 2 * len) {
+        int16_t zeta = zetas[(*k)--];
+        for (int j = start; j < start + len; j++) {
+            int16_t t = f[j];
+            f[j] = barrett((int16_t)(t + f[j + len]));
+            f[j + len] = fqmul(zeta, (int16_t)(f[j + len] - t));
+        }
+    }
+}
+
 void mlkem_ntt(mlkem_poly *f)
 {
     int k = 1;
-    for (int len = 128; len >= 2; len >>= 1) {
-        for (int start = 0; start < MLKEM_N; start += 2 * len) {
-            int16_t zeta = zetas[k++];
-            for (int j = start; j < start + len; j++) {
-                int16_t t = fqmul(zeta, f->c[j + len]);
-                f->c[j + len] = (int16_t)(f->c[j] - t);
-                f->c[j] = (int16_t)(f->c[j] + t);
-            }
-        }
-    }
+    ntt_layer(f->c, 128, &k);
+    ntt_layer(f->c, 64, &k);
+    ntt_layer(f->c, 32, &k);
+    ntt_layer(f->c, 16, &k);
+    ntt_layer(f->c, 8, &k);
+    ntt_layer(f->c, 4, &k);
+    ntt_layer(f->c, 2, &k);
     mlkem_reduce(f);
 }
 
 void mlkem_invntt(mlkem_poly *f)
 {
     int k = 127;
-    for (int len = 2; len <= 128; len <<= 1) {
-        for (int start = 0; start < MLKEM_N; start += 2 * len) {
-            int16_t zeta = zetas[k--];
-            for (int j = start; j < start + len; j++) {
-                int16_t t = f->c[j];
-                f->c[j] = barrett((int16_t)(t + f->c[j + len]));
-                f->c[j + len] = fqmul(zeta, (int16_t)(f->c[j + len] - t));
-            }
-        }
-    }
+    invntt_layer(f->c, 2, &k);
+    invntt_layer(f->c, 4, &k);
+    invntt_layer(f->c, 8, &k);
+    invntt_layer(f->c, 16, &k);
+    invntt_layer(f->c, 32, &k);
+    invntt_layer(f->c, 64, &k);
+    invntt_layer(f->c, 128, &k);
     for (int j = 0; j < MLKEM_N; j++)
         f->c[j] = fqmul(f->c[j], INVNTT_F);
 }

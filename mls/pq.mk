@@ -9,32 +9,45 @@ PQ_LIBS := mlspq mls xwproto common
 PQ_PKGS := openssl libsodium libprotobuf-c
 PQ_VEC := $(SHARED)/pq-vectors
 
-# --- vector runner: build/tests/pq-vectors KIND FILE ----------------------------------------
+# --- vector runner: build/tests/pq-vectors KIND FILE [FILE...] ---------------------------------
 TESTBINS += pq-vectors
 pq-vectors_SRCS := $(wildcard tests/vectors/pq/*.c)
 pq-vectors_LIBS := $(PQ_LIBS)
 pq-vectors_PKGS := $(PQ_PKGS) jansson
 
-# pq_vector_suite(suite, kind, file)
+# One suite per kind over every file of $(PQ_VEC) whose name matches the kind's patterns, so
+# that a file added in a known format is run too; a *.json or *.txt file that matches no
+# kind makes the suite pqv-unclassified fail, so no vector file is silently skipped.
+PQV_KINDS := mlkem-acvp-keygen mlkem-acvp-encapdecap wycheproof-keygen wycheproof-decaps wycheproof-encaps \
+	wycheproof-semi-expanded cctv-strcmp cctv-unlucky cctv-modulus xwing xwing-hpke
+PQV_mlkem-acvp-keygen := mlkem768-acvp-keygen*.json
+PQV_mlkem-acvp-encapdecap := mlkem768-acvp-encapdecap*.json
+PQV_wycheproof-keygen := wycheproof-mlkem_768_keygen_seed*.json
+PQV_wycheproof-decaps := wycheproof-mlkem_768_test*.json
+PQV_wycheproof-encaps := wycheproof-mlkem_768_encaps*.json
+PQV_wycheproof-semi-expanded := wycheproof-mlkem_768_semi_expanded*.json
+PQV_cctv-strcmp := mlkem768-cctv-strcmp*.json
+PQV_cctv-unlucky := mlkem768-cctv-unlucky*.json
+PQV_cctv-modulus := mlkem768-cctv-modulus*.txt
+PQV_xwing := xwing-draft*.json
+PQV_xwing-hpke := xwing-hpke*.json
+pqv_files = $(sort $(wildcard $(addprefix $(PQ_VEC)/,$(PQV_$(1)))))
+
 define pq_vector_suite
-TESTS += $(1)
-$(1)_CMD := $(BUILD)/tests/pq-vectors $(2) $(PQ_VEC)/$(3)
-$(1)_NEEDS := $(BUILD)/tests/pq-vectors
-$(1)_TIMEOUT := 120
+TESTS += pqv-$(1)
+pqv-$(1)_CMD := $(BUILD)/tests/pq-vectors $(1) $(or $(call pqv_files,$(1)),$(PQ_VEC)/$(PQV_$(1)))
+pqv-$(1)_NEEDS := $(BUILD)/tests/pq-vectors
+pqv-$(1)_TIMEOUT := 120
 endef
-$(eval $(call pq_vector_suite,pqv-acvp-keygen,mlkem-acvp-keygen,mlkem768-acvp-keygen.json))
-$(eval $(call pq_vector_suite,pqv-acvp-encapdecap,mlkem-acvp-encapdecap,mlkem768-acvp-encapdecap.json))
-$(eval $(call pq_vector_suite,pqv-wp-keygen,wycheproof-keygen,wycheproof-mlkem_768_keygen_seed_test.json))
-$(eval $(call pq_vector_suite,pqv-wp-decaps,wycheproof-decaps,wycheproof-mlkem_768_test.json))
-$(eval $(call pq_vector_suite,pqv-wp-encaps,wycheproof-encaps,wycheproof-mlkem_768_encaps_test.json))
-$(eval $(call pq_vector_suite,pqv-wp-semi-expanded,wycheproof-semi-expanded,wycheproof-mlkem_768_semi_expanded_decaps_test.json))
-$(eval $(call pq_vector_suite,pqv-cctv-strcmp,cctv-strcmp,mlkem768-cctv-strcmp.json))
-$(eval $(call pq_vector_suite,pqv-cctv-unlucky,cctv-unlucky,mlkem768-cctv-unlucky.json))
-$(eval $(call pq_vector_suite,pqv-cctv-modulus,cctv-modulus,mlkem768-cctv-modulus-invalid-ek.txt))
-$(eval $(call pq_vector_suite,pqv-xwing,xwing,xwing-draft06-vectors.json))
-$(eval $(call pq_vector_suite,pqv-xwing-intermediate,xwing,xwing-draft06-intermediate.json))
-$(eval $(call pq_vector_suite,pqv-xwing-x509,xwing,xwing-draft06-x509-example.json))
-$(eval $(call pq_vector_suite,pqv-xwing-hpke,xwing-hpke,xwing-hpke-libxmtp.json))
+$(foreach k,$(PQV_KINDS),$(eval $(call pq_vector_suite,$(k))))
+
+PQV_UNCLASSIFIED := $(filter-out $(foreach k,$(PQV_KINDS),$(call pqv_files,$(k))), \
+	$(wildcard $(PQ_VEC)/*.json $(PQ_VEC)/*.txt))
+TESTS += pqv-unclassified
+pqv-unclassified_CMD := files='$(notdir $(PQV_UNCLASSIFIED))'; if [ -n "$$files" ]; then \
+	echo "FAIL no pq-vectors kind matches: $$files (add a pattern in mls/pq.mk)"; echo "0 passed, 1 failed"; \
+	exit 1; fi; echo "1 passed, 0 failed"
+pqv-unclassified_NEEDS := $(BUILD)/tests/pq-vectors
 
 # --- unit tests and the CCTV accumulated test ---------------------------------------------------
 TESTBINS += test_pq
@@ -51,8 +64,38 @@ test_pq_accumulated_PKGS := $(PQ_PKGS)
 TESTS += test_pq_accumulated
 test_pq_accumulated_TIMEOUT := 120
 
+TESTBINS += test_welcome_wrap
+test_welcome_wrap_SRCS := tests/unit/test_welcome_wrap.c
+test_welcome_wrap_LIBS := $(PQ_LIBS)
+test_welcome_wrap_PKGS := $(PQ_PKGS) cmocka
+TESTS += test_welcome_wrap
+test_welcome_wrap_TIMEOUT := 60
+
 # --- benchmark and fuzzers ----------------------------------------------------------------------
 BENCHES += bench_xwing
 bench_xwing_SRCS := bench/bench_xwing.c
 bench_xwing_LIBS := $(PQ_LIBS)
 bench_xwing_PKGS := $(PQ_PKGS)
+
+FUZZERS += fuzz_xwing_decaps fuzz_welcome_unwrap
+fuzz_xwing_decaps_SRCS := tests/fuzz/fuzz_xwing_decaps.c
+fuzz_xwing_decaps_LIBS := $(PQ_LIBS)
+fuzz_xwing_decaps_PKGS := $(PQ_PKGS)
+fuzz_welcome_unwrap_SRCS := tests/fuzz/fuzz_welcome_unwrap.c
+fuzz_welcome_unwrap_LIBS := $(PQ_LIBS)
+fuzz_welcome_unwrap_PKGS := $(PQ_PKGS)
+
+# --- make pq-ctgrind: constant-time validation under valgrind (not part of make test, because
+# valgrind is not a project dependency). The ML-KEM sources are compiled into the tool with
+# -DXW_CTGRIND, which enables their declassification hooks.
+PQ_CTGRIND := $(BUILD)/ctgrind/pq-ctgrind
+PQ_CTGRIND_SRCS := tests/ct/pq_ctgrind.c mls/pq_hash.c mls/mlkem_poly.c mls/mlkem.c
+$(PQ_CTGRIND): $(PQ_CTGRIND_SRCS) $(wildcard mls/*.h) $(BUILD)/rel/libcommon.a
+	@mkdir -p $(@D)
+	@echo "  LD       $@"
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS_rel)) -DXW_CTGRIND $(PQ_CTGRIND_SRCS) $(BUILD)/rel/libcommon.a \
+		$(LDFLAGS_rel) $(call pkg_libs,openssl libsodium) -o $@
+pq-ctgrind: $(PQ_CTGRIND)
+	@command -v valgrind >/dev/null || { echo "pq-ctgrind needs valgrind (apt-get install valgrind)"; exit 1; }
+	valgrind -q --error-exitcode=1 --track-origins=yes $(PQ_CTGRIND)
+.PHONY: pq-ctgrind

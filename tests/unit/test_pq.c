@@ -180,6 +180,31 @@ static void test_xwing_refusals(void **state)
         assert_int_equal(ss[i], 0x5a);
 }
 
+/* A prepared key gives the same public key and secrets as the seed functions. */
+static void test_xwing_prepared_key(void **state)
+{
+    (void)state;
+    uint8_t sk[32], pk[MLS_XWING_PK_LEN], ct[MLS_XWING_CT_LEN], ss1[32], ss2[32];
+    xw_errbuf eb = {{0}};
+    mls_xwing_key *key = NULL;
+    assert_int_equal(mls_xwing_keygen(sk, pk, &eb), XW_OK);
+    assert_int_equal(mls_xwing_key_new(sk, 31, &key, &eb), XW_EBADKEY);
+    assert_null(key);
+    assert_int_equal(mls_xwing_key_new(sk, sizeof sk, &key, &eb), XW_OK);
+    assert_memory_equal(mls_xwing_key_public(key), pk, sizeof pk);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(mls_xwing_encaps(pk, sizeof pk, ct, ss1, &eb), XW_OK);
+        assert_int_equal(mls_xwing_key_decaps(key, ct, sizeof ct, ss2, &eb), XW_OK);
+        assert_memory_equal(ss1, ss2, 32);
+    }
+    ct[MLS_XWING_CT_LEN - 1] ^= 0x80; /* the X25519 part: a different secret, not an error */
+    assert_int_equal(mls_xwing_key_decaps(key, ct, sizeof ct, ss2, &eb), XW_OK);
+    assert_memory_not_equal(ss1, ss2, 32);
+    assert_int_equal(mls_xwing_key_decaps(key, ct, sizeof ct + 1, ss2, &eb), XW_EMALFORMED);
+    mls_xwing_key_free(key);
+    mls_xwing_key_free(NULL);
+}
+
 /* Every allocation failure surfaces as XW_ENOMEM and leaks nothing. */
 static void test_alloc_failures(void **state)
 {
@@ -207,7 +232,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zeta_tables),    cmocka_unit_test(test_mlkem_roundtrip_and_rejection),
         cmocka_unit_test(test_mlkem_refusals), cmocka_unit_test(test_xwing_roundtrip),
-        cmocka_unit_test(test_xwing_refusals), cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_xwing_refusals), cmocka_unit_test(test_xwing_prepared_key),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,10 @@
 /*
- * Post-quantum vector runner: build/tests/pq-vectors KIND FILE.
+ * Post-quantum vector runner: build/tests/pq-vectors KIND FILE [FILE...].
  *
- * Reads one vector file of a known layout (see ../shared/pq-vectors/README.md), runs every case
+ * Reads vector files of a known layout (see ../shared/pq-vectors/README.md), runs every case
  * through mls/mlkem.h or mls/xwing.h, prints each failing case with its reason, and ends with
- * "N passed, N failed"; exits 0 only when nothing failed (and at least one case ran). Cases
+ * "N passed, N failed" (after one such line per file, indented); exits 0 only when nothing
+ * failed, and a file without cases counts as a failure. Cases
  * that must be refused count as passed only when the library refuses them; valid cases must
  * reproduce every expected output byte for byte.
  *
@@ -345,58 +346,62 @@ static int run_cctv_modulus(const char *path, pqv_count *c)
     return 0;
 }
 
-int main(int argc, char **argv)
+static const char *const kind_names[] = {"mlkem-acvp-keygen", "mlkem-acvp-encapdecap",
+                                         "wycheproof-keygen", "wycheproof-decaps",
+                                         "wycheproof-encaps", "wycheproof-semi-expanded",
+                                         "cctv-strcmp",       "cctv-unlucky",
+                                         "cctv-modulus",      "xwing",
+                                         "xwing-hpke"};
+static const case_fn kind_fns[] = {case_acvp_keygen, case_acvp_encapdecap, case_wp_keygen,
+                                   case_wp_decaps,   case_wp_encaps,       case_wp_semi_expanded,
+                                   case_cctv_strcmp, case_cctv_unlucky};
+
+/* Runs one file; a file that cannot be read or has no cases counts as one failure. */
+static void run_file(size_t kind, const char *path, pqv_count *total)
 {
-    if (argc != 3) {
-        fprintf(stderr,
-                "usage: %s KIND FILE\nKIND: mlkem-acvp-keygen mlkem-acvp-encapdecap wycheproof-keygen "
-                "wycheproof-decaps wycheproof-encaps wycheproof-semi-expanded cctv-strcmp cctv-unlucky "
-                "cctv-modulus xwing xwing-hpke\n",
-                argv[0]);
-        return 2;
-    }
-    const char *kind = argv[1], *path = argv[2];
     pqv_count c = {0, 0};
     int rc = 0;
-    if (strcmp(kind, "cctv-modulus") == 0) {
+    if (strcmp(kind_names[kind], "cctv-modulus") == 0) {
         rc = run_cctv_modulus(path, &c);
     } else {
         json_error_t jerr;
         json_t *root = json_load_file(path, 0, &jerr);
         if (!root) {
-            printf("%s: line %d: %s\n", path, jerr.line, jerr.text);
-            printf("0 passed, 1 failed\n");
-            return 1;
-        }
-        static const struct {
-            const char *kind;
-            case_fn fn;
-        } kinds[] = {
-            {"mlkem-acvp-keygen", case_acvp_keygen}, {"mlkem-acvp-encapdecap", case_acvp_encapdecap},
-            {"wycheproof-keygen", case_wp_keygen},   {"wycheproof-decaps", case_wp_decaps},
-            {"wycheproof-encaps", case_wp_encaps},   {"wycheproof-semi-expanded", case_wp_semi_expanded},
-            {"cctv-strcmp", case_cctv_strcmp},       {"cctv-unlucky", case_cctv_unlucky},
-        };
-        size_t k = 0;
-        while (k < sizeof kinds / sizeof kinds[0] && strcmp(kinds[k].kind, kind) != 0)
-            k++;
-        if (k < sizeof kinds / sizeof kinds[0])
-            for_each_case(root, &c, kinds[k].fn);
-        else if (strcmp(kind, "xwing") == 0)
+            printf("FAIL %s: line %d: %s\n", path, jerr.line, jerr.text);
+            rc = -1;
+        } else if (kind < sizeof kind_fns / sizeof kind_fns[0]) {
+            for_each_case(root, &c, kind_fns[kind]);
+        } else if (strcmp(kind_names[kind], "xwing") == 0) {
             rc = pqv_xwing(root, &c);
-        else if (strcmp(kind, "xwing-hpke") == 0)
+        } else {
             rc = pqv_xwing_hpke(root, &c);
-        else {
-            fprintf(stderr, "unknown KIND \"%s\"\n", kind);
-            json_decref(root);
-            return 2;
         }
         json_decref(root);
     }
-    if (rc == 0 && c.passed + c.failed == 0) {
-        printf("%s: no cases found for kind %s\n", path, kind);
+    if (rc == 0 && c.passed + c.failed == 0)
+        printf("FAIL %s: no cases found for kind %s\n", path, kind_names[kind]);
+    if (rc != 0 || c.passed + c.failed == 0)
         c.failed++;
+    printf("  %s (%s): %d passed, %d failed\n", path, kind_names[kind], c.passed, c.failed);
+    total->passed += c.passed;
+    total->failed += c.failed;
+}
+
+int main(int argc, char **argv)
+{
+    size_t kind = 0, n_kinds = sizeof kind_names / sizeof kind_names[0];
+    while (argc >= 2 && kind < n_kinds && strcmp(kind_names[kind], argv[1]) != 0)
+        kind++;
+    if (argc < 3 || kind == n_kinds) {
+        fprintf(stderr, "usage: %s KIND FILE [FILE...]\nKIND:", argv[0]);
+        for (size_t i = 0; i < n_kinds; i++)
+            fprintf(stderr, " %s", kind_names[i]);
+        fprintf(stderr, "\n");
+        return 2;
     }
+    pqv_count c = {0, 0};
+    for (int i = 2; i < argc; i++)
+        run_file(kind, argv[i], &c);
     printf("%d passed, %d failed\n", c.passed, c.failed);
-    return c.failed == 0 && rc == 0 ? 0 : 1;
+    return c.failed == 0 ? 0 : 1;
 }

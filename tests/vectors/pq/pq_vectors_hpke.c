@@ -2,8 +2,8 @@
  * xwing-hpke kind of the post-quantum vector runner (see pq_vectors.c): X-Wing inside RFC 9180
  * base mode, as libxmtp wraps welcomes (../shared/pq-vectors/xwing-hpke-libxmtp.json).
  *
- * Per vector, with kem_id / kdf_id / aead_id, info, enc, skR and encryptions[] (seq, aad, pt,
- * ct, optional nonce):
+ * Per vector, with kem_id / kdf_id / aead_id, info (default: the welcome wrapper's), enc (or
+ * hpke_ciphertext_tls to take it from), skR and encryptions[] (seq, aad, pt, ct):
  *   - when ikmR is given: DeriveKeyPair(ikmR) must give skR (and pkR);
  *   - when eseed is given (sender side): Encap(pkR, eseed) must give enc and shared_secret, and
  *     SetupBaseS must give key, base_nonce and exporter_secret (key_schedule_context, secret and
@@ -13,7 +13,8 @@
  *   - for the two X-Wing ids, a receiver using the other id must fail to open the first ct;
  *   - when hpke_ciphertext_tls is given and the suite is the welcome wrapper's, the welcome
  *     unwrapper (which tries 0x004D, then 0x647A) must open it, with the second ciphertext as
- *     metadata when there is one, and report the vector's KEM id.
+ *     metadata when there is one, and report the vector's KEM id; with eseed and KEM id 0x004D,
+ *     the wrapper's sender side must reproduce hpke_ciphertext_tls and the metadata ciphertext.
  */
 #include <stdio.h>
 #include <string.h>
@@ -230,6 +231,24 @@ static const char *wrapper_side(hv *x, const mls_hpke_suite *s, json_t *encs)
             bad = x->msg;
         }
     }
+    /* and the wrapper's sender side, when the vector has the sender's randomness */
+    if (!bad && x->has[F_ESEED] && x->has[F_PKR] && s->kem_id == MLS_HPKE_KEM_XWING_LIBXMTP) {
+        mls_wrap_key to = {.alg = MLS_WRAP_XWING, .pub_len = x->f[F_PKR].len};
+        xw_buf data, mc;
+        xw_buf_init(&data, 1u << 25);
+        xw_buf_init(&mc, 1u << 16);
+        if (x->f[F_PKR].len != sizeof to.pub)
+            bad = "pkR is not an X-Wing public key";
+        else if (memcpy(to.pub, x->f[F_PKR].data, sizeof to.pub),
+                 mls_welcome_wrap(&to, pt0.data, pt0.len,
+                                  with_meta ? (m.data ? m.data : (const uint8_t *)"") : NULL, m.len,
+                                  x->f[F_ESEED].data, &data, &mc, &x->eb) != XW_OK)
+            bad = x->eb.msg;
+        else if ((bad = cmp(x, "wrapped data", data.data, data.len, &x->f[F_TLS])) == NULL && with_meta)
+            bad = cmp(x, "wrapped metadata", mc.data, mc.len, &meta_ct);
+        xw_buf_free(&data);
+        xw_buf_free(&mc);
+    }
 out:
     xw_buf_free(&w);
     xw_buf_free(&m);
@@ -251,6 +270,23 @@ static const char *check_vector(json_t *v, hv *x)
     json_t *encs = json_object_get(v, "encryptions");
     if (num(v, "kem_id", &s.kem_id) || num(v, "kdf_id", &s.kdf_id) || num(v, "aead_id", &s.aead_id))
         return "kem_id, kdf_id and aead_id must be integers";
+    /* receiver-only vectors may give just the wire form: take enc from it; info defaults to
+     * the welcome wrapper's */
+    if (!x->has[F_ENC] && x->has[F_TLS]) {
+        mls_reader r;
+        mls_reader_init(&r, x->f[F_TLS].data, x->f[F_TLS].len, NULL);
+        mls_span enc = mls_read_opaque(&r);
+        (void)mls_read_opaque(&r);
+        if (mls_reader_finish(&r, "hpke_ciphertext_tls") != XW_OK ||
+            xw_buf_append(&x->f[F_ENC], enc.p, enc.len))
+            return "hpke_ciphertext_tls is not a TLS HpkeCiphertext";
+        x->has[F_ENC] = 1;
+    }
+    if (!x->has[F_INFO]) {
+        if (xw_buf_append(&x->f[F_INFO], welcome_info, sizeof welcome_info))
+            return "out of memory";
+        x->has[F_INFO] = 1;
+    }
     if (!x->has[F_INFO] || !x->has[F_ENC] || !x->has[F_SKR] || !json_is_array(encs))
         return "a vector needs info, enc, skR and encryptions";
     if (mls_hpke_suite_check(&s, &x->eb) != XW_OK)
