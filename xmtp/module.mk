@@ -23,3 +23,10 @@ FUZZERS += fuzz_xmtp_identity
 fuzz_xmtp_identity_SRCS := tests/fuzz/fuzz_xmtp_identity.c
 fuzz_xmtp_identity_LIBS := xmtp xwproto common
 fuzz_xmtp_identity_PKGS := $(XMTP_PKGS)
+
+TESTBINS += test_xmtp_content
+test_xmtp_content_SRCS := tests/unit/test_xmtp_content.c
+test_xmtp_content_LIBS := xmtp xwproto common
+test_xmtp_content_PKGS := cmocka $(XMTP_PKGS)
+TESTS += test_xmtp_content
+test_xmtp_content_TIMEOUT := 60
