@@ -19,3 +19,10 @@ rules-check-san_PKGS := $(RULES_PKGS)
 rules-test-san_SRCS := rules/cmd_test.c
 rules-test-san_LIBS := rules common
 rules-test-san_PKGS := $(RULES_PKGS)
+
+TESTBINS += test_rules
+test_rules_SRCS := tests/unit/test_rules.c
+test_rules_LIBS := rules common
+test_rules_PKGS := $(RULES_PKGS) cmocka
+TESTS += test_rules
+test_rules_TIMEOUT := 120
