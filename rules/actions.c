@@ -148,12 +148,13 @@ static int add_param(rules_set *s, rules_caction *ca, const char *key, const rul
     char bad[64];
     if (!is_num && rules_tmpl_check(v->s, v->len, bad, sizeof bad) >= 0)
         return err(d, v, "unknown field '%s' in {{...}} of '%s'", bad, key);
-    ca->keys[ca->nparams] = key;
+    ca->keys[ca->nparams] =
+        rules_arena_strndup(&s->arena, key, strlen(key)); /* YAML nodes die after compile */
     ca->vals[ca->nparams].text = rules_arena_strndup(&s->arena, v->s, v->len);
     ca->vals[ca->nparams].len = v->len;
     ca->is_num[ca->nparams] = is_num;
     ca->nparams++;
-    return ca->vals[ca->nparams - 1].text ? 0 : -1;
+    return ca->vals[ca->nparams - 1].text && ca->keys[ca->nparams - 1] ? 0 : -1;
 }
 
 static int param(rules_set *s, rules_caction *ca, const char *key, const rules_node *v, rules_diags *d)

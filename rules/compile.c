@@ -39,6 +39,8 @@ static int find_macro(rules_cctx *c, const char *name, size_t len)
 
 static rules_cnode *compile_ast(rules_cctx *c, const rules_anode *n);
 
+rules_cnode *rules_compile_ast(rules_cctx *c, const rules_anode *n) { return compile_ast(c, n); }
+
 static rules_cnode *inline_macro(rules_cctx *c, int mi, const rules_anode *ref)
 {
     rules_macro_c *m = &c->macros[mi];
@@ -50,13 +52,17 @@ static rules_cnode *inline_macro(rules_cctx *c, int mi, const rules_anode *ref)
     }
     for (int i = 0; i < c->nmacro_stack; i++)
         if (strcmp(c->macro_stack[i], c->defs->macros[mi].name) == 0) {
-            if (m->state != 4) { /* report a cycle once */
+            if (m->state != 4) { /* report a cycle once, at the reference that closes it */
                 int q = c->quiet;
                 c->quiet = 0;
                 rules_cerr(c, ref->off, "macro cycle: '%s' uses itself through '%s'; break the cycle",
                            c->defs->macros[mi].name, c->macro_stack[c->nmacro_stack - 1]);
                 c->quiet = q;
-                m->state = 4;
+                for (int j = i; j < c->nmacro_stack; j++) {
+                    int k = find_macro(c, c->macro_stack[j], strlen(c->macro_stack[j]));
+                    if (k >= 0)
+                        c->macros[k].state = 4;
+                }
             }
             c->failed = 1;
             return NULL;

@@ -40,8 +40,9 @@ typedef struct {
     const size_t *fstart;
     size_t nfrags;
     const rules_node *fixed;
-    int quiet;   /* >0: diagnostics already reported once (macro bodies inlined into rules) */
-    int marking; /* mark lists and macros as used (compiling a rule) */
+    int quiet;    /* >0: diagnostics already reported once (macro bodies inlined into rules) */
+    int marking;  /* mark lists and macros as used (compiling a rule) */
+    int in_guard; /* compiling the condition of a rate(): no windows inside */
     int failed;
     uint32_t kinds; /* the current rule's event kinds, for rate slots */
     rules_list_c *lists;
@@ -68,6 +69,8 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
 /* Expands list `idx` (list references inside are expanded); NULL on error. */
 rules_list_c *rules_list_expand(rules_cctx *c, int idx, size_t off);
 int rules_find_list(rules_cctx *c, const char *name, size_t len);
-uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window_ns, uint32_t kinds);
+uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window_ns, uint32_t kinds,
+                        const char *gtext, size_t glen, rules_cnode *guard);
+rules_cnode *rules_compile_ast(rules_cctx *c, const rules_anode *n);
 
 #endif

@@ -24,6 +24,7 @@ static void free_scratch(rules_engine *e)
     xw_free(e->memo_missing);
     xw_free(e->slot_val);
     xw_free(e->slot_state);
+    xw_free(e->slot_missing);
     xw_free(e->masks);
     xw_free(e->tmpmask);
     e->memo_epoch = NULL;
@@ -31,6 +32,7 @@ static void free_scratch(rules_engine *e)
     e->memo_missing = NULL;
     e->slot_val = NULL;
     e->slot_state = NULL;
+    e->slot_missing = NULL;
     e->masks = NULL;
     e->tmpmask = NULL;
 }
@@ -44,9 +46,11 @@ static int alloc_scratch(rules_engine *e, const rules_set *s)
     uint64_t *mm = xw_calloc(nl, sizeof *mm);
     int64_t *sv = xw_calloc(ns, sizeof *sv);
     uint8_t *ss = xw_calloc(ns, 1);
+    uint64_t *smi = xw_calloc(ns, sizeof *smi);
     uint64_t *masks = xw_calloc((size_t)RULES_F__COUNT * 2 * mw, sizeof *masks);
     uint64_t *tmp = xw_calloc(mw, sizeof *tmp);
-    if (!me || !mv || !mm || !sv || !ss || !masks || !tmp) {
+    if (!me || !mv || !mm || !sv || !ss || !smi || !masks || !tmp) {
+        xw_free(smi);
         xw_free(me);
         xw_free(mv);
         xw_free(mm);
@@ -62,6 +66,7 @@ static int alloc_scratch(rules_engine *e, const rules_set *s)
     e->memo_missing = mm;
     e->slot_val = sv;
     e->slot_state = ss;
+    e->slot_missing = smi;
     e->masks = masks;
     e->tmpmask = tmp;
     e->epoch = 1; /* every cached epoch is now stale */

@@ -31,6 +31,7 @@ struct rules_engine {
     /* window slots observed for the current event */
     int64_t *slot_val;
     uint8_t *slot_state;
+    uint64_t *slot_missing;
     /* field caches */
     rules_lowcache low[RULES_F__COUNT];
     rules_lowcache words;

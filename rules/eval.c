@@ -144,7 +144,7 @@ static int fetch(rules_engine *e, const rules_event *ev, const rules_coperand *o
         v->state = e->slot_state[o->slot];
         v->i = e->slot_val[o->slot];
         if (v->state == RV_UNKNOWN)
-            e->missing |= UINT64_C(1) << o->f;
+            e->missing |= e->slot_missing[o->slot];
         return v->state;
     }
     rules_field f = o->f;
@@ -373,8 +373,24 @@ int rules_eval_observe(rules_engine *e, const rules_event *ev)
         const rules_fval *k = &ev->f[sl->key];
         e->slot_state[i] = k->state;
         e->slot_val[i] = 0;
+        e->slot_missing[i] = UINT64_C(1) << sl->key;
         if (k->state != RV_SET)
             continue;
+        int add = 1;
+        if (sl->guard) { /* rate(KEY, WINDOW, GUARD): count the event only when GUARD holds */
+            uint64_t saved = e->missing;
+            int saved_re = e->regex_err;
+            e->missing = 0;
+            int g = rules_eval_cond(e, ev, sl->guard);
+            e->slot_missing[i] = e->missing;
+            e->missing = saved;
+            e->regex_err = saved_re;
+            if (g == 2) {
+                e->slot_state[i] = RV_UNKNOWN;
+                continue;
+            }
+            add = g;
+        }
         char num[32];
         const char *key = k->s;
         size_t klen = k->len;
@@ -383,7 +399,7 @@ int rules_eval_observe(rules_engine *e, const rules_event *ev)
             key = num;
         }
         if (sl->kind == 0) {
-            int64_t c = rules_wstore_rate(e->ws, sl, key, klen, ev->ts_ns);
+            int64_t c = rules_wstore_rate(e->ws, sl, key, klen, ev->ts_ns, add);
             if (c < 0)
                 return XW_ENOMEM;
             e->slot_val[i] = c;

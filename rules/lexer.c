@@ -127,8 +127,11 @@ rules_tok rules_lex_next(rules_lexer *lx)
         lx->pos++;
     size_t s = lx->pos;
     rules_tok t = {TK_EOF, s, 0, NULL, 0, 0, NULL};
-    if (s >= lx->len)
+    if (s >= lx->len) { /* point at the end of the last word, not past trailing blanks */
+        while (t.off > 0 && strchr(" \t\r\n", lx->text[t.off - 1]))
+            t.off--;
         return t;
+    }
     char c = lx->text[s];
     char c2 = s + 1 < lx->len ? lx->text[s + 1] : 0;
     t.len = 1;

@@ -289,7 +289,7 @@ void rules_node_pos(const rules_node *n, size_t off, int *line, int *col)
         int target = n->line + 1 + (int)nl;
         int ln = 1;
         size_t i = 0;
-        while (i < n->srclen && ln < target) {
+        while (i < n->srclen && ln < n->line + 1) { /* the block's indentation: its first line */
             if (n->src[i] == '\n')
                 ln++;
             i++;

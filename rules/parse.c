@@ -6,7 +6,8 @@
  *   and     := unary { "and" unary }
  *   unary   := "not" unary | "(" expr ")" | "true" | "false" | pred
  *   pred    := operand [ cmp value | strop value | ("in"|"intersects") value | "exists" ]
- *   operand := IDENT | lower(operand) | len(operand) | rate(IDENT, DURATION) | first_message(IDENT)
+ *   operand := IDENT | lower(operand) | len(operand) | rate(IDENT, DURATION [, expr])
+ *            | first_message(IDENT)
  *   value   := STRING | NUMBER | DURATION | true | false | IDENT | "(" value { "," value } ")"
  *
  * A bare IDENT without an operator is a macro reference or a boolean field (compile.c
@@ -106,6 +107,8 @@ static int is_keyword(parser *p)
     return 0;
 }
 
+static rules_anode *parse_or(parser *p);
+
 static rules_aop *parse_operand(parser *p)
 {
     if (p->cur.k != TK_IDENT || is_keyword(p))
@@ -151,6 +154,15 @@ static rules_aop *parse_operand(parser *p)
                         "the window of rate() must be a positive duration such as 60s, 5m or 1h");
         o->window_ns = p->cur.num;
         advance(p);
+        if (p->cur.k == TK_COMMA) { /* rate(KEY, WINDOW, GUARD) */
+            advance(p);
+            size_t gs = p->cur.off;
+            o->guard = parse_or(p);
+            if (!o->guard)
+                return NULL;
+            o->gtext = p->lx.text + gs;
+            o->glen = p->cur.off > gs ? p->cur.off - gs : 0;
+        }
     }
     if (p->cur.k != TK_RPAREN)
         return fail(p, p->cur.off, "expected ')' to close the function call");
@@ -226,8 +238,6 @@ static rules_aval *parse_value(parser *p, int allow_list)
     advance(p);
     return v;
 }
-
-static rules_anode *parse_or(parser *p);
 
 static rules_anode *node(parser *p, rules_anode_kind k, size_t off)
 {

@@ -147,17 +147,36 @@ fail:
     return NULL;
 }
 
-uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window_ns, uint32_t kinds)
+uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window_ns, uint32_t kinds,
+                        const char *gtext, size_t glen, rules_cnode *guard)
 {
-    char name[160];
-    int n = snprintf(name, sizeof name, "%s|%x|%s|%lld", kind == 0 ? "rate" : "first", kinds,
-                     rules_field_name(key), (long long)window_ns);
-    int32_t got = rules_map_get(&c->slotmap, name, (size_t)n);
-    if (got >= 0)
-        return (uint32_t)got;
+    if (kinds == 0) /* a macro compiled on its own, for its diagnostics: no state */
+        return 0;
+    xw_buf nb;
+    xw_buf_init(&nb, (size_t)1 << 20);
+    /* the guard's text with runs of blanks made one space, so layout changes keep the state */
+    int rc = xw_buf_appendf(&nb, "%s|%x|%s|%lld|", kind == 0 ? "rate" : "first", kinds, rules_field_name(key),
+                            (long long)window_ns);
+    for (size_t i = 0; i < glen && rc == XW_OK; i++) {
+        char ch = strchr(" \t\r\n", gtext[i]) ? ' ' : gtext[i];
+        if (ch != ' ' || (nb.len && nb.data[nb.len - 1] != ' ' && nb.data[nb.len - 1] != '|'))
+            rc = xw_buf_append_u8(&nb, (uint8_t)ch);
+    }
+    while (rc == XW_OK && nb.len && nb.data[nb.len - 1] == ' ')
+        nb.len--;
+    const char *name = (const char *)nb.data;
+    size_t n = nb.len;
+    int32_t got = rc == XW_OK ? rules_map_get(&c->slotmap, name, n) : -1;
+    if (got >= 0 || rc != XW_OK) {
+        xw_buf_free(&nb);
+        if (rc != XW_OK)
+            c->failed = 1;
+        return got >= 0 ? (uint32_t)got : 0;
+    }
     rules_set *s = c->set;
     rules_slot *ns = rules_arena_alloc(&s->arena, (s->nslots + 1) * sizeof *ns);
-    char *keep = rules_arena_strndup(&s->arena, name, (size_t)n);
+    char *keep = rules_arena_strndup(&s->arena, name, n);
+    xw_buf_free(&nb);
     if (!ns || !keep) {
         c->failed = 1;
         return 0;
@@ -166,12 +185,13 @@ uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window
         memcpy(ns, s->slots, s->nslots * sizeof *ns);
     rules_slot *sl = &ns[s->nslots];
     sl->kind = kind;
-    sl->id = rules_hash64(name, (size_t)n, 0x51);
+    sl->id = rules_hash64(keep, n, 0x51);
+    sl->guard = guard;
     sl->key = key;
     sl->window_ns = window_ns;
     sl->kinds = kinds;
     s->slots = ns;
-    if (rules_map_put(&c->slotmap, keep, (size_t)n, (int32_t)s->nslots) < 0)
+    if (rules_map_put(&c->slotmap, keep, n, (int32_t)s->nslots) < 0)
         c->failed = 1;
     return (uint32_t)s->nslots++;
 }
@@ -208,7 +228,7 @@ static int operand(rules_cctx *c, const rules_aop *o, rules_coperand *out)
     case AO_LOWER:
     case AO_LEN:
         if (t != RULES_T_STR && t != RULES_T_LIST) {
-            rules_cerr(c, a->off, "%s() needs a string or string list field; %s is a %s",
+            rules_cerr(c, a->off, "%s() needs a string or string list field; %s is %s",
                        o->k == AO_LOWER ? "lower" : "len", rules_field_name(out->f), rules_type_name(t));
             return -1;
         }
@@ -221,8 +241,22 @@ static int operand(rules_cctx *c, const rules_aop *o, rules_coperand *out)
                        o->k == AO_RATE ? "rate" : "first_message");
             return -1;
         }
+        if (c->in_guard) {
+            rules_cerr(c, o->off,
+                       "rate() and first_message() cannot be used inside the condition of a rate()");
+            return -1;
+        }
         out->k = o->k == AO_RATE ? CV_RATE : CV_FIRST;
-        out->slot = rules_slot_add(c, o->k == AO_RATE ? 0 : 1, out->f, o->window_ns, c->kinds);
+        rules_cnode *guard = NULL;
+        if (o->guard) {
+            c->in_guard = 1;
+            guard = rules_compile_ast(c, o->guard);
+            c->in_guard = 0;
+            if (!guard)
+                return -1;
+        }
+        out->slot = rules_slot_add(c, o->k == AO_RATE ? 0 : 1, out->f, o->window_ns, c->kinds, o->gtext,
+                                   o->glen, guard);
         return o->k == AO_RATE ? RULES_T_INT : RULES_T_BOOL;
     default:
         return -1;
@@ -418,7 +452,7 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
     switch (op) {
     case OP_NONE:
         if (t != RULES_T_BOOL) {
-            rules_cerr(c, lhs->off, "%s is a %s, not a condition; compare it, e.g. `%s = ...`", what,
+            rules_cerr(c, lhs->off, "%s is %s, not a condition; compare it, e.g. `%s = ...`", what,
                        rules_type_name((rules_type)t), what);
             return NULL;
         }
@@ -440,7 +474,7 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
             return NULL;
         }
         if (op >= OP_LT && t != RULES_T_INT && t != RULES_T_DUR) {
-            rules_cerr(c, off, "'%s' needs a number or a duration; %s is a %s", rules_op_name(op), what,
+            rules_cerr(c, off, "'%s' needs a number or a duration; %s is %s", rules_op_name(op), what,
                        rules_type_name((rules_type)t));
             return NULL;
         }
@@ -478,7 +512,7 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
             ok = 1;
         }
         if (!ok) {
-            rules_cerr(c, rhs->off, "type mismatch: %s is a %s; compare it with %s", what,
+            rules_cerr(c, rhs->off, "type mismatch: %s is %s; compare it with %s", what,
                        rules_type_name((rules_type)t), scalar_type_hint((rules_type)t));
             return NULL;
         }
@@ -500,12 +534,12 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
             return NULL;
         }
         if (!is_in && t != RULES_T_STR && t != RULES_T_LIST) {
-            rules_cerr(c, off, "'%s' needs a string or string list; %s is a %s", rules_op_name(op), what,
+            rules_cerr(c, off, "'%s' needs a string or string list; %s is %s", rules_op_name(op), what,
                        rules_type_name((rules_type)t));
             return NULL;
         }
         if (is_in && t != RULES_T_STR && t != RULES_T_LIST && t != RULES_T_INT) {
-            rules_cerr(c, off, "'%s' needs a string or integer; %s is a %s", rules_op_name(op), what,
+            rules_cerr(c, off, "'%s' needs a string or integer; %s is %s", rules_op_name(op), what,
                        rules_type_name((rules_type)t));
             return NULL;
         }

@@ -196,13 +196,17 @@ typedef struct rules_aval {
 
 typedef enum { AO_FIELD, AO_LOWER, AO_LEN, AO_RATE, AO_FIRST } rules_aop_kind;
 
+struct rules_anode;
 typedef struct rules_aop {
     rules_aop_kind k;
     size_t off;
     const char *name; /* AO_FIELD: the identifier */
     size_t len;
-    struct rules_aop *arg; /* functions */
-    int64_t window_ns;     /* AO_RATE */
+    struct rules_aop *arg;     /* functions */
+    int64_t window_ns;         /* AO_RATE */
+    struct rules_anode *guard; /* AO_RATE: count only events for which this holds */
+    const char *gtext;         /* the guard's text, for the slot's name */
+    size_t glen;
 } rules_aop;
 
 typedef enum { AN_AND, AN_OR, AN_NOT, AN_CONST, AN_MACRO, AN_PRED } rules_anode_kind;
@@ -259,7 +263,8 @@ typedef struct {
     uint64_t id; /* hash of the canonical name: state survives a reload when unchanged */
     rules_field key;
     int64_t window_ns;
-    uint32_t kinds; /* event kinds counted */
+    uint32_t kinds;            /* event kinds counted */
+    struct rules_cnode *guard; /* rate: only events for which it is true count (NULL: all) */
 } rules_slot;
 
 typedef struct {
@@ -355,8 +360,10 @@ typedef struct rules_wstore rules_wstore;
 rules_wstore *rules_wstore_new(size_t cap);
 void rules_wstore_free(rules_wstore *w);
 size_t rules_wstore_count(const rules_wstore *w);
-/* Counts an event at ts for (slot, key) and returns the count in the window; -1 on OOM. */
-int64_t rules_wstore_rate(rules_wstore *w, const rules_slot *slot, const char *key, size_t klen, int64_t ts);
+/* Counts an event at ts for (slot, key) (unless !add) and returns the count in the window;
+ * -1 on OOM. */
+int64_t rules_wstore_rate(rules_wstore *w, const rules_slot *slot, const char *key, size_t klen, int64_t ts,
+                          int add);
 /* Returns 1 if (slot, key) was never seen before (and remembers it), 0 if seen, -1 on OOM. */
 int rules_wstore_first(rules_wstore *w, uint64_t slot_id, const char *key, size_t klen);
 /* Cooldown: returns 1 if (id, key) is cooling down at ts. */

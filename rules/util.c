@@ -40,7 +40,7 @@ int rules_field_lookup(const char *name, size_t len)
 
 const char *rules_type_name(rules_type t)
 {
-    static const char *names[] = {"string", "integer", "boolean", "duration", "string list"};
+    static const char *names[] = {"a string", "an integer", "a boolean", "a duration", "a string list"};
     return (unsigned)t < 5 ? names[t] : "?";
 }
 

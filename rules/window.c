@@ -157,12 +157,25 @@ static uint32_t *bucket(wentry *e, int64_t idx)
     return &e->cnt[m];
 }
 
-int64_t rules_wstore_rate(rules_wstore *w, const rules_slot *slot, const char *key, size_t klen, int64_t ts)
+static wentry *find(rules_wstore *w, uint8_t type, uint64_t slot, const char *key, size_t klen)
 {
-    int created;
-    wentry *e = get(w, 0, slot->id, key, klen, &created);
+    if (klen > MAX_KEY)
+        klen = MAX_KEY;
+    uint64_t h = rules_hash64(key, klen, slot);
+    for (wentry *e = w->tab[h & (w->tabsize - 1)]; e; e = e->hnext)
+        if (e->h == h && e->slot == slot && e->type == type && e->klen == klen &&
+            memcmp(e->key, key, klen) == 0)
+            return e;
+    return NULL;
+}
+
+int64_t rules_wstore_rate(rules_wstore *w, const rules_slot *slot, const char *key, size_t klen, int64_t ts,
+                          int add)
+{
+    int created = 0;
+    wentry *e = add ? get(w, 0, slot->id, key, klen, &created) : find(w, 0, slot->id, key, klen);
     if (!e)
-        return -1;
+        return add ? -1 : 0;
     int64_t width = slot->window_ns / 16;
     if (width <= 0)
         width = 1;
@@ -180,7 +193,7 @@ int64_t rules_wstore_rate(rules_wstore *w, const rules_slot *slot, const char *k
                 *bucket(e, i) = 0;
         e->base = b;
     }
-    if (e->base - b < RULES_WIN_BUCKETS) { /* an event older than the window is not counted */
+    if (add && e->base - b < RULES_WIN_BUCKETS) { /* an event older than the window is not counted */
         uint32_t *c = bucket(e, b);
         if (*c < UINT32_MAX)
             (*c)++;
@@ -202,13 +215,8 @@ int rules_wstore_first(rules_wstore *w, uint64_t slot_id, const char *key, size_
 
 int rules_wstore_cooling(rules_wstore *w, uint64_t id, const char *key, size_t klen, int64_t ts)
 {
-    if (klen > MAX_KEY)
-        klen = MAX_KEY;
-    uint64_t h = rules_hash64(key, klen, id);
-    for (wentry *e = w->tab[h & (w->tabsize - 1)]; e; e = e->hnext)
-        if (e->h == h && e->slot == id && e->type == 2 && e->klen == klen && memcmp(e->key, key, klen) == 0)
-            return ts < e->base;
-    return 0;
+    const wentry *e = find(w, 2, id, key, klen);
+    return e && ts < e->base;
 }
 
 int rules_wstore_cool_until(rules_wstore *w, uint64_t id, const char *key, size_t klen, int64_t until)
