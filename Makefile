@@ -187,13 +187,12 @@ fuzz: $(FUZZ_PATHS)
 # ThreadSanitizer build of the concurrency tests (modules add names to TSAN_TESTS).
 TSAN_TESTS ?=
 CFLAGS_tsan := $(BASE_CFLAGS) -O1 -g -fsanitize=thread -DXW_TESTING
+# (one recipe line per test: the sources list is a make variable, so the loop is make's)
 tsan:
-	@set -e; mkdir -p $(BUILD)/tsan; for t in $(TSAN_TESTS); do \
-		echo "  TSAN     $$t"; \
-		$(CC) $(CFLAGS_tsan) $($(t)_TSAN_SRCS) -o $(BUILD)/tsan/$$t -fsanitize=thread \
-			$(call pkg_libs,$(ALL_PKGS)) -lm; \
-		$(BUILD)/tsan/$$t; \
-	done
+	@mkdir -p $(BUILD)/tsan
+	$(foreach t,$(TSAN_TESTS),@echo "  TSAN     $(t)"$(newline)	$(Q)$(CC) $(CFLAGS_tsan) \
+		$($(t)_TSAN_SRCS) -o $(BUILD)/tsan/$(t) -fsanitize=thread $(call pkg_libs,$(ALL_PKGS)) -lm$(newline)	\
+		$(BUILD)/tsan/$(t)$(newline))
 
 LINT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 lint:

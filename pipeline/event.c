@@ -1,0 +1,334 @@
+/*
+ * Event JSON encoding and decoding with jansson (schema in docs/events.md).
+ *
+ * The encoder validates the event before building anything and renders one compact object
+ * with keys in a fixed order, so the same event always gives the same bytes. Embedded JSON
+ * (content, decisions) is parsed to prove it is well formed and re-rendered compactly.
+ * The decoder is the strict mirror: it rejects input over PL_EVENT_MAX_BYTES before parsing,
+ * duplicate keys, strings with NUL bytes, wrong types and out-of-range values, and ignores
+ * keys it does not know (forward compatibility: newer workers may add fields).
+ */
+#include "pipeline/event.h"
+
+#include <jansson.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "common/alloc.h"
+
+static const char *const kind_names[] = {
+#define PL_EVENT_KIND_NAME(name, wire) wire,
+    PL_EVENT_KINDS(PL_EVENT_KIND_NAME)
+#undef PL_EVENT_KIND_NAME
+};
+
+const char *pl_event_kind_name(pl_event_kind kind)
+{
+    if ((int)kind < 0 || kind >= PL_EVENT__KIND_COUNT)
+        return NULL;
+    return kind_names[kind];
+}
+
+int pl_event_kind_parse(const char *name, pl_event_kind *out)
+{
+    for (int i = 0; i < PL_EVENT__KIND_COUNT; i++)
+        if (strcmp(name, kind_names[i]) == 0) {
+            *out = (pl_event_kind)i;
+            return XW_OK;
+        }
+    return XW_EINVAL;
+}
+
+int pl_event_id_valid(const char *id)
+{
+    if (!id)
+        return 0;
+    size_t n = 0;
+    for (const char *p = id; *p; p++, n++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                 c == '_' || c == ':' || c == '-';
+        if (!ok || n >= PL_EVENT_ID_MAX)
+            return 0;
+    }
+    return n > 0;
+}
+
+int pl_event_id_random(char out[33], xw_errbuf *eb)
+{
+    unsigned char r[16];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return xw_errf(eb, XW_EIO, "cannot read 16 random bytes for an event id (getrandom failed)");
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hex[r[i] >> 4];
+        out[2 * i + 1] = hex[r[i] & 15];
+    }
+    out[32] = '\0';
+    return XW_OK;
+}
+
+/* A printable field of bounded length with no control characters. */
+static int check_text(const char *what, const char *s, size_t max, int required, xw_errbuf *eb)
+{
+    if (!s) {
+        if (required)
+            return xw_errf(eb, XW_EINVAL, "event %s is missing; every event needs one", what);
+        return XW_OK;
+    }
+    size_t n = strnlen(s, max + 1);
+    if (n == 0 && required)
+        return xw_errf(eb, XW_EINVAL, "event %s is empty; every event needs one", what);
+    if (n > max)
+        return xw_errf(eb, XW_EINVAL, "event %s is longer than %zu characters", what, max);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20)
+            return xw_errf(eb, XW_EINVAL, "event %s contains a control character at offset %zu", what, i);
+    return XW_OK;
+}
+
+static void format_time(int64_t ns, char out[96])
+{
+    time_t secs = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(out, 96, "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ns % 1000000000));
+}
+
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+    return xw_buf_append(data, buffer, size) == XW_OK ? 0 : -1;
+}
+
+/* Parses embedded JSON text; NULL text gives `dflt`. */
+static int parse_embedded(const char *what, const char *text, json_t **out, int want_array, xw_errbuf *eb)
+{
+    *out = NULL;
+    if (!text) {
+        *out = want_array ? json_array() : json_null();
+        return *out ? XW_OK : xw_errf(eb, XW_ENOMEM, "out of memory building event %s", what);
+    }
+    json_error_t jerr;
+    json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (!v)
+        return xw_errf(eb, XW_EINVAL, "event %s is not valid JSON (%s at character %d)", what, jerr.text,
+                       jerr.position);
+    if (want_array && !json_is_array(v)) {
+        json_decref(v);
+        return xw_errf(eb, XW_EINVAL, "event %s must be a JSON array", what);
+    }
+    *out = v;
+    return XW_OK;
+}
+
+int pl_event_encode(const pl_event *ev, xw_buf *out, xw_errbuf *eb)
+{
+    if (!pl_event_id_valid(ev->id))
+        return xw_errf(eb, XW_EINVAL,
+                       "event id \"%.80s\" is invalid; use 1 to %d characters of A-Z a-z 0-9 . _ : -",
+                       ev->id ? ev->id : "(null)", PL_EVENT_ID_MAX);
+    const char *kind = pl_event_kind_name(ev->kind);
+    if (!kind)
+        return xw_errf(eb, XW_EINVAL, "event %s has unknown kind %d", ev->id, (int)ev->kind);
+    int rc;
+    if ((rc = check_text("group id", ev->group_id, PL_EVENT_GROUP_MAX, 1, eb)) != XW_OK ||
+        (rc = check_text("sender inbox id", ev->sender_inbox_id, PL_EVENT_FIELD_MAX, 0, eb)) != XW_OK ||
+        (rc = check_text("sender installation id", ev->sender_installation_id, PL_EVENT_FIELD_MAX, 0, eb)) !=
+            XW_OK ||
+        (rc = check_text("content type", ev->content_type, PL_EVENT_FIELD_MAX, 0, eb)) != XW_OK)
+        return xw_errctx(eb, rc, "event %s", ev->id);
+    if (ev->sent_at_ns < 0 || ev->observed_at_ns < 0)
+        return xw_errf(eb, XW_EINVAL, "event %s has a negative timestamp; use 0 for unknown", ev->id);
+    if (ev->sender_installation_id && !ev->sender_inbox_id)
+        return xw_errf(eb, XW_EINVAL, "event %s has a sender installation id but no sender inbox id", ev->id);
+
+    json_t *content = NULL, *decisions = NULL;
+    if ((rc = parse_embedded("content", ev->content_json, &content, 0, eb)) != XW_OK)
+        return xw_errctx(eb, rc, "event %s", ev->id);
+    if ((rc = parse_embedded("decisions", ev->decisions_json, &decisions, 1, eb)) != XW_OK) {
+        json_decref(content);
+        return xw_errctx(eb, rc, "event %s", ev->id);
+    }
+    json_t *sender = json_null();
+    if (ev->sender_inbox_id) {
+        sender = json_pack("{s:s, s:s?}", "inbox_id", ev->sender_inbox_id, "installation_id",
+                           ev->sender_installation_id);
+    }
+    char sent_at[96];
+    format_time(ev->sent_at_ns, sent_at);
+    /* "o" steals the references to sender, content and decisions, also on failure. */
+    json_t *root = json_pack(
+        "{s:i, s:s, s:s, s:s, s:o?, s:I, s:s?, s:I, s:s?, s:o, s:o}", "schema", PL_EVENT_SCHEMA, "id", ev->id,
+        "kind", kind, "group", ev->group_id, "sender", sender, "sent_at_ns", (json_int_t)ev->sent_at_ns,
+        "sent_at", ev->sent_at_ns ? sent_at : NULL, "observed_at_ns", (json_int_t)ev->observed_at_ns,
+        "content_type", ev->content_type, "content", content, "decisions", decisions);
+    if (!root)
+        return xw_errf(eb, XW_ENOMEM, "out of memory encoding event %s", ev->id);
+    size_t before = out->len;
+    xw_buf tmp;
+    xw_buf_init(&tmp, PL_EVENT_MAX_BYTES);
+    int drc = json_dump_callback(root, dump_cb, &tmp, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(root);
+    if (drc != 0) {
+        xw_buf_free(&tmp);
+        return xw_errf(eb, XW_ETOOBIG, "event %s encodes to more than %d bytes; shorten its content", ev->id,
+                       PL_EVENT_MAX_BYTES);
+    }
+    rc = xw_buf_append(out, tmp.data, tmp.len);
+    xw_buf_free(&tmp);
+    if (rc != XW_OK) {
+        xw_buf_truncate(out, before);
+        return xw_errf(eb, rc, "event %s does not fit in the output buffer", ev->id);
+    }
+    return XW_OK;
+}
+
+/* --- decoding --------------------------------------------------------------------------------- */
+
+static int get_string(json_t *root, const char *key, size_t max, int required, char **out, xw_errbuf *eb)
+{
+    *out = NULL;
+    json_t *v = json_object_get(root, key);
+    if (!v || json_is_null(v)) {
+        if (required)
+            return xw_errf(eb, XW_EMALFORMED, "event has no \"%s\"", key);
+        return XW_OK;
+    }
+    if (!json_is_string(v))
+        return xw_errf(eb, XW_EMALFORMED, "event \"%s\" must be a string", key);
+    size_t n = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (strlen(s) != n)
+        return xw_errf(eb, XW_EMALFORMED, "event \"%s\" contains a NUL character", key);
+    if (n > max)
+        return xw_errf(eb, XW_EMALFORMED, "event \"%s\" is longer than %zu characters", key, max);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20)
+            return xw_errf(eb, XW_EMALFORMED, "event \"%s\" contains a control character", key);
+    if (required && n == 0)
+        return xw_errf(eb, XW_EMALFORMED, "event \"%s\" is empty", key);
+    *out = xw_strndup(s, n);
+    return *out ? XW_OK : xw_errf(eb, XW_ENOMEM, "out of memory decoding event \"%s\"", key);
+}
+
+static int get_time(json_t *root, const char *key, int64_t *out, xw_errbuf *eb)
+{
+    json_t *v = json_object_get(root, key);
+    *out = 0;
+    if (!v)
+        return XW_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return xw_errf(eb, XW_EMALFORMED, "event \"%s\" must be a non-negative integer", key);
+    *out = (int64_t)json_integer_value(v);
+    return XW_OK;
+}
+
+static void clear_str(const char **p)
+{
+    xw_free((void *)*p);
+    *p = NULL;
+}
+
+void pl_event_clear(pl_event *ev)
+{
+    clear_str(&ev->id);
+    clear_str(&ev->group_id);
+    clear_str(&ev->sender_inbox_id);
+    clear_str(&ev->sender_installation_id);
+    clear_str(&ev->content_type);
+    clear_str(&ev->content_json);
+    clear_str(&ev->decisions_json);
+    memset(ev, 0, sizeof *ev);
+}
+
+static int decode_root(json_t *root, pl_event *ev, xw_errbuf *eb)
+{
+    char *s = NULL;
+    int rc;
+    if (!json_is_object(root))
+        return xw_errf(eb, XW_EMALFORMED, "event must be a JSON object");
+    json_t *schema = json_object_get(root, "schema");
+    if (!json_is_integer(schema))
+        return xw_errf(eb, XW_EMALFORMED, "event has no integer \"schema\"");
+    if (json_integer_value(schema) != PL_EVENT_SCHEMA)
+        return xw_errf(eb, XW_EUNSUPPORTED, "event schema %lld is not supported (this build reads schema %d)",
+                       (long long)json_integer_value(schema), PL_EVENT_SCHEMA);
+    if ((rc = get_string(root, "id", PL_EVENT_ID_MAX, 1, &s, eb)) != XW_OK)
+        return rc;
+    ev->id = s;
+    if (!pl_event_id_valid(ev->id))
+        return xw_errf(eb, XW_EMALFORMED, "event \"id\" has characters outside A-Z a-z 0-9 . _ : -");
+    if ((rc = get_string(root, "kind", 64, 1, &s, eb)) != XW_OK)
+        return rc;
+    rc = pl_event_kind_parse(s, &ev->kind);
+    xw_free(s);
+    if (rc != XW_OK)
+        return xw_errf(eb, XW_EMALFORMED, "event %s has an unknown \"kind\"", ev->id);
+    if ((rc = get_string(root, "group", PL_EVENT_GROUP_MAX, 1, &s, eb)) != XW_OK)
+        return rc;
+    ev->group_id = s;
+    json_t *sender = json_object_get(root, "sender");
+    if (sender && !json_is_null(sender)) {
+        if (!json_is_object(sender))
+            return xw_errf(eb, XW_EMALFORMED, "event %s \"sender\" must be an object or null", ev->id);
+        if ((rc = get_string(sender, "inbox_id", PL_EVENT_FIELD_MAX, 1, &s, eb)) != XW_OK)
+            return rc;
+        ev->sender_inbox_id = s;
+        if ((rc = get_string(sender, "installation_id", PL_EVENT_FIELD_MAX, 0, &s, eb)) != XW_OK)
+            return rc;
+        ev->sender_installation_id = s;
+    }
+    if ((rc = get_time(root, "sent_at_ns", &ev->sent_at_ns, eb)) != XW_OK ||
+        (rc = get_time(root, "observed_at_ns", &ev->observed_at_ns, eb)) != XW_OK)
+        return rc;
+    json_t *sent_at = json_object_get(root, "sent_at");
+    if (sent_at && !json_is_string(sent_at) && !json_is_null(sent_at))
+        return xw_errf(eb, XW_EMALFORMED, "event %s \"sent_at\" must be a string", ev->id);
+    if ((rc = get_string(root, "content_type", PL_EVENT_FIELD_MAX, 0, &s, eb)) != XW_OK)
+        return rc;
+    ev->content_type = s;
+    json_t *content = json_object_get(root, "content");
+    if (content && !json_is_null(content)) {
+        ev->content_json = json_dumps(content, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!ev->content_json)
+            return xw_errf(eb, XW_ENOMEM, "out of memory decoding event content");
+        /* jansson allocates with malloc: move it under our allocator so clear() can free it */
+        char *own = xw_strdup(ev->content_json);
+        free((void *)ev->content_json);
+        ev->content_json = own;
+        if (!own)
+            return xw_errf(eb, XW_ENOMEM, "out of memory decoding event content");
+    }
+    json_t *decisions = json_object_get(root, "decisions");
+    if (decisions && !json_is_array(decisions))
+        return xw_errf(eb, XW_EMALFORMED, "event %s \"decisions\" must be an array", ev->id);
+    if (decisions) {
+        char *d = json_dumps(decisions, JSON_COMPACT);
+        if (!d)
+            return xw_errf(eb, XW_ENOMEM, "out of memory decoding event decisions");
+        ev->decisions_json = xw_strdup(d);
+        free(d);
+        if (!ev->decisions_json)
+            return xw_errf(eb, XW_ENOMEM, "out of memory decoding event decisions");
+    }
+    return XW_OK;
+}
+
+int pl_event_decode(const char *json, size_t len, pl_event *ev, xw_errbuf *eb)
+{
+    memset(ev, 0, sizeof *ev);
+    if (len > PL_EVENT_MAX_BYTES)
+        return xw_errf(eb, XW_ETOOBIG, "event is %zu bytes; the maximum is %d", len, PL_EVENT_MAX_BYTES);
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return xw_errf(eb, XW_EMALFORMED, "event is not valid JSON: %s at line %d column %d", jerr.text,
+                       jerr.line, jerr.column);
+    int rc = decode_root(root, ev, eb);
+    json_decref(root);
+    if (rc != XW_OK)
+        pl_event_clear(ev);
+    return rc;
+}

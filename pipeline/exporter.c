@@ -1,0 +1,361 @@
+/*
+ * Outbox → sink exporter (see exporter.h for the contract and the failure handling).
+ *
+ * Design note. The ring holds one slot per produced row, in read (= seq) order; the slot's
+ * address is the message's opaque, so a delivery report finds its slot without a lookup,
+ * and a slot is reused only after the head has passed it (settled). Settling only the
+ * completed prefix keeps the outbox simple: every row below the head is deleted or failed,
+ * every row from the head on is pending, and a crash at any point loses nothing.
+ *
+ * Deletion by ranges: between two consecutive slots of the ring no other pending row can
+ * exist (rows are read in seq order, new rows always get higher seqs, failed rows are
+ * excluded by `state = 0` in the DELETE), so a run of delivered slots is deleted with one
+ * `seq BETWEEN first AND last` statement. Requeued rows get new seqs (outbox.h), which
+ * keeps this true while an operator requeues during an export.
+ */
+#include "pipeline/exporter.h"
+
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/log.h"
+
+enum { SLOT_INFLIGHT = 0, SLOT_OK, SLOT_FAILED, SLOT_RETRY };
+
+typedef struct {
+    int64_t seq;
+    int state;
+    char *error; /* SLOT_FAILED: why (owned) */
+} slot;
+
+struct pl_exporter {
+    pl_outbox *ob;
+    pl_sink *sink;
+    pl_exporter_config cfg;
+    slot *ring;
+    size_t head, count, completed;
+    int64_t cursor; /* highest seq produced since the last rewind */
+    int rewind;     /* a retriable report arrived: drain, then read again from the start */
+    int sync_retry; /* the sink refused a row for now: back off, then read again */
+    int full;       /* the sink's local queue is full: poll before producing more */
+    char retry_detail[XW_ERRBUF_SIZE];
+    pl_outbox_range *ranges;
+    pl_outbox_failure *fails;
+    atomic_int stop;
+    atomic_uint_fast64_t produced, delivered, failed, retries, restarts, settles;
+    atomic_size_t in_flight;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void on_report(void *ctx, void *opaque, int err, const char *detail)
+{
+    pl_exporter *ex = ctx;
+    slot *s = opaque;
+    if (s->state != SLOT_INFLIGHT)
+        return; /* cannot happen: one report per message */
+    ex->completed++;
+    if (err == XW_OK) {
+        s->state = SLOT_OK;
+    } else if (xw_err_is_retriable(err)) {
+        s->state = SLOT_RETRY;
+        if (!ex->rewind)
+            snprintf(ex->retry_detail, sizeof ex->retry_detail, "%s", detail ? detail : xw_strerror(err));
+        ex->rewind = 1;
+    } else {
+        s->state = SLOT_FAILED;
+        s->error = xw_strdup(detail ? detail : xw_strerror(err));
+    }
+}
+
+int pl_exporter_new(pl_outbox *ob, pl_sink *sink, const pl_exporter_config *cfg, pl_exporter **out,
+                    xw_errbuf *eb)
+{
+    *out = NULL;
+    pl_exporter_config c = cfg ? *cfg : (pl_exporter_config){0};
+    if (!c.max_in_flight)
+        c.max_in_flight = 100000;
+    if (!c.batch)
+        c.batch = 5000;
+    if (c.settle_ms <= 0)
+        c.settle_ms = 50;
+    if (c.idle_ms <= 0)
+        c.idle_ms = 100;
+    if (c.backoff_ms <= 0)
+        c.backoff_ms = 200;
+    if (c.backoff_max_ms < c.backoff_ms)
+        c.backoff_max_ms = c.backoff_ms > 10000 ? c.backoff_ms : 10000;
+    if (c.stop_timeout_ms <= 0)
+        c.stop_timeout_ms = 10000;
+    if (c.max_in_flight > 10000000)
+        return xw_errf(eb, XW_EINVAL, "exporter max_in_flight %zu is too large; use at most 10000000",
+                       c.max_in_flight);
+    pl_exporter *ex = xw_calloc(1, sizeof *ex);
+    if (!ex)
+        return xw_errf(eb, XW_ENOMEM, "out of memory creating the exporter");
+    ex->ring = xw_calloc(c.max_in_flight, sizeof *ex->ring);
+    ex->ranges = xw_calloc(c.max_in_flight, sizeof *ex->ranges);
+    ex->fails = xw_calloc(c.max_in_flight, sizeof *ex->fails);
+    if (!ex->ring || !ex->ranges || !ex->fails) {
+        pl_exporter_free(ex);
+        return xw_errf(eb, XW_ENOMEM, "out of memory for %zu exporter slots", c.max_in_flight);
+    }
+    ex->ob = ob;
+    ex->sink = sink;
+    ex->cfg = c;
+    pl_sink_set_report(sink, on_report, ex);
+    *out = ex;
+    return XW_OK;
+}
+
+void pl_exporter_free(pl_exporter *ex)
+{
+    if (!ex)
+        return;
+    if (ex->ring)
+        for (size_t i = 0; i < ex->cfg.max_in_flight; i++)
+            xw_free(ex->ring[i].error);
+    xw_free(ex->ring);
+    xw_free(ex->ranges);
+    xw_free(ex->fails);
+    xw_free(ex);
+}
+
+void pl_exporter_stop(pl_exporter *ex) { atomic_store(&ex->stop, 1); }
+
+void pl_exporter_stats_get(pl_exporter *ex, pl_exporter_stats *out)
+{
+    out->produced = atomic_load(&ex->produced);
+    out->delivered = atomic_load(&ex->delivered);
+    out->failed = atomic_load(&ex->failed);
+    out->retries = atomic_load(&ex->retries);
+    out->restarts = atomic_load(&ex->restarts);
+    out->settles = atomic_load(&ex->settles);
+    out->in_flight = atomic_load(&ex->in_flight);
+}
+
+static slot *ring_at(pl_exporter *ex, size_t i) { return &ex->ring[(ex->head + i) % ex->cfg.max_in_flight]; }
+
+/* Settles the completed prefix of the ring in one transaction. */
+static int settle(pl_exporter *ex, xw_errbuf *eb)
+{
+    size_t n = 0, nr = 0, nf = 0;
+    int run_open = 0;
+    uint64_t ok = 0;
+    while (n < ex->count) {
+        slot *s = ring_at(ex, n);
+        if (s->state == SLOT_INFLIGHT)
+            break;
+        if (s->state == SLOT_OK) {
+            if (run_open) {
+                ex->ranges[nr - 1].last = s->seq;
+            } else {
+                ex->ranges[nr++] = (pl_outbox_range){s->seq, s->seq};
+                run_open = 1;
+            }
+            ok++;
+        } else {
+            run_open = 0;
+            if (s->state == SLOT_FAILED)
+                ex->fails[nf++] = (pl_outbox_failure){s->seq, s->error};
+        }
+        n++;
+    }
+    if (n == 0)
+        return XW_OK;
+    int rc = pl_outbox_settle(ex->ob, ex->ranges, nr, ex->fails, nf, eb);
+    if (rc != XW_OK)
+        return rc; /* the slots stay; the next settle tries again */
+    for (size_t i = 0; i < n; i++) {
+        slot *s = ring_at(ex, i);
+        if (s->state == SLOT_FAILED)
+            xw_log_error("export", "outbox row %lld failed permanently and is kept as failed: %s",
+                         (long long)s->seq, s->error ? s->error : "unknown error");
+        xw_free(s->error);
+        memset(s, 0, sizeof *s);
+    }
+    ex->head = (ex->head + n) % ex->cfg.max_in_flight;
+    ex->count -= n;
+    ex->completed -= n;
+    atomic_fetch_add(&ex->delivered, ok);
+    atomic_fetch_add(&ex->failed, nf);
+    atomic_fetch_add(&ex->settles, 1);
+    atomic_store(&ex->in_flight, ex->count);
+    return XW_OK;
+}
+
+static int on_row(void *ctx, const pl_outbox_row *row)
+{
+    pl_exporter *ex = ctx;
+    if (ex->count == ex->cfg.max_in_flight)
+        return 1;
+    slot *s = ring_at(ex, ex->count);
+    s->seq = row->seq;
+    s->state = SLOT_INFLIGHT;
+    s->error = NULL;
+    pl_sink_msg msg = {row->event_id, row->kind, row->group_id, row->payload, row->payload_len};
+    xw_errbuf e = {{0}};
+    int rc = pl_sink_produce(ex->sink, &msg, s, &e);
+    if (rc == XW_EFULL) {
+        ex->full = 1;
+        return 1;
+    }
+    if (rc != XW_OK && xw_err_is_retriable(rc)) {
+        snprintf(ex->retry_detail, sizeof ex->retry_detail, "%s", e.msg[0] ? e.msg : xw_strerror(rc));
+        ex->sync_retry = 1;
+        return 1;
+    }
+    if (rc != XW_OK) { /* refused for good: keep it as failed, in its place in the order */
+        s->state = SLOT_FAILED;
+        s->error = xw_strdup(e.msg[0] ? e.msg : xw_strerror(rc));
+        ex->completed++;
+    } else {
+        atomic_fetch_add(&ex->produced, 1);
+    }
+    ex->count++;
+    ex->cursor = row->seq;
+    return 0;
+}
+
+/* Waits (polling) until nothing is in flight or stop + stop timeout. */
+static void drain(pl_exporter *ex)
+{
+    int64_t stop_deadline = 0;
+    while (pl_sink_in_flight(ex->sink) > 0) {
+        if (atomic_load(&ex->stop)) {
+            if (!stop_deadline)
+                stop_deadline = mono_ms() + ex->cfg.stop_timeout_ms;
+            else if (mono_ms() > stop_deadline)
+                break;
+        }
+        xw_errbuf e;
+        if (pl_sink_broken(ex->sink, &e))
+            break;
+        pl_sink_poll(ex->sink, 50);
+    }
+}
+
+/* After a retriable failure: drain, restart a broken sink, settle, back off, rewind. */
+static int recover(pl_exporter *ex, int *backoff, xw_errbuf *eb)
+{
+    drain(ex);
+    xw_errbuf e = {{0}};
+    int rc;
+    if (pl_sink_broken(ex->sink, &e)) {
+        xw_log_warn("export", "%s", e.msg);
+        if ((rc = pl_sink_restart(ex->sink, eb)) != XW_OK)
+            return xw_errctx(eb, rc, "restarting the %s sink", pl_sink_name(ex->sink));
+        atomic_fetch_add(&ex->restarts, 1);
+    }
+    if (atomic_load(&ex->stop) && pl_sink_in_flight(ex->sink) > 0)
+        return XW_OK; /* stopping with reports outstanding: those rows stay pending */
+    /* whatever is still marked in flight will never be reported (restarted sink) */
+    for (size_t i = 0; i < ex->count; i++)
+        if (ring_at(ex, i)->state == SLOT_INFLIGHT) {
+            ring_at(ex, i)->state = SLOT_RETRY;
+            ex->completed++;
+        }
+    while ((rc = settle(ex, eb)) != XW_OK) {
+        if (!xw_err_is_retriable(rc) || atomic_load(&ex->stop))
+            return rc;
+        sleep_ms(100);
+    }
+    xw_log_warn("export", "delivery interrupted (%s); redelivering pending events from the outbox in %d ms",
+                ex->retry_detail, *backoff);
+    for (int waited = 0; waited < *backoff && !atomic_load(&ex->stop); waited += 50)
+        sleep_ms(50);
+    *backoff = *backoff * 2 > ex->cfg.backoff_max_ms ? ex->cfg.backoff_max_ms : *backoff * 2;
+    ex->cursor = 0;
+    ex->rewind = 0;
+    ex->sync_retry = 0;
+    atomic_fetch_add(&ex->retries, 1);
+    return XW_OK;
+}
+
+int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb)
+{
+    int backoff = ex->cfg.backoff_ms;
+    int64_t last_settle = mono_ms();
+    int rc = XW_OK;
+    ex->cursor = 0;
+    while (!atomic_load(&ex->stop)) {
+        if (ex->rewind || ex->sync_retry) {
+            if ((rc = recover(ex, &backoff, eb)) != XW_OK)
+                break;
+            continue;
+        }
+        size_t visited = 0;
+        size_t room = ex->cfg.max_in_flight - ex->count;
+        if (room > 0 && !ex->full) {
+            rc = pl_outbox_scan(ex->ob, ex->cursor, room < ex->cfg.batch ? room : ex->cfg.batch, on_row, ex,
+                                &visited, eb);
+            if (rc != XW_OK) {
+                if (!xw_err_is_retriable(rc))
+                    break;
+                xw_log_warn("export", "%s; trying again", eb ? eb->msg : xw_strerror(rc));
+                rc = XW_OK;
+                sleep_ms(100);
+            }
+            atomic_store(&ex->in_flight, ex->count);
+        }
+        int busy = visited > 0 && !ex->full;
+        ex->full = 0;
+        pl_sink_poll(ex->sink, busy ? 0 : (ex->count > 0 ? 10 : 0));
+        xw_errbuf be;
+        if (!busy && pl_sink_broken(ex->sink, &be)) { /* a dead producer may never report */
+            snprintf(ex->retry_detail, sizeof ex->retry_detail, "%s", be.msg);
+            ex->rewind = 1;
+            continue;
+        }
+        int64_t now = mono_ms();
+        if (ex->completed > 0 && (ex->completed >= ex->cfg.batch || now - last_settle >= ex->cfg.settle_ms ||
+                                  ex->completed == ex->count)) {
+            size_t before = ex->count;
+            rc = settle(ex, eb);
+            if (rc != XW_OK) {
+                if (!xw_err_is_retriable(rc))
+                    break;
+                xw_log_warn("export", "%s; trying again", eb ? eb->msg : xw_strerror(rc));
+                rc = XW_OK;
+            } else if (ex->count < before && !ex->rewind) {
+                backoff = ex->cfg.backoff_ms;
+            }
+            last_settle = now;
+        }
+        if (visited == 0 && ex->count == 0 && !ex->rewind && !ex->sync_retry) {
+            if (ex->cursor != 0) { /* look once more from the start (requeued rows) */
+                ex->cursor = 0;
+                continue;
+            }
+            if (until_empty) {
+                int64_t pending = 0;
+                rc = pl_outbox_counts(ex->ob, &pending, NULL, eb);
+                if (rc != XW_OK || pending == 0)
+                    break;
+            }
+            for (int waited = 0; waited < ex->cfg.idle_ms && !atomic_load(&ex->stop); waited += 20)
+                sleep_ms(20);
+        }
+    }
+    /* stopping: collect what is still in flight, within the stop timeout, and settle it */
+    drain(ex);
+    xw_errbuf e2;
+    int src = settle(ex, rc == XW_OK ? eb : &e2);
+    if (rc == XW_OK)
+        rc = src;
+    atomic_store(&ex->in_flight, ex->count);
+    return rc;
+}

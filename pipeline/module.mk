@@ -1,0 +1,73 @@
+# pipeline/: bounded queues, stage runner, events, SQLite outbox, sinks (Kafka, JSON lines),
+# the exporter, and the xw-export program. Tests: tests/unit/test_pipeline_*.c, the
+# end-to-end proofs in tests/pipeline/, tools in tests/tools/.
+LIBS += pipeline
+pipeline_SRCS := pipeline/queue.c pipeline/stage.c pipeline/event.c pipeline/outbox.c pipeline/sink.c \
+	pipeline/sink_jsonl.c pipeline/sink_kafka.c pipeline/exporter.c
+PL_PKGS := sqlite3 rdkafka jansson
+
+PROGS += xw-export
+xw-export_SRCS := pipeline/xw_export.c
+xw-export_LIBS := pipeline common
+xw-export_PKGS := $(PL_PKGS)
+
+# test tools (release build: the heavy end-to-end proofs use them)
+PROGS += kafka-mock outbox-fill export-verify
+kafka-mock_SRCS := tests/tools/kafka_mock.c
+kafka-mock_PKGS := rdkafka
+outbox-fill_SRCS := tests/tools/outbox_fill.c
+outbox-fill_LIBS := pipeline common
+outbox-fill_PKGS := $(PL_PKGS)
+export-verify_SRCS := tests/tools/export_verify.c
+export-verify_LIBS := pipeline common
+export-verify_PKGS := $(PL_PKGS)
+
+# unit tests (ASan + UBSan)
+TESTBINS += test_pipeline_queue test_pipeline_export
+test_pipeline_queue_SRCS := tests/unit/test_pipeline_queue.c
+test_pipeline_queue_LIBS := pipeline common
+test_pipeline_queue_PKGS := cmocka $(PL_PKGS)
+test_pipeline_export_SRCS := tests/unit/test_pipeline_export.c
+test_pipeline_export_LIBS := pipeline common
+test_pipeline_export_PKGS := cmocka $(PL_PKGS)
+TESTS += test_pipeline_queue test_pipeline_export
+test_pipeline_queue_TIMEOUT := 120
+test_pipeline_export_TIMEOUT := 180
+
+# concurrency stress: under ASan in `make test`, under ThreadSanitizer in `make tsan`
+TESTBINS += stress_pipeline_queue
+stress_pipeline_queue_SRCS := tests/unit/stress_pipeline_queue.c
+stress_pipeline_queue_LIBS := pipeline common
+stress_pipeline_queue_PKGS := $(PL_PKGS)
+TESTS += stress_pipeline_queue
+stress_pipeline_queue_TIMEOUT := 120
+TSAN_TESTS += stress_pipeline_queue
+stress_pipeline_queue_TSAN_SRCS := tests/unit/stress_pipeline_queue.c pipeline/queue.c pipeline/stage.c \
+	common/alloc.c common/err.c common/log.c common/clock.c
+
+# fuzzing the event decoder (JSON-lines files and Kafka payloads are untrusted input)
+FUZZERS += fuzz_pl_event
+fuzz_pl_event_SRCS := tests/fuzz/fuzz_pl_event.c
+fuzz_pl_event_LIBS := pipeline common
+fuzz_pl_event_PKGS := $(PL_PKGS)
+
+# end-to-end proofs against librdkafka's mock cluster, checked with kcat (release builds
+# of xw-export, kafka-mock, outbox-fill and export-verify, to fit the time budget)
+PL_E2E_NEEDS := $(BUILD)/xw-export $(BUILD)/kafka-mock $(BUILD)/outbox-fill $(BUILD)/export-verify
+PL_PROOF_EVENTS ?= 1000000
+PL_KILL_EVENTS ?= 1000000
+TESTS += pipeline_export_proof pipeline_export_kill pipeline_export_faults
+pipeline_export_proof_CMD := tests/pipeline/export_e2e.sh proof $(PL_PROOF_EVENTS)
+pipeline_export_proof_NEEDS := $(PL_E2E_NEEDS)
+pipeline_export_proof_TIMEOUT := 240
+pipeline_export_kill_CMD := tests/pipeline/export_e2e.sh kill $(PL_KILL_EVENTS)
+pipeline_export_kill_NEEDS := $(PL_E2E_NEEDS)
+pipeline_export_kill_TIMEOUT := 240
+pipeline_export_faults_CMD := tests/pipeline/export_e2e.sh faults 200000
+pipeline_export_faults_NEEDS := $(PL_E2E_NEEDS)
+pipeline_export_faults_TIMEOUT := 180
+
+BENCHES += bench_export
+bench_export_SRCS := bench/bench_export.c
+bench_export_LIBS := pipeline common
+bench_export_PKGS := $(PL_PKGS)

@@ -1,0 +1,691 @@
+/*
+ * Tests for pipeline/event, outbox, sinks and exporter: event encoding and its strict
+ * decoder, the outbox on a real SQLite file (transactions, order, settling, failed rows,
+ * requeue), the exporter through the JSON-lines sink, through a scripted sink that injects
+ * permanent and retriable failures and a broken producer, and through the Kafka sink into
+ * librdkafka's mock cluster (hosted in this process) read back with kcat.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "pipeline/exporter.h"
+
+static char tmpdir[64];
+
+static void path_in_tmp(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", tmpdir, name); }
+
+static pl_event sample_event(void)
+{
+    pl_event ev = {
+        .id = "ev-1",
+        .kind = PL_EVENT_MESSAGE,
+        .group_id = "0123abcd",
+        .sender_inbox_id = "inbox-a",
+        .sender_installation_id = "inst-1",
+        .sent_at_ns = INT64_C(1764406800123456789),
+        .observed_at_ns = INT64_C(1764406800200000000),
+        .content_type = "xmtp.org/text:1.0",
+        .content_json = "{ \"text\" : \"hi \\u00e9\" }",
+        .decisions_json = "[{\"rule\":\"flood\",\"action\":\"none\"}]",
+    };
+    return ev;
+}
+
+/* --- events ------------------------------------------------------------------------------- */
+
+static void test_event_roundtrip(void **state)
+{
+    (void)state;
+    pl_event ev = sample_event();
+    xw_buf b;
+    xw_buf_init(&b, 1 << 20);
+    xw_errbuf eb = {{0}};
+    assert_int_equal(pl_event_encode(&ev, &b, &eb), XW_OK);
+    const char *want =
+        "{\"schema\":1,\"id\":\"ev-1\",\"kind\":\"message\",\"group\":\"0123abcd\","
+        "\"sender\":{\"inbox_id\":\"inbox-a\",\"installation_id\":\"inst-1\"},"
+        "\"sent_at_ns\":1764406800123456789,\"sent_at\":\"2025-11-29T09:00:00.123456789Z\","
+        "\"observed_at_ns\":1764406800200000000,\"content_type\":\"xmtp.org/text:1.0\","
+        "\"content\":{\"text\":\"hi \xc3\xa9\"},\"decisions\":[{\"rule\":\"flood\",\"action\":\"none\"}]}";
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    pl_event d;
+    assert_int_equal(pl_event_decode((const char *)b.data, b.len, &d, &eb), XW_OK);
+    assert_string_equal(d.id, "ev-1");
+    assert_int_equal(d.kind, PL_EVENT_MESSAGE);
+    assert_string_equal(d.group_id, "0123abcd");
+    assert_string_equal(d.sender_inbox_id, "inbox-a");
+    assert_string_equal(d.sender_installation_id, "inst-1");
+    assert_true(d.sent_at_ns == ev.sent_at_ns && d.observed_at_ns == ev.observed_at_ns);
+    assert_string_equal(d.content_type, "xmtp.org/text:1.0");
+    assert_string_equal(d.content_json, "{\"text\":\"hi \xc3\xa9\"}");
+    assert_string_equal(d.decisions_json, "[{\"rule\":\"flood\",\"action\":\"none\"}]");
+    /* re-encoding the decoded event gives the same bytes */
+    xw_buf b2;
+    xw_buf_init(&b2, 1 << 20);
+    assert_int_equal(pl_event_encode(&d, &b2, &eb), XW_OK);
+    assert_int_equal(b2.len, b.len);
+    assert_memory_equal(b2.data, b.data, b.len);
+    pl_event_clear(&d);
+    xw_buf_free(&b2);
+    /* minimal event: no sender, no content, no decisions, no times */
+    pl_event min = {.id = "x", .kind = PL_EVENT_ERROR, .group_id = "g"};
+    xw_buf_reset(&b);
+    assert_int_equal(pl_event_encode(&min, &b, &eb), XW_OK);
+    assert_int_equal(pl_event_decode((const char *)b.data, b.len, &d, &eb), XW_OK);
+    assert_null(d.sender_inbox_id);
+    assert_null(d.content_json);
+    assert_string_equal(d.decisions_json, "[]");
+    assert_int_equal(d.kind, PL_EVENT_ERROR);
+    pl_event_clear(&d);
+    xw_buf_free(&b);
+    /* kind names */
+    pl_event_kind k;
+    for (int i = 0; i < PL_EVENT__KIND_COUNT; i++) {
+        assert_int_equal(pl_event_kind_parse(pl_event_kind_name((pl_event_kind)i), &k), XW_OK);
+        assert_int_equal(k, i);
+    }
+    assert_int_equal(pl_event_kind_parse("nope", &k), XW_EINVAL);
+    assert_null(pl_event_kind_name(PL_EVENT__KIND_COUNT));
+    char id[33];
+    assert_int_equal(pl_event_id_random(id, &eb), XW_OK);
+    assert_int_equal(strlen(id), 32);
+    assert_true(pl_event_id_valid(id));
+}
+
+static void test_event_encode_rejects(void **state)
+{
+    (void)state;
+    xw_buf b;
+    xw_buf_init(&b, 1 << 20);
+    assert_int_equal(xw_buf_append_str(&b, "keep"), XW_OK);
+    xw_errbuf eb = {{0}};
+    pl_event ev = sample_event();
+    ev.id = "bad id";
+    assert_int_equal(pl_event_encode(&ev, &b, &eb), XW_EINVAL);
+    assert_non_null(strstr(eb.msg, "event id \"bad id\" is invalid"));
+    ev = sample_event();
+    ev.group_id = "";
+    assert_int_equal(pl_event_encode(&ev, &b, &eb), XW_EINVAL);
+    assert_non_null(strstr(eb.msg, "group id is empty"));
+    ev = sample_event();
+    ev.content_json = "{\"a\":";
+    assert_int_equal(pl_event_encode(&ev, &b, &eb), XW_EINVAL);
+    assert_non_null(strstr(eb.msg, "content is not valid JSON"));
+    ev = sample_event();
+    ev.decisions_json = "{}";
+    assert_int_equal(pl_event_encode(&ev, &b, &eb), XW_EINVAL);
+    assert_non_null(strstr(eb.msg, "decisions must be a JSON array"));
+    ev = sample_event();
+    ev.sender_inbox_id = "a\nb";
+    assert_int_equal(pl_event_encode(&ev, &b, &eb), XW_EINVAL);
+    assert_non_null(strstr(eb.msg, "control character"));
+    ev = sample_event();
+    ev.sender_inbox_id = NULL;
+    assert_int_equal(pl_event_encode(&ev, &b, &eb), XW_EINVAL);
+    ev = sample_event();
+    ev.kind = PL_EVENT__KIND_COUNT;
+    assert_int_equal(pl_event_encode(&ev, &b, &eb), XW_EINVAL);
+    ev = sample_event();
+    ev.sent_at_ns = -1;
+    assert_int_equal(pl_event_encode(&ev, &b, &eb), XW_EINVAL);
+    /* too big for the maximum, and too big for the caller's buffer */
+    size_t big = PL_EVENT_MAX_BYTES + 10;
+    char *content = xw_malloc(big + 3);
+    content[0] = '"';
+    memset(content + 1, 'a', big);
+    content[big + 1] = '"';
+    content[big + 2] = '\0';
+    ev = sample_event();
+    ev.content_json = content;
+    assert_int_equal(pl_event_encode(&ev, &b, &eb), XW_ETOOBIG);
+    xw_free(content);
+    xw_buf small;
+    xw_buf_init(&small, 50);
+    ev = sample_event();
+    assert_int_equal(pl_event_encode(&ev, &small, &eb), XW_ETOOBIG);
+    assert_int_equal(small.len, 0);
+    xw_buf_free(&small);
+    /* nothing was appended by any failure */
+    assert_int_equal(b.len, 4);
+    xw_buf_free(&b);
+}
+
+static void test_event_decode_rejects(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        int err;
+        const char *msg;
+    } cases[] = {
+        {"", XW_EMALFORMED, "not valid JSON"},
+        {"[1]", XW_EMALFORMED, "must be a JSON object"},
+        {"{\"id\":\"a\"}", XW_EMALFORMED, "no integer \"schema\""},
+        {"{\"schema\":2,\"id\":\"a\",\"kind\":\"message\",\"group\":\"g\"}", XW_EUNSUPPORTED, "schema 2"},
+        {"{\"schema\":1,\"kind\":\"message\",\"group\":\"g\"}", XW_EMALFORMED, "no \"id\""},
+        {"{\"schema\":1,\"id\":\"a b\",\"kind\":\"message\",\"group\":\"g\"}", XW_EMALFORMED, "characters"},
+        {"{\"schema\":1,\"id\":\"a\",\"kind\":\"nope\",\"group\":\"g\"}", XW_EMALFORMED, "unknown \"kind\""},
+        {"{\"schema\":1,\"id\":\"a\",\"kind\":\"message\"}", XW_EMALFORMED, "no \"group\""},
+        {"{\"schema\":1,\"id\":\"a\",\"id\":\"b\",\"kind\":\"message\",\"group\":\"g\"}", XW_EMALFORMED,
+         "duplicate"},
+        {"{\"schema\":1,\"id\":\"a\",\"kind\":\"message\",\"group\":\"g\\u0000h\"}", XW_EMALFORMED, "NUL"},
+        {"{\"schema\":1,\"id\":\"a\",\"kind\":\"message\",\"group\":\"g\",\"sent_at_ns\":-5}", XW_EMALFORMED,
+         "non-negative"},
+        {"{\"schema\":1,\"id\":\"a\",\"kind\":\"message\",\"group\":\"g\",\"sender\":5}", XW_EMALFORMED,
+         "\"sender\" must be"},
+        {"{\"schema\":1,\"id\":\"a\",\"kind\":\"message\",\"group\":\"g\",\"sender\":{}}", XW_EMALFORMED,
+         "no \"inbox_id\""},
+        {"{\"schema\":1,\"id\":\"a\",\"kind\":\"message\",\"group\":\"g\",\"decisions\":{}}", XW_EMALFORMED,
+         "\"decisions\" must be"},
+        {"{\"schema\":1,\"id\":\"a\",\"kind\":\"message\",\"group\":\"g\",\"sent_at_ns\":"
+         "99999999999999999999}",
+         XW_EMALFORMED, "not valid JSON"},
+    };
+    int64_t base = xw_alloc_live();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pl_event ev;
+        xw_errbuf eb = {{0}};
+        int rc = pl_event_decode(cases[i].json, strlen(cases[i].json), &ev, &eb);
+        if (rc != cases[i].err || !strstr(eb.msg, cases[i].msg))
+            fail_msg("case %zu: got %s \"%s\", want %s \"%s\"", i, xw_errname(rc), eb.msg,
+                     xw_errname(cases[i].err), cases[i].msg);
+        assert_null(ev.id);
+        assert_int_equal(xw_alloc_live(), base);
+    }
+    /* unknown fields are ignored (newer writers may add some) */
+    const char *fwd = "{\"schema\":1,\"id\":\"a\",\"kind\":\"reaction\",\"group\":\"g\",\"future\":[1,2]}";
+    pl_event ev;
+    assert_int_equal(pl_event_decode(fwd, strlen(fwd), &ev, NULL), XW_OK);
+    assert_int_equal(ev.kind, PL_EVENT_REACTION);
+    pl_event_clear(&ev);
+    /* over the size limit: refused before parsing */
+    assert_int_equal(pl_event_decode(fwd, PL_EVENT_MAX_BYTES + 1, &ev, NULL), XW_ETOOBIG);
+}
+
+/* --- outbox ------------------------------------------------------------------------------- */
+
+static void fill(sqlite3 *db, pl_outbox_writer *w, int from, int to, int ngroups)
+{
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = from; i < to; i++) {
+        char id[32], group[16], content[64];
+        snprintf(id, sizeof id, "ev-%06d", i);
+        snprintf(group, sizeof group, "g%d", i % ngroups);
+        snprintf(content, sizeof content, "{\"n\":%d}", i);
+        pl_event ev = {.id = id,
+                       .kind = PL_EVENT_MESSAGE,
+                       .group_id = group,
+                       .sender_inbox_id = "s",
+                       .content_json = content};
+        xw_errbuf eb = {{0}};
+        assert_int_equal(pl_outbox_writer_add(w, &ev, 1, NULL, &eb), XW_OK);
+    }
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+}
+
+struct collect {
+    int n;
+    int64_t seqs[64];
+    char ids[64][32];
+    int stop_at;
+};
+
+static int collect_row(void *ctx, const pl_outbox_row *row)
+{
+    struct collect *c = ctx;
+    if (c->n == c->stop_at)
+        return 1;
+    c->seqs[c->n] = row->seq;
+    snprintf(c->ids[c->n], sizeof c->ids[0], "%s", row->event_id);
+    c->n++;
+    return 0;
+}
+
+static int count_failed(void *ctx, const pl_outbox_row *row, const char *error)
+{
+    (void)row;
+    assert_string_equal(error, "too large");
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_outbox(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_tmp(path, sizeof path, "outbox.db");
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open("/nonexistent-dir/x.db", &ob, &eb), XW_EIO);
+    assert_non_null(strstr(eb.msg, "cannot open outbox database /nonexistent-dir/x.db"));
+    assert_int_equal(pl_outbox_open(path, &ob, &eb), XW_OK);
+    /* the worker's own connection writes inside its transactions */
+    sqlite3 *wdb;
+    assert_int_equal(sqlite3_open(path, &wdb), SQLITE_OK);
+    sqlite3_busy_timeout(wdb, 5000);
+    pl_outbox_writer *w;
+    assert_int_equal(pl_outbox_writer_new(wdb, &w, &eb), XW_OK);
+    /* rolled back: no event */
+    assert_int_equal(sqlite3_exec(wdb, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    pl_event ev = sample_event();
+    int64_t seq;
+    assert_int_equal(pl_outbox_writer_add(w, &ev, 5, &seq, &eb), XW_OK);
+    assert_int_equal(sqlite3_exec(wdb, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    int64_t pending = -1, failed = -1;
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 0 && failed == 0);
+    /* an invalid event inserts nothing */
+    ev.id = "";
+    assert_int_equal(pl_outbox_writer_add(w, &ev, 5, &seq, &eb), XW_EINVAL);
+    fill(wdb, w, 0, 10, 3);
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 10 && failed == 0);
+    /* read in order, incrementally, and stop when the callback says so */
+    struct collect c = {.stop_at = 4};
+    size_t visited;
+    assert_int_equal(pl_outbox_scan(ob, 0, 100, collect_row, &c, &visited, &eb), XW_OK);
+    assert_int_equal(visited, 4);
+    assert_string_equal(c.ids[0], "ev-000000");
+    assert_string_equal(c.ids[3], "ev-000003");
+    c.stop_at = 64;
+    assert_int_equal(pl_outbox_scan(ob, c.seqs[3], 3, collect_row, &c, &visited, &eb), XW_OK);
+    assert_int_equal(visited, 3);
+    assert_string_equal(c.ids[6], "ev-000006");
+    for (int i = 1; i < c.n; i++)
+        assert_true(c.seqs[i] > c.seqs[i - 1]);
+    /* settle: rows 0-2 and 4-5 delivered, 3 failed, 6.. untouched */
+    pl_outbox_range done[] = {{c.seqs[0], c.seqs[2]}, {c.seqs[4], c.seqs[5]}};
+    pl_outbox_failure bad[] = {{c.seqs[3], "too large"}};
+    assert_int_equal(pl_outbox_settle(ob, done, 2, bad, 1, &eb), XW_OK);
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 4 && failed == 1);
+    int nfailed = 0;
+    assert_int_equal(pl_outbox_scan_failed(ob, count_failed, &nfailed, &eb), XW_OK);
+    assert_int_equal(nfailed, 1);
+    /* a failed row is not read as pending, and a range delete skips it */
+    struct collect c2 = {.stop_at = 64};
+    assert_int_equal(pl_outbox_scan(ob, 0, 100, collect_row, &c2, &visited, &eb), XW_OK);
+    assert_int_equal(visited, 4);
+    assert_string_equal(c2.ids[0], "ev-000006");
+    pl_outbox_range all[] = {{0, INT64_MAX}};
+    /* requeue: the failed row comes back at the end with a new seq */
+    int64_t n;
+    assert_int_equal(pl_outbox_requeue_failed(ob, &n, &eb), XW_OK);
+    assert_int_equal(n, 1);
+    struct collect c3 = {.stop_at = 64};
+    assert_int_equal(pl_outbox_scan(ob, 0, 100, collect_row, &c3, &visited, &eb), XW_OK);
+    assert_int_equal(visited, 5);
+    assert_string_equal(c3.ids[4], "ev-000003");
+    assert_true(c3.seqs[4] > c.seqs[9 - 3]);
+    assert_int_equal(pl_outbox_settle(ob, all, 1, NULL, 0, &eb), XW_OK);
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 0 && failed == 0);
+    /* new rows never reuse old seqs (AUTOINCREMENT) */
+    fill(wdb, w, 10, 11, 3);
+    struct collect c4 = {.stop_at = 64};
+    assert_int_equal(pl_outbox_scan(ob, 0, 100, collect_row, &c4, &visited, &eb), XW_OK);
+    assert_true(c4.seqs[0] > c3.seqs[4]);
+    pl_outbox_writer_free(w);
+    sqlite3_close(wdb);
+    pl_outbox_close(ob);
+    unlink(path);
+}
+
+/* --- exporter through JSON lines --------------------------------------------------------------- */
+
+static void test_export_jsonl(void **state)
+{
+    (void)state;
+    char db[128], out[128];
+    path_in_tmp(db, sizeof db, "jsonl.db");
+    path_in_tmp(out, sizeof out, "events.jsonl");
+    unlink(out);
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
+    pl_outbox_writer *w;
+    assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
+    fill(pl_outbox_db(ob), w, 0, 3000, 7);
+    pl_sink *sink;
+    assert_int_equal(pl_sink_jsonl_new("/nonexistent-dir/x", 0, &sink, &eb), XW_EIO);
+    assert_non_null(strstr(eb.msg, "cannot open /nonexistent-dir/x"));
+    assert_int_equal(pl_sink_jsonl_new(out, 1, &sink, &eb), XW_OK);
+    assert_string_equal(pl_sink_name(sink), "jsonl");
+    pl_exporter *ex;
+    pl_exporter_config cfg = {.max_in_flight = 100, .batch = 64};
+    assert_int_equal(pl_exporter_new(ob, sink, &cfg, &ex, &eb), XW_OK);
+    assert_int_equal(pl_exporter_run(ex, 1, &eb), XW_OK);
+    pl_exporter_stats st;
+    pl_exporter_stats_get(ex, &st);
+    assert_int_equal(st.produced, 3000);
+    assert_int_equal(st.delivered, 3000);
+    assert_int_equal(st.failed, 0);
+    assert_int_equal(st.in_flight, 0);
+    pl_exporter_free(ex);
+    pl_sink_free(sink);
+    int64_t pending, failed;
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 0 && failed == 0);
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        pl_event ev;
+        assert_int_equal(pl_event_decode(line, strlen(line) - 1, &ev, &eb), XW_OK);
+        char want[32];
+        snprintf(want, sizeof want, "ev-%06d", n);
+        assert_string_equal(ev.id, want);
+        pl_event_clear(&ev);
+        n++;
+    }
+    fclose(f);
+    assert_int_equal(n, 3000);
+    pl_outbox_writer_free(w);
+    pl_outbox_close(ob);
+    unlink(db);
+    unlink(out);
+}
+
+/* --- exporter through a scripted sink: failures of every class --------------------------------- */
+
+#define SCRIPT_MAX 20000
+
+typedef struct {
+    pl_sink base;
+    void *opaque[SCRIPT_MAX];
+    char ids[SCRIPT_MAX][16];
+    int results[SCRIPT_MAX];
+    size_t nq; /* queued, not reported */
+    char delivered[SCRIPT_MAX][16];
+    size_t ndelivered;
+    int attempts[1000]; /* per event number */
+    int broken, restarts, refusals, failing;
+} script_sink;
+
+static int ev_num(const char *id) { return atoi(id + 3); }
+
+static int script_produce(pl_sink *s, const pl_sink_msg *m, void *opaque, xw_errbuf *eb)
+{
+    script_sink *k = (script_sink *)s;
+    int n = ev_num(m->event_id);
+    if (k->nq == 50)
+        return XW_EFULL;              /* a small local queue: the exporter must poll */
+    if (n == 77 && k->refusals++ < 2) /* refused for now, twice */
+        return xw_errf(eb, XW_EKAFKA, "broker unreachable (scripted)");
+    if (n == 13)
+        return xw_errf(eb, XW_EDELIVERY, "event %s is too large (scripted)", m->event_id);
+    int a = k->attempts[n]++;
+    int res = XW_OK;
+    /* the first delivery of 500 fails retriably, and, as the sink contract says (a Kafka
+     * partition does not deliver past a gap), so does everything produced after it until
+     * the exporter comes back for 500 */
+    if (n == 500)
+        k->failing = a == 0;
+    if (k->failing)
+        res = XW_EKAFKA;
+    if (n == 901)
+        res = XW_EDELIVERY; /* never accepted */
+    if (n == 700 && a == 0)
+        k->broken = 1; /* the producer dies: this and everything after it is lost */
+    k->opaque[k->nq] = opaque;
+    snprintf(k->ids[k->nq], 16, "%s", m->event_id);
+    k->results[k->nq] = k->broken ? -1 : res;
+    k->nq++;
+    return XW_OK;
+}
+
+static void script_poll(pl_sink *s, int timeout_ms)
+{
+    (void)timeout_ms;
+    script_sink *k = (script_sink *)s;
+    size_t keep = 0;
+    for (size_t i = 0; i < k->nq; i++) {
+        if (k->results[i] == -1) { /* held by the broken producer: never reported */
+            k->opaque[keep] = k->opaque[i];
+            k->results[keep] = -1;
+            memcpy(k->ids[keep], k->ids[i], 16);
+            keep++;
+            continue;
+        }
+        if (k->results[i] == XW_OK)
+            memcpy(k->delivered[k->ndelivered++], k->ids[i], 16);
+        s->report(s->report_ctx, k->opaque[i], k->results[i],
+                  k->results[i] == XW_OK       ? NULL
+                  : k->results[i] == XW_EKAFKA ? "timed out"
+                                               : "too large");
+    }
+    k->nq = keep;
+}
+
+static size_t script_in_flight(pl_sink *s) { return ((script_sink *)s)->nq; }
+
+static int script_broken(pl_sink *s, xw_errbuf *eb)
+{
+    script_sink *k = (script_sink *)s;
+    if (k->broken)
+        xw_errf(eb, XW_EKAFKA, "scripted producer is broken");
+    return k->broken;
+}
+
+static int script_restart(pl_sink *s, xw_errbuf *eb)
+{
+    (void)eb;
+    script_sink *k = (script_sink *)s;
+    k->nq = 0;
+    k->broken = 0;
+    k->restarts++;
+    return XW_OK;
+}
+
+static void script_destroy(pl_sink *s) { (void)s; }
+
+static const pl_sink_ops script_ops = {"script",      script_produce, script_poll,   script_in_flight,
+                                       script_broken, script_restart, script_destroy};
+
+static void test_export_failures(void **state)
+{
+    (void)state;
+    xw_log_set_level(XW_LOG_OFF);
+    char db[128];
+    path_in_tmp(db, sizeof db, "script.db");
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
+    pl_outbox_writer *w;
+    assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
+    fill(pl_outbox_db(ob), w, 0, 1000, 5);
+    static script_sink sk;
+    memset(&sk, 0, sizeof sk);
+    sk.base.ops = &script_ops;
+    pl_exporter *ex;
+    pl_exporter_config cfg = {.max_in_flight = 200, .batch = 40, .backoff_ms = 1, .backoff_max_ms = 2};
+    assert_int_equal(pl_exporter_new(ob, &sk.base, &cfg, &ex, &eb), XW_OK);
+    assert_int_equal(pl_exporter_run(ex, 1, &eb), XW_OK);
+    pl_exporter_stats st;
+    pl_exporter_stats_get(ex, &st);
+    assert_int_equal(st.failed, 2);   /* 13 refused, 901 reported permanent */
+    assert_int_equal(st.restarts, 1); /* the broken producer */
+    assert_true(st.retries >= 3);     /* 77 twice, 500, the broken producer */
+    assert_int_equal(st.delivered, 998);
+    assert_int_equal(sk.restarts, 1);
+    /* every event but 13 and 901 delivered; first occurrences in order for each group */
+    static int seen[1000];
+    memset(seen, 0, sizeof seen);
+    int last[5] = {-1, -1, -1, -1, -1};
+    for (size_t i = 0; i < sk.ndelivered; i++) {
+        int n = ev_num(sk.delivered[i]);
+        if (seen[n]++)
+            continue;
+        assert_true(n > last[n % 5]);
+        last[n % 5] = n;
+    }
+    for (int n = 0; n < 1000; n++)
+        assert_int_equal(seen[n] > 0, n != 13 && n != 901);
+    /* the two failures are kept in the outbox, with their reasons */
+    int64_t pending, failed;
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 0 && failed == 2);
+    pl_exporter_free(ex);
+    pl_outbox_writer_free(w);
+    pl_outbox_close(ob);
+    unlink(db);
+    xw_log_set_level(XW_LOG_INFO);
+}
+
+/* --- Kafka sink into the mock cluster, checked with kcat ----------------------------------------- */
+
+static void test_export_kafka_mock(void **state)
+{
+    (void)state;
+    xw_log_set_level(XW_LOG_ERROR);
+    char errstr[256];
+    rd_kafka_conf_t *mconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(mconf, "log_level", "2", errstr, sizeof errstr);
+    rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, errstr, sizeof errstr);
+    assert_non_null(mrk);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 3);
+    assert_non_null(mc);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, "events", 4, 3), 0);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, "members", 2, 3), 0);
+    const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
+
+    /* configuration errors are specific */
+    xw_errbuf eb = {{0}};
+    pl_sink *sink;
+    pl_kafka_config bad = {.brokers = bs};
+    assert_int_equal(pl_sink_kafka_new(&bad, &sink, &eb), XW_ECONFIG);
+    assert_non_null(strstr(eb.msg, "default topic"));
+    pl_kafka_config weak = {.brokers = bs, .topic = "events", .props = {{"acks", "1"}}, .nprops = 1};
+    assert_int_equal(pl_sink_kafka_new(&weak, &sink, &eb), XW_ECONFIG);
+    assert_non_null(strstr(eb.msg, "acks is set by the exporter"));
+    pl_kafka_config typo = {.brokers = bs, .topic = "events", .props = {{"linger.mss", "1"}}, .nprops = 1};
+    assert_int_equal(pl_sink_kafka_new(&typo, &sink, &eb), XW_ECONFIG);
+    assert_non_null(strstr(eb.msg, "linger.mss"));
+
+    char db[128];
+    path_in_tmp(db, sizeof db, "kafka.db");
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
+    pl_outbox_writer *w;
+    assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
+    fill(pl_outbox_db(ob), w, 0, 2000, 10);
+    /* a member event, routed to its own topic, and one too large for the broker limit */
+    char big[3000];
+    memset(big, 'x', sizeof big);
+    big[0] = '"';
+    big[sizeof big - 2] = '"';
+    big[sizeof big - 1] = '\0';
+    pl_event member = {
+        .id = "member-1", .kind = PL_EVENT_MEMBER_ADDED, .group_id = "g1", .sender_inbox_id = "s"};
+    pl_event huge = {.id = "huge-1", .kind = PL_EVENT_MESSAGE, .group_id = "g2", .content_json = big};
+    assert_int_equal(pl_outbox_writer_add(w, &member, 1, NULL, &eb), XW_OK);
+    assert_int_equal(pl_outbox_writer_add(w, &huge, 1, NULL, &eb), XW_OK);
+
+    pl_kafka_config kc = {
+        .brokers = bs, .topic = "events", .props = {{"message.max.bytes", "2500"}}, .nprops = 1};
+    kc.topics[PL_EVENT_MEMBER_ADDED] = "members";
+    assert_int_equal(pl_sink_kafka_new(&kc, &sink, &eb), XW_OK);
+    /* broker errors on the first produce requests: retried by the idempotent producer */
+    rd_kafka_mock_push_request_errors(mc, 0 /* Produce */, 3, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                      RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+    pl_exporter *ex;
+    assert_int_equal(pl_exporter_new(ob, sink, NULL, &ex, &eb), XW_OK);
+    assert_int_equal(pl_exporter_run(ex, 1, &eb), XW_OK);
+    pl_exporter_stats st;
+    pl_exporter_stats_get(ex, &st);
+    assert_int_equal(st.delivered, 2001);
+    assert_int_equal(st.failed, 1);
+    int64_t pending, failed;
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 0 && failed == 1);
+
+    /* read back with kcat, an independent client */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "kcat -C -b '%s' -t events -o beginning -e -q -f '%%k\\t%%h\\t%%s\\n' 2>/dev/null | sort -t'\t' "
+             "-k1,1 -s",
+             bs);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    static char line[8192];
+    int got = 0, last[10];
+    for (int i = 0; i < 10; i++)
+        last[i] = -1;
+    while (fgets(line, sizeof line, p)) {
+        char *hdr = strchr(line, '\t');
+        assert_non_null(hdr);
+        char *payload = strchr(hdr + 1, '\t');
+        assert_non_null(payload);
+        *hdr++ = '\0';
+        *payload++ = '\0';
+        pl_event ev;
+        assert_int_equal(pl_event_decode(payload, strlen(payload) - 1, &ev, &eb), XW_OK);
+        assert_string_equal(line, ev.group_id); /* key = group id */
+        char want[96];
+        snprintf(want, sizeof want, "event_id=%s,event_type=message", ev.id);
+        assert_string_equal(hdr, want);
+        int n = ev_num(ev.id);
+        assert_true(n > last[n % 10]); /* per group order (sort -s keeps partition order) */
+        last[n % 10] = n;
+        pl_event_clear(&ev);
+        got++;
+    }
+    pclose(p);
+    assert_int_equal(got, 2000);
+    snprintf(cmd, sizeof cmd, "kcat -C -b '%s' -t members -o beginning -e -q -f '%%k %%h\\n' 2>/dev/null",
+             bs);
+    p = popen(cmd, "r");
+    assert_non_null(fgets(line, sizeof line, p));
+    assert_string_equal(line, "g1 event_id=member-1,event_type=member_added\n");
+    assert_null(fgets(line, sizeof line, p));
+    pclose(p);
+
+    pl_exporter_free(ex);
+    pl_sink_free(sink);
+    pl_outbox_writer_free(w);
+    pl_outbox_close(ob);
+    unlink(db);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(mrk);
+    xw_log_set_level(XW_LOG_INFO);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/xw-pl-test-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_event_roundtrip),      cmocka_unit_test(test_event_encode_rejects),
+        cmocka_unit_test(test_event_decode_rejects), cmocka_unit_test(test_outbox),
+        cmocka_unit_test(test_export_jsonl),         cmocka_unit_test(test_export_failures),
+        cmocka_unit_test(test_export_kafka_mock),
+    };
+    return cmocka_run_group_tests_name("pipeline_export", tests, setup, teardown);
+}
