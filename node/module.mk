@@ -15,3 +15,10 @@ TESTS += devnode_libxmtp
 devnode_libxmtp_CMD := node tests/interop/devnode_libxmtp.mjs build/xmtp-devnode
 devnode_libxmtp_TIMEOUT := 180
 devnode_libxmtp_NEEDS := build/xmtp-devnode $(INTEROP_NPM)
+
+TESTBINS += test_devnode
+test_devnode_SRCS := tests/unit/test_devnode.c tests/unit/devnode_helpers.c
+test_devnode_LIBS := xmtpapi $(NODE_LIBS)
+test_devnode_PKGS := cmocka libcurl $(NODE_PKGS)
+TESTS += test_devnode
+test_devnode_TIMEOUT := 120
