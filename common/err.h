@@ -78,6 +78,15 @@ typedef enum {
     X(XW_EXMTP_ASSOCIATION, PERMANENT, "association not allowed")                                            \
     X(XW_EXMTP_REPLAY, PERMANENT, "signature was already used")                                              \
     X(XW_EXMTP_CONTENT, PERMANENT, "invalid content")                                                        \
+    X(XW_EXMTP_NOT_CREATED, PERMANENT, "inbox does not exist yet; its first update must create it")          \
+    X(XW_EXMTP_ALREADY_CREATED, PERMANENT, "inbox already exists; it cannot be created again")               \
+    X(XW_EXMTP_SIGNER, PERMANENT, "signature was made by someone not allowed to sign this action")           \
+    X(XW_EXMTP_SIG_KIND, PERMANENT, "signature kind not allowed for this member kind")                       \
+    X(XW_EXMTP_SCW, PERMANENT, "smart-contract wallet signatures need chain access (not supported)")         \
+    X(XW_EXMTP_PASSKEY, PERMANENT, "passkey identities are not supported")                                   \
+    X(XW_EXMTP_LEGACY, PERMANENT, "legacy delegated (XMTP V2) signatures are not supported")                 \
+    X(XW_EXMTP_CHAIN_ID, PERMANENT, "signature is from another chain than the member was added on")          \
+    X(XW_EXMTP_SEQUENCE, PERMANENT, "identity update out of sequence order")                                 \
                                                                                                              \
     /* --- rules --- */                                                                                      \
     X(XW_ERULES_SYNTAX, PERMANENT, "rule file syntax error")                                                 \
