@@ -2,8 +2,8 @@
 LIBS += xwnode
 xwnode_SRCS := node/server.c node/store.c node/subs.c node/mlswire.c node/ident.c node/rpc_common.c \
 	node/rpc_mls.c node/rpc_identity.c
-NODE_LIBS := xwnode xwproto common
-NODE_PKGS := libnghttp2 sqlite3 libprotobuf-c libsodium openssl
+NODE_LIBS := xwnode xmtp xwproto common
+NODE_PKGS := libnghttp2 sqlite3 libprotobuf-c libsodium openssl libsecp256k1 jansson
 
 PROGS += xmtp-devnode
 xmtp-devnode_SRCS := node/main.c

@@ -26,6 +26,10 @@
 #include "identity/api/v1/identity.pb-c.h"
 #include "mls/api/v1/mls.pb-c.h"
 #include "tests/unit/devnode_helpers.h"
+#include "xmtp/inbox.h"
+#include "xmtp/installation.h"
+#include "xmtp/identity_update.h"
+#include "xmtp/wallet.h"
 
 #define MLS "/xmtp.mls.api.v1.MlsApi/"
 
@@ -799,6 +803,256 @@ static void test_grpc_framing_and_http2_errors(void **state)
     tn_stop(&tn);
 }
 
+/* --- identity ---------------------------------------------------------------------------------- */
+
+#define IDA "/xmtp.identity.api.v1.IdentityApi/"
+
+typedef struct {
+    xmtp_wallet *w;
+    xmtp_installation_key *i1, *i2;
+    uint8_t addr[20];
+    char addr_text[43];
+    char inbox[65];
+    xmtp_member_id mw, mi1, mi2;
+} ident_fx;
+
+static void ident_fx_init(ident_fx *f)
+{
+    memset(f, 0, sizeof *f);
+    assert_int_equal(xmtp_wallet_generate(&f->w, NULL), XW_OK);
+    assert_int_equal(xmtp_installation_key_generate(&f->i1, NULL), XW_OK);
+    assert_int_equal(xmtp_installation_key_generate(&f->i2, NULL), XW_OK);
+    xmtp_wallet_address(f->w, f->addr);
+    xmtp_address_to_lower(f->addr, f->addr_text);
+    xmtp_inbox_id_for_address(f->addr, 1, f->inbox);
+    xmtp_member_eth(&f->mw, f->addr);
+    xmtp_member_installation(&f->mi1, xmtp_installation_key_public(f->i1));
+    xmtp_member_installation(&f->mi2, xmtp_installation_key_public(f->i2));
+}
+
+static void ident_fx_free(ident_fx *f)
+{
+    xmtp_wallet_free(f->w);
+    xmtp_installation_key_free(f->i1);
+    xmtp_installation_key_free(f->i2);
+}
+
+/* A signed update; `create` = CreateInbox + add i1, else add i2. Encoded into out. */
+static void ident_update(ident_fx *f, int create, xw_buf *out)
+{
+    xmtp_idu *u = NULL;
+    xw_errbuf eb = {{0}};
+    assert_int_equal(xmtp_idu_new(f->inbox, 1700000000000000000ull + (create ? 0 : 1000), &u, &eb), XW_OK);
+    if (create)
+        assert_int_equal(xmtp_idu_create_inbox(u, f->addr, 1, &eb), XW_OK);
+    assert_int_equal(xmtp_idu_add_association(u, create ? &f->mi1 : &f->mi2, &f->mw, &eb), XW_OK);
+    assert_int_equal(xmtp_idu_sign_wallet(u, f->w, &eb), XW_OK);
+    assert_int_equal(xmtp_idu_sign_installation(u, create ? f->i1 : f->i2, &eb), XW_OK);
+    assert_int_equal(xmtp_idu_encode(u, out, &eb), XW_OK);
+    xmtp_idu_free(u);
+}
+
+static int publish(test_node *tn, const xw_buf *update, xmtp_api_status *st)
+{
+    /* PublishIdentityUpdateRequest { IdentityUpdate identity_update = 1 } */
+    xw_buf req, resp;
+    xw_buf_init(&req, 1 << 20);
+    xw_buf_init(&resp, 1 << 20);
+    uint8_t hdr[12];
+    size_t h = 0, n = update->len;
+    hdr[h++] = 0x0a;
+    while (n >= 0x80) {
+        hdr[h++] = (uint8_t)(n | 0x80);
+        n >>= 7;
+    }
+    hdr[h++] = (uint8_t)n;
+    xw_buf_append(&req, hdr, h);
+    xw_buf_append(&req, update->data, update->len);
+    xw_errbuf eb = {{0}};
+    int rc = xmtp_api_unary(tn->api, IDA "PublishIdentityUpdate", req.data, req.len, &resp, st, &eb);
+    xw_buf_free(&req);
+    xw_buf_free(&resp);
+    return rc;
+}
+
+static Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *get_updates(test_node *tn, const char *inbox,
+                                                                        uint64_t after)
+{
+    Xmtp__Identity__Api__V1__GetIdentityUpdatesRequest req =
+        XMTP__IDENTITY__API__V1__GET_IDENTITY_UPDATES_REQUEST__INIT;
+    Xmtp__Identity__Api__V1__GetIdentityUpdatesRequest__Request r =
+        XMTP__IDENTITY__API__V1__GET_IDENTITY_UPDATES_REQUEST__REQUEST__INIT;
+    Xmtp__Identity__Api__V1__GetIdentityUpdatesRequest__Request *pr[1] = {&r};
+    r.inbox_id = (char *)inbox;
+    r.sequence_id = after;
+    req.requests = pr;
+    req.n_requests = 1;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+    xmtp_api_status st;
+    assert_int_equal(call(tn, IDA "GetIdentityUpdates", &req.base, &resp, &st), XW_OK);
+    Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *out =
+        xmtp__identity__api__v1__get_identity_updates_response__unpack(NULL, resp.len, resp.data);
+    assert_non_null(out);
+    xw_buf_free(&resp);
+    return out;
+}
+
+static int lookup(test_node *tn, const char *address, char *inbox_out)
+{
+    Xmtp__Identity__Api__V1__GetInboxIdsRequest req = XMTP__IDENTITY__API__V1__GET_INBOX_IDS_REQUEST__INIT;
+    Xmtp__Identity__Api__V1__GetInboxIdsRequest__Request r =
+        XMTP__IDENTITY__API__V1__GET_INBOX_IDS_REQUEST__REQUEST__INIT;
+    Xmtp__Identity__Api__V1__GetInboxIdsRequest__Request *pr[1] = {&r};
+    r.identifier = (char *)address;
+    r.identifier_kind = 1;
+    req.requests = pr;
+    req.n_requests = 1;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+    xmtp_api_status st;
+    assert_int_equal(call(tn, IDA "GetInboxIds", &req.base, &resp, &st), XW_OK);
+    Xmtp__Identity__Api__V1__GetInboxIdsResponse *out =
+        xmtp__identity__api__v1__get_inbox_ids_response__unpack(NULL, resp.len, resp.data);
+    assert_non_null(out);
+    assert_int_equal(out->n_responses, 1);
+    assert_string_equal(out->responses[0]->identifier, address);
+    int found = out->responses[0]->_inbox_id_case != 0;
+    if (found)
+        snprintf(inbox_out, 65, "%s", out->responses[0]->inbox_id);
+    xmtp__identity__api__v1__get_inbox_ids_response__free_unpacked(out, NULL);
+    xw_buf_free(&resp);
+    return found;
+}
+
+static void test_identity_updates_validated(void **state)
+{
+    (void)state;
+    test_node tn;
+    tn_start(&tn, ":memory:", 0, 0);
+    xmtp_api_status st;
+    ident_fx f, g;
+    ident_fx_init(&f);
+    ident_fx_init(&g);
+    xw_buf reg, add, bad;
+    xw_buf_init(&reg, 1 << 20);
+    xw_buf_init(&add, 1 << 20);
+    xw_buf_init(&bad, 1 << 20);
+    ident_update(&f, 1, &reg);
+    ident_update(&f, 0, &add);
+
+    /* an inbox must be created before anything is added to it */
+    assert_int_equal(publish(&tn, &add, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    char inbox[65];
+    assert_false(lookup(&tn, f.addr_text, inbox));
+
+    assert_int_equal(publish(&tn, &reg, &st), XW_OK);
+    assert_true(lookup(&tn, f.addr_text, inbox));
+    assert_string_equal(inbox, f.inbox);
+    /* replaying the registration is refused */
+    assert_int_equal(publish(&tn, &reg, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "refused"));
+    assert_int_equal(publish(&tn, &add, &st), XW_OK);
+
+    /* a registration with a tampered signature: refused, nothing recorded */
+    ident_update(&g, 1, &bad);
+    bad.data[bad.len - 70] ^= 0x01;
+    assert_int_equal(publish(&tn, &bad, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_false(lookup(&tn, g.addr_text, inbox));
+    Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *r = get_updates(&tn, g.inbox, 0);
+    assert_int_equal(r->n_responses, 1);
+    assert_int_equal(r->responses[0]->n_updates, 0);
+    xmtp__identity__api__v1__get_identity_updates_response__free_unpacked(r, NULL);
+
+    /* the log, in order, after a sequence id */
+    r = get_updates(&tn, f.inbox, 0);
+    assert_int_equal(r->responses[0]->n_updates, 2);
+    uint64_t s1 = r->responses[0]->updates[0]->sequence_id, s2 = r->responses[0]->updates[1]->sequence_id;
+    assert_true(s1 > 0 && s2 > s1);
+    assert_true(r->responses[0]->updates[0]->server_timestamp_ns > 0);
+    assert_non_null(r->responses[0]->updates[1]->update);
+    assert_string_equal(r->responses[0]->updates[1]->update->inbox_id, f.inbox);
+    assert_int_equal(r->responses[0]->updates[0]->update->n_actions, 2);
+    xmtp__identity__api__v1__get_identity_updates_response__free_unpacked(r, NULL);
+    r = get_updates(&tn, f.inbox, s1);
+    assert_int_equal(r->responses[0]->n_updates, 1);
+    assert_int_equal(r->responses[0]->updates[0]->sequence_id, s2);
+    xmtp__identity__api__v1__get_identity_updates_response__free_unpacked(r, NULL);
+
+    /* smart-contract wallets cannot be checked without a chain */
+    Xmtp__Identity__Api__V1__VerifySmartContractWalletSignaturesRequest vq =
+        XMTP__IDENTITY__API__V1__VERIFY_SMART_CONTRACT_WALLET_SIGNATURES_REQUEST__INIT;
+    Xmtp__Identity__Api__V1__VerifySmartContractWalletSignatureRequestSignature sig =
+        XMTP__IDENTITY__API__V1__VERIFY_SMART_CONTRACT_WALLET_SIGNATURE_REQUEST_SIGNATURE__INIT;
+    Xmtp__Identity__Api__V1__VerifySmartContractWalletSignatureRequestSignature *ps[1] = {&sig};
+    sig.account_id = "eip155:1:0x0000000000000000000000000000000000000001";
+    vq.signatures = ps;
+    vq.n_signatures = 1;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+    assert_int_equal(call(&tn, IDA "VerifySmartContractWalletSignatures", &vq.base, &resp, &st), XW_OK);
+    Xmtp__Identity__Api__V1__VerifySmartContractWalletSignaturesResponse *vr =
+        xmtp__identity__api__v1__verify_smart_contract_wallet_signatures_response__unpack(NULL, resp.len,
+                                                                                          resp.data);
+    assert_non_null(vr);
+    assert_int_equal(vr->n_responses, 1);
+    assert_false(vr->responses[0]->is_valid);
+    assert_non_null(strstr(vr->responses[0]->error, "chain"));
+    xmtp__identity__api__v1__verify_smart_contract_wallet_signatures_response__free_unpacked(vr, NULL);
+    xw_buf_free(&resp);
+
+    xw_buf_free(&reg);
+    xw_buf_free(&add);
+    xw_buf_free(&bad);
+    ident_fx_free(&f);
+    ident_fx_free(&g);
+    tn_stop(&tn);
+}
+
+static void test_inbox_update_limit(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/devnode-limit-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    ident_fx f;
+    ident_fx_init(&f);
+    /* an inbox that already has 256 updates (written straight into the store) */
+    node_store *store;
+    assert_int_equal(node_store_open(path, &store, NULL), XW_OK);
+    assert_int_equal(node_store_begin(store, NULL), XW_OK);
+    for (int i = 0; i < 256; i++) {
+        uint64_t seq;
+        assert_int_equal(node_store_inbox_add(store, f.inbox, (const uint8_t *)"x", 1, &seq, NULL, NULL),
+                         XW_OK);
+    }
+    assert_int_equal(node_store_commit(store, NULL), XW_OK);
+    node_store_close(store);
+    test_node tn;
+    tn_start(&tn, path, 0, 0);
+    xw_buf add;
+    xw_buf_init(&add, 1 << 20);
+    ident_update(&f, 0, &add);
+    xmtp_api_status st;
+    assert_int_equal(publish(&tn, &add, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "256"));
+    xw_buf_free(&add);
+    ident_fx_free(&f);
+    tn_stop(&tn);
+    char wal[600];
+    unlink(path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+}
+
 /* --- persistence ------------------------------------------------------------------------------ */
 
 static void test_restart_keeps_everything(void **state)
@@ -875,6 +1129,8 @@ int main(void)
         cmocka_unit_test(test_slow_subscriber_aborted_others_served),
         cmocka_unit_test(test_grpc_framing_and_http2_errors),
         cmocka_unit_test(test_restart_keeps_everything),
+        cmocka_unit_test(test_identity_updates_validated),
+        cmocka_unit_test(test_inbox_update_limit),
         cmocka_unit_test(test_client_errors_and_retry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
