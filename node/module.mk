@@ -22,3 +22,8 @@ test_devnode_LIBS := xmtpapi $(NODE_LIBS)
 test_devnode_PKGS := cmocka libcurl $(NODE_PKGS)
 TESTS += test_devnode
 test_devnode_TIMEOUT := 120
+
+FUZZERS += fuzz_devnode_request
+fuzz_devnode_request_SRCS := tests/fuzz/fuzz_devnode_request.c
+fuzz_devnode_request_LIBS := $(NODE_LIBS)
+fuzz_devnode_request_PKGS := $(NODE_PKGS)
