@@ -2,8 +2,9 @@
  * Identity update checks for PublishIdentityUpdate, and the identifier (address log) changes
  * an accepted update makes.
  *
- * node_ident_check folds the inbox's stored log and the new update and refuses the update
- * if it does not apply (INVALID_ARGUMENT with the reason). It fills `res` with the
+ * node_ident_check folds the inbox's stored log and the new update with the identity
+ * module's association rules (signatures verified, who may add or revoke whom, replays)
+ * and refuses the update if it does not apply (INVALID_ARGUMENT with the reason). It fills `res` with the
  * identifiers (Ethereum addresses, passkeys) that the update associates with the inbox or
  * revokes from it, for GetInboxIds.
  */
@@ -13,7 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "identity/associations/association.pb-c.h"
 #include "node/server.h"
 #include "node/store.h"
 
@@ -30,8 +30,8 @@ typedef struct {
     size_t n;
 } node_ident_result;
 
-int node_ident_check(node_store *st, const char *inbox_id,
-                     const Xmtp__Identity__Associations__IdentityUpdate *u, const uint8_t *bytes, size_t len,
+/* `bytes` is the serialized IdentityUpdate as the client sent it. */
+int node_ident_check(node_store *st, const char *inbox_id, const uint8_t *bytes, size_t len,
                      node_ident_result *res, node_status *status);
 void node_ident_result_free(node_ident_result *res);
 

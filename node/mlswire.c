@@ -13,6 +13,7 @@ typedef struct {
     const uint8_t *p;
     size_t len, off;
     int bad;
+    int trunc;        /* the input ended early */
     const char *what; /* field being read when it went wrong */
 } rd;
 
@@ -80,6 +81,7 @@ static int rd_vec(rd *r, const uint8_t **body, size_t *n, const char *what)
         len = (len << 8) | b;
     }
     if ((prefix == 2 && len < 64) || (prefix == 4 && len < 16384) || r->len - r->off < len) {
+        r->trunc = r->len - r->off < len;
         r->bad = 1;
         r->what = what;
         return -1;
@@ -92,7 +94,7 @@ static int rd_vec(rd *r, const uint8_t **body, size_t *n, const char *what)
 
 static int rd_fail(rd *r, xw_errbuf *eb, const char *obj)
 {
-    if (r->off >= r->len)
+    if (r->off >= r->len || r->trunc)
         return xw_errf(eb, XW_ETRUNCATED, "%s ends early (%zu bytes) while reading %s", obj, r->len,
                        r->what ? r->what : "?");
     return xw_errf(eb, XW_EMALFORMED, "%s is malformed at byte %zu (%s)", obj, r->off,

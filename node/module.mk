@@ -2,8 +2,8 @@
 LIBS += xwnode
 xwnode_SRCS := node/server.c node/store.c node/subs.c node/mlswire.c node/ident.c node/rpc_common.c \
 	node/rpc_mls.c node/rpc_identity.c
-NODE_LIBS := xwnode xwproto common
-NODE_PKGS := libnghttp2 sqlite3 libprotobuf-c libsodium openssl
+NODE_LIBS := xwnode xmtp xwproto common
+NODE_PKGS := libnghttp2 sqlite3 libprotobuf-c libsodium openssl libsecp256k1 jansson
 
 PROGS += xmtp-devnode
 xmtp-devnode_SRCS := node/main.c
@@ -15,3 +15,15 @@ TESTS += devnode_libxmtp
 devnode_libxmtp_CMD := node tests/interop/devnode_libxmtp.mjs build/xmtp-devnode
 devnode_libxmtp_TIMEOUT := 180
 devnode_libxmtp_NEEDS := build/xmtp-devnode $(INTEROP_NPM)
+
+TESTBINS += test_devnode
+test_devnode_SRCS := tests/unit/test_devnode.c tests/unit/devnode_helpers.c
+test_devnode_LIBS := xmtpapi $(NODE_LIBS)
+test_devnode_PKGS := cmocka libcurl $(NODE_PKGS)
+TESTS += test_devnode
+test_devnode_TIMEOUT := 120
+
+FUZZERS += fuzz_devnode_request
+fuzz_devnode_request_SRCS := tests/fuzz/fuzz_devnode_request.c
+fuzz_devnode_request_LIBS := $(NODE_LIBS)
+fuzz_devnode_request_PKGS := $(NODE_PKGS)

@@ -5,8 +5,8 @@
  * "not valid" (the node has no chain access).
  *
  * Publishing: the update is decoded, checked against the inbox's existing log by
- * node_ident_check (ident.c), appended, and the identifiers it associates or revokes are
- * written to the address log, all in one transaction.
+ * node_ident_check (ident.c: signatures and association rules of xmtp/), appended, and the identifiers it
+ * associates or revokes are written to the address log, all in one transaction.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -79,7 +79,7 @@ static int publish_identity_update(void *vctx, const uint8_t *req, size_t len, x
                              u->inbox_id, MAX_INBOX_UPDATES);
         goto out;
     }
-    rc = node_ident_check(ctx->store, u->inbox_id, u, upd.data, upd.len, &res, st);
+    rc = node_ident_check(ctx->store, u->inbox_id, upd.data, upd.len, &res, st);
     if (rc != NODE_GRPC_OK) {
         node_store_rollback(ctx->store);
         goto out;

@@ -57,7 +57,12 @@ struct node_call {
     int64_t start_ns;
     /* request */
     xw_buf req;
-    int rejected;   /* answered early; ignore further data */
+    int rejected;  /* answered early; ignore further data */
+    int req_done;  /* the client ended its side of the stream */
+    int rst_after; /* send RST_STREAM(NO_ERROR) once the early answer is sent */
+    int late_http; /* an error decided from the headers, answered when the request ends */
+    int late_code;
+    char late_msg[XW_ERRBUF_SIZE];
     int dispatched; /* handler ran */
     /* response */
     int responded; /* response headers submitted */
@@ -84,6 +89,8 @@ struct conn {
     int dead;
     int dirty;
     int closing; /* being freed: ignore stream-close callbacks */
+    int goaway_sent;
+    int64_t idle_since; /* while stopping: when the last call ended */
     conn *prev, *next;
     conn *next_dirty;
     node_call *calls;
@@ -206,6 +213,10 @@ static ssize_t data_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t
     (void)stream_id;
     (void)user_data;
     node_call *call = source->ptr;
+    if (call->trailers_sent) {
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        return 0;
+    }
     if (call->out_off == call->out.len && !call->finishing && call->ops && call->ops->drain) {
         xw_buf_reset(&call->out);
         call->out_off = 0;
@@ -265,6 +276,10 @@ static void respond_error(node_call *call, int http_status, int code, const char
                         NV("grpc-message", msg)};
     nghttp2_submit_response(call->c->h2, call->stream_id, nva, 4, NULL);
     call->trailers_sent = 1;
+    /* answered before the request ended: once the answer is out, ask the client to stop
+     * sending (RFC 9113 §8.1); see on_frame_send */
+    if (!call->req_done)
+        call->rst_after = 1;
     mark_dirty(call->c);
 }
 
@@ -340,10 +355,18 @@ void node_call_finish(node_call *call, int code, const char *msg, int discard)
     call->finishing = 1;
     call->status = code;
     snprintf(call->status_msg, sizeof call->status_msg, "%s", msg ? msg : "");
-    if (!call->responded)
+    if (!call->responded) {
         respond_error(call, 200, code, "%s", msg ? msg : "");
-    else
+    } else if (discard && call->out.len == call->out_off && !call->trailers_sent &&
+               nghttp2_session_get_stream_remote_window_size(call->c->h2, call->stream_id) <= 0) {
+        /* nothing left to send: the trailers go now, even if the peer's flow-control window
+         * is closed (HEADERS are not flow-controlled; the data provider would never run) */
+        if (submit_trailers(call) == 0)
+            call->trailers_sent = 1;
+        mark_dirty(call->c);
+    } else {
         resume(call);
+    }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -466,26 +489,38 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     return 0;
 }
 
+/* Errors found in the headers are answered when the request ends (its body is dropped):
+ * answering early would make clients like libcurl 7.88 see a reset stream. */
+static void late_error(node_call *call, int http_status, int code, const char *msg)
+{
+    call->late_http = http_status;
+    call->late_code = code;
+    snprintf(call->late_msg, sizeof call->late_msg, "%s", msg);
+}
+
 static void headers_done(node_call *call)
 {
+    char msg[XW_ERRBUF_SIZE];
     if (!call->is_post) {
-        respond_error(call, 405, NODE_GRPC_UNIMPLEMENTED, "gRPC calls use POST");
+        late_error(call, 405, NODE_GRPC_UNIMPLEMENTED, "gRPC calls use POST");
         return;
     }
     if (!call->ctype_ok) {
-        respond_error(call, 415, NODE_GRPC_UNKNOWN,
-                      "content-type must be application/grpc (this node speaks gRPC over HTTP/2)");
+        late_error(call, 415, NODE_GRPC_UNKNOWN,
+                   "content-type must be application/grpc (this node speaks gRPC over HTTP/2)");
         return;
     }
     if (call->rejected == -1) {
         call->rejected = 0;
-        respond_error(call, 200, NODE_GRPC_UNIMPLEMENTED,
-                      "message compression is not supported by this node; send grpc-encoding identity");
+        late_error(call, 200, NODE_GRPC_UNIMPLEMENTED,
+                   "message compression is not supported by this node; send grpc-encoding identity");
         return;
     }
     call->method = find_method(call->srv, call->path);
-    if (!call->method)
-        respond_error(call, 200, NODE_GRPC_UNIMPLEMENTED, "unknown method %s", call->path);
+    if (!call->method) {
+        snprintf(msg, sizeof msg, "unknown method %.200s", call->path);
+        late_error(call, 200, NODE_GRPC_UNIMPLEMENTED, msg);
+    }
 }
 
 static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data,
@@ -494,7 +529,7 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
     (void)flags;
     (void)user_data;
     node_call *call = nghttp2_session_get_stream_user_data(session, stream_id);
-    if (!call || call->rejected || call->dispatched)
+    if (!call || call->rejected || call->dispatched || call->late_code)
         return 0;
     node_server *s = call->srv;
     size_t have = call->req.len;
@@ -536,10 +571,29 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
     node_call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
     if (!call)
         return 0;
+    if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
+        call->req_done = 1;
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
         headers_done(call);
-    if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !call->rejected && !call->dispatched)
-        dispatch(call);
+    if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !call->rejected && !call->dispatched) {
+        if (call->late_code)
+            respond_error(call, call->late_http, call->late_code, "%s", call->late_msg);
+        else
+            dispatch(call);
+    }
+    return 0;
+}
+
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    (void)user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS || !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return 0;
+    node_call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (call && call->rst_after && !call->req_done) {
+        call->rst_after = 0;
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    }
     return 0;
 }
 
@@ -559,6 +613,8 @@ static void call_free(node_call *call)
 
 static void call_gone(node_call *call, const char *why)
 {
+    if (call->srv->stopping && !call->c->closing)
+        mark_dirty(call->c);
     if (!call->trailers_sent) {
         call->status = NODE_GRPC_CANCELLED;
         snprintf(call->status_msg, sizeof call->status_msg, "the client went away");
@@ -597,6 +653,12 @@ static void conn_free(conn *c)
     }
     nghttp2_session_del(c->h2);
     epoll_ctl(s->efd, EPOLL_CTL_DEL, c->fd, NULL);
+    /* close gently: a close() with unread input makes the kernel send RST, and the peer
+     * may then lose the last frames we sent (trailers, GOAWAY) */
+    shutdown(c->fd, SHUT_WR);
+    uint8_t sink[4096];
+    for (int i = 0; i < 64 && read(c->fd, sink, sizeof sink) > 0; i++)
+        ;
     close(c->fd);
     xw_free(c->wpend);
     if (c->prev)
@@ -659,8 +721,10 @@ static int conn_flush(conn *c)
             return 0;
         }
     }
-    if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))
+    if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)) {
+        xw_log_debug("node", "%s: HTTP/2 session finished", c->peer);
         return -1;
+    }
     epoll_set(c, EPOLLIN);
     return 0;
 }
@@ -673,11 +737,14 @@ static void conn_read(conn *c)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                xw_log_debug("node", "%s: read: %s", c->peer, strerror(errno));
                 c->dead = 1;
+            }
             break;
         }
         if (n == 0) {
+            xw_log_debug("node", "%s: peer closed the connection", c->peer);
             c->dead = 1;
             break;
         }
@@ -833,6 +900,7 @@ int node_server_new(const node_server_opts *opts, const node_method *methods, si
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(s->cbs, on_data_chunk);
     nghttp2_session_callbacks_set_on_frame_recv_callback(s->cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_stream_close_callback(s->cbs, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(s->cbs, on_frame_send);
     *out = s;
     return XW_OK;
 }
@@ -853,8 +921,11 @@ static void flush_dirty(node_server *s)
         conn *c = s->dirty;
         s->dirty = c->next_dirty;
         c->dirty = 0;
-        if (!c->dead && conn_flush(c) != 0)
+
+        if (!c->dead && conn_flush(c) != 0) {
+            xw_log_debug("node", "%s: write failed or session over", c->peer);
             c->dead = 1;
+        }
         if (c->dead)
             conn_free(c);
     }
@@ -871,8 +942,8 @@ static void begin_shutdown(node_server *s)
             if (call->streaming && !call->finishing)
                 node_call_finish(call, NODE_GRPC_UNAVAILABLE, "the node is shutting down; reconnect later",
                                  1);
-        nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->h2),
-                              NGHTTP2_NO_ERROR, NULL, 0);
+        /* GOAWAY follows once the connection's calls have ended (flush_dirty), so it never
+         * overtakes their trailers: libcurl 7.88 drops open streams on any GOAWAY */
         mark_dirty(c);
     }
 }
@@ -882,12 +953,30 @@ int node_server_run(node_server *s, int grace_ms)
     struct epoll_event evs[256];
     int64_t deadline = 0;
     for (;;) {
+        if (s->stopping) {
+            /* GOAWAY goes 100 ms after a connection's last call ended: sent right behind the
+             * trailers, libcurl 7.88 drops the stream before it reads them */
+            int64_t now = xw_clock_mono_ns(xw_clock_real());
+            for (conn *c = s->conns; c; c = c->next) {
+                if (c->calls || c->goaway_sent || c->dead)
+                    continue;
+                if (!c->idle_since) {
+                    c->idle_since = now;
+                } else if (now - c->idle_since > 100 * XW_NS_PER_MS) {
+                    nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
+                                          nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
+                                          NULL, 0);
+                    c->goaway_sent = 1;
+                    mark_dirty(c);
+                }
+            }
+        }
         flush_dirty(s);
         if (s->stopping) {
             if (!s->conns || xw_clock_mono_ns(xw_clock_real()) > deadline)
                 break;
         }
-        int n = epoll_wait(s->efd, evs, 256, s->stopping ? 50 : 1000);
+        int n = epoll_wait(s->efd, evs, 256, s->stopping ? 20 : 1000);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -910,8 +999,10 @@ int node_server_run(node_server *s, int grace_ms)
                 conn *c = p;
                 if (c->dead)
                     continue;
-                if (evs[i].events & (EPOLLERR | EPOLLHUP))
-                    c->dead = !(evs[i].events & EPOLLIN);
+                if ((evs[i].events & (EPOLLERR | EPOLLHUP)) && !(evs[i].events & EPOLLIN)) {
+                    xw_log_debug("node", "%s: socket error or hang-up", c->peer);
+                    c->dead = 1;
+                }
                 if (evs[i].events & EPOLLIN)
                     conn_read(c);
                 mark_dirty(c);

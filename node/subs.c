@@ -223,6 +223,7 @@ int node_subs_open(node_subs *s, node_call *call, const node_sub_filter *flt, si
     s->list = u;
     s->count++;
     node_call_set_ops(call, &sub_ops, u);
+    drain(call, u); /* first page (or live at once) without waiting for the client to read */
     xw_log_debug("node", "%s subscription with %zu filter(s)", s->name, u->n);
     return NODE_GRPC_OK;
 }

@@ -1,0 +1,64 @@
+/*
+ * Helpers for the dev node tests: run a node in a thread of the test process, build MLS
+ * messages and signed key packages, and a raw HTTP/2 client (nghttp2) for the tests that
+ * must send what a well-behaved gRPC client never would.
+ */
+#ifndef XW_TESTS_DEVNODE_HELPERS_H
+#define XW_TESTS_DEVNODE_HELPERS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "node/rpc.h"
+#include "node/server.h"
+#include "node/store.h"
+#include "xmtp/api.h"
+
+typedef struct {
+    node_ctx ctx;
+    node_server *srv;
+    node_method methods[NODE_RPC_MAX_METHODS];
+    pthread_t thread;
+    int port;
+    char url[64];
+    xmtp_api *api;
+} test_node;
+
+/* Starts a node on a free port with the given store path (":memory:" for none) and limits
+ * (0 = defaults). */
+void tn_start(test_node *tn, const char *db, size_t max_msg, size_t max_call_buf);
+/* Stops it (SIGTERM path) and frees everything. */
+void tn_stop(test_node *tn);
+
+/* An MLS PrivateMessage (wire format 2) for group `gid` with the given content type and
+ * payload bytes. */
+void tn_mls_private(xw_buf *out, const uint8_t *gid, size_t gidlen, uint8_t content_type,
+                    const char *payload);
+
+/* A key package signed with a fresh Ed25519 key; the public key (installation key) goes
+ * to pk_out[32]. `inbox` names the inbox in the MlsCredential. */
+void tn_key_package(xw_buf *out, const char *inbox, uint8_t pk_out[32], uint8_t sk_out[64]);
+
+/* --- raw HTTP/2 client --- */
+typedef struct rawc rawc;
+rawc *raw_connect(int port, int32_t initial_window);
+/* Submits a request; returns the stream id. ctype NULL means application/grpc. */
+int32_t raw_request(rawc *r, const char *path, const char *ctype, const uint8_t *body, size_t len);
+/* Runs the session until stream `sid` closes, the connection ends, or ms pass. Returns 1 if
+ * the stream closed. */
+int raw_run(rawc *r, int32_t sid, int ms);
+int raw_grpc_status(rawc *r); /* -1 if none */
+int raw_http_status(rawc *r); /* 0 if none */
+const char *raw_grpc_message(rawc *r);
+size_t raw_data_len(rawc *r); /* DATA bytes received */
+int raw_conn_closed(rawc *r); /* the server closed the connection / sent GOAWAY */
+int raw_fd(rawc *r);
+void raw_window_open(rawc *r, int32_t sid, int32_t bytes);
+void raw_close(rawc *r);
+
+/* Body = gRPC prefix + message. */
+void tn_grpc_body(xw_buf *out, const uint8_t *msg, size_t len);
+
+#endif

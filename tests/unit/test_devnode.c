@@ -1,0 +1,1137 @@
+/*
+ * Tests of xmtp-devnode through the project's gRPC client (xmtp/api) and a raw HTTP/2
+ * client: xmtp-node-go semantics of every MlsApi RPC (paging, ordering, dedupe, is_commit,
+ * key package validation, welcomes, newest message, commit log limits), subscriptions
+ * (replay then live, no duplicates at the seam, slow readers ABORTED, UNAVAILABLE on
+ * shutdown), bad input at every layer (HTTP/2 frames, gRPC framing, protobuf, sizes,
+ * methods, disconnects) with the node still serving others, and persistence across a
+ * restart. Each test starts its own node in a thread of this process.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "identity/api/v1/identity.pb-c.h"
+#include "mls/api/v1/mls.pb-c.h"
+#include "tests/unit/devnode_helpers.h"
+#include "xmtp/inbox.h"
+#include "xmtp/installation.h"
+#include "xmtp/identity_update.h"
+#include "xmtp/wallet.h"
+
+#define MLS "/xmtp.mls.api.v1.MlsApi/"
+
+static const uint8_t GID_A[16] = "group-aaaaaaaaaa";
+static const uint8_t GID_B[16] = "group-bbbbbbbbbb";
+
+/* --- small wrappers ------------------------------------------------------------------------- */
+
+static int call(test_node *tn, const char *method, const ProtobufCMessage *req, xw_buf *resp,
+                xmtp_api_status *st)
+{
+    size_t n = protobuf_c_message_get_packed_size(req);
+    uint8_t *p = xw_malloc(n + 1);
+    protobuf_c_message_pack(req, p);
+    xw_errbuf eb = {{0}};
+    int rc = xmtp_api_unary(tn->api, method, p, n, resp, st, &eb);
+    if (rc != XW_OK && getenv("TN_DEBUG"))
+        fprintf(stderr, "call %s: %s\n", method, eb.msg);
+    xw_free(p);
+    return rc;
+}
+
+static int send_msgs(test_node *tn, const xw_buf *msgs, size_t n, xmtp_api_status *st)
+{
+    Xmtp__Mls__Api__V1__SendGroupMessagesRequest req = XMTP__MLS__API__V1__SEND_GROUP_MESSAGES_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__GroupMessageInput *in = xw_calloc(n, sizeof *in);
+    Xmtp__Mls__Api__V1__GroupMessageInput__V1 *v1 = xw_calloc(n, sizeof *v1);
+    Xmtp__Mls__Api__V1__GroupMessageInput **pin = xw_calloc(n, sizeof *pin);
+    for (size_t i = 0; i < n; i++) {
+        xmtp__mls__api__v1__group_message_input__init(&in[i]);
+        xmtp__mls__api__v1__group_message_input__v1__init(&v1[i]);
+        v1[i].data.data = msgs[i].data;
+        v1[i].data.len = msgs[i].len;
+        v1[i].should_push = 1;
+        in[i].version_case = XMTP__MLS__API__V1__GROUP_MESSAGE_INPUT__VERSION_V1;
+        in[i].v1 = &v1[i];
+        pin[i] = &in[i];
+    }
+    req.n_messages = n;
+    req.messages = pin;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+    int rc = call(tn, MLS "SendGroupMessages", &req.base, &resp, st);
+    xw_buf_free(&resp);
+    xw_free(in);
+    xw_free(v1);
+    xw_free(pin);
+    return rc;
+}
+
+static int send_one(test_node *tn, const uint8_t *gid, uint8_t ct, const char *payload, xmtp_api_status *st)
+{
+    xw_buf m;
+    xw_buf_init(&m, 1 << 20);
+    tn_mls_private(&m, gid, 16, ct, payload);
+    int rc = send_msgs(tn, &m, 1, st);
+    xw_buf_free(&m);
+    return rc;
+}
+
+static Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *query(test_node *tn, const uint8_t *gid, int dir,
+                                                             uint32_t limit, uint64_t cursor)
+{
+    Xmtp__Mls__Api__V1__QueryGroupMessagesRequest q = XMTP__MLS__API__V1__QUERY_GROUP_MESSAGES_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__PagingInfo pi = XMTP__MLS__API__V1__PAGING_INFO__INIT;
+    q.group_id.data = (uint8_t *)gid;
+    q.group_id.len = 16;
+    if (dir >= 0) {
+        pi.direction = dir;
+        pi.limit = limit;
+        pi.id_cursor = cursor;
+        q.paging_info = &pi;
+    }
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 24);
+    xmtp_api_status st;
+    assert_int_equal(call(tn, MLS "QueryGroupMessages", &q.base, &resp, &st), XW_OK);
+    Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r =
+        xmtp__mls__api__v1__query_group_messages_response__unpack(NULL, resp.len, resp.data);
+    assert_non_null(r);
+    xw_buf_free(&resp);
+    return r;
+}
+
+static const char *payload_of(const Xmtp__Mls__Api__V1__GroupMessage *m)
+{
+    /* the test messages end with the payload vector: last byte count known from the builder */
+    static char out[64];
+    const uint8_t *d = m->v1->data.data;
+    size_t n = m->v1->data.len;
+    /* walk: version(2) wf(2) gid(1+16) epoch(8) ct(1) aad(1) esd(1+11) payload(1+len) */
+    size_t off = 2 + 2 + 17 + 8 + 1 + 1 + 12;
+    size_t pl = d[off];
+    snprintf(out, sizeof out, "%.*s", (int)(pl < n - off - 1 ? pl : n - off - 1), (const char *)d + off + 1);
+    return out;
+}
+
+/* --- group messages --------------------------------------------------------------------------- */
+
+static void test_group_messages_paging_dedupe_commit(void **state)
+{
+    (void)state;
+    test_node tn;
+    tn_start(&tn, ":memory:", 0, 0);
+    xmtp_api_status st;
+    assert_int_equal(send_one(&tn, GID_A, 1, "a1", &st), XW_OK);
+    assert_int_equal(send_one(&tn, GID_A, 3, "a2-commit", &st), XW_OK);
+    assert_int_equal(send_one(&tn, GID_B, 1, "b1", &st), XW_OK);
+    assert_int_equal(send_one(&tn, GID_A, 2, "a3-proposal", &st), XW_OK);
+    assert_int_equal(send_one(&tn, GID_A, 1, "a4", &st), XW_OK);
+    /* the same bytes again: silently skipped */
+    assert_int_equal(send_one(&tn, GID_A, 1, "a1", &st), XW_OK);
+
+    /* default: descending, everything (<= 100) */
+    Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = query(&tn, GID_A, -1, 0, 0);
+    assert_int_equal(r->n_messages, 4);
+    assert_string_equal(payload_of(r->messages[0]), "a4");
+    assert_string_equal(payload_of(r->messages[3]), "a1");
+    for (size_t i = 1; i < r->n_messages; i++)
+        assert_true(r->messages[i - 1]->v1->id > r->messages[i]->v1->id);
+    assert_int_equal(r->messages[0]->v1->is_commit, 0);
+    assert_int_equal(r->messages[1]->v1->is_commit, 1); /* proposal */
+    assert_int_equal(r->messages[2]->v1->is_commit, 1); /* commit */
+    assert_memory_equal(r->messages[0]->v1->group_id.data, GID_A, 16);
+    assert_true(r->messages[0]->v1->should_push);
+    assert_true(r->messages[0]->v1->created_ns > 0);
+    assert_non_null(r->paging_info);
+    assert_int_equal(r->paging_info->id_cursor, 0); /* page not full */
+    uint64_t first_id = r->messages[3]->v1->id;
+    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+
+    /* ascending pages of 2 with the cursor the node hands back */
+    r = query(&tn, GID_A, 1, 2, 0);
+    assert_int_equal(r->n_messages, 2);
+    assert_string_equal(payload_of(r->messages[0]), "a1");
+    assert_string_equal(payload_of(r->messages[1]), "a2-commit");
+    assert_int_equal(r->paging_info->id_cursor, r->messages[1]->v1->id);
+    uint64_t cur = r->paging_info->id_cursor;
+    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    r = query(&tn, GID_A, 1, 2, cur);
+    assert_int_equal(r->n_messages, 2);
+    assert_string_equal(payload_of(r->messages[0]), "a3-proposal");
+    assert_string_equal(payload_of(r->messages[1]), "a4");
+    cur = r->paging_info->id_cursor;
+    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    r = query(&tn, GID_A, 1, 2, cur);
+    assert_int_equal(r->n_messages, 0);
+    assert_int_equal(r->paging_info->id_cursor, 0);
+    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+
+    /* descending from a cursor returns older ids; limit above 100 is clamped */
+    r = query(&tn, GID_A, 2, 1000, first_id + 2);
+    assert_true(r->n_messages >= 1);
+    assert_true(r->messages[0]->v1->id < first_id + 2);
+    assert_int_equal(r->paging_info->limit, 100);
+    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+
+    /* group B is separate */
+    r = query(&tn, GID_B, -1, 0, 0);
+    assert_int_equal(r->n_messages, 1);
+    assert_string_equal(payload_of(r->messages[0]), "b1");
+    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+
+    /* GetNewestGroupMessage: same order as asked, empty entry for an unknown group */
+    Xmtp__Mls__Api__V1__GetNewestGroupMessageRequest nq =
+        XMTP__MLS__API__V1__GET_NEWEST_GROUP_MESSAGE_REQUEST__INIT;
+    ProtobufCBinaryData ids[3] = {{16, (uint8_t *)GID_B}, {5, (uint8_t *)"nope!"}, {16, (uint8_t *)GID_A}};
+    nq.n_group_ids = 3;
+    nq.group_ids = ids;
+    nq.include_content = 0;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+    assert_int_equal(call(&tn, MLS "GetNewestGroupMessage", &nq.base, &resp, &st), XW_OK);
+    Xmtp__Mls__Api__V1__GetNewestGroupMessageResponse *nr =
+        xmtp__mls__api__v1__get_newest_group_message_response__unpack(NULL, resp.len, resp.data);
+    assert_non_null(nr);
+    assert_int_equal(nr->n_responses, 3);
+    assert_non_null(nr->responses[0]->group_message);
+    assert_null(nr->responses[1]->group_message);
+    assert_non_null(nr->responses[2]->group_message);
+    assert_int_equal(nr->responses[2]->group_message->v1->data.len, 0); /* include_content = false */
+    assert_true(nr->responses[2]->group_message->v1->id > nr->responses[0]->group_message->v1->id);
+    xmtp__mls__api__v1__get_newest_group_message_response__free_unpacked(nr, NULL);
+    /* at least one group id is required */
+    nq.n_group_ids = 0;
+    xw_buf_reset(&resp);
+    assert_int_equal(call(&tn, MLS "GetNewestGroupMessage", &nq.base, &resp, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    xw_buf_free(&resp);
+    tn_stop(&tn);
+}
+
+static void test_bad_requests_change_nothing(void **state)
+{
+    (void)state;
+    test_node tn;
+    tn_start(&tn, ":memory:", 0, 0);
+    xmtp_api_status st;
+    xw_errbuf eb = {{0}};
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+
+    /* a batch whose second message is not an MLS group message: nothing is stored */
+    xw_buf m[2];
+    xw_buf_init(&m[0], 1 << 20);
+    xw_buf_init(&m[1], 1 << 20);
+    tn_mls_private(&m[0], GID_A, 16, 1, "fine");
+    const uint8_t welcome_wf[] = {0, 1, 0, 3, 0, 0};
+    xw_buf_append(&m[1], welcome_wf, sizeof welcome_wf);
+    assert_int_equal(send_msgs(&tn, m, 2, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "message 1"));
+    assert_non_null(strstr(st.message, "wire format 3"));
+    Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = query(&tn, GID_A, -1, 0, 0);
+    assert_int_equal(r->n_messages, 0);
+    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    /* truncated MLS message */
+    xw_buf_truncate(&m[0], m[0].len - 3);
+    assert_int_equal(send_msgs(&tn, m, 1, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "ends early"));
+    xw_buf_free(&m[0]);
+    xw_buf_free(&m[1]);
+    /* empty batch */
+    assert_int_equal(send_msgs(&tn, NULL, 0, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+
+    /* bytes that are not the request protobuf */
+    const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01};
+    assert_int_equal(xmtp_api_unary(tn.api, MLS "QueryGroupMessages", junk, sizeof junk, &resp, &st, &eb),
+                     XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "QueryGroupMessagesRequest"));
+
+    /* unknown methods and services */
+    assert_int_equal(xmtp_api_unary(tn.api, MLS "Subscribe", NULL, 0, &resp, &st, &eb), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_UNIMPLEMENTED);
+    assert_int_equal(
+        xmtp_api_unary(tn.api, "/xmtp.message_api.v1.MessageApi/Query", NULL, 0, &resp, &st, &eb), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_UNIMPLEMENTED);
+
+    /* commit log batch limits */
+    Xmtp__Mls__Api__V1__BatchQueryCommitLogRequest bq =
+        XMTP__MLS__API__V1__BATCH_QUERY_COMMIT_LOG_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__QueryCommitLogRequest q = XMTP__MLS__API__V1__QUERY_COMMIT_LOG_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__QueryCommitLogRequest *qs[21];
+    q.group_id = (ProtobufCBinaryData){16, (uint8_t *)GID_A};
+    for (int i = 0; i < 21; i++)
+        qs[i] = &q;
+    bq.requests = qs;
+    bq.n_requests = 21;
+    assert_int_equal(call(&tn, MLS "BatchQueryCommitLog", &bq.base, &resp, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    bq.n_requests = 20;
+    xw_buf_reset(&resp);
+    assert_int_equal(call(&tn, MLS "BatchQueryCommitLog", &bq.base, &resp, &st), XW_OK);
+
+    /* the node still serves good requests */
+    assert_int_equal(send_one(&tn, GID_A, 1, "still fine", &st), XW_OK);
+    xw_buf_free(&resp);
+    tn_stop(&tn);
+}
+
+static void test_commit_log(void **state)
+{
+    (void)state;
+    test_node tn;
+    tn_start(&tn, ":memory:", 0, 0);
+    xmtp_api_status st;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+    Xmtp__Identity__Associations__RecoverableEd25519Signature sig =
+        XMTP__IDENTITY__ASSOCIATIONS__RECOVERABLE_ED25519_SIGNATURE__INIT;
+    uint8_t sb[64] = {1}, pk[32] = {2};
+    sig.bytes = (ProtobufCBinaryData){64, sb};
+    sig.public_key = (ProtobufCBinaryData){32, pk};
+    Xmtp__Mls__Api__V1__PublishCommitLogRequest e[11];
+    Xmtp__Mls__Api__V1__PublishCommitLogRequest *pe[11];
+    char text[11][24];
+    for (int i = 0; i < 11; i++) {
+        xmtp__mls__api__v1__publish_commit_log_request__init(&e[i]);
+        snprintf(text[i], sizeof text[i], "entry%d", i % 100);
+        e[i].group_id = (ProtobufCBinaryData){16, (uint8_t *)GID_A};
+        e[i].serialized_commit_log_entry = (ProtobufCBinaryData){strlen(text[i]), (uint8_t *)text[i]};
+        e[i].signature = &sig;
+        pe[i] = &e[i];
+    }
+    Xmtp__Mls__Api__V1__BatchPublishCommitLogRequest bp =
+        XMTP__MLS__API__V1__BATCH_PUBLISH_COMMIT_LOG_REQUEST__INIT;
+    bp.requests = pe;
+    bp.n_requests = 11; /* more than 10 */
+    assert_int_equal(call(&tn, MLS "BatchPublishCommitLog", &bp.base, &resp, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    bp.n_requests = 10;
+    assert_int_equal(call(&tn, MLS "BatchPublishCommitLog", &bp.base, &resp, &st), XW_OK);
+
+    Xmtp__Mls__Api__V1__BatchQueryCommitLogRequest bq =
+        XMTP__MLS__API__V1__BATCH_QUERY_COMMIT_LOG_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__QueryCommitLogRequest q = XMTP__MLS__API__V1__QUERY_COMMIT_LOG_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__PagingInfo pi = XMTP__MLS__API__V1__PAGING_INFO__INIT;
+    Xmtp__Mls__Api__V1__QueryCommitLogRequest *qs[1] = {&q};
+    q.group_id = (ProtobufCBinaryData){16, (uint8_t *)GID_A};
+    pi.limit = 4;
+    q.paging_info = &pi;
+    bq.requests = qs;
+    bq.n_requests = 1;
+    xw_buf_reset(&resp);
+    assert_int_equal(call(&tn, MLS "BatchQueryCommitLog", &bq.base, &resp, &st), XW_OK);
+    Xmtp__Mls__Api__V1__BatchQueryCommitLogResponse *r =
+        xmtp__mls__api__v1__batch_query_commit_log_response__unpack(NULL, resp.len, resp.data);
+    assert_non_null(r);
+    assert_int_equal(r->n_responses, 1);
+    assert_int_equal(r->responses[0]->n_commit_log_entries, 4);
+    assert_memory_equal(r->responses[0]->commit_log_entries[0]->serialized_commit_log_entry.data, "entry0",
+                        6);
+    assert_non_null(r->responses[0]->commit_log_entries[0]->signature);
+    assert_int_equal(r->responses[0]->commit_log_entries[0]->signature->public_key.len, 32);
+    assert_int_equal(r->responses[0]->paging_info->id_cursor,
+                     r->responses[0]->commit_log_entries[3]->sequence_id);
+    xmtp__mls__api__v1__batch_query_commit_log_response__free_unpacked(r, NULL);
+    /* descending is refused, like xmtp-node-go */
+    pi.direction = XMTP__MLS__API__V1__SORT_DIRECTION__SORT_DIRECTION_DESCENDING;
+    xw_buf_reset(&resp);
+    assert_int_equal(call(&tn, MLS "BatchQueryCommitLog", &bq.base, &resp, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    xw_buf_free(&resp);
+    tn_stop(&tn);
+}
+
+/* --- key packages and welcomes ---------------------------------------------------------------- */
+
+static int upload_kp(test_node *tn, const xw_buf *kp, xmtp_api_status *st)
+{
+    Xmtp__Mls__Api__V1__UploadKeyPackageRequest u = XMTP__MLS__API__V1__UPLOAD_KEY_PACKAGE_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__KeyPackageUpload k = XMTP__MLS__API__V1__KEY_PACKAGE_UPLOAD__INIT;
+    k.key_package_tls_serialized = (ProtobufCBinaryData){kp->len, kp->data};
+    u.key_package = &k;
+    u.is_inbox_id_credential = 1;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+    int rc = call(tn, MLS "UploadKeyPackage", &u.base, &resp, st);
+    xw_buf_free(&resp);
+    return rc;
+}
+
+static void test_key_packages(void **state)
+{
+    (void)state;
+    test_node tn;
+    tn_start(&tn, ":memory:", 0, 0);
+    xmtp_api_status st;
+    const char *inbox = "4a2d8f0c1e9b7a6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d";
+    uint8_t pk[32], sk[64], pk2[32], sk2[64];
+    xw_buf kp, kp_b, bad;
+    xw_buf_init(&kp, 1 << 20);
+    xw_buf_init(&kp_b, 1 << 20);
+    xw_buf_init(&bad, 1 << 20);
+    tn_key_package(&kp, inbox, pk, sk);
+    assert_int_equal(upload_kp(&tn, &kp, &st), XW_OK);
+
+    /* a flipped byte inside the signed part: refused, nothing stored */
+    tn_key_package(&kp_b, inbox, pk2, sk2);
+    xw_buf_append(&bad, kp_b.data, kp_b.len);
+    bad.data[40] ^= 1;
+    assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "signature"));
+    /* truncated */
+    xw_buf_reset(&bad);
+    xw_buf_append(&bad, kp_b.data, kp_b.len - 10);
+    assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    /* a credential that is not an MlsCredential with a hex inbox id */
+    xw_buf_reset(&bad);
+    uint8_t pk3[32], sk3[64];
+    tn_key_package(&bad, "Not-Hex!", pk3, sk3);
+    assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
+    assert_non_null(strstr(st.message, "inbox id"));
+
+    /* fetch in request order, empty entry for unknown installations */
+    Xmtp__Mls__Api__V1__FetchKeyPackagesRequest f = XMTP__MLS__API__V1__FETCH_KEY_PACKAGES_REQUEST__INIT;
+    ProtobufCBinaryData keys[3] = {{32, pk2}, {32, pk}, {3, (uint8_t *)"xyz"}};
+    f.installation_keys = keys;
+    f.n_installation_keys = 3;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+    assert_int_equal(call(&tn, MLS "FetchKeyPackages", &f.base, &resp, &st), XW_OK);
+    Xmtp__Mls__Api__V1__FetchKeyPackagesResponse *r =
+        xmtp__mls__api__v1__fetch_key_packages_response__unpack(NULL, resp.len, resp.data);
+    assert_non_null(r);
+    assert_int_equal(r->n_key_packages, 3);
+    assert_int_equal(r->key_packages[0]->key_package_tls_serialized.len, 0);
+    assert_int_equal(r->key_packages[1]->key_package_tls_serialized.len, kp.len);
+    assert_memory_equal(r->key_packages[1]->key_package_tls_serialized.data, kp.data, kp.len);
+    assert_int_equal(r->key_packages[2]->key_package_tls_serialized.len, 0);
+    xmtp__mls__api__v1__fetch_key_packages_response__free_unpacked(r, NULL);
+
+    /* RegisterInstallation answers with the installation key (the leaf signature key) */
+    Xmtp__Mls__Api__V1__RegisterInstallationRequest ri =
+        XMTP__MLS__API__V1__REGISTER_INSTALLATION_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__KeyPackageUpload k = XMTP__MLS__API__V1__KEY_PACKAGE_UPLOAD__INIT;
+    k.key_package_tls_serialized = (ProtobufCBinaryData){kp_b.len, kp_b.data};
+    ri.key_package = &k;
+    xw_buf_reset(&resp);
+    assert_int_equal(call(&tn, MLS "RegisterInstallation", &ri.base, &resp, &st), XW_OK);
+    Xmtp__Mls__Api__V1__RegisterInstallationResponse *rr =
+        xmtp__mls__api__v1__register_installation_response__unpack(NULL, resp.len, resp.data);
+    assert_non_null(rr);
+    assert_int_equal(rr->installation_key.len, 32);
+    assert_memory_equal(rr->installation_key.data, pk2, 32);
+    xmtp__mls__api__v1__register_installation_response__free_unpacked(rr, NULL);
+
+    xw_buf_free(&resp);
+    xw_buf_free(&kp);
+    xw_buf_free(&kp_b);
+    xw_buf_free(&bad);
+    tn_stop(&tn);
+}
+
+static void test_welcomes(void **state)
+{
+    (void)state;
+    test_node tn;
+    tn_start(&tn, ":memory:", 0, 0);
+    xmtp_api_status st;
+    uint8_t ik[32];
+    memset(ik, 7, sizeof ik);
+    Xmtp__Mls__Api__V1__WelcomeMessageInput in[3];
+    Xmtp__Mls__Api__V1__WelcomeMessageInput__V1 v1[2];
+    Xmtp__Mls__Api__V1__WelcomeMessageInput__WelcomePointer wp =
+        XMTP__MLS__API__V1__WELCOME_MESSAGE_INPUT__WELCOME_POINTER__INIT;
+    Xmtp__Mls__Api__V1__WelcomeMessageInput *pin[3] = {&in[0], &in[1], &in[2]};
+    for (int i = 0; i < 2; i++) {
+        xmtp__mls__api__v1__welcome_message_input__init(&in[i]);
+        xmtp__mls__api__v1__welcome_message_input__v1__init(&v1[i]);
+        v1[i].installation_key = (ProtobufCBinaryData){32, ik};
+        v1[i].data = (ProtobufCBinaryData){8, (uint8_t *)(i ? "welcome2" : "welcome1")};
+        v1[i].hpke_public_key = (ProtobufCBinaryData){4, (uint8_t *)"hpke"};
+        v1[i].wrapper_algorithm = 2;
+        v1[i].welcome_metadata = (ProtobufCBinaryData){4, (uint8_t *)"meta"};
+        in[i].version_case = XMTP__MLS__API__V1__WELCOME_MESSAGE_INPUT__VERSION_V1;
+        in[i].v1 = &v1[i];
+    }
+    xmtp__mls__api__v1__welcome_message_input__init(&in[2]);
+    wp.installation_key = (ProtobufCBinaryData){32, ik};
+    wp.welcome_pointer = (ProtobufCBinaryData){7, (uint8_t *)"pointer"};
+    wp.hpke_public_key = (ProtobufCBinaryData){4, (uint8_t *)"hpke"};
+    wp.wrapper_algorithm = 2;
+    in[2].version_case = XMTP__MLS__API__V1__WELCOME_MESSAGE_INPUT__VERSION_WELCOME_POINTER;
+    in[2].welcome_pointer = &wp;
+    Xmtp__Mls__Api__V1__SendWelcomeMessagesRequest req =
+        XMTP__MLS__API__V1__SEND_WELCOME_MESSAGES_REQUEST__INIT;
+    req.messages = pin;
+    req.n_messages = 3;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+    assert_int_equal(call(&tn, MLS "SendWelcomeMessages", &req.base, &resp, &st), XW_OK);
+    /* a pointer with a wrong wrapper algorithm is refused */
+    wp.wrapper_algorithm = 1;
+    req.messages = &pin[2];
+    req.n_messages = 1;
+    assert_int_equal(call(&tn, MLS "SendWelcomeMessages", &req.base, &resp, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    /* V1 without hpke key (not symmetric) is refused */
+    v1[0].hpke_public_key.len = 0;
+    req.messages = &pin[0];
+    assert_int_equal(call(&tn, MLS "SendWelcomeMessages", &req.base, &resp, &st), XW_EGRPC);
+
+    Xmtp__Mls__Api__V1__QueryWelcomeMessagesRequest q =
+        XMTP__MLS__API__V1__QUERY_WELCOME_MESSAGES_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__PagingInfo pi = XMTP__MLS__API__V1__PAGING_INFO__INIT;
+    pi.direction = 1;
+    q.installation_key = (ProtobufCBinaryData){32, ik};
+    q.paging_info = &pi;
+    xw_buf_reset(&resp);
+    assert_int_equal(call(&tn, MLS "QueryWelcomeMessages", &q.base, &resp, &st), XW_OK);
+    Xmtp__Mls__Api__V1__QueryWelcomeMessagesResponse *r =
+        xmtp__mls__api__v1__query_welcome_messages_response__unpack(NULL, resp.len, resp.data);
+    assert_non_null(r);
+    assert_int_equal(r->n_messages, 3);
+    assert_int_equal(r->messages[0]->version_case, XMTP__MLS__API__V1__WELCOME_MESSAGE__VERSION_V1);
+    assert_memory_equal(r->messages[0]->v1->data.data, "welcome1", 8);
+    assert_memory_equal(r->messages[0]->v1->welcome_metadata.data, "meta", 4);
+    assert_int_equal(r->messages[0]->v1->wrapper_algorithm, 2);
+    assert_int_equal(r->messages[2]->version_case,
+                     XMTP__MLS__API__V1__WELCOME_MESSAGE__VERSION_WELCOME_POINTER);
+    assert_memory_equal(r->messages[2]->welcome_pointer->welcome_pointer.data, "pointer", 7);
+    assert_true(r->messages[2]->welcome_pointer->id > r->messages[1]->v1->id);
+    xmtp__mls__api__v1__query_welcome_messages_response__free_unpacked(r, NULL);
+    xw_buf_free(&resp);
+    tn_stop(&tn);
+}
+
+/* --- subscriptions ---------------------------------------------------------------------------- */
+
+typedef struct {
+    test_node *tn;
+    uint64_t cursor;
+    char got[16][32];
+    uint64_t ids[16];
+    atomic_int count;
+    atomic_int opened;
+    atomic_int cancel;
+    int rc;
+    xmtp_api_status st;
+} sub_ctx;
+
+static int on_msg(void *c, const uint8_t *msg, size_t len)
+{
+    sub_ctx *s = c;
+    Xmtp__Mls__Api__V1__GroupMessage *m = xmtp__mls__api__v1__group_message__unpack(NULL, len, msg);
+    int i = atomic_load(&s->count);
+    if (m && i < 16) {
+        snprintf(s->got[i], sizeof s->got[i], "%s", payload_of(m));
+        s->ids[i] = m->v1->id;
+    }
+    if (m)
+        xmtp__mls__api__v1__group_message__free_unpacked(m, NULL);
+    atomic_fetch_add(&s->count, 1);
+    return 0;
+}
+
+static void on_open(void *c) { atomic_store(&((sub_ctx *)c)->opened, 1); }
+
+static void *sub_thread(void *p)
+{
+    sub_ctx *s = p;
+    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req =
+        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter f[2];
+    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter *pf[2] = {&f[0], &f[1]};
+    xmtp__mls__api__v1__subscribe_group_messages_request__filter__init(&f[0]);
+    xmtp__mls__api__v1__subscribe_group_messages_request__filter__init(&f[1]);
+    f[0].group_id = (ProtobufCBinaryData){16, (uint8_t *)GID_A};
+    f[0].id_cursor = s->cursor;
+    f[1] = f[0]; /* a duplicate filter must not duplicate messages */
+    req.filters = pf;
+    req.n_filters = 2;
+    uint8_t buf[256];
+    size_t n = xmtp__mls__api__v1__subscribe_group_messages_request__pack(&req, buf);
+    xmtp_api_stream_opts so = {.on_message = on_msg, .on_open = on_open, .ctx = s, .cancel = &s->cancel};
+    xw_errbuf eb = {{0}};
+    xmtp_api *api;
+    xmtp_api_opts ao = {.url = s->tn->url};
+    xmtp_api_new(&ao, &api, &eb);
+    s->rc = xmtp_api_stream(api, MLS "SubscribeGroupMessages", buf, n, &so, &s->st, &eb);
+    if (getenv("TN_DEBUG"))
+        fprintf(stderr, "stream ended: %s\n", eb.msg);
+    xmtp_api_free(api);
+    return NULL;
+}
+
+static void wait_count(sub_ctx *s, int n)
+{
+    for (int i = 0; i < 500 && atomic_load(&s->count) < n; i++)
+        usleep(10000);
+}
+
+static void test_subscribe_replay_then_live(void **state)
+{
+    (void)state;
+    test_node tn;
+    tn_start(&tn, ":memory:", 0, 0);
+    xmtp_api_status st;
+    assert_int_equal(send_one(&tn, GID_A, 1, "m1", &st), XW_OK);
+    assert_int_equal(send_one(&tn, GID_A, 1, "m2", &st), XW_OK);
+    assert_int_equal(send_one(&tn, GID_B, 1, "other", &st), XW_OK);
+    assert_int_equal(send_one(&tn, GID_A, 1, "m3", &st), XW_OK);
+    Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = query(&tn, GID_A, 1, 1, 0);
+    uint64_t first = r->messages[0]->v1->id;
+    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+
+    sub_ctx s = {.tn = &tn, .cursor = first};
+    pthread_t th;
+    pthread_create(&th, NULL, sub_thread, &s);
+    wait_count(&s, 2); /* replay of m2, m3 */
+    assert_int_equal(atomic_load(&s.opened), 1);
+    assert_int_equal(send_one(&tn, GID_A, 1, "m4", &st), XW_OK);
+    assert_int_equal(send_one(&tn, GID_B, 1, "other2", &st), XW_OK);
+    assert_int_equal(send_one(&tn, GID_A, 3, "m5", &st), XW_OK);
+    assert_int_equal(send_one(&tn, GID_A, 3, "m5", &st), XW_OK); /* duplicate bytes */
+    wait_count(&s, 4);
+    usleep(100000);
+    atomic_store(&s.cancel, 1);
+    pthread_join(th, NULL);
+    assert_int_equal(atomic_load(&s.count), 4);
+    assert_string_equal(s.got[0], "m2");
+    assert_string_equal(s.got[1], "m3");
+    assert_string_equal(s.got[2], "m4");
+    assert_string_equal(s.got[3], "m5");
+    for (int i = 1; i < 4; i++)
+        assert_true(s.ids[i] > s.ids[i - 1]);
+    assert_int_equal(s.rc, XW_ECLOSED);
+    tn_stop(&tn);
+}
+
+static void test_subscribe_ends_unavailable_on_shutdown(void **state)
+{
+    (void)state;
+    test_node tn;
+    tn_start(&tn, ":memory:", 0, 0);
+    sub_ctx s = {.tn = &tn};
+    pthread_t th;
+    pthread_create(&th, NULL, sub_thread, &s);
+    for (int i = 0; i < 500 && !atomic_load(&s.opened); i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&s.opened), 1);
+    xmtp_api_free(tn.api);
+    tn.api = NULL;
+    node_server_stop(tn.srv);
+    pthread_join(th, NULL);
+    assert_int_equal(s.rc, XW_EGRPC);
+    assert_int_equal(s.st.code, XMTP_GRPC_UNAVAILABLE);
+    pthread_join(tn.thread, NULL);
+    node_server_free(tn.srv);
+    node_ctx_fini(&tn.ctx);
+    node_store_close(tn.ctx.store);
+}
+
+static void test_slow_subscriber_aborted_others_served(void **state)
+{
+    (void)state;
+    test_node tn;
+    tn_start(&tn, ":memory:", 0, 4096); /* 4 KiB of queued output per stream */
+    xmtp_api_status st;
+    /* a subscriber that grants no flow-control window: it cannot receive any DATA */
+    rawc *slow = raw_connect(tn.port, 0);
+    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req =
+        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter f =
+        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__FILTER__INIT;
+    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter *pf[1] = {&f};
+    f.group_id = (ProtobufCBinaryData){16, (uint8_t *)GID_A};
+    req.filters = pf;
+    req.n_filters = 1;
+    uint8_t pb[128];
+    size_t pn = xmtp__mls__api__v1__subscribe_group_messages_request__pack(&req, pb);
+    xw_buf body;
+    xw_buf_init(&body, 1 << 20);
+    tn_grpc_body(&body, pb, pn);
+    int32_t sid = raw_request(slow, MLS "SubscribeGroupMessages", NULL, body.data, body.len);
+    raw_run(slow, sid, 200);
+    assert_int_equal(raw_http_status(slow), 200);
+    assert_int_equal(node_subs_count(tn.ctx.group_subs), 1);
+    /* publish past the subscriber's buffer */
+    char payload[64];
+    for (int i = 0; i < 60; i++) {
+        snprintf(payload, sizeof payload, "flood-%03d-xxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i);
+        assert_int_equal(send_one(&tn, GID_A, 1, payload, &st), XW_OK);
+    }
+    /* the node ended it with ABORTED (trailers need no window) and forgot it */
+    assert_true(raw_run(slow, sid, 3000));
+    assert_int_equal(raw_grpc_status(slow), XMTP_GRPC_ABORTED);
+    assert_non_null(strstr(raw_grpc_message(slow), "fast enough"));
+    assert_int_equal(node_subs_count(tn.ctx.group_subs), 0);
+    raw_close(slow);
+    /* everyone else is still served */
+    Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = query(&tn, GID_A, -1, 0, 0);
+    assert_int_equal(r->n_messages, 60);
+    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    xw_buf_free(&body);
+    tn_stop(&tn);
+}
+
+/* --- transport-level bad input ---------------------------------------------------------------- */
+
+static int http1_is_refused(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+        return 0;
+    const char req[] = "POST /xmtp.mls.api.v1.MlsApi/QueryGroupMessages HTTP/1.1\r\nHost: x\r\n\r\n";
+    if (write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1))
+        return 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int closed = 0;
+    for (int i = 0; i < 20 && !closed; i++) {
+        if (poll(&p, 1, 100) > 0) {
+            char buf[256];
+            ssize_t n = read(fd, buf, sizeof buf);
+            closed = n <= 0;
+        }
+    }
+    close(fd);
+    return closed;
+}
+
+static void test_grpc_framing_and_http2_errors(void **state)
+{
+    (void)state;
+    test_node tn;
+    tn_start(&tn, ":memory:", 2048, 0); /* 2 KiB message limit */
+    xw_buf body;
+    xw_buf_init(&body, 1 << 20);
+    rawc *r = raw_connect(tn.port, 65535);
+
+    /* oversized: refused from the prefix alone */
+    uint8_t big[3000];
+    memset(big, 0, sizeof big);
+    tn_grpc_body(&body, big, sizeof big);
+    int32_t sid = raw_request(r, MLS "QueryGroupMessages", NULL, body.data, body.len);
+    assert_true(raw_run(r, sid, 3000));
+    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_RESOURCE_EXHAUSTED);
+    assert_non_null(strstr(raw_grpc_message(r), "2048"));
+
+    /* compressed flag */
+    const uint8_t compressed[] = {1, 0, 0, 0, 2, 0x0a, 0x00};
+    sid = raw_request(r, MLS "QueryGroupMessages", NULL, compressed, sizeof compressed);
+    assert_true(raw_run(r, sid, 3000));
+    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_UNIMPLEMENTED);
+
+    /* the body ends inside the message */
+    const uint8_t cut[] = {0, 0, 0, 0, 9, 0x0a, 0x01};
+    sid = raw_request(r, MLS "QueryGroupMessages", NULL, cut, sizeof cut);
+    assert_true(raw_run(r, sid, 3000));
+    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(raw_grpc_message(r), "ends inside"));
+
+    /* two messages for a unary call */
+    const uint8_t two[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    sid = raw_request(r, MLS "QueryGroupMessages", NULL, two, sizeof two);
+    assert_true(raw_run(r, sid, 3000));
+    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
+
+    /* no body at all */
+    sid = raw_request(r, MLS "QueryGroupMessages", NULL, NULL, 0);
+    assert_true(raw_run(r, sid, 3000));
+    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
+
+    /* not gRPC */
+    sid = raw_request(r, MLS "QueryGroupMessages", "application/json", (const uint8_t *)"{}", 2);
+    assert_true(raw_run(r, sid, 3000));
+    assert_int_equal(raw_http_status(r), 415);
+
+    /* the connection survived all of that */
+    assert_false(raw_conn_closed(r));
+
+    /* garbage on another connection: after the preface, a frame header announcing an
+     * unknown-length HEADERS on stream 0 -> PROTOCOL_ERROR, connection closed */
+    rawc *bad = raw_connect(tn.port, 65535);
+    const uint8_t junk[] = {0, 0, 4, 0x01, 0x04, 0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef};
+    assert_int_equal(write(raw_fd(bad), junk, sizeof junk), (ssize_t)sizeof junk);
+    raw_run(bad, -1, 2000);
+    assert_true(raw_conn_closed(bad));
+    raw_close(bad);
+
+    /* a client that disappears in the middle of a request */
+    rawc *gone = raw_connect(tn.port, 65535);
+    const uint8_t half[] = {0, 0, 0, 4, 0, 0x0a};
+    raw_request(gone, MLS "SendGroupMessages", NULL, half, sizeof half); /* announces 1024 bytes, sends 1 */
+    raw_close(gone);
+
+    /* HTTP/1.1 instead of h2c: the connection is closed */
+    assert_true(http1_is_refused(tn.port));
+
+    /* the node still serves the first connection */
+    xw_buf_reset(&body);
+    Xmtp__Mls__Api__V1__QueryGroupMessagesRequest q = XMTP__MLS__API__V1__QUERY_GROUP_MESSAGES_REQUEST__INIT;
+    q.group_id = (ProtobufCBinaryData){16, (uint8_t *)GID_A};
+    uint8_t qb[64];
+    size_t qn = xmtp__mls__api__v1__query_group_messages_request__pack(&q, qb);
+    tn_grpc_body(&body, qb, qn);
+    sid = raw_request(r, MLS "QueryGroupMessages", NULL, body.data, body.len);
+    assert_true(raw_run(r, sid, 3000));
+    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_OK);
+    assert_true(raw_data_len(r) >= 5);
+    raw_close(r);
+    xw_buf_free(&body);
+    tn_stop(&tn);
+}
+
+/* --- identity ---------------------------------------------------------------------------------- */
+
+#define IDA "/xmtp.identity.api.v1.IdentityApi/"
+
+typedef struct {
+    xmtp_wallet *w;
+    xmtp_installation_key *i1, *i2;
+    uint8_t addr[20];
+    char addr_text[43];
+    char inbox[65];
+    xmtp_member_id mw, mi1, mi2;
+} ident_fx;
+
+static void ident_fx_init(ident_fx *f)
+{
+    memset(f, 0, sizeof *f);
+    assert_int_equal(xmtp_wallet_generate(&f->w, NULL), XW_OK);
+    assert_int_equal(xmtp_installation_key_generate(&f->i1, NULL), XW_OK);
+    assert_int_equal(xmtp_installation_key_generate(&f->i2, NULL), XW_OK);
+    xmtp_wallet_address(f->w, f->addr);
+    xmtp_address_to_lower(f->addr, f->addr_text);
+    xmtp_inbox_id_for_address(f->addr, 1, f->inbox);
+    xmtp_member_eth(&f->mw, f->addr);
+    xmtp_member_installation(&f->mi1, xmtp_installation_key_public(f->i1));
+    xmtp_member_installation(&f->mi2, xmtp_installation_key_public(f->i2));
+}
+
+static void ident_fx_free(ident_fx *f)
+{
+    xmtp_wallet_free(f->w);
+    xmtp_installation_key_free(f->i1);
+    xmtp_installation_key_free(f->i2);
+}
+
+/* A signed update; `create` = CreateInbox + add i1, else add i2. Encoded into out. */
+static void ident_update(ident_fx *f, int create, xw_buf *out)
+{
+    xmtp_idu *u = NULL;
+    xw_errbuf eb = {{0}};
+    assert_int_equal(xmtp_idu_new(f->inbox, 1700000000000000000ull + (create ? 0 : 1000), &u, &eb), XW_OK);
+    if (create)
+        assert_int_equal(xmtp_idu_create_inbox(u, f->addr, 1, &eb), XW_OK);
+    assert_int_equal(xmtp_idu_add_association(u, create ? &f->mi1 : &f->mi2, &f->mw, &eb), XW_OK);
+    assert_int_equal(xmtp_idu_sign_wallet(u, f->w, &eb), XW_OK);
+    assert_int_equal(xmtp_idu_sign_installation(u, create ? f->i1 : f->i2, &eb), XW_OK);
+    assert_int_equal(xmtp_idu_encode(u, out, &eb), XW_OK);
+    xmtp_idu_free(u);
+}
+
+static int publish(test_node *tn, const xw_buf *update, xmtp_api_status *st)
+{
+    /* PublishIdentityUpdateRequest { IdentityUpdate identity_update = 1 } */
+    xw_buf req, resp;
+    xw_buf_init(&req, 1 << 20);
+    xw_buf_init(&resp, 1 << 20);
+    uint8_t hdr[12];
+    size_t h = 0, n = update->len;
+    hdr[h++] = 0x0a;
+    while (n >= 0x80) {
+        hdr[h++] = (uint8_t)(n | 0x80);
+        n >>= 7;
+    }
+    hdr[h++] = (uint8_t)n;
+    xw_buf_append(&req, hdr, h);
+    xw_buf_append(&req, update->data, update->len);
+    xw_errbuf eb = {{0}};
+    int rc = xmtp_api_unary(tn->api, IDA "PublishIdentityUpdate", req.data, req.len, &resp, st, &eb);
+    xw_buf_free(&req);
+    xw_buf_free(&resp);
+    return rc;
+}
+
+static Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *get_updates(test_node *tn, const char *inbox,
+                                                                        uint64_t after)
+{
+    Xmtp__Identity__Api__V1__GetIdentityUpdatesRequest req =
+        XMTP__IDENTITY__API__V1__GET_IDENTITY_UPDATES_REQUEST__INIT;
+    Xmtp__Identity__Api__V1__GetIdentityUpdatesRequest__Request r =
+        XMTP__IDENTITY__API__V1__GET_IDENTITY_UPDATES_REQUEST__REQUEST__INIT;
+    Xmtp__Identity__Api__V1__GetIdentityUpdatesRequest__Request *pr[1] = {&r};
+    r.inbox_id = (char *)inbox;
+    r.sequence_id = after;
+    req.requests = pr;
+    req.n_requests = 1;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+    xmtp_api_status st;
+    assert_int_equal(call(tn, IDA "GetIdentityUpdates", &req.base, &resp, &st), XW_OK);
+    Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *out =
+        xmtp__identity__api__v1__get_identity_updates_response__unpack(NULL, resp.len, resp.data);
+    assert_non_null(out);
+    xw_buf_free(&resp);
+    return out;
+}
+
+static int lookup(test_node *tn, const char *address, char *inbox_out)
+{
+    Xmtp__Identity__Api__V1__GetInboxIdsRequest req = XMTP__IDENTITY__API__V1__GET_INBOX_IDS_REQUEST__INIT;
+    Xmtp__Identity__Api__V1__GetInboxIdsRequest__Request r =
+        XMTP__IDENTITY__API__V1__GET_INBOX_IDS_REQUEST__REQUEST__INIT;
+    Xmtp__Identity__Api__V1__GetInboxIdsRequest__Request *pr[1] = {&r};
+    r.identifier = (char *)address;
+    r.identifier_kind = 1;
+    req.requests = pr;
+    req.n_requests = 1;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+    xmtp_api_status st;
+    assert_int_equal(call(tn, IDA "GetInboxIds", &req.base, &resp, &st), XW_OK);
+    Xmtp__Identity__Api__V1__GetInboxIdsResponse *out =
+        xmtp__identity__api__v1__get_inbox_ids_response__unpack(NULL, resp.len, resp.data);
+    assert_non_null(out);
+    assert_int_equal(out->n_responses, 1);
+    assert_string_equal(out->responses[0]->identifier, address);
+    int found = out->responses[0]->_inbox_id_case != 0;
+    if (found)
+        snprintf(inbox_out, 65, "%s", out->responses[0]->inbox_id);
+    xmtp__identity__api__v1__get_inbox_ids_response__free_unpacked(out, NULL);
+    xw_buf_free(&resp);
+    return found;
+}
+
+static void test_identity_updates_validated(void **state)
+{
+    (void)state;
+    test_node tn;
+    tn_start(&tn, ":memory:", 0, 0);
+    xmtp_api_status st;
+    ident_fx f, g;
+    ident_fx_init(&f);
+    ident_fx_init(&g);
+    xw_buf reg, add, bad;
+    xw_buf_init(&reg, 1 << 20);
+    xw_buf_init(&add, 1 << 20);
+    xw_buf_init(&bad, 1 << 20);
+    ident_update(&f, 1, &reg);
+    ident_update(&f, 0, &add);
+
+    /* an inbox must be created before anything is added to it */
+    assert_int_equal(publish(&tn, &add, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    char inbox[65];
+    assert_false(lookup(&tn, f.addr_text, inbox));
+
+    assert_int_equal(publish(&tn, &reg, &st), XW_OK);
+    assert_true(lookup(&tn, f.addr_text, inbox));
+    assert_string_equal(inbox, f.inbox);
+    /* replaying the registration is refused */
+    assert_int_equal(publish(&tn, &reg, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "refused"));
+    assert_int_equal(publish(&tn, &add, &st), XW_OK);
+
+    /* a registration with a tampered signature: refused, nothing recorded */
+    ident_update(&g, 1, &bad);
+    bad.data[bad.len - 70] ^= 0x01;
+    assert_int_equal(publish(&tn, &bad, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_false(lookup(&tn, g.addr_text, inbox));
+    Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *r = get_updates(&tn, g.inbox, 0);
+    assert_int_equal(r->n_responses, 1);
+    assert_int_equal(r->responses[0]->n_updates, 0);
+    xmtp__identity__api__v1__get_identity_updates_response__free_unpacked(r, NULL);
+
+    /* the log, in order, after a sequence id */
+    r = get_updates(&tn, f.inbox, 0);
+    assert_int_equal(r->responses[0]->n_updates, 2);
+    uint64_t s1 = r->responses[0]->updates[0]->sequence_id, s2 = r->responses[0]->updates[1]->sequence_id;
+    assert_true(s1 > 0 && s2 > s1);
+    assert_true(r->responses[0]->updates[0]->server_timestamp_ns > 0);
+    assert_non_null(r->responses[0]->updates[1]->update);
+    assert_string_equal(r->responses[0]->updates[1]->update->inbox_id, f.inbox);
+    assert_int_equal(r->responses[0]->updates[0]->update->n_actions, 2);
+    xmtp__identity__api__v1__get_identity_updates_response__free_unpacked(r, NULL);
+    r = get_updates(&tn, f.inbox, s1);
+    assert_int_equal(r->responses[0]->n_updates, 1);
+    assert_int_equal(r->responses[0]->updates[0]->sequence_id, s2);
+    xmtp__identity__api__v1__get_identity_updates_response__free_unpacked(r, NULL);
+
+    /* smart-contract wallets cannot be checked without a chain */
+    Xmtp__Identity__Api__V1__VerifySmartContractWalletSignaturesRequest vq =
+        XMTP__IDENTITY__API__V1__VERIFY_SMART_CONTRACT_WALLET_SIGNATURES_REQUEST__INIT;
+    Xmtp__Identity__Api__V1__VerifySmartContractWalletSignatureRequestSignature sig =
+        XMTP__IDENTITY__API__V1__VERIFY_SMART_CONTRACT_WALLET_SIGNATURE_REQUEST_SIGNATURE__INIT;
+    Xmtp__Identity__Api__V1__VerifySmartContractWalletSignatureRequestSignature *ps[1] = {&sig};
+    sig.account_id = "eip155:1:0x0000000000000000000000000000000000000001";
+    vq.signatures = ps;
+    vq.n_signatures = 1;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 20);
+    assert_int_equal(call(&tn, IDA "VerifySmartContractWalletSignatures", &vq.base, &resp, &st), XW_OK);
+    Xmtp__Identity__Api__V1__VerifySmartContractWalletSignaturesResponse *vr =
+        xmtp__identity__api__v1__verify_smart_contract_wallet_signatures_response__unpack(NULL, resp.len,
+                                                                                          resp.data);
+    assert_non_null(vr);
+    assert_int_equal(vr->n_responses, 1);
+    assert_false(vr->responses[0]->is_valid);
+    assert_non_null(strstr(vr->responses[0]->error, "chain"));
+    xmtp__identity__api__v1__verify_smart_contract_wallet_signatures_response__free_unpacked(vr, NULL);
+    xw_buf_free(&resp);
+
+    xw_buf_free(&reg);
+    xw_buf_free(&add);
+    xw_buf_free(&bad);
+    ident_fx_free(&f);
+    ident_fx_free(&g);
+    tn_stop(&tn);
+}
+
+static void test_inbox_update_limit(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/devnode-limit-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    ident_fx f;
+    ident_fx_init(&f);
+    /* an inbox that already has 256 updates (written straight into the store) */
+    node_store *store;
+    assert_int_equal(node_store_open(path, &store, NULL), XW_OK);
+    assert_int_equal(node_store_begin(store, NULL), XW_OK);
+    for (int i = 0; i < 256; i++) {
+        uint64_t seq;
+        assert_int_equal(node_store_inbox_add(store, f.inbox, (const uint8_t *)"x", 1, &seq, NULL, NULL),
+                         XW_OK);
+    }
+    assert_int_equal(node_store_commit(store, NULL), XW_OK);
+    node_store_close(store);
+    test_node tn;
+    tn_start(&tn, path, 0, 0);
+    xw_buf add;
+    xw_buf_init(&add, 1 << 20);
+    ident_update(&f, 0, &add);
+    xmtp_api_status st;
+    assert_int_equal(publish(&tn, &add, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "256"));
+    xw_buf_free(&add);
+    ident_fx_free(&f);
+    tn_stop(&tn);
+    char wal[600];
+    unlink(path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+}
+
+/* --- persistence ------------------------------------------------------------------------------ */
+
+static void test_restart_keeps_everything(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/devnode-test-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    test_node tn;
+    xmtp_api_status st;
+    tn_start(&tn, path, 0, 0);
+    assert_int_equal(send_one(&tn, GID_A, 1, "before", &st), XW_OK);
+    tn_stop(&tn);
+    tn_start(&tn, path, 0, 0);
+    assert_int_equal(send_one(&tn, GID_A, 1, "after", &st), XW_OK);
+    assert_int_equal(send_one(&tn, GID_A, 1, "before", &st), XW_OK); /* still a duplicate */
+    Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = query(&tn, GID_A, 1, 0, 0);
+    assert_int_equal(r->n_messages, 2);
+    assert_string_equal(payload_of(r->messages[0]), "before");
+    assert_string_equal(payload_of(r->messages[1]), "after");
+    assert_true(r->messages[1]->v1->id > r->messages[0]->v1->id);
+    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    tn_stop(&tn);
+    char wal[600];
+    unlink(path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+}
+
+/* --- client behaviour ------------------------------------------------------------------------- */
+
+static void test_client_errors_and_retry(void **state)
+{
+    (void)state;
+    xw_errbuf eb = {{0}};
+    xmtp_api *a;
+    assert_int_equal(xmtp_api_new(&(xmtp_api_opts){.url = "ftp://x"}, &a, &eb), XW_EINVAL);
+    /* nothing listens: retried, then a network error that says what to check */
+    test_node tn;
+    tn_start(&tn, ":memory:", 0, 0);
+    int port = tn.port;
+    tn_stop(&tn);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    assert_int_equal(
+        xmtp_api_new(&(xmtp_api_opts){.url = url, .retries = 2, .backoff_ms = 10, .timeout_ms = 3000}, &a,
+                     &eb),
+        XW_OK);
+    xw_buf resp;
+    xw_buf_init(&resp, 1024);
+    xmtp_api_status st;
+    int rc = xmtp_api_unary(a, MLS "QueryGroupMessages", NULL, 0, &resp, &st, &eb);
+    assert_int_equal(rc, XW_ENETWORK);
+    assert_int_equal(st.attempts, 3);
+    assert_non_null(strstr(eb.msg, "is the node running"));
+    xmtp_api_free(a);
+    xw_buf_free(&resp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_group_messages_paging_dedupe_commit),
+        cmocka_unit_test(test_bad_requests_change_nothing),
+        cmocka_unit_test(test_commit_log),
+        cmocka_unit_test(test_key_packages),
+        cmocka_unit_test(test_welcomes),
+        cmocka_unit_test(test_subscribe_replay_then_live),
+        cmocka_unit_test(test_subscribe_ends_unavailable_on_shutdown),
+        cmocka_unit_test(test_slow_subscriber_aborted_others_served),
+        cmocka_unit_test(test_grpc_framing_and_http2_errors),
+        cmocka_unit_test(test_restart_keeps_everything),
+        cmocka_unit_test(test_identity_updates_validated),
+        cmocka_unit_test(test_inbox_update_limit),
+        cmocka_unit_test(test_client_errors_and_retry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
