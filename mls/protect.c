@@ -279,6 +279,13 @@ static int unprotect_public(const mls_framing_ctx *ctx, const mls_message *m, ml
     if (pm->content.content_type == MLS_CONTENT_COMMIT && pm->auth.confirmation_tag.len != s->nh)
         return xw_errf(eb, XW_EMLS_TAG, "commit's confirmation tag is %zu bytes; it must be %zu",
                        pm->auth.confirmation_tag.len, s->nh);
+    /* RFC 9420 §6: who may send what outside the member path */
+    uint8_t st = pm->content.sender.type, ct = pm->content.content_type;
+    if ((st == MLS_SENDER_EXTERNAL || st == MLS_SENDER_NEW_MEMBER_PROPOSAL) && ct != MLS_CONTENT_PROPOSAL)
+        return xw_errf(eb, XW_EMLS_SENDER,
+                       "an external or new-member-proposal sender may only send proposals");
+    if (st == MLS_SENDER_NEW_MEMBER_COMMIT && ct != MLS_CONTENT_COMMIT)
+        return xw_errf(eb, XW_EMLS_SENDER, "a new-member-commit sender may only send a commit");
     mls_authenticated_content ac = {MLS_WIRE_FORMAT_PUBLIC_MESSAGE, pm->content, pm->auth};
     if (pm->content.sender.type == MLS_SENDER_MEMBER) {
         uint8_t want[MLS_MAX_HASH];
