@@ -63,6 +63,14 @@ static int check_content(const mls_framing_ctx *ctx, const mls_framed_content *c
                        c->content_type);
     if (c->content_type == MLS_CONTENT_COMMIT && !tag)
         return xw_errf(eb, XW_EINVAL, "a commit needs its confirmation tag");
+    if (c->content_type != MLS_CONTENT_APPLICATION) {
+        /* never send what no receiver can decode */
+        mls_wire_type t = c->content_type == MLS_CONTENT_PROPOSAL ? MLS_WIRE_PROPOSAL : MLS_WIRE_COMMIT;
+        int rc = mls_wire_decode(t, c->content.p, c->content.len, NULL, eb);
+        if (rc)
+            return xw_errctx(eb, XW_EINVAL, "content to protect is not a well-formed %s",
+                             mls_wire_type_name(t));
+    }
     return XW_OK;
 }
 
