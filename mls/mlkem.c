@@ -290,18 +290,23 @@ int mls_mlkem768_int_encaps(mls_pq_hash *h, const uint8_t ek[MLS_MLKEM768_EK_LEN
                             uint8_t ct[MLS_MLKEM768_CT_LEN], uint8_t ss[MLS_MLKEM768_SS_LEN])
 {
     uint8_t kr[64], h_ek[32];
-    pke_pub *pk = xw_malloc(sizeof *pk); /* public: no wipe needed */
+    struct {
+        pke_pub pub;
+        uint8_t ct[MLS_MLKEM768_CT_LEN];
+    } *pk = xw_malloc(sizeof *pk); /* public: no wipe needed */
     if (!pk)
         return XW_ENOMEM;
-    int rc = pke_expand(h, ek, pk);
+    int rc = pke_expand(h, ek, &pk->pub);
     if (rc == XW_OK)
         rc = mls_pq_hash_run(h, MLS_PQ_SHA3_256, ek, MLS_MLKEM768_EK_LEN, NULL, 0, h_ek, 32);
     if (rc == XW_OK)
         rc = mls_pq_hash_run(h, MLS_PQ_SHA3_512, m, 32, h_ek, 32, kr, sizeof kr);
     if (rc == XW_OK)
-        rc = pke_encrypt(h, pk, m, kr + 32, ct);
-    if (rc == XW_OK)
+        rc = pke_encrypt(h, &pk->pub, m, kr + 32, pk->ct); /* outputs only on success */
+    if (rc == XW_OK) {
+        memcpy(ct, pk->ct, MLS_MLKEM768_CT_LEN);
         memcpy(ss, kr, 32);
+    }
     explicit_bzero(kr, sizeof kr);
     xw_free(pk);
     return rc;

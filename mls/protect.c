@@ -63,6 +63,14 @@ static int check_content(const mls_framing_ctx *ctx, const mls_framed_content *c
                        c->content_type);
     if (c->content_type == MLS_CONTENT_COMMIT && !tag)
         return xw_errf(eb, XW_EINVAL, "a commit needs its confirmation tag");
+    if (c->content_type != MLS_CONTENT_APPLICATION) {
+        /* never send what no receiver can decode */
+        mls_wire_type t = c->content_type == MLS_CONTENT_PROPOSAL ? MLS_WIRE_PROPOSAL : MLS_WIRE_COMMIT;
+        int rc = mls_wire_decode(t, c->content.p, c->content.len, NULL, eb);
+        if (rc)
+            return xw_errctx(eb, XW_EINVAL, "content to protect is not a well-formed %s",
+                             mls_wire_type_name(t));
+    }
     return XW_OK;
 }
 
@@ -279,6 +287,13 @@ static int unprotect_public(const mls_framing_ctx *ctx, const mls_message *m, ml
     if (pm->content.content_type == MLS_CONTENT_COMMIT && pm->auth.confirmation_tag.len != s->nh)
         return xw_errf(eb, XW_EMLS_TAG, "commit's confirmation tag is %zu bytes; it must be %zu",
                        pm->auth.confirmation_tag.len, s->nh);
+    /* RFC 9420 §6: who may send what outside the member path */
+    uint8_t st = pm->content.sender.type, ct = pm->content.content_type;
+    if ((st == MLS_SENDER_EXTERNAL || st == MLS_SENDER_NEW_MEMBER_PROPOSAL) && ct != MLS_CONTENT_PROPOSAL)
+        return xw_errf(eb, XW_EMLS_SENDER,
+                       "an external or new-member-proposal sender may only send proposals");
+    if (st == MLS_SENDER_NEW_MEMBER_COMMIT && ct != MLS_CONTENT_COMMIT)
+        return xw_errf(eb, XW_EMLS_SENDER, "a new-member-commit sender may only send a commit");
     mls_authenticated_content ac = {MLS_WIRE_FORMAT_PUBLIC_MESSAGE, pm->content, pm->auth};
     if (pm->content.sender.type == MLS_SENDER_MEMBER) {
         uint8_t want[MLS_MAX_HASH];

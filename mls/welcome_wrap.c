@@ -170,6 +170,10 @@ int mls_welcome_unwrap(mls_wrap_alg alg, const uint8_t *sk, size_t sk_len, const
     const mls_hpke_kem *kem = mls_hpke_kem_get(ids[0]);
     if (!data)
         return xw_errf(eb, XW_EMALFORMED, "wrapped welcome has no data");
+    if (!sk || sk_len != 32)
+        return xw_errf(eb, XW_EBADKEY, "welcome unwrapping key is %zu bytes; it must be 32 (%s)",
+                       sk ? sk_len : 0,
+                       alg == MLS_WRAP_XWING ? "the X-Wing seed" : "the X25519 init private key");
     if (metadata_ct && !metadata)
         return xw_errf(eb, XW_EINVAL, "welcome metadata given without a buffer for its plaintext");
     if (metadata_ct &&

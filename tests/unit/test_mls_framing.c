@@ -217,9 +217,22 @@ static void test_public_message_rules(void **state)
     fc.content_type = MLS_CONTENT_PROPOSAL;
     fc.content = (mls_span){bogus, sizeof bogus};
     xw_buf_reset(&out);
-    assert_int_equal(mls_protect_public(&f->sctx, &fc, &f->signer, NULL, &out, &eb), XW_OK);
+    assert_int_equal(mls_protect_public(&f->sctx, &fc, &f->signer, NULL, &out, &eb), XW_EINVAL);
+    assert_non_null(strstr(eb.msg, "proposal type 99"));
+    assert_int_equal(out.len, 0);
+    m.pub.content = fc;
+    assert_int_equal(mls_message_encode(&m, &out, &eb), XW_OK);
     assert_int_equal(mls_unprotect(&f->rctx, out.data, out.len, &u, &eb), XW_EUNSUPPORTED);
     assert_non_null(strstr(eb.msg, "proposal type 99"));
+    /* an external sender may not send a commit */
+    fc.content_type = MLS_CONTENT_COMMIT;
+    fc.content = (mls_span){empty_commit, 2};
+    fc.sender = (mls_sender){MLS_SENDER_EXTERNAL, 0};
+    m.pub.content = fc;
+    m.pub.auth.confirmation_tag = (mls_span){tag, 32};
+    xw_buf_reset(&out);
+    assert_int_equal(mls_message_encode(&m, &out, &eb), XW_OK);
+    assert_int_equal(mls_unprotect(&f->rctx, out.data, out.len, &u, &eb), XW_EMLS_SENDER);
     mls_unprotected_free(&u);
     xw_buf_free(&out);
 }

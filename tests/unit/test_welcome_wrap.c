@@ -200,6 +200,10 @@ static void test_unwrap_refusals(void **state)
     assert_int_equal(
         mls_welcome_unwrap(MLS_WRAP_XWING, r.sk, 31, data2.data, data2.len, NULL, 0, &w, NULL, NULL, &eb),
         XW_EBADKEY);
+    assert_non_null(strstr(eb.msg, "31 bytes"));
+    assert_int_equal(
+        mls_welcome_unwrap(MLS_WRAP_XWING, NULL, 32, data2.data, data2.len, NULL, 0, &w, NULL, NULL, &eb),
+        XW_EBADKEY);
     assert_int_equal(
         mls_welcome_unwrap(MLS_WRAP_XWING, r.sk, 32, data2.data, data2.len, mct2.data, 15, &w, &m, NULL, &eb),
         XW_EMALFORMED);
