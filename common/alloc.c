@@ -104,9 +104,7 @@ void xw_wipe(void *p, size_t n)
 {
     if (!p || !n)
         return;
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
+    explicit_bzero(p, n); /* glibc: a memset the optimiser may not remove */
 }
 
 void xw_free_secret(void *p, size_t n)
