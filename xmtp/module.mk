@@ -40,3 +40,7 @@ TESTS += interop_xmtp_identity
 interop_xmtp_identity_CMD := node tests/interop/xmtp_identity.mjs $(BUILD)/tests/xmtp_interop_helper
 interop_xmtp_identity_NEEDS = $(BUILD)/tests/xmtp_interop_helper $(INTEROP_NPM)
 interop_xmtp_identity_TIMEOUT := 120
+TESTS += interop_xmtp_identity_updates
+interop_xmtp_identity_updates_CMD := node tests/interop/xmtp_identity_updates.mjs $(BUILD)/tests/xmtp_interop_helper
+interop_xmtp_identity_updates_NEEDS = $(BUILD)/tests/xmtp_interop_helper $(INTEROP_NPM)
+interop_xmtp_identity_updates_TIMEOUT := 120
