@@ -8,7 +8,7 @@ XMTP_PKGS := libsodium libsecp256k1 jansson libprotobuf-c
 TESTBINS += test_xmtp_identity
 test_xmtp_identity_SRCS := tests/unit/test_xmtp_identity.c
 test_xmtp_identity_LIBS := xmtp xwproto common
-test_xmtp_identity_PKGS := cmocka $(XMTP_PKGS)
+test_xmtp_identity_PKGS := cmocka sqlite3 $(XMTP_PKGS)
 TESTS += test_xmtp_identity
 test_xmtp_identity_TIMEOUT := 60
 
