@@ -12,17 +12,20 @@
 static const uint8_t magic[4] = {'X', 'W', 'K', '1'};
 enum { KIND_WALLET = 1, KIND_INSTALLATION = 2 };
 
-static int check_header(const uint8_t *blob, size_t len, int kind, size_t want, const char *what, xw_errbuf *eb)
+static int check_header(const uint8_t *blob, size_t len, int kind, size_t want, const char *what,
+                        xw_errbuf *eb)
 {
     if (!blob || len < 5 || memcmp(blob, magic, 4) != 0)
         return xw_errf(eb, XW_ECORRUPT, "stored %s key is not an xmtp-worker key blob (bad header)", what);
     if (blob[4] != kind)
         return xw_errf(eb, XW_ECORRUPT, "stored key is a %s key, not a %s key",
-                       blob[4] == KIND_WALLET ? "wallet" : blob[4] == KIND_INSTALLATION ? "installation" : "unknown",
+                       blob[4] == KIND_WALLET         ? "wallet"
+                       : blob[4] == KIND_INSTALLATION ? "installation"
+                                                      : "unknown",
                        what);
     if (len != want)
-        return xw_errf(eb, XW_ECORRUPT, "stored %s key is %zu bytes, expected %zu (truncated or padded)", what, len,
-                       want);
+        return xw_errf(eb, XW_ECORRUPT, "stored %s key is %zu bytes, expected %zu (truncated or padded)",
+                       what, len, want);
     return XW_OK;
 }
 
@@ -68,7 +71,8 @@ int xmtp_installation_key_serialize(const xmtp_installation_key *k, xw_buf *out,
     return rc ? xw_errf(eb, rc, "key blob does not fit the buffer") : XW_OK;
 }
 
-int xmtp_installation_key_deserialize(const uint8_t *blob, size_t len, xmtp_installation_key **out, xw_errbuf *eb)
+int xmtp_installation_key_deserialize(const uint8_t *blob, size_t len, xmtp_installation_key **out,
+                                      xw_errbuf *eb)
 {
     int rc = check_header(blob, len, KIND_INSTALLATION, XMTP_KEYBLOB_INSTALLATION_LEN, "installation", eb);
     if (rc)
@@ -78,7 +82,8 @@ int xmtp_installation_key_deserialize(const uint8_t *blob, size_t len, xmtp_inst
         return rc;
     if (sodium_memcmp(xmtp_installation_key_public(k), blob + 37, 32) != 0) {
         xmtp_installation_key_free(k);
-        return xw_errf(eb, XW_ECORRUPT, "stored installation key does not match its public key; the blob is damaged");
+        return xw_errf(eb, XW_ECORRUPT,
+                       "stored installation key does not match its public key; the blob is damaged");
     }
     *out = k;
     return XW_OK;

@@ -27,6 +27,7 @@
 int xmtp_wallet_serialize(const xmtp_wallet *w, xw_buf *out, xw_errbuf *eb);
 int xmtp_wallet_deserialize(const uint8_t *blob, size_t len, xmtp_wallet **out, xw_errbuf *eb);
 int xmtp_installation_key_serialize(const xmtp_installation_key *k, xw_buf *out, xw_errbuf *eb);
-int xmtp_installation_key_deserialize(const uint8_t *blob, size_t len, xmtp_installation_key **out, xw_errbuf *eb);
+int xmtp_installation_key_deserialize(const uint8_t *blob, size_t len, xmtp_installation_key **out,
+                                      xw_errbuf *eb);
 
 #endif
