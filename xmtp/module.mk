@@ -44,3 +44,8 @@ TESTS += interop_xmtp_identity_updates
 interop_xmtp_identity_updates_CMD := node tests/interop/xmtp_identity_updates.mjs $(BUILD)/tests/xmtp_interop_helper
 interop_xmtp_identity_updates_NEEDS = $(BUILD)/tests/xmtp_interop_helper $(INTEROP_NPM)
 interop_xmtp_identity_updates_TIMEOUT := 120
+
+FUZZERS += fuzz_xmtp_content
+fuzz_xmtp_content_SRCS := tests/fuzz/fuzz_xmtp_content.c
+fuzz_xmtp_content_LIBS := xmtp xwproto common
+fuzz_xmtp_content_PKGS := $(XMTP_PKGS)
