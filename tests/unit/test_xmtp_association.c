@@ -18,6 +18,8 @@
 #include "common/err.h"
 #include "xmtp/association.h"
 #include "xmtp/identity_update.h"
+#include "identity/associations/association.pb-c.h"
+#include "proto/pb.h"
 
 typedef struct {
     xmtp_wallet *w, *w2, *w3;
@@ -680,6 +682,77 @@ static void test_alloc_failures(void **state)
     xmtp_assoc_state_free(st);
 }
 
+/* Smart-contract wallet and passkey data straight from protobuf bytes: decoded, then
+ * refused with their own codes and a message naming the account. */
+static void test_scw_and_passkey_bytes(void **state)
+{
+    fixture *f = *state;
+    xmtp_assoc_state *st = registered(f);
+    Xmtp__Identity__Associations__SmartContractWalletSignature scw =
+        XMTP__IDENTITY__ASSOCIATIONS__SMART_CONTRACT_WALLET_SIGNATURE__INIT;
+    scw.account_id = "eip155:8453:0x1234567890abcdef1234567890abcdef12345678";
+    scw.block_number = 7;
+    scw.signature.data = (uint8_t *)"sig";
+    scw.signature.len = 3;
+    Xmtp__Identity__Associations__Signature s1 = XMTP__IDENTITY__ASSOCIATIONS__SIGNATURE__INIT;
+    s1.signature_case = XMTP__IDENTITY__ASSOCIATIONS__SIGNATURE__SIGNATURE_ERC_6492;
+    s1.erc_6492 = &scw;
+    Xmtp__Identity__Associations__RecoverablePasskeySignature pks =
+        XMTP__IDENTITY__ASSOCIATIONS__RECOVERABLE_PASSKEY_SIGNATURE__INIT;
+    Xmtp__Identity__Associations__Signature s2 = XMTP__IDENTITY__ASSOCIATIONS__SIGNATURE__INIT;
+    s2.signature_case = XMTP__IDENTITY__ASSOCIATIONS__SIGNATURE__SIGNATURE_PASSKEY;
+    s2.passkey = &pks;
+    Xmtp__Identity__Associations__Passkey pk = XMTP__IDENTITY__ASSOCIATIONS__PASSKEY__INIT;
+    uint8_t key[33] = {2, 9, 9};
+    pk.key.data = key;
+    pk.key.len = sizeof key;
+    Xmtp__Identity__Associations__MemberIdentifier mid =
+        XMTP__IDENTITY__ASSOCIATIONS__MEMBER_IDENTIFIER__INIT;
+    mid.kind_case = XMTP__IDENTITY__ASSOCIATIONS__MEMBER_IDENTIFIER__KIND_PASSKEY;
+    mid.passkey = &pk;
+    Xmtp__Identity__Associations__AddAssociation add = XMTP__IDENTITY__ASSOCIATIONS__ADD_ASSOCIATION__INIT;
+    add.new_member_identifier = &mid;
+    add.existing_member_signature = &s1;
+    add.new_member_signature = &s2;
+    Xmtp__Identity__Associations__IdentityAction act = XMTP__IDENTITY__ASSOCIATIONS__IDENTITY_ACTION__INIT;
+    act.kind_case = XMTP__IDENTITY__ASSOCIATIONS__IDENTITY_ACTION__KIND_ADD;
+    act.add = &add;
+    Xmtp__Identity__Associations__IdentityAction *acts[] = {&act};
+    Xmtp__Identity__Associations__IdentityUpdate u = XMTP__IDENTITY__ASSOCIATIONS__IDENTITY_UPDATE__INIT;
+    u.n_actions = 1;
+    u.actions = acts;
+    u.client_timestamp_ns = 5;
+    u.inbox_id = f->inbox;
+    xw_buf b;
+    xw_buf_init(&b, 1 << 16);
+    assert_int_equal(xw_pb_encode(&u.base, &b, NULL), XW_OK);
+    /* the model keeps what it decoded */
+    xmtp_idu *d = NULL;
+    assert_int_equal(xmtp_idu_decode(b.data, b.len, &d, NULL), XW_OK);
+    assert_int_equal(d->actions[0].member.kind, XMTP_MEMBER_PASSKEY);
+    assert_int_equal(d->actions[0].sig.kind, XMTP_SIG_ERC6492);
+    assert_int_equal(d->actions[0].sig.chain_id, 8453);
+    assert_int_equal(d->actions[0].new_member_sig.kind, XMTP_SIG_PASSKEY);
+    xmtp_idu_free(d);
+    xw_buf copy;
+    xw_buf_init(&copy, 1 << 16);
+    assert_int_equal(xw_buf_append(&copy, b.data, b.len), XW_OK);
+    expect(st, &b, XW_EXMTP_SCW, "0x1234567890abcdef1234567890abcdef12345678 on chain 8453");
+    /* with a wallet signature in the first slot, the passkey is what is refused */
+    s1.signature_case = XMTP__IDENTITY__ASSOCIATIONS__SIGNATURE__SIGNATURE_ERC_191;
+    Xmtp__Identity__Associations__RecoverableEcdsaSignature e =
+        XMTP__IDENTITY__ASSOCIATIONS__RECOVERABLE_ECDSA_SIGNATURE__INIT;
+    uint8_t sig[65] = {0};
+    e.bytes.data = sig;
+    e.bytes.len = 64; /* and a wrong length first */
+    s1.erc_191 = &e;
+    xw_buf_init(&b, 1 << 16);
+    assert_int_equal(xw_pb_encode(&u.base, &b, NULL), XW_OK);
+    expect(st, &b, XW_EMALFORMED, "65 bytes");
+    xw_buf_free(&copy);
+    xmtp_assoc_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -695,6 +768,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_and_sequence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alloc_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scw_and_passkey_bytes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
