@@ -6,6 +6,8 @@
  * wallet already registered a fixed installation, so that Add/Revoke/ChangeRecovery paths
  * run past "not created". After each apply the state's invariants are checked: an error
  * leaves it untouched, and every member added by someone names an existing kind.
+ * The input is also read as a stored AssociationState: whatever decodes must re-encode and
+ * decode again to the same member count.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -85,5 +87,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     xmtp_assoc_state_free(fresh);
     xmtp_assoc_state_free(live);
+
+    xmtp_assoc_state *stored = NULL, *again = NULL;
+    if (xmtp_assoc_state_decode(data, size, 0, 0, &stored, NULL) == XW_OK) {
+        xw_buf b;
+        xw_buf_init(&b, 1u << 24);
+        if (xmtp_assoc_state_encode(stored, &b, NULL) != XW_OK ||
+            xmtp_assoc_state_decode(b.data, b.len, 0, 0, &again, NULL) != XW_OK ||
+            xmtp_assoc_state_member_count(again) != xmtp_assoc_state_member_count(stored))
+            abort();
+        xw_buf_free(&b);
+        xmtp_assoc_state_free(again);
+        xmtp_assoc_state_free(stored);
+    }
     return 0;
 }

@@ -753,6 +753,68 @@ static void test_scw_and_passkey_bytes(void **state)
     xmtp_assoc_state_free(st);
 }
 
+/* A state survives storage (AssociationState protobuf) with its replay protection, and
+ * diffs name what changed. */
+static void test_store_and_diff(void **state)
+{
+    fixture *f = *state;
+    xmtp_assoc_state *st = registered(f), *before = NULL, *back = NULL;
+    assert_int_equal(xmtp_assoc_state_clone(st, &before, NULL), XW_OK);
+    xw_buf add = add_update(f, 7000000000ULL, &f->mi2, &f->mw, f->w, NULL, NULL, f->i2);
+    assert_int_equal(xmtp_assoc_state_apply_at(st, 5, add.data, add.len, NULL), XW_OK);
+    xw_buf b;
+    xw_buf_init(&b, 1 << 20);
+    xw_errbuf eb = {{0}};
+    assert_int_equal(xmtp_assoc_state_encode(st, &b, &eb), XW_OK);
+    assert_int_equal(xmtp_assoc_state_decode(b.data, b.len, 5, 2, &back, &eb), XW_OK);
+    assert_int_equal(xmtp_assoc_state_member_count(back), 3);
+    assert_int_equal(xmtp_assoc_state_seen_count(back), xmtp_assoc_state_seen_count(st));
+    assert_int_equal(xmtp_assoc_state_sequence_id(back), 5);
+    assert_true(xmtp_member_equal(xmtp_assoc_state_recovery(back), &f->mw));
+    const xmtp_member *m = xmtp_assoc_state_find(back, &f->mi2);
+    assert_non_null(m);
+    assert_true(m->has_added_by && xmtp_member_equal(&m->added_by, &f->mw));
+    assert_int_equal(m->client_timestamp_ns, 7000000000ULL);
+    /* the replay protection came along */
+    assert_int_equal(xmtp_assoc_state_apply(back, add.data, add.len, &eb), XW_EXMTP_REPLAY);
+    /* re-encoding gives the same bytes */
+    xw_buf b2;
+    xw_buf_init(&b2, 1 << 20);
+    assert_int_equal(xmtp_assoc_state_encode(back, &b2, NULL), XW_OK);
+    assert_int_equal(b.len, b2.len);
+    assert_memory_equal(b.data, b2.data, b.len);
+    /* diff: i2 added; and the reverse */
+    xmtp_assoc_diff d;
+    assert_int_equal(xmtp_assoc_state_diff(before, st, &d, NULL), XW_OK);
+    assert_int_equal(d.n_added, 1);
+    assert_int_equal(d.n_removed, 0);
+    assert_true(xmtp_member_equal(&d.added[0], &f->mi2));
+    xmtp_assoc_diff_free(&d);
+    assert_int_equal(xmtp_assoc_state_diff(st, before, &d, NULL), XW_OK);
+    assert_int_equal(d.n_removed, 1);
+    xmtp_assoc_diff_free(&d);
+    /* damage */
+    xmtp_assoc_state *bad = NULL;
+    assert_int_equal(xmtp_assoc_state_decode(b.data, b.len - 3, 0, 0, &bad, &eb), XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "stored association state"));
+    assert_null(bad);
+    /* a state not created yet round-trips as such */
+    xmtp_assoc_state *empty = NULL, *empty2 = NULL;
+    assert_int_equal(xmtp_assoc_state_new(f->inbox, &empty, NULL), XW_OK);
+    xw_buf_reset(&b2);
+    assert_int_equal(xmtp_assoc_state_encode(empty, &b2, NULL), XW_OK);
+    assert_int_equal(xmtp_assoc_state_decode(b2.data, b2.len, 0, 0, &empty2, &eb), XW_OK);
+    assert_false(xmtp_assoc_state_created(empty2));
+    xmtp_assoc_state_free(empty);
+    xmtp_assoc_state_free(empty2);
+    xw_buf_free(&b);
+    xw_buf_free(&b2);
+    xw_buf_free(&add);
+    xmtp_assoc_state_free(back);
+    xmtp_assoc_state_free(before);
+    xmtp_assoc_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -769,6 +831,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alloc_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scw_and_passkey_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_and_diff, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
