@@ -49,3 +49,8 @@ FUZZERS += fuzz_xmtp_content
 fuzz_xmtp_content_SRCS := tests/fuzz/fuzz_xmtp_content.c
 fuzz_xmtp_content_LIBS := xmtp xwproto common
 fuzz_xmtp_content_PKGS := $(XMTP_PKGS)
+
+BENCHES += bench_xmtp_identity
+bench_xmtp_identity_SRCS := bench/bench_xmtp_identity.c
+bench_xmtp_identity_LIBS := xmtp xwproto common
+bench_xmtp_identity_PKGS := $(XMTP_PKGS)
