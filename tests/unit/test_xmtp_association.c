@@ -815,6 +815,40 @@ static void test_store_and_diff(void **state)
     xmtp_assoc_state_free(st);
 }
 
+/* A member added on a chain (only smart-contract wallets are, so this state comes from
+ * storage) must keep signing from that chain: a plain wallet signature is refused. */
+static void test_chain_id_mismatch(void **state)
+{
+    fixture *f = *state;
+    xmtp_assoc_state *st = registered(f);
+    xw_buf b;
+    xw_buf_init(&b, 1 << 20);
+    assert_int_equal(xmtp_assoc_state_encode(st, &b, NULL), XW_OK);
+    Xmtp__Identity__Associations__AssociationState *p = NULL;
+    assert_int_equal(xw_pb_decode_as(&xmtp__identity__associations__association_state__descriptor, b.data,
+                                     b.len, 1 << 20, &p, NULL),
+                     XW_OK);
+    for (size_t i = 0; i < p->n_members; i++) {
+        if (p->members[i]->key->kind_case ==
+            XMTP__IDENTITY__ASSOCIATIONS__MEMBER_IDENTIFIER__KIND_ETHEREUM_ADDRESS) {
+            p->members[i]->value->_added_on_chain_id_case =
+                XMTP__IDENTITY__ASSOCIATIONS__MEMBER___ADDED_ON_CHAIN_ID_ADDED_ON_CHAIN_ID;
+            p->members[i]->value->added_on_chain_id = 8453;
+        }
+    }
+    xw_buf_reset(&b);
+    assert_int_equal(xw_pb_encode(&p->base, &b, NULL), XW_OK);
+    xw_pb_free(&p->base);
+    xmtp_assoc_state *chained = NULL;
+    assert_int_equal(xmtp_assoc_state_decode(b.data, b.len, 1, 1, &chained, NULL), XW_OK);
+    assert_true(xmtp_assoc_state_find(chained, &f->mw)->has_chain_id);
+    xw_buf add = add_update(f, 9000000000ULL, &f->mi2, &f->mw, f->w, NULL, NULL, f->i2);
+    expect(chained, &add, XW_EXMTP_CHAIN_ID, "added on chain 8453 but signs from chain 0");
+    xw_buf_free(&b);
+    xmtp_assoc_state_free(chained);
+    xmtp_assoc_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -832,6 +866,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alloc_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scw_and_passkey_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_and_diff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_id_mismatch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
