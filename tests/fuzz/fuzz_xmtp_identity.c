@@ -18,6 +18,7 @@
 #include "xmtp/identity_update.h"
 
 static xw_buf reg;
+static xmtp_assoc_state *registered; /* built once, cloned per input */
 static char inbox[XMTP_INBOX_ID_STRLEN + 1];
 
 static void init_once(void)
@@ -44,6 +45,9 @@ static void init_once(void)
         xmtp_idu_sign_installation(u, k, NULL) || xmtp_idu_encode(u, &reg, NULL))
         abort();
     xmtp_idu_free(u);
+    if (xmtp_assoc_state_new(inbox, &registered, NULL) ||
+        xmtp_assoc_state_apply(registered, reg.data, reg.len, NULL))
+        abort();
     xmtp_wallet_free(w);
     xmtp_installation_key_free(k);
 }
@@ -70,8 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     init_once();
     xmtp_assoc_state *fresh = NULL, *live = NULL;
-    if (xmtp_assoc_state_new(inbox, &fresh, NULL) || xmtp_assoc_state_new(inbox, &live, NULL) ||
-        xmtp_assoc_state_apply(live, reg.data, reg.len, NULL))
+    if (xmtp_assoc_state_new(inbox, &fresh, NULL) || xmtp_assoc_state_clone(registered, &live, NULL))
         abort();
     /* the whole input as one update, then as a log of records */
     apply_checked(fresh, data, size);
