@@ -15,9 +15,6 @@
 #include "xmtp/content_int.h"
 #include "xmtp/pbutil.h"
 
-int xmtp_ct_dec_reaction_json(xmtp_content *c, const xmtp_encoded_content *ec, xw_errbuf *eb);
-int xmtp_ct_enc_reaction_json(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb);
-
 static int oom(xw_errbuf *eb) { return xw_errf(eb, XW_ENOMEM, "out of memory in a content codec"); }
 
 /* Copies a protobuf string into the arena after checking it. */
@@ -101,8 +98,6 @@ int xmtp_ct_enc_reaction(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_a
                                                                                                  : oom(eb);
 }
 
-/* exported for the JSON reaction */
-const char *xmtp_ct_reaction_fallback_(xmtp_arena *a, int removed, const char *content);
 const char *xmtp_ct_reaction_fallback_(xmtp_arena *a, int removed, const char *content)
 {
     return reaction_fallback(a, removed, content);
