@@ -14,29 +14,13 @@
 #include <string.h>
 
 #include "common/alloc.h"
-
-typedef struct {
-    uint8_t len;
-    uint8_t key[65];
-} seen_key;
-
-struct xmtp_assoc_state {
-    char inbox_id[XMTP_INBOX_ID_STRLEN + 1];
-    int created;
-    xmtp_member_id recovery;
-    xmtp_member *members;
-    size_t n_members, cap_members;
-    seen_key *seen;
-    size_t n_seen, cap_seen;
-    uint64_t sequence_id;
-    size_t n_updates;
-};
+#include "xmtp/association_int.h"
 
 /* A verified signature slot. */
 typedef struct {
     xmtp_member_id signer;
     xmtp_sig_kind kind;
-    seen_key replay;
+    xmtp_seen_key replay;
     int has_chain_id;
     uint64_t chain_id;
 } verified;
@@ -90,7 +74,7 @@ static xmtp_member *find(const xmtp_assoc_state *st, const xmtp_member_id *id)
     return NULL;
 }
 
-static int has_seen(const xmtp_assoc_state *st, const seen_key *k)
+static int has_seen(const xmtp_assoc_state *st, const xmtp_seen_key *k)
 {
     for (size_t i = 0; i < st->n_seen; i++)
         if (st->seen[i].len == k->len && memcmp(st->seen[i].key, k->key, k->len) == 0)
@@ -98,7 +82,7 @@ static int has_seen(const xmtp_assoc_state *st, const seen_key *k)
     return 0;
 }
 
-static int put_member(xmtp_assoc_state *st, const xmtp_member *m, xw_errbuf *eb)
+int xmtp_assoc_put_member_(xmtp_assoc_state *st, const xmtp_member *m, xw_errbuf *eb)
 {
     xmtp_member *old = find(st, &m->id);
     if (old) { /* libxmtp's map insert: the newer record replaces the older */
@@ -130,7 +114,7 @@ static void remove_member(xmtp_assoc_state *st, const xmtp_member_id *id)
     st->n_members--;
 }
 
-static int add_seen(xmtp_assoc_state *st, const seen_key *k, xw_errbuf *eb)
+int xmtp_assoc_add_seen_(xmtp_assoc_state *st, const xmtp_seen_key *k, xw_errbuf *eb)
 {
     if (has_seen(st, k))
         return XW_OK;
@@ -139,7 +123,7 @@ static int add_seen(xmtp_assoc_state *st, const seen_key *k, xw_errbuf *eb)
                        XMTP_ASSOC_MAX_SEEN);
     if (st->n_seen == st->cap_seen) {
         size_t cap = st->cap_seen ? 2 * st->cap_seen : 16;
-        seen_key *p = xw_realloc(st->seen, cap * sizeof *p);
+        xmtp_seen_key *p = xw_realloc(st->seen, cap * sizeof *p);
         if (!p)
             return xw_errf(eb, XW_ENOMEM, "out of memory recording a signature");
         st->seen = p;
@@ -249,7 +233,7 @@ static int do_create(xmtp_assoc_state *st, const xmtp_action *a, const verified 
         return rc;
     xmtp_inbox_id_for_address(a->member.bytes, a->nonce, derived);
     xmtp_member m = {.id = a->member, .has_chain_id = v->has_chain_id, .chain_id = v->chain_id};
-    if ((rc = put_member(st, &m, eb)))
+    if ((rc = xmtp_assoc_put_member_(st, &m, eb)))
         return rc;
     st->recovery = a->member;
     st->created = 1;
@@ -305,7 +289,7 @@ static int do_add(xmtp_assoc_state *st, const xmtp_assoc_state *before, const xm
                      .client_timestamp_ns = ts,
                      .has_chain_id = added->has_chain_id,
                      .chain_id = added->chain_id};
-    return put_member(st, &m, eb);
+    return xmtp_assoc_put_member_(st, &m, eb);
 }
 
 /* Shared checks of revoke and change-recovery: replay, chain id, signed by the recovery id. */
@@ -455,7 +439,7 @@ int xmtp_assoc_state_apply_idu(xmtp_assoc_state *st, const xmtp_idu *u, xw_errbu
         goto out;
     }
     for (size_t i = 0; i < 2 * u->n_actions; i++)
-        if (v[i].replay.len && (rc = add_seen(next, &v[i].replay, eb)))
+        if (v[i].replay.len && (rc = xmtp_assoc_add_seen_(next, &v[i].replay, eb)))
             goto out;
     next->n_updates++;
     /* commit: swap contents */

@@ -87,4 +87,23 @@ size_t xmtp_assoc_state_seen_count(const xmtp_assoc_state *st);
 uint64_t xmtp_assoc_state_sequence_id(const xmtp_assoc_state *st);
 size_t xmtp_assoc_state_update_count(const xmtp_assoc_state *st);
 
+/* Members of `to` missing from `from` (added) and of `from` missing from `to` (removed), in
+ * member order: what changed between two states of one inbox, e.g. which installations a
+ * group must add or remove. Free with xmtp_assoc_diff_free. */
+typedef struct {
+    size_t n_added, n_removed;
+    xmtp_member_id *added, *removed;
+} xmtp_assoc_diff;
+int xmtp_assoc_state_diff(const xmtp_assoc_state *from, const xmtp_assoc_state *to, xmtp_assoc_diff *out,
+                          xw_errbuf *eb);
+void xmtp_assoc_diff_free(xmtp_assoc_diff *d);
+
+/* Storage: the state as an xmtp.identity.associations.AssociationState protobuf (members
+ * with who added them, recovery address, used signatures in canonical form). The sequence
+ * id and update count are not part of that message: store them beside it and give them
+ * back to _decode. Decoding checks every field and refuses damaged input with XW_ECORRUPT. */
+int xmtp_assoc_state_encode(const xmtp_assoc_state *st, xw_buf *out, xw_errbuf *eb);
+int xmtp_assoc_state_decode(const uint8_t *data, size_t len, uint64_t sequence_id, size_t update_count,
+                            xmtp_assoc_state **out, xw_errbuf *eb);
+
 #endif

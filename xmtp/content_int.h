@@ -22,6 +22,12 @@ int xmtp_ct_utf8_ok(const uint8_t *p, size_t n);
 /* Deep copy of an EncodedContent into arena a. XW_ENOMEM only. */
 int xmtp_ct_copy_ec(const xmtp_encoded_content *src, xmtp_arena *a, const xmtp_encoded_content **out);
 
+/* Reaction 1.0 (JSON, content_json.c) and the fallback text both reaction versions share
+ * (content_pb.c). */
+int xmtp_ct_dec_reaction_json(xmtp_content *c, const xmtp_encoded_content *ec, xw_errbuf *eb);
+int xmtp_ct_enc_reaction_json(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb);
+const char *xmtp_ct_reaction_fallback_(xmtp_arena *a, int removed, const char *content);
+
 #define XMTP_CT_DECL(name)                                                                                   \
     int xmtp_ct_dec_##name(xmtp_content *c, const xmtp_encoded_content *ec, xw_errbuf *eb);                  \
     int xmtp_ct_enc_##name(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb);

@@ -11,10 +11,6 @@
 
 #include "xmtp/content_int.h"
 
-const char *xmtp_ct_reaction_fallback_(xmtp_arena *a, int removed, const char *content);
-int xmtp_ct_dec_reaction_json(xmtp_content *c, const xmtp_encoded_content *ec, xw_errbuf *eb);
-int xmtp_ct_enc_reaction_json(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb);
-
 static int oom(xw_errbuf *eb) { return xw_errf(eb, XW_ENOMEM, "out of memory in a content codec"); }
 
 static int load(const xmtp_encoded_content *ec, json_t **out, xw_errbuf *eb)

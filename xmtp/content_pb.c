@@ -15,9 +15,6 @@
 #include "xmtp/content_int.h"
 #include "xmtp/pbutil.h"
 
-int xmtp_ct_dec_reaction_json(xmtp_content *c, const xmtp_encoded_content *ec, xw_errbuf *eb);
-int xmtp_ct_enc_reaction_json(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb);
-
 static int oom(xw_errbuf *eb) { return xw_errf(eb, XW_ENOMEM, "out of memory in a content codec"); }
 
 /* Copies a protobuf string into the arena after checking it. */
@@ -68,7 +65,7 @@ int xmtp_ct_dec_reaction(xmtp_content *c, const xmtp_encoded_content *ec, xw_err
     int rc = body(&xmtp__mls__message_contents__content_types__reaction_v2__descriptor, ec,
                   (ProtobufCMessage **)&m, eb);
     if (rc)
-        return xw_errf(eb, rc, "reaction body is not a ReactionV2 protobuf");
+        return xw_errctx(eb, rc, "reaction body is not a ReactionV2 protobuf");
     xmtp_reaction *r = &c->u.reaction;
     r->action = (int)m->action;
     r->schema = (int)m->schema;
@@ -101,8 +98,6 @@ int xmtp_ct_enc_reaction(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_a
                                                                                                  : oom(eb);
 }
 
-/* exported for the JSON reaction */
-const char *xmtp_ct_reaction_fallback_(xmtp_arena *a, int removed, const char *content);
 const char *xmtp_ct_reaction_fallback_(xmtp_arena *a, int removed, const char *content)
 {
     return reaction_fallback(a, removed, content);
@@ -116,7 +111,7 @@ int xmtp_ct_dec_multi_remote_attachment(xmtp_content *c, const xmtp_encoded_cont
     int rc = body(&xmtp__mls__message_contents__content_types__multi_remote_attachment__descriptor, ec,
                   (ProtobufCMessage **)&m, eb);
     if (rc)
-        return xw_errf(eb, rc, "body is not a MultiRemoteAttachment protobuf");
+        return xw_errctx(eb, rc, "body is not a MultiRemoteAttachment protobuf");
     xmtp_multi_remote_attachment *out = &c->u.multi_remote_attachment;
     xmtp_remote_attachment *items = NULL;
     if (m->n_attachments > XMTP_CONTENT_MAX_ITEMS) {
@@ -239,7 +234,7 @@ int xmtp_ct_dec_group_updated(xmtp_content *c, const xmtp_encoded_content *ec, x
     Xmtp__Mls__MessageContents__GroupUpdated *m = NULL;
     int rc = body(&xmtp__mls__message_contents__group_updated__descriptor, ec, (ProtobufCMessage **)&m, eb);
     if (rc)
-        return xw_errf(eb, rc, "body is not a GroupUpdated protobuf");
+        return xw_errctx(eb, rc, "body is not a GroupUpdated protobuf");
     xmtp_group_updated *g = &c->u.group_updated;
     xmtp_arena *a = c->arena_;
     if ((rc = str(a, m->initiated_by_inbox_id, "initiator", &g->initiated_by_inbox_id, eb)) ||
@@ -342,7 +337,7 @@ int xmtp_ct_dec_leave_request(xmtp_content *c, const xmtp_encoded_content *ec, x
     int rc = body(&xmtp__mls__message_contents__content_types__leave_request__descriptor, ec,
                   (ProtobufCMessage **)&m, eb);
     if (rc)
-        return xw_errf(eb, rc, "body is not a LeaveRequest protobuf");
+        return xw_errctx(eb, rc, "body is not a LeaveRequest protobuf");
     if (m->_authenticated_note_case) {
         c->u.leave_request.has_note = 1;
         c->u.leave_request.note.len = m->authenticated_note.len;
@@ -373,7 +368,7 @@ int xmtp_ct_dec_delete_message(xmtp_content *c, const xmtp_encoded_content *ec, 
     int rc = body(&xmtp__mls__message_contents__content_types__delete_message__descriptor, ec,
                   (ProtobufCMessage **)&m, eb);
     if (rc)
-        return xw_errf(eb, rc, "body is not a DeleteMessage protobuf");
+        return xw_errctx(eb, rc, "body is not a DeleteMessage protobuf");
     rc = str(c->arena_, m->message_id, "deleted message id", &c->u.delete_message.message_id, eb);
     xmtp_pb_free(&m->base);
     return rc;

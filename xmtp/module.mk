@@ -8,7 +8,7 @@ XMTP_PKGS := libsodium libsecp256k1 jansson libprotobuf-c
 TESTBINS += test_xmtp_identity
 test_xmtp_identity_SRCS := tests/unit/test_xmtp_identity.c
 test_xmtp_identity_LIBS := xmtp xwproto common
-test_xmtp_identity_PKGS := cmocka $(XMTP_PKGS)
+test_xmtp_identity_PKGS := cmocka sqlite3 $(XMTP_PKGS)
 TESTS += test_xmtp_identity
 test_xmtp_identity_TIMEOUT := 60
 
@@ -40,3 +40,17 @@ TESTS += interop_xmtp_identity
 interop_xmtp_identity_CMD := node tests/interop/xmtp_identity.mjs $(BUILD)/tests/xmtp_interop_helper
 interop_xmtp_identity_NEEDS = $(BUILD)/tests/xmtp_interop_helper $(INTEROP_NPM)
 interop_xmtp_identity_TIMEOUT := 120
+TESTS += interop_xmtp_identity_updates
+interop_xmtp_identity_updates_CMD := node tests/interop/xmtp_identity_updates.mjs $(BUILD)/tests/xmtp_interop_helper
+interop_xmtp_identity_updates_NEEDS = $(BUILD)/tests/xmtp_interop_helper $(INTEROP_NPM)
+interop_xmtp_identity_updates_TIMEOUT := 120
+
+FUZZERS += fuzz_xmtp_content
+fuzz_xmtp_content_SRCS := tests/fuzz/fuzz_xmtp_content.c
+fuzz_xmtp_content_LIBS := xmtp xwproto common
+fuzz_xmtp_content_PKGS := $(XMTP_PKGS)
+
+BENCHES += bench_xmtp_identity
+bench_xmtp_identity_SRCS := bench/bench_xmtp_identity.c
+bench_xmtp_identity_LIBS := xmtp xwproto common
+bench_xmtp_identity_PKGS := $(XMTP_PKGS)

@@ -6,6 +6,8 @@
  * wallet already registered a fixed installation, so that Add/Revoke/ChangeRecovery paths
  * run past "not created". After each apply the state's invariants are checked: an error
  * leaves it untouched, and every member added by someone names an existing kind.
+ * The input is also read as a stored AssociationState: whatever decodes must re-encode and
+ * decode again to the same member count.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "xmtp/identity_update.h"
 
 static xw_buf reg;
+static xmtp_assoc_state *registered; /* built once, cloned per input */
 static char inbox[XMTP_INBOX_ID_STRLEN + 1];
 
 static void init_once(void)
@@ -42,6 +45,9 @@ static void init_once(void)
         xmtp_idu_sign_installation(u, k, NULL) || xmtp_idu_encode(u, &reg, NULL))
         abort();
     xmtp_idu_free(u);
+    if (xmtp_assoc_state_new(inbox, &registered, NULL) ||
+        xmtp_assoc_state_apply(registered, reg.data, reg.len, NULL))
+        abort();
     xmtp_wallet_free(w);
     xmtp_installation_key_free(k);
 }
@@ -68,8 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     init_once();
     xmtp_assoc_state *fresh = NULL, *live = NULL;
-    if (xmtp_assoc_state_new(inbox, &fresh, NULL) || xmtp_assoc_state_new(inbox, &live, NULL) ||
-        xmtp_assoc_state_apply(live, reg.data, reg.len, NULL))
+    if (xmtp_assoc_state_new(inbox, &fresh, NULL) || xmtp_assoc_state_clone(registered, &live, NULL))
         abort();
     /* the whole input as one update, then as a log of records */
     apply_checked(fresh, data, size);
@@ -85,5 +90,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     xmtp_assoc_state_free(fresh);
     xmtp_assoc_state_free(live);
+
+    xmtp_assoc_state *stored = NULL, *again = NULL;
+    if (xmtp_assoc_state_decode(data, size, 0, 0, &stored, NULL) == XW_OK) {
+        xw_buf b;
+        xw_buf_init(&b, 1u << 24);
+        if (xmtp_assoc_state_encode(stored, &b, NULL) != XW_OK ||
+            xmtp_assoc_state_decode(b.data, b.len, 0, 0, &again, NULL) != XW_OK ||
+            xmtp_assoc_state_member_count(again) != xmtp_assoc_state_member_count(stored))
+            abort();
+        xw_buf_free(&b);
+        xmtp_assoc_state_free(again);
+        xmtp_assoc_state_free(stored);
+    }
     return 0;
 }

@@ -14,6 +14,8 @@
 #include "common/codec.h"
 #include "xmtp/association.h"
 #include "xmtp/content.h"
+#include "xmtp/identity_update.h"
+#include "xmtp/installation.h"
 #include "xmtp/ed25519ph.h"
 #include "xmtp/inbox.h"
 #include "xmtp/keccak.h"
@@ -339,6 +341,94 @@ static json_t *content_encode(json_t *req)
     return res;
 }
 
+/* A member spec {wallet: key hex} | {installation: seed hex} | {address: "0x.."}. */
+static int member_of(json_t *o, xmtp_member_id *m, xw_errbuf *eb)
+{
+    int rc;
+    if (json_object_get(o, "wallet")) {
+        xmtp_wallet *w = NULL;
+        uint8_t a[20];
+        if ((rc = xmtp_wallet_from_hex(s(o, "wallet"), &w, eb)))
+            return rc;
+        xmtp_wallet_address(w, a);
+        xmtp_wallet_free(w);
+        xmtp_member_eth(m, a);
+        return XW_OK;
+    }
+    if (json_object_get(o, "installation")) {
+        uint8_t seed[32], pk[32];
+        if (xw_hex_decode_exact(s(o, "installation"), seed, 32) || xmtp_ed25519_public_key(seed, pk))
+            return xw_errf(eb, XW_EINVAL, "bad installation seed");
+        xmtp_member_installation(m, pk);
+        return XW_OK;
+    }
+    uint8_t a[20];
+    const char *t = s(o, "address");
+    if ((rc = xmtp_address_parse(t, strlen(t), 0, a, eb)))
+        return rc;
+    xmtp_member_eth(m, a);
+    return XW_OK;
+}
+
+/* {inboxId, ts, actions: [{kind, member, signer, nonce}], wallets: [hex], installations: [hex]} */
+static json_t *idu_build(json_t *req)
+{
+    xw_errbuf eb = {{0}};
+    xmtp_idu *u = NULL;
+    const char *ts = s(req, "ts");
+    int rc = xmtp_idu_new(s(req, "inboxId"), strtoull(ts, NULL, 10), &u, &eb);
+    json_t *acts = json_object_get(req, "actions");
+    for (size_t i = 0; !rc && i < json_array_size(acts); i++) {
+        json_t *a = json_array_get(acts, i);
+        const char *kind = s(a, "kind");
+        xmtp_member_id m, signer;
+        if ((rc = member_of(json_object_get(a, "member"), &m, &eb)))
+            break;
+        if (strcmp(kind, "create") && (rc = member_of(json_object_get(a, "signer"), &signer, &eb)))
+            break;
+        if (!strcmp(kind, "create"))
+            rc = xmtp_idu_create_inbox(u, m.bytes, strtoull(s(a, "nonce"), NULL, 10), &eb);
+        else if (!strcmp(kind, "add"))
+            rc = xmtp_idu_add_association(u, &m, &signer, &eb);
+        else if (!strcmp(kind, "revoke"))
+            rc = xmtp_idu_revoke(u, &m, &signer, &eb);
+        else if (!strcmp(kind, "change_recovery"))
+            rc = xmtp_idu_change_recovery(u, m.bytes, &signer, &eb);
+        else
+            rc = xw_errf(&eb, XW_EINVAL, "unknown action %s", kind);
+    }
+    json_t *ws = json_object_get(req, "wallets"), *is = json_object_get(req, "installations");
+    for (size_t i = 0; !rc && i < json_array_size(ws); i++) {
+        xmtp_wallet *w = NULL;
+        if (!(rc = xmtp_wallet_from_hex(json_string_value(json_array_get(ws, i)), &w, &eb))) {
+            rc = xmtp_idu_sign_wallet(u, w, &eb);
+            if (rc == XW_ENOTFOUND)
+                rc = XW_OK;
+        }
+        xmtp_wallet_free(w);
+    }
+    for (size_t i = 0; !rc && i < json_array_size(is); i++) {
+        uint8_t seed[32];
+        xmtp_installation_key *k = NULL;
+        if (xw_hex_decode_exact(json_string_value(json_array_get(is, i)), seed, 32))
+            rc = xw_errf(&eb, XW_EINVAL, "bad seed");
+        else if (!(rc = xmtp_installation_key_from_seed(seed, &k, &eb))) {
+            rc = xmtp_idu_sign_installation(u, k, &eb);
+            if (rc == XW_ENOTFOUND)
+                rc = XW_OK;
+        }
+        xmtp_installation_key_free(k);
+    }
+    xw_buf out;
+    xw_buf_init(&out, MAXB);
+    if (!rc)
+        rc = xmtp_idu_encode(u, &out, &eb);
+    json_t *res = rc ? err(rc, &eb) : json_pack("{s:o}", "hex", hexval(out.data, out.len));
+    xw_buf_free(&out);
+    xmtp_idu_free(u);
+    return res;
+}
+
 static json_t *handle(json_t *req)
 {
     const char *op = s(req, "op");
@@ -410,6 +500,16 @@ static json_t *handle(json_t *req)
         }
     } else if (!strcmp(op, "content_encode")) {
         res = content_encode(req);
+    } else if (!strcmp(op, "idu_build")) {
+        res = idu_build(req);
+    } else if (!strcmp(op, "idu_text")) {
+        xmtp_idu *u = NULL;
+        unhex(s(req, "hex"), &b);
+        if (!(rc = xmtp_idu_decode(b.data, b.len, &u, &eb))) {
+            if (!(rc = xmtp_idu_signature_text(u, &b2)))
+                res = json_pack("{s:s%}", "text", (const char *)b2.data, b2.len);
+            xmtp_idu_free(u);
+        }
     } else if (!strcmp(op, "assoc_fold")) {
         /* {inboxId, updates: [hex...]} -> members and recovery after folding */
         xmtp_assoc_state *st = NULL;

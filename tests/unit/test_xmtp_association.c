@@ -18,6 +18,8 @@
 #include "common/err.h"
 #include "xmtp/association.h"
 #include "xmtp/identity_update.h"
+#include "identity/associations/association.pb-c.h"
+#include "proto/pb.h"
 
 typedef struct {
     xmtp_wallet *w, *w2, *w3;
@@ -680,6 +682,173 @@ static void test_alloc_failures(void **state)
     xmtp_assoc_state_free(st);
 }
 
+/* Smart-contract wallet and passkey data straight from protobuf bytes: decoded, then
+ * refused with their own codes and a message naming the account. */
+static void test_scw_and_passkey_bytes(void **state)
+{
+    fixture *f = *state;
+    xmtp_assoc_state *st = registered(f);
+    Xmtp__Identity__Associations__SmartContractWalletSignature scw =
+        XMTP__IDENTITY__ASSOCIATIONS__SMART_CONTRACT_WALLET_SIGNATURE__INIT;
+    scw.account_id = "eip155:8453:0x1234567890abcdef1234567890abcdef12345678";
+    scw.block_number = 7;
+    scw.signature.data = (uint8_t *)"sig";
+    scw.signature.len = 3;
+    Xmtp__Identity__Associations__Signature s1 = XMTP__IDENTITY__ASSOCIATIONS__SIGNATURE__INIT;
+    s1.signature_case = XMTP__IDENTITY__ASSOCIATIONS__SIGNATURE__SIGNATURE_ERC_6492;
+    s1.erc_6492 = &scw;
+    Xmtp__Identity__Associations__RecoverablePasskeySignature pks =
+        XMTP__IDENTITY__ASSOCIATIONS__RECOVERABLE_PASSKEY_SIGNATURE__INIT;
+    Xmtp__Identity__Associations__Signature s2 = XMTP__IDENTITY__ASSOCIATIONS__SIGNATURE__INIT;
+    s2.signature_case = XMTP__IDENTITY__ASSOCIATIONS__SIGNATURE__SIGNATURE_PASSKEY;
+    s2.passkey = &pks;
+    Xmtp__Identity__Associations__Passkey pk = XMTP__IDENTITY__ASSOCIATIONS__PASSKEY__INIT;
+    uint8_t key[33] = {2, 9, 9};
+    pk.key.data = key;
+    pk.key.len = sizeof key;
+    Xmtp__Identity__Associations__MemberIdentifier mid =
+        XMTP__IDENTITY__ASSOCIATIONS__MEMBER_IDENTIFIER__INIT;
+    mid.kind_case = XMTP__IDENTITY__ASSOCIATIONS__MEMBER_IDENTIFIER__KIND_PASSKEY;
+    mid.passkey = &pk;
+    Xmtp__Identity__Associations__AddAssociation add = XMTP__IDENTITY__ASSOCIATIONS__ADD_ASSOCIATION__INIT;
+    add.new_member_identifier = &mid;
+    add.existing_member_signature = &s1;
+    add.new_member_signature = &s2;
+    Xmtp__Identity__Associations__IdentityAction act = XMTP__IDENTITY__ASSOCIATIONS__IDENTITY_ACTION__INIT;
+    act.kind_case = XMTP__IDENTITY__ASSOCIATIONS__IDENTITY_ACTION__KIND_ADD;
+    act.add = &add;
+    Xmtp__Identity__Associations__IdentityAction *acts[] = {&act};
+    Xmtp__Identity__Associations__IdentityUpdate u = XMTP__IDENTITY__ASSOCIATIONS__IDENTITY_UPDATE__INIT;
+    u.n_actions = 1;
+    u.actions = acts;
+    u.client_timestamp_ns = 5;
+    u.inbox_id = f->inbox;
+    xw_buf b;
+    xw_buf_init(&b, 1 << 16);
+    assert_int_equal(xw_pb_encode(&u.base, &b, NULL), XW_OK);
+    /* the model keeps what it decoded */
+    xmtp_idu *d = NULL;
+    assert_int_equal(xmtp_idu_decode(b.data, b.len, &d, NULL), XW_OK);
+    assert_int_equal(d->actions[0].member.kind, XMTP_MEMBER_PASSKEY);
+    assert_int_equal(d->actions[0].sig.kind, XMTP_SIG_ERC6492);
+    assert_int_equal(d->actions[0].sig.chain_id, 8453);
+    assert_int_equal(d->actions[0].new_member_sig.kind, XMTP_SIG_PASSKEY);
+    xmtp_idu_free(d);
+    xw_buf copy;
+    xw_buf_init(&copy, 1 << 16);
+    assert_int_equal(xw_buf_append(&copy, b.data, b.len), XW_OK);
+    expect(st, &b, XW_EXMTP_SCW, "0x1234567890abcdef1234567890abcdef12345678 on chain 8453");
+    /* with a wallet signature in the first slot, the passkey is what is refused */
+    s1.signature_case = XMTP__IDENTITY__ASSOCIATIONS__SIGNATURE__SIGNATURE_ERC_191;
+    Xmtp__Identity__Associations__RecoverableEcdsaSignature e =
+        XMTP__IDENTITY__ASSOCIATIONS__RECOVERABLE_ECDSA_SIGNATURE__INIT;
+    uint8_t sig[65] = {0};
+    e.bytes.data = sig;
+    e.bytes.len = 64; /* and a wrong length first */
+    s1.erc_191 = &e;
+    xw_buf_init(&b, 1 << 16);
+    assert_int_equal(xw_pb_encode(&u.base, &b, NULL), XW_OK);
+    expect(st, &b, XW_EMALFORMED, "65 bytes");
+    xw_buf_free(&copy);
+    xmtp_assoc_state_free(st);
+}
+
+/* A state survives storage (AssociationState protobuf) with its replay protection, and
+ * diffs name what changed. */
+static void test_store_and_diff(void **state)
+{
+    fixture *f = *state;
+    xmtp_assoc_state *st = registered(f), *before = NULL, *back = NULL;
+    assert_int_equal(xmtp_assoc_state_clone(st, &before, NULL), XW_OK);
+    xw_buf add = add_update(f, 7000000000ULL, &f->mi2, &f->mw, f->w, NULL, NULL, f->i2);
+    assert_int_equal(xmtp_assoc_state_apply_at(st, 5, add.data, add.len, NULL), XW_OK);
+    xw_buf b;
+    xw_buf_init(&b, 1 << 20);
+    xw_errbuf eb = {{0}};
+    assert_int_equal(xmtp_assoc_state_encode(st, &b, &eb), XW_OK);
+    assert_int_equal(xmtp_assoc_state_decode(b.data, b.len, 5, 2, &back, &eb), XW_OK);
+    assert_int_equal(xmtp_assoc_state_member_count(back), 3);
+    assert_int_equal(xmtp_assoc_state_seen_count(back), xmtp_assoc_state_seen_count(st));
+    assert_int_equal(xmtp_assoc_state_sequence_id(back), 5);
+    assert_true(xmtp_member_equal(xmtp_assoc_state_recovery(back), &f->mw));
+    const xmtp_member *m = xmtp_assoc_state_find(back, &f->mi2);
+    assert_non_null(m);
+    assert_true(m->has_added_by && xmtp_member_equal(&m->added_by, &f->mw));
+    assert_int_equal(m->client_timestamp_ns, 7000000000ULL);
+    /* the replay protection came along */
+    assert_int_equal(xmtp_assoc_state_apply(back, add.data, add.len, &eb), XW_EXMTP_REPLAY);
+    /* re-encoding gives the same bytes */
+    xw_buf b2;
+    xw_buf_init(&b2, 1 << 20);
+    assert_int_equal(xmtp_assoc_state_encode(back, &b2, NULL), XW_OK);
+    assert_int_equal(b.len, b2.len);
+    assert_memory_equal(b.data, b2.data, b.len);
+    /* diff: i2 added; and the reverse */
+    xmtp_assoc_diff d;
+    assert_int_equal(xmtp_assoc_state_diff(before, st, &d, NULL), XW_OK);
+    assert_int_equal(d.n_added, 1);
+    assert_int_equal(d.n_removed, 0);
+    assert_true(xmtp_member_equal(&d.added[0], &f->mi2));
+    xmtp_assoc_diff_free(&d);
+    assert_int_equal(xmtp_assoc_state_diff(st, before, &d, NULL), XW_OK);
+    assert_int_equal(d.n_removed, 1);
+    xmtp_assoc_diff_free(&d);
+    /* damage */
+    xmtp_assoc_state *bad = NULL;
+    assert_int_equal(xmtp_assoc_state_decode(b.data, b.len - 3, 0, 0, &bad, &eb), XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "stored association state"));
+    assert_null(bad);
+    /* a state not created yet round-trips as such */
+    xmtp_assoc_state *empty = NULL, *empty2 = NULL;
+    assert_int_equal(xmtp_assoc_state_new(f->inbox, &empty, NULL), XW_OK);
+    xw_buf_reset(&b2);
+    assert_int_equal(xmtp_assoc_state_encode(empty, &b2, NULL), XW_OK);
+    assert_int_equal(xmtp_assoc_state_decode(b2.data, b2.len, 0, 0, &empty2, &eb), XW_OK);
+    assert_false(xmtp_assoc_state_created(empty2));
+    xmtp_assoc_state_free(empty);
+    xmtp_assoc_state_free(empty2);
+    xw_buf_free(&b);
+    xw_buf_free(&b2);
+    xw_buf_free(&add);
+    xmtp_assoc_state_free(back);
+    xmtp_assoc_state_free(before);
+    xmtp_assoc_state_free(st);
+}
+
+/* A member added on a chain (only smart-contract wallets are, so this state comes from
+ * storage) must keep signing from that chain: a plain wallet signature is refused. */
+static void test_chain_id_mismatch(void **state)
+{
+    fixture *f = *state;
+    xmtp_assoc_state *st = registered(f);
+    xw_buf b;
+    xw_buf_init(&b, 1 << 20);
+    assert_int_equal(xmtp_assoc_state_encode(st, &b, NULL), XW_OK);
+    Xmtp__Identity__Associations__AssociationState *p = NULL;
+    assert_int_equal(xw_pb_decode_as(&xmtp__identity__associations__association_state__descriptor, b.data,
+                                     b.len, 1 << 20, &p, NULL),
+                     XW_OK);
+    for (size_t i = 0; i < p->n_members; i++) {
+        if (p->members[i]->key->kind_case ==
+            XMTP__IDENTITY__ASSOCIATIONS__MEMBER_IDENTIFIER__KIND_ETHEREUM_ADDRESS) {
+            p->members[i]->value->_added_on_chain_id_case =
+                XMTP__IDENTITY__ASSOCIATIONS__MEMBER___ADDED_ON_CHAIN_ID_ADDED_ON_CHAIN_ID;
+            p->members[i]->value->added_on_chain_id = 8453;
+        }
+    }
+    xw_buf_reset(&b);
+    assert_int_equal(xw_pb_encode(&p->base, &b, NULL), XW_OK);
+    xw_pb_free(&p->base);
+    xmtp_assoc_state *chained = NULL;
+    assert_int_equal(xmtp_assoc_state_decode(b.data, b.len, 1, 1, &chained, NULL), XW_OK);
+    assert_true(xmtp_assoc_state_find(chained, &f->mw)->has_chain_id);
+    xw_buf add = add_update(f, 9000000000ULL, &f->mi2, &f->mw, f->w, NULL, NULL, f->i2);
+    expect(chained, &add, XW_EXMTP_CHAIN_ID, "added on chain 8453 but signs from chain 0");
+    xw_buf_free(&b);
+    xmtp_assoc_state_free(chained);
+    xmtp_assoc_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -695,6 +864,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_and_sequence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alloc_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scw_and_passkey_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_and_diff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_id_mismatch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -530,6 +530,44 @@ static void test_plaintext_and_message_id(void **state)
     xw_buf_free(&b);
 }
 
+/* Every allocation of a decode may fail: the error is XW_ENOMEM (or the content error the
+ * failure caused) and nothing leaks. A nested reply and a multi attachment take the most. */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    xw_buf inner, outer;
+    xw_buf_init(&inner, 1 << 16);
+    xw_buf_init(&outer, 1 << 16);
+    xmtp_content t = {.kind = XMTP_CT_TEXT, .u.text = "quoted"};
+    assert_int_equal(xmtp_content_encode(&t, &inner, NULL), XW_OK);
+    xmtp_encoded_content *iec = NULL;
+    assert_int_equal(xmtp_ec_decode(inner.data, inner.len, &iec, NULL), XW_OK);
+    xmtp_content c = {.kind = XMTP_CT_REPLY};
+    c.u.reply = (xmtp_reply){.reference = "ab", .reference_inbox_id = "cd", .inner = iec};
+    assert_int_equal(xmtp_content_encode(&c, &outer, NULL), XW_OK);
+    int ok = 0;
+    for (uint64_t nth = 1; nth < 500 && !ok; nth++) {
+        int64_t live = xw_alloc_live();
+        xmtp_content *d = NULL;
+        xw_alloc_fail_at(nth, 0);
+        int rc = xmtp_content_decode_bytes(outer.data, outer.len, &d, NULL);
+        xw_alloc_fail_at(0, 0);
+        if (rc == XW_OK) {
+            ok = 1;
+            assert_string_equal(d->u.reply.reference, "ab");
+            xmtp_content_free(d);
+        } else {
+            assert_true(rc == XW_ENOMEM || rc == XW_EXMTP_CONTENT || rc == XW_EMALFORMED);
+            assert_null(d);
+        }
+        assert_int_equal(xw_alloc_live(), live);
+    }
+    assert_true(ok);
+    xmtp_ec_free(iec);
+    xw_buf_free(&inner);
+    xw_buf_free(&outer);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_bad_bodies),
         cmocka_unit_test(test_push_and_delete_table),
         cmocka_unit_test(test_plaintext_and_message_id),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

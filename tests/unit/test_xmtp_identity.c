@@ -11,11 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/codec.h"
 #include "common/err.h"
 #include "xmtp/ed25519ph.h"
+#include "xmtp/installation.h"
+#include "xmtp/keystore.h"
 #include "xmtp/inbox.h"
 #include "xmtp/keccak.h"
 #include "xmtp/wallet.h"
@@ -323,6 +328,107 @@ static void test_ed25519ph_bad_input(void **state)
     assert_int_equal(xmtp_ed25519ph_verify(pk, longctx, 255, "msg", 3, sig, &eb), XW_OK);
 }
 
+/* Keys go into a real SQLite file and come back able to sign the same way; damaged blobs
+ * are refused with XW_ECORRUPT. */
+static void test_keystore_sqlite(void **state)
+{
+    (void)state;
+    xw_errbuf eb = {{0}};
+    xmtp_wallet *w = NULL;
+    xmtp_installation_key *k = NULL;
+    assert_int_equal(xmtp_wallet_generate(&w, &eb), XW_OK);
+    assert_int_equal(xmtp_installation_key_generate(&k, &eb), XW_OK);
+    xw_buf wb, kb;
+    xw_buf_init(&wb, 256);
+    xw_buf_init(&kb, 256);
+    assert_int_equal(xmtp_wallet_serialize(w, &wb, &eb), XW_OK);
+    assert_int_equal(xmtp_installation_key_serialize(k, &kb, &eb), XW_OK);
+    assert_int_equal(wb.len, XMTP_KEYBLOB_WALLET_LEN);
+    assert_int_equal(kb.len, XMTP_KEYBLOB_INSTALLATION_LEN);
+
+    char path[] = "/tmp/xw-keystore-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "CREATE TABLE keys(name TEXT PRIMARY KEY, blob BLOB NOT NULL)", NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO keys VALUES(?, ?)", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, "wallet", -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, wb.data, (int)wb.len, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, "installation", -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, kb.data, (int)kb.len, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT blob FROM keys WHERE name = ?", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, "wallet", -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    xmtp_wallet *w2 = NULL;
+    assert_int_equal(
+        xmtp_wallet_deserialize(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &w2, &eb),
+        XW_OK);
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, "installation", -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    xmtp_installation_key *k2 = NULL;
+    assert_int_equal(xmtp_installation_key_deserialize(sqlite3_column_blob(st, 0),
+                                                       (size_t)sqlite3_column_bytes(st, 0), &k2, &eb),
+                     XW_OK);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    unlink(path);
+
+    uint8_t a1[20], a2[20], s1[65], s2[65], e1[64], e2[64];
+    xmtp_wallet_address(w, a1);
+    xmtp_wallet_address(w2, a2);
+    assert_memory_equal(a1, a2, 20);
+    assert_int_equal(xmtp_wallet_sign_personal(w, "m", 1, s1, NULL), XW_OK);
+    assert_int_equal(xmtp_wallet_sign_personal(w2, "m", 1, s2, NULL), XW_OK);
+    assert_memory_equal(s1, s2, 65);
+    assert_memory_equal(xmtp_installation_key_public(k), xmtp_installation_key_public(k2), 32);
+    assert_int_equal(xmtp_installation_key_sign_identity(k, "t", 1, e1, NULL), XW_OK);
+    assert_int_equal(xmtp_installation_key_sign_identity(k2, "t", 1, e2, NULL), XW_OK);
+    assert_memory_equal(e1, e2, 64);
+    /* plain Ed25519 (MLS) signatures verify with libsodium */
+    assert_int_equal(xmtp_installation_key_sign(k, "mls", 3, e1, NULL), XW_OK);
+    assert_int_equal(
+        crypto_sign_verify_detached(e1, (const unsigned char *)"mls", 3, xmtp_installation_key_public(k)), 0);
+
+    /* damage: flipped secret, flipped check, wrong kind, truncation, garbage */
+    xmtp_wallet *bad = NULL;
+    xmtp_installation_key *badk = NULL;
+    wb.data[10] ^= 1;
+    assert_int_equal(xmtp_wallet_deserialize(wb.data, wb.len, &bad, &eb), XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "does not match its address"));
+    wb.data[10] ^= 1;
+    kb.data[50] ^= 1;
+    assert_int_equal(xmtp_installation_key_deserialize(kb.data, kb.len, &badk, &eb), XW_ECORRUPT);
+    kb.data[50] ^= 1;
+    assert_int_equal(xmtp_wallet_deserialize(kb.data, kb.len, &bad, &eb), XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "not a wallet key"));
+    assert_int_equal(xmtp_wallet_deserialize(wb.data, wb.len - 1, &bad, &eb), XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "truncated"));
+    assert_int_equal(xmtp_installation_key_deserialize((const uint8_t *)"nope", 4, &badk, &eb), XW_ECORRUPT);
+    assert_null(bad);
+    assert_null(badk);
+
+    xw_buf_free_secret(&wb);
+    xw_buf_free_secret(&kb);
+    xmtp_wallet_free(w);
+    xmtp_wallet_free(w2);
+    xmtp_installation_key_free(k);
+    xmtp_installation_key_free(k2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_inbox_id),
         cmocka_unit_test(test_ed25519ph_rfc8032),
         cmocka_unit_test(test_ed25519ph_bad_input),
+        cmocka_unit_test(test_keystore_sqlite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

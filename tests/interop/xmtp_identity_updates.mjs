@@ -1,0 +1,169 @@
+// Identity updates between libxmtp 1.9.1 and xmtp/, both ways, through a stand-in node
+// (fake_node.mjs) that only stores and serves the inbox log:
+//   - libxmtp registers an inbox and changes its associations (add a wallet, a second
+//     installation, revoke it, change the recovery address, unlink a wallet); after each
+//     step the C folding of the whole log must give libxmtp's own inbox state, and C's
+//     signature text must equal the text libxmtp asked the wallet to sign;
+//   - C builds updates (an installation added by a wallet member, then revoked by the
+//     recovery address), the node serves them, and libxmtp's getLatestInboxState must
+//     accept them and show their effect; an update C refuses (an installation adding an
+//     installation) must make libxmtp refuse the log too;
+//   - a replayed libxmtp update is refused by C; libxmtp's installation-key signature
+//     (public context) verifies in C.
+// Ends with "N passed, M failed".
+import { spawnSync } from 'node:child_process';
+import * as b from '@xmtp/node-bindings';
+import { privateKeyToAccount } from 'viem/accounts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { startFakeNode } from './fake_node.mjs';
+
+const helper = process.argv[2];
+let passed = 0, failed = 0;
+function check(name, ok, detail) {
+  if (ok) { passed++; return; }
+  failed++;
+  console.log(`FAIL ${name}${detail !== undefined ? ': ' + JSON.stringify(detail) : ''}`);
+}
+function run(reqs) {
+  const r = spawnSync(helper, { input: reqs.map((x) => JSON.stringify(x)).join('\n') + '\n', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`helper exited ${r.status}: ${r.stderr}`);
+  return r.stdout.toString().trim().split('\n').map((l) => JSON.parse(l));
+}
+const hex = (u) => Buffer.from(u).toString('hex');
+const key = (label) => hex(sha256(new TextEncoder().encode(`xmtp-worker identity interop ${label}`)));
+
+const node = await startFakeNode();
+const k1 = key('wallet 1'), k2 = key('wallet 2');
+const w1 = privateKeyToAccount('0x' + k1), w2 = privateKeyToAccount('0x' + k2);
+const a1 = w1.address.toLowerCase(), a2 = w2.address.toLowerCase();
+const ident1 = { identifier: a1, identifierKind: 0 };
+const inboxId = b.generateInboxId(ident1, 1n);
+const sign = async (acct, text) => new Uint8Array(Buffer.from((await acct.signMessage({ message: text })).slice(2), 'hex'));
+const opts = (n) => [null, null, 'Disabled', { level: 'Off' }, false, null, n];
+
+// The C state of the whole log against libxmtp's view of it.
+async function compare(step, client) {
+  const log = (node.logs.get(inboxId) || []).map((e) => hex(e.bytes));
+  const c = run([{ op: 'assoc_fold', inboxId, updates: log }])[0];
+  const lib = await client.getLatestInboxState(inboxId);
+  const libInst = lib.installations.map((i) => hex(i.bytes)).sort();
+  const libIds = lib.identifiers.map((i) => i.identifier.toLowerCase()).sort();
+  check(`${step}: C folds the log`, !c.error, c);
+  if (c.error) return;
+  check(`${step}: installations agree`, JSON.stringify([...c.installations].sort()) === JSON.stringify(libInst), { c: c.installations, libxmtp: libInst });
+  check(`${step}: addresses agree`, JSON.stringify([...c.addresses].sort()) === JSON.stringify(libIds), { c: c.addresses, libxmtp: libIds });
+  check(`${step}: recovery agrees`, c.recovery === lib.recoveryIdentifier.identifier.toLowerCase(), { c: c.recovery, libxmtp: lib.recoveryIdentifier });
+}
+// libxmtp's signature text of the last published update equals C's text of its bytes.
+function compareText(step, text) {
+  const pub = node.published[node.published.length - 1];
+  const r = run([{ op: 'idu_text', hex: hex(pub.bytes) }])[0];
+  check(`${step}: C signature text equals libxmtp's`, r.text === text, { c: r.text, libxmtp: text });
+}
+
+let step = 'start';
+try {
+  step = '1';
+  // 1. libxmtp registers the inbox (CreateInbox + installation A)
+  const A = await b.createClient(node.url, null, false, null, inboxId, ident1, ...opts(1n));
+  let req = await A.createInboxSignatureRequest();
+  let text = await req.signatureText();
+  await req.addEcdsaSignature(await sign(w1, text));
+  await A.registerIdentity(req);
+  compareText('register', text);
+  await compare('register', A);
+
+  // libxmtp's installation key signs (public context); C verifies with the installation id
+  const t = 'hello from libxmtp';
+  const sig = A.signWithInstallationKey(t);
+  const v = run([{ op: 'ed25519ph_verify', pk: hex(A.installationIdBytes()), ctx: 'PUBLIC SIGNATURE CONTEXT', msg: t, sig: hex(sig) },
+    { op: 'ed25519ph_verify', pk: hex(A.installationIdBytes()), ctx: 'IDENTITY UPDATE SIGNATURE', msg: t, sig: hex(sig) }]);
+  check('C verifies libxmtp installation signature', v[0].ok === true, v[0]);
+  check('...and only under its context', v[1].code === 'XW_EBADSIG', v[1]);
+
+  step = '2';
+  // 2. libxmtp links wallet 2 (installation A signs as the existing member, wallet 2 as the new one)
+  req = await A.addIdentifierSignatureRequest({ identifier: a2, identifierKind: 0 });
+  text = await req.signatureText();
+  await req.addEcdsaSignature(await sign(w2, text));
+  await A.applySignatureRequest(req);
+  compareText('link wallet 2', text);
+  await compare('link wallet 2', A);
+
+  step = '3';
+  // 3. C adds an installation, signed by wallet 2 (a member that is not the recovery address)
+  const seedC = key('C installation');
+  const now = () => (BigInt(Date.now()) * 1000000n).toString();
+  let r = run([{ op: 'idu_build', inboxId, ts: now(), actions: [{ kind: 'add', member: { installation: seedC }, signer: { wallet: k2 } }], wallets: [k2], installations: [seedC] }])[0];
+  check('C builds an AddAssociation', !r.error, r);
+  node.inject(inboxId, Buffer.from(r.hex, 'hex'));
+  await compare('C adds an installation', A);
+  const pkC = run([{ op: 'ed25519ph_sign', seed: seedC, ctx: 'x', msg: '' }])[0].pk;
+  let lib = await A.getLatestInboxState(inboxId);
+  check('libxmtp accepts the C-made installation', lib.installations.some((i) => hex(i.bytes) === pkC), lib.installations.map((i) => hex(i.bytes)));
+
+  step = '4';
+  // 4. a second libxmtp installation B joins the inbox
+  const B = await b.createClient(node.url, null, false, null, inboxId, ident1, ...opts(1n));
+  req = await B.createInboxSignatureRequest();
+  text = await req.signatureText();
+  await req.addEcdsaSignature(await sign(w1, text));
+  await B.registerIdentity(req);
+  compareText('installation B', text);
+  await compare('installation B', A);
+
+  step = '5';
+  // 5. C revokes its installation with the recovery address (wallet 1)
+  await new Promise((res) => setTimeout(res, 1100)); // a new second: a new signature text
+  r = run([{ op: 'idu_build', inboxId, ts: now(), actions: [{ kind: 'revoke', member: { installation: seedC }, signer: { wallet: k1 } }], wallets: [k1] }])[0];
+  node.inject(inboxId, Buffer.from(r.hex, 'hex'));
+  await compare('C revokes its installation', A);
+  lib = await A.getLatestInboxState(inboxId);
+  check('libxmtp sees the C revocation', !lib.installations.some((i) => hex(i.bytes) === pkC));
+
+  step = '6';
+  // 6. libxmtp revokes installation B
+  req = await A.revokeInstallationsSignatureRequest([B.installationIdBytes()]);
+  text = await req.signatureText();
+  await req.addEcdsaSignature(await sign(w1, text));
+  await A.applySignatureRequest(req);
+  compareText('revoke B', text);
+  await compare('revoke B', A);
+
+  step = '7';
+  // 7. libxmtp changes the recovery address to wallet 2
+  req = await A.changeRecoveryIdentifierSignatureRequest({ identifier: a2, identifierKind: 0 });
+  text = await req.signatureText();
+  await req.addEcdsaSignature(await sign(w1, text));
+  await A.applySignatureRequest(req);
+  compareText('change recovery', text);
+  await compare('change recovery', A);
+
+  step = '8';
+  // 8. replaying a libxmtp update is refused by C
+  const log = node.logs.get(inboxId).map((e) => hex(e.bytes));
+  const rep = run([{ op: 'assoc_fold', inboxId, updates: [...log, log[1]] }])[0];
+  check('C refuses a replayed libxmtp update', rep.code === 'XW_EXMTP_REPLAY', rep);
+
+  step = '9';
+  // 9. an update C refuses makes libxmtp refuse the log too: installation A adds a new
+  // installation (signed by A's key is not possible from here, so a C installation that is
+  // not a member signs as "existing member": C says XW_EXMTP_SIGNER)
+  const seedD = key('D installation'), seedE = key('E installation');
+  r = run([{ op: 'idu_build', inboxId, ts: now(), actions: [{ kind: 'add', member: { installation: seedE }, signer: { installation: seedD } }], installations: [seedD, seedE] }])[0];
+  const bad = run([{ op: 'assoc_fold', inboxId, updates: [...log, r.hex] }])[0];
+  check('C refuses an add signed by a non-member installation', bad.code === 'XW_EXMTP_SIGNER', bad);
+  node.inject(inboxId, Buffer.from(r.hex, 'hex'));
+  let libRefused = false;
+  try {
+    lib = await A.getLatestInboxState(inboxId);
+    libRefused = !lib.installations.some((i) => hex(i.bytes) === run([{ op: 'ed25519ph_sign', seed: seedE, ctx: 'x', msg: '' }])[0].pk);
+  } catch { libRefused = true; }
+  check('libxmtp refuses it too', libRefused);
+} catch (e) {
+  check(`scenario step ${step}`, false, e.message);
+}
+console.log(`unknown RPCs: ${JSON.stringify(node.unknown)}`);
+console.log(`${passed} passed, ${failed} failed`);
+node.close(); // libxmtp keeps its HTTP/2 sessions open: do not wait for them
+process.exit(failed ? 1 : 0);
