@@ -6,6 +6,7 @@
  */
 #include "mls/secret_tree.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -74,8 +75,10 @@ void mls_secret_tree_free(mls_secret_tree *st)
 {
     if (!st)
         return;
+    /* sodium_memzero rather than xw_wipe: the arrays can be megabytes */
     if (st->node_secret)
-        xw_free_secret(st->node_secret, (size_t)st->width * st->suite->nh);
+        sodium_memzero(st->node_secret, (size_t)st->width * st->suite->nh);
+    xw_free(st->node_secret);
     xw_free(st->node_has);
     if (st->leaves) {
         for (uint32_t i = 0; i < st->n_leaves; i++)
@@ -85,7 +88,8 @@ void mls_secret_tree_free(mls_secret_tree *st)
                     xw_free_secret(r->window, st->cfg.out_of_order * sizeof *r->window);
                 xw_free(r->window_used);
             }
-        xw_free_secret(st->leaves, st->n_leaves * sizeof *st->leaves);
+        sodium_memzero(st->leaves, st->n_leaves * sizeof *st->leaves);
+        xw_free(st->leaves);
     }
     xw_free(st);
 }

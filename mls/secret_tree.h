@@ -36,7 +36,7 @@ typedef struct {
 
 #define MLS_SECRET_TREE_DEFAULT_OUT_OF_ORDER 5
 #define MLS_SECRET_TREE_DEFAULT_MAX_FORWARD 1000
-#define MLS_SECRET_TREE_MAX_LEAVES (1u << 20)
+#define MLS_SECRET_TREE_MAX_LEAVES (1u << 16) /* 65536 members: memory is about 300 bytes per leaf */
 
 typedef struct {
     uint32_t generation;

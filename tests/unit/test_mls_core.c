@@ -218,6 +218,51 @@ static void test_hpke_errors(void **state)
     xw_buf_free(&pt);
 }
 
+/* RFC 4231 test cases 2 and 6 (key longer than a block), for every KDF hash. */
+static void test_hmac_kdfs(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t kdf;
+        int long_key;
+        const char *want;
+    } cases[] = {
+        {MLS_HPKE_KDF_HKDF_SHA256, 0, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {MLS_HPKE_KDF_HKDF_SHA384, 0,
+         "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649"},
+        {MLS_HPKE_KDF_HKDF_SHA512, 0,
+         "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcae"
+         "ab1a34d4a6"
+         "b4b636e070a38bce737"},
+        {MLS_HPKE_KDF_HKDF_SHA256, 1, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+        {MLS_HPKE_KDF_HKDF_SHA512, 1,
+         "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6a1e5295e"
+         "64f73f63f0"
+         "aec8b915a985d786598"},
+    };
+    uint8_t long_key[131];
+    memset(long_key, 0xaa, sizeof long_key);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *msg = cases[i].long_key ? "Test Using Larger Than Block-Size Key - Hash Key First"
+                                            : "what do ya want for nothing?";
+        /* the message in two parts, to exercise the multi-part path */
+        const uint8_t *parts[2] = {(const uint8_t *)msg, (const uint8_t *)msg + 5};
+        size_t lens[2] = {5, strlen(msg) - 5};
+        uint8_t out[64], want[64];
+        size_t nh = mls_hpke_kdf_nh(cases[i].kdf);
+        hex(cases[i].want, want, nh);
+        if (cases[i].long_key)
+            assert_int_equal(mls_hpke_kdf_mac(cases[i].kdf, long_key, sizeof long_key, parts, lens, 2, out),
+                             XW_OK);
+        else
+            assert_int_equal(mls_hpke_kdf_mac(cases[i].kdf, (const uint8_t *)"Jefe", 4, parts, lens, 2, out),
+                             XW_OK);
+        assert_memory_equal(out, want, nh);
+    }
+    uint8_t out[64];
+    assert_int_equal(mls_hpke_kdf_mac(0x0042, NULL, 0, NULL, NULL, 0, out), XW_EUNSUPPORTED);
+}
+
 static void test_treemath(void **state)
 {
     (void)state;
@@ -384,15 +429,11 @@ static void test_psk_id_codec(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_varint),
-        cmocka_unit_test(test_reader_bounds),
-        cmocka_unit_test(test_hpke_rfc9180_a21),
-        cmocka_unit_test(test_hpke_errors),
-        cmocka_unit_test(test_treemath),
-        cmocka_unit_test(test_suite_table),
-        cmocka_unit_test(test_secret_tree_window),
-        cmocka_unit_test(test_psk_id_codec),
-        cmocka_unit_test(test_secret_tree_persistence),
+        cmocka_unit_test(test_varint),           cmocka_unit_test(test_reader_bounds),
+        cmocka_unit_test(test_hpke_rfc9180_a21), cmocka_unit_test(test_hpke_errors),
+        cmocka_unit_test(test_treemath),         cmocka_unit_test(test_hmac_kdfs),
+        cmocka_unit_test(test_suite_table),      cmocka_unit_test(test_secret_tree_window),
+        cmocka_unit_test(test_psk_id_codec),     cmocka_unit_test(test_secret_tree_persistence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
