@@ -69,7 +69,41 @@ int pl_event_id_random(char out[33], xw_errbuf *eb)
     return XW_OK;
 }
 
-/* A printable field of bounded length with no control characters. */
+/* Checks that s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2, min = 0x80, c &= 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3, min = 0x800, c &= 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4, min = 0x10000, c &= 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i < len)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            c = (c << 6) | (s[i + k] & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* A printable UTF-8 field of bounded length with no control characters. */
 static int check_text(const char *what, const char *s, size_t max, int required, xw_errbuf *eb)
 {
     if (!s) {
@@ -81,10 +115,12 @@ static int check_text(const char *what, const char *s, size_t max, int required,
     if (n == 0 && required)
         return xw_errf(eb, XW_EINVAL, "event %s is empty; every event needs one", what);
     if (n > max)
-        return xw_errf(eb, XW_EINVAL, "event %s is longer than %zu characters", what, max);
+        return xw_errf(eb, XW_EINVAL, "event %s is longer than %zu bytes", what, max);
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return xw_errf(eb, XW_EINVAL, "event %s contains a control character at offset %zu", what, i);
+    if (!utf8_valid((const unsigned char *)s, n))
+        return xw_errf(eb, XW_EINVAL, "event %s is not valid UTF-8", what);
     return XW_OK;
 }
 
@@ -102,14 +138,13 @@ static int dump_cb(const char *buffer, size_t size, void *data)
     return xw_buf_append(data, buffer, size) == XW_OK ? 0 : -1;
 }
 
-/* Parses embedded JSON text; NULL text gives `dflt`. */
-static int parse_embedded(const char *what, const char *text, json_t **out, int want_array, xw_errbuf *eb)
+/* Appends embedded JSON text, parsed (to prove it is well formed, with no duplicate keys)
+ * and re-rendered compactly; NULL text appends `dflt`. */
+static int append_embedded(xw_buf *b, const char *what, const char *text, const char *dflt, int want_array,
+                           xw_errbuf *eb)
 {
-    *out = NULL;
-    if (!text) {
-        *out = want_array ? json_array() : json_null();
-        return *out ? XW_OK : xw_errf(eb, XW_ENOMEM, "out of memory building event %s", what);
-    }
+    if (!text)
+        return xw_buf_append_str(b, dflt) == XW_OK ? XW_OK : XW_ETOOBIG;
     json_error_t jerr;
     json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
     if (!v)
@@ -119,8 +154,31 @@ static int parse_embedded(const char *what, const char *text, json_t **out, int 
         json_decref(v);
         return xw_errf(eb, XW_EINVAL, "event %s must be a JSON array", what);
     }
-    *out = v;
-    return XW_OK;
+    int rc = json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(v);
+    return rc == 0 ? XW_OK : XW_ETOOBIG;
+}
+
+/* Appends a JSON string; s was checked by check_text (UTF-8, no control characters), so
+ * only the quote and the backslash need escaping. */
+static void append_string(xw_buf *b, const char *s)
+{
+    xw_buf_append_u8(b, '"');
+    const char *run = s;
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') {
+            xw_buf_append(b, run, (size_t)(s - run));
+            xw_buf_append_u8(b, '\\');
+            run = s;
+        }
+    }
+    xw_buf_append(b, run, (size_t)(s - run));
+    xw_buf_append_u8(b, '"');
+}
+
+static void append_key(xw_buf *b, const char *key)
+{
+    xw_buf_append_str(b, key); /* keys are literals with their quotes and colon */
 }
 
 int pl_event_encode(const pl_event *ev, xw_buf *out, xw_errbuf *eb)
@@ -144,44 +202,67 @@ int pl_event_encode(const pl_event *ev, xw_buf *out, xw_errbuf *eb)
     if (ev->sender_installation_id && !ev->sender_inbox_id)
         return xw_errf(eb, XW_EINVAL, "event %s has a sender installation id but no sender inbox id", ev->id);
 
-    json_t *content = NULL, *decisions = NULL;
-    if ((rc = parse_embedded("content", ev->content_json, &content, 0, eb)) != XW_OK)
-        return xw_errctx(eb, rc, "event %s", ev->id);
-    if ((rc = parse_embedded("decisions", ev->decisions_json, &decisions, 1, eb)) != XW_OK) {
-        json_decref(content);
-        return xw_errctx(eb, rc, "event %s", ev->id);
-    }
-    json_t *sender = json_null();
+    /* Rendered into a scratch buffer bounded by PL_EVENT_MAX_BYTES, then appended, so that
+     * a failure leaves `out` untouched. Appends to b only fail past its maximum, which the
+     * final length check reports. */
+    xw_buf b;
+    xw_buf_init(&b, PL_EVENT_MAX_BYTES + 1);
+    xw_buf_reserve(&b, 512);
+    xw_buf_appendf(&b, "{\"schema\":%d,\"id\":", PL_EVENT_SCHEMA);
+    append_string(&b, ev->id);
+    append_key(&b, ",\"kind\":");
+    append_string(&b, kind);
+    append_key(&b, ",\"group\":");
+    append_string(&b, ev->group_id);
+    append_key(&b, ",\"sender\":");
     if (ev->sender_inbox_id) {
-        sender = json_pack("{s:s, s:s?}", "inbox_id", ev->sender_inbox_id, "installation_id",
-                           ev->sender_installation_id);
+        append_key(&b, "{\"inbox_id\":");
+        append_string(&b, ev->sender_inbox_id);
+        if (ev->sender_installation_id) {
+            append_key(&b, ",\"installation_id\":");
+            append_string(&b, ev->sender_installation_id);
+        }
+        xw_buf_append_u8(&b, '}');
+    } else {
+        append_key(&b, "null");
     }
-    char sent_at[96];
-    format_time(ev->sent_at_ns, sent_at);
-    /* "o" steals the references to sender, content and decisions, also on failure. */
-    json_t *root = json_pack(
-        "{s:i, s:s, s:s, s:s, s:o?, s:I, s:s?, s:I, s:s?, s:o, s:o}", "schema", PL_EVENT_SCHEMA, "id", ev->id,
-        "kind", kind, "group", ev->group_id, "sender", sender, "sent_at_ns", (json_int_t)ev->sent_at_ns,
-        "sent_at", ev->sent_at_ns ? sent_at : NULL, "observed_at_ns", (json_int_t)ev->observed_at_ns,
-        "content_type", ev->content_type, "content", content, "decisions", decisions);
-    if (!root)
-        return xw_errf(eb, XW_ENOMEM, "out of memory encoding event %s", ev->id);
-    size_t before = out->len;
-    xw_buf tmp;
-    xw_buf_init(&tmp, PL_EVENT_MAX_BYTES);
-    int drc = json_dump_callback(root, dump_cb, &tmp, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(root);
-    if (drc != 0) {
-        xw_buf_free(&tmp);
-        return xw_errf(eb, XW_ETOOBIG, "event %s encodes to more than %d bytes; shorten its content", ev->id,
-                       PL_EVENT_MAX_BYTES);
+    xw_buf_appendf(&b, ",\"sent_at_ns\":%lld", (long long)ev->sent_at_ns);
+    if (ev->sent_at_ns) {
+        char sent_at[96];
+        format_time(ev->sent_at_ns, sent_at);
+        xw_buf_appendf(&b, ",\"sent_at\":\"%s\"", sent_at);
+    } else {
+        append_key(&b, ",\"sent_at\":null");
     }
-    rc = xw_buf_append(out, tmp.data, tmp.len);
-    xw_buf_free(&tmp);
+    xw_buf_appendf(&b, ",\"observed_at_ns\":%lld", (long long)ev->observed_at_ns);
+    append_key(&b, ",\"content_type\":");
+    if (ev->content_type)
+        append_string(&b, ev->content_type);
+    else
+        append_key(&b, "null");
+    append_key(&b, ",\"content\":");
+    rc = append_embedded(&b, "content", ev->content_json, "null", 0, eb);
+    if (rc == XW_OK) {
+        append_key(&b, ",\"decisions\":");
+        rc = append_embedded(&b, "decisions", ev->decisions_json, "[]", 1, eb);
+    }
+    if (rc == XW_OK && xw_buf_append_u8(&b, '}') != XW_OK)
+        rc = XW_ETOOBIG;
+    if (rc == XW_OK && b.len > PL_EVENT_MAX_BYTES)
+        rc = XW_ETOOBIG;
+    if (rc == XW_ETOOBIG)
+        xw_errf(eb, XW_ETOOBIG, "event %s encodes to more than %d bytes; shorten its content", ev->id,
+                PL_EVENT_MAX_BYTES);
     if (rc != XW_OK) {
-        xw_buf_truncate(out, before);
-        return xw_errf(eb, rc, "event %s does not fit in the output buffer", ev->id);
+        if (rc != XW_ETOOBIG)
+            xw_errctx(eb, rc, "event %s", ev->id);
+        xw_buf_free(&b);
+        return rc;
     }
+    rc = xw_buf_append(out, b.data, b.len);
+    xw_buf_free(&b);
+    if (rc != XW_OK)
+        return xw_errf(eb, rc, "event %s does not fit in the output buffer", ev->id);
     return XW_OK;
 }
 
@@ -205,7 +286,7 @@ static int get_string(json_t *root, const char *key, size_t max, int required, c
     if (n > max)
         return xw_errf(eb, XW_EMALFORMED, "event \"%s\" is longer than %zu characters", key, max);
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return xw_errf(eb, XW_EMALFORMED, "event \"%s\" contains a control character", key);
     if (required && n == 0)
         return xw_errf(eb, XW_EMALFORMED, "event \"%s\" is empty", key);
