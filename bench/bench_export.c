@@ -64,8 +64,8 @@ static void gen_event(struct gen *g, unsigned long i, int64_t now)
     snprintf(g->group, sizeof g->group, "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);
     snprintf(g->inbox, sizeof g->inbox, "%016llx%016llx%016llx%016llx", (unsigned long long)h2,
              (unsigned long long)h1, (unsigned long long)(h1 ^ i), (unsigned long long)(h2 + i % 7));
-    snprintf(g->content, sizeof g->content, "{\"text\":\"hello from the load test, message %lu\",\"n\":%lu}", i,
-             i / GROUPS);
+    snprintf(g->content, sizeof g->content, "{\"text\":\"hello from the load test, message %lu\",\"n\":%lu}",
+             i, i / GROUPS);
     g->ev = (pl_event){.id = g->id,
                        .kind = PL_EVENT_MESSAGE,
                        .group_id = g->group,
@@ -277,10 +277,10 @@ int main(int argc, char **argv)
            GROUPS);
     printf("direct: encode + produce, no outbox:       %9.0f events/s   ratio 1.00 (baseline)\n", direct);
     printf("outbox -> kafka (exporter, outbox filled): %9.0f events/s   ratio %.2f\n", exp, exp / direct);
-    printf("outbox, write then export (sequential):    %9.0f events/s   ratio %.2f (outbox cost %.0f%%)\n", seq,
-           seq / direct, 100.0 * (1 - seq / direct));
-    printf("outbox, write and export concurrently:     %9.0f events/s   ratio %.2f (outbox cost %.0f%%)\n", pipe,
-           pipe / direct, 100.0 * (1 - pipe / direct));
+    printf("outbox, write then export (sequential):    %9.0f events/s   ratio %.2f (outbox cost %.0f%%)\n",
+           seq, seq / direct, 100.0 * (1 - seq / direct));
+    printf("outbox, write and export concurrently:     %9.0f events/s   ratio %.2f (outbox cost %.0f%%)\n",
+           pipe, pipe / direct, 100.0 * (1 - pipe / direct));
     double load[1] = {0};
     getloadavg(load, 1);
     printf("goals: >= 200000 events/s from the outbox: %s; outbox cost < 30%% (concurrent): %s  "

@@ -289,3 +289,14 @@ int pl_sink_kafka_new(const pl_kafka_config *cfg, pl_sink **out, xw_errbuf *eb)
     *out = &k->base;
     return XW_OK;
 }
+
+#ifdef XW_TESTING
+int pl_sink_kafka_test_fatal(pl_sink *s, const char *reason)
+{
+    kafka_sink *k = (kafka_sink *)s;
+    return rd_kafka_test_fatal_error(k->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason) ==
+                   RD_KAFKA_RESP_ERR_NO_ERROR
+               ? XW_OK
+               : XW_ESTATE;
+}
+#endif

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -664,6 +665,110 @@ static void test_export_kafka_mock(void **state)
     xw_log_set_level(XW_LOG_INFO);
 }
 
+/* A fatal producer error in the middle of an export: the sink is restarted and the
+ * export completes, in order, with no event lost. */
+struct fatal_arg {
+    pl_exporter *ex;
+    pl_sink *sink;
+    int fired;
+};
+
+static void *fatal_main(void *arg)
+{
+    struct fatal_arg *a = arg;
+    for (;;) {
+        pl_exporter_stats st;
+        pl_exporter_stats_get(a->ex, &st);
+        if (st.produced >= 3000) {
+            a->fired = pl_sink_kafka_test_fatal(a->sink, "test: idempotence state lost") == XW_OK;
+            return NULL;
+        }
+        usleep(200);
+    }
+}
+
+static void test_export_kafka_fatal_restart(void **state)
+{
+    (void)state;
+    xw_log_set_level(XW_LOG_OFF);
+    char errstr[256];
+    rd_kafka_conf_t *mconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(mconf, "log_level", "2", errstr, sizeof errstr);
+    rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, errstr, sizeof errstr);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 3);
+    assert_non_null(mc);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, "events", 4, 3), 0);
+    const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
+    char db[128];
+    path_in_tmp(db, sizeof db, "fatal.db");
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
+    pl_outbox_writer *w;
+    assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
+    for (int i = 0; i < 20; i++)
+        fill(pl_outbox_db(ob), w, i * 1000, (i + 1) * 1000, 10);
+    pl_kafka_config kc = {.brokers = bs, .topic = "events"};
+    pl_sink *sink;
+    assert_int_equal(pl_sink_kafka_new(&kc, &sink, &eb), XW_OK);
+    pl_exporter *ex;
+    pl_exporter_config cfg = {.max_in_flight = 2000, .batch = 500, .backoff_ms = 10};
+    assert_int_equal(pl_exporter_new(ob, sink, &cfg, &ex, &eb), XW_OK);
+    struct fatal_arg fa = {ex, sink, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, fatal_main, &fa);
+    assert_int_equal(pl_exporter_run(ex, 1, &eb), XW_OK);
+    pthread_join(t, NULL);
+    assert_true(fa.fired);
+    pl_exporter_stats st;
+    pl_exporter_stats_get(ex, &st);
+    assert_int_equal(st.restarts, 1);
+    assert_true(st.retries >= 1);
+    assert_int_equal(st.delivered, 20000);
+    assert_int_equal(st.failed, 0);
+    int64_t pending, failed;
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 0 && failed == 0);
+    /* kcat: all 20000 there, first occurrences in order per group, repeats exact */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "kcat -C -b '%s' -t events -o beginning -e -q -f '%%k\\t%%s\\n' 2>/dev/null",
+             bs);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    static char line[4096];
+    static unsigned char seen[20000];
+    memset(seen, 0, sizeof seen);
+    int last[10], distinct = 0, repeats = 0;
+    for (int i = 0; i < 10; i++)
+        last[i] = -1;
+    while (fgets(line, sizeof line, p)) {
+        char *payload = strchr(line, '\t');
+        assert_non_null(payload);
+        pl_event ev;
+        assert_int_equal(pl_event_decode(payload + 1, strlen(payload + 1) - 1, &ev, &eb), XW_OK);
+        int n = ev_num(ev.id);
+        if (seen[n]++) {
+            repeats++;
+        } else {
+            assert_true(n > last[n % 10]);
+            last[n % 10] = n;
+            distinct++;
+        }
+        pl_event_clear(&ev);
+    }
+    pclose(p);
+    assert_int_equal(distinct, 20000);
+    print_message("fatal producer error after 3000 produced: restarted once, %d repeats\n", repeats);
+    pl_exporter_free(ex);
+    pl_sink_free(sink);
+    pl_outbox_writer_free(w);
+    pl_outbox_close(ob);
+    unlink(db);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(mrk);
+    xw_log_set_level(XW_LOG_INFO);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -685,7 +790,7 @@ int main(void)
         cmocka_unit_test(test_event_roundtrip),      cmocka_unit_test(test_event_encode_rejects),
         cmocka_unit_test(test_event_decode_rejects), cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_export_jsonl),         cmocka_unit_test(test_export_failures),
-        cmocka_unit_test(test_export_kafka_mock),
+        cmocka_unit_test(test_export_kafka_mock),    cmocka_unit_test(test_export_kafka_fatal_restart),
     };
     return cmocka_run_group_tests_name("pipeline_export", tests, setup, teardown);
 }
