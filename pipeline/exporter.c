@@ -91,7 +91,9 @@ int pl_exporter_new(pl_outbox *ob, pl_sink *sink, const pl_exporter_config *cfg,
     if (!c.batch)
         c.batch = 5000;
     if (c.settle_ms <= 0)
-        c.settle_ms = 50;
+        c.settle_ms = 100;
+    if (!c.settle_rows)
+        c.settle_rows = 20000;
     if (c.idle_ms <= 0)
         c.idle_ms = 100;
     if (c.backoff_ms <= 0)
@@ -321,8 +323,11 @@ int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb)
             continue;
         }
         int64_t now = mono_ms();
-        if (ex->completed > 0 && (ex->completed >= ex->cfg.batch || now - last_settle >= ex->cfg.settle_ms ||
-                                  ex->completed == ex->count)) {
+        /* Settling in large transactions matters: each one rewrites the outbox pages it
+         * deletes from, and small ones rewrite the same pages again and again. */
+        if (ex->completed > 0 &&
+            (ex->completed >= ex->cfg.settle_rows || now - last_settle >= ex->cfg.settle_ms ||
+             (ex->completed == ex->count && visited == 0))) {
             size_t before = ex->count;
             rc = settle(ex, eb);
             if (rc != XW_OK) {

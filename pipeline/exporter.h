@@ -39,7 +39,8 @@ typedef struct pl_exporter pl_exporter;
 typedef struct {
     size_t max_in_flight; /* default 100000; 1..10000000 */
     size_t batch;         /* rows read per query; default 5000 */
-    int settle_ms;        /* settle the completed prefix at least this often; default 50 */
+    int settle_ms;        /* settle the completed prefix at least this often; default 100 */
+    size_t settle_rows;   /* and whenever this many rows are completed; default 20000 */
     int idle_ms;          /* wait between reads when the outbox is empty; default 100 */
     int backoff_ms;       /* first wait after a retriable failure, doubling; default 200 */
     int backoff_max_ms;   /* default 10000 */
