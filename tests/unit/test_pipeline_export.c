@@ -569,6 +569,10 @@ static void test_export_kafka_mock(void **state)
     pl_kafka_config bad = {.brokers = bs};
     assert_int_equal(pl_sink_kafka_new(&bad, &sink, &eb), XW_ECONFIG);
     assert_non_null(strstr(eb.msg, "default topic"));
+    pl_kafka_config badtopic = {.brokers = bs, .topic = "events"};
+    badtopic.topics[PL_EVENT_REACTION] = "re actions";
+    assert_int_equal(pl_sink_kafka_new(&badtopic, &sink, &eb), XW_ECONFIG);
+    assert_non_null(strstr(eb.msg, "\"re actions\" for reaction is not a valid topic name"));
     pl_kafka_config weak = {.brokers = bs, .topic = "events", .props = {{"acks", "1"}}, .nprops = 1};
     assert_int_equal(pl_sink_kafka_new(&weak, &sink, &eb), XW_ECONFIG);
     assert_non_null(strstr(eb.msg, "acks is set by the exporter"));
