@@ -36,9 +36,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: outbox-fill DB N GROUPS [BATCH [PAD]]\n");
         return 2;
     }
-    char *content = malloc(pad + 200);
-    if (!content)
-        return 1;
+    static char content[100000 + 256];
     xw_errbuf eb = {{0}};
     pl_outbox *ob;
     if (pl_outbox_open(argv[1], &ob, &eb) != XW_OK) {
@@ -94,7 +92,6 @@ int main(int argc, char **argv)
         }
     }
     free(per_group);
-    free(content);
     pl_outbox_writer_free(w);
     pl_outbox_close(ob);
     printf("wrote %lu events in %lu groups\n", n, groups);
