@@ -669,6 +669,72 @@ static void test_export_kafka_mock(void **state)
     xw_log_set_level(XW_LOG_INFO);
 }
 
+/* Every allocation failure in a constructor or in the decoder is reported as XW_ENOMEM
+ * and frees what was taken (STYLE.md #8). */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    char db[128], out[128];
+    path_in_tmp(db, sizeof db, "oom.db");
+    path_in_tmp(out, sizeof out, "oom.jsonl");
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
+    xw_buf enc;
+    xw_buf_init(&enc, 1 << 20);
+    pl_event ev = sample_event();
+    assert_int_equal(pl_event_encode(&ev, &enc, &eb), XW_OK);
+    int64_t base = xw_alloc_live();
+    int done_mask = 0;
+    for (uint64_t nth = 1; nth < 40 && done_mask != 15; nth++) {
+        pl_sink *sink = NULL;
+        pl_exporter *ex = NULL;
+        pl_outbox_writer *w = NULL;
+        pl_event d;
+        int rc;
+        xw_alloc_fail_at(nth, 0);
+        rc = pl_sink_jsonl_new(out, 0, &sink, &eb);
+        xw_alloc_fail_at(0, 0);
+        if (rc == XW_OK)
+            done_mask |= 1;
+        else
+            assert_int_equal(rc, XW_ENOMEM);
+        if (sink) {
+            xw_alloc_fail_at(nth, 0);
+            rc = pl_exporter_new(ob, sink, NULL, &ex, &eb);
+            xw_alloc_fail_at(0, 0);
+            if (rc == XW_OK)
+                done_mask |= 2;
+            else
+                assert_int_equal(rc, XW_ENOMEM);
+            pl_exporter_free(ex);
+            pl_sink_free(sink);
+        }
+        xw_alloc_fail_at(nth, 0);
+        rc = pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb);
+        xw_alloc_fail_at(0, 0);
+        if (rc == XW_OK)
+            done_mask |= 4;
+        else
+            assert_int_equal(rc, XW_ENOMEM);
+        pl_outbox_writer_free(w);
+        xw_alloc_fail_at(nth, 0);
+        rc = pl_event_decode((const char *)enc.data, enc.len, &d, &eb);
+        xw_alloc_fail_at(0, 0);
+        if (rc == XW_OK)
+            done_mask |= 8;
+        else
+            assert_int_equal(rc, XW_ENOMEM);
+        pl_event_clear(&d);
+        assert_int_equal(xw_alloc_live(), base);
+    }
+    assert_int_equal(done_mask, 15); /* each one eventually succeeded */
+    xw_buf_free(&enc);
+    pl_outbox_close(ob);
+    unlink(db);
+    unlink(out);
+}
+
 /* A fatal producer error in the middle of an export: the sink is restarted and the
  * export completes, in order, with no event lost. */
 struct fatal_arg {
@@ -795,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_event_decode_rejects), cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_export_jsonl),         cmocka_unit_test(test_export_failures),
         cmocka_unit_test(test_export_kafka_mock),    cmocka_unit_test(test_export_kafka_fatal_restart),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests_name("pipeline_export", tests, setup, teardown);
 }
