@@ -669,6 +669,76 @@ static void test_export_kafka_mock(void **state)
     xw_log_set_level(XW_LOG_INFO);
 }
 
+/* A running exporter with a very long idle wait picks up new rows at once when notified,
+ * and a stop from another thread ends its run. */
+struct run_arg {
+    pl_exporter *ex;
+    int rc;
+};
+
+static void *run_main(void *arg)
+{
+    struct run_arg *a = arg;
+    a->rc = pl_exporter_run(a->ex, 0, NULL);
+    return NULL;
+}
+
+static int wait_delivered(pl_exporter *ex, uint64_t n)
+{
+    for (int i = 0; i < 5000; i++) { /* 5 s, far below the 10 min idle wait */
+        pl_exporter_stats st;
+        pl_exporter_stats_get(ex, &st);
+        if (st.delivered >= n)
+            return 1;
+        usleep(1000);
+    }
+    return 0;
+}
+
+static void test_export_notify_and_stop(void **state)
+{
+    (void)state;
+    char db[128], out[128];
+    path_in_tmp(db, sizeof db, "notify.db");
+    path_in_tmp(out, sizeof out, "notify.jsonl");
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
+    sqlite3 *wdb;
+    assert_int_equal(sqlite3_open(db, &wdb), SQLITE_OK);
+    pl_outbox_busy_wait(wdb);
+    pl_outbox_writer *w;
+    assert_int_equal(pl_outbox_writer_new(wdb, &w, &eb), XW_OK);
+    pl_sink *sink;
+    assert_int_equal(pl_sink_jsonl_new(out, 0, &sink, &eb), XW_OK);
+    pl_exporter *ex;
+    pl_exporter_config cfg = {.idle_ms = 600000};
+    assert_int_equal(pl_exporter_new(ob, sink, &cfg, &ex, &eb), XW_OK);
+    struct run_arg ra = {ex, -1};
+    pthread_t t;
+    pthread_create(&t, NULL, run_main, &ra);
+    usleep(50000); /* let it find the outbox empty and go idle */
+    fill(wdb, w, 0, 10, 2);
+    pl_exporter_notify(ex);
+    assert_true(wait_delivered(ex, 10));
+    fill(wdb, w, 10, 30, 2);
+    pl_exporter_notify(ex);
+    assert_true(wait_delivered(ex, 30));
+    pl_exporter_stop(ex);
+    pthread_join(t, NULL);
+    assert_int_equal(ra.rc, XW_OK);
+    int64_t pending, failed;
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 0 && failed == 0);
+    pl_exporter_free(ex);
+    pl_sink_free(sink);
+    pl_outbox_writer_free(w);
+    sqlite3_close(wdb);
+    pl_outbox_close(ob);
+    unlink(db);
+    unlink(out);
+}
+
 /* Every allocation failure in a constructor or in the decoder is reported as XW_ENOMEM
  * and frees what was taken (STYLE.md #8). */
 static void test_alloc_failures(void **state)
@@ -861,7 +931,7 @@ int main(void)
         cmocka_unit_test(test_event_decode_rejects), cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_export_jsonl),         cmocka_unit_test(test_export_failures),
         cmocka_unit_test(test_export_kafka_mock),    cmocka_unit_test(test_export_kafka_fatal_restart),
-        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_alloc_failures),       cmocka_unit_test(test_export_notify_and_stop),
     };
     return cmocka_run_group_tests_name("pipeline_export", tests, setup, teardown);
 }
