@@ -68,6 +68,8 @@ void pl_exporter_free(pl_exporter *ex);
  * (a fatal database error, a sink that cannot be restarted). On return everything that
  * was reported has been settled. */
 int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb);
+/* Asks a run to end (it collects outstanding reports, up to stop_timeout_ms, and settles
+ * them). Final: an exporter that was stopped does not run again; make a new one. */
 void pl_exporter_stop(pl_exporter *ex);
 /* Tells an idle exporter that rows were committed, so it reads them now rather than after
  * its idle wait (idle_ms). The worker calls it after each store transaction. */
