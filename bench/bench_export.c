@@ -142,7 +142,8 @@ static void fill(const char *path, unsigned long n)
     if (sqlite3_open(path, &db) != SQLITE_OK)
         die("open", NULL);
     pl_outbox_busy_wait(db);
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;", NULL,
+                 NULL, NULL);
     pl_outbox_writer *w;
     if (pl_outbox_writer_new(db, &w, &eb) != XW_OK)
         die("writer", &eb);
