@@ -71,3 +71,8 @@ BENCHES += bench_export
 bench_export_SRCS := bench/bench_export.c
 bench_export_LIBS := pipeline common
 bench_export_PKGS := $(PL_PKGS)
+
+TESTS += xw_export_cli
+xw_export_cli_CMD := tests/pipeline/xw_export_cli.sh
+xw_export_cli_NEEDS := $(PL_E2E_NEEDS)
+xw_export_cli_TIMEOUT := 120

@@ -4,12 +4,13 @@
  * Statements are prepared once per handle. Reads are single statements (no long-lived read
  * transaction that would pin the WAL); settling is one IMMEDIATE transaction so that a
  * crash leaves either every delivered range deleted or none (a redelivery, never a loss).
- * The connection waits up to 10 s on a busy database: the worker and the exporter write
- * the same file, briefly each.
+ * The connection waits up to 10 s on a busy database, polling finely (pl_outbox_busy_wait):
+ * the worker and the exporter write the same file, briefly each.
  */
 #include "pipeline/outbox.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -44,6 +45,21 @@ struct pl_outbox {
     sqlite3_stmt *commit;
     sqlite3_stmt *rollback;
 };
+
+/* Busy handler: SQLite's default backs off to 100 ms sleeps, far longer than the few
+ * milliseconds a writer's transaction holds the lock here; poll every 200 us instead, up
+ * to OUTBOX_BUSY_MS in all. */
+static int busy_wait(void *arg, int tries)
+{
+    (void)arg;
+    if ((int64_t)tries * 200 >= (int64_t)OUTBOX_BUSY_MS * 1000)
+        return 0;
+    struct timespec ts = {0, 200000};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+void pl_outbox_busy_wait(sqlite3 *db) { sqlite3_busy_handler(db, busy_wait, NULL); }
 
 static int db_err(xw_errbuf *eb, sqlite3 *db, const char *what)
 {
@@ -152,9 +168,11 @@ int pl_outbox_open(const char *path, pl_outbox **out, xw_errbuf *eb)
                      path, ob->db ? sqlite3_errmsg(ob->db) : "out of memory");
         goto fail;
     }
-    sqlite3_busy_timeout(ob->db, OUTBOX_BUSY_MS);
-    if (sqlite3_exec(ob->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) !=
-        SQLITE_OK) {
+    pl_outbox_busy_wait(ob->db);
+    if (sqlite3_exec(ob->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456; PRAGMA "
+                     "cache_size=-65536;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
         rc = db_err(eb, ob->db, "setting WAL mode");
         goto fail;
     }

@@ -33,6 +33,11 @@
 typedef struct pl_outbox pl_outbox;
 typedef struct pl_outbox_writer pl_outbox_writer;
 
+/* Installs on db the busy handler the outbox uses: wait up to 10 s for the lock, polling
+ * every 200 us (SQLite's own busy timeout sleeps up to 100 ms at a time, which stalls a
+ * writer and the exporter that share the file). The worker may use it on its connection. */
+void pl_outbox_busy_wait(sqlite3 *db);
+
 /* Creates the outbox table on db if it does not exist. */
 int pl_outbox_schema(sqlite3 *db, xw_errbuf *eb);
 
