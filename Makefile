@@ -186,6 +186,10 @@ fuzz: $(FUZZ_PATHS)
 
 # ThreadSanitizer build of the concurrency tests (modules add names to TSAN_TESTS).
 TSAN_TESTS ?=
+define newline
+
+
+endef
 CFLAGS_tsan := $(BASE_CFLAGS) -O1 -g -fsanitize=thread -DXW_TESTING
 # (one recipe line per test: the sources list is a make variable, so the loop is make's)
 tsan:
