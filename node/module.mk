@@ -27,3 +27,8 @@ FUZZERS += fuzz_devnode_request
 fuzz_devnode_request_SRCS := tests/fuzz/fuzz_devnode_request.c
 fuzz_devnode_request_LIBS := $(NODE_LIBS)
 fuzz_devnode_request_PKGS := $(NODE_PKGS)
+
+BENCHES += devnode_bench
+devnode_bench_SRCS := bench/devnode_bench.c tests/unit/devnode_helpers.c
+devnode_bench_LIBS := xmtpapi $(NODE_LIBS)
+devnode_bench_PKGS := libcurl $(NODE_PKGS)

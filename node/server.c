@@ -749,6 +749,7 @@ static void conn_read(conn *c)
             break;
         }
         ssize_t r = nghttp2_session_mem_recv(c->h2, buf, (size_t)n);
+        xw_log_trace("node", "%s: read %zd bytes, nghttp2 took %zd", c->peer, n, r);
         if (r < 0) {
             xw_log_warn("node", "%s: HTTP/2 error: %s; closing the connection", c->peer,
                         nghttp2_strerror((int)r));

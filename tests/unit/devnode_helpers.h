@@ -57,6 +57,10 @@ int raw_conn_closed(rawc *r); /* the server closed the connection / sent GOAWAY 
 int raw_fd(rawc *r);
 void raw_window_open(rawc *r, int32_t sid, int32_t bytes);
 void raw_close(rawc *r);
+/* Reads and handles whatever arrives within ms (then without waiting); 1 if anything came. */
+int raw_pump(rawc *r, int ms);
+size_t raw_data_all(rawc *r); /* DATA bytes received on all streams */
+int raw_streams_closed(rawc *r);
 
 /* Body = gRPC prefix + message. */
 void tn_grpc_body(xw_buf *out, const uint8_t *msg, size_t len);
