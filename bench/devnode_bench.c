@@ -261,6 +261,7 @@ int main(int argc, char **argv)
     char db[128], base_db[128];
     snprintf(db, sizeof db, "%s/node.db", dir);
     snprintf(base_db, sizeof base_db, "%s/baseline.db", dir);
+    setvbuf(stdout, NULL, _IOLBF, 0);
     xw_log_set_level(getenv("DEVNODE_BENCH_LOG") ? XW_LOG_TRACE : XW_LOG_WARN);
 
     /* baselines first, on their own file */
