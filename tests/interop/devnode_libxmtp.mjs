@@ -146,8 +146,14 @@ async function main() {
   const bobMembers = (await bobGroup.listMembers()).map((m) => m.inboxId).sort();
   check('members are alice and bob', JSON.stringify(bobMembers) === JSON.stringify([alice.inboxId, bob.inboxId].sort()),
     JSON.stringify(bobMembers));
+  console.log(`bob's view: ${JSON.stringify(bobAll)}`);
   const updates = bobAll.filter((s) => s === '<group_updated>').length;
   check('bob sees the group changes (rename, admin, removal) as updates', updates >= 3, `${updates} updates`);
+  // the rename comes between hello 2 and hello 3, admin and removal between hello 3 and the last
+  const at = (t) => bobAll.indexOf(t);
+  const between = (a, b) => bobAll.slice(at(a) + 1, at(b)).filter((s) => s === '<group_updated>').length;
+  check('bob sees each change at its place in the history', between('hello 2', 'hello 3') === 1 &&
+    between('hello 3', 'after carol left') === 2, JSON.stringify(bobAll));
 
   await carol.client.conversations().sync();
   const carolGroup = carol.client.conversations().findGroupById(group.id());
@@ -155,6 +161,12 @@ async function main() {
   check('carol saw the messages sent while she was a member', JSON.stringify(carolAll) ===
     JSON.stringify(['hello 1', 'hello 2', 'hello 3']), JSON.stringify(carolAll));
   check('carol is no longer active in the group', carolGroup.isActive() === false);
+  const carolView = (await carolGroup.findMessages({ direction: 0 })).map(textOf);
+  console.log(`carol's view: ${JSON.stringify(carolView)}`);
+  check('carol sees the rename between hello 2 and hello 3, and her removal last',
+    carolView.slice(carolView.indexOf('hello 2') + 1, carolView.indexOf('hello 3')).length === 1 &&
+    carolView[carolView.length - 1] === '<group_updated>', JSON.stringify(carolView));
+  check('carol sees the new group name', carolGroup.groupName() === 'devnode group', carolGroup.groupName());
 
   // bob's stream delivered the same texts, in order, with no duplicates
   await until('bob stream', () => onlyTexts(bobStream.map(textOf)).length >= 4, 15000);
