@@ -250,7 +250,7 @@ static void test_bad_requests_change_nothing(void **state)
     xw_buf_truncate(&m[0], m[0].len - 3);
     assert_int_equal(send_msgs(&tn, m, 1, &st), XW_EGRPC);
     assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
-    assert_non_null(strstr(st.message, "ends early"));
+    assert_true(strstr(st.message, "ends early") || strstr(st.message, "remain"));
     xw_buf_free(&m[0]);
     xw_buf_free(&m[1]);
     /* empty batch */
