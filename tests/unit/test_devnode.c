@@ -681,9 +681,17 @@ static void test_slow_subscriber_aborted_others_served(void **state)
         assert_int_equal(send_one(&tn, GID_A, 1, payload, &st), XW_OK);
     }
     /* the node ended it with ABORTED (trailers need no window) and forgot it */
+    /* (meanwhile, a second subscriber that vanishes without a word is forgotten too) */
+    rawc *gone = raw_connect(tn.port, 65535);
+    raw_request(gone, MLS "SubscribeGroupMessages", NULL, body.data, body.len);
+    raw_run(gone, -1, 100);
+    assert_true(node_subs_count(tn.ctx.group_subs) >= 1);
+    raw_close(gone);
     assert_true(raw_run(slow, sid, 3000));
     assert_int_equal(raw_grpc_status(slow), XMTP_GRPC_ABORTED);
     assert_non_null(strstr(raw_grpc_message(slow), "fast enough"));
+    for (int i = 0; i < 100 && node_subs_count(tn.ctx.group_subs) > 0; i++)
+        usleep(10000);
     assert_int_equal(node_subs_count(tn.ctx.group_subs), 0);
     raw_close(slow);
     /* everyone else is still served */
