@@ -42,7 +42,7 @@
 
 #define READ_CHUNK 65536
 #define MAX_PATH_LEN 256
-#define MAX_HEADER_VALUE 1024
+#define NODE_MAX_CONNECTIONS 4096
 
 typedef struct conn conn;
 
@@ -770,7 +770,9 @@ static void conn_accept(node_server *s)
         int fd = accept4(s->lfd, (struct sockaddr *)&sa, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
-        if (s->stopping) {
+        if (s->stopping || s->nconns >= NODE_MAX_CONNECTIONS) {
+            if (!s->stopping)
+                xw_log_warn("node", "refusing a connection: %d already open", NODE_MAX_CONNECTIONS);
             close(fd);
             continue;
         }

@@ -128,6 +128,11 @@ static void sign_label(xw_buf *sig_out, const uint8_t sk[64], const char *label,
 void tn_key_package(xw_buf *out, const char *inbox, uint8_t pk[32], uint8_t sk[64])
 {
     crypto_sign_keypair(pk, sk);
+    tn_key_package_again(out, inbox, pk, sk);
+}
+
+void tn_key_package_again(xw_buf *out, const char *inbox, const uint8_t pk[32], const uint8_t sk[64])
+{
     uint8_t init_key[32], enc_key[32];
     randombytes_buf(init_key, 32);
     randombytes_buf(enc_key, 32);

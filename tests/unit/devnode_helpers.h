@@ -40,6 +40,8 @@ void tn_mls_private(xw_buf *out, const uint8_t *gid, size_t gidlen, uint8_t cont
 /* A key package signed with a fresh Ed25519 key; the public key (installation key) goes
  * to pk_out[32]. `inbox` names the inbox in the MlsCredential. */
 void tn_key_package(xw_buf *out, const char *inbox, uint8_t pk_out[32], uint8_t sk_out[64]);
+/* Another key package (fresh init and encryption keys) for the same installation key. */
+void tn_key_package_again(xw_buf *out, const char *inbox, const uint8_t pk[32], const uint8_t sk[64]);
 
 /* --- raw HTTP/2 client --- */
 typedef struct rawc rawc;

@@ -427,6 +427,22 @@ static void test_key_packages(void **state)
     assert_int_equal(r->key_packages[2]->key_package_tls_serialized.len, 0);
     xmtp__mls__api__v1__fetch_key_packages_response__free_unpacked(r, NULL);
 
+    /* a new key package for the same installation replaces the old one */
+    xw_buf kp2;
+    xw_buf_init(&kp2, 1 << 20);
+    tn_key_package_again(&kp2, inbox, pk, sk);
+    assert_int_equal(upload_kp(&tn, &kp2, &st), XW_OK);
+    f.n_installation_keys = 2;
+    xw_buf_reset(&resp);
+    assert_int_equal(call(&tn, MLS "FetchKeyPackages", &f.base, &resp, &st), XW_OK);
+    r = xmtp__mls__api__v1__fetch_key_packages_response__unpack(NULL, resp.len, resp.data);
+    assert_non_null(r);
+    assert_int_equal(r->key_packages[1]->key_package_tls_serialized.len, kp2.len);
+    assert_memory_equal(r->key_packages[1]->key_package_tls_serialized.data, kp2.data, kp2.len);
+    assert_memory_not_equal(kp2.data, kp.data, kp.len < kp2.len ? kp.len : kp2.len);
+    xmtp__mls__api__v1__fetch_key_packages_response__free_unpacked(r, NULL);
+    xw_buf_free(&kp2);
+
     /* RegisterInstallation answers with the installation key (the leaf signature key) */
     Xmtp__Mls__Api__V1__RegisterInstallationRequest ri =
         XMTP__MLS__API__V1__REGISTER_INSTALLATION_REQUEST__INIT;
