@@ -55,6 +55,7 @@ struct node_call {
     int is_post;
     int ctype_ok;
     int64_t start_ns;
+    int64_t deadline_ns; /* from grpc-timeout; 0 = none */
     /* request */
     xw_buf req;
     int rejected;  /* answered early; ignore further data */
@@ -482,6 +483,20 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     } else if (namelen == 12 && memcmp(name, "content-type", 12) == 0) {
         call->ctype_ok = valuelen >= 16 && memcmp(value, "application/grpc", 16) == 0 &&
                          (valuelen == 16 || value[16] == '+' || value[16] == ';');
+    } else if (namelen == 12 && memcmp(name, "grpc-timeout", 12) == 0) {
+        /* TimeoutValue (1-8 digits) and a unit: H M S m u n */
+        int64_t v = 0;
+        size_t i = 0;
+        while (i < valuelen && i < 8 && value[i] >= '0' && value[i] <= '9')
+            v = v * 10 + (value[i++] - '0');
+        if (i > 0 && i + 1 == valuelen) {
+            static const char units[] = "HMSmun";
+            static const int64_t ns[] = {
+                3600 * XW_NS_PER_SEC, 60 * XW_NS_PER_SEC, XW_NS_PER_SEC, XW_NS_PER_MS, 1000, 1};
+            const char *u = memchr(units, value[i], 6);
+            if (u)
+                call->deadline_ns = call->start_ns + v * ns[u - units];
+        }
     } else if (namelen == 13 && memcmp(name, "grpc-encoding", 13) == 0) {
         if (!(valuelen == 8 && memcmp(value, "identity", 8) == 0))
             call->rejected = -1; /* decided when the headers are complete */
@@ -954,12 +969,20 @@ static void begin_shutdown(node_server *s)
 int node_server_run(node_server *s, int grace_ms)
 {
     struct epoll_event evs[256];
-    int64_t deadline = 0;
+    int64_t deadline = 0, next_sweep = 0;
     for (;;) {
+        /* streams past their grpc-timeout end with DEADLINE_EXCEEDED (checked every 100 ms) */
+        int64_t now = xw_clock_mono_ns(xw_clock_real());
+        if (now >= next_sweep) {
+            next_sweep = now + 100 * XW_NS_PER_MS;
+            for (conn *c = s->conns; c; c = c->next)
+                for (node_call *call = c->calls; call; call = call->next)
+                    if (call->streaming && !call->finishing && call->deadline_ns && now > call->deadline_ns)
+                        node_call_finish(call, NODE_GRPC_DEADLINE_EXCEEDED, "deadline exceeded", 1);
+        }
         if (s->stopping) {
             /* GOAWAY goes 100 ms after a connection's last call ended: sent right behind the
              * trailers, libcurl 7.88 drops the stream before it reads them */
-            int64_t now = xw_clock_mono_ns(xw_clock_real());
             for (conn *c = s->conns; c; c = c->next) {
                 if (c->calls || c->goaway_sent || c->dead)
                     continue;
@@ -979,7 +1002,7 @@ int node_server_run(node_server *s, int grace_ms)
             if (!s->conns || xw_clock_mono_ns(xw_clock_real()) > deadline)
                 break;
         }
-        int n = epoll_wait(s->efd, evs, 256, s->stopping ? 20 : 1000);
+        int n = epoll_wait(s->efd, evs, 256, s->stopping ? 20 : 100);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

@@ -317,6 +317,12 @@ static ssize_t raw_body_cb(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t
 
 int32_t raw_request(rawc *r, const char *path, const char *ctype, const uint8_t *body, size_t len)
 {
+    return raw_request_timeout(r, path, ctype, body, len, NULL);
+}
+
+int32_t raw_request_timeout(rawc *r, const char *path, const char *ctype, const uint8_t *body, size_t len,
+                            const char *grpc_timeout)
+{
     const char *ct = ctype ? ctype : "application/grpc";
     nghttp2_nv nva[] = {
         {(uint8_t *)":method", (uint8_t *)"POST", 7, 4, 0},
@@ -325,6 +331,8 @@ int32_t raw_request(rawc *r, const char *path, const char *ctype, const uint8_t 
         {(uint8_t *)":path", (uint8_t *)path, 5, strlen(path), 0},
         {(uint8_t *)"content-type", (uint8_t *)ct, 12, strlen(ct), 0},
         {(uint8_t *)"te", (uint8_t *)"trailers", 2, 8, 0},
+        {(uint8_t *)"grpc-timeout", (uint8_t *)(grpc_timeout ? grpc_timeout : ""), 12,
+         grpc_timeout ? strlen(grpc_timeout) : 0, 0},
     };
     raw_src *b = xw_calloc(1, sizeof *b);
     b->body = body;
@@ -337,7 +345,7 @@ int32_t raw_request(rawc *r, const char *path, const char *ctype, const uint8_t 
     r->grpc_msg[0] = 0;
     r->data_len = 0;
     nghttp2_data_provider prd = {.source.ptr = b, .read_callback = raw_body_cb};
-    r->sid = nghttp2_submit_request(r->s, NULL, nva, 6, &prd, b);
+    r->sid = nghttp2_submit_request(r->s, NULL, nva, grpc_timeout ? 7 : 6, &prd, b);
     nghttp2_session_send(r->s);
     return r->sid;
 }

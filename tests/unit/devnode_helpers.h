@@ -48,6 +48,9 @@ typedef struct rawc rawc;
 rawc *raw_connect(int port, int32_t initial_window);
 /* Submits a request; returns the stream id. ctype NULL means application/grpc. */
 int32_t raw_request(rawc *r, const char *path, const char *ctype, const uint8_t *body, size_t len);
+/* The same with a grpc-timeout header (e.g. "300m"). */
+int32_t raw_request_timeout(rawc *r, const char *path, const char *ctype, const uint8_t *body, size_t len,
+                            const char *grpc_timeout);
 /* Runs the session until stream `sid` closes, the connection ends, or ms pass. Returns 1 if
  * the stream closed. */
 int raw_run(rawc *r, int32_t sid, int ms);

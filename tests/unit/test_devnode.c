@@ -710,6 +710,13 @@ static void test_slow_subscriber_aborted_others_served(void **state)
         usleep(10000);
     assert_int_equal(node_subs_count(tn.ctx.group_subs), 0);
     raw_close(slow);
+
+    /* a subscription with a deadline ends with DEADLINE_EXCEEDED */
+    rawc *timed = raw_connect(tn.port, 65535);
+    sid = raw_request_timeout(timed, MLS "SubscribeGroupMessages", NULL, body.data, body.len, "300m");
+    assert_true(raw_run(timed, sid, 5000));
+    assert_int_equal(raw_grpc_status(timed), 4);
+    raw_close(timed);
     /* everyone else is still served */
     Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = query(&tn, GID_A, -1, 0, 0);
     assert_int_equal(r->n_messages, 60);
