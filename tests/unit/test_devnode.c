@@ -26,6 +26,7 @@
 #include "identity/api/v1/identity.pb-c.h"
 #include "mls/api/v1/mls.pb-c.h"
 #include "tests/unit/devnode_helpers.h"
+#include "xmtp/grpc_frame.h"
 #include "xmtp/inbox.h"
 #include "xmtp/installation.h"
 #include "xmtp/identity_update.h"
@@ -1147,6 +1148,52 @@ static void test_client_errors_and_retry(void **state)
     xw_buf_free(&resp);
 }
 
+static int collect(void *ctx, const uint8_t *msg, size_t len)
+{
+    xw_buf *b = ctx;
+    xw_buf_append_u8(b, (uint8_t)len);
+    xw_buf_append(b, msg, len);
+    return 0;
+}
+
+static void test_client_deframer(void **state)
+{
+    (void)state;
+    /* two messages ("A", "") delivered one byte at a time */
+    const uint8_t body[] = {0, 0, 0, 0, 1, 'A', 0, 0, 0, 0, 0};
+    xmtp_grpc_deframer d;
+    xw_buf got;
+    xw_buf_init(&got, 64);
+    xmtp_grpc_deframer_init(&d, 16);
+    for (size_t i = 0; i < sizeof body; i++) {
+        assert_int_equal(xmtp_grpc_deframe(&d, body + i, 1, collect, &got, NULL), XW_OK);
+        assert_int_equal(xmtp_grpc_deframer_partial(&d), i != 5 && i != sizeof body - 1);
+    }
+    assert_int_equal(got.len, 3);
+    assert_memory_equal(got.data,
+                        "\x01"
+                        "A"
+                        "\x00",
+                        3);
+    /* a length above the maximum is refused from the prefix */
+    const uint8_t big[] = {0, 0, 0, 0, 17};
+    xw_errbuf eb = {{0}};
+    assert_int_equal(xmtp_grpc_deframe(&d, big, sizeof big, collect, &got, &eb), XW_ETOOBIG);
+    assert_non_null(strstr(eb.msg, "17-byte"));
+    xmtp_grpc_deframer_free(&d);
+    /* compressed flag without negotiation */
+    xmtp_grpc_deframer_init(&d, 16);
+    const uint8_t comp[] = {1, 0, 0, 0, 0};
+    assert_int_equal(xmtp_grpc_deframe(&d, comp, sizeof comp, collect, &got, &eb), XW_EPROTOCOL);
+    xmtp_grpc_deframer_free(&d);
+    xw_buf_free(&got);
+    /* grpc-message percent-decoding, including a cut escape at the end */
+    char out[32];
+    const char *enc = "caf%C3%A9 100%25 done%2";
+    xmtp_grpc_pct_decode(enc, strlen(enc), out, sizeof out);
+    assert_string_equal(out, "caf\xc3\xa9 100% done%2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1163,6 +1210,7 @@ int main(void)
         cmocka_unit_test(test_identity_updates_validated),
         cmocka_unit_test(test_inbox_update_limit),
         cmocka_unit_test(test_client_errors_and_retry),
+        cmocka_unit_test(test_client_deframer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
