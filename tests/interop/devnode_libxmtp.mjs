@@ -121,6 +121,11 @@ async function main() {
   const bobCloser = await bob.client.conversations().streamAllMessages((err, m) => { if (!err && m) bobStream.push(m); }, () => {});
   await bobCloser.waitForReady?.();
 
+  // carol streams new conversations (SubscribeWelcomeMessages, live)
+  const carolConvs = [];
+  const carolConvCloser = await carol.client.conversations().stream((err, c) => { if (!err && c) carolConvs.push(c); }, () => {});
+  await carolConvCloser.waitForReady?.();
+
   // 2. alice creates a group with bob and carol, messages, renames, makes bob admin, removes carol
   const group = await alice.client.conversations().createGroupByInboxId([bob.inboxId, carol.inboxId]);
   check('group created', !!group.id());
@@ -134,6 +139,11 @@ async function main() {
   const aliceTexts = onlyTexts(await texts(group));
   check('alice sees her own messages in order', JSON.stringify(aliceTexts) ===
     JSON.stringify(['hello 1', 'hello 2', 'hello 3', 'after carol left']), JSON.stringify(aliceTexts));
+
+  const gotConv = await until('carol conversation stream', () => carolConvs.length >= 1, 15000);
+  check('carol\'s conversation stream delivered the new group (welcome, live)', !!gotConv &&
+    carolConvs[0].id() === group.id(), `${carolConvs.length} conversations`);
+  await carolConvCloser.endAndWait?.();
 
   // 3. bob and carol sync
   await bob.client.conversations().sync();
@@ -203,11 +213,18 @@ async function main() {
   const stopped = await stopNode();
   check('node stopped cleanly on SIGTERM', stopped && stopped.code === 0, JSON.stringify(stopped));
   await startNode();
+  const bobStream2 = [];
+  const bobCloser2 = await bob.client.conversations().streamAllMessages((err, m) => { if (!err && m) bobStream2.push(m); }, () => {});
+  await bobCloser2.waitForReady?.();
   await group.sendText('after restart');
   await bobGroup2.sendText('bob after restart');
   const final = onlyTexts(await texts(bobGroup2));
   check('messages flow after the node restart', JSON.stringify(final.slice(-2)) ===
     JSON.stringify(['after restart', 'bob after restart']) && final.length === 7, JSON.stringify(final));
+  await until('bob stream after restart', () => onlyTexts(bobStream2.map(textOf)).includes('after restart'), 15000);
+  check('a stream opened after the restart delivers new messages', onlyTexts(bobStream2.map(textOf))
+    .filter((t) => t === 'after restart').length === 1, JSON.stringify(onlyTexts(bobStream2.map(textOf))));
+  await bobCloser2.endAndWait?.();
   const aliceFinal = onlyTexts(await texts(group));
   check('alice sees the same history as bob', JSON.stringify(aliceFinal) === JSON.stringify(final), JSON.stringify(aliceFinal));
   const stats = alice.client.apiStatistics();
