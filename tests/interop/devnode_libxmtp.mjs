@@ -217,14 +217,16 @@ async function main() {
   const bobCloser2 = await bob.client.conversations().streamAllMessages((err, m) => { if (!err && m) bobStream2.push(m); }, () => {});
   await bobCloser2.waitForReady?.();
   await group.sendText('after restart');
+  await until('bob stream after restart', () => onlyTexts(bobStream2.map(textOf)).includes('after restart'), 15000);
+  check('a stream opened after the restart delivers new messages', onlyTexts(bobStream2.map(textOf))
+    .filter((t) => t === 'after restart').length === 1, JSON.stringify(onlyTexts(bobStream2.map(textOf))));
+  // (the stream is closed before bob sends: libxmtp 1.9.1 processing its own commit from a live
+  // stream while the send also merges it occasionally forks bob's group state; not a node matter)
+  await bobCloser2.endAndWait?.();
   await bobGroup2.sendText('bob after restart');
   const final = onlyTexts(await texts(bobGroup2));
   check('messages flow after the node restart', JSON.stringify(final.slice(-2)) ===
     JSON.stringify(['after restart', 'bob after restart']) && final.length === 7, JSON.stringify(final));
-  await until('bob stream after restart', () => onlyTexts(bobStream2.map(textOf)).includes('after restart'), 15000);
-  check('a stream opened after the restart delivers new messages', onlyTexts(bobStream2.map(textOf))
-    .filter((t) => t === 'after restart').length === 1, JSON.stringify(onlyTexts(bobStream2.map(textOf))));
-  await bobCloser2.endAndWait?.();
   const aliceFinal = onlyTexts(await texts(group));
   check('alice sees the same history as bob', JSON.stringify(aliceFinal) === JSON.stringify(final), JSON.stringify(aliceFinal));
   const stats = alice.client.apiStatistics();
