@@ -43,13 +43,17 @@ static size_t pct_encode(const char *in, char *out, size_t cap)
 static void call_log(node_call *call, const char *why)
 {
     int64_t us = (xw_clock_mono_ns(xw_clock_real()) - call->start_ns) / 1000;
+    char app[80] = "";
+    if (call->app[0])
+        snprintf(app, sizeof app, " [%s]", call->app);
     if (call->status == NODE_GRPC_OK)
-        xw_log_info("node", "%s %s %s %lld.%03lld ms%s", call->c->peer, call->path[0] ? call->path : "-",
-                    node_grpc_code_name(call->status), (long long)(us / 1000), (long long)(us % 1000), why);
+        xw_log_info("node", "%s%s %s %s %lld.%03lld ms%s", call->c->peer, app,
+                    call->path[0] ? call->path : "-", node_grpc_code_name(call->status),
+                    (long long)(us / 1000), (long long)(us % 1000), why);
     else
-        xw_log_info("node", "%s %s %s %lld.%03lld ms%s: %s", call->c->peer, call->path[0] ? call->path : "-",
-                    node_grpc_code_name(call->status), (long long)(us / 1000), (long long)(us % 1000), why,
-                    call->status_msg);
+        xw_log_info("node", "%s%s %s %s %lld.%03lld ms%s: %s", call->c->peer, app,
+                    call->path[0] ? call->path : "-", node_grpc_code_name(call->status),
+                    (long long)(us / 1000), (long long)(us % 1000), why, call->status_msg);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -340,6 +344,13 @@ int node_call_on_header(nghttp2_session *session, const nghttp2_frame *frame, co
     } else if (namelen == 12 && memcmp(name, "content-type", 12) == 0) {
         call->ctype_ok = valuelen >= 16 && memcmp(value, "application/grpc", 16) == 0 &&
                          (valuelen == 16 || value[16] == '+' || value[16] == ';');
+    } else if (namelen == 13 && memcmp(name, "x-app-version", 13) == 0) {
+        /* printable ASCII only, cut to fit: it goes into log lines */
+        size_t k = 0;
+        for (size_t i = 0; i < valuelen && k + 1 < sizeof call->app; i++)
+            if (value[i] >= 0x20 && value[i] < 0x7f)
+                call->app[k++] = (char)value[i];
+        call->app[k] = 0;
     } else if (namelen == 12 && memcmp(name, "grpc-timeout", 12) == 0) {
         /* TimeoutValue (1-8 digits) and a unit: H M S m u n */
         int64_t v = 0;

@@ -23,6 +23,7 @@ struct node_call {
     int32_t stream_id;
     const node_method *method;
     char path[MAX_PATH_LEN];
+    char app[48]; /* x-app-version, for the log */
     int is_post;
     int ctype_ok;
     int64_t start_ns;
