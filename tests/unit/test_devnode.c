@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -1009,8 +1010,12 @@ static void test_identity_updates_validated(void **state)
     assert_string_equal(r->responses[0]->updates[1]->update->inbox_id, f.inbox);
     assert_int_equal(r->responses[0]->updates[0]->update->n_actions, 2);
     xmtp__identity__api__v1__get_identity_updates_response__free_unpacked(r, NULL);
-    r = get_updates(&tn, f.inbox, s1);
+    char upper[65];
+    for (int k = 0; k < 65; k++)
+        upper[k] = (char)toupper((unsigned char)f.inbox[k]);
+    r = get_updates(&tn, upper, s1);
     assert_int_equal(r->responses[0]->n_updates, 1);
+    assert_string_equal(r->responses[0]->inbox_id, upper);
     assert_int_equal(r->responses[0]->updates[0]->sequence_id, s2);
     xmtp__identity__api__v1__get_identity_updates_response__free_unpacked(r, NULL);
 
