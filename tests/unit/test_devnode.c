@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "identity/api/v1/identity.pb-c.h"
 #include "mls/api/v1/mls.pb-c.h"
 #include "tests/unit/devnode_helpers.h"
@@ -1153,6 +1154,70 @@ static void test_client_errors_and_retry(void **state)
     xw_buf_free(&resp);
 }
 
+/* A server whose one method fails with UNAVAILABLE until its third call. */
+typedef struct {
+    int calls;
+} flaky_ctx;
+
+static int flaky_method(void *ctx, const uint8_t *req, size_t len, xw_buf *resp, node_status *st)
+{
+    flaky_ctx *f = ctx;
+    if (++f->calls < 3)
+        return node_status_set(st, NODE_GRPC_UNAVAILABLE, "try again (call %d)", f->calls);
+    return xw_buf_append(resp, req, len) == XW_OK ? NODE_GRPC_OK : NODE_GRPC_INTERNAL; /* echo */
+}
+
+static void *serve(void *p)
+{
+    node_server_run(p, 1000);
+    return NULL;
+}
+
+static void test_client_retries_unavailable(void **state)
+{
+    (void)state;
+    flaky_ctx f = {0};
+    node_method m[1] = {{"/test.Flaky/Echo", flaky_method, NULL, &f}};
+    node_server *srv;
+    node_server_opts o = {.listen = "127.0.0.1:0"};
+    assert_int_equal(node_server_new(&o, m, 1, &srv, NULL), XW_OK);
+    pthread_t th;
+    pthread_create(&th, NULL, serve, srv);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", node_server_port(srv));
+    xmtp_api *a;
+    assert_int_equal(xmtp_api_new(&(xmtp_api_opts){.url = url, .retries = 4, .backoff_ms = 20}, &a, NULL),
+                     XW_OK);
+    xw_buf resp;
+    xw_buf_init(&resp, 1024);
+    xmtp_api_status st;
+    int64_t t0 = xw_clock_mono_ns(xw_clock_real());
+    assert_int_equal(xmtp_api_unary(a, "/test.Flaky/Echo", (const uint8_t *)"ping", 4, &resp, &st, NULL),
+                     XW_OK);
+    int64_t ms = (xw_clock_mono_ns(xw_clock_real()) - t0) / XW_NS_PER_MS;
+    assert_int_equal(st.attempts, 3);
+    assert_int_equal(f.calls, 3);
+    assert_int_equal(resp.len, 4);
+    assert_memory_equal(resp.data, "ping", 4);
+    assert_true(ms >= 20 + 40); /* backed off 20 ms, then 40 ms (plus jitter) */
+    /* without retries the first UNAVAILABLE is the answer, with its message */
+    xmtp_api_free(a);
+    f.calls = 0;
+    assert_int_equal(xmtp_api_new(&(xmtp_api_opts){.url = url, .retries = -1}, &a, NULL), XW_OK);
+    xw_buf_reset(&resp);
+    assert_int_equal(xmtp_api_unary(a, "/test.Flaky/Echo", (const uint8_t *)"x", 1, &resp, &st, NULL),
+                     XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_UNAVAILABLE);
+    assert_string_equal(st.message, "try again (call 1)");
+    assert_int_equal(st.attempts, 1);
+    assert_int_equal(resp.len, 0);
+    xmtp_api_free(a);
+    xw_buf_free(&resp);
+    node_server_stop(srv);
+    pthread_join(th, NULL);
+    node_server_free(srv);
+}
+
 static int collect(void *ctx, const uint8_t *msg, size_t len)
 {
     xw_buf *b = ctx;
@@ -1216,6 +1281,7 @@ int main(void)
         cmocka_unit_test(test_inbox_update_limit),
         cmocka_unit_test(test_client_errors_and_retry),
         cmocka_unit_test(test_client_deframer),
+        cmocka_unit_test(test_client_retries_unavailable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
