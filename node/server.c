@@ -127,7 +127,7 @@ static void conn_free(conn *c)
 static int conn_flush(conn *c)
 {
     while (c->wpend_off < c->wpend_len) {
-        ssize_t n = write(c->fd, c->wpend + c->wpend_off, c->wpend_len - c->wpend_off);
+        ssize_t n = send(c->fd, c->wpend + c->wpend_off, c->wpend_len - c->wpend_off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -149,7 +149,7 @@ static int conn_flush(conn *c)
             break;
         size_t off = 0;
         while (off < (size_t)len) {
-            ssize_t n = write(c->fd, data + off, (size_t)len - off);
+            ssize_t n = send(c->fd, data + off, (size_t)len - off, MSG_NOSIGNAL);
             if (n < 0) {
                 if (errno == EINTR)
                     continue;
