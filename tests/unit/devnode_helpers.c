@@ -360,12 +360,6 @@ int raw_run(rawc *r, int32_t sid, int ms)
         int left = (int)((end - xw_clock_mono_ns(xw_clock_real())) / XW_NS_PER_MS);
         if (left <= 0)
             break;
-        if (getenv("RAW_DEBUG") && left < ms - 100)
-            fprintf(stderr,
-                    "raw: sid %d want_write %d outq %zu remote_win %d local_win %d stream_remote %d\n",
-                    r->sid, nghttp2_session_want_write(r->s), nghttp2_session_get_outbound_queue_size(r->s),
-                    nghttp2_session_get_remote_window_size(r->s), nghttp2_session_get_local_window_size(r->s),
-                    nghttp2_session_get_stream_remote_window_size(r->s, r->sid));
         struct pollfd p = {.fd = r->fd, .events = POLLIN};
         if (poll(&p, 1, left > 500 ? 500 : left) <= 0)
             continue;
