@@ -795,6 +795,14 @@ static void test_grpc_framing_and_http2_errors(void **state)
     assert_true(raw_run(r, sid, 3000));
     assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
 
+    /* a subscription whose request is not a protobuf: refused before any stream starts */
+    const uint8_t junk_sub[] = {0, 0, 0, 0, 3, 0x0a, 0x7f, 0x01};
+    sid = raw_request(r, MLS "SubscribeWelcomeMessages", NULL, junk_sub, sizeof junk_sub);
+    assert_true(raw_run(r, sid, 3000));
+    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(raw_grpc_message(r), "SubscribeWelcomeMessagesRequest"));
+    assert_int_equal(node_subs_count(tn.ctx.welcome_subs), 0);
+
     /* not gRPC */
     sid = raw_request(r, MLS "QueryGroupMessages", "application/json", (const uint8_t *)"{}", 2);
     assert_true(raw_run(r, sid, 3000));
