@@ -17,7 +17,7 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
-#include "xmtp/grpc_frame.h"
+#include "xmtp/api_frame.h"
 
 struct xmtp_api {
     char *url; /* without trailing slash */

@@ -28,7 +28,7 @@
 #include "identity/api/v1/identity.pb-c.h"
 #include "mls/api/v1/mls.pb-c.h"
 #include "tests/unit/devnode_helpers.h"
-#include "xmtp/grpc_frame.h"
+#include "xmtp/api_frame.h"
 #include "xmtp/inbox.h"
 #include "xmtp/installation.h"
 #include "xmtp/identity_update.h"

@@ -7,8 +7,8 @@
  *
  * One owner at a time.
  */
-#ifndef XW_XMTP_GRPC_FRAME_H
-#define XW_XMTP_GRPC_FRAME_H
+#ifndef XW_XMTP_API_FRAME_H
+#define XW_XMTP_API_FRAME_H
 
 #include <stddef.h>
 #include <stdint.h>

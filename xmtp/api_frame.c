@@ -1,7 +1,7 @@
 /*
- * gRPC deframing and grpc-message decoding (see grpc_frame.h).
+ * gRPC deframing and grpc-message decoding (see api_frame.h).
  */
-#include "xmtp/grpc_frame.h"
+#include "xmtp/api_frame.h"
 
 void xmtp_grpc_deframer_init(xmtp_grpc_deframer *d, size_t max_message)
 {

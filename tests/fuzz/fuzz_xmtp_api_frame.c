@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the gRPC client's response decoding (xmtp/grpc_frame.h): the input
+ * libFuzzer target for the gRPC client's response decoding (xmtp/api_frame.h): the input
  * is split into pieces at the positions its first bytes choose (HTTP/2 delivers a body in
  * arbitrary chunks) and fed to the deframer; the rest of the input is also percent-decoded
  * as a grpc-message. Checks that every message handed out lies within the input.
@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "xmtp/grpc_frame.h"
+#include "xmtp/api_frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
