@@ -19,13 +19,30 @@
 static rules_cnode *cnode(rules_cctx *c, rules_cnode_kind k, rules_cnode *a, rules_cnode *b)
 {
     rules_cnode *n = rules_arena_alloc(&c->set->arena, sizeof *n);
-    if (!n) {
+    if (!n || (k != CN_CONST && !a) || ((k == CN_AND || k == CN_OR) && !b)) {
         c->failed = 1;
         return NULL;
     }
     n->k = k;
     n->a = a;
     n->b = b;
+    if (k == CN_AND || k == CN_OR) { /* flatten: children of the same kind give their children */
+        uint32_t na = a->k == k ? a->nkids : 1, nb = b->k == k ? b->nkids : 1;
+        n->kids = rules_arena_alloc(&c->set->arena, (na + nb) * sizeof *n->kids);
+        if (!n->kids) {
+            c->failed = 1;
+            return NULL;
+        }
+        if (a->k == k)
+            memcpy(n->kids, a->kids, na * sizeof *n->kids);
+        else
+            n->kids[0] = a;
+        if (b->k == k)
+            memcpy(n->kids + na, b->kids, nb * sizeof *n->kids);
+        else
+            n->kids[na] = b;
+        n->nkids = na + nb;
+    }
     return n;
 }
 
@@ -573,6 +590,14 @@ static int finish(rules_cctx *c)
         }
         s->masks[(size_t)row * s->mask_words + e->bit / 64] |= UINT64_C(1) << (e->bit % 64);
     }
+    s->bloom = xw_calloc(RULES_BLOOM_BITS / 64, sizeof *s->bloom);
+    if (!s->bloom)
+        return -1;
+    for (size_t i = 0; i < s->dict.cap; i++)
+        if (s->dict.slots[i].s) {
+            uint32_t bit = RULES_BLOOM_BIT(s->dict.slots[i].h);
+            s->bloom[bit / 64] |= UINT64_C(1) << (bit % 64);
+        }
     s->mctx = pcre2_match_context_create(NULL);
     if (!s->mctx)
         return -1;
@@ -661,6 +686,7 @@ void rules_set_free(rules_set *s)
     pcre2_match_context_free(s->mctx);
     rules_map_free(&s->dict);
     xw_free(s->masks);
+    xw_free(s->bloom);
     rules_arena_free(&s->arena);
     xw_free(s);
 }

@@ -25,6 +25,7 @@ static void free_scratch(rules_engine *e)
     xw_free(e->slot_val);
     xw_free(e->slot_state);
     xw_free(e->slot_missing);
+    xw_free(e->slot_keys);
     xw_free(e->masks);
     xw_free(e->tmpmask);
     e->memo_epoch = NULL;
@@ -33,6 +34,7 @@ static void free_scratch(rules_engine *e)
     e->slot_val = NULL;
     e->slot_state = NULL;
     e->slot_missing = NULL;
+    e->slot_keys = NULL;
     e->masks = NULL;
     e->tmpmask = NULL;
 }
@@ -47,10 +49,12 @@ static int alloc_scratch(rules_engine *e, const rules_set *s)
     int64_t *sv = xw_calloc(ns, sizeof *sv);
     uint8_t *ss = xw_calloc(ns, 1);
     uint64_t *smi = xw_calloc(ns, sizeof *smi);
+    rules_slotkey *sks = xw_calloc(ns, sizeof *sks);
     uint64_t *masks = xw_calloc((size_t)RULES_F__COUNT * 2 * mw, sizeof *masks);
     uint64_t *tmp = xw_calloc(mw, sizeof *tmp);
-    if (!me || !mv || !mm || !sv || !ss || !smi || !masks || !tmp) {
+    if (!me || !mv || !mm || !sv || !ss || !smi || !sks || !masks || !tmp) {
         xw_free(smi);
+        xw_free(sks);
         xw_free(me);
         xw_free(mv);
         xw_free(mm);
@@ -67,6 +71,7 @@ static int alloc_scratch(rules_engine *e, const rules_set *s)
     e->slot_val = sv;
     e->slot_state = ss;
     e->slot_missing = smi;
+    e->slot_keys = sks;
     e->masks = masks;
     e->tmpmask = tmp;
     e->epoch = 1; /* every cached epoch is now stale */

@@ -12,6 +12,13 @@
 #include "rules/rules_int.h"
 
 typedef struct {
+    const char *s;
+    size_t len;
+    uint64_t h;
+    char num[24];
+} rules_slotkey;
+
+typedef struct {
     uint32_t epoch;
     char *buf; /* lowered text, NUL-terminated; for lists, items separated by NULs */
     size_t len, cap;
@@ -32,6 +39,7 @@ struct rules_engine {
     int64_t *slot_val;
     uint8_t *slot_state;
     uint64_t *slot_missing;
+    rules_slotkey *slot_keys;
     /* field caches */
     rules_lowcache low[RULES_F__COUNT];
     rules_lowcache words;

@@ -194,7 +194,11 @@ static int fetch(rules_engine *e, const rules_event *ev, const rules_coperand *o
 
 static void or_row(const rules_set *s, uint64_t *m, const char *str, size_t len)
 {
-    int32_t row = rules_map_get(&s->dict, str, len);
+    uint64_t h = rules_hash64(str, len, 0);
+    uint32_t bit = RULES_BLOOM_BIT(h);
+    if (!((s->bloom[bit / 64] >> (bit % 64)) & 1))
+        return; /* in no list */
+    int32_t row = rules_map_get_h(&s->dict, str, len, h);
     if (row < 0)
         return;
     const uint64_t *r = s->masks + (size_t)row * s->mask_words;
@@ -273,7 +277,7 @@ static int str_test(rules_engine *e, const rules_cnode *n, const char *s, size_t
     return 0;
 }
 
-static int leaf(rules_engine *e, const rules_event *ev, const rules_cnode *n)
+__attribute__((noinline)) static int leaf(rules_engine *e, const rules_event *ev, const rules_cnode *n)
 {
     val v;
     int lowered = n->op == OP_ICONTAINS || n->op == OP_IGLOB;
@@ -323,17 +327,23 @@ int rules_eval_cond(rules_engine *e, const rules_event *ev, const rules_cnode *n
     int a, b;
     switch (n->k) {
     case CN_AND:
-        a = rules_eval_cond(e, ev, n->a);
-        if (a == 0)
-            return 0;
-        b = rules_eval_cond(e, ev, n->b);
-        return b == 0 ? 0 : (a == 2 || b == 2) ? 2 : 1;
+        b = 1;
+        for (uint32_t i = 0; i < n->nkids; i++) {
+            a = rules_eval_cond(e, ev, n->kids[i]);
+            if (a == 0)
+                return 0;
+            b |= a; /* 1 | 2 = 3: unknown unless a later child is false */
+        }
+        return b == 1 ? 1 : 2;
     case CN_OR:
-        a = rules_eval_cond(e, ev, n->a);
-        if (a == 1)
-            return 1;
-        b = rules_eval_cond(e, ev, n->b);
-        return b == 1 ? 1 : (a == 2 || b == 2) ? 2 : 0;
+        b = 0;
+        for (uint32_t i = 0; i < n->nkids; i++) {
+            a = rules_eval_cond(e, ev, n->kids[i]);
+            if (a == 1)
+                return 1;
+            b |= a;
+        }
+        return b ? 2 : 0;
     case CN_NOT:
         a = rules_eval_cond(e, ev, n->a);
         return a == 2 ? 2 : !a;
@@ -363,12 +373,21 @@ int rules_eval_cond(rules_engine *e, const rules_event *ev, const rules_cnode *n
     return r;
 }
 
+/*
+ * Observes the event in each window slot of its kind. Three passes, so that the cache
+ * misses of the window table overlap instead of adding up: hash every key and prefetch its
+ * bucket, prefetch the first entry of each bucket, then look up and count. A key field is
+ * hashed once for all the slots that use it.
+ */
 int rules_eval_observe(rules_engine *e, const rules_event *ev)
 {
     const rules_set *s = e->set;
+    uint32_t kbit = 1u << ev->kind;
+    uint64_t fh[RULES_F__COUNT];
+    uint32_t fdone = 0;
     for (size_t i = 0; i < s->nslots; i++) {
         const rules_slot *sl = &s->slots[i];
-        if (!(sl->kinds & (1u << ev->kind)))
+        if (!(sl->kinds & kbit))
             continue;
         const rules_fval *k = &ev->f[sl->key];
         e->slot_state[i] = k->state;
@@ -376,6 +395,29 @@ int rules_eval_observe(rules_engine *e, const rules_event *ev)
         e->slot_missing[i] = UINT64_C(1) << sl->key;
         if (k->state != RV_SET)
             continue;
+        rules_slotkey *sk = &e->slot_keys[i];
+        if (rules_field_type(sl->key) == RULES_T_STR) {
+            sk->s = k->s;
+            sk->len = k->len;
+        } else {
+            sk->len = (size_t)snprintf(sk->num, sizeof sk->num, "%lld", (long long)k->i);
+            sk->s = sk->num;
+        }
+        if (!(fdone & (1u << sl->key))) {
+            fh[sl->key] = rules_hash64(sk->s, sk->len > RULES_WIN_MAX_KEY ? RULES_WIN_MAX_KEY : sk->len, 0);
+            fdone |= 1u << sl->key;
+        }
+        sk->h = rules_wstore_hash_mix(sl->id, fh[sl->key]);
+        rules_wstore_prefetch(e->ws, sk->h, 0);
+    }
+    for (size_t i = 0; i < s->nslots; i++)
+        if ((s->slots[i].kinds & kbit) && e->slot_state[i] == RV_SET)
+            rules_wstore_prefetch(e->ws, e->slot_keys[i].h, 1);
+    for (size_t i = 0; i < s->nslots; i++) {
+        const rules_slot *sl = &s->slots[i];
+        if (!(sl->kinds & kbit) || e->slot_state[i] != RV_SET)
+            continue;
+        const rules_slotkey *sk = &e->slot_keys[i];
         int add = 1;
         if (sl->guard) { /* rate(KEY, WINDOW, GUARD): count the event only when GUARD holds */
             uint64_t saved = e->missing;
@@ -391,20 +433,13 @@ int rules_eval_observe(rules_engine *e, const rules_event *ev)
             }
             add = g;
         }
-        char num[32];
-        const char *key = k->s;
-        size_t klen = k->len;
-        if (rules_field_type(sl->key) != RULES_T_STR) {
-            klen = (size_t)snprintf(num, sizeof num, "%lld", (long long)k->i);
-            key = num;
-        }
         if (sl->kind == 0) {
-            int64_t c = rules_wstore_rate(e->ws, sl, key, klen, ev->ts_ns, add);
+            int64_t c = rules_wstore_rate(e->ws, sl, sk->s, sk->len, sk->h, ev->ts_ns, add);
             if (c < 0)
                 return XW_ENOMEM;
             e->slot_val[i] = c;
         } else {
-            int f = rules_wstore_first(e->ws, sl->id, key, klen);
+            int f = rules_wstore_first(e->ws, sl->id, sk->s, sk->len, sk->h);
             if (f < 0)
                 return XW_ENOMEM;
             e->slot_val[i] = f;

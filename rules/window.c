@@ -18,7 +18,7 @@
 #include "common/alloc.h"
 #include "rules/rules_int.h"
 
-#define MAX_KEY 4096
+#define MAX_KEY RULES_WIN_MAX_KEY
 
 typedef struct wentry {
     struct wentry *hnext, *prev, *next;
@@ -111,11 +111,34 @@ static void evict_oldest(rules_wstore *w)
 }
 
 /* Finds or creates (slot, key); moves it to the front. *created tells which. */
-static wentry *get(rules_wstore *w, uint8_t type, uint64_t slot, const char *key, size_t klen, int *created)
+uint64_t rules_wstore_hash_mix(uint64_t slot, uint64_t keyhash)
+{
+    uint64_t x = keyhash ^ (slot * UINT64_C(0x9e3779b97f4a7c15));
+    x ^= x >> 31;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 29;
+    return x;
+}
+
+uint64_t rules_wstore_hash(uint64_t slot, const char *key, size_t klen)
+{
+    return rules_wstore_hash_mix(slot, rules_hash64(key, klen > MAX_KEY ? MAX_KEY : klen, 0));
+}
+
+void rules_wstore_prefetch(const rules_wstore *w, uint64_t h, int stage)
+{
+    wentry *const *b = &w->tab[h & (w->tabsize - 1)];
+    if (stage == 0)
+        __builtin_prefetch(b);
+    else if (*b)
+        __builtin_prefetch(*b);
+}
+
+static wentry *get(rules_wstore *w, uint8_t type, uint64_t slot, const char *key, size_t klen, uint64_t h,
+                   int *created)
 {
     if (klen > MAX_KEY)
         klen = MAX_KEY;
-    uint64_t h = rules_hash64(key, klen, slot);
     for (wentry *e = w->tab[h & (w->tabsize - 1)]; e; e = e->hnext)
         if (e->h == h && e->slot == slot && e->klen == klen && e->type == type &&
             memcmp(e->key, key, klen) == 0) {
@@ -157,11 +180,10 @@ static uint32_t *bucket(wentry *e, int64_t idx)
     return &e->cnt[m];
 }
 
-static wentry *find(rules_wstore *w, uint8_t type, uint64_t slot, const char *key, size_t klen)
+static wentry *find(rules_wstore *w, uint8_t type, uint64_t slot, const char *key, size_t klen, uint64_t h)
 {
     if (klen > MAX_KEY)
         klen = MAX_KEY;
-    uint64_t h = rules_hash64(key, klen, slot);
     for (wentry *e = w->tab[h & (w->tabsize - 1)]; e; e = e->hnext)
         if (e->h == h && e->slot == slot && e->type == type && e->klen == klen &&
             memcmp(e->key, key, klen) == 0)
@@ -169,11 +191,11 @@ static wentry *find(rules_wstore *w, uint8_t type, uint64_t slot, const char *ke
     return NULL;
 }
 
-int64_t rules_wstore_rate(rules_wstore *w, const rules_slot *slot, const char *key, size_t klen, int64_t ts,
-                          int add)
+int64_t rules_wstore_rate(rules_wstore *w, const rules_slot *slot, const char *key, size_t klen, uint64_t h,
+                          int64_t ts, int add)
 {
     int created = 0;
-    wentry *e = add ? get(w, 0, slot->id, key, klen, &created) : find(w, 0, slot->id, key, klen);
+    wentry *e = add ? get(w, 0, slot->id, key, klen, h, &created) : find(w, 0, slot->id, key, klen, h);
     if (!e)
         return add ? -1 : 0;
     int64_t width = slot->window_ns / 16;
@@ -204,10 +226,10 @@ int64_t rules_wstore_rate(rules_wstore *w, const rules_slot *slot, const char *k
     return sum;
 }
 
-int rules_wstore_first(rules_wstore *w, uint64_t slot_id, const char *key, size_t klen)
+int rules_wstore_first(rules_wstore *w, uint64_t slot_id, const char *key, size_t klen, uint64_t h)
 {
     int created;
-    wentry *e = get(w, 1, slot_id, key, klen, &created);
+    wentry *e = get(w, 1, slot_id, key, klen, h, &created);
     if (!e)
         return -1;
     return created;
@@ -215,14 +237,14 @@ int rules_wstore_first(rules_wstore *w, uint64_t slot_id, const char *key, size_
 
 int rules_wstore_cooling(rules_wstore *w, uint64_t id, const char *key, size_t klen, int64_t ts)
 {
-    const wentry *e = find(w, 2, id, key, klen);
+    const wentry *e = find(w, 2, id, key, klen, rules_wstore_hash(id, key, klen));
     return e && ts < e->base;
 }
 
 int rules_wstore_cool_until(rules_wstore *w, uint64_t id, const char *key, size_t klen, int64_t until)
 {
     int created;
-    wentry *e = get(w, 2, id, key, klen, &created);
+    wentry *e = get(w, 2, id, key, klen, rules_wstore_hash(id, key, klen), &created);
     if (!e)
         return XW_ENOMEM;
     e->base = until;
@@ -313,7 +335,7 @@ rules_wstore *rules_wstore_import(const uint8_t *p, size_t n, size_t cap, xw_err
         if (get_u(&p, end, 8, &base) || get_u(&p, end, 8, &width))
             goto trunc;
         int created;
-        wentry *e = get(w, (uint8_t)type, slot, key, klen, &created);
+        wentry *e = get(w, (uint8_t)type, slot, key, klen, rules_wstore_hash(slot, key, klen), &created);
         if (!e) {
             xw_errf(eb, XW_ENOMEM, "out of memory");
             goto fail;
