@@ -77,7 +77,10 @@ static void build_rules(xw_buf *y)
         y, "- list: vips\n  items: [s1, s2, s3]\n- macro: member\n  condition: not sender.is_admin "
            "and not sender.inbox_id in vips\n");
     int r = 0;
-    for (int i = 0; i < 30; i++, r++)
+    const char *only = getenv("BENCH_RULES_ONLY"); /* words, regex, rate or other: one group alone */
+    int w_on = !only || strcmp(only, "words") == 0, re_on = !only || strcmp(only, "regex") == 0;
+    int rate_on = !only || strcmp(only, "rate") == 0, other_on = !only || strcmp(only, "other") == 0;
+    for (int i = 0; i < 30 && w_on; i++, r++)
         xw_buf_appendf(
             y,
             "- rule: words_%d\n  on: [message, reply]\n  condition: content.words intersects words_%d "
@@ -89,7 +92,7 @@ static void build_rules(xw_buf *y)
             "- rule: re_text_%d\n  on: [message]\n  condition: len(content.text) > 40 and content.text "
             "regex \"(?i)\\\\b(code|promo|bonus)%d[0-9]{2}\\\\b\"\n  actions: [delete_message]\n",
             r, i);
-    for (int i = 0; i < 10; i++, r++)
+    for (int i = 0; i < 10 && re_on; i++, r++)
         xw_buf_appendf(y,
                        "- rule: re_link_%d\n  on: [message]\n  condition: content.links regex "
                        "\"^https?://[a-z0-9.-]*\\\\.(xyz|top|click|zip%d)/\"\n  actions: [delete_message]\n",
@@ -97,7 +100,7 @@ static void build_rules(xw_buf *y)
     static const char *win[] = {"10s", "60s", "5m", "15m", "1h"};
     /* far above the generated traffic (a sender every 20 s, a group 2.5 times a second) */
     static const int rate_limit[] = {30, 200, 1000, 3000, 12000};
-    for (int i = 0; i < 20; i++, r++) {
+    for (int i = 0; i < 20 && rate_on; i++, r++) {
         const char *key = i % 2 ? "group.id" : "sender.inbox_id";
         const char *guard = i == 4 ? ", len(content.links) > 0" : i == 9 ? ", content.type = \"text\"" : "";
         xw_buf_appendf(
@@ -106,7 +109,7 @@ static void build_rules(xw_buf *y)
             "member\n  cooldown: 5m\n  actions: [remove_member]\n",
             r, key, win[i % 5], guard, (i % 2 ? 2 : 1) * rate_limit[i % 5]);
     }
-    for (int i = 0; i < 10; i++, r++) {
+    for (int i = 0; i < 10 && other_on; i++, r++) {
         if (i < 4)
             xw_buf_appendf(
                 y,
@@ -126,7 +129,7 @@ static void build_rules(xw_buf *y)
                 "  actions: [{reply: \"ok {{sender.inbox_id}}\"}]\n",
                 r, i);
     }
-    for (int i = 0; i < 20; i++, r++) {
+    for (int i = 0; i < 20 && other_on; i++, r++) {
         switch (i % 4) {
         case 0:
             xw_buf_appendf(

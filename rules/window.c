@@ -20,13 +20,16 @@
 
 #define MAX_KEY RULES_WIN_MAX_KEY
 
+/* What a lookup compares comes first (one cache line for entries that are not the one);
+ * counters and key follow. */
 typedef struct wentry {
-    struct wentry *hnext, *prev, *next;
-    uint64_t slot, h;
-    int64_t base, width; /* rate: newest bucket index and bucket width; cooldown: until (base) */
-    uint32_t cnt[RULES_WIN_BUCKETS];
+    struct wentry *hnext;
+    uint64_t h, slot;
     uint32_t klen;
     uint8_t type;
+    struct wentry *prev, *next;
+    int64_t base, width; /* rate: newest bucket index and bucket width; cooldown: until (base) */
+    uint32_t cnt[RULES_WIN_BUCKETS];
     char key[];
 } wentry;
 
@@ -128,10 +131,15 @@ uint64_t rules_wstore_hash(uint64_t slot, const char *key, size_t klen)
 void rules_wstore_prefetch(const rules_wstore *w, uint64_t h, int stage)
 {
     wentry *const *b = &w->tab[h & (w->tabsize - 1)];
-    if (stage == 0)
+    if (stage == 0) {
         __builtin_prefetch(b);
-    else if (*b)
-        __builtin_prefetch(*b);
+    } else if (*b) { /* the whole entry: header, counters, key */
+        const char *p = (const char *)*b;
+        __builtin_prefetch(p);
+        __builtin_prefetch(p + 64);
+        __builtin_prefetch(p + 128);
+        __builtin_prefetch(p + 192);
+    }
 }
 
 static wentry *get(rules_wstore *w, uint8_t type, uint64_t slot, const char *key, size_t klen, uint64_t h,
