@@ -556,6 +556,13 @@ static int finish(rules_cctx *c)
             rules_diags_add(c->d, RULES_DIAG_WARNING, w->file, w->line, w->col, "macro '%s' is never used",
                             c->defs->macros[i].name);
         }
+    for (size_t i = 0; i < s->nrules; i++) {
+        const rules_cnode *c0 = s->rules[i].cond;
+        if (c0 && c0->k == CN_AND && c0->kids[0]->k == CN_LEAF)
+            s->rules[i].gate = c0->kids[0];
+        else if (c0 && c0->k == CN_LEAF)
+            s->rules[i].gate = c0;
+    }
     for (int k = 0; k < RULES_KIND__COUNT; k++) {
         s->by_kind[k] = rules_arena_alloc(&s->arena, (s->nrules + 1) * sizeof(uint32_t));
         if (!s->by_kind[k])

@@ -366,6 +366,11 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
         const uint32_t *idx = s->by_kind[ev->kind];
         for (size_t i = 0; i < s->nby_kind[ev->kind]; i++) {
             const rules_crule *r = &s->rules[idx[i]];
+            const rules_cnode *g = r->gate;
+            /* a rule whose first test another rule already found false this event: skip it
+             * without a call (the memo says the whole `and` is false) */
+            if (g && e->memo_epoch[g->leaf] == e->epoch && e->memo_val[g->leaf] == 0)
+                continue;
             e->missing = 0;
             e->regex_err = 0;
             int v = rules_eval_cond(e, ev, r->cond);

@@ -299,6 +299,7 @@ typedef struct {
     int cooldown_key; /* rules_field, or -1: sender.inbox_id, else group.id */
     int needs;        /* max rules_action_needs over its actions */
     rules_cnode *cond;
+    const rules_cnode *gate; /* a leaf the condition needs to be true (first of a top `and`) */
     rules_caction *actions;
     size_t nactions;
     const char **tags;
