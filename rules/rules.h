@@ -262,7 +262,9 @@ typedef struct rules_engine rules_engine;
 rules_engine *rules_engine_new(const rules_limits *lim);
 void rules_engine_free(rules_engine *e);
 /* Replaces the engine's set with `s` (ownership passes to the engine; the old set is freed).
- * Window state whose rules are unchanged survives. Never fails. */
+ * Window state whose windows are unchanged survives. O(1) apart from sizing per-event
+ * scratch; if that allocation fails, `s` is freed and the old set stays in force
+ * (rules_engine_set() tells which is installed; rules_engine_reload_files reports it). */
 void rules_engine_swap(rules_engine *e, rules_set *s);
 /* Hot reload: compiles the files fully and swaps on success. On any error the old set
  * stays in force and the error is in d. */
