@@ -18,6 +18,10 @@
 #include "common/clock.h"
 #include "rules/rules.h"
 
+#include <stdarg.h>
+void rules_diags_vadd(rules_diags *d, rules_diag_level lvl, const char *file, int line, int col,
+                      const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
 /* --- arena: bump allocation in chunks, freed all at once ---------------------------------- */
 typedef struct rules_arena_block rules_arena_block;
 typedef struct {

@@ -107,6 +107,15 @@ void rules_diags_free(rules_diags *d)
 void rules_diags_add(rules_diags *d, rules_diag_level lvl, const char *file, int line, int col,
                      const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    rules_diags_vadd(d, lvl, file, line, col, fmt, ap);
+    va_end(ap);
+}
+
+void rules_diags_vadd(rules_diags *d, rules_diag_level lvl, const char *file, int line, int col,
+                      const char *fmt, va_list ap)
+{
     if (lvl == RULES_DIAG_ERROR)
         d->errors++;
     else if (lvl == RULES_DIAG_WARNING)
@@ -126,10 +135,7 @@ void rules_diags_add(rules_diags *d, rules_diag_level lvl, const char *file, int
         d->cap = nc;
     }
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     rules_diag *g = &d->v[d->n];
     g->level = lvl;
     g->file = xw_strdup(file ? file : "<input>");
