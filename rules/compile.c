@@ -351,6 +351,73 @@ static void compile_rule(rules_cctx *c, rules_crule *r, rules_item *it)
                         r->id);
 }
 
+/* Whether a pattern keeps its meaning inside `(?:...)|(?:...)`: no back references or
+ * group numbers, no verbs, no \\Q quoting, no comments, no (?| or recursion. */
+static int combinable(const char *p)
+{
+    static const char *bad[] = {"\\1", "\\2", "\\3", "\\4", "\\5", "\\6", "\\7", "\\8", "\\9", "\\g",
+                                "\\k", "\\Q", "(?P", "(*",  "(?|", "(?R", "(?&", "(?0", "(?1", "(?2",
+                                "(?3", "(?4", "(?5", "(?6", "(?7", "(?8", "(?9", "(?+", "(?-", "#"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (strstr(p, bad[i]))
+            return 0;
+    for (const char *q = strstr(p, "(?<"); q; q = strstr(q + 1, "(?<"))
+        if (q[3] != '=' && q[3] != '!')
+            return 0; /* a named group */
+    for (const char *q = strstr(p, "(?"); q; q = strstr(q + 1, "(?"))
+        for (const char *r = q + 2; *r && *r != ')' && *r != ':'; r++)
+            if (*r == 'x')
+                return 0; /* extended mode: comments could swallow the rest */
+    return 1;
+}
+
+static void group_regexes(rules_cctx *c)
+{
+    rules_set *s = c->set;
+    s->regroups = rules_arena_alloc(&s->arena, (c->nleaves + 1) * sizeof *s->regroups);
+    if (!s->regroups)
+        return;
+    for (size_t i = 0; i < c->nleaves; i++) {
+        rules_cnode *n = c->leaves[i];
+        if (n->op != OP_REGEX || n->regroup1 || (n->lhs.k != CV_FIELD && n->lhs.k != CV_LOWER) ||
+            rules_field_type(n->lhs.f) != RULES_T_STR || !combinable(n->s))
+            continue;
+        int lower = n->lhs.k == CV_LOWER;
+        xw_buf pat;
+        xw_buf_init(&pat, (size_t)1 << 20);
+        size_t members = 0;
+        for (size_t j = i; j < c->nleaves; j++) {
+            rules_cnode *m = c->leaves[j];
+            if (m->op != OP_REGEX || m->regroup1 || m->lhs.f != n->lhs.f || (m->lhs.k == CV_LOWER) != lower ||
+                (m->lhs.k != CV_FIELD && m->lhs.k != CV_LOWER) || !combinable(m->s))
+                continue;
+            xw_buf_appendf(&pat, "%s(?:", members ? "|" : "");
+            xw_buf_append(&pat, m->s, m->slen);
+            xw_buf_append_u8(&pat, ')');
+            m->regroup1 = (uint32_t)s->nregroups + 1; /* tentatively */
+            members++;
+        }
+        int ec;
+        PCRE2_SIZE eo;
+        pcre2_code *re = members > 1 && pat.data
+                             ? pcre2_compile((PCRE2_SPTR)pat.data, pat.len,
+                                             PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &eo, NULL)
+                             : NULL;
+        xw_buf_free(&pat);
+        if (re)
+            pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+        for (size_t j = i; j < c->nleaves; j++)
+            if (c->leaves[j]->regroup1 == s->nregroups + 1 && !re)
+                c->leaves[j]->regroup1 = 0; /* alone, or the joined pattern does not compile */
+        if (re) {
+            s->regroups[s->nregroups].re = re;
+            s->regroups[s->nregroups].f = n->lhs.f;
+            s->regroups[s->nregroups].lower = lower;
+            s->nregroups++;
+        }
+    }
+}
+
 static int finish(rules_cctx *c)
 {
     rules_set *s = c->set;
@@ -415,6 +482,7 @@ static int finish(rules_cctx *c)
             uint32_t bit = RULES_BLOOM_BIT(s->dict.slots[i].h);
             s->bloom[bit / 64] |= UINT64_C(1) << (bit % 64);
         }
+    group_regexes(c);
     s->mctx = pcre2_match_context_create(NULL);
     if (!s->mctx)
         return -1;
@@ -499,6 +567,8 @@ void rules_set_free(rules_set *s)
         return;
     for (size_t i = 0; i < s->nregexes; i++)
         pcre2_code_free(s->regexes[i]);
+    for (size_t i = 0; i < s->nregroups; i++)
+        pcre2_code_free(s->regroups[i].re);
     xw_free(s->regexes);
     pcre2_match_context_free(s->mctx);
     rules_map_free(&s->dict);

@@ -28,6 +28,10 @@ static void free_scratch(rules_engine *e)
     xw_free(e->slot_keys);
     xw_free(e->masks);
     xw_free(e->tmpmask);
+    xw_free(e->regroup_epoch);
+    xw_free(e->regroup_val);
+    e->regroup_epoch = NULL;
+    e->regroup_val = NULL;
     e->memo_epoch = NULL;
     e->memo_val = NULL;
     e->memo_missing = NULL;
@@ -52,7 +56,12 @@ static int alloc_scratch(rules_engine *e, const rules_set *s)
     rules_slotkey *sks = xw_calloc(ns, sizeof *sks);
     uint64_t *masks = xw_calloc((size_t)RULES_F__COUNT * 2 * mw, sizeof *masks);
     uint64_t *tmp = xw_calloc(mw, sizeof *tmp);
-    if (!me || !mv || !mm || !sv || !ss || !smi || !sks || !masks || !tmp) {
+    size_t ng = s ? s->nregroups + 1 : 1;
+    uint32_t *rge = xw_calloc(ng, sizeof *rge);
+    uint8_t *rgv = xw_calloc(ng, 1);
+    if (!me || !mv || !mm || !sv || !ss || !smi || !sks || !masks || !tmp || !rge || !rgv) {
+        xw_free(rge);
+        xw_free(rgv);
         xw_free(smi);
         xw_free(sks);
         xw_free(me);
@@ -74,6 +83,8 @@ static int alloc_scratch(rules_engine *e, const rules_set *s)
     e->slot_keys = sks;
     e->masks = masks;
     e->tmpmask = tmp;
+    e->regroup_epoch = rge;
+    e->regroup_val = rgv;
     e->epoch = 1; /* every cached epoch is now stale */
     for (int f = 0; f < RULES_F__COUNT; f++) {
         e->low[f].epoch = 0;
@@ -356,6 +367,7 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
     if (s) {
         if (++e->epoch == 0) { /* wrapped: clear every cache stamp */
             memset(e->memo_epoch, 0, (s->nleaves + 1) * sizeof *e->memo_epoch);
+            memset(e->regroup_epoch, 0, (s->nregroups + 1) * sizeof *e->regroup_epoch);
             for (int f = 0; f < RULES_F__COUNT; f++)
                 e->low[f].epoch = e->mask_epoch[f][0] = e->mask_epoch[f][1] = 0;
             e->words.epoch = 0;

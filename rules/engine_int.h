@@ -47,6 +47,8 @@ struct rules_engine {
     uint64_t *masks; /* [field][lowered][mask_words] */
     uint64_t *tmpmask;
     pcre2_match_data *md;
+    uint32_t *regroup_epoch; /* per regex group: joined pattern run for this event */
+    uint8_t *regroup_val;
     uint64_t regex_hits;
     /* per rule while evaluating */
     uint64_t missing;

@@ -239,6 +239,16 @@ static int in_test(rules_engine *e, const rules_cnode *n, const val *v)
 static int str_test(rules_engine *e, const rules_cnode *n, const char *s, size_t len)
 {
     if (n->op == OP_REGEX) {
+        if (n->regroup1) { /* the joined pattern of this field's regexes: nothing there, nothing here */
+            uint32_t g = n->regroup1 - 1;
+            if (e->regroup_epoch[g] != e->epoch) {
+                int rg = pcre2_match(e->set->regroups[g].re, (PCRE2_SPTR)s, len, 0, 0, e->md, e->set->mctx);
+                e->regroup_val[g] = rg == PCRE2_ERROR_NOMATCH ? 0 : 1; /* a limit hit: run each one */
+                e->regroup_epoch[g] = e->epoch;
+            }
+            if (e->regroup_val[g] == 0)
+                return 0;
+        }
         int rc = pcre2_match(n->re, (PCRE2_SPTR)s, len, 0, 0, e->md, e->set->mctx);
         if (rc >= 0)
             return 1;

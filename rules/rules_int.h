@@ -265,7 +265,17 @@ typedef struct rules_cnode {
     size_t nstrs;
     uint32_t listbit; /* IN / INTERSECTS: bit in the dictionary masks */
     pcre2_code *re;
+    uint32_t regroup1; /* REGEX: 1 + index of its group in set->regroups, or 0 */
 } rules_cnode;
+
+/* The regexes tested on one text field, joined into one pattern `(?:p1)|(?:p2)|...`: when
+ * it finds nothing (the common case: most messages are clean), every member is false
+ * without running it. A match, or a limit hit, runs the members one by one. */
+typedef struct {
+    pcre2_code *re;
+    rules_field f;
+    int lower;
+} rules_regroup;
 
 typedef struct {
     int kind;    /* 0 rate, 1 first_message, 2 cooldown */
@@ -332,6 +342,8 @@ struct rules_set {
     pcre2_code **regexes;
     size_t nregexes;
     pcre2_match_context *mctx;
+    rules_regroup *regroups;
+    size_t nregroups;
     int field_used_in[RULES_F__COUNT]; /* field is looked up in the dictionary */
     rules_limits lim;
 };
