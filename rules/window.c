@@ -26,6 +26,7 @@ typedef struct wentry {
     struct wentry *hnext;
     uint64_t h, slot;
     uint32_t klen;
+    uint32_t total; /* rate: the sum of cnt, kept as buckets come and go */
     uint8_t type;
     struct wentry *prev, *next;
     int64_t base, width; /* rate: newest bucket index and bucket width; cooldown: until (base) */
@@ -212,26 +213,31 @@ int64_t rules_wstore_rate(rules_wstore *w, const rules_slot *slot, const char *k
     int64_t b = floordiv(ts, width);
     if (created || e->width != width) {
         memset(e->cnt, 0, sizeof e->cnt);
+        e->total = 0;
         e->base = b;
         e->width = width;
     }
     if (b > e->base) {
-        if (b - e->base >= RULES_WIN_BUCKETS)
+        if (b - e->base >= RULES_WIN_BUCKETS) {
             memset(e->cnt, 0, sizeof e->cnt);
-        else
-            for (int64_t i = e->base + 1; i <= b; i++)
-                *bucket(e, i) = 0;
+            e->total = 0;
+        } else {
+            for (int64_t i = e->base + 1; i <= b; i++) {
+                uint32_t *c = bucket(e, i);
+                e->total -= *c;
+                *c = 0;
+            }
+        }
         e->base = b;
     }
     if (add && e->base - b < RULES_WIN_BUCKETS) { /* an event older than the window is not counted */
         uint32_t *c = bucket(e, b);
-        if (*c < UINT32_MAX)
+        if (e->total < UINT32_MAX) {
             (*c)++;
+            e->total++;
+        }
     }
-    int64_t sum = 0;
-    for (int i = 0; i < RULES_WIN_BUCKETS; i++)
-        sum += e->cnt[i];
-    return sum;
+    return e->total;
 }
 
 int rules_wstore_first(rules_wstore *w, uint64_t slot_id, const char *key, size_t klen, uint64_t h)
@@ -356,12 +362,20 @@ rules_wstore *rules_wstore_import(const uint8_t *p, size_t n, size_t cap, xw_err
                         (unsigned long long)i, (long long)(int64_t)width);
                 goto fail;
             }
+            uint64_t total = 0;
             for (int j = 0; j < RULES_WIN_BUCKETS; j++) {
                 uint64_t c;
                 if (get_u(&p, end, 4, &c))
                     goto trunc;
                 e->cnt[j] = (uint32_t)c;
+                total += c;
             }
+            if (total > UINT32_MAX) {
+                xw_errf(eb, XW_EMALFORMED, "rules state entry %llu counts more than 2^32 events",
+                        (unsigned long long)i);
+                goto fail;
+            }
+            e->total = (uint32_t)total;
         }
     }
     if (p != end) {
