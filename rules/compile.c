@@ -444,9 +444,14 @@ static int finish(rules_cctx *c)
         s->by_kind[k] = rules_arena_alloc(&s->arena, (s->nrules + 1) * sizeof(uint32_t));
         if (!s->by_kind[k])
             return -1;
+        s->gate_by_kind[k] = rules_arena_alloc(&s->arena, (s->nrules + 1) * sizeof(uint32_t));
+        if (!s->gate_by_kind[k])
+            return -1;
         for (size_t i = 0; i < s->nrules; i++)
-            if (s->rules[i].enabled && (s->rules[i].kinds & (1u << k)))
+            if (s->rules[i].enabled && (s->rules[i].kinds & (1u << k))) {
+                s->gate_by_kind[k][s->nby_kind[k]] = s->rules[i].gate ? s->rules[i].gate->leaf + 1 : 0;
                 s->by_kind[k][s->nby_kind[k]++] = (uint32_t)i;
+            }
     }
     s->nleaves = (uint32_t)c->nleaves;
     s->nbits = c->nbits;
