@@ -1,13 +1,15 @@
 /*
  * Window state: sliding-window counters for rate(), the memory behind first_message() and
- * rule cooldowns, in one hash table bounded by an LRU cap.
+ * rule cooldowns, in one hash table bounded by a cap.
  *
  * An entry is keyed by (slot id, key text); the slot id is a hash of the slot's canonical
  * text (e.g. "rate|kinds|sender.inbox_id|60s"), so state survives a reload that keeps the
  * rule. A rate window of W is counted in 16 buckets of W/16 plus the current one: the count
- * covers at least the last W and at most W + W/16. When the table holds `cap` entries the
- * least recently used one is dropped (a flooder that went quiet long ago is forgotten
- * first). Export writes entries oldest first in a small binary format; import validates all
+ * covers at least the last W and at most W + W/16. When the table holds `cap` entries, one
+ * that was not used recently is dropped: CLOCK (second chance), an approximation of least
+ * recently used that marks an entry on use instead of relinking a list, so a lookup touches
+ * no other entry (a flooder that went quiet long ago is forgotten first). Export writes
+ * entries in the order they would be dropped, in a small binary format; import validates all
  * of it before replacing anything.
  *
  * Format (little-endian): "XWRULEST" u32 version=1 u32 count, then per entry: u8 type
@@ -28,7 +30,7 @@ typedef struct wentry {
     uint32_t klen;
     uint32_t total; /* rate: the sum of cnt, kept as buckets come and go */
     uint8_t type;
-    struct wentry *prev, *next;
+    uint8_t ref;         /* CLOCK: used since the hand last passed it */
     int64_t base, width; /* rate: newest bucket index and bucket width; cooldown: until (base) */
     uint32_t cnt[RULES_WIN_BUCKETS];
     char key[];
@@ -37,7 +39,8 @@ typedef struct wentry {
 struct rules_wstore {
     wentry **tab;
     size_t tabsize, n, cap;
-    wentry *newest, *oldest;
+    wentry **ring; /* every entry, in CLOCK order; the hand points at the next candidate */
+    size_t hand;
 };
 
 rules_wstore *rules_wstore_new(size_t cap)
@@ -51,7 +54,10 @@ rules_wstore *rules_wstore_new(size_t cap)
     while (ts < cap + cap / 2 && ts < ((size_t)1 << 30))
         ts *= 2;
     w->tab = xw_calloc(ts, sizeof *w->tab);
-    if (!w->tab) {
+    w->ring = xw_calloc(cap, sizeof *w->ring);
+    if (!w->tab || !w->ring) {
+        xw_free(w->tab);
+        xw_free(w->ring);
         xw_free(w);
         return NULL;
     }
@@ -64,57 +70,40 @@ void rules_wstore_free(rules_wstore *w)
 {
     if (!w)
         return;
-    wentry *e = w->newest;
-    while (e) {
-        wentry *nx = e->next;
-        xw_free(e);
-        e = nx;
-    }
+    for (size_t i = 0; i < w->n; i++)
+        xw_free(w->ring[i]);
+    xw_free(w->ring);
     xw_free(w->tab);
     xw_free(w);
 }
 
 size_t rules_wstore_count(const rules_wstore *w) { return w->n; }
 
-static void lru_unlink(rules_wstore *w, wentry *e)
+/* Puts e in the ring, dropping the first entry the hand finds unused since its last pass. */
+static void ring_insert(rules_wstore *w, wentry *e)
 {
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        w->newest = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        w->oldest = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void lru_front(rules_wstore *w, wentry *e)
-{
-    e->prev = NULL;
-    e->next = w->newest;
-    if (w->newest)
-        w->newest->prev = e;
-    w->newest = e;
-    if (!w->oldest)
-        w->oldest = e;
-}
-
-static void evict_oldest(rules_wstore *w)
-{
-    wentry *e = w->oldest;
-    if (!e)
+    if (w->n < w->cap) {
+        w->ring[w->n++] = e;
         return;
-    lru_unlink(w, e);
-    wentry **pp = &w->tab[e->h & (w->tabsize - 1)];
-    while (*pp != e)
-        pp = &(*pp)->hnext;
-    *pp = e->hnext;
-    w->n--;
-    xw_free(e);
+    }
+    for (;;) {
+        wentry *x = w->ring[w->hand];
+        if (x->ref) {
+            x->ref = 0;
+            w->hand = (w->hand + 1) % w->cap;
+            continue;
+        }
+        wentry **pp = &w->tab[x->h & (w->tabsize - 1)];
+        while (*pp != x)
+            pp = &(*pp)->hnext;
+        *pp = x->hnext;
+        xw_free(x);
+        w->ring[w->hand] = e;
+        w->hand = (w->hand + 1) % w->cap;
+        return;
+    }
 }
 
-/* Finds or creates (slot, key); moves it to the front. *created tells which. */
 uint64_t rules_wstore_hash_mix(uint64_t slot, uint64_t keyhash)
 {
     uint64_t x = keyhash ^ (slot * UINT64_C(0x9e3779b97f4a7c15));
@@ -143,6 +132,7 @@ void rules_wstore_prefetch(const rules_wstore *w, uint64_t h, int stage)
     }
 }
 
+/* Finds or creates (slot, key) and marks it used. *created tells which. */
 static wentry *get(rules_wstore *w, uint8_t type, uint64_t slot, const char *key, size_t klen, uint64_t h,
                    int *created)
 {
@@ -151,15 +141,10 @@ static wentry *get(rules_wstore *w, uint8_t type, uint64_t slot, const char *key
     for (wentry *e = w->tab[h & (w->tabsize - 1)]; e; e = e->hnext)
         if (e->h == h && e->slot == slot && e->klen == klen && e->type == type &&
             memcmp(e->key, key, klen) == 0) {
-            if (w->newest != e) {
-                lru_unlink(w, e);
-                lru_front(w, e);
-            }
+            e->ref = 1;
             *created = 0;
             return e;
         }
-    if (w->n >= w->cap)
-        evict_oldest(w);
     wentry *e = xw_malloc(sizeof *e + klen + 1);
     if (!e)
         return NULL;
@@ -173,8 +158,7 @@ static wentry *get(rules_wstore *w, uint8_t type, uint64_t slot, const char *key
     size_t b = h & (w->tabsize - 1);
     e->hnext = w->tab[b];
     w->tab[b] = e;
-    lru_front(w, e);
-    w->n++;
+    ring_insert(w, e);
     *created = 1;
     return e;
 }
@@ -279,7 +263,8 @@ int rules_wstore_export(const rules_wstore *w, xw_buf *out)
     int rc = xw_buf_append(out, "XWRULEST", 8);
     rc = rc ? rc : put_u(out, 1, 4);
     rc = rc ? rc : put_u(out, w->n, 4);
-    for (const wentry *e = w->oldest; e && rc == XW_OK; e = e->prev) {
+    for (size_t k = 0; k < w->n && rc == XW_OK; k++) {
+        const wentry *e = w->ring[(w->hand + k) % w->n];
         rc = put_u(out, e->type, 1);
         rc = rc ? rc : put_u(out, e->slot, 8);
         rc = rc ? rc : put_u(out, e->klen, 4);

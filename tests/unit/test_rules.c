@@ -1,7 +1,7 @@
 /*
  * Tests for rules/ through its C API: hot reload (a bad set leaves the old one in force),
  * window state across a swap and across export/import (and import of damaged state changes
- * nothing), the LRU cap, allocation failures at every step of a compile (no leak, no crash),
+ * nothing), the cap on window entries, allocation failures at every step of a compile (no leak, no crash),
  * event JSON errors, the event builder, idempotency keys and the regex match limit.
  * The language itself is covered by the golden tests in tests/rules/.
  */
