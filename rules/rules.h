@@ -3,11 +3,11 @@
  *
  * A rule set is compiled from one or more YAML files (later files may override items of
  * earlier ones) into an immutable rules_set. An engine holds one set plus the state that
- * outlives a single event: rate windows, first-message memory and cooldowns, bounded by an
- * cap (CLOCK replacement, an approximation of least recently used) and exportable so that a restart keeps
- * them. rules_engine_eval() turns one event into a decision: which rules matched, which were unknown (a field
- * was not known yet) and which actions to take, each with an idempotency key. The engine decides; the worker
- * acts.
+ * outlives a single event: rate windows, first-message memory and cooldowns, bounded by a
+ * cap (CLOCK replacement, close to least recently used) and exportable so that a restart
+ * keeps them. rules_engine_eval() turns one event into a decision: which rules matched,
+ * which were unknown (a field was not known yet) and which actions to take, each with an
+ * idempotency key. The engine decides; the worker acts.
  *
  * Threads: a rules_set is immutable and may be read from any thread. An engine (and the
  * decision it returns) belongs to one thread at a time. rules_set_load* may run in any
