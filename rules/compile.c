@@ -18,7 +18,7 @@
 
 rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a, rules_cnode *b)
 {
-    rules_cnode *n = rules_arena_alloc(&c->set->arena, sizeof *n);
+    rules_cnode *n = rules_arena_alloc(&c->set->code, sizeof *n);
     if (!n || (k != CN_CONST && !a) || ((k == CN_AND || k == CN_OR) && !b)) {
         c->failed = 1;
         return NULL;
@@ -28,7 +28,7 @@ rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a, 
     n->b = b;
     if (k == CN_AND || k == CN_OR) { /* flatten: children of the same kind give their children */
         uint32_t na = a->k == k ? a->nkids : 1, nb = b->k == k ? b->nkids : 1;
-        n->kids = rules_arena_alloc(&c->set->arena, (na + nb) * sizeof *n->kids);
+        n->kids = rules_arena_alloc(&c->set->code, (na + nb) * sizeof *n->kids);
         if (!n->kids) {
             c->failed = 1;
             return NULL;
@@ -508,7 +508,7 @@ static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d)
     int rc = XW_OK;
     c.lists = xw_calloc(defs->nlists + 1, sizeof *c.lists);
     c.macros = xw_calloc(defs->nmacros + 1, sizeof *c.macros);
-    s->rules = rules_arena_alloc(&s->arena, (defs->nrules + 1) * sizeof *s->rules);
+    s->rules = rules_arena_alloc(&s->code, (defs->nrules + 1) * sizeof *s->rules);
     if (!c.lists || !c.macros || !s->rules) {
         rc = XW_ENOMEM;
         goto out;
@@ -580,6 +580,7 @@ void rules_set_free(rules_set *s)
     xw_free(s->masks);
     xw_free(s->bloom);
     rules_arena_free(&s->arena);
+    rules_arena_free(&s->code);
     xw_free(s);
 }
 
@@ -597,6 +598,7 @@ int rules_set_compile(const rules_source *src, size_t n, const rules_limits *lim
     else
         rules_limits_default(&s->lim);
     rules_arena_init(&s->arena);
+    rules_arena_init(&s->code);
     rules_defs defs = {0};
     int rc = XW_OK;
     size_t e0 = d->errors;

@@ -324,6 +324,7 @@ typedef struct {
 
 struct rules_set {
     rules_arena arena;
+    rules_arena code; /* rules and condition nodes only: what every event walks stays together */
     rules_crule *rules;
     size_t nrules;
     int match_first;
