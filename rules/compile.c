@@ -444,12 +444,12 @@ static int finish(rules_cctx *c)
         s->by_kind[k] = rules_arena_alloc(&s->arena, (s->nrules + 1) * sizeof(uint32_t));
         if (!s->by_kind[k])
             return -1;
-        s->gate_by_kind[k] = rules_arena_alloc(&s->arena, (s->nrules + 1) * sizeof(uint32_t));
+        s->gate_by_kind[k] = rules_arena_alloc(&s->code, (s->nrules + 1) * sizeof *s->gate_by_kind[k]);
         if (!s->gate_by_kind[k])
             return -1;
         for (size_t i = 0; i < s->nrules; i++)
             if (s->rules[i].enabled && (s->rules[i].kinds & (1u << k))) {
-                s->gate_by_kind[k][s->nby_kind[k]] = s->rules[i].gate ? s->rules[i].gate->leaf + 1 : 0;
+                s->gate_by_kind[k][s->nby_kind[k]] = s->rules[i].gate;
                 s->by_kind[k][s->nby_kind[k]++] = (uint32_t)i;
             }
     }

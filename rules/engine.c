@@ -375,12 +375,12 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
         }
         if (rules_eval_observe(e, ev) != XW_OK)
             return xw_errf(eb, XW_ENOMEM, "out of memory in the rate windows");
-        const uint32_t *idx = s->by_kind[ev->kind], *gates = s->gate_by_kind[ev->kind];
+        const uint32_t *idx = s->by_kind[ev->kind];
+        const rules_cnode *const *gates = s->gate_by_kind[ev->kind];
         for (size_t i = 0; i < s->nby_kind[ev->kind]; i++) {
-            /* a rule whose first test another rule already found false this event: skip it
-             * without touching the rule (the memo says the whole `and` is false) */
-            uint32_t g = gates[i];
-            if (g && e->memo_epoch[g - 1] == e->epoch && e->memo_val[g - 1] == 0)
+            /* a rule whose first test is already known false for this event: skip it without
+             * a call (the whole `and` is false) */
+            if (gates[i] && rules_gate_false(e, gates[i]))
                 continue;
             const rules_crule *r = &s->rules[idx[i]];
             e->missing = 0;

@@ -66,6 +66,36 @@ struct rules_engine {
     size_t captags;
 };
 
+/* 1 when gate leaf g is already known false for this event (from the memo, or a window
+ * compare, which costs less than a call): the rule it starts cannot match. */
+static inline int rules_gate_false(const rules_engine *e, const rules_cnode *g)
+{
+    if (g->lhs.k == CV_RATE || g->lhs.k == CV_FIRST) {
+        if (e->slot_state[g->lhs.slot] != RV_SET)
+            return e->slot_state[g->lhs.slot] == RV_ABSENT;
+        int64_t v = e->slot_val[g->lhs.slot];
+        switch (g->op) {
+        case OP_NONE:
+            return v == 0;
+        case OP_EQ:
+            return v != g->num;
+        case OP_NE:
+            return v == g->num;
+        case OP_LT:
+            return !(v < g->num);
+        case OP_LE:
+            return !(v <= g->num);
+        case OP_GT:
+            return !(v > g->num);
+        case OP_GE:
+            return !(v >= g->num);
+        default:
+            return 0;
+        }
+    }
+    return e->memo_epoch[g->leaf] == e->epoch && e->memo_val[g->leaf] == 0;
+}
+
 /* Evaluates a compiled condition: 0 false, 1 true, 2 unknown (e->missing gains the fields). */
 int rules_eval_cond(rules_engine *e, const rules_event *ev, const rules_cnode *n);
 /* Observes the event in every window slot of its kind (rate counts, first-message memory). */

@@ -328,8 +328,8 @@ struct rules_set {
     rules_crule *rules;
     size_t nrules;
     int match_first;
-    uint32_t *by_kind[RULES_KIND__COUNT];      /* rule indexes per event kind, in order */
-    uint32_t *gate_by_kind[RULES_KIND__COUNT]; /* 1 + the gate leaf of each, or 0 */
+    uint32_t *by_kind[RULES_KIND__COUNT];                /* rule indexes per event kind, in order */
+    const rules_cnode **gate_by_kind[RULES_KIND__COUNT]; /* the gate leaf of each, or NULL */
     size_t nby_kind[RULES_KIND__COUNT];
     rules_slot *slots;
     size_t nslots;
