@@ -90,37 +90,39 @@ int mls_key_package_ref(const mls_suite *s, const mls_key_package *kp, uint8_t *
     return mls_ref_hash(s, label, sizeof label - 1, kp->raw, kp->raw_len, out);
 }
 
-int mls_key_package_validate(const mls_suite *s, const mls_key_package *kp, uint64_t now, mls_span gc_extensions,
-                             xw_errbuf *eb)
+int mls_key_package_validate(const mls_suite *s, const mls_key_package *kp, uint64_t now,
+                             mls_span gc_extensions, xw_errbuf *eb)
 {
     if (kp->version != MLS_PROTOCOL_VERSION_10)
-        return xw_errf(eb, XW_EMLS_KEYPACKAGE, "key package has protocol version %u; the group uses mls10 (1)",
-                       kp->version);
-    if (kp->cipher_suite != s->id)
         return xw_errf(eb, XW_EMLS_KEYPACKAGE,
-                       "key package is for cipher suite %u but the group uses %u; fetch a key package for suite %u",
-                       kp->cipher_suite, s->id, s->id);
+                       "key package has protocol version %u; the group uses mls10 (1)", kp->version);
+    if (kp->cipher_suite != s->id)
+        return xw_errf(
+            eb, XW_EMLS_KEYPACKAGE,
+            "key package is for cipher suite %u but the group uses %u; fetch a key package for suite %u",
+            kp->cipher_suite, s->id, s->id);
     if (kp->init_key.len != s->hpke_pub_len)
-        return xw_errf(eb, XW_EBADKEY, "key package init_key has %zu bytes; suite %u uses %zu", kp->init_key.len,
-                       s->id, s->hpke_pub_len);
+        return xw_errf(eb, XW_EBADKEY, "key package init_key has %zu bytes; suite %u uses %zu",
+                       kp->init_key.len, s->id, s->hpke_pub_len);
     int rc = mls_verify_with_label(s, kp->leaf->sig_key.p, kp->leaf->sig_key.len, "KeyPackageTBS", kp->raw,
                                    kp->tbs_len, kp->signature.p, kp->signature.len, eb);
     if (rc != XW_OK)
         return xw_errf(eb, rc, "the key package signature does not verify with its leaf's signature key");
     const mls_leaf *l = kp->leaf;
     if (l->source != MLS_LEAF_SOURCE_KEY_PACKAGE)
-        return xw_errf(eb, XW_EMLS_KEYPACKAGE, "the leaf node of a key package has source %u; it must be key_package",
-                       l->source);
+        return xw_errf(eb, XW_EMLS_KEYPACKAGE,
+                       "the leaf node of a key package has source %u; it must be key_package", l->source);
     if ((rc = mls_leaf_validate(s, l, (mls_span){NULL, 0}, 0, gc_extensions, eb)) != XW_OK)
         return rc;
     if (now && (now < l->not_before || now > l->not_after))
-        return xw_errf(eb, XW_EMLS_KEYPACKAGE,
-                       "key package lifetime [%llu, %llu] does not contain the current time %llu; ask the member "
-                       "for a fresh key package",
-                       (unsigned long long)l->not_before, (unsigned long long)l->not_after,
-                       (unsigned long long)now);
+        return xw_errf(
+            eb, XW_EMLS_KEYPACKAGE,
+            "key package lifetime [%llu, %llu] does not contain the current time %llu; ask the member "
+            "for a fresh key package",
+            (unsigned long long)l->not_before, (unsigned long long)l->not_after, (unsigned long long)now);
     if (l->enc_key.len == kp->init_key.len && memcmp(l->enc_key.p, kp->init_key.p, l->enc_key.len) == 0)
-        return xw_errf(eb, XW_EMLS_KEYPACKAGE, "key package init_key equals its leaf's encryption_key; they must differ");
+        return xw_errf(eb, XW_EMLS_KEYPACKAGE,
+                       "key package init_key equals its leaf's encryption_key; they must differ");
     return mls_check_extension_list(kp->extensions, "key package", eb);
 }
 
@@ -138,8 +140,8 @@ void mls_capabilities_write(mls_writer *w, const mls_suite *s, mls_span extra)
     mls_write_u16(w, MLS_CREDENTIAL_BASIC);
 }
 
-int mls_key_package_create(const mls_suite *s, const mls_sig_priv *sig, const mls_key_package_opts *o, xw_buf *out,
-                           mls_key_package_secrets *sec, xw_errbuf *eb)
+int mls_key_package_create(const mls_suite *s, const mls_sig_priv *sig, const mls_key_package_opts *o,
+                           xw_buf *out, mls_key_package_secrets *sec, xw_errbuf *eb)
 {
     uint8_t seed[MLS_MAX_HASH], init_pub[MLS_HPKE_MAX_PK], enc_pub[MLS_HPKE_MAX_PK];
     memset(sec, 0, sizeof *sec);
@@ -194,8 +196,8 @@ int mls_key_package_create(const mls_suite *s, const mls_sig_priv *sig, const ml
         mls_write_fixed(&w, leaf->raw, leaf->raw_len);
         mls_write_opaque(&w, kext.data, kext.len);
         uint8_t signature[MLS_MAX_SIG];
-        if (w.err || mls_sign_with_label(s, sig, "KeyPackageTBS", out->data + start, out->len - start, signature,
-                                         eb) != XW_OK)
+        if (w.err || mls_sign_with_label(s, sig, "KeyPackageTBS", out->data + start, out->len - start,
+                                         signature, eb) != XW_OK)
             rc = XW_ECRYPTO;
         else
             mls_write_opaque(&w, signature, s->sig_len);

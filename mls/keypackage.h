@@ -37,8 +37,8 @@ int mls_key_package_ref(const mls_suite *s, const mls_key_package *kp, uint8_t *
 /* §10.1 checks: suite and version as expected, signature, leaf node valid for a key package
  * (source, lifetime against now (seconds; 0 skips the check), extensions, capabilities),
  * init key different from the leaf's encryption key. */
-int mls_key_package_validate(const mls_suite *s, const mls_key_package *kp, uint64_t now, mls_span gc_extensions,
-                             xw_errbuf *eb);
+int mls_key_package_validate(const mls_suite *s, const mls_key_package *kp, uint64_t now,
+                             mls_span gc_extensions, xw_errbuf *eb);
 
 typedef struct {
     uint8_t init_priv[MLS_HPKE_MAX_SK];
@@ -47,7 +47,7 @@ typedef struct {
 } mls_key_package_secrets;
 
 typedef struct {
-    mls_span identity;     /* basic credential */
+    mls_span identity; /* basic credential */
     uint64_t not_before, not_after;
     mls_span leaf_extensions; /* contents of the LeafNode extensions vector */
     mls_span kp_extensions;   /* contents of the KeyPackage extensions vector */
@@ -57,8 +57,8 @@ typedef struct {
 
 /* Creates a key package signed with sig (copied into secrets->sig); appends the encoded
  * KeyPackage (bare, not wrapped in an MLSMessage) to out. */
-int mls_key_package_create(const mls_suite *s, const mls_sig_priv *sig, const mls_key_package_opts *o, xw_buf *out,
-                           mls_key_package_secrets *secrets, xw_errbuf *eb);
+int mls_key_package_create(const mls_suite *s, const mls_sig_priv *sig, const mls_key_package_opts *o,
+                           xw_buf *out, mls_key_package_secrets *secrets, xw_errbuf *eb);
 void mls_key_package_secrets_wipe(mls_key_package_secrets *k);
 /* Writes this implementation's Capabilities (mls10, the suite, basic credentials, the given
  * extra extension types). */

@@ -146,7 +146,8 @@ int mls_leaf_verify_signature(const mls_suite *s, const mls_leaf *l, mls_span gr
                                            l->signature.p, l->signature.len, eb);
     xw_buf_free(&b);
     if (rc == XW_EBADSIG)
-        xw_errf(eb, XW_EBADSIG, "the signature of leaf %u does not verify with its signature_key", leaf_index);
+        xw_errf(eb, XW_EBADSIG, "the signature of leaf %u does not verify with its signature_key",
+                leaf_index);
     return rc;
 }
 
@@ -211,8 +212,8 @@ int mls_leaf_validate(const mls_suite *s, const mls_leaf *l, mls_span group_id, 
                       mls_span gc_extensions, xw_errbuf *eb)
 {
     if (l->sig_key.len != s->sig_pub_len)
-        return xw_errf(eb, XW_EBADKEY, "leaf %u has a %zu-byte signature key; suite %u uses %zu bytes", leaf_index,
-                       l->sig_key.len, s->id, s->sig_pub_len);
+        return xw_errf(eb, XW_EBADKEY, "leaf %u has a %zu-byte signature key; suite %u uses %zu bytes",
+                       leaf_index, l->sig_key.len, s->id, s->sig_pub_len);
     if (l->enc_key.len != s->hpke_pub_len)
         return xw_errf(eb, XW_EBADKEY, "leaf %u has a %zu-byte encryption key; suite %u uses %zu bytes",
                        leaf_index, l->enc_key.len, s->id, s->hpke_pub_len);
@@ -224,11 +225,11 @@ int mls_leaf_validate(const mls_suite *s, const mls_leaf *l, mls_span group_id, 
                        "leaf %u uses credential type %u that its own capabilities do not list", leaf_index,
                        l->cred_type);
     if (!mls_u16_list_has(l->versions, MLS_PROTOCOL_VERSION_10))
-        return xw_errf(eb, XW_EMLS_KEYPACKAGE, "leaf %u does not list protocol version mls10 in its capabilities",
-                       leaf_index);
+        return xw_errf(eb, XW_EMLS_KEYPACKAGE,
+                       "leaf %u does not list protocol version mls10 in its capabilities", leaf_index);
     if (!mls_u16_list_has(l->suites, s->id))
-        return xw_errf(eb, XW_EMLS_KEYPACKAGE, "leaf %u does not list the group's cipher suite %u", leaf_index,
-                       s->id);
+        return xw_errf(eb, XW_EMLS_KEYPACKAGE, "leaf %u does not list the group's cipher suite %u",
+                       leaf_index, s->id);
     char where[64];
     snprintf(where, sizeof where, "leaf %u", leaf_index);
     if ((rc = check_extensions(l->extensions, l, where, eb)) != XW_OK)
@@ -246,28 +247,29 @@ int mls_leaf_validate(const mls_suite *s, const mls_leaf *l, mls_span group_id, 
             uint16_t t = (uint16_t)(ext.p[i] << 8 | ext.p[i + 1]);
             if (!default_extension(t) && !mls_u16_list_has(l->ext_types, t))
                 return xw_errf(eb, XW_EMLS_KEYPACKAGE,
-                               "leaf %u does not support extension 0x%04x that the group requires", leaf_index, t);
+                               "leaf %u does not support extension 0x%04x that the group requires",
+                               leaf_index, t);
         }
         for (size_t i = 0; i + 1 < prop.len; i += 2) {
             uint16_t t = (uint16_t)(prop.p[i] << 8 | prop.p[i + 1]);
             if (!default_proposal(t) && !mls_u16_list_has(l->proposal_types, t))
                 return xw_errf(eb, XW_EMLS_KEYPACKAGE,
-                               "leaf %u does not support proposal type 0x%04x that the group requires", leaf_index,
-                               t);
+                               "leaf %u does not support proposal type 0x%04x that the group requires",
+                               leaf_index, t);
         }
         for (size_t i = 0; i + 1 < cred.len; i += 2) {
             uint16_t t = (uint16_t)(cred.p[i] << 8 | cred.p[i + 1]);
             if (!mls_u16_list_has(l->cred_types, t))
                 return xw_errf(eb, XW_EMLS_KEYPACKAGE,
-                               "leaf %u does not support credential type %u that the group requires", leaf_index,
-                               t);
+                               "leaf %u does not support credential type %u that the group requires",
+                               leaf_index, t);
         }
     }
     return XW_OK;
 }
 
-mls_leaf *mls_leaf_build(const mls_suite *s, const mls_leaf_fields *f, const mls_sig_priv *k, mls_span group_id,
-                         uint32_t leaf_index, xw_errbuf *eb)
+mls_leaf *mls_leaf_build(const mls_suite *s, const mls_leaf_fields *f, const mls_sig_priv *k,
+                         mls_span group_id, uint32_t leaf_index, xw_errbuf *eb)
 {
     xw_buf b;
     xw_buf_init(&b, (size_t)1 << 24);

@@ -11,14 +11,22 @@
 const char *mls_proposal_type_name(uint16_t t)
 {
     switch (t) {
-    case MLS_PROPOSAL_ADD: return "Add";
-    case MLS_PROPOSAL_UPDATE: return "Update";
-    case MLS_PROPOSAL_REMOVE: return "Remove";
-    case MLS_PROPOSAL_PSK: return "PreSharedKey";
-    case MLS_PROPOSAL_REINIT: return "ReInit";
-    case MLS_PROPOSAL_EXTERNAL_INIT: return "ExternalInit";
-    case MLS_PROPOSAL_GCE: return "GroupContextExtensions";
-    default: return "unknown";
+    case MLS_PROPOSAL_ADD:
+        return "Add";
+    case MLS_PROPOSAL_UPDATE:
+        return "Update";
+    case MLS_PROPOSAL_REMOVE:
+        return "Remove";
+    case MLS_PROPOSAL_PSK:
+        return "PreSharedKey";
+    case MLS_PROPOSAL_REINIT:
+        return "ReInit";
+    case MLS_PROPOSAL_EXTERNAL_INIT:
+        return "ExternalInit";
+    case MLS_PROPOSAL_GCE:
+        return "GroupContextExtensions";
+    default:
+        return "unknown";
     }
 }
 
@@ -43,16 +51,18 @@ static int body_parse(mls_reader *r, mls_proposal *p)
     case MLS_PROPOSAL_REINIT:
         mls_wire_read(r, MLS_WIRE_REINIT, NULL);
         if (!r->err)
-            mls_reader_fail(r, XW_EUNSUPPORTED,
-                            "ReInit proposals are not supported: this implementation does not reinitialise groups; "
-                            "create a new group instead");
+            mls_reader_fail(
+                r, XW_EUNSUPPORTED,
+                "ReInit proposals are not supported: this implementation does not reinitialise groups; "
+                "create a new group instead");
         break;
     case MLS_PROPOSAL_EXTERNAL_INIT:
         mls_wire_read(r, MLS_WIRE_EXTERNAL_INIT, NULL);
         if (!r->err)
-            mls_reader_fail(r, XW_EUNSUPPORTED,
-                            "ExternalInit proposals are not supported: this implementation does not accept external "
-                            "commits; the joiner must be added by a member");
+            mls_reader_fail(
+                r, XW_EUNSUPPORTED,
+                "ExternalInit proposals are not supported: this implementation does not accept external "
+                "commits; the joiner must be added by a member");
         break;
     default:
         mls_reader_fail(r, XW_EUNSUPPORTED, "proposal type 0x%04x is not supported", p->type);

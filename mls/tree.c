@@ -29,8 +29,10 @@ static mls_parent *parent_clone(const mls_parent *p)
     c->ph_len = p->ph_len;
     c->n_unmerged = p->n_unmerged;
     c->enc_key = xw_memdup(p->enc_key, p->enc_len ? p->enc_len : 1);
-    c->parent_hash = xw_memdup(p->parent_hash ? p->parent_hash : (const uint8_t *)"", p->ph_len ? p->ph_len : 1);
-    c->unmerged = xw_memdup(p->unmerged ? p->unmerged : (const uint32_t *)c, (p->n_unmerged + 1) * sizeof(uint32_t));
+    c->parent_hash =
+        xw_memdup(p->parent_hash ? p->parent_hash : (const uint8_t *)"", p->ph_len ? p->ph_len : 1);
+    c->unmerged =
+        xw_memdup(p->unmerged ? p->unmerged : (const uint32_t *)c, (p->n_unmerged + 1) * sizeof(uint32_t));
     if (!c->enc_key || !c->parent_hash || !c->unmerged) {
         parent_free(c);
         return NULL;
@@ -215,8 +217,8 @@ static int parent_read(mls_reader *r, mls_parent **out)
     if (mls_reader_join(r, &sub))
         return r->err;
     if (sub.len % 4)
-        return mls_reader_fail(r, XW_EMALFORMED, "parent node unmerged_leaves has %zu bytes, not a multiple of 4",
-                               sub.len);
+        return mls_reader_fail(r, XW_EMALFORMED,
+                               "parent node unmerged_leaves has %zu bytes, not a multiple of 4", sub.len);
     mls_parent *p = xw_calloc(1, sizeof *p);
     if (!p)
         return mls_reader_fail(r, XW_ENOMEM, "out of memory");
@@ -276,8 +278,8 @@ int mls_tree_decode(const mls_suite *s, const uint8_t *p, size_t n, mls_tree **o
         if (sub.err)
             break;
         if (type != (mls_tree_is_leaf(x) ? MLS_NODE_LEAF : MLS_NODE_PARENT)) {
-            mls_reader_fail(&sub, XW_EMLS_TREE, "ratchet tree node %u has node type %u; a %s belongs there", x,
-                            type, mls_tree_is_leaf(x) ? "leaf (1)" : "parent (2)");
+            mls_reader_fail(&sub, XW_EMLS_TREE, "ratchet tree node %u has node type %u; a %s belongs there",
+                            x, type, mls_tree_is_leaf(x) ? "leaf (1)" : "parent (2)");
             break;
         }
         if (type == MLS_NODE_LEAF) {
@@ -371,7 +373,8 @@ int mls_tree_add(mls_tree *t, mls_leaf *l, uint32_t *leaf_out)
     uint32_t path[32];
     size_t n = mls_tree_direct_path(2 * i, t->n_leaves, path, 32);
     for (size_t k = 0; k < n; k++)
-        if (t->nodes[path[k]].type == MLS_NODE_PARENT && unmerged_insert(t->nodes[path[k]].parent, i) != XW_OK)
+        if (t->nodes[path[k]].type == MLS_NODE_PARENT &&
+            unmerged_insert(t->nodes[path[k]].parent, i) != XW_OK)
             return XW_ENOMEM;
     mls_tree_set_leaf(t, i, l);
     *leaf_out = i;
@@ -443,8 +446,8 @@ static size_t resolve(const mls_tree *t, uint32_t x, const uint32_t *ex, size_t 
     return resolve(t, mls_tree_right(x), ex, nex, out, k, cap);
 }
 
-size_t mls_tree_resolution(const mls_tree *t, uint32_t x, const uint32_t *exclude, size_t n_excl, uint32_t *out,
-                           size_t cap)
+size_t mls_tree_resolution(const mls_tree *t, uint32_t x, const uint32_t *exclude, size_t n_excl,
+                           uint32_t *out, size_t cap)
 {
     return resolve(t, x, exclude, n_excl, out, 0, cap);
 }

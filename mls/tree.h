@@ -55,9 +55,9 @@ typedef struct {
     size_t tbs_len; /* bytes before the signature field */
     mls_span enc_key, sig_key;
     uint16_t cred_type;
-    mls_span credential; /* the whole Credential encoding */
-    mls_span identity;   /* basic credentials */
-    mls_span capabilities; /* the whole Capabilities encoding */
+    mls_span credential;                                              /* the whole Credential encoding */
+    mls_span identity;                                                /* basic credentials */
+    mls_span capabilities;                                            /* the whole Capabilities encoding */
     mls_span versions, suites, ext_types, proposal_types, cred_types; /* uint16 lists (raw) */
     uint8_t source;
     uint64_t not_before, not_after; /* key_package source */
@@ -92,8 +92,8 @@ typedef struct {
 } mls_leaf_fields;
 
 /* Encodes and signs a LeafNode. group_id/leaf_index are used for update and commit sources. */
-mls_leaf *mls_leaf_build(const mls_suite *s, const mls_leaf_fields *f, const mls_sig_priv *k, mls_span group_id,
-                         uint32_t leaf_index, xw_errbuf *eb);
+mls_leaf *mls_leaf_build(const mls_suite *s, const mls_leaf_fields *f, const mls_sig_priv *k,
+                         mls_span group_id, uint32_t leaf_index, xw_errbuf *eb);
 
 typedef struct {
     uint8_t *enc_key;

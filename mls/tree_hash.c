@@ -160,7 +160,8 @@ static int parent_hash_links(mls_tree *t, uint32_t p, uint32_t *res, size_t cap,
                 continue;
             int ok = 1;
             for (size_t e = 0; e < nres && ok; e++)
-                if (e != d && !(mls_tree_is_leaf(res[e]) && in_list(pn->unmerged, pn->n_unmerged, res[e] / 2)))
+                if (e != d &&
+                    !(mls_tree_is_leaf(res[e]) && in_list(pn->unmerged, pn->n_unmerged, res[e] / 2)))
                     ok = 0;
             *links += ok;
         }
@@ -187,7 +188,8 @@ static int check_unique(key_ref *keys, size_t n, const char *what, xw_errbuf *eb
     qsort(keys, n, sizeof *keys, key_cmp);
     for (size_t i = 1; i < n; i++)
         if (key_cmp(&keys[i - 1], &keys[i]) == 0)
-            return xw_errf(eb, XW_EMLS_TREE, "nodes %u and %u of the ratchet tree use the same %s; keys must be unique",
+            return xw_errf(eb, XW_EMLS_TREE,
+                           "nodes %u and %u of the ratchet tree use the same %s; keys must be unique",
                            keys[i - 1].node, keys[i].node, what);
     return XW_OK;
 }
@@ -199,11 +201,12 @@ int mls_tree_check_leaf_fits(const mls_tree *t, const mls_leaf *l, uint32_t skip
         if (!o || i == skip)
             continue;
         if (!mls_u16_list_has(o->cred_types, l->cred_type))
-            return xw_errf(eb, XW_EMLS_KEYPACKAGE, "member %u does not support credential type %u of the new leaf", i,
-                           l->cred_type);
+            return xw_errf(eb, XW_EMLS_KEYPACKAGE,
+                           "member %u does not support credential type %u of the new leaf", i, l->cred_type);
         if (!mls_u16_list_has(l->cred_types, o->cred_type))
             return xw_errf(eb, XW_EMLS_KEYPACKAGE,
-                           "the new leaf does not support credential type %u that member %u uses", o->cred_type, i);
+                           "the new leaf does not support credential type %u that member %u uses",
+                           o->cred_type, i);
         if (o->sig_key.len == l->sig_key.len && memcmp(o->sig_key.p, l->sig_key.p, l->sig_key.len) == 0)
             return xw_errf(eb, XW_EMLS_KEYPACKAGE, "the new leaf reuses the signature key of member %u", i);
     }
@@ -214,7 +217,8 @@ int mls_tree_check_leaf_fits(const mls_tree *t, const mls_leaf *l, uint32_t skip
         const uint8_t *k = n->type == MLS_NODE_LEAF ? n->leaf->enc_key.p : n->parent->enc_key;
         size_t kn = n->type == MLS_NODE_LEAF ? n->leaf->enc_key.len : n->parent->enc_len;
         if (kn == l->enc_key.len && memcmp(k, l->enc_key.p, kn) == 0)
-            return xw_errf(eb, XW_EMLS_KEYPACKAGE, "the new leaf reuses the encryption key of tree node %u", x);
+            return xw_errf(eb, XW_EMLS_KEYPACKAGE, "the new leaf reuses the encryption key of tree node %u",
+                           x);
     }
     return XW_OK;
 }
@@ -258,18 +262,20 @@ int mls_tree_validate(mls_tree *t, mls_span group_id, mls_span gc_extensions, xw
             for (uint32_t i = 0; i < p->n_unmerged && rc == XW_OK; i++) {
                 uint32_t u = p->unmerged[i];
                 if (i > 0 && p->unmerged[i - 1] >= u)
-                    rc = xw_errf(eb, XW_EMLS_TREE, "unmerged leaves of parent node %u are not in increasing order",
-                                 x);
+                    rc = xw_errf(eb, XW_EMLS_TREE,
+                                 "unmerged leaves of parent node %u are not in increasing order", x);
                 else if (u < lo || u >= hi || t->nodes[2 * u].type != MLS_NODE_LEAF)
                     rc = xw_errf(eb, XW_EMLS_TREE,
-                                 "parent node %u lists unmerged leaf %u, which is not a member leaf below it", x, u);
+                                 "parent node %u lists unmerged leaf %u, which is not a member leaf below it",
+                                 x, u);
                 else {
                     uint32_t y = mls_tree_parent(2 * u, t->n_leaves);
                     for (; y != x && rc == XW_OK; y = mls_tree_parent(y, t->n_leaves))
                         if (t->nodes[y].type == MLS_NODE_PARENT &&
                             !in_list(t->nodes[y].parent->unmerged, t->nodes[y].parent->n_unmerged, u))
                             rc = xw_errf(eb, XW_EMLS_TREE,
-                                         "leaf %u is unmerged at node %u but not at node %u between them", u, x, y);
+                                         "leaf %u is unmerged at node %u but not at node %u between them", u,
+                                         x, y);
                 }
             }
             if (rc != XW_OK)
@@ -278,18 +284,20 @@ int mls_tree_validate(mls_tree *t, mls_span group_id, mls_span gc_extensions, xw
             if ((rc = parent_hash_links(t, x, res, cap, &links)) != XW_OK)
                 break;
             if (links != 1)
-                rc = xw_errf(eb, XW_EMLS_TREE,
-                             "parent node %u is not parent-hash valid (%d descendants authenticate it, 1 must); the "
-                             "tree was not built by the group's commits",
-                             x, links);
+                rc = xw_errf(
+                    eb, XW_EMLS_TREE,
+                    "parent node %u is not parent-hash valid (%d descendants authenticate it, 1 must); the "
+                    "tree was not built by the group's commits",
+                    x, links);
         }
     }
     for (size_t i = 0; i < n_sig && rc == XW_OK; i++) {
         const mls_leaf *l = t->nodes[sig[i].node].leaf;
         for (size_t c = 0; c < n_creds; c++)
             if (!mls_u16_list_has(l->cred_types, creds[c]))
-                rc = xw_errf(eb, XW_EMLS_TREE, "leaf %u does not support credential type %u used in the group",
-                             sig[i].node / 2, creds[c]);
+                rc =
+                    xw_errf(eb, XW_EMLS_TREE, "leaf %u does not support credential type %u used in the group",
+                            sig[i].node / 2, creds[c]);
     }
     if (rc == XW_OK)
         rc = check_unique(enc, n_enc, "encryption key", eb);

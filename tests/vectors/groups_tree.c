@@ -29,7 +29,8 @@ int vt_tree_validation(vt_case *c, json_t *e)
     }
     json_t *hashes = json_object_get(e, "tree_hashes"), *res = json_object_get(e, "resolutions");
     if (json_array_size(hashes) != mls_tree_nodes(t) || json_array_size(res) != mls_tree_nodes(t)) {
-        vt_fail(c, "tree has %u nodes, the vector lists %zu hashes", mls_tree_nodes(t), json_array_size(hashes));
+        vt_fail(c, "tree has %u nodes, the vector lists %zu hashes", mls_tree_nodes(t),
+                json_array_size(hashes));
         goto out;
     }
     for (uint32_t x = 0; x < mls_tree_nodes(t); x++) {

@@ -15,6 +15,6 @@ int vt_passive_client(vt_case *c, json_t *e);
 
 /* Rows of the runner's kind table (the one hook into mls_vectors.c). */
 #define GROUPS_VECTOR_KINDS                                                                                  \
-    {"tree-validation", vt_tree_validation}, {"tree-operations", vt_tree_operations},
+    {"tree-validation", vt_tree_validation}, {"tree-operations", vt_tree_operations}, {"treekem", vt_treekem},
 
 #endif
