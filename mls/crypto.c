@@ -115,10 +115,11 @@ static size_t put_varint(uint8_t *out, size_t v)
     return 4;
 }
 
-int mls_expand_with_label(const mls_suite *s, const uint8_t *secret, const void *label, size_t label_len,
-                          const uint8_t *ctx, size_t ctx_len, uint8_t *out, size_t L)
+int mls_expand_with_label_keyed(const mls_suite *s, const mls_hmac_key *secret, const void *label,
+                                size_t label_len, const uint8_t *ctx, size_t ctx_len, uint8_t *out, size_t L)
 {
-    if (L > 0xffff || label_len > MLS_VARINT_MAX - 8 || ctx_len > MLS_VARINT_MAX)
+    if (L > 0xffff || label_len > MLS_VARINT_MAX - 8 || ctx_len > MLS_VARINT_MAX ||
+        secret->kdf_id != s->hpke.kdf_id)
         return XW_EINVAL;
     uint8_t hdr[6], cl[4];
     hdr[0] = (uint8_t)(L >> 8);
@@ -127,7 +128,26 @@ int mls_expand_with_label(const mls_suite *s, const uint8_t *secret, const void 
     size_t cll = put_varint(cl, ctx_len);
     const uint8_t *parts[5] = {hdr, mls_prefix, label, cl, ctx};
     size_t lens[5] = {hl, 8, label_len, cll, ctx_len};
-    return mls_hpke_kdf_expand(s->hpke.kdf_id, secret, s->nh, parts, lens, 5, out, L);
+    return mls_hpke_kdf_expand_keyed(secret, parts, lens, 5, out, L);
+}
+
+int mls_expand_with_label(const mls_suite *s, const uint8_t *secret, const void *label, size_t label_len,
+                          const uint8_t *ctx, size_t ctx_len, uint8_t *out, size_t L)
+{
+    mls_hmac_key k;
+    int rc = mls_hmac_key_init(&k, s->hpke.kdf_id, secret, s->nh);
+    if (rc == XW_OK)
+        rc = mls_expand_with_label_keyed(s, &k, label, label_len, ctx, ctx_len, out, L);
+    mls_hmac_key_wipe(&k);
+    return rc;
+}
+
+int mls_derive_tree_secret_keyed(const mls_suite *s, const mls_hmac_key *secret, const char *label,
+                                 uint32_t generation, uint8_t *out, size_t L)
+{
+    uint8_t g[4] = {(uint8_t)(generation >> 24), (uint8_t)(generation >> 16), (uint8_t)(generation >> 8),
+                    (uint8_t)generation};
+    return mls_expand_with_label_keyed(s, secret, label, strlen(label), g, 4, out, L);
 }
 
 int mls_derive_secret(const mls_suite *s, const uint8_t *secret, const char *label, uint8_t *out)

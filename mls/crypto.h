@@ -67,6 +67,12 @@ int mls_extract(const mls_suite *s, const uint8_t *salt, size_t salt_len, const 
 /* ExpandWithLabel(secret, label, context, L); label is raw bytes (the exporter's may be binary). */
 int mls_expand_with_label(const mls_suite *s, const uint8_t *secret, const void *label, size_t label_len,
                           const uint8_t *ctx, size_t ctx_len, uint8_t *out, size_t L);
+/* The same with the secret prepared once (mls_hmac_key_init with the suite's KDF), for several
+ * derivations from one secret. */
+int mls_expand_with_label_keyed(const mls_suite *s, const mls_hmac_key *secret, const void *label,
+                                size_t label_len, const uint8_t *ctx, size_t ctx_len, uint8_t *out, size_t L);
+int mls_derive_tree_secret_keyed(const mls_suite *s, const mls_hmac_key *secret, const char *label,
+                                 uint32_t generation, uint8_t *out, size_t L);
 /* DeriveSecret(secret, label): Nh bytes. */
 int mls_derive_secret(const mls_suite *s, const uint8_t *secret, const char *label, uint8_t *out);
 /* DeriveTreeSecret(secret, label, generation, L). */

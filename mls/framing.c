@@ -119,9 +119,9 @@ int mls_message_decode(const uint8_t *p, size_t n, mls_message *m, xw_errbuf *eb
                                "MLSMessage has protocol version %u; only mls10 (1) is supported", m->version);
     m->wire_format = mls_read_u16(&r);
     size_t at = r.off;
-    switch (r.err ? 0 : m->wire_format) {
-    case 0:
-        break;
+    if (r.err)
+        return r.err;
+    switch (m->wire_format) {
     case MLS_WIRE_FORMAT_PUBLIC_MESSAGE:
         mls_framed_content_read(&r, &m->pub.content);
         mls_auth_data_read(&r, m->pub.content.content_type, &m->pub.auth);
@@ -198,6 +198,12 @@ int mls_message_encode(const mls_message *m, xw_buf *out, xw_errbuf *eb)
 
 /* --- signatures and tags --- */
 
+/* Upper bound of the FramedContentTBS size, to size buffers once. */
+static size_t tbs_bound(const mls_framed_content *fc, mls_span gc)
+{
+    return 64 + fc->group_id.len + fc->authenticated_data.len + fc->content.len + gc.len;
+}
+
 void mls_framed_content_tbs_write(mls_writer *w, uint16_t wire_format, const mls_framed_content *fc,
                                   mls_span group_context)
 {
@@ -213,6 +219,7 @@ int mls_framed_content_sign(const mls_suite *s, uint16_t wire_format, const mls_
 {
     xw_buf tbs;
     xw_buf_init(&tbs, MLS_MESSAGE_MAX);
+    xw_buf_reserve(&tbs, tbs_bound(fc, group_context));
     mls_writer w;
     mls_writer_init(&w, &tbs);
     mls_framed_content_tbs_write(&w, wire_format, fc, group_context);
@@ -227,6 +234,7 @@ int mls_framed_content_verify(const mls_suite *s, const mls_authenticated_conten
 {
     xw_buf tbs;
     xw_buf_init(&tbs, MLS_MESSAGE_MAX);
+    xw_buf_reserve(&tbs, tbs_bound(&ac->content, group_context));
     mls_writer w;
     mls_writer_init(&w, &tbs);
     mls_framed_content_tbs_write(&w, ac->wire_format, &ac->content, group_context);
@@ -242,6 +250,8 @@ int mls_membership_tag(const mls_suite *s, const uint8_t *membership_key, const 
 {
     xw_buf tbm;
     xw_buf_init(&tbm, MLS_MESSAGE_MAX);
+    xw_buf_reserve(&tbm, tbs_bound(&ac->content, group_context) + ac->auth.signature.len +
+                             ac->auth.confirmation_tag.len + 8);
     mls_writer w;
     mls_writer_init(&w, &tbm);
     mls_framed_content_tbs_write(&w, ac->wire_format, &ac->content, group_context);

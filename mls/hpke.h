@@ -82,6 +82,22 @@ int mls_hpke_kdf_mac(uint16_t kdf_id, const uint8_t *key, size_t key_len, const 
 /* Hash (the KDF's hash) over n parts; out gets Nh bytes. */
 int mls_hpke_kdf_hash(uint16_t kdf_id, const uint8_t *const *parts, const size_t *lens, size_t n,
                       uint8_t *out);
+/* An HMAC key with its inner and outer pad states computed once, for callers that MAC
+ * several inputs under one key (ratchet steps, sender-data keys). Wipe with mls_hmac_key_wipe(). */
+typedef struct {
+    uint16_t kdf_id;
+    size_t key_len;
+    _Alignas(16) uint8_t state[256]; /* SHA-256 pad states, or the raw key for other KDFs */
+} mls_hmac_key;
+
+int mls_hmac_key_init(mls_hmac_key *k, uint16_t kdf_id, const uint8_t *key, size_t key_len);
+void mls_hmac_key_wipe(mls_hmac_key *k);
+int mls_hmac_keyed(const mls_hmac_key *k, const uint8_t *const *parts, const size_t *lens, size_t n,
+                   uint8_t *out);
+/* HKDF-Expand under a prepared PRK. */
+int mls_hpke_kdf_expand_keyed(const mls_hmac_key *prk, const uint8_t *const *info, const size_t *info_lens,
+                              size_t n_info, uint8_t *out, size_t L);
+
 int mls_hpke_kdf_extract(uint16_t kdf_id, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
                          size_t ikm_len, uint8_t *prk);
 /* HKDF-Expand with info given as n parts (avoids building the info string). L <= 255 * Nh. */
@@ -150,5 +166,8 @@ int mls_hpke_open_base(const mls_hpke_suite *s, const uint8_t *enc, size_t enc_l
 
 /* Fills n bytes from the system RNG (libsodium). */
 void mls_random(uint8_t *out, size_t n);
+/* Random bytes that are public once used (PrivateMessage reuse guards), from a per-thread
+ * pool filled by mls_random(), to save a system call per message. */
+void mls_random_nonsecret(uint8_t *out, size_t n);
 
 #endif

@@ -4,12 +4,20 @@
  *
  * The OpenSSL algorithm objects are fetched once (EVP_MD_fetch / EVP_CIPHER_fetch) instead
  * of on every call: OpenSSL 3's implicit fetch behind EVP_sha256() costs more than hashing
- * the short inputs MLS feeds it. HMAC is written out (ipad/opad over EVP digests) so that
+ * the short inputs MLS feeds it. HMAC is written out (ipad/opad over digests) so that
  * its input can come in parts without being copied together.
+ *
+ * SHA-256, the hash of suites 1 and 3, goes through OpenSSL's one-shot SHA256_* functions
+ * rather than EVP: they reach the same assembly (SHA-NI where present) without EVP's
+ * per-call context allocation and dispatch, which cost more than the hashing itself for
+ * the 50-100 byte inputs of ExpandWithLabel. They are marked deprecated in OpenSSL 3.0 but
+ * are part of its stable ABI; SHA-384/512 stay on EVP.
  */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include "mls/hpke.h"
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <string.h>
@@ -43,6 +51,26 @@ void mls_random(uint8_t *out, size_t n)
 {
     ensure();
     randombytes_buf(out, n);
+}
+
+/* A per-thread pool refilled 256 bytes at a time: one getrandom() call per 64 reuse guards
+ * instead of one per message. Not for keys: those come from mls_random() directly. */
+void mls_random_nonsecret(uint8_t *out, size_t n)
+{
+    static _Thread_local uint8_t pool[256];
+    static _Thread_local size_t left;
+    while (n) {
+        if (left == 0) {
+            mls_random(pool, sizeof pool);
+            left = sizeof pool;
+        }
+        size_t take = n < left ? n : left;
+        memcpy(out, pool + sizeof pool - left, take);
+        sodium_memzero(pool + sizeof pool - left, take);
+        left -= take;
+        out += take;
+        n -= take;
+    }
 }
 
 static const EVP_MD *kdf_md(uint16_t kdf_id, size_t *block)
@@ -91,9 +119,80 @@ static int digest_parts(EVP_MD_CTX *c, const EVP_MD *md, const uint8_t *pre, siz
     return EVP_DigestFinal_ex(c, out, NULL) == 1 ? XW_OK : XW_ECRYPTO;
 }
 
+static void sha256_parts(const SHA256_CTX *start, const uint8_t *const *parts, const size_t *lens, size_t n,
+                         uint8_t *out)
+{
+    SHA256_CTX c = *start;
+    for (size_t i = 0; i < n; i++)
+        if (lens[i])
+            SHA256_Update(&c, parts[i], lens[i]);
+    SHA256_Final(out, &c);
+    sodium_memzero(&c, sizeof c);
+}
+
+_Static_assert(2 * sizeof(SHA256_CTX) <= sizeof(((mls_hmac_key *)0)->state), "HMAC state does not fit");
+
+int mls_hmac_key_init(mls_hmac_key *k, uint16_t kdf_id, const uint8_t *key, size_t key_len)
+{
+    memset(k, 0, sizeof *k);
+    k->kdf_id = kdf_id;
+    if (kdf_id != MLS_HPKE_KDF_HKDF_SHA256) {
+        if (!mls_hpke_kdf_nh(kdf_id))
+            return XW_EUNSUPPORTED;
+        if (key_len > sizeof k->state)
+            return XW_EINVAL;
+        memcpy(k->state, key, key_len);
+        k->key_len = key_len;
+        return XW_OK;
+    }
+    uint8_t kb[64] = {0}, pad[64];
+    SHA256_CTX *st = (SHA256_CTX *)(void *)k->state;
+    if (key_len > 64)
+        SHA256(key, key_len, kb);
+    else if (key_len)
+        memcpy(kb, key, key_len);
+    for (int i = 0; i < 64; i++)
+        pad[i] = kb[i] ^ 0x36;
+    SHA256_Init(&st[0]);
+    SHA256_Update(&st[0], pad, 64);
+    for (int i = 0; i < 64; i++)
+        pad[i] = kb[i] ^ 0x5c;
+    SHA256_Init(&st[1]);
+    SHA256_Update(&st[1], pad, 64);
+    sodium_memzero(kb, sizeof kb);
+    sodium_memzero(pad, sizeof pad);
+    return XW_OK;
+}
+
+void mls_hmac_key_wipe(mls_hmac_key *k) { sodium_memzero(k, sizeof *k); }
+
+static int hmac_generic(uint16_t kdf_id, const uint8_t *key, size_t key_len, const uint8_t *const *parts,
+                        const size_t *lens, size_t n, uint8_t *out);
+
+int mls_hmac_keyed(const mls_hmac_key *k, const uint8_t *const *parts, const size_t *lens, size_t n,
+                   uint8_t *out)
+{
+    if (k->kdf_id != MLS_HPKE_KDF_HKDF_SHA256)
+        return hmac_generic(k->kdf_id, k->state, k->key_len, parts, lens, n, out);
+    const SHA256_CTX *st = (const SHA256_CTX *)(const void *)k->state;
+    uint8_t inner[32];
+    sha256_parts(&st[0], parts, lens, n, inner);
+    const uint8_t *ip[1] = {inner};
+    size_t il[1] = {32};
+    sha256_parts(&st[1], ip, il, 1, out);
+    sodium_memzero(inner, sizeof inner);
+    return XW_OK;
+}
+
 int mls_hpke_kdf_hash(uint16_t kdf_id, const uint8_t *const *parts, const size_t *lens, size_t n,
                       uint8_t *out)
 {
+    if (kdf_id == MLS_HPKE_KDF_HKDF_SHA256) {
+        SHA256_CTX c;
+        SHA256_Init(&c);
+        sha256_parts(&c, parts, lens, n, out);
+        return XW_OK;
+    }
     size_t block;
     const EVP_MD *md = kdf_md(kdf_id, &block);
     if (!md)
@@ -108,6 +207,21 @@ int mls_hpke_kdf_hash(uint16_t kdf_id, const uint8_t *const *parts, const size_t
 
 int mls_hpke_kdf_mac(uint16_t kdf_id, const uint8_t *key, size_t key_len, const uint8_t *const *parts,
                      const size_t *lens, size_t n, uint8_t *out)
+{
+    if (kdf_id == MLS_HPKE_KDF_HKDF_SHA256) {
+        mls_hmac_key k;
+        int rc = mls_hmac_key_init(&k, kdf_id, key, key_len);
+        if (rc == XW_OK)
+            rc = mls_hmac_keyed(&k, parts, lens, n, out);
+        mls_hmac_key_wipe(&k);
+        return rc;
+    }
+    return hmac_generic(kdf_id, key, key_len, parts, lens, n, out);
+}
+
+/* HMAC over EVP digests, for the KDFs other than HKDF-SHA256. */
+static int hmac_generic(uint16_t kdf_id, const uint8_t *key, size_t key_len, const uint8_t *const *parts,
+                        const size_t *lens, size_t n, uint8_t *out)
 {
     size_t block;
     const EVP_MD *md = kdf_md(kdf_id, &block);
@@ -160,10 +274,10 @@ int mls_hpke_kdf_extract(uint16_t kdf_id, const uint8_t *salt, size_t salt_len, 
     return mls_hpke_kdf_mac(kdf_id, salt, salt_len, p, l, 1, prk);
 }
 
-int mls_hpke_kdf_expand(uint16_t kdf_id, const uint8_t *prk, size_t prk_len, const uint8_t *const *info,
-                        const size_t *info_lens, size_t n_info, uint8_t *out, size_t L)
+int mls_hpke_kdf_expand_keyed(const mls_hmac_key *prk, const uint8_t *const *info, const size_t *info_lens,
+                              size_t n_info, uint8_t *out, size_t L)
 {
-    size_t nh = mls_hpke_kdf_nh(kdf_id);
+    size_t nh = mls_hpke_kdf_nh(prk->kdf_id);
     if (!nh)
         return XW_EUNSUPPORTED;
     if (L > 255 * nh || n_info > 14)
@@ -187,16 +301,27 @@ int mls_hpke_kdf_expand(uint16_t kdf_id, const uint8_t *prk, size_t prk_len, con
         ctr++;
         parts[k] = &ctr;
         lens[k++] = 1;
-        rc = mls_hpke_kdf_mac(kdf_id, prk, prk_len, parts, lens, k, t);
+        rc = mls_hmac_keyed(prk, parts, lens, k, t);
         if (rc)
             break;
         size_t take = L - done < nh ? L - done : nh;
         memcpy(out + done, t, take);
         done += take;
     }
-    xw_wipe(t, sizeof t);
+    sodium_memzero(t, sizeof t);
     if (rc)
-        xw_wipe(out, L);
+        sodium_memzero(out, L);
+    return rc;
+}
+
+int mls_hpke_kdf_expand(uint16_t kdf_id, const uint8_t *prk, size_t prk_len, const uint8_t *const *info,
+                        const size_t *info_lens, size_t n_info, uint8_t *out, size_t L)
+{
+    mls_hmac_key k;
+    int rc = mls_hmac_key_init(&k, kdf_id, prk, prk_len);
+    if (rc == XW_OK)
+        rc = mls_hpke_kdf_expand_keyed(&k, info, info_lens, n_info, out, L);
+    mls_hmac_key_wipe(&k);
     return rc;
 }
 

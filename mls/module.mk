@@ -27,3 +27,16 @@ test_mls_core_SRCS := tests/unit/test_mls_core.c
 test_mls_core_LIBS := mls common
 test_mls_core_PKGS := openssl libsodium cmocka
 TESTS += test_mls_core
+
+# libFuzzer targets (make fuzz FUZZ_SECONDS=N)
+FUZZERS += fuzz_mls_tls fuzz_mls_message fuzz_mls_unprotect
+fuzz_mls_tls_SRCS := tests/fuzz/fuzz_mls_tls.c
+fuzz_mls_message_SRCS := tests/fuzz/fuzz_mls_message.c
+fuzz_mls_unprotect_SRCS := tests/fuzz/fuzz_mls_unprotect.c
+$(foreach f,fuzz_mls_tls fuzz_mls_message fuzz_mls_unprotect,$(eval $(f)_LIBS := mls common)$(eval $(f)_PKGS := openssl libsodium))
+
+# make bench: PrivateMessage protect/unprotect vs raw Ed25519 sign/verify
+BENCHES += bench_mls_core
+bench_mls_core_SRCS := bench/mls_core.c
+bench_mls_core_LIBS := mls common
+bench_mls_core_PKGS := openssl libsodium

@@ -106,9 +106,13 @@ static int sender_data_keys(const mls_suite *s, const uint8_t *secret, mls_span 
                             uint8_t *nonce)
 {
     size_t sample = ct.len < s->nh ? ct.len : s->nh;
-    int rc = mls_expand_with_label(s, secret, "key", 3, ct.p, sample, key, s->nk);
+    mls_hmac_key k;
+    int rc = mls_hmac_key_init(&k, s->hpke.kdf_id, secret, s->nh);
     if (rc == XW_OK)
-        rc = mls_expand_with_label(s, secret, "nonce", 5, ct.p, sample, nonce, s->nn);
+        rc = mls_expand_with_label_keyed(s, &k, "key", 3, ct.p, sample, key, s->nk);
+    if (rc == XW_OK)
+        rc = mls_expand_with_label_keyed(s, &k, "nonce", 5, ct.p, sample, nonce, s->nn);
+    mls_hmac_key_wipe(&k);
     return rc;
 }
 
@@ -143,10 +147,14 @@ int mls_protect_private(const mls_framing_ctx *ctx, const mls_framed_content *co
         return rc;
 
     /* PrivateMessageContent, with room for the AEAD tag */
-    xw_buf pt, aad, esd;
+    xw_buf pt, aad;
     xw_buf_init(&pt, MLS_MESSAGE_MAX);
     xw_buf_init(&aad, MLS_MESSAGE_MAX);
-    xw_buf_init(&esd, 64);
+    if (xw_buf_reserve(&pt, content->content.len + 2 * MLS_MAX_HASH + MLS_MAX_SIG + pad_to + 32) != XW_OK ||
+        xw_buf_reserve(&aad, content->group_id.len + content->authenticated_data.len + 32) != XW_OK) {
+        rc = xw_errf(eb, XW_ETOOBIG, "message content is too large to protect");
+        goto done;
+    }
     mls_writer w;
     mls_writer_init(&w, &pt);
     if (content->content_type == MLS_CONTENT_APPLICATION)
@@ -171,7 +179,7 @@ int mls_protect_private(const mls_framing_ctx *ctx, const mls_framed_content *co
     if (rc)
         goto done;
     uint8_t guard[4];
-    mls_random(guard, 4);
+    mls_random_nonsecret(guard, 4);
     for (int i = 0; i < 4; i++)
         rk.nonce[i] ^= guard[i];
     uint32_t gen = rk.generation;
@@ -221,7 +229,9 @@ int mls_protect_private(const mls_framing_ctx *ctx, const mls_framed_content *co
     rc = mls_message_encode(&m, out, eb);
 done:
     xw_buf_free(&aad);
-    xw_buf_free_secret(&pt);
+    if (pt.data)
+        sodium_memzero(pt.data, pt.cap);
+    xw_buf_free(&pt);
     return rc;
 }
 
@@ -318,6 +328,8 @@ static int unprotect_private(const mls_framing_ctx *ctx, const mls_message *m, m
     uint8_t sd[SENDER_DATA_LEN], key[MLS_MAX_AEAD_KEY], nonce[MLS_NONCE];
     xw_buf aad;
     xw_buf_init(&aad, MLS_MESSAGE_MAX);
+    if (xw_buf_reserve(&aad, pm->group_id.len + pm->authenticated_data.len + 32) != XW_OK)
+        return xw_errf(eb, XW_ENOMEM, "out of memory for the message's authenticated data");
     mls_writer w;
     mls_writer_init(&w, &aad);
     private_aad(&w, pm->group_id, pm->epoch, pm->content_type, NULL);
@@ -396,9 +408,20 @@ static int unprotect_private(const mls_framing_ctx *ctx, const mls_message *m, m
     return XW_OK;
 }
 
+/* Empties u but keeps its storage, so that a reused result does not allocate again. */
+static void unprotected_clear(mls_unprotected *u)
+{
+    if (u->buf.data)
+        sodium_memzero(u->buf.data, u->buf.len);
+    xw_buf_reset(&u->buf);
+    memset(&u->ac, 0, sizeof u->ac);
+    u->membership_tag = (mls_span){NULL, 0};
+    u->generation = 0;
+}
+
 int mls_unprotect(const mls_framing_ctx *ctx, const uint8_t *msg, size_t n, mls_unprotected *u, xw_errbuf *eb)
 {
-    mls_unprotected_free(u);
+    unprotected_clear(u);
     if (n > MLS_MESSAGE_MAX)
         return xw_errf(eb, XW_ETOOBIG, "message of %zu bytes is over the %zu-byte limit", n, MLS_MESSAGE_MAX);
     /* Room for the message and its plaintext, so spans taken now stay valid. */
@@ -418,6 +441,6 @@ int mls_unprotect(const mls_framing_ctx *ctx, const uint8_t *msg, size_t n, mls_
                 m.wire_format);
     }
     if (rc)
-        mls_unprotected_free(u);
+        unprotected_clear(u);
     return rc;
 }

@@ -158,12 +158,31 @@ static int leaf_init(mls_secret_tree *st, uint32_t leaf, xw_errbuf *eb)
     return XW_OK;
 }
 
+/* One ratchet step from the chain secret of generation gen: its key and nonce (when out is
+ * not NULL), and the next chain secret in place (when advance). The secret is prepared as an
+ * HMAC key once for the three derivations. */
+static int ratchet_step(const mls_suite *s, uint8_t *secret, uint32_t gen, mls_ratchet_key *out, int advance)
+{
+    mls_hmac_key k;
+    int rc = mls_hmac_key_init(&k, s->hpke.kdf_id, secret, s->nh);
+    if (rc == XW_OK && out) {
+        out->generation = gen;
+        rc = mls_derive_tree_secret_keyed(s, &k, "key", gen, out->key, s->nk);
+        if (rc == XW_OK)
+            rc = mls_derive_tree_secret_keyed(s, &k, "nonce", gen, out->nonce, s->nn);
+    }
+    if (rc == XW_OK && advance)
+        rc = mls_derive_tree_secret_keyed(s, &k, "secret", gen, secret, s->nh);
+    mls_hmac_key_wipe(&k);
+    return rc;
+}
+
 static int key_of(const mls_suite *s, const uint8_t *secret, uint32_t gen, mls_ratchet_key *out)
 {
-    out->generation = gen;
-    int rc = mls_derive_tree_secret(s, secret, "key", gen, out->key, s->nk);
-    if (rc == XW_OK)
-        rc = mls_derive_tree_secret(s, secret, "nonce", gen, out->nonce, s->nn);
+    uint8_t copy[MLS_MAX_HASH];
+    memcpy(copy, secret, s->nh);
+    int rc = ratchet_step(s, copy, gen, out, 0);
+    xw_wipe(copy, sizeof copy);
     return rc;
 }
 
@@ -188,16 +207,14 @@ static const char *rname(mls_ratchet_type t)
 int mls_secret_tree_next(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, mls_ratchet_key *out,
                          xw_errbuf *eb)
 {
-    ratchet *r;
+    ratchet *r = NULL;
     int rc = get_ratchet(st, leaf, type, &r, eb);
     if (rc)
         return rc;
     if (r->exhausted)
         return xw_errf(eb, XW_EMLS_GENERATION, "the %s ratchet of leaf %u has used all 2^32 generations",
                        rname(type), leaf);
-    rc = key_of(st->suite, r->secret, r->next_gen, out);
-    if (rc == XW_OK)
-        rc = mls_derive_tree_secret(st->suite, r->secret, "secret", r->next_gen, r->secret, st->suite->nh);
+    rc = ratchet_step(st->suite, r->secret, r->next_gen, out, 1);
     if (rc) {
         mls_ratchet_key_wipe(out);
         return xw_errf(eb, rc, "ratchet derivation failed");
@@ -212,7 +229,7 @@ int mls_secret_tree_next(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type ty
 int mls_secret_tree_peek(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, uint32_t gen,
                          mls_ratchet_key *out, xw_errbuf *eb)
 {
-    ratchet *r;
+    ratchet *r = NULL;
     int rc = get_ratchet(st, leaf, type, &r, eb);
     if (rc)
         return rc;
@@ -237,7 +254,7 @@ int mls_secret_tree_peek(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type ty
     uint8_t s[MLS_MAX_HASH];
     memcpy(s, r->secret, st->suite->nh);
     for (uint32_t g = r->next_gen; g < gen && rc == XW_OK; g++)
-        rc = mls_derive_tree_secret(st->suite, s, "secret", g, s, st->suite->nh);
+        rc = ratchet_step(st->suite, s, g, NULL, 1);
     if (rc == XW_OK)
         rc = key_of(st->suite, s, gen, out);
     xw_wipe(s, sizeof s);
@@ -268,7 +285,7 @@ static void window_put(mls_secret_tree *st, ratchet *r, const mls_ratchet_key *k
 int mls_secret_tree_consume(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, uint32_t gen,
                             xw_errbuf *eb)
 {
-    ratchet *r;
+    ratchet *r = NULL;
     int rc = get_ratchet(st, leaf, type, &r, eb);
     if (rc)
         return rc;
@@ -293,13 +310,10 @@ int mls_secret_tree_consume(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type
     uint32_t keep_from = gen - r->next_gen > st->cfg.out_of_order ? gen - st->cfg.out_of_order : r->next_gen;
     mls_ratchet_key k;
     for (uint32_t g = r->next_gen; g <= gen && rc == XW_OK; g++) {
-        if (g < gen && g >= keep_from) {
-            rc = key_of(st->suite, s, g, &k);
-            if (rc == XW_OK)
-                window_put(st, r, &k);
-        }
-        if (rc == XW_OK)
-            rc = mls_derive_tree_secret(st->suite, s, "secret", g, s, st->suite->nh);
+        int keep = g < gen && g >= keep_from;
+        rc = ratchet_step(st->suite, s, g, keep ? &k : NULL, 1);
+        if (rc == XW_OK && keep)
+            window_put(st, r, &k);
         if (g == UINT32_MAX)
             break;
     }
