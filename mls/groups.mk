@@ -1,9 +1,10 @@
 # mls/ group half (RFC 9420 §7, §10-§12): ratchet tree, TreeKEM, key packages, proposals,
 # commits, welcomes, group state. Built into the same library as the core (libmls).
-mls_SRCS += mls/leaf.c mls/tree.c mls/tree_hash.c mls/keypackage.c mls/proposal.c mls/treekem.c
+mls_SRCS += mls/leaf.c mls/tree.c mls/tree_hash.c mls/keypackage.c mls/proposal.c mls/treekem.c mls/group.c mls/commit.c mls/welcome.c
 
 # The vector kinds of the group half: one suite per kind, like the core kinds.
-MLS_GROUP_VECTOR_KINDS := tree-validation tree-operations treekem
+MLS_GROUP_VECTOR_KINDS := tree-validation tree-operations treekem welcome \
+	passive-client-welcome passive-client-handling-commit passive-client-random
 define mls_group_vector_suite
 TESTS += mls-vectors-$(1)
 mls-vectors-$(1)_CMD := $(BUILD)/tests/mls-vectors $(1) $$(sort $$(wildcard $(SHARED)/mls-vectors/$(1).json $(SHARED)/mls-vectors/$(1)-*.json))

@@ -330,3 +330,147 @@ int mls_secret_tree_consume(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type
         r->next_gen = gen + 1;
     return XW_OK;
 }
+
+/* --- persistence (mls_secret_tree_export / _import) ---
+ * Layout: u32 n_leaves, u32 out_of_order, u32 max_forward; per node: u8 has [, nh secret];
+ * per leaf: u8 ready [, per ratchet: u32 next_gen, nh secret, u8 exhausted, per window slot:
+ * u8 used [, u32 generation, nk key, nn nonce]]. */
+static void put32(xw_buf *b, uint32_t v)
+{
+    uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    xw_buf_append(b, x, 4);
+}
+
+int mls_secret_tree_export(const mls_secret_tree *st, xw_buf *out)
+{
+    size_t nh = st->suite->nh, nk = st->suite->nk, nn = st->suite->nn, start = out->len;
+    put32(out, st->n_leaves);
+    put32(out, st->cfg.out_of_order);
+    put32(out, st->cfg.max_forward);
+    for (uint32_t x = 0; x < st->width; x++) {
+        xw_buf_append_u8(out, st->node_has[x]);
+        if (st->node_has[x])
+            xw_buf_append(out, st->node_secret + (size_t)x * nh, nh);
+    }
+    for (uint32_t i = 0; i < st->n_leaves; i++) {
+        const leaf_state *ls = &st->leaves[i];
+        xw_buf_append_u8(out, (uint8_t)ls->ready);
+        if (!ls->ready)
+            continue;
+        for (int t = 0; t < 2; t++) {
+            const ratchet *r = &ls->r[t];
+            put32(out, r->next_gen);
+            xw_buf_append(out, r->secret, nh);
+            xw_buf_append_u8(out, (uint8_t)r->exhausted);
+            for (uint32_t k = 0; k < st->cfg.out_of_order; k++) {
+                xw_buf_append_u8(out, r->window_used[k]);
+                if (r->window_used[k]) {
+                    put32(out, r->window[k].generation);
+                    xw_buf_append(out, r->window[k].key, nk);
+                    xw_buf_append(out, r->window[k].nonce, nn);
+                }
+            }
+        }
+    }
+    /* the buffer's append functions fail only past its maximum; check the result once */
+    size_t min = 12 + st->width + st->n_leaves;
+    if (out->len - start < min) {
+        xw_buf_truncate(out, start);
+        return XW_ETOOBIG;
+    }
+    return XW_OK;
+}
+
+typedef struct {
+    const uint8_t *p;
+    size_t n, off;
+    int bad;
+} st_rd;
+
+static const uint8_t *st_take(st_rd *r, size_t n)
+{
+    if (r->bad || r->n - r->off < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    r->off += n;
+    return r->p + r->off - n;
+}
+
+static uint32_t st_u32(st_rd *r)
+{
+    const uint8_t *b = st_take(r, 4);
+    return b ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3] : 0;
+}
+
+static uint8_t st_u8(st_rd *r)
+{
+    const uint8_t *b = st_take(r, 1);
+    return b ? *b : 0;
+}
+
+int mls_secret_tree_import(const mls_suite *suite, const uint8_t *p, size_t n, mls_secret_tree **out,
+                           size_t *used, xw_errbuf *eb)
+{
+    st_rd r = {p, n, 0, 0};
+    uint32_t leaves = st_u32(&r);
+    mls_secret_tree_config cfg = {st_u32(&r), st_u32(&r)};
+    uint8_t zero[MLS_MAX_HASH] = {0};
+    *out = NULL;
+    if (r.bad)
+        return xw_errf(eb, XW_ECORRUPT, "stored secret tree is truncated");
+    mls_secret_tree *st;
+    int rc = mls_secret_tree_new(suite, zero, leaves, &cfg, &st, eb);
+    if (rc != XW_OK)
+        return xw_errf(eb, XW_ECORRUPT, "stored secret tree has an invalid header (%u leaves)", leaves);
+    size_t nh = suite->nh, nk = suite->nk, nn = suite->nn;
+    for (uint32_t x = 0; x < st->width && !r.bad; x++) {
+        st->node_has[x] = st_u8(&r);
+        if (st->node_has[x] > 1)
+            r.bad = 1;
+        const uint8_t *s = st->node_has[x] ? st_take(&r, nh) : NULL;
+        memcpy(st->node_secret + (size_t)x * nh, s ? s : zero, nh);
+    }
+    for (uint32_t i = 0; i < st->n_leaves && !r.bad; i++) {
+        leaf_state *ls = &st->leaves[i];
+        uint8_t ready = st_u8(&r);
+        if (ready > 1)
+            r.bad = 1;
+        if (!ready || r.bad)
+            continue;
+        for (int t = 0; t < 2 && !r.bad; t++) {
+            ratchet *rt = &ls->r[t];
+            rt->window = xw_calloc(cfg.out_of_order ? cfg.out_of_order : 1, sizeof(mls_ratchet_key));
+            rt->window_used = xw_calloc(cfg.out_of_order ? cfg.out_of_order : 1, 1);
+            if (!rt->window || !rt->window_used) {
+                ls->ready = 1;
+                mls_secret_tree_free(st);
+                return xw_errf(eb, XW_ENOMEM, "out of memory loading a secret tree");
+            }
+            rt->next_gen = st_u32(&r);
+            const uint8_t *s = st_take(&r, nh);
+            if (s)
+                memcpy(rt->secret, s, nh);
+            rt->exhausted = st_u8(&r);
+            for (uint32_t k = 0; k < cfg.out_of_order && !r.bad; k++) {
+                rt->window_used[k] = st_u8(&r);
+                if (rt->window_used[k]) {
+                    rt->window[k].generation = st_u32(&r);
+                    const uint8_t *kk = st_take(&r, nk), *nc = st_take(&r, nn);
+                    if (kk && nc) {
+                        memcpy(rt->window[k].key, kk, nk);
+                        memcpy(rt->window[k].nonce, nc, nn);
+                    }
+                }
+            }
+        }
+        ls->ready = 1;
+    }
+    if (r.bad) {
+        mls_secret_tree_free(st);
+        return xw_errf(eb, XW_ECORRUPT, "stored secret tree is truncated or malformed");
+    }
+    *used = r.off;
+    *out = st;
+    return XW_OK;
+}

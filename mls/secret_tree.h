@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "mls/crypto.h"
 
@@ -64,5 +65,12 @@ int mls_secret_tree_consume(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type
                             xw_errbuf *eb);
 
 void mls_ratchet_key_wipe(mls_ratchet_key *k);
+
+/* Persistence (added for the group state, mls/group_state.c): the whole tree as bytes
+ * (secrets included: the caller protects them) and back. Import checks every length and
+ * count against the configuration it reads and the suite. */
+int mls_secret_tree_export(const mls_secret_tree *st, xw_buf *out);
+int mls_secret_tree_import(const mls_suite *suite, const uint8_t *p, size_t n, mls_secret_tree **out,
+                           size_t *used, xw_errbuf *eb);
 
 #endif

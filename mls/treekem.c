@@ -19,10 +19,12 @@ int mls_update_path_read(mls_reader *r, mls_update_path *up)
     mls_read_vector(r, &nodes);
     while (!nodes.err && mls_reader_left(&nodes)) {
         if (up->n_nodes == MLS_TREEKEM_MAX_PATH) {
-            mls_reader_fail(&nodes, XW_EMALFORMED, "update path has more than %d nodes", MLS_TREEKEM_MAX_PATH);
+            mls_reader_fail(&nodes, XW_EMALFORMED, "update path has more than %d nodes",
+                            MLS_TREEKEM_MAX_PATH);
             break;
         }
-        up->enc_key[up->n_nodes] = mls_read_opaque_len(&nodes, 1, MLS_HPKE_MAX_PK, "update path encryption_key");
+        up->enc_key[up->n_nodes] =
+            mls_read_opaque_len(&nodes, 1, MLS_HPKE_MAX_PK, "update path encryption_key");
         mls_reader cts;
         mls_read_vector(&nodes, &cts);
         up->cts[up->n_nodes] = (mls_span){cts.p, cts.len};
@@ -92,18 +94,20 @@ static int key_in_tree(const mls_tree *t, mls_span key, uint32_t skip_leaf)
     return 0;
 }
 
-int mls_treekem_merge(mls_tree *t, uint32_t sender, const mls_update_path *up, mls_span group_id, xw_errbuf *eb)
+int mls_treekem_merge(mls_tree *t, uint32_t sender, const mls_update_path *up, mls_span group_id,
+                      xw_errbuf *eb)
 {
     const mls_suite *s = t->suite;
     uint32_t fdp[MLS_TREEKEM_MAX_PATH];
     uint32_t n = (uint32_t)mls_tree_filtered_direct_path(t, sender, fdp, MLS_TREEKEM_MAX_PATH);
     if (up->n_nodes != n)
-        return xw_errf(eb, XW_EMLS_COMMIT, "update path has %u nodes but the sender's filtered direct path has %u",
-                       up->n_nodes, n);
+        return xw_errf(eb, XW_EMLS_COMMIT,
+                       "update path has %u nodes but the sender's filtered direct path has %u", up->n_nodes,
+                       n);
     const mls_leaf *l = up->leaf;
     if (l->source != MLS_LEAF_SOURCE_COMMIT)
-        return xw_errf(eb, XW_EMLS_COMMIT, "the leaf node of an update path has source %u; it must be commit (3)",
-                       l->source);
+        return xw_errf(eb, XW_EMLS_COMMIT,
+                       "the leaf node of an update path has source %u; it must be commit (3)", l->source);
     int rc = mls_leaf_verify_signature(s, l, group_id, sender, eb);
     if (rc != XW_OK)
         return rc;
@@ -112,10 +116,12 @@ int mls_treekem_merge(mls_tree *t, uint32_t sender, const mls_update_path *up, m
             return xw_errf(eb, XW_EMLS_COMMIT, "update path node %u has a %zu-byte key; suite %u uses %zu", i,
                            up->enc_key[i].len, s->id, s->hpke_pub_len);
         if (key_in_tree(t, up->enc_key[i], UINT32_MAX))
-            return xw_errf(eb, XW_EMLS_COMMIT, "update path node %u reuses a public key already in the tree", i);
+            return xw_errf(eb, XW_EMLS_COMMIT, "update path node %u reuses a public key already in the tree",
+                           i);
     }
     if (key_in_tree(t, l->enc_key, UINT32_MAX))
-        return xw_errf(eb, XW_EMLS_COMMIT, "the committer's new leaf reuses an encryption key already in the tree");
+        return xw_errf(eb, XW_EMLS_COMMIT,
+                       "the committer's new leaf reuses an encryption key already in the tree");
     blank_direct_path(t, sender);
     for (uint32_t i = 0; i < n; i++)
         if ((rc = mls_tree_set_parent(t, fdp[i], up->enc_key[i].p, up->enc_key[i].len)) != XW_OK)
@@ -125,9 +131,10 @@ int mls_treekem_merge(mls_tree *t, uint32_t sender, const mls_update_path *up, m
     if ((rc = chain_parent_hashes(t, sender, fdp, n, ph, &ph_len)) != XW_OK)
         return rc;
     if (l->parent_hash.len != ph_len || memcmp(l->parent_hash.p, ph, ph_len) != 0)
-        return xw_errf(eb, XW_EMLS_COMMIT,
-                       "the committer's leaf carries a parent_hash that does not match its update path; the commit "
-                       "was built on a different tree");
+        return xw_errf(
+            eb, XW_EMLS_COMMIT,
+            "the committer's leaf carries a parent_hash that does not match its update path; the commit "
+            "was built on a different tree");
     mls_tree_set_leaf(t, sender, up->leaf);
     return XW_OK;
 }
@@ -145,10 +152,11 @@ static int derive_path(mls_tree *t, const uint32_t *fdp, uint32_t from, uint32_t
             rc = mls_derive_keypair(s, node_secret, s->nh, priv, pub, eb);
         if (rc == XW_OK && expect_pub &&
             (expect_pub[i].len != s->hpke_pub_len || memcmp(expect_pub[i].p, pub, s->hpke_pub_len) != 0))
-            rc = xw_errf(eb, XW_EMLS_COMMIT,
-                         "the public key of update path node %u does not match its path secret; the committer "
-                         "sent inconsistent keys",
-                         i);
+            rc =
+                xw_errf(eb, XW_EMLS_COMMIT,
+                        "the public key of update path node %u does not match its path secret; the committer "
+                        "sent inconsistent keys",
+                        i);
         if (rc == XW_OK && !expect_pub)
             rc = mls_tree_set_parent(t, fdp[i], pub, s->hpke_pub_len);
         if (rc == XW_OK)
@@ -206,25 +214,27 @@ int mls_treekem_decrypt(mls_tree *t, uint32_t sender, uint32_t me, const mls_upd
         count++;
     }
     if (j == nres)
-        rc = xw_errf(eb, XW_EMLS_COMMIT, "leaf %u holds no private key in the resolution the path was encrypted to",
-                     me);
+        rc = xw_errf(eb, XW_EMLS_COMMIT,
+                     "leaf %u holds no private key in the resolution the path was encrypted to", me);
     else if (count != nres)
         rc = xw_errf(eb, XW_EMLS_COMMIT,
-                     "update path node %u has %zu ciphertexts but the copath resolution has %zu nodes", i, count, nres);
+                     "update path node %u has %zu ciphertexts but the copath resolution has %zu nodes", i,
+                     count, nres);
     uint32_t holder = j < nres ? res[j] : 0;
     xw_free(res);
     if (rc != XW_OK)
         return rc;
     xw_buf pt;
     xw_buf_init(&pt, 1024);
-    rc = mls_decrypt_with_label(s, t->priv[holder], s->hpke_priv_len, NULL, "UpdatePathNode", gc, gc_len, kem.p,
-                                kem.len, ct.p, ct.len, &pt, eb);
+    rc = mls_decrypt_with_label(s, t->priv[holder], s->hpke_priv_len, NULL, "UpdatePathNode", gc, gc_len,
+                                kem.p, kem.len, ct.p, ct.len, &pt, eb);
     if (rc == XW_OK && pt.len != s->nh)
         rc = xw_errf(eb, XW_EMLS_COMMIT, "decrypted path secret has %zu bytes, not %zu", pt.len, s->nh);
     if (rc != XW_OK) {
         xw_buf_free_secret(&pt);
-        return rc == XW_EDECRYPT ? xw_errf(eb, XW_EMLS_COMMIT, "the path secret for leaf %u does not decrypt", me)
-                                 : rc;
+        return rc == XW_EDECRYPT
+                   ? xw_errf(eb, XW_EMLS_COMMIT, "the path secret for leaf %u does not decrypt", me)
+                   : rc;
     }
     uint8_t ps[MLS_MAX_HASH];
     memcpy(ps, pt.data, s->nh);
@@ -316,8 +326,8 @@ int mls_treekem_encrypt(mls_tree *t, const mls_treekem_path *p, const uint32_t *
         size_t nres = mls_tree_resolution(t, copath_child(p->fdp[i], 2 * p->me), exclude, n_excl, res, cap);
         for (size_t j = 0; j < nres && rc == XW_OK; j++) {
             mls_span pub = node_pub(t, res[j]);
-            rc = mls_encrypt_with_label(s, pub.p, pub.len, "UpdatePathNode", gc, gc_len, p->path_secret[i], s->nh,
-                                        &kem, &ct, eb);
+            rc = mls_encrypt_with_label(s, pub.p, pub.len, "UpdatePathNode", gc, gc_len, p->path_secret[i],
+                                        s->nh, &kem, &ct, eb);
             mls_write_opaque(&w, kem.data, kem.len);
             mls_write_opaque(&w, ct.data, ct.len);
         }

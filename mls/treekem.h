@@ -40,7 +40,8 @@ void mls_update_path_free(mls_update_path *up);
  * length, the leaf (source commit, signature over group_id and the sender's index) and the
  * parent-hash chain, and that no new key is already in the tree. On error t may be
  * half-changed: callers work on a staged copy. */
-int mls_treekem_merge(mls_tree *t, uint32_t sender, const mls_update_path *up, mls_span group_id, xw_errbuf *eb);
+int mls_treekem_merge(mls_tree *t, uint32_t sender, const mls_update_path *up, mls_span group_id,
+                      xw_errbuf *eb);
 
 /* Recovers the path secret for leaf `me` from a merged path; stores the private keys of the
  * nodes from the common ancestor up; writes commit_secret (nh bytes) and, if not NULL, the

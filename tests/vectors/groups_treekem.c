@@ -17,10 +17,11 @@ typedef struct {
     mls_sig_priv sig;
 } member;
 
-static int gc_encode(const mls_suite *s, xw_buf *gid, uint64_t epoch, const uint8_t *th, xw_buf *cth, xw_buf *out)
+static int gc_encode(const mls_suite *s, xw_buf *gid, uint64_t epoch, const uint8_t *th, xw_buf *cth,
+                     xw_buf *out)
 {
-    mls_group_context gc = {MLS_PROTOCOL_VERSION_10, s->id, {gid->data, gid->len}, epoch, {th, s->nh},
-                            {cth->data, cth->len}, {NULL, 0}};
+    mls_group_context gc = {MLS_PROTOCOL_VERSION_10, s->id,    {gid->data, gid->len}, epoch, {th, s->nh},
+                            {cth->data, cth->len},   {NULL, 0}};
     mls_writer w;
     xw_buf_reset(out);
     mls_writer_init(&w, out);
@@ -84,8 +85,8 @@ int vt_treekem(vt_case *c, json_t *e)
             mls_derive_keypair(s, ns, s->nh, priv, pub, NULL);
             const mls_node *nd = &base->nodes[node];
             if (nd->type != MLS_NODE_PARENT || memcmp(nd->parent->enc_key, pub, s->hpke_pub_len) != 0) {
-                vt_fail(c, "leaf %u's path secret for node %llu does not give the tree's public key", m[i].index,
-                        (unsigned long long)node);
+                vt_fail(c, "leaf %u's path secret for node %llu does not give the tree's public key",
+                        m[i].index, (unsigned long long)node);
                 goto out;
             }
             mls_tree_set_priv(m[i].tree, (uint32_t)node, priv, s->hpke_priv_len);
@@ -116,8 +117,8 @@ int vt_treekem(vt_case *c, json_t *e)
                 if (!vt_expect(c, o, "tree_hash_after", th, s->nh)) {
                     uint8_t cs[MLS_MAX_HASH], ps[MLS_MAX_HASH];
                     gc_encode(s, &gid, epoch, th, &cth, &gc);
-                    if (mls_treekem_decrypt(t, (uint32_t)sender, m[i].index, &up, NULL, 0, gc.data, gc.len, cs, ps,
-                                            &eb) != XW_OK)
+                    if (mls_treekem_decrypt(t, (uint32_t)sender, m[i].index, &up, NULL, 0, gc.data, gc.len,
+                                            cs, ps, &eb) != XW_OK)
                         vt_fail(c, "leaf %u cannot process update path %zu: %s", m[i].index, u, eb.msg);
                     else if (!vt_expect(c, o, "commit_secret", cs, s->nh)) {
                         json_t *tmpo = json_object();
@@ -141,8 +142,8 @@ int vt_treekem(vt_case *c, json_t *e)
         mls_tree *st = mls_tree_clone(snd->tree, 1);
         mls_treekem_path p;
         xw_buf_reset(&upb);
-        if (mls_treekem_prepare(st, (uint32_t)sender, &snd->sig, NULL, (mls_span){gid.data, gid.len}, &p, &eb) !=
-            XW_OK) {
+        if (mls_treekem_prepare(st, (uint32_t)sender, &snd->sig, NULL, (mls_span){gid.data, gid.len}, &p,
+                                &eb) != XW_OK) {
             vt_fail(c, "cannot create an update path: %s", eb.msg);
             mls_tree_free(st);
             goto out;
@@ -163,8 +164,8 @@ int vt_treekem(vt_case *c, json_t *e)
                 vt_fail(c, "our update path does not merge at leaf %u: %s", m[i].index, eb.msg);
             else if (mls_tree_root_hash(t, th2), memcmp(th, th2, s->nh) != 0)
                 vt_fail(c, "leaf %u computes another tree hash after our path", m[i].index);
-            else if (mls_treekem_decrypt(t, (uint32_t)sender, m[i].index, &up, NULL, 0, gc.data, gc.len, cs, NULL,
-                                         &eb) != XW_OK)
+            else if (mls_treekem_decrypt(t, (uint32_t)sender, m[i].index, &up, NULL, 0, gc.data, gc.len, cs,
+                                         NULL, &eb) != XW_OK)
                 vt_fail(c, "leaf %u cannot process our update path: %s", m[i].index, eb.msg);
             else if (memcmp(cs, p.commit_secret, s->nh) != 0)
                 vt_fail(c, "leaf %u derives another commit secret from our update path", m[i].index);

@@ -15,6 +15,8 @@ int vt_passive_client(vt_case *c, json_t *e);
 
 /* Rows of the runner's kind table (the one hook into mls_vectors.c). */
 #define GROUPS_VECTOR_KINDS                                                                                  \
-    {"tree-validation", vt_tree_validation}, {"tree-operations", vt_tree_operations}, {"treekem", vt_treekem},
+    {"tree-validation", vt_tree_validation}, {"tree-operations", vt_tree_operations},                        \
+        {"treekem", vt_treekem}, {"welcome", vt_welcome}, {"passive-client-welcome", vt_passive_client},     \
+        {"passive-client-handling-commit", vt_passive_client}, {"passive-client-random", vt_passive_client},
 
 #endif
