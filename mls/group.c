@@ -220,22 +220,25 @@ int mls_group_psk_lookup(const mls_group *g, const mls_psk_id *id, const uint8_t
                        g->suite->nh);
     if (id->psktype == MLS_PSK_EXTERNAL) {
         for (size_t i = 0; i < g->n_psks; i++)
-            if (g->psks[i].id.len == id->psk_id.len && memcmp(g->psks[i].id.data, id->psk_id.p, id->psk_id.len) == 0) {
+            if (g->psks[i].id.len == id->psk_id.len &&
+                memcmp(g->psks[i].id.data, id->psk_id.p, id->psk_id.len) == 0) {
                 *psk = g->psks[i].psk.data;
                 *len = g->psks[i].psk.len;
                 return XW_OK;
             }
-        return xw_errf(eb, XW_ENOTFOUND,
-                       "the commit injects an external PSK (id of %zu bytes) this member does not hold; add it with "
-                       "mls_group_add_external_psk",
-                       id->psk_id.len);
+        return xw_errf(
+            eb, XW_ENOTFOUND,
+            "the commit injects an external PSK (id of %zu bytes) this member does not hold; add it with "
+            "mls_group_add_external_psk",
+            id->psk_id.len);
     }
     if (id->psktype == MLS_PSK_RESUMPTION) {
         if (id->usage != MLS_PSK_USAGE_APPLICATION)
-            return xw_errf(eb, XW_EMLS_PROPOSAL,
-                           "resumption PSK with usage %u (reinit or branch) is only valid when reinitialising or "
-                           "branching a group",
-                           id->usage);
+            return xw_errf(
+                eb, XW_EMLS_PROPOSAL,
+                "resumption PSK with usage %u (reinit or branch) is only valid when reinitialising or "
+                "branching a group",
+                id->usage);
         if (id->psk_group_id.len != g->group_id.len ||
             memcmp(id->psk_group_id.p, g->group_id.data, g->group_id.len) != 0)
             return xw_errf(eb, XW_ENOTFOUND, "resumption PSK of another group is not available");
@@ -250,7 +253,8 @@ int mls_group_psk_lookup(const mls_group *g, const mls_psk_id *id, const uint8_t
                 *len = g->suite->nh;
                 return XW_OK;
             }
-        return xw_errf(eb, XW_ENOTFOUND, "resumption PSK of epoch %llu is no longer kept (only %u past epochs are)",
+        return xw_errf(eb, XW_ENOTFOUND,
+                       "resumption PSK of epoch %llu is no longer kept (only %u past epochs are)",
                        (unsigned long long)id->psk_epoch, g->cfg.past_epochs);
     }
     return xw_errf(eb, XW_EMLS_PROPOSAL, "PSK type %u is unknown", id->psktype);
@@ -277,7 +281,8 @@ int mls_group_add_external_psk(mls_group *g, const mls_external_psk *p, xw_errbu
 }
 
 /* Transcript helpers for epoch 0 (empty confirmed hash). */
-static int interim_hash(const mls_suite *s, const uint8_t *confirmed, size_t clen, const uint8_t *tag, uint8_t *out)
+static int interim_hash(const mls_suite *s, const uint8_t *confirmed, size_t clen, const uint8_t *tag,
+                        uint8_t *out)
 {
     uint8_t buf[MLS_MAX_HASH * 2 + 4];
     size_t n = 0;
@@ -290,8 +295,8 @@ static int interim_hash(const mls_suite *s, const uint8_t *confirmed, size_t cle
 }
 
 int mls_group_create(const mls_group_config *cfg, const uint8_t *group_id, size_t gid_len, const uint8_t *kpb,
-                     size_t kp_len, const mls_key_package_secrets *kps, const uint8_t *extensions, size_t ext_len,
-                     mls_group **out, xw_errbuf *eb)
+                     size_t kp_len, const mls_key_package_secrets *kps, const uint8_t *extensions,
+                     size_t ext_len, mls_group **out, xw_errbuf *eb)
 {
     mls_key_package *kp = NULL;
     int rc = mls_key_package_decode(kpb, kp_len, &kp, eb);
@@ -349,9 +354,10 @@ static int tree_sender_key(void *arg, const mls_sender *sender, mls_span *pub, x
 {
     const mls_tree *t = arg;
     if (sender->type != MLS_SENDER_MEMBER)
-        return xw_errf(eb, XW_EMLS_SENDER,
-                       "sender type %u is not accepted: only members send to this group (no external senders)",
-                       sender->type);
+        return xw_errf(
+            eb, XW_EMLS_SENDER,
+            "sender type %u is not accepted: only members send to this group (no external senders)",
+            sender->type);
     const mls_leaf *l = mls_tree_leaf(t, sender->index);
     if (!l)
         return xw_errf(eb, XW_EMLS_SENDER, "sender leaf %u is not a member of the group in this epoch",
@@ -371,10 +377,11 @@ int mls_group_send(mls_group *g, const uint8_t *data, size_t n, xw_buf *out, xw_
     if (!g->active)
         return xw_errf(eb, XW_ESTATE, "this member was removed from the group; it cannot send");
     if (g->n_props)
-        return xw_errf(eb, XW_ESTATE,
-                       "%zu proposals are pending in this epoch; RFC 9420 §12.4 requires a commit before sending "
-                       "application data",
-                       g->n_props);
+        return xw_errf(
+            eb, XW_ESTATE,
+            "%zu proposals are pending in this epoch; RFC 9420 §12.4 requires a commit before sending "
+            "application data",
+            g->n_props);
     mls_framing_ctx ctx;
     int rc = mls_group_framing_ctx(g, &ctx, eb);
     if (rc != XW_OK)
@@ -426,7 +433,8 @@ static int cache_proposal(mls_group *g, const mls_authenticated_content *ac, xw_
     if (ac->content.sender.type != MLS_SENDER_MEMBER)
         return xw_errf(eb, XW_EMLS_SENDER, "proposals from non-members are not accepted");
     if (g->n_props >= MLS_GROUP_MAX_PROPOSALS)
-        return xw_errf(eb, XW_ELIMIT, "more than %d proposals are pending; commit first", MLS_GROUP_MAX_PROPOSALS);
+        return xw_errf(eb, XW_ELIMIT, "more than %d proposals are pending; commit first",
+                       MLS_GROUP_MAX_PROPOSALS);
     mls_proposal *p = NULL;
     int rc = mls_proposal_decode(ac->content.content.p, ac->content.content.len, &p, eb);
     if (rc == XW_OK)
@@ -453,6 +461,18 @@ int mls_group_receive(mls_group *g, const uint8_t *msg, size_t n, mls_received *
 {
     if (!g->active)
         return xw_errf(eb, XW_ESTATE, "this member was removed from the group");
+    if (g->staged && g->staged_msg.len == n && memcmp(g->staged_msg.data, msg, n) == 0) {
+        /* our own staged commit, echoed by the delivery service: it was accepted */
+        int rc = mls_group_commit_confirm(g, eb);
+        if (rc == XW_OK) {
+            out->kind = MLS_RECEIVED_COMMIT;
+            out->own_commit = 1;
+            out->removed = 0;
+            out->sender = g->me;
+            out->epoch = g->epoch - 1;
+        }
+        return rc;
+    }
     mls_message m;
     int rc = mls_message_decode(msg, n, &m, eb);
     if (rc != XW_OK)
@@ -463,9 +483,10 @@ int mls_group_receive(mls_group *g, const uint8_t *msg, size_t n, mls_received *
         epoch = m.pub.content.epoch;
         ct = m.pub.content.content_type;
         if (!g->cfg.accept_public_handshake)
-            return xw_errf(eb, XW_EMLS_WIREFORMAT,
-                           "a PublicMessage %s arrived but the group's wire-format policy requires PrivateMessage",
-                           ct == MLS_CONTENT_COMMIT ? "commit" : "proposal");
+            return xw_errf(
+                eb, XW_EMLS_WIREFORMAT,
+                "a PublicMessage %s arrived but the group's wire-format policy requires PrivateMessage",
+                ct == MLS_CONTENT_COMMIT ? "commit" : "proposal");
     } else if (m.wire_format == MLS_WIRE_FORMAT_PRIVATE_MESSAGE) {
         epoch = m.priv.epoch;
         ct = m.priv.content_type;
@@ -528,9 +549,10 @@ int mls_group_receive(mls_group *g, const uint8_t *msg, size_t n, mls_received *
                     out->own_commit = 1;
                     break;
                 }
-                rc = xw_errf(eb, XW_EMLS_COMMIT,
-                             "a commit signed by this member arrived that is not the staged one; the state may have "
-                             "been restored from an older copy");
+                rc = xw_errf(
+                    eb, XW_EMLS_COMMIT,
+                    "a commit signed by this member arrived that is not the staged one; the state may have "
+                    "been restored from an older copy");
                 break;
             }
             rc = mls_group_process_commit(g, &u.ac, &next, &out->removed, eb);
@@ -605,7 +627,10 @@ uint32_t mls_group_own_leaf(const mls_group *g) { return g->me; }
 const mls_suite *mls_group_suite(const mls_group *g) { return g->suite; }
 int mls_group_active(const mls_group *g) { return g->active; }
 uint32_t mls_group_leaf_count(const mls_group *g) { return g->tree->n_leaves; }
-mls_span mls_group_extensions(const mls_group *g) { return (mls_span){g->extensions.data, g->extensions.len}; }
+mls_span mls_group_extensions(const mls_group *g)
+{
+    return (mls_span){g->extensions.data, g->extensions.len};
+}
 
 int mls_group_member(const mls_group *g, uint32_t leaf, mls_span *identity)
 {

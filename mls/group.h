@@ -60,8 +60,8 @@ typedef struct {
 /* Creates a one-member group from the creator's own key package (bare or in an MLSMessage)
  * and its secrets. extensions: contents of the GroupContext extensions vector (may be empty). */
 int mls_group_create(const mls_group_config *cfg, const uint8_t *group_id, size_t gid_len, const uint8_t *kp,
-                     size_t kp_len, const mls_key_package_secrets *kps, const uint8_t *extensions, size_t ext_len,
-                     mls_group **out, xw_errbuf *eb);
+                     size_t kp_len, const mls_key_package_secrets *kps, const uint8_t *extensions,
+                     size_t ext_len, mls_group **out, xw_errbuf *eb);
 
 /* Joins from a Welcome (bare or in an MLSMessage) for key package kp. tree: the ratchet_tree
  * extension data when the Welcome does not carry one (NULL otherwise). psks: the external
@@ -118,11 +118,11 @@ typedef enum {
 
 typedef struct {
     mls_received_kind kind;
-    uint32_t sender;  /* leaf index */
-    uint64_t epoch;   /* epoch the message was sent in */
-    xw_buf data;      /* application data */
-    int removed;      /* a commit removed this member; the group is inactive */
-    int own_commit;   /* the staged own commit came back and was confirmed */
+    uint32_t sender; /* leaf index */
+    uint64_t epoch;  /* epoch the message was sent in */
+    xw_buf data;     /* application data */
+    int removed;     /* a commit removed this member; the group is inactive */
+    int own_commit;  /* the staged own commit came back and was confirmed */
 } mls_received;
 
 void mls_received_init(mls_received *r);

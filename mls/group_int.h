@@ -112,4 +112,8 @@ uint64_t mls_group_now(const mls_group *g);
 /* framing context of the current epoch */
 int mls_group_framing_ctx(mls_group *g, mls_framing_ctx *ctx, xw_errbuf *eb);
 
+#ifdef XW_TESTING
+extern int mls_group_test_unchecked;
+#endif
+
 #endif

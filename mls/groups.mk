@@ -1,6 +1,6 @@
 # mls/ group half (RFC 9420 §7, §10-§12): ratchet tree, TreeKEM, key packages, proposals,
 # commits, welcomes, group state. Built into the same library as the core (libmls).
-mls_SRCS += mls/leaf.c mls/tree.c mls/tree_hash.c mls/keypackage.c mls/proposal.c mls/treekem.c mls/group.c mls/commit.c mls/welcome.c
+mls_SRCS += mls/leaf.c mls/tree.c mls/tree_hash.c mls/keypackage.c mls/proposal.c mls/treekem.c mls/group.c mls/commit.c mls/welcome.c mls/group_state.c
 
 # The vector kinds of the group half: one suite per kind, like the core kinds.
 MLS_GROUP_VECTOR_KINDS := tree-validation tree-operations treekem welcome \
@@ -12,3 +12,10 @@ mls-vectors-$(1)_TIMEOUT := 120
 mls-vectors-$(1)_NEEDS := $(BUILD)/tests/mls-vectors
 endef
 $(foreach k,$(MLS_GROUP_VECTOR_KINDS),$(eval $(call mls_group_vector_suite,$(k))))
+
+TESTBINS += test_mls_group
+test_mls_group_SRCS := tests/unit/test_mls_group.c
+test_mls_group_LIBS := mls common
+test_mls_group_PKGS := openssl libsodium cmocka
+TESTS += test_mls_group
+test_mls_group_TIMEOUT := 120

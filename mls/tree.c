@@ -391,6 +391,8 @@ static void blank_path(mls_tree *t, uint32_t leaf)
 
 void mls_tree_update(mls_tree *t, uint32_t leaf, mls_leaf *l)
 {
+    if (leaf >= t->n_leaves)
+        return; /* callers validate first; out-of-range indices change nothing */
     mls_tree_set_leaf(t, leaf, l);
     blank_path(t, leaf);
 }
@@ -408,6 +410,8 @@ void mls_tree_truncate(mls_tree *t)
 
 void mls_tree_remove(mls_tree *t, uint32_t leaf)
 {
+    if (leaf >= t->n_leaves)
+        return; /* callers validate first; out-of-range indices change nothing */
     mls_tree_blank(t, 2 * leaf);
     blank_path(t, leaf);
     mls_tree_truncate(t);

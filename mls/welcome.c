@@ -12,9 +12,10 @@
 #include "mls/group_int.h"
 #include "mls/welcome.h"
 
-int mls_group_welcome_build(const mls_group *g, const mls_group *next, const uint8_t *tag, const uint32_t *added,
-                            const mls_key_package *const *kps, size_t n_added, const mls_treekem_path *path,
-                            const mls_psk *psks, size_t n_psks, xw_buf *out, xw_errbuf *eb)
+int mls_group_welcome_build(const mls_group *g, const mls_group *next, const uint8_t *tag,
+                            const uint32_t *added, const mls_key_package *const *kps, size_t n_added,
+                            const mls_treekem_path *path, const mls_psk *psks, size_t n_psks, xw_buf *out,
+                            xw_errbuf *eb)
 {
     const mls_suite *s = g->suite;
     xw_buf gi, egi, gs, kem, ct, tree;
@@ -80,8 +81,8 @@ int mls_group_welcome_build(const mls_group *g, const mls_group *next, const uin
         uint8_t ref[MLS_MAX_HASH];
         rc = mls_key_package_ref(s, kps[i], ref);
         if (rc == XW_OK)
-            rc = mls_encrypt_with_label(s, kps[i]->init_key.p, kps[i]->init_key.len, "Welcome", egi.data, egi.len,
-                                        gs.data, gs.len, &kem, &ct, eb);
+            rc = mls_encrypt_with_label(s, kps[i]->init_key.p, kps[i]->init_key.len, "Welcome", egi.data,
+                                        egi.len, gs.data, gs.len, &kem, &ct, eb);
         mls_write_opaque(&w, ref, s->nh);
         mls_write_opaque(&w, kem.data, kem.len);
         mls_write_opaque(&w, ct.data, ct.len);
@@ -117,7 +118,8 @@ int mls_welcome_open(const uint8_t *p, size_t n, const mls_key_package *kp, cons
     xw_buf_init(&o->group_secrets, 1 << 20);
     mls_reader r;
     mls_reader_init(&r, p, n, eb);
-    if (n >= 4 && p[0] == 0 && p[1] == MLS_PROTOCOL_VERSION_10 && p[2] == 0 && p[3] == MLS_WIRE_FORMAT_WELCOME) {
+    if (n >= 4 && p[0] == 0 && p[1] == MLS_PROTOCOL_VERSION_10 && p[2] == 0 &&
+        p[3] == MLS_WIRE_FORMAT_WELCOME) {
         mls_read_u16(&r);
         mls_read_u16(&r);
     }
@@ -134,8 +136,9 @@ int mls_welcome_open(const uint8_t *p, size_t n, const mls_key_package *kp, cons
     if (rc != XW_OK)
         return rc;
     if (suite != kp->cipher_suite)
-        return xw_errf(eb, XW_EMLS_WELCOME, "welcome is for cipher suite %u but the key package is for suite %u",
-                       suite, kp->cipher_suite);
+        return xw_errf(eb, XW_EMLS_WELCOME,
+                       "welcome is for cipher suite %u but the key package is for suite %u", suite,
+                       kp->cipher_suite);
     o->suite = s;
     uint8_t ref[MLS_MAX_HASH];
     if ((rc = mls_key_package_ref(s, kp, ref)) != XW_OK)
@@ -157,10 +160,11 @@ int mls_welcome_open(const uint8_t *p, size_t n, const mls_key_package *kp, cons
     if (!found)
         return xw_errf(eb, XW_EMLS_WELCOME,
                        "the welcome has no secrets for this key package (it was sent to other key packages)");
-    rc = mls_decrypt_with_label(s, init_priv, s->hpke_priv_len, kp->init_key.p, "Welcome", egi.p, egi.len, kem.p,
-                                kem.len, ct.p, ct.len, &o->group_secrets, eb);
+    rc = mls_decrypt_with_label(s, init_priv, s->hpke_priv_len, kp->init_key.p, "Welcome", egi.p, egi.len,
+                                kem.p, kem.len, ct.p, ct.len, &o->group_secrets, eb);
     if (rc != XW_OK)
-        return xw_errf(eb, XW_EMLS_WELCOME, "the welcome's group secrets do not decrypt with this key package's init key");
+        return xw_errf(eb, XW_EMLS_WELCOME,
+                       "the welcome's group secrets do not decrypt with this key package's init key");
     /* GroupSecrets */
     mls_reader g;
     mls_reader_init(&g, o->group_secrets.data, o->group_secrets.len, eb);
@@ -193,11 +197,13 @@ int mls_welcome_open(const uint8_t *p, size_t n, const mls_key_package *kp, cons
     for (size_t i = 0; i < np; i++) {
         const mls_psk_id *id = &list[i].id;
         if (id->psktype != MLS_PSK_EXTERNAL)
-            return xw_errf(eb, XW_EUNSUPPORTED,
-                           "the welcome injects a resumption PSK; joining a reinitialised or branched group is not "
-                           "supported");
+            return xw_errf(
+                eb, XW_EUNSUPPORTED,
+                "the welcome injects a resumption PSK; joining a reinitialised or branched group is not "
+                "supported");
         size_t k = 0;
-        while (k < n_psks && !(psks[k].id_len == id->psk_id.len && memcmp(psks[k].id, id->psk_id.p, psks[k].id_len) == 0))
+        while (k < n_psks &&
+               !(psks[k].id_len == id->psk_id.len && memcmp(psks[k].id, id->psk_id.p, psks[k].id_len) == 0))
             k++;
         if (k == n_psks)
             return xw_errf(eb, XW_ENOTFOUND, "the welcome injects an external PSK this client does not hold");
@@ -257,8 +263,8 @@ int mls_group_join(const mls_group_config *cfg, const uint8_t *welcome, size_t w
     if (rc == XW_OK)
         rc = mls_group_info_parse(o.group_info.data, o.group_info.len, &gi, eb);
     if (rc == XW_OK && gi.gc.cipher_suite != s->id)
-        rc = xw_errf(eb, XW_EMLS_WELCOME, "group info is for cipher suite %u, the welcome for %u", gi.gc.cipher_suite,
-                     s->id);
+        rc = xw_errf(eb, XW_EMLS_WELCOME, "group info is for cipher suite %u, the welcome for %u",
+                     gi.gc.cipher_suite, s->id);
     mls_span te;
     if (rc == XW_OK) {
         if (mls_extensions_find(gi.extensions, MLS_EXT_RATCHET_TREE, &te))
@@ -266,22 +272,25 @@ int mls_group_join(const mls_group_config *cfg, const uint8_t *welcome, size_t w
         else if (tree_b)
             rc = mls_tree_decode(s, tree_b, tree_len, &t, eb);
         else
-            rc = xw_errf(eb, XW_EMLS_WELCOME,
-                         "the welcome carries no ratchet_tree extension; pass the group's tree obtained out of band");
+            rc = xw_errf(
+                eb, XW_EMLS_WELCOME,
+                "the welcome carries no ratchet_tree extension; pass the group's tree obtained out of band");
     }
     if (rc == XW_OK) {
         const mls_leaf *sl = mls_tree_leaf(t, gi.signer);
         if (!sl)
             rc = xw_errf(eb, XW_EMLS_WELCOME, "group info signer %u is not a member of the tree", gi.signer);
-        else if (mls_verify_with_label(s, sl->sig_key.p, sl->sig_key.len, "GroupInfoTBS", gi.tbs.p, gi.tbs.len,
-                                       gi.signature.p, gi.signature.len, eb) != XW_OK)
-            rc = xw_errf(eb, XW_EBADSIG, "the group info signature does not verify with signer %u's key", gi.signer);
+        else if (mls_verify_with_label(s, sl->sig_key.p, sl->sig_key.len, "GroupInfoTBS", gi.tbs.p,
+                                       gi.tbs.len, gi.signature.p, gi.signature.len, eb) != XW_OK)
+            rc = xw_errf(eb, XW_EBADSIG, "the group info signature does not verify with signer %u's key",
+                         gi.signer);
     }
     uint8_t th[MLS_MAX_HASH];
     if (rc == XW_OK && (rc = mls_tree_root_hash(t, th)) == XW_OK &&
         (gi.gc.tree_hash.len != s->nh || memcmp(th, gi.gc.tree_hash.p, s->nh) != 0))
-        rc = xw_errf(eb, XW_EMLS_WELCOME, "the ratchet tree does not match the group's tree hash; it is not this "
-                                          "group's tree (or not this epoch's)");
+        rc = xw_errf(eb, XW_EMLS_WELCOME,
+                     "the ratchet tree does not match the group's tree hash; it is not this "
+                     "group's tree (or not this epoch's)");
     if (rc == XW_OK)
         rc = mls_tree_validate(t, gi.gc.group_id, gi.gc.extensions, eb);
     uint32_t me = UINT32_MAX;
@@ -295,8 +304,8 @@ int mls_group_join(const mls_group_config *cfg, const uint8_t *welcome, size_t w
             uint16_t ty = mls_read_u16(&r);
             mls_read_opaque(&r);
             if (!(ty >= 1 && ty <= 5) && !mls_u16_list_has(kp->leaf->ext_types, ty))
-                rc = xw_errf(eb, XW_EMLS_WELCOME, "the group uses extension 0x%04x that this client does not support",
-                             ty);
+                rc = xw_errf(eb, XW_EMLS_WELCOME,
+                             "the group uses extension 0x%04x that this client does not support", ty);
         }
     }
     if (rc == XW_OK && !(g = mls_group_alloc(s, cfg)))
@@ -331,8 +340,8 @@ int mls_group_join(const mls_group_config *cfg, const uint8_t *welcome, size_t w
             if (rc == XW_OK)
                 rc = mls_derive_keypair(s, ns, s->nh, priv, pub, eb);
             if (rc == XW_OK && memcmp(pub, nd->parent->enc_key, s->hpke_pub_len) != 0)
-                rc = xw_errf(eb, XW_EMLS_WELCOME, "the welcome's path secret does not give the key of tree node %u",
-                             x);
+                rc = xw_errf(eb, XW_EMLS_WELCOME,
+                             "the welcome's path secret does not give the key of tree node %u", x);
             if (rc == XW_OK)
                 rc = mls_tree_set_priv(g->tree, x, priv, s->hpke_priv_len);
             if (rc == XW_OK)
@@ -351,9 +360,10 @@ int mls_group_join(const mls_group_config *cfg, const uint8_t *welcome, size_t w
         rc = mls_mac(s, g->sec.confirmation_key, s->nh, g->confirmed, g->confirmed_len, want);
         if (rc == XW_OK &&
             (gi.confirmation_tag.len != s->nh || sodium_memcmp(want, gi.confirmation_tag.p, s->nh) != 0))
-            rc = xw_errf(eb, XW_EMLS_TAG,
-                         "the group info's confirmation tag does not verify: the welcome's secrets do not match the "
-                         "group");
+            rc = xw_errf(
+                eb, XW_EMLS_TAG,
+                "the group info's confirmation tag does not verify: the welcome's secrets do not match the "
+                "group");
     }
     if (rc == XW_OK)
         rc = mls_interim_transcript_hash(s, g->confirmed, gi.confirmation_tag.p, s->nh, g->interim);

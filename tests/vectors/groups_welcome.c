@@ -25,8 +25,8 @@ int vt_welcome(vt_case *c, json_t *e)
     mls_welcome_opened o;
     int opened = 0;
     xw_errbuf eb = {{0}};
-    if (vt_hex(c, e, "init_priv", &ip) || vt_hex(c, e, "key_package", &kpb) || vt_hex(c, e, "signer_pub", &sp) ||
-        vt_hex(c, e, "welcome", &wb))
+    if (vt_hex(c, e, "init_priv", &ip) || vt_hex(c, e, "key_package", &kpb) ||
+        vt_hex(c, e, "signer_pub", &sp) || vt_hex(c, e, "welcome", &wb))
         goto out;
     if (mls_key_package_decode(kpb.data, kpb.len, &kp, &eb) != XW_OK) {
         vt_fail(c, "key package does not decode: %s", eb.msg);
@@ -50,8 +50,8 @@ int vt_welcome(vt_case *c, json_t *e)
     mls_epoch_secrets sec;
     mls_key_schedule_epoch(s, o.joiner_secret, o.psk_secret, gi.gc_bytes.p, gi.gc_bytes.len, &sec);
     uint8_t tag[MLS_MAX_HASH];
-    mls_mac(s, sec.confirmation_key, s->nh, gi.gc.confirmed_transcript_hash.p, gi.gc.confirmed_transcript_hash.len,
-            tag);
+    mls_mac(s, sec.confirmation_key, s->nh, gi.gc.confirmed_transcript_hash.p,
+            gi.gc.confirmed_transcript_hash.len, tag);
     mls_epoch_secrets_wipe(&sec);
     if (gi.confirmation_tag.len != s->nh || memcmp(tag, gi.confirmation_tag.p, s->nh) != 0)
         vt_fail(c, "confirmation tag does not verify");
@@ -99,7 +99,8 @@ int vt_passive_client(vt_case *c, json_t *e)
         json_t *o = json_array_get(jp, i);
         if (vt_hex(c, o, "psk_id", &pbuf[2 * i]) || vt_hex(c, o, "psk", &pbuf[2 * i + 1]))
             goto out;
-        psks[i] = (mls_external_psk){pbuf[2 * i].data, pbuf[2 * i].len, pbuf[2 * i + 1].data, pbuf[2 * i + 1].len};
+        psks[i] =
+            (mls_external_psk){pbuf[2 * i].data, pbuf[2 * i].len, pbuf[2 * i + 1].data, pbuf[2 * i + 1].len};
     }
     if (vt_hex(c, e, "key_package", &kpb) || vt_hex(c, e, "welcome", &wb))
         goto out;
@@ -128,7 +129,8 @@ int vt_passive_client(vt_case *c, json_t *e)
     if (vt_hex(c, e, "signature_priv", &tmp))
         goto out;
     mls_sig_priv_from_seed(s, tmp.data, tmp.len, &ks.sig, NULL);
-    if (ks.sig.pub_len != kp->leaf->sig_key.len || memcmp(ks.sig.pub, kp->leaf->sig_key.p, ks.sig.pub_len) != 0) {
+    if (ks.sig.pub_len != kp->leaf->sig_key.len ||
+        memcmp(ks.sig.pub, kp->leaf->sig_key.p, ks.sig.pub_len) != 0) {
         vt_fail(c, "signature_priv does not match the leaf's signature_key");
         goto out;
     }
@@ -138,8 +140,8 @@ int vt_passive_client(vt_case *c, json_t *e)
     mls_group_config cfg;
     mls_group_config_default(&cfg);
     cfg.accept_public_handshake = 1;
-    if (mls_group_join(&cfg, wb.data, wb.len, kpb.data, kpb.len, &ks, has_tree ? tree.data : NULL, tree.len, psks,
-                       np, &g, &eb) != XW_OK) {
+    if (mls_group_join(&cfg, wb.data, wb.len, kpb.data, kpb.len, &ks, has_tree ? tree.data : NULL, tree.len,
+                       psks, np, &g, &eb) != XW_OK) {
         vt_fail(c, "join fails: %s", eb.msg);
         goto out;
     }
