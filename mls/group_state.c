@@ -24,18 +24,19 @@
 
 static void secrets_write(mls_writer *w, const mls_suite *s, const mls_epoch_secrets *e)
 {
-    const uint8_t *f[] = {e->joiner_secret,   e->welcome_secret,     e->init_secret,     e->sender_data_secret,
-                          e->encryption_secret, e->exporter_secret, e->epoch_authenticator, e->external_secret,
-                          e->confirmation_key, e->membership_key,    e->resumption_psk};
+    const uint8_t *f[] = {e->joiner_secret,       e->welcome_secret,    e->init_secret,
+                          e->sender_data_secret,  e->encryption_secret, e->exporter_secret,
+                          e->epoch_authenticator, e->external_secret,   e->confirmation_key,
+                          e->membership_key,      e->resumption_psk};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         mls_write_fixed(w, f[i], s->nh);
 }
 
 static void secrets_read(mls_reader *r, const mls_suite *s, mls_epoch_secrets *e)
 {
-    uint8_t *f[] = {e->joiner_secret,   e->welcome_secret,     e->init_secret,     e->sender_data_secret,
+    uint8_t *f[] = {e->joiner_secret,     e->welcome_secret,  e->init_secret,         e->sender_data_secret,
                     e->encryption_secret, e->exporter_secret, e->epoch_authenticator, e->external_secret,
-                    e->confirmation_key, e->membership_key,    e->resumption_psk};
+                    e->confirmation_key,  e->membership_key,  e->resumption_psk};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         mls_span x = mls_read_fixed(r, s->nh);
         if (x.p)

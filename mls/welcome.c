@@ -260,6 +260,7 @@ int mls_group_join(const mls_group_config *cfg, const uint8_t *welcome, size_t w
     rc = mls_welcome_open(welcome, w_len, kp, kps->init_priv, psks, n_psks, &o, eb);
     const mls_suite *s = o.suite;
     mls_group_info gi;
+    memset(&gi, 0, sizeof gi);
     if (rc == XW_OK)
         rc = mls_group_info_parse(o.group_info.data, o.group_info.len, &gi, eb);
     if (rc == XW_OK && gi.gc.cipher_suite != s->id)

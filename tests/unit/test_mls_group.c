@@ -122,8 +122,8 @@ static void commit(world *w, size_t c, const mls_commit_opts *o, kpkg *adds, siz
     assert_int_equal(mls_group_commit_confirm(w->m[c], &eb), XW_OK);
     for (size_t i = 0; i < n_add; i++) {
         assert_true(w->n < MAXM);
-        rc = mls_group_join(&w->cfg, wm.data, wm.len, adds[i].kp.data, adds[i].kp.len, &adds[i].sec, NULL, 0, NULL,
-                            0, &w->m[w->n], &eb);
+        rc = mls_group_join(&w->cfg, wm.data, wm.len, adds[i].kp.data, adds[i].kp.len, &adds[i].sec, NULL, 0,
+                            NULL, 0, &w->m[w->n], &eb);
         if (rc != XW_OK)
             fail_msg("join: %s", eb.msg);
         w->n++;
@@ -444,7 +444,7 @@ static void test_reject_bad_commits(void **st)
     const uint8_t *kps[2] = {k.kp.data, k.kp.data};
     size_t lens[2] = {k.kp.len, k.kp.len};
     mls_commit_opts o4 = {.add_kps = kps, .add_lens = lens, .n_add = 2};
-    bad_commit(&w, 1, &o4, XW_EMLS_PROPOSAL); /* same client added twice */
+    bad_commit(&w, 1, &o4, XW_EMLS_PROPOSAL);            /* same client added twice */
     uint8_t e2[] = {0x00, 0x01, 0x00, 0x00, 0x01, 0x00}; /* application_id twice */
     mls_commit_opts o5 = {.gce = e2, .gce_len = sizeof e2};
     bad_commit(&w, 1, &o5, XW_EMALFORMED);
@@ -525,19 +525,20 @@ static void test_welcome_checks(void **st)
     assert_int_equal(mls_group_commit_confirm(w.m[0], &eb), XW_OK);
     mls_group *g = NULL;
     /* not for this key package */
-    assert_int_equal(mls_group_join(&w.cfg, wm.data, wm.len, other.kp.data, other.kp.len, &other.sec, tree.data,
-                                    tree.len, NULL, 0, &g, &eb),
+    assert_int_equal(mls_group_join(&w.cfg, wm.data, wm.len, other.kp.data, other.kp.len, &other.sec,
+                                    tree.data, tree.len, NULL, 0, &g, &eb),
                      XW_EMLS_WELCOME);
     /* no tree in the Welcome and none given */
-    assert_int_equal(mls_group_join(&w.cfg, wm.data, wm.len, k.kp.data, k.kp.len, &k.sec, NULL, 0, NULL, 0, &g, &eb),
-                     XW_EMLS_WELCOME);
+    assert_int_equal(
+        mls_group_join(&w.cfg, wm.data, wm.len, k.kp.data, k.kp.len, &k.sec, NULL, 0, NULL, 0, &g, &eb),
+        XW_EMLS_WELCOME);
     /* a tree of another epoch */
     xw_buf old;
     xw_buf_init(&old, 1 << 20);
     assert_int_equal(mls_tree_encode(w.m[0]->past[0].tree, &old), XW_OK);
-    assert_int_not_equal(
-        mls_group_join(&w.cfg, wm.data, wm.len, k.kp.data, k.kp.len, &k.sec, old.data, old.len, NULL, 0, &g, &eb),
-        XW_OK);
+    assert_int_not_equal(mls_group_join(&w.cfg, wm.data, wm.len, k.kp.data, k.kp.len, &k.sec, old.data,
+                                        old.len, NULL, 0, &g, &eb),
+                         XW_OK);
     /* tampered bytes */
     for (size_t pos = 4; pos < wm.len; pos += wm.len / 13 + 1) {
         wm.data[pos] ^= 1;
@@ -548,8 +549,8 @@ static void test_welcome_checks(void **st)
         wm.data[pos] ^= 1;
     }
     /* out of band: works */
-    assert_int_equal(mls_group_join(&w.cfg, wm.data, wm.len, k.kp.data, k.kp.len, &k.sec, tree.data, tree.len, NULL,
-                                    0, &w.m[1], &eb),
+    assert_int_equal(mls_group_join(&w.cfg, wm.data, wm.len, k.kp.data, k.kp.len, &k.sec, tree.data, tree.len,
+                                    NULL, 0, &w.m[1], &eb),
                      XW_OK);
     w.n = 2;
     agree(&w);
@@ -573,13 +574,16 @@ static void test_key_package_checks(void **st)
     assert_int_equal(mls_key_package_decode(k.kp.data, k.kp.len, &kp, &eb), XW_OK);
     assert_int_equal(mls_key_package_validate(s, kp, (uint64_t)time(NULL), (mls_span){NULL, 0}, &eb), XW_OK);
     /* expired */
-    assert_int_equal(mls_key_package_validate(s, kp, (uint64_t)time(NULL) + 86400 * 365, (mls_span){NULL, 0}, &eb),
-                     XW_EMLS_KEYPACKAGE);
+    assert_int_equal(
+        mls_key_package_validate(s, kp, (uint64_t)time(NULL) + 86400 * 365, (mls_span){NULL, 0}, &eb),
+        XW_EMLS_KEYPACKAGE);
     /* wrong suite */
-    assert_int_equal(mls_key_package_validate(mls_suite_get(1), kp, 0, (mls_span){NULL, 0}, &eb), XW_EMLS_KEYPACKAGE);
+    assert_int_equal(mls_key_package_validate(mls_suite_get(1), kp, 0, (mls_span){NULL, 0}, &eb),
+                     XW_EMLS_KEYPACKAGE);
     /* required capabilities the leaf lacks: extension 0xff01 */
     uint8_t req[] = {0x00, 0x03, 0x07, 0x02, 0xff, 0x01, 0x00, 0x02, 0x00, 0x01};
-    assert_int_equal(mls_key_package_validate(s, kp, 0, (mls_span){req, sizeof req}, &eb), XW_EMLS_KEYPACKAGE);
+    assert_int_equal(mls_key_package_validate(s, kp, 0, (mls_span){req, sizeof req}, &eb),
+                     XW_EMLS_KEYPACKAGE);
     mls_key_package_free(kp);
     /* signature: every byte flip is refused */
     for (size_t pos = 0; pos < k.kp.len; pos += 7) {

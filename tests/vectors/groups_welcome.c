@@ -48,6 +48,7 @@ int vt_welcome(vt_case *c, json_t *e)
         goto out;
     }
     mls_epoch_secrets sec;
+    memset(&sec, 0, sizeof sec);
     mls_key_schedule_epoch(s, o.joiner_secret, o.psk_secret, gi.gc_bytes.p, gi.gc_bytes.len, &sec);
     uint8_t tag[MLS_MAX_HASH];
     mls_mac(s, sec.confirmation_key, s->nh, gi.gc.confirmed_transcript_hash.p,
