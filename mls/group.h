@@ -14,7 +14,7 @@
  * exactly as it was (mls_group_save() gives the same bytes before and after), with a
  * sentence in the caller's xw_errbuf. mls_group_save()/mls_group_load() persist the whole
  * state (secrets included; the caller stores it protected) so that a restarted process
- * behaves identically. A staged commit is not part of the saved state.
+ * behaves identically, a staged commit included.
  *
  * Wire-format policy: with the default (XMTP's) every handshake and application message is
  * a PrivateMessage and PublicMessage handshakes are refused; the policy can allow sending

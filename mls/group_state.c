@@ -10,7 +10,8 @@
  *   tree, public tree) and the external PSKs.
  * Everything is re-validated on load: lengths against the suite, trees through the normal
  * decoder, proposals through the proposal decoder; any inconsistency is XW_ECORRUPT. A
- * staged commit is not saved (confirm or discard it first; it is dropped otherwise).
+ * staged own commit is saved too (its message and its next-epoch state, nested), so it can
+ * still be confirmed or discarded after a restart.
  *
  * The bytes hold every secret of the member: the caller stores them encrypted or in a
  * protected database, and wipes copies (xw_buf_free_secret).
@@ -123,6 +124,16 @@ int mls_group_save(const mls_group *g, xw_buf *out)
         mls_write_opaque(&w, g->psks[i].psk.data, g->psks[i].psk.len);
     }
     mls_write_vec_end(&w, m);
+    mls_write_u8(&w, g->staged != NULL);
+    if (g->staged) {
+        mls_write_opaque(&w, g->staged_msg.data, g->staged_msg.len);
+        xw_buf st;
+        xw_buf_init(&st, (size_t)1 << 30);
+        if (mls_group_save(g->staged, &st) != XW_OK)
+            w.err = XW_ETOOBIG;
+        mls_write_opaque(&w, st.data, st.len);
+        xw_buf_free_secret(&st);
+    }
     if (w.err) {
         xw_buf_truncate(out, start);
         return w.err;
@@ -296,6 +307,13 @@ int mls_group_load(const uint8_t *p, size_t n, mls_group **out, xw_errbuf *eb)
         }
         if (rc == XW_OK && mls_reader_join(&r, &v) != XW_OK)
             rc = corrupt(eb, "PSKs");
+    }
+    if (rc == XW_OK && mls_read_u8(&r)) {
+        mls_span msg = mls_read_opaque(&r), st = mls_read_opaque(&r);
+        if (r.err || xw_buf_append(&g->staged_msg, msg.p, msg.len))
+            rc = corrupt(eb, "staged commit");
+        else if (mls_group_load(st.p, st.len, &g->staged, eb) != XW_OK || g->staged->staged)
+            rc = corrupt(eb, "staged commit state");
     }
     if (rc == XW_OK && mls_reader_finish(&r, "group state") != XW_OK)
         rc = corrupt(eb, "trailing bytes");

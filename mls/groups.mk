@@ -19,3 +19,9 @@ test_mls_group_LIBS := mls common
 test_mls_group_PKGS := openssl libsodium cmocka
 TESTS += test_mls_group
 test_mls_group_TIMEOUT := 120
+
+# build/mls-peer: a command-line member whose state lives in a file (tests/interop/README.md).
+PROGS += mls-peer
+mls-peer_SRCS := mls/mls_peer.c
+mls-peer_LIBS := mls common
+mls-peer_PKGS := openssl libsodium
