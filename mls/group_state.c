@@ -100,7 +100,9 @@ int mls_group_save(const mls_group *g, xw_buf *out)
     mls_write_u8(&w, (uint8_t)g->active);
     mls_write_opaque(&w, g->sig.sk, 32);
     secrets_write(&w, s, &g->sec);
-    st_write(&w, g->st);
+    mls_write_u8(&w, g->st != NULL); /* none once the member was removed */
+    if (g->st)
+        st_write(&w, g->st);
     size_t m = mls_write_vec_begin(&w);
     for (size_t i = 0; i < g->n_props; i++) {
         mls_write_opaque(&w, g->props[i].ref, s->nh);
@@ -237,11 +239,19 @@ int mls_group_load(const uint8_t *p, size_t n, mls_group **out, xw_errbuf *eb)
         if (r.err || mls_sig_priv_from_seed(s, seed.p, seed.len, &g->sig, eb) != XW_OK)
             rc = corrupt(eb, "signature key");
     }
+    if (rc == XW_OK && g->active > 1)
+        rc = corrupt(eb, "active flag");
     if (rc == XW_OK && g->active && !mls_tree_leaf(g->tree, g->me))
         rc = corrupt(eb, "own leaf is blank");
     if (rc == XW_OK) {
         secrets_read(&r, s, &g->sec);
-        rc = r.err ? corrupt(eb, "epoch secrets") : st_read(&r, s, g->tree->n_leaves, &g->st, eb);
+        int has_st = mls_read_u8(&r);
+        if (r.err || (has_st && !g->active))
+            rc = corrupt(eb, "epoch secrets");
+        else if (has_st)
+            rc = st_read(&r, s, g->tree->n_leaves, &g->st, eb);
+        else if (g->active)
+            rc = corrupt(eb, "secret tree missing");
     }
     if (rc == XW_OK)
         rc = mls_group_gc_update(g);

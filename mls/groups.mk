@@ -25,3 +25,9 @@ PROGS += mls-peer
 mls-peer_SRCS := mls/mls_peer.c
 mls-peer_LIBS := mls common
 mls-peer_PKGS := openssl libsodium
+
+# Interop with ts-mls (an independent implementation), suites 1 and 3, both ways.
+TESTS += mls-interop
+mls-interop_CMD := node tests/interop/mls_interop.mjs $(BUILD)/mls-peer
+mls-interop_NEEDS = $(INTEROP_NPM) $(BUILD)/mls-peer
+mls-interop_TIMEOUT := 240

@@ -269,11 +269,12 @@ static int do_commit(peer *pr, const mls_commit_opts *o, xw_errbuf *eb)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: mls-peer [--suite 1|3] [--public] STATE COMMAND [ARG...]\n"
-                    "commands: keypackage IDENTITY | create GROUP_ID_HEX | add KEYPACKAGE... | remove LEAF... |\n"
-                    "          update | commit | confirm | discard | join WELCOME [TREE] | send TEXT |\n"
-                    "          receive MESSAGE | info | tree\n"
-                    "binary arguments are hex or @FILE; see tests/interop/README.md\n");
+    fprintf(stderr,
+            "usage: mls-peer [--suite 1|3] [--public] STATE COMMAND [ARG...]\n"
+            "commands: keypackage IDENTITY | create GROUP_ID_HEX | add KEYPACKAGE... | remove LEAF... |\n"
+            "          update | commit | confirm | discard | join WELCOME [TREE] | send TEXT |\n"
+            "          receive MESSAGE | info | tree\n"
+            "binary arguments are hex or @FILE; see tests/interop/README.md\n");
 }
 
 static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
@@ -299,10 +300,11 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
             rc = xw_errf(eb, XW_ESTATE, "this state already holds a group");
         else if ((rc = arg_bytes(argv[1], &a)) != XW_OK)
             rc = xw_errf(eb, rc, "group id is not hex");
-        else if ((rc = pr->identity.len ? new_key_package(pr, (const char *)pr->identity.data, pr->identity.len, &i, eb)
-                                         : new_key_package(pr, "creator", 7, &i, eb)) == XW_OK) {
-            rc = mls_group_create(&cfg, a.data, a.len, pr->kp[i].data, pr->kp[i].len, &pr->kps[i], NULL, 0, &pr->g,
-                                  eb);
+        else if ((rc = pr->identity.len
+                           ? new_key_package(pr, (const char *)pr->identity.data, pr->identity.len, &i, eb)
+                           : new_key_package(pr, "creator", 7, &i, eb)) == XW_OK) {
+            rc = mls_group_create(&cfg, a.data, a.len, pr->kp[i].data, pr->kp[i].len, &pr->kps[i], NULL, 0,
+                                  &pr->g, eb);
             drop_kp(pr, i);
         }
     } else if (!strcmp(cmd, "add") && argc >= 2) {
@@ -392,7 +394,9 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
                 printf("\n");
             } else {
                 printf("%s %u%s\n", r.kind == MLS_RECEIVED_PROPOSAL ? "proposal" : "commit", r.sender,
-                       r.removed ? " removed" : r.own_commit ? " own" : "");
+                       r.removed      ? " removed"
+                       : r.own_commit ? " own"
+                                      : "");
             }
         }
         mls_received_free(&r);
