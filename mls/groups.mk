@@ -31,3 +31,11 @@ TESTS += mls-interop
 mls-interop_CMD := node tests/interop/mls_interop.mjs $(BUILD)/mls-peer
 mls-interop_NEEDS = $(INTEROP_NPM) $(BUILD)/mls-peer
 mls-interop_TIMEOUT := 240
+
+# Scale: 100 members, 200 epochs of random adds/removes/updates, everyone agrees.
+TESTBINS += test_mls_scenario
+test_mls_scenario_SRCS := tests/unit/test_mls_scenario.c
+test_mls_scenario_LIBS := mls common
+test_mls_scenario_PKGS := openssl libsodium
+TESTS += test_mls_scenario
+test_mls_scenario_TIMEOUT := 240
