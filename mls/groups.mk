@@ -39,3 +39,9 @@ test_mls_scenario_LIBS := mls common
 test_mls_scenario_PKGS := openssl libsodium
 TESTS += test_mls_scenario
 test_mls_scenario_TIMEOUT := 240
+
+# libFuzzer targets: commit processing and Welcome/tree processing against fixed groups.
+FUZZERS += fuzz_mls_commit fuzz_mls_welcome
+fuzz_mls_commit_SRCS := tests/fuzz/fuzz_mls_commit.c
+fuzz_mls_welcome_SRCS := tests/fuzz/fuzz_mls_welcome.c
+$(foreach f,fuzz_mls_commit fuzz_mls_welcome,$(eval $(f)_LIBS := mls common)$(eval $(f)_PKGS := openssl libsodium))

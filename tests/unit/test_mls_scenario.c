@@ -58,7 +58,8 @@ static int make_kp(const char *name, xw_buf *kp, mls_key_package_secrets *sec)
     mls_sig_priv sig;
     mls_sig_priv_generate(suite, &sig);
     uint64_t now = (uint64_t)time(NULL);
-    mls_key_package_opts o = {.identity = {(const uint8_t *)name, strlen(name)}, .not_before = now - 60, .not_after = now + 86400};
+    mls_key_package_opts o = {
+        .identity = {(const uint8_t *)name, strlen(name)}, .not_before = now - 60, .not_after = now + 86400};
     xw_buf_init(kp, 1 << 20);
     int rc = mls_key_package_create(suite, &sig, &o, kp, sec, NULL);
     mls_sig_priv_wipe(&sig);
@@ -93,13 +94,15 @@ static int epoch(size_t c, size_t n_add, uint32_t *rm, size_t n_rm, const char *
     xw_buf_init(&cm, 1 << 26);
     xw_buf_init(&wm, 1 << 26);
     mls_commit_opts o = {.add_kps = kpp, .add_lens = lens, .n_add = n_add, .remove = rm, .n_remove = n_rm};
-    int ok = check(mls_group_commit(m[c], &o, &cm, &wm, &eb) == XW_OK, "%s: commit by %zu: %s", what, c, eb.msg);
+    int ok =
+        check(mls_group_commit(m[c], &o, &cm, &wm, &eb) == XW_OK, "%s: commit by %zu: %s", what, c, eb.msg);
     for (size_t i = 0; ok && i < n_slots; i++) {
         if (!m[i] || i == c)
             continue;
         mls_received r;
         mls_received_init(&r);
-        ok = check(mls_group_receive(m[i], cm.data, cm.len, &r, &eb) == XW_OK, "%s: member %zu: %s", what, i, eb.msg);
+        ok = check(mls_group_receive(m[i], cm.data, cm.len, &r, &eb) == XW_OK, "%s: member %zu: %s", what, i,
+                   eb.msg);
         if (ok && r.removed) {
             mls_group_free(m[i]);
             m[i] = NULL;
@@ -128,7 +131,8 @@ static int epoch(size_t c, size_t n_add, uint32_t *rm, size_t n_rm, const char *
     int agree = 1;
     for (size_t k = 1; k < n; k++) {
         const uint8_t *b = mls_group_epoch_authenticator(m[idx[k]], &bl);
-        agree &= mls_group_epoch(m[idx[k]]) == mls_group_epoch(m[idx[0]]) && al == bl && memcmp(a, b, al) == 0;
+        agree &=
+            mls_group_epoch(m[idx[k]]) == mls_group_epoch(m[idx[0]]) && al == bl && memcmp(a, b, al) == 0;
     }
     return check(agree, "%s: members disagree on the epoch authenticator", what);
 }
@@ -146,8 +150,8 @@ static int messages(const char *what)
             continue;
         mls_received r;
         mls_received_init(&r);
-        ok = mls_group_receive(m[idx[k]], msg.data, msg.len, &r, &eb) == XW_OK && r.data.len == strlen(what) &&
-             memcmp(r.data.data, what, r.data.len) == 0;
+        ok = mls_group_receive(m[idx[k]], msg.data, msg.len, &r, &eb) == XW_OK &&
+             r.data.len == strlen(what) && memcmp(r.data.data, what, r.data.len) == 0;
         mls_received_free(&r);
     }
     xw_buf_free(&msg);
@@ -164,7 +168,8 @@ int main(int argc, char **argv)
     mls_key_package_secrets sec;
     xw_errbuf eb = {{0}};
     if (make_kp("member-0", &kp, &sec) != XW_OK ||
-        mls_group_create(&cfg, (const uint8_t *)"scenario", 8, kp.data, kp.len, &sec, NULL, 0, &m[0], &eb) != XW_OK) {
+        mls_group_create(&cfg, (const uint8_t *)"scenario", 8, kp.data, kp.len, &sec, NULL, 0, &m[0], &eb) !=
+            XW_OK) {
         printf("cannot create the group: %s\n0 passed, 1 failed\n", eb.msg);
         return 1;
     }
@@ -203,7 +208,8 @@ int main(int argc, char **argv)
             messages(what);
     }
     size_t idx[MAXM], n = live(idx);
-    printf("after %d epochs: %zu members, epoch %llu\n", EPOCHS, n, (unsigned long long)mls_group_epoch(m[idx[0]]));
+    printf("after %d epochs: %zu members, epoch %llu\n", EPOCHS, n,
+           (unsigned long long)mls_group_epoch(m[idx[0]]));
     for (size_t i = 0; i < n_slots; i++)
         mls_group_free(m[i]);
     printf("%d passed, %d failed\n", passed, failed);
