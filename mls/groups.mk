@@ -45,3 +45,9 @@ FUZZERS += fuzz_mls_commit fuzz_mls_welcome
 fuzz_mls_commit_SRCS := tests/fuzz/fuzz_mls_commit.c
 fuzz_mls_welcome_SRCS := tests/fuzz/fuzz_mls_welcome.c
 $(foreach f,fuzz_mls_commit fuzz_mls_welcome,$(eval $(f)_LIBS := mls common)$(eval $(f)_PKGS := openssl libsodium))
+
+# make bench: add-one-member commit and its processing for N = 10..1000, against ts-mls.
+BENCHES += bench_mls_groups
+bench_mls_groups_SRCS := bench/mls_groups.c
+bench_mls_groups_LIBS := mls common
+bench_mls_groups_PKGS := openssl libsodium

@@ -187,7 +187,7 @@ int main(int argc, char **argv)
     for (int e = 0; e < EPOCHS && !failed; e++) {
         size_t idx[MAXM], n = live(idx);
         size_t c = idx[rnd((uint32_t)n)];
-        uint32_t op = rnd(10), rm[2];
+        uint32_t op = rnd(10), rm[2] = {0, 0};
         size_t n_rm = 0, n_add = 0;
         if ((op < 4 && n_slots + 2 < MAXM) || n < TARGET - 20) {
             n_add = 1 + rnd(2);
