@@ -42,7 +42,8 @@ static void kp(const char *name, xw_buf *out, mls_key_package_secrets *sec)
     mls_sig_priv sig;
     mls_sig_priv_generate(suite, &sig);
     uint64_t t = (uint64_t)time(NULL);
-    mls_key_package_opts o = {.identity = {(const uint8_t *)name, strlen(name)}, .not_before = t - 60, .not_after = t + 3600};
+    mls_key_package_opts o = {
+        .identity = {(const uint8_t *)name, strlen(name)}, .not_before = t - 60, .not_after = t + 3600};
     xw_buf_init(out, 1 << 20);
     if (mls_key_package_create(suite, &sig, &o, out, sec, NULL) != XW_OK)
         abort();
@@ -57,7 +58,8 @@ static void run_c(int n, double *commit_ms, double *process_ms)
     kp("receiver", &rkp, &rsec);
     kp("new", &nkp, &nsec);
     mls_group *creator = NULL, *receiver = NULL;
-    if (mls_group_create(&cfg, (const uint8_t *)"bench", 5, ckp.data, ckp.len, &csec, NULL, 0, &creator, &eb) != XW_OK)
+    if (mls_group_create(&cfg, (const uint8_t *)"bench", 5, ckp.data, ckp.len, &csec, NULL, 0, &creator,
+                         &eb) != XW_OK)
         abort();
     xw_buf *kps = calloc((size_t)n, sizeof *kps);
     mls_key_package_secrets *secs = calloc((size_t)n, sizeof *secs);
@@ -82,10 +84,12 @@ static void run_c(int n, double *commit_ms, double *process_ms)
             mls_commit_opts o = {.add_kps = ptrs, .add_lens = lens, .n_add = pending};
             xw_buf_reset(&cm);
             xw_buf_reset(&wm);
-            if (mls_group_commit(creator, &o, &cm, &wm, &eb) != XW_OK || mls_group_commit_confirm(creator, &eb))
+            if (mls_group_commit(creator, &o, &cm, &wm, &eb) != XW_OK ||
+                mls_group_commit_confirm(creator, &eb))
                 abort();
             if (!receiver) {
-                if (mls_group_join(&cfg, wm.data, wm.len, rkp.data, rkp.len, &rsec, NULL, 0, NULL, 0, &receiver, &eb))
+                if (mls_group_join(&cfg, wm.data, wm.len, rkp.data, rkp.len, &rsec, NULL, 0, NULL, 0,
+                                   &receiver, &eb))
                     abort();
             } else {
                 mls_received r;
@@ -179,16 +183,17 @@ int main(void)
         have_ts = got == (int)ns;
     }
     printf("add one member to a group of N (suite 3, PrivateMessage handshakes), best of %d\n", REPS);
-    printf("%6s %12s %12s %12s %12s %9s %9s\n", "N", "commit ms", "ts-mls ms", "process ms", "ts-mls ms", "commit x",
-           "process x");
+    printf("%6s %12s %12s %12s %12s %9s %9s\n", "N", "commit ms", "ts-mls ms", "process ms", "ts-mls ms",
+           "commit x", "process x");
     for (size_t i = 0; i < ns; i++) {
         if (have_ts)
-            printf("%6d %12.3f %12.3f %12.3f %12.3f %9.1f %9.1f\n", sizes[i], c[i], tc[i], p[i], tp[i], tc[i] / c[i],
-                   tp[i] / p[i]);
+            printf("%6d %12.3f %12.3f %12.3f %12.3f %9.1f %9.1f\n", sizes[i], c[i], tc[i], p[i], tp[i],
+                   tc[i] / c[i], tp[i] / p[i]);
         else
             printf("%6d %12.3f %12s %12.3f %12s\n", sizes[i], c[i], "-", p[i], "-");
     }
     if (!have_ts)
-        printf("ts-mls figures missing: run `make test` once (it installs tests/interop/node_modules) and node 20\n");
+        printf("ts-mls figures missing: run `make test` once (it installs tests/interop/node_modules) and "
+               "node 20\n");
     return 0;
 }

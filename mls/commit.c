@@ -204,7 +204,7 @@ int mls_group_apply_proposals(const mls_group *g, mls_group *next, const mls_pli
             return xw_errf(eb, rc, "the tree cannot grow further (%u leaves)", next->tree->n_leaves);
         added[(*n_added)++] = idx;
     }
-    if (gce_p) {
+    if (gce_p && !unchecked) {
         int rc = check_required_caps(g, next->tree, exts, eb);
         if (rc != XW_OK)
             return rc;

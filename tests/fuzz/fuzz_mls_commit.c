@@ -100,11 +100,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t gl;
         const uint8_t *gid = mls_group_id(member, &gl);
         uint8_t sig[64] = {0}, tag[32] = {0};
-        mls_authenticated_content ac = {
-            MLS_WIRE_FORMAT_PUBLIC_MESSAGE,
-            {{gid, gl}, mls_group_epoch(member), {MLS_SENDER_MEMBER, mode == 0 ? data[1] % 4u : 1}, {NULL, 0},
-             MLS_CONTENT_COMMIT, {buf.data, buf.len}},
-            {{sig, 64}, {tag, 32}}};
+        mls_authenticated_content ac = {MLS_WIRE_FORMAT_PUBLIC_MESSAGE,
+                                        {{gid, gl},
+                                         mls_group_epoch(member),
+                                         {MLS_SENDER_MEMBER, mode == 0 ? data[1] % 4u : 1},
+                                         {NULL, 0},
+                                         MLS_CONTENT_COMMIT,
+                                         {buf.data, buf.len}},
+                                        {{sig, 64}, {tag, 32}}};
         mls_group *next = NULL;
         int removed = 0;
         rc = mls_group_process_commit(member, &ac, &next, &removed, NULL);

@@ -20,8 +20,8 @@ static inline void fz_kp(const mls_suite *s, const char *name, xw_buf *kp, mls_k
     uint8_t seed[32] = {0};
     memcpy(seed, name, strlen(name) < 32 ? strlen(name) : 32);
     mls_sig_priv_from_seed(s, seed, 32, &sig, NULL);
-    mls_key_package_opts o = {.identity = {(const uint8_t *)name, strlen(name)}, .not_before = 0,
-                              .not_after = UINT64_MAX};
+    mls_key_package_opts o = {
+        .identity = {(const uint8_t *)name, strlen(name)}, .not_before = 0, .not_after = UINT64_MAX};
     xw_buf_init(kp, 1 << 20);
     mls_key_package_create(s, &sig, &o, kp, sec, NULL);
 }

@@ -71,8 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mls_group_join(&cfg, buf.data, buf.len, kp.data, kp.len, &sec, NULL, 0, NULL, 0, &g, NULL);
         break;
     case 2:
-        mls_group_join(&cfg, welcome_bare.data, welcome_bare.len, kp.data, kp.len, &sec, data + 1, size - 1, NULL, 0,
-                       &g, NULL);
+        mls_group_join(&cfg, welcome_bare.data, welcome_bare.len, kp.data, kp.len, &sec, data + 1, size - 1,
+                       NULL, 0, &g, NULL);
         break;
     default: {
         mls_tree *t = NULL;

@@ -18,6 +18,7 @@
 #include "mls/group_int.h"
 #include "mls/keypackage.h"
 #include "mls/proposal.h"
+#include "mls/treekem.h"
 
 typedef struct {
     xw_buf kp;
@@ -475,6 +476,137 @@ static void test_reject_bad_commits(void **st)
     world_free(&w);
 }
 
+static void test_reject_more(void **st)
+{
+    (void)st;
+    world w;
+    world_init(&w, 3, 0);
+    add_members(&w, 0, 3);
+    xw_errbuf eb = {{0}};
+    /* an Add of a client already in the group (member 2's signature key) */
+    kpkg dup;
+    mls_key_package_opts ko = {
+        .identity = {(const uint8_t *)"dup", 3}, .not_before = 0, .not_after = UINT64_MAX};
+    xw_buf_init(&dup.kp, 1 << 20);
+    assert_int_equal(mls_key_package_create(w.s, &w.m[2]->sig, &ko, &dup.kp, &dup.sec, &eb), XW_OK);
+    const uint8_t *kps[1] = {dup.kp.data};
+    size_t lens[1] = {dup.kp.len};
+    mls_commit_opts o1 = {.add_kps = kps, .add_lens = lens, .n_add = 1};
+    xw_buf cm, wm;
+    xw_buf_init(&cm, 1 << 24);
+    xw_buf_init(&wm, 1 << 24);
+    assert_int_equal(mls_group_commit(w.m[1], &o1, &cm, &wm, &eb),
+                     XW_EMLS_KEYPACKAGE);       /* the sender refuses */
+    bad_commit(&w, 1, &o1, XW_EMLS_KEYPACKAGE); /* and so do receivers */
+    /* required_capabilities that members do not support */
+    uint8_t req[] = {0x00, 0x03, 0x07, 0x02, 0xff, 0x01, 0x00, 0x02, 0x00, 0x01};
+    mls_commit_opts o2 = {.gce = req, .gce_len = sizeof req};
+    bad_commit(&w, 1, &o2, XW_EMLS_PROPOSAL);
+    /* a Remove without the update path it requires */
+    uint32_t leaf = mls_group_own_leaf(w.m[3]);
+    mls_commit_opts o3 = {.remove = &leaf, .n_remove = 1, .no_path = 1};
+    bad_commit(&w, 1, &o3, XW_EMLS_COMMIT);
+    /* a commit by reference to a proposal member 2 never received */
+    xw_buf prop;
+    xw_buf_init(&prop, 1 << 20);
+    assert_int_equal(mls_group_propose_remove(w.m[1], leaf, &prop, &eb), XW_OK);
+    mls_received r;
+    mls_received_init(&r);
+    assert_int_equal(mls_group_receive(w.m[0], prop.data, prop.len, &r, &eb), XW_OK);
+    assert_int_equal(r.kind, MLS_RECEIVED_PROPOSAL);
+    mls_commit_opts o4 = {.include_pending = 1};
+    xw_buf_reset(&cm);
+    assert_int_equal(mls_group_commit(w.m[0], &o4, &cm, &wm, &eb), XW_OK);
+    reject_unchanged(w.m[2], cm.data, cm.len, XW_EMLS_PROPOSAL);
+    mls_group_commit_discard(w.m[0]);
+    /* a proposal for another group or a future epoch */
+    prop.data[6] ^= 1; /* inside the group id */
+    reject_unchanged(w.m[2], prop.data, prop.len, 0);
+    mls_received_free(&r);
+    xw_buf_free(&prop);
+    xw_buf_free(&cm);
+    xw_buf_free(&wm);
+    kp_free(&dup);
+    world_free(&w);
+}
+
+static void test_update_path_checks(void **st)
+{
+    (void)st;
+    world w;
+    world_init(&w, 1, 0);
+    add_members(&w, 0, 3);
+    mls_group *a = w.m[0], *b = w.m[1];
+    mls_span gid = {a->group_id.data, a->group_id.len};
+    mls_tree *t = mls_tree_clone(a->tree, 1);
+    mls_treekem_path p;
+    xw_errbuf eb = {{0}};
+    assert_int_equal(mls_treekem_prepare(t, a->me, &a->sig, NULL, gid, &p, &eb), XW_OK);
+    uint8_t gc[] = "provisional group context";
+    xw_buf up;
+    xw_buf_init(&up, 1 << 20);
+    assert_int_equal(mls_treekem_encrypt(t, &p, NULL, 0, gc, sizeof gc, &up, &eb), XW_OK);
+    mls_update_path u;
+    mls_reader r;
+    mls_reader_init(&r, up.data, up.len, &eb);
+    assert_int_equal(mls_update_path_read(&r, &u), XW_OK);
+    /* the valid path merges and decrypts, with the committer's commit secret */
+    mls_tree *bt = mls_tree_clone(b->tree, 1);
+    uint8_t cs[MLS_MAX_HASH];
+    assert_int_equal(mls_treekem_merge(bt, a->me, &u, gid, &eb), XW_OK);
+    assert_int_equal(mls_treekem_decrypt(bt, a->me, b->me, &u, NULL, 0, gc, sizeof gc, cs, NULL, &eb), XW_OK);
+    assert_memory_equal(cs, p.commit_secret, w.s->nh);
+    /* another group context: the path secret does not decrypt */
+    mls_tree_free(bt);
+    bt = mls_tree_clone(b->tree, 1);
+    assert_int_equal(mls_treekem_merge(bt, a->me, &u, gid, &eb), XW_OK);
+    assert_int_equal(mls_treekem_decrypt(bt, a->me, b->me, &u, NULL, 0, gc, sizeof gc - 1, cs, NULL, &eb),
+                     XW_EMLS_COMMIT);
+    mls_tree_free(bt);
+    /* a node key changed: the parent-hash chain no longer matches the signed leaf */
+    uint8_t k0[32];
+    memcpy(k0, u.enc_key[0].p, 32);
+    uint8_t other[32];
+    memcpy(other, k0, 32);
+    other[0] ^= 1;
+    u.enc_key[0].p = other;
+    bt = mls_tree_clone(b->tree, 1);
+    assert_int_equal(mls_treekem_merge(bt, a->me, &u, gid, &eb), XW_EMLS_COMMIT);
+    mls_tree_free(bt);
+    /* a path of the wrong length */
+    u.enc_key[0] = (mls_span){NULL, 0};
+    uint32_t n = u.n_nodes;
+    u.n_nodes = n - 1;
+    bt = mls_tree_clone(b->tree, 1);
+    assert_int_equal(mls_treekem_merge(bt, a->me, &u, gid, &eb), XW_EMLS_COMMIT);
+    mls_tree_free(bt);
+    /* a key already in the tree (b's own leaf key) */
+    u.n_nodes = n;
+    u.enc_key[0] = mls_tree_leaf(b->tree, b->me)->enc_key;
+    bt = mls_tree_clone(b->tree, 1);
+    assert_int_equal(mls_treekem_merge(bt, a->me, &u, gid, &eb), XW_EMLS_COMMIT);
+    mls_tree_free(bt);
+    /* signed for another group: the leaf signature fails */
+    u.enc_key[0] = (mls_span){k0, 32};
+    bt = mls_tree_clone(b->tree, 1);
+    assert_int_equal(mls_treekem_merge(bt, a->me, &u, (mls_span){(const uint8_t *)"other", 5}, &eb),
+                     XW_EBADSIG);
+    mls_tree_free(bt);
+    /* a leaf with the wrong source */
+    mls_leaf *kpleaf = mls_tree_leaf(b->tree, b->me);
+    mls_leaf *saved_leaf = u.leaf;
+    u.leaf = kpleaf;
+    bt = mls_tree_clone(b->tree, 1);
+    assert_int_equal(mls_treekem_merge(bt, a->me, &u, gid, &eb), XW_EMLS_COMMIT);
+    mls_tree_free(bt);
+    u.leaf = saved_leaf;
+    mls_update_path_free(&u);
+    mls_treekem_path_wipe(&p);
+    mls_tree_free(t);
+    xw_buf_free(&up);
+    world_free(&w);
+}
+
 static void test_wire_format_policy(void **st)
 {
     (void)st;
@@ -645,6 +777,8 @@ int main(void)
         cmocka_unit_test(test_staged_commit),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_reject_bad_commits),
+        cmocka_unit_test(test_reject_more),
+        cmocka_unit_test(test_update_path_checks),
         cmocka_unit_test(test_wire_format_policy),
         cmocka_unit_test(test_welcome_checks),
         cmocka_unit_test(test_key_package_checks),
