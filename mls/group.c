@@ -109,6 +109,15 @@ int mls_group_gc_update(mls_group *g)
     return w.err;
 }
 
+void mls_group_wipe_spent(mls_group *g)
+{
+    /* used up once the epoch runs: the joiner and welcome secrets (Welcomes are built before
+     * the epoch starts) and the encryption secret (copied into the secret tree) */
+    xw_wipe(g->sec.joiner_secret, sizeof g->sec.joiner_secret);
+    xw_wipe(g->sec.welcome_secret, sizeof g->sec.welcome_secret);
+    xw_wipe(g->sec.encryption_secret, sizeof g->sec.encryption_secret);
+}
+
 int mls_group_epoch_start(mls_group *g, xw_errbuf *eb)
 {
     mls_secret_tree_config c = {g->cfg.out_of_order, g->cfg.max_forward};
@@ -176,6 +185,15 @@ void mls_group_advance(mls_group *g, mls_group *next)
             p->gc = g->gc;
             xw_buf_init(&g->gc, 1 << 21);
             p->sec = g->sec;
+            /* a past epoch only opens late application messages and answers resumption PSKs:
+             * drop every other secret */
+            xw_wipe(p->sec.joiner_secret, sizeof p->sec.joiner_secret);
+            xw_wipe(p->sec.welcome_secret, sizeof p->sec.welcome_secret);
+            xw_wipe(p->sec.init_secret, sizeof p->sec.init_secret);
+            xw_wipe(p->sec.encryption_secret, sizeof p->sec.encryption_secret);
+            xw_wipe(p->sec.exporter_secret, sizeof p->sec.exporter_secret);
+            xw_wipe(p->sec.external_secret, sizeof p->sec.external_secret);
+            xw_wipe(p->sec.confirmation_key, sizeof p->sec.confirmation_key);
             p->st = g->st;
             g->st = NULL;
             p->tree = g->tree;
@@ -206,6 +224,7 @@ void mls_group_advance(mls_group *g, mls_group *next)
     g->tree = next->tree;
     next->tree = NULL;
     g->sec = next->sec;
+    mls_group_wipe_spent(g);
     g->st = next->st;
     next->st = NULL;
     /* the PSK store may have grown in next? it is shared configuration: keep g's */
@@ -339,6 +358,7 @@ int mls_group_create(const mls_group_config *cfg, const uint8_t *group_id, size_
     g->interim_len = s->nh;
     if (rc == XW_OK)
         rc = mls_group_epoch_start(g, eb);
+    mls_group_wipe_spent(g);
     xw_wipe(init, sizeof init);
     if (rc != XW_OK) {
         mls_group_free(g);

@@ -69,6 +69,8 @@ mls_group *mls_group_alloc(const mls_suite *s, const mls_group_config *cfg);
 int mls_group_gc_update(mls_group *g);
 /* Sets up the epoch from secrets already in g->sec: secret tree. */
 int mls_group_epoch_start(mls_group *g, xw_errbuf *eb);
+/* Wipes the secrets an epoch no longer needs once its secret tree exists. */
+void mls_group_wipe_spent(mls_group *g);
 /* A copy for staging the next epoch: tree with private keys, context fields, signature key,
  * PSK store; no secret tree, no cache, no past epochs. */
 mls_group *mls_group_fork(const mls_group *g);

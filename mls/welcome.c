@@ -372,6 +372,8 @@ int mls_group_join(const mls_group_config *cfg, const uint8_t *welcome, size_t w
         g->interim_len = s->nh;
     if (rc == XW_OK)
         rc = mls_group_epoch_start(g, eb);
+    if (rc == XW_OK)
+        mls_group_wipe_spent(g);
     for (size_t i = 0; rc == XW_OK && i < n_psks; i++)
         rc = mls_group_add_external_psk(g, &psks[i], eb);
     mls_welcome_opened_free(&o);

@@ -729,6 +729,51 @@ static void test_key_package_checks(void **st)
     kp_free(&k);
 }
 
+/* A key package whose init key equals its leaf's encryption key, correctly signed. */
+static void test_key_package_same_keys(void **st)
+{
+    (void)st;
+    const mls_suite *s = mls_suite_get(3);
+    mls_sig_priv sig;
+    assert_int_equal(mls_sig_priv_generate(s, &sig), XW_OK);
+    uint8_t seed[32] = {7}, priv[32], pub[32];
+    assert_int_equal(mls_derive_keypair(s, seed, 32, priv, pub, NULL), XW_OK);
+    uint8_t cred[] = {0x00, 0x01, 0x01, 'x'};
+    xw_buf caps, b;
+    xw_buf_init(&caps, 1 << 10);
+    xw_buf_init(&b, 1 << 16);
+    mls_writer w;
+    mls_writer_init(&w, &caps);
+    mls_capabilities_write(&w, s, (mls_span){NULL, 0});
+    mls_leaf_fields f = {.enc_key = {pub, 32},
+                         .sig_key = {sig.pub, sig.pub_len},
+                         .credential = {cred, sizeof cred},
+                         .capabilities = {caps.data, caps.len},
+                         .source = MLS_LEAF_SOURCE_KEY_PACKAGE,
+                         .not_before = 0,
+                         .not_after = UINT64_MAX};
+    xw_errbuf eb = {{0}};
+    mls_leaf *leaf = mls_leaf_build(s, &f, &sig, (mls_span){NULL, 0}, 0, &eb);
+    assert_non_null(leaf);
+    mls_writer_init(&w, &b);
+    mls_write_u16(&w, 1);
+    mls_write_u16(&w, 3);
+    mls_write_opaque(&w, pub, 32); /* init_key == encryption_key */
+    mls_write_fixed(&w, leaf->raw, leaf->raw_len);
+    mls_write_varint(&w, 0);
+    uint8_t signature[64];
+    assert_int_equal(mls_sign_with_label(s, &sig, "KeyPackageTBS", b.data, b.len, signature, &eb), XW_OK);
+    mls_write_opaque(&w, signature, 64);
+    mls_key_package *kp = NULL;
+    assert_int_equal(mls_key_package_decode(b.data, b.len, &kp, &eb), XW_OK);
+    assert_int_equal(mls_key_package_validate(s, kp, 0, (mls_span){NULL, 0}, &eb), XW_EMLS_KEYPACKAGE);
+    assert_non_null(strstr(eb.msg, "init_key"));
+    mls_key_package_free(kp);
+    mls_leaf_unref(leaf);
+    xw_buf_free(&caps);
+    xw_buf_free(&b);
+}
+
 static void test_unknown_extension_preserved(void **st)
 {
     (void)st;
@@ -782,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_wire_format_policy),
         cmocka_unit_test(test_welcome_checks),
         cmocka_unit_test(test_key_package_checks),
+        cmocka_unit_test(test_key_package_same_keys),
         cmocka_unit_test(test_unknown_extension_preserved),
         cmocka_unit_test(test_reinit_external_init_refused),
     };
