@@ -5,8 +5,8 @@
  *   mls-peer [--suite N] [--public] STATE COMMAND [ARG...]
  *
  * Commands: keypackage IDENTITY | create GROUP_ID | add KEYPACKAGE... | remove LEAF... |
- * update | commit | confirm | discard | join WELCOME [TREE] | send TEXT | receive MESSAGE |
- * info | tree | epoch-authenticator.
+ * update | propose-remove LEAF | propose-add KEYPACKAGE | commit | confirm | discard |
+ * join WELCOME [TREE] | send TEXT | receive MESSAGE | info | tree.
  * Binary inputs are hex, or @FILE for the raw bytes of a file; binary outputs are hex on
  * stdout, one "name value" per line. Any failure prints a sentence on stderr and exits 1
  * (2 for usage errors); the state file is then unchanged. The state file is rewritten
@@ -272,7 +272,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: mls-peer [--suite 1|3] [--public] STATE COMMAND [ARG...]\n"
             "commands: keypackage IDENTITY | create GROUP_ID_HEX | add KEYPACKAGE... | remove LEAF... |\n"
-            "          update | commit | confirm | discard | join WELCOME [TREE] | send TEXT |\n"
+            "          update | propose-remove LEAF | propose-add KEYPACKAGE | commit | confirm | discard |\n"
+            "          join WELCOME [TREE] | send TEXT |\n"
             "          receive MESSAGE | info | tree\n"
             "binary arguments are hex or @FILE; see tests/interop/README.md\n");
 }
@@ -344,6 +345,28 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
     } else if (!strcmp(cmd, "commit") && argc == 1) {
         mls_commit_opts o = {.include_pending = 1};
         rc = do_commit(pr, &o, eb);
+    } else if (!strcmp(cmd, "propose-remove") && argc == 2) {
+        char *end;
+        unsigned long v = strtoul(argv[1], &end, 10);
+        xw_buf m;
+        xw_buf_init(&m, PEER_MAX);
+        if (*end || v > UINT32_MAX)
+            rc = xw_errf(eb, XW_EINVAL, "leaf index \"%s\" is not a number", argv[1]);
+        else
+            rc = mls_group_propose_remove(pr->g, (uint32_t)v, &m, eb);
+        if (rc == XW_OK)
+            print_hex("proposal", m.data, m.len);
+        xw_buf_free(&m);
+    } else if (!strcmp(cmd, "propose-add") && argc == 2) {
+        xw_buf m;
+        xw_buf_init(&m, PEER_MAX);
+        if (arg_bytes(argv[1], &a) != XW_OK)
+            rc = xw_errf(eb, XW_EINVAL, "key package is not hex or a readable @file");
+        else
+            rc = mls_group_propose_add(pr->g, a.data, a.len, &m, eb);
+        if (rc == XW_OK)
+            print_hex("proposal", m.data, m.len);
+        xw_buf_free(&m);
     } else if (!strcmp(cmd, "confirm") && argc == 1) {
         rc = mls_group_commit_confirm(pr->g, eb);
     } else if (!strcmp(cmd, "discard") && argc == 1) {

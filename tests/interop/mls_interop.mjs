@@ -20,6 +20,7 @@ import {
   createApplicationMessage,
   createCommit,
   createGroup,
+  createProposal,
   decodeMlsMessage,
   defaultCapabilities,
   defaultLifetime,
@@ -198,6 +199,21 @@ class World {
       newMember = op === "add-c" ? this.newC() : this.newTs();
       const kp = op === "add-c" ? newMember.keyPackage() : await newMember.keyPackage();
       res = c instanceof CMember ? c.run("add", kp) : await c.commit([{ proposalType: "add", add: { keyPackage: decodeKp(kp) } }], op !== "add-c" || this.count % 2 === 0);
+    } else if (op === "ref-remove") {
+      // a member of the other implementation proposes; the committer commits it by reference
+      const proposer = others.find((m) => m instanceof CMember !== c instanceof CMember) ?? others[0];
+      const cands = others.filter((m) => m !== proposer);
+      removed = cands[Math.floor(cands.length / 2)];
+      const leaf = removed.info().leaf;
+      let prop;
+      if (proposer instanceof CMember) prop = proposer.run("propose-remove", String(leaf)).proposal[0];
+      else {
+        const r = await createProposal(proposer.state, false, { proposalType: "remove", remove: { removed: leaf } }, this.impl);
+        proposer.state = r.newState;
+        prop = hex(encodeMlsMessage(r.message));
+      }
+      await this.deliver(proposer, prop);
+      res = c instanceof CMember ? c.run("commit") : await c.commit([]);
     } else if (op === "remove") {
       removed = others[Math.floor(others.length / 2)];
       const leaf = removed.info().leaf;
@@ -258,14 +274,15 @@ async function scenario(suite, cFirst) {
     await w.commitOp(creator, cFirst ? "add-ts" : "add-c");
     w.agree(`suite ${suite} ${cFirst ? "C" : "ts-mls"} creates, adds the other`);
     await w.messages("epoch 1");
-    const ops = ["add-c", "add-ts", "update", "add-ts", "remove", "add-c", "update", "remove"];
+    // nine operations: with committers alternating, each side does each kind over 18 epochs
+    const ops = ["add-c", "add-ts", "update", "add-ts", "remove", "add-c", "update", "ref-remove", "add-ts"];
     for (let e = 0; e < 22; e++) {
       const cs = w.members.filter((m) => m instanceof CMember);
       const ts = w.members.filter((m) => m instanceof TsMember);
       const pool = e % 2 === 0 ? (cs.length ? cs : ts) : ts.length ? ts : cs;
       const committer = pool[e % pool.length];
       let op = ops[e % ops.length];
-      if (op === "remove" && w.members.length < 3) op = "update";
+      if ((op === "remove" || op === "ref-remove") && w.members.length < 4) op = "update";
       await w.commitOp(committer, op);
       if (!w.agree(`suite ${suite} epoch ${e + 2}: ${committer instanceof CMember ? "C" : "ts-mls"} ${op}`)) break;
       if (e % 5 === 4) await w.messages(`epoch ${e + 2}`);
