@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "mls/scratch_int.h"
 #include "mls/wire.h"
 
 static int sender_read(mls_reader *r, mls_sender *s)
@@ -218,14 +219,17 @@ int mls_framed_content_sign(const mls_suite *s, uint16_t wire_format, const mls_
                             mls_span group_context, const mls_sig_priv *k, uint8_t *sig, xw_errbuf *eb)
 {
     xw_buf tbs;
-    xw_buf_init(&tbs, MLS_MESSAGE_MAX);
-    xw_buf_reserve(&tbs, tbs_bound(fc, group_context));
+    uint8_t mem[1024];
+    if (mls_scratch_init(&tbs, mem, sizeof mem, tbs_bound(fc, group_context), MLS_MESSAGE_MAX) != XW_OK) {
+        mls_scratch_free(&tbs, mem);
+        return xw_errf(eb, XW_ETOOBIG, "content to sign is too large");
+    }
     mls_writer w;
     mls_writer_init(&w, &tbs);
     mls_framed_content_tbs_write(&w, wire_format, fc, group_context);
     int rc = w.err ? xw_errf(eb, w.err, "content to sign is too large")
                    : mls_sign_with_label(s, k, "FramedContentTBS", tbs.data, tbs.len, sig, eb);
-    xw_buf_free(&tbs);
+    mls_scratch_free(&tbs, mem);
     return rc;
 }
 
@@ -233,15 +237,19 @@ int mls_framed_content_verify(const mls_suite *s, const mls_authenticated_conten
                               mls_span sig_pub, xw_errbuf *eb)
 {
     xw_buf tbs;
-    xw_buf_init(&tbs, MLS_MESSAGE_MAX);
-    xw_buf_reserve(&tbs, tbs_bound(&ac->content, group_context));
+    uint8_t mem[1024];
+    if (mls_scratch_init(&tbs, mem, sizeof mem, tbs_bound(&ac->content, group_context), MLS_MESSAGE_MAX) !=
+        XW_OK) {
+        mls_scratch_free(&tbs, mem);
+        return xw_errf(eb, XW_ETOOBIG, "signed content is too large");
+    }
     mls_writer w;
     mls_writer_init(&w, &tbs);
     mls_framed_content_tbs_write(&w, ac->wire_format, &ac->content, group_context);
     int rc = w.err ? xw_errf(eb, w.err, "signed content is too large")
                    : mls_verify_with_label(s, sig_pub.p, sig_pub.len, "FramedContentTBS", tbs.data, tbs.len,
                                            ac->auth.signature.p, ac->auth.signature.len, eb);
-    xw_buf_free(&tbs);
+    mls_scratch_free(&tbs, mem);
     return rc;
 }
 
@@ -249,14 +257,18 @@ int mls_membership_tag(const mls_suite *s, const uint8_t *membership_key, const 
                        mls_span group_context, uint8_t *out)
 {
     xw_buf tbm;
-    xw_buf_init(&tbm, MLS_MESSAGE_MAX);
-    xw_buf_reserve(&tbm, tbs_bound(&ac->content, group_context) + ac->auth.signature.len +
-                             ac->auth.confirmation_tag.len + 8);
+    uint8_t mem[1024];
+    size_t bound =
+        tbs_bound(&ac->content, group_context) + ac->auth.signature.len + ac->auth.confirmation_tag.len + 8;
+    if (mls_scratch_init(&tbm, mem, sizeof mem, bound, MLS_MESSAGE_MAX) != XW_OK) {
+        mls_scratch_free(&tbm, mem);
+        return XW_ETOOBIG;
+    }
     mls_writer w;
     mls_writer_init(&w, &tbm);
     mls_framed_content_tbs_write(&w, ac->wire_format, &ac->content, group_context);
     mls_auth_data_write(&w, &ac->auth, ac->content.content_type);
     int rc = w.err ? w.err : mls_mac(s, membership_key, s->nh, tbm.data, tbm.len, out);
-    xw_buf_free(&tbm);
+    mls_scratch_free(&tbm, mem);
     return rc;
 }

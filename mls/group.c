@@ -427,10 +427,9 @@ static int st_copy(const mls_group *g, mls_secret_tree *st, mls_secret_tree **ou
 {
     xw_buf b;
     xw_buf_init(&b, (size_t)1 << 30);
-    size_t used;
-    int rc = mls_secret_tree_export(st, &b);
+    int rc = mls_secret_tree_encode(st, &b, eb);
     if (rc == XW_OK)
-        rc = mls_secret_tree_import(g->suite, b.data, b.len, out, &used, eb);
+        rc = mls_secret_tree_decode(g->suite, b.data, b.len, out, eb);
     xw_buf_free_secret(&b);
     return rc;
 }

@@ -68,7 +68,7 @@ static void st_write(mls_writer *w, const mls_secret_tree *st)
 {
     xw_buf b;
     xw_buf_init(&b, (size_t)1 << 30);
-    if (mls_secret_tree_export(st, &b) != XW_OK)
+    if (mls_secret_tree_encode(st, &b, NULL) != XW_OK)
         w->err = XW_ETOOBIG;
     mls_write_opaque(w, b.data, b.len);
     xw_buf_free_secret(&b);
@@ -153,9 +153,8 @@ static int st_read(mls_reader *r, const mls_suite *s, uint32_t leaves, mls_secre
     mls_span b = mls_read_opaque(r);
     if (r->err)
         return r->err;
-    size_t used;
-    int rc = mls_secret_tree_import(s, b.p, b.len, out, &used, eb);
-    if (rc == XW_OK && (used != b.len || mls_secret_tree_leaves(*out) != leaves)) {
+    int rc = mls_secret_tree_decode(s, b.p, b.len, out, eb);
+    if (rc == XW_OK && mls_secret_tree_leaves(*out) != leaves) {
         mls_secret_tree_free(*out);
         *out = NULL;
         rc = corrupt(eb, "secret tree does not fit the ratchet tree");

@@ -28,6 +28,12 @@ test_mls_core_LIBS := mls common
 test_mls_core_PKGS := openssl libsodium cmocka
 TESTS += test_mls_core
 
+TESTBINS += test_mls_framing
+test_mls_framing_SRCS := tests/unit/test_mls_framing.c
+test_mls_framing_LIBS := mls common
+test_mls_framing_PKGS := openssl libsodium cmocka
+TESTS += test_mls_framing
+
 # libFuzzer targets (make fuzz FUZZ_SECONDS=N)
 FUZZERS += fuzz_mls_tls fuzz_mls_message fuzz_mls_unprotect
 fuzz_mls_tls_SRCS := tests/fuzz/fuzz_mls_tls.c
@@ -40,3 +46,13 @@ BENCHES += bench_mls_core
 bench_mls_core_SRCS := bench/mls_core.c
 bench_mls_core_LIBS := mls common
 bench_mls_core_PKGS := openssl libsodium
+
+# Interop with ts-mls from npm (tests/interop): both directions of PrivateMessage protection.
+TESTBINS += mls-core-interop
+mls-core-interop_SRCS := tests/interop/mls_core_interop.c
+mls-core-interop_LIBS := mls common
+mls-core-interop_PKGS := openssl libsodium jansson
+TESTS += mls-core-interop
+mls-core-interop_CMD := BUILD=$(BUILD) tests/interop/mls_core_interop.sh
+mls-core-interop_TIMEOUT := 120
+mls-core-interop_NEEDS := $(BUILD)/tests/mls-core-interop $(INTEROP_NPM)

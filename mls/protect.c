@@ -17,6 +17,7 @@
 #include "common/alloc.h"
 #include "mls/framing.h"
 #include "mls/key_schedule.h"
+#include "mls/scratch_int.h"
 #include "mls/wire.h"
 
 #define SENDER_DATA_LEN 12 /* uint32 leaf_index, uint32 generation, opaque reuse_guard[4] */
@@ -63,6 +64,14 @@ static int check_content(const mls_framing_ctx *ctx, const mls_framed_content *c
                        c->content_type);
     if (c->content_type == MLS_CONTENT_COMMIT && !tag)
         return xw_errf(eb, XW_EINVAL, "a commit needs its confirmation tag");
+    if (c->content_type != MLS_CONTENT_APPLICATION) {
+        /* never send what no receiver can decode */
+        mls_wire_type t = c->content_type == MLS_CONTENT_PROPOSAL ? MLS_WIRE_PROPOSAL : MLS_WIRE_COMMIT;
+        int rc = mls_wire_decode(t, c->content.p, c->content.len, NULL, eb);
+        if (rc)
+            return xw_errctx(eb, XW_EINVAL, "content to protect is not a well-formed %s",
+                             mls_wire_type_name(t));
+    }
     return XW_OK;
 }
 
@@ -148,10 +157,14 @@ int mls_protect_private(const mls_framing_ctx *ctx, const mls_framed_content *co
 
     /* PrivateMessageContent, with room for the AEAD tag */
     xw_buf pt, aad;
-    xw_buf_init(&pt, MLS_MESSAGE_MAX);
-    xw_buf_init(&aad, MLS_MESSAGE_MAX);
-    if (xw_buf_reserve(&pt, content->content.len + 2 * MLS_MAX_HASH + MLS_MAX_SIG + pad_to + 32) != XW_OK ||
-        xw_buf_reserve(&aad, content->group_id.len + content->authenticated_data.len + 32) != XW_OK) {
+    uint8_t pt_mem[2048], aad_mem[512];
+    pt.data = aad.data = NULL;
+    if (mls_scratch_init(&pt, pt_mem, sizeof pt_mem,
+                         content->content.len + 2 * MLS_MAX_HASH + MLS_MAX_SIG + pad_to + 32,
+                         MLS_MESSAGE_MAX) != XW_OK ||
+        mls_scratch_init(&aad, aad_mem, sizeof aad_mem,
+                         content->group_id.len + content->authenticated_data.len + 32,
+                         MLS_MESSAGE_MAX) != XW_OK) {
         rc = xw_errf(eb, XW_ETOOBIG, "message content is too large to protect");
         goto done;
     }
@@ -228,10 +241,8 @@ int mls_protect_private(const mls_framing_ctx *ctx, const mls_framed_content *co
     m.priv.ciphertext = (mls_span){pt.data, pt.len};
     rc = mls_message_encode(&m, out, eb);
 done:
-    xw_buf_free(&aad);
-    if (pt.data)
-        sodium_memzero(pt.data, pt.cap);
-    xw_buf_free(&pt);
+    mls_scratch_free(&aad, aad_mem);
+    mls_scratch_free(&pt, pt_mem);
     return rc;
 }
 
@@ -279,6 +290,13 @@ static int unprotect_public(const mls_framing_ctx *ctx, const mls_message *m, ml
     if (pm->content.content_type == MLS_CONTENT_COMMIT && pm->auth.confirmation_tag.len != s->nh)
         return xw_errf(eb, XW_EMLS_TAG, "commit's confirmation tag is %zu bytes; it must be %zu",
                        pm->auth.confirmation_tag.len, s->nh);
+    /* RFC 9420 §6: who may send what outside the member path */
+    uint8_t st = pm->content.sender.type, ct = pm->content.content_type;
+    if ((st == MLS_SENDER_EXTERNAL || st == MLS_SENDER_NEW_MEMBER_PROPOSAL) && ct != MLS_CONTENT_PROPOSAL)
+        return xw_errf(eb, XW_EMLS_SENDER,
+                       "an external or new-member-proposal sender may only send proposals");
+    if (st == MLS_SENDER_NEW_MEMBER_COMMIT && ct != MLS_CONTENT_COMMIT)
+        return xw_errf(eb, XW_EMLS_SENDER, "a new-member-commit sender may only send a commit");
     mls_authenticated_content ac = {MLS_WIRE_FORMAT_PUBLIC_MESSAGE, pm->content, pm->auth};
     if (pm->content.sender.type == MLS_SENDER_MEMBER) {
         uint8_t want[MLS_MAX_HASH];
@@ -327,9 +345,12 @@ static int unprotect_private(const mls_framing_ctx *ctx, const mls_message *m, m
     /* sender data */
     uint8_t sd[SENDER_DATA_LEN], key[MLS_MAX_AEAD_KEY], nonce[MLS_NONCE];
     xw_buf aad;
-    xw_buf_init(&aad, MLS_MESSAGE_MAX);
-    if (xw_buf_reserve(&aad, pm->group_id.len + pm->authenticated_data.len + 32) != XW_OK)
+    uint8_t aad_mem[512];
+    if (mls_scratch_init(&aad, aad_mem, sizeof aad_mem, pm->group_id.len + pm->authenticated_data.len + 32,
+                         MLS_MESSAGE_MAX) != XW_OK) {
+        mls_scratch_free(&aad, aad_mem);
         return xw_errf(eb, XW_ENOMEM, "out of memory for the message's authenticated data");
+    }
     mls_writer w;
     mls_writer_init(&w, &aad);
     private_aad(&w, pm->group_id, pm->epoch, pm->content_type, NULL);
@@ -341,7 +362,7 @@ static int unprotect_private(const mls_framing_ctx *ctx, const mls_message *m, m
                            pm->encrypted_sender_data.len, sd);
     xw_wipe(key, sizeof key);
     if (rc) {
-        xw_buf_free(&aad);
+        mls_scratch_free(&aad, aad_mem);
         return xw_errf(
             eb, rc == XW_EDECRYPT ? XW_EDECRYPT : rc,
             "sender data does not decrypt: the message is not for this epoch's keys or was altered");
@@ -356,7 +377,7 @@ static int unprotect_private(const mls_framing_ctx *ctx, const mls_message *m, m
     mls_ratchet_key rk;
     rc = mls_secret_tree_peek(ctx->secret_tree, sender.index, type, gen, &rk, eb);
     if (rc) {
-        xw_buf_free(&aad);
+        mls_scratch_free(&aad, aad_mem);
         return rc;
     }
     for (int i = 0; i < 4; i++)
@@ -373,7 +394,7 @@ static int unprotect_private(const mls_framing_ctx *ctx, const mls_message *m, m
     if (rc == XW_OK)
         rc = mls_aead_open(s, rk.key, rk.nonce, aad.data, aad.len, pm->ciphertext.p, pm->ciphertext.len, pt);
     mls_ratchet_key_wipe(&rk);
-    xw_buf_free(&aad);
+    mls_scratch_free(&aad, aad_mem);
     if (rc)
         return xw_errf(eb, rc, "PrivateMessage content does not decrypt with leaf %u's generation %u key",
                        sender.index, gen);

@@ -6,9 +6,11 @@
  */
 #include "mls/secret_tree.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "mls/tls.h"
 #include "mls/treemath.h"
 
 typedef struct {
@@ -73,8 +75,10 @@ void mls_secret_tree_free(mls_secret_tree *st)
 {
     if (!st)
         return;
+    /* sodium_memzero rather than xw_wipe: the arrays can be megabytes */
     if (st->node_secret)
-        xw_free_secret(st->node_secret, (size_t)st->width * st->suite->nh);
+        sodium_memzero(st->node_secret, (size_t)st->width * st->suite->nh);
+    xw_free(st->node_secret);
     xw_free(st->node_has);
     if (st->leaves) {
         for (uint32_t i = 0; i < st->n_leaves; i++)
@@ -84,7 +88,8 @@ void mls_secret_tree_free(mls_secret_tree *st)
                     xw_free_secret(r->window, st->cfg.out_of_order * sizeof *r->window);
                 xw_free(r->window_used);
             }
-        xw_free_secret(st->leaves, st->n_leaves * sizeof *st->leaves);
+        sodium_memzero(st->leaves, st->n_leaves * sizeof *st->leaves);
+        xw_free(st->leaves);
     }
     xw_free(st);
 }
@@ -331,146 +336,154 @@ int mls_secret_tree_consume(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type
     return XW_OK;
 }
 
-/* --- persistence (mls_secret_tree_export / _import) ---
- * Layout: u32 n_leaves, u32 out_of_order, u32 max_forward; per node: u8 has [, nh secret];
- * per leaf: u8 ready [, per ratchet: u32 next_gen, nh secret, u8 exhausted, per window slot:
- * u8 used [, u32 generation, nk key, nn nonce]]. */
-static void put32(xw_buf *b, uint32_t v)
-{
-    uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    xw_buf_append(b, x, 4);
-}
+/* --- persistence --- */
 
-int mls_secret_tree_export(const mls_secret_tree *st, xw_buf *out)
+#define ST_FORMAT_VERSION 1
+
+int mls_secret_tree_encode(const mls_secret_tree *st, xw_buf *out, xw_errbuf *eb)
 {
-    size_t nh = st->suite->nh, nk = st->suite->nk, nn = st->suite->nn, start = out->len;
-    put32(out, st->n_leaves);
-    put32(out, st->cfg.out_of_order);
-    put32(out, st->cfg.max_forward);
-    for (uint32_t x = 0; x < st->width; x++) {
-        xw_buf_append_u8(out, st->node_has[x]);
-        if (st->node_has[x])
-            xw_buf_append(out, st->node_secret + (size_t)x * nh, nh);
-    }
+    size_t nh = st->suite->nh, start = out->len;
+    mls_writer w;
+    mls_writer_init(&w, out);
+    mls_write_u8(&w, ST_FORMAT_VERSION);
+    mls_write_u16(&w, st->suite->id);
+    mls_write_u32(&w, st->n_leaves);
+    mls_write_u32(&w, st->cfg.out_of_order);
+    mls_write_u32(&w, st->cfg.max_forward);
+    size_t m = mls_write_vec_begin(&w);
+    for (uint32_t x = 0; x < st->width; x++)
+        if (st->node_has[x]) {
+            mls_write_u32(&w, x);
+            mls_write_fixed(&w, st->node_secret + (size_t)x * nh, nh);
+        }
+    mls_write_vec_end(&w, m);
+    m = mls_write_vec_begin(&w);
     for (uint32_t i = 0; i < st->n_leaves; i++) {
         const leaf_state *ls = &st->leaves[i];
-        xw_buf_append_u8(out, (uint8_t)ls->ready);
         if (!ls->ready)
             continue;
+        mls_write_u32(&w, i);
         for (int t = 0; t < 2; t++) {
             const ratchet *r = &ls->r[t];
-            put32(out, r->next_gen);
-            xw_buf_append(out, r->secret, nh);
-            xw_buf_append_u8(out, (uint8_t)r->exhausted);
-            for (uint32_t k = 0; k < st->cfg.out_of_order; k++) {
-                xw_buf_append_u8(out, r->window_used[k]);
+            mls_write_u32(&w, r->next_gen);
+            mls_write_u8(&w, (uint8_t)r->exhausted);
+            mls_write_fixed(&w, r->secret, nh);
+            size_t wm = mls_write_vec_begin(&w);
+            for (uint32_t k = 0; k < st->cfg.out_of_order; k++)
                 if (r->window_used[k]) {
-                    put32(out, r->window[k].generation);
-                    xw_buf_append(out, r->window[k].key, nk);
-                    xw_buf_append(out, r->window[k].nonce, nn);
+                    mls_write_u32(&w, r->window[k].generation);
+                    mls_write_fixed(&w, r->window[k].key, st->suite->nk);
+                    mls_write_fixed(&w, r->window[k].nonce, st->suite->nn);
                 }
-            }
+            mls_write_vec_end(&w, wm);
         }
     }
-    /* the buffer's append functions fail only past its maximum; check the result once */
-    size_t min = 12 + st->width + st->n_leaves;
-    if (out->len - start < min) {
+    mls_write_vec_end(&w, m);
+    if (w.err) {
+        xw_wipe(out->data + start, out->len - start);
         xw_buf_truncate(out, start);
-        return XW_ETOOBIG;
+        return xw_errf(eb, w.err, "secret tree state does not fit its buffer");
     }
     return XW_OK;
 }
 
-typedef struct {
-    const uint8_t *p;
-    size_t n, off;
-    int bad;
-} st_rd;
-
-static const uint8_t *st_take(st_rd *r, size_t n)
+int mls_secret_tree_decode(const mls_suite *suite, const uint8_t *p, size_t n, mls_secret_tree **out,
+                           xw_errbuf *eb)
 {
-    if (r->bad || r->n - r->off < n) {
-        r->bad = 1;
-        return NULL;
-    }
-    r->off += n;
-    return r->p + r->off - n;
-}
-
-static uint32_t st_u32(st_rd *r)
-{
-    const uint8_t *b = st_take(r, 4);
-    return b ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3] : 0;
-}
-
-static uint8_t st_u8(st_rd *r)
-{
-    const uint8_t *b = st_take(r, 1);
-    return b ? *b : 0;
-}
-
-int mls_secret_tree_import(const mls_suite *suite, const uint8_t *p, size_t n, mls_secret_tree **out,
-                           size_t *used, xw_errbuf *eb)
-{
-    st_rd r = {p, n, 0, 0};
-    uint32_t leaves = st_u32(&r);
-    mls_secret_tree_config cfg = {st_u32(&r), st_u32(&r)};
-    uint8_t zero[MLS_MAX_HASH] = {0};
     *out = NULL;
-    if (r.bad)
-        return xw_errf(eb, XW_ECORRUPT, "stored secret tree is truncated");
+    mls_reader r;
+    xw_errbuf local;
+    mls_reader_init(&r, p, n, eb ? eb : &local);
+    size_t nh = suite->nh;
+    uint8_t version = mls_read_u8(&r);
+    uint16_t suite_id = mls_read_u16(&r);
+    uint32_t n_leaves = mls_read_u32(&r);
+    mls_secret_tree_config cfg;
+    cfg.out_of_order = mls_read_u32(&r);
+    cfg.max_forward = mls_read_u32(&r);
+    if (r.err)
+        return xw_errf(eb, XW_ECORRUPT, "secret tree state is truncated");
+    if (version != ST_FORMAT_VERSION || suite_id != suite->id)
+        return xw_errf(eb, XW_ECORRUPT,
+                       "secret tree state has format %u for suite %u; expected format %d, suite %u", version,
+                       suite_id, ST_FORMAT_VERSION, suite->id);
+    uint8_t zero[MLS_MAX_HASH] = {0};
     mls_secret_tree *st;
-    int rc = mls_secret_tree_new(suite, zero, leaves, &cfg, &st, eb);
-    if (rc != XW_OK)
-        return xw_errf(eb, XW_ECORRUPT, "stored secret tree has an invalid header (%u leaves)", leaves);
-    size_t nh = suite->nh, nk = suite->nk, nn = suite->nn;
-    for (uint32_t x = 0; x < st->width && !r.bad; x++) {
-        st->node_has[x] = st_u8(&r);
-        if (st->node_has[x] > 1)
-            r.bad = 1;
-        const uint8_t *s = st->node_has[x] ? st_take(&r, nh) : NULL;
-        memcpy(st->node_secret + (size_t)x * nh, s ? s : zero, nh);
+    int rc = mls_secret_tree_new(suite, zero, n_leaves, &cfg, &st, eb);
+    if (rc)
+        return xw_errf(eb, XW_ECORRUPT, "secret tree state is invalid: %s", eb ? eb->msg : "bad header");
+    memset(st->node_has, 0, st->width);
+    mls_reader v;
+    mls_read_vector(&r, &v);
+    while (!v.err && mls_reader_left(&v)) {
+        uint32_t x = mls_read_u32(&v);
+        mls_span sec = mls_read_fixed(&v, nh);
+        if (!v.err && (x >= st->width || st->node_has[x]))
+            mls_reader_fail(&v, XW_ECORRUPT, "node %u is outside the tree or listed twice", x);
+        if (!v.err) {
+            memcpy(st->node_secret + (size_t)x * nh, sec.p, nh);
+            st->node_has[x] = 1;
+        }
     }
-    for (uint32_t i = 0; i < st->n_leaves && !r.bad; i++) {
+    mls_reader_join(&r, &v);
+    mls_read_vector(&r, &v);
+    while (!r.err && !v.err && mls_reader_left(&v)) {
+        uint32_t i = mls_read_u32(&v);
+        if (!v.err && (i >= n_leaves || st->leaves[i].ready)) {
+            mls_reader_fail(&v, XW_ECORRUPT, "leaf %u is outside the tree or listed twice", i);
+            break;
+        }
         leaf_state *ls = &st->leaves[i];
-        uint8_t ready = st_u8(&r);
-        if (ready > 1)
-            r.bad = 1;
-        if (!ready || r.bad)
-            continue;
-        for (int t = 0; t < 2 && !r.bad; t++) {
-            ratchet *rt = &ls->r[t];
-            rt->window = xw_calloc(cfg.out_of_order ? cfg.out_of_order : 1, sizeof(mls_ratchet_key));
-            rt->window_used = xw_calloc(cfg.out_of_order ? cfg.out_of_order : 1, 1);
-            if (!rt->window || !rt->window_used) {
-                ls->ready = 1;
-                mls_secret_tree_free(st);
-                return xw_errf(eb, XW_ENOMEM, "out of memory loading a secret tree");
-            }
-            rt->next_gen = st_u32(&r);
-            const uint8_t *s = st_take(&r, nh);
-            if (s)
-                memcpy(rt->secret, s, nh);
-            rt->exhausted = st_u8(&r);
-            for (uint32_t k = 0; k < cfg.out_of_order && !r.bad; k++) {
-                rt->window_used[k] = st_u8(&r);
-                if (rt->window_used[k]) {
-                    rt->window[k].generation = st_u32(&r);
-                    const uint8_t *kk = st_take(&r, nk), *nc = st_take(&r, nn);
-                    if (kk && nc) {
-                        memcpy(rt->window[k].key, kk, nk);
-                        memcpy(rt->window[k].nonce, nc, nn);
-                    }
-                }
+        if (!v.err && cfg.out_of_order) {
+            for (int t = 0; t < 2; t++) {
+                ls->r[t].window = xw_calloc(cfg.out_of_order, sizeof(mls_ratchet_key));
+                ls->r[t].window_used = xw_calloc(cfg.out_of_order, 1);
+                if (!ls->r[t].window || !ls->r[t].window_used)
+                    mls_reader_fail(&v, XW_ENOMEM, "out of memory for the ratchets of leaf %u", i);
             }
         }
-        ls->ready = 1;
+        for (int t = 0; t < 2 && !v.err; t++) {
+            ratchet *rt = &ls->r[t];
+            rt->next_gen = mls_read_u32(&v);
+            uint8_t ex = mls_read_u8(&v);
+            mls_span sec = mls_read_fixed(&v, nh);
+            if (!v.err && ex > 1)
+                mls_reader_fail(&v, XW_ECORRUPT, "leaf %u has an invalid exhausted flag", i);
+            if (v.err)
+                break;
+            rt->exhausted = ex;
+            memcpy(rt->secret, sec.p, nh);
+            mls_reader wv;
+            mls_read_vector(&v, &wv);
+            uint32_t k = 0;
+            while (!wv.err && mls_reader_left(&wv)) {
+                uint32_t g = mls_read_u32(&wv);
+                mls_span key = mls_read_fixed(&wv, suite->nk);
+                mls_span nonce = mls_read_fixed(&wv, suite->nn);
+                if (wv.err)
+                    break;
+                if (k >= cfg.out_of_order || (!rt->exhausted && g >= rt->next_gen)) {
+                    mls_reader_fail(&wv, XW_ECORRUPT,
+                                    "leaf %u's window is too large or holds a future generation", i);
+                    break;
+                }
+                rt->window[k].generation = g;
+                memcpy(rt->window[k].key, key.p, suite->nk);
+                memcpy(rt->window[k].nonce, nonce.p, suite->nn);
+                rt->window_used[k++] = 1;
+            }
+            mls_reader_join(&v, &wv);
+        }
+        if (!v.err)
+            ls->ready = 1;
     }
-    if (r.bad) {
+    mls_reader_join(&r, &v);
+    mls_reader_finish(&r, "secret tree state");
+    if (r.err) {
+        int err = r.err == XW_ENOMEM ? XW_ENOMEM : XW_ECORRUPT;
         mls_secret_tree_free(st);
-        return xw_errf(eb, XW_ECORRUPT, "stored secret tree is truncated or malformed");
+        return xw_errctx(eb, err, "secret tree state");
     }
-    *used = r.off;
     *out = st;
     return XW_OK;
 }

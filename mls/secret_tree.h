@@ -36,7 +36,7 @@ typedef struct {
 
 #define MLS_SECRET_TREE_DEFAULT_OUT_OF_ORDER 5
 #define MLS_SECRET_TREE_DEFAULT_MAX_FORWARD 1000
-#define MLS_SECRET_TREE_MAX_LEAVES (1u << 20)
+#define MLS_SECRET_TREE_MAX_LEAVES (1u << 16) /* 65536 members: memory is about 300 bytes per leaf */
 
 typedef struct {
     uint32_t generation;
@@ -66,11 +66,14 @@ int mls_secret_tree_consume(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type
 
 void mls_ratchet_key_wipe(mls_ratchet_key *k);
 
-/* Persistence (added for the group state, mls/group_state.c): the whole tree as bytes
- * (secrets included: the caller protects them) and back. Import checks every length and
- * count against the configuration it reads and the suite. */
-int mls_secret_tree_export(const mls_secret_tree *st, xw_buf *out);
-int mls_secret_tree_import(const mls_suite *suite, const uint8_t *p, size_t n, mls_secret_tree **out,
-                           size_t *used, xw_errbuf *eb);
+/* Persistence for the group state: the tree's remaining node secrets, every started
+ * ratchet with its window, and the configuration, in a versioned TLS-style encoding.
+ * The bytes are secret: store them encrypted and wipe copies. */
+int mls_secret_tree_encode(const mls_secret_tree *st, xw_buf *out, xw_errbuf *eb);
+/* Rebuilds a tree from mls_secret_tree_encode's output; every field is validated (sizes,
+ * indices inside the tree, window size) and nothing is allocated beyond what the input
+ * describes within the tree's bounds. XW_ECORRUPT when the bytes are not a valid state. */
+int mls_secret_tree_decode(const mls_suite *suite, const uint8_t *p, size_t n, mls_secret_tree **out,
+                           xw_errbuf *eb);
 
 #endif

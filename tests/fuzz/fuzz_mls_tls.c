@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "mls/crypto.h"
+#include "mls/secret_tree.h"
 #include "mls/tls.h"
 #include "mls/wire.h"
 
@@ -18,6 +20,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
+    if (data[0] >= 0xf0) { /* persisted secret-tree state */
+        mls_secret_tree *st = NULL;
+        const mls_suite *s = mls_suite_get(data[0] & 1 ? 1 : 3);
+        if (mls_secret_tree_decode(s, data + 1, size - 1, &st, NULL) == XW_OK) {
+            xw_buf out;
+            xw_buf_init(&out, 4 * size + 64);
+            if (mls_secret_tree_encode(st, &out, NULL) != XW_OK)
+                abort();
+            mls_ratchet_key k;
+            mls_secret_tree_peek(st, 0, MLS_RATCHET_APPLICATION, 1, &k, NULL);
+            xw_buf_free(&out);
+            mls_secret_tree_free(st);
+        }
+        return 0;
+    }
     mls_wire_type t = (mls_wire_type)(data[0] % MLS_WIRE__COUNT);
     const uint8_t *p = data + 1;
     size_t n = size - 1;

@@ -218,6 +218,51 @@ static void test_hpke_errors(void **state)
     xw_buf_free(&pt);
 }
 
+/* RFC 4231 test cases 2 and 6 (key longer than a block), for every KDF hash. */
+static void test_hmac_kdfs(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t kdf;
+        int long_key;
+        const char *want;
+    } cases[] = {
+        {MLS_HPKE_KDF_HKDF_SHA256, 0, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {MLS_HPKE_KDF_HKDF_SHA384, 0,
+         "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649"},
+        {MLS_HPKE_KDF_HKDF_SHA512, 0,
+         "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcae"
+         "ab1a34d4a6"
+         "b4b636e070a38bce737"},
+        {MLS_HPKE_KDF_HKDF_SHA256, 1, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+        {MLS_HPKE_KDF_HKDF_SHA512, 1,
+         "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6a1e5295e"
+         "64f73f63f0"
+         "aec8b915a985d786598"},
+    };
+    uint8_t long_key[131];
+    memset(long_key, 0xaa, sizeof long_key);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *msg = cases[i].long_key ? "Test Using Larger Than Block-Size Key - Hash Key First"
+                                            : "what do ya want for nothing?";
+        /* the message in two parts, to exercise the multi-part path */
+        const uint8_t *parts[2] = {(const uint8_t *)msg, (const uint8_t *)msg + 5};
+        size_t lens[2] = {5, strlen(msg) - 5};
+        uint8_t out[64], want[64];
+        size_t nh = mls_hpke_kdf_nh(cases[i].kdf);
+        hex(cases[i].want, want, nh);
+        if (cases[i].long_key)
+            assert_int_equal(mls_hpke_kdf_mac(cases[i].kdf, long_key, sizeof long_key, parts, lens, 2, out),
+                             XW_OK);
+        else
+            assert_int_equal(mls_hpke_kdf_mac(cases[i].kdf, (const uint8_t *)"Jefe", 4, parts, lens, 2, out),
+                             XW_OK);
+        assert_memory_equal(out, want, nh);
+    }
+    uint8_t out[64];
+    assert_int_equal(mls_hpke_kdf_mac(0x0042, NULL, 0, NULL, NULL, 0, out), XW_EUNSUPPORTED);
+}
+
 static void test_treemath(void **state)
 {
     (void)state;
@@ -308,6 +353,54 @@ static void test_secret_tree_window(void **state)
     assert_int_equal(mls_secret_tree_new(s, enc, 0, NULL, &rcv, &eb), XW_ELIMIT);
 }
 
+static void test_secret_tree_persistence(void **state)
+{
+    (void)state;
+    const mls_suite *s = mls_suite_get(1);
+    uint8_t enc[32] = {9};
+    mls_secret_tree *snd, *a, *b;
+    assert_int_equal(mls_secret_tree_new(s, enc, 8, NULL, &snd, NULL), XW_OK);
+    assert_int_equal(mls_secret_tree_new(s, enc, 8, NULL, &a, NULL), XW_OK);
+    mls_ratchet_key sent[12], k;
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(mls_secret_tree_next(snd, 5, MLS_RATCHET_HANDSHAKE, &sent[i], NULL), XW_OK);
+    /* a has consumed generation 8 of leaf 5 (keeping 3..7 in its window) and touched leaf 0 */
+    assert_int_equal(mls_secret_tree_consume(a, 5, MLS_RATCHET_HANDSHAKE, 8, NULL), XW_OK);
+    assert_int_equal(mls_secret_tree_peek(a, 0, MLS_RATCHET_APPLICATION, 0, &k, NULL), XW_OK);
+    xw_buf buf;
+    xw_buf_init(&buf, 1 << 20);
+    assert_int_equal(mls_secret_tree_encode(a, &buf, NULL), XW_OK);
+    assert_int_equal(mls_secret_tree_decode(s, buf.data, buf.len, &b, NULL), XW_OK);
+    /* the restored tree behaves like the original: window, consumed keys, new leaves */
+    for (uint32_t g = 3; g <= 11; g++) {
+        int ra = mls_secret_tree_peek(a, 5, MLS_RATCHET_HANDSHAKE, g, &k, NULL);
+        mls_ratchet_key kb;
+        int rb = mls_secret_tree_peek(b, 5, MLS_RATCHET_HANDSHAKE, g, &kb, NULL);
+        assert_int_equal(ra, rb);
+        if (ra == XW_OK) {
+            assert_memory_equal(kb.key, sent[g].key, 16);
+            assert_memory_equal(kb.nonce, sent[g].nonce, 12);
+        }
+    }
+    assert_int_equal(mls_secret_tree_peek(b, 5, MLS_RATCHET_HANDSHAKE, 8, &k, NULL), XW_EMLS_GENERATION);
+    mls_ratchet_key k1, k2;
+    assert_int_equal(mls_secret_tree_peek(a, 7, MLS_RATCHET_APPLICATION, 4, &k1, NULL), XW_OK);
+    assert_int_equal(mls_secret_tree_peek(b, 7, MLS_RATCHET_APPLICATION, 4, &k2, NULL), XW_OK);
+    assert_memory_equal(k1.key, k2.key, 16);
+    mls_secret_tree_free(b);
+    /* every truncation and a wrong suite are refused without leaking */
+    xw_errbuf eb = {{0}};
+    for (size_t n = 0; n < buf.len; n++) {
+        assert_int_equal(mls_secret_tree_decode(s, buf.data, n, &b, &eb), XW_ECORRUPT);
+        assert_null(b);
+    }
+    assert_int_equal(mls_secret_tree_decode(mls_suite_get(3), buf.data, buf.len, &b, &eb), XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "suite"));
+    xw_buf_free_secret(&buf);
+    mls_secret_tree_free(a);
+    mls_secret_tree_free(snd);
+}
+
 static void test_psk_id_codec(void **state)
 {
     (void)state;
@@ -336,14 +429,11 @@ static void test_psk_id_codec(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_varint),
-        cmocka_unit_test(test_reader_bounds),
-        cmocka_unit_test(test_hpke_rfc9180_a21),
-        cmocka_unit_test(test_hpke_errors),
-        cmocka_unit_test(test_treemath),
-        cmocka_unit_test(test_suite_table),
-        cmocka_unit_test(test_secret_tree_window),
-        cmocka_unit_test(test_psk_id_codec),
+        cmocka_unit_test(test_varint),           cmocka_unit_test(test_reader_bounds),
+        cmocka_unit_test(test_hpke_rfc9180_a21), cmocka_unit_test(test_hpke_errors),
+        cmocka_unit_test(test_treemath),         cmocka_unit_test(test_hmac_kdfs),
+        cmocka_unit_test(test_suite_table),      cmocka_unit_test(test_secret_tree_window),
+        cmocka_unit_test(test_psk_id_codec),     cmocka_unit_test(test_secret_tree_persistence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
