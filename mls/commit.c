@@ -186,8 +186,13 @@ int mls_group_apply_proposals(const mls_group *g, mls_group *next, const mls_pli
     }
     /* Updates, then Removes */
     for (size_t i = 0; i < n; i++)
-        if (items[i].p->type == MLS_PROPOSAL_UPDATE)
+        if (items[i].p->type == MLS_PROPOSAL_UPDATE) {
+            int rc = unchecked ? XW_OK
+                               : mls_tree_check_leaf_fits(next->tree, items[i].p->leaf, items[i].sender, eb);
+            if (rc != XW_OK)
+                return xw_errctx(eb, rc, "Update proposal %zu", i);
             mls_tree_update(next->tree, items[i].sender, items[i].p->leaf);
+        }
     for (size_t i = 0; i < n; i++)
         if (items[i].p->type == MLS_PROPOSAL_REMOVE)
             mls_tree_remove(next->tree, items[i].p->removed);
