@@ -370,15 +370,53 @@ int mls_group_create(const mls_group_config *cfg, const uint8_t *group_id, size_
 
 /* --- messages --- */
 
+/* The signature key of external sender `index` in the external_senders extension. */
+static int external_sender_key(mls_span exts, uint32_t index, mls_span *pub, xw_errbuf *eb)
+{
+    mls_span data;
+    if (!mls_extensions_find(exts, MLS_EXT_EXTERNAL_SENDERS, &data))
+        return xw_errf(eb, XW_EMLS_SENDER,
+                       "a proposal from external sender %u, but the group has no external_senders "
+                       "extension",
+                       index);
+    mls_reader r, v;
+    mls_reader_init(&r, data.p, data.len, NULL);
+    mls_read_vector(&r, &v);
+    for (uint32_t i = 0; !v.err && mls_reader_left(&v); i++) {
+        mls_span key = mls_read_opaque(&v);
+        uint16_t ct = mls_read_u16(&v);
+        if (ct == MLS_CREDENTIAL_BASIC)
+            mls_read_opaque(&v);
+        else if (ct == MLS_CREDENTIAL_X509) {
+            mls_reader c;
+            mls_read_vector(&v, &c);
+            while (!c.err && mls_reader_left(&c))
+                mls_read_opaque(&c);
+            mls_reader_join(&v, &c);
+        } else
+            mls_reader_fail(&v, XW_EUNSUPPORTED, "credential type %u", ct);
+        if (!v.err && i == index) {
+            *pub = key;
+            return XW_OK;
+        }
+    }
+    if (v.err)
+        return xw_errf(eb, XW_EMALFORMED, "the group's external_senders extension is malformed");
+    return xw_errf(eb, XW_EMLS_SENDER,
+                   "external sender %u is not listed in the group's external_senders extension", index);
+}
+
 static int tree_sender_key(void *arg, const mls_sender *sender, mls_span *pub, xw_errbuf *eb)
 {
-    const mls_tree *t = arg;
+    const mls_sender_lookup *sl = arg;
+    if (sender->type == MLS_SENDER_EXTERNAL)
+        return external_sender_key(sl->extensions, sender->index, pub, eb);
     if (sender->type != MLS_SENDER_MEMBER)
         return xw_errf(
             eb, XW_EMLS_SENDER,
-            "sender type %u is not accepted: only members send to this group (no external senders)",
+            "sender type %u is not accepted: members and listed external senders send to this group",
             sender->type);
-    const mls_leaf *l = mls_tree_leaf(t, sender->index);
+    const mls_leaf *l = mls_tree_leaf(sl->tree, sender->index);
     if (!l)
         return xw_errf(eb, XW_EMLS_SENDER, "sender leaf %u is not a member of the group in this epoch",
                        sender->index);
@@ -388,8 +426,10 @@ static int tree_sender_key(void *arg, const mls_sender *sender, mls_span *pub, x
 
 int mls_group_framing_ctx(mls_group *g, mls_framing_ctx *ctx, xw_errbuf *eb)
 {
+    g->lookup.tree = g->tree;
+    g->lookup.extensions = (mls_span){g->extensions.data, g->extensions.len};
     return mls_framing_ctx_init(ctx, g->suite, g->gc.data, g->gc.len, g->sec.membership_key,
-                                g->sec.sender_data_secret, g->st, tree_sender_key, g->tree, eb);
+                                g->sec.sender_data_secret, g->st, tree_sender_key, &g->lookup, eb);
 }
 
 int mls_group_send(mls_group *g, const uint8_t *data, size_t n, xw_buf *out, xw_errbuf *eb)
@@ -449,15 +489,22 @@ static int proposal_ref(const mls_suite *s, const mls_authenticated_content *ac,
 
 static int cache_proposal(mls_group *g, const mls_authenticated_content *ac, xw_errbuf *eb)
 {
-    if (ac->content.sender.type != MLS_SENDER_MEMBER)
-        return xw_errf(eb, XW_EMLS_SENDER, "proposals from non-members are not accepted");
+    uint8_t st = ac->content.sender.type;
+    if (st != MLS_SENDER_MEMBER && st != MLS_SENDER_EXTERNAL)
+        return xw_errf(eb, XW_EMLS_SENDER, "proposals from new members (sender type %u) are not accepted",
+                       st);
     if (g->n_props >= MLS_GROUP_MAX_PROPOSALS)
         return xw_errf(eb, XW_ELIMIT, "more than %d proposals are pending; commit first",
                        MLS_GROUP_MAX_PROPOSALS);
     mls_proposal *p = NULL;
     int rc = mls_proposal_decode(ac->content.content.p, ac->content.content.len, &p, eb);
+    uint32_t sender = st == MLS_SENDER_EXTERNAL ? MLS_GROUP_EXTERNAL_SENDER : ac->content.sender.index;
+    if (rc == XW_OK && st == MLS_SENDER_EXTERNAL && p->type != MLS_PROPOSAL_ADD &&
+        p->type != MLS_PROPOSAL_REMOVE && p->type != MLS_PROPOSAL_PSK && p->type != MLS_PROPOSAL_GCE)
+        rc = xw_errf(eb, XW_EMLS_PROPOSAL, "an external sender may not send %s proposals (RFC 9420 §12.1.8)",
+                     mls_proposal_type_name(p->type));
     if (rc == XW_OK)
-        rc = mls_group_check_proposal(g, p, ac->content.sender.index, eb);
+        rc = mls_group_check_proposal(g, p, sender, eb);
     uint8_t ref[MLS_MAX_HASH];
     if (rc == XW_OK)
         rc = proposal_ref(g->suite, ac, ref);
@@ -471,7 +518,7 @@ static int cache_proposal(mls_group *g, const mls_authenticated_content *ac, xw_
     g->props = n;
     memcpy(n[g->n_props].ref, ref, sizeof ref);
     n[g->n_props].p = p;
-    n[g->n_props].sender = ac->content.sender.index;
+    n[g->n_props].sender = sender;
     g->n_props++;
     return XW_OK;
 }
@@ -528,8 +575,10 @@ int mls_group_receive(mls_group *g, const uint8_t *msg, size_t n, mls_received *
             return xw_errf(eb, XW_EMLS_EPOCH,
                            "application message of epoch %llu is too old: only the last %u epochs are kept",
                            (unsigned long long)epoch, g->cfg.past_epochs);
+        g->lookup.tree = past->tree;
+        g->lookup.extensions = (mls_span){NULL, 0}; /* application messages come from members only */
         rc = mls_framing_ctx_init(&ctx, g->suite, past->gc.data, past->gc.len, past->sec.membership_key,
-                                  past->sec.sender_data_secret, past->st, tree_sender_key, past->tree, eb);
+                                  past->sec.sender_data_secret, past->st, tree_sender_key, &g->lookup, eb);
     } else {
         rc = mls_group_framing_ctx(g, &ctx, eb);
     }

@@ -26,15 +26,25 @@ typedef struct {
     mls_tree *tree; /* public view: sender signature keys */
 } mls_past_epoch;
 
+/* The sender "leaf index" of proposals from external senders. */
+#define MLS_GROUP_EXTERNAL_SENDER UINT32_MAX
+
 typedef struct {
     uint8_t ref[MLS_MAX_HASH];
     mls_proposal *p;
-    uint32_t sender; /* leaf index */
+    uint32_t sender; /* leaf index, or MLS_GROUP_EXTERNAL_SENDER */
 } mls_cached_proposal;
 
 typedef struct {
     xw_buf id, psk;
 } mls_psk_entry;
+
+/* What the framing sender-key lookup needs: the epoch's tree (members) and GroupContext
+ * extensions (external_senders). */
+typedef struct {
+    const mls_tree *tree;
+    mls_span extensions;
+} mls_sender_lookup;
 
 struct mls_group {
     const mls_suite *suite;
@@ -59,8 +69,9 @@ struct mls_group {
     size_t n_past;
     mls_psk_entry *psks;
     size_t n_psks;
-    mls_group *staged; /* own commit awaiting confirmation */
-    xw_buf staged_msg; /* its message bytes */
+    mls_group *staged;        /* own commit awaiting confirmation */
+    mls_sender_lookup lookup; /* argument of the framing sender-key lookup */
+    xw_buf staged_msg;        /* its message bytes */
 };
 
 /* An empty group shell (buffers initialised). */

@@ -607,6 +607,70 @@ static void test_update_path_checks(void **st)
     world_free(&w);
 }
 
+/* Proposals from an external sender listed in the external_senders extension. */
+static void test_external_sender(void **st)
+{
+    (void)st;
+    const mls_suite *s = mls_suite_get(1);
+    mls_sig_priv ds;
+    assert_int_equal(mls_sig_priv_generate(s, &ds), XW_OK);
+    uint8_t ext[64];
+    size_t n = 0;
+    ext[n++] = 0x00, ext[n++] = 0x05;      /* external_senders */
+    ext[n++] = 1 + 1 + 32 + 2 + 1 + 2 + 0; /* extension_data length (39) */
+    ext[n++] = 1 + 32 + 2 + 1 + 2;         /* ExternalSender list length (38) */
+    ext[n++] = 32;                         /* signature_key */
+    memcpy(ext + n, ds.pub, 32), n += 32;
+    ext[n++] = 0x00, ext[n++] = 0x01;             /* basic credential */
+    ext[n++] = 2, ext[n++] = 'd', ext[n++] = 's'; /* identity "ds" */
+    world w;
+    memset(&w, 0, sizeof w);
+    w.s = s;
+    mls_group_config_default(&w.cfg);
+    w.cfg.handshake_public = w.cfg.accept_public_handshake = 1;
+    kpkg k;
+    make_kp(s, "member-0", &k);
+    xw_errbuf eb = {{0}};
+    assert_int_equal(mls_group_create(&w.cfg, (const uint8_t *)"ext", 3, k.kp.data, k.kp.len, &k.sec, ext, n,
+                                      &w.m[0], &eb),
+                     XW_OK);
+    w.n = 1;
+    kp_free(&k);
+    add_members(&w, 0, 3);
+    /* the delivery service proposes to remove member 2 */
+    uint32_t leaf = mls_group_own_leaf(w.m[2]);
+    uint8_t body[6] = {0x00,         0x03, (uint8_t)(leaf >> 24), (uint8_t)(leaf >> 16), (uint8_t)(leaf >> 8),
+                       (uint8_t)leaf};
+    mls_framing_ctx ctx;
+    assert_int_equal(mls_group_framing_ctx(w.m[0], &ctx, &eb), XW_OK);
+    mls_framed_content fc = {{(const uint8_t *)"ext", 3}, mls_group_epoch(w.m[0]),
+                             {MLS_SENDER_EXTERNAL, 0},    {NULL, 0},
+                             MLS_CONTENT_PROPOSAL,        {body, sizeof body}};
+    xw_buf prop, bad;
+    xw_buf_init(&prop, 1 << 20);
+    xw_buf_init(&bad, 1 << 20);
+    assert_int_equal(mls_protect_public(&ctx, &fc, &ds, NULL, &prop, &eb), XW_OK);
+    /* an unknown external sender index is refused */
+    fc.sender.index = 1;
+    assert_int_equal(mls_protect_public(&ctx, &fc, &ds, NULL, &bad, &eb), XW_OK);
+    reject_unchanged(w.m[1], bad.data, bad.len, XW_EMLS_SENDER);
+    /* signed by someone else: refused */
+    mls_sig_priv other;
+    mls_sig_priv_generate(s, &other);
+    fc.sender.index = 0;
+    xw_buf_reset(&bad);
+    assert_int_equal(mls_protect_public(&ctx, &fc, &other, NULL, &bad, &eb), XW_OK);
+    reject_unchanged(w.m[1], bad.data, bad.len, 0);
+    deliver(&w, &prop, SIZE_MAX);
+    mls_commit_opts o = {.include_pending = 1};
+    commit(&w, 1, &o, NULL, 0);
+    assert_null(w.m[2]);
+    send_all(&w, 3, "after the external remove");
+    xw_buf_free(&prop);
+    xw_buf_free(&bad);
+    world_free(&w);
+}
+
 static void test_wire_format_policy(void **st)
 {
     (void)st;
@@ -824,6 +888,7 @@ int main(void)
         cmocka_unit_test(test_reject_bad_commits),
         cmocka_unit_test(test_reject_more),
         cmocka_unit_test(test_update_path_checks),
+        cmocka_unit_test(test_external_sender),
         cmocka_unit_test(test_wire_format_policy),
         cmocka_unit_test(test_welcome_checks),
         cmocka_unit_test(test_key_package_checks),
