@@ -671,6 +671,134 @@ static void test_external_sender(void **st)
     world_free(&w);
 }
 
+/* Received trees that break §7.9.2 / §12.4.3.1 rules are refused. */
+static void test_tree_validation_rules(void **st)
+{
+    (void)st;
+    world w;
+    world_init(&w, 3, 0);
+    add_members(&w, 0, 4);
+    mls_commit_opts none = {0};
+    commit(&w, 2, &none, NULL, 0);
+    kpkg nk;
+    make_kp(w.s, "unmerged", &nk);
+    const uint8_t *nkp[1] = {nk.kp.data};
+    size_t nkl[1] = {nk.kp.len};
+    mls_commit_opts addo = {.add_kps = nkp, .add_lens = nkl, .n_add = 1, .no_path = 1};
+    commit(&w, 1, &addo, &nk, 1); /* no path: the new leaf stays unmerged at its non-blank ancestors */
+    kp_free(&nk);
+    mls_group *g = w.m[0];
+    mls_span gid = {g->group_id.data, g->group_id.len}, ext = {NULL, 0};
+    xw_errbuf eb = {{0}};
+    assert_int_equal(mls_tree_validate(g->tree, gid, ext, &eb), XW_OK);
+    /* another group id: leaf signatures (update/commit sources) fail */
+    assert_int_not_equal(mls_tree_validate(g->tree, (mls_span){(const uint8_t *)"x", 1}, ext, &eb), XW_OK);
+    uint32_t p = MLS_NODE_NONE, pu = MLS_NODE_NONE;
+    for (uint32_t x = 1; x < mls_tree_nodes(g->tree); x += 2)
+        if (g->tree->nodes[x].type == MLS_NODE_PARENT) {
+            if (p == MLS_NODE_NONE && g->tree->nodes[x].parent->ph_len)
+                p = x;
+            if (g->tree->nodes[x].parent->n_unmerged)
+                pu = x;
+        }
+    assert_int_not_equal(p, MLS_NODE_NONE);
+    assert_int_not_equal(pu, MLS_NODE_NONE);
+    /* a parent hash altered: the parent below no longer chains */
+    mls_tree *t = mls_tree_clone(g->tree, 0);
+    t->nodes[p].parent->parent_hash[0] ^= 1;
+    mls_tree_touch(t, p);
+    assert_int_equal(mls_tree_validate(t, gid, ext, &eb), XW_EMLS_TREE);
+    mls_tree_free(t);
+    /* a parent key replaced: nothing authenticates it */
+    t = mls_tree_clone(g->tree, 0);
+    t->nodes[p].parent->enc_key[3] ^= 1;
+    mls_tree_touch(t, p);
+    assert_int_equal(mls_tree_validate(t, gid, ext, &eb), XW_EMLS_TREE);
+    mls_tree_free(t);
+    /* an unmerged leaf that is not below the node */
+    t = mls_tree_clone(g->tree, 0);
+    t->nodes[pu].parent->unmerged[0] =
+        t->n_leaves - 1 == t->nodes[pu].parent->unmerged[0] ? 0 : t->n_leaves - 1;
+    mls_tree_touch(t, pu);
+    assert_int_equal(mls_tree_validate(t, gid, ext, &eb), XW_EMLS_TREE);
+    mls_tree_free(t);
+    /* unmerged leaves dropped from a node: its parent-hash link breaks */
+    t = mls_tree_clone(g->tree, 0);
+    t->nodes[pu].parent->n_unmerged = 0;
+    mls_tree_touch(t, pu);
+    assert_int_equal(mls_tree_validate(t, gid, ext, &eb), XW_EMLS_TREE);
+    mls_tree_free(t);
+    /* a parent reusing a leaf's encryption key */
+    t = mls_tree_clone(g->tree, 0);
+    const mls_leaf *l0 = mls_tree_leaf(t, 0);
+    memcpy(t->nodes[p].parent->enc_key, l0->enc_key.p, 32);
+    mls_tree_touch(t, p);
+    assert_int_equal(mls_tree_validate(t, gid, ext, &eb), XW_EMLS_TREE);
+    mls_tree_free(t);
+    /* trees that do not decode */
+    xw_buf enc;
+    xw_buf_init(&enc, 1 << 20);
+    assert_int_equal(mls_tree_encode(g->tree, &enc), XW_OK);
+    for (size_t cut = 1; cut < enc.len; cut += enc.len / 11 + 1) {
+        t = NULL;
+        assert_int_not_equal(mls_tree_decode(w.s, enc.data, cut, &t, &eb), XW_OK);
+        assert_null(t);
+    }
+    uint8_t blank_end[] = {0x02, 0x00, 0x00}; /* two blank nodes */
+    assert_int_equal(mls_tree_decode(w.s, blank_end, sizeof blank_end, &t, &eb), XW_EMLS_TREE);
+    xw_buf_free(&enc);
+    world_free(&w);
+}
+
+/* A Welcome whose GroupInfo signature or confirmation tag is wrong is refused. */
+static void test_group_info_checks(void **st)
+{
+    (void)st;
+    world w;
+    world_init(&w, 1, 0);
+    add_members(&w, 0, 1);
+    kpkg k;
+    make_kp(w.s, "joiner", &k);
+    mls_key_package *kp = NULL;
+    xw_errbuf eb = {{0}};
+    assert_int_equal(mls_key_package_decode(k.kp.data, k.kp.len, &kp, &eb), XW_OK);
+    const uint8_t *kps[1] = {k.kp.data};
+    size_t lens[1] = {k.kp.len};
+    mls_commit_opts o = {.add_kps = kps, .add_lens = lens, .n_add = 1};
+    xw_buf cm, wm;
+    xw_buf_init(&cm, 1 << 24);
+    xw_buf_init(&wm, 1 << 24);
+    mls_group *g = w.m[0];
+    assert_int_equal(mls_group_commit(g, &o, &cm, &wm, &eb), XW_OK);
+    mls_group *next = g->staged;
+    uint32_t added = mls_tree_find_leaf(next->tree, kp->leaf->raw, kp->leaf->raw_len);
+    const mls_key_package *kpl[1] = {kp};
+    uint8_t tag[MLS_MAX_HASH] = {0};
+    mls_group *j = NULL;
+    /* a wrong confirmation tag */
+    xw_buf_reset(&wm);
+    assert_int_equal(mls_group_welcome_build(g, next, tag, &added, kpl, 1, NULL, NULL, 0, &wm, &eb), XW_OK);
+    assert_int_equal(
+        mls_group_join(&w.cfg, wm.data, wm.len, k.kp.data, k.kp.len, &k.sec, NULL, 0, NULL, 0, &j, &eb),
+        XW_EMLS_TAG);
+    /* signed by member 0 but naming member 1 as the signer */
+    uint32_t me = g->me;
+    g->me = mls_group_own_leaf(w.m[1]);
+    xw_buf_reset(&wm);
+    assert_int_equal(mls_group_welcome_build(g, next, tag, &added, kpl, 1, NULL, NULL, 0, &wm, &eb), XW_OK);
+    g->me = me;
+    assert_int_equal(
+        mls_group_join(&w.cfg, wm.data, wm.len, k.kp.data, k.kp.len, &k.sec, NULL, 0, NULL, 0, &j, &eb),
+        XW_EBADSIG);
+    assert_null(j);
+    mls_group_commit_discard(g);
+    mls_key_package_free(kp);
+    kp_free(&k);
+    xw_buf_free(&cm);
+    xw_buf_free(&wm);
+    world_free(&w);
+}
+
 static void test_wire_format_policy(void **st)
 {
     (void)st;
@@ -889,6 +1017,8 @@ int main(void)
         cmocka_unit_test(test_reject_more),
         cmocka_unit_test(test_update_path_checks),
         cmocka_unit_test(test_external_sender),
+        cmocka_unit_test(test_tree_validation_rules),
+        cmocka_unit_test(test_group_info_checks),
         cmocka_unit_test(test_wire_format_policy),
         cmocka_unit_test(test_welcome_checks),
         cmocka_unit_test(test_key_package_checks),
