@@ -40,11 +40,13 @@ test_mls_scenario_PKGS := openssl libsodium
 TESTS += test_mls_scenario
 test_mls_scenario_TIMEOUT := 240
 
-# libFuzzer targets: commit processing and Welcome/tree processing against fixed groups.
-FUZZERS += fuzz_mls_commit fuzz_mls_welcome
+# libFuzzer targets: commit processing and Welcome/tree/key package/proposal decoding against
+# fixed groups, and loading saved group states.
+FUZZERS += fuzz_mls_commit fuzz_mls_welcome fuzz_mls_group_state
 fuzz_mls_commit_SRCS := tests/fuzz/fuzz_mls_commit.c
 fuzz_mls_welcome_SRCS := tests/fuzz/fuzz_mls_welcome.c
-$(foreach f,fuzz_mls_commit fuzz_mls_welcome,$(eval $(f)_LIBS := mls common)$(eval $(f)_PKGS := openssl libsodium))
+fuzz_mls_group_state_SRCS := tests/fuzz/fuzz_mls_group_state.c
+$(foreach f,fuzz_mls_commit fuzz_mls_welcome fuzz_mls_group_state,$(eval $(f)_LIBS := mls common)$(eval $(f)_PKGS := openssl libsodium))
 
 # make bench: add-one-member commit and its processing for N = 10..1000, against ts-mls.
 BENCHES += bench_mls_groups

@@ -4,10 +4,13 @@
  *   0: the rest is a Welcome (MLSMessage) for the fixed key package;
  *   1: (offset, xor) triples applied to a valid Welcome carrying the ratchet_tree extension;
  *   2: the rest is an out-of-band ratchet tree given with a valid Welcome that has none;
- *   3: the rest is a ratchet tree: decoded, hashed, validated.
+ *   3: the rest is a ratchet tree: decoded, hashed, validated;
+ *   4: the rest is a KeyPackage (bare or MLSMessage): decoded and validated;
+ *   5: the rest is a Proposal: decoded.
  */
 #include <stdlib.h>
 
+#include "mls/proposal.h"
 #include "mls/tree.h"
 #include "tests/fuzz/fuzz_mls_group_common.h"
 
@@ -62,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xw_buf buf;
     xw_buf_init(&buf, 1 << 24);
     mls_group *g = NULL;
-    switch (data[0] % 4) {
+    switch (data[0] % 6) {
     case 0:
         mls_group_join(&cfg, data + 1, size - 1, kp.data, kp.len, &sec, NULL, 0, NULL, 0, &g, NULL);
         break;
@@ -74,6 +77,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mls_group_join(&cfg, welcome_bare.data, welcome_bare.len, kp.data, kp.len, &sec, data + 1, size - 1,
                        NULL, 0, &g, NULL);
         break;
+    case 4: {
+        mls_key_package *k = NULL;
+        if (mls_key_package_decode(data + 1, size - 1, &k, NULL) == XW_OK)
+            mls_key_package_validate(suite, k, 1, (mls_span){NULL, 0}, NULL);
+        mls_key_package_free(k);
+        break;
+    }
+    case 5: {
+        mls_proposal *p = NULL;
+        mls_proposal_decode(data + 1, size - 1, &p, NULL);
+        mls_proposal_free(p);
+        break;
+    }
     default: {
         mls_tree *t = NULL;
         if (mls_tree_decode(suite, data + 1, size - 1, &t, NULL) == XW_OK) {
