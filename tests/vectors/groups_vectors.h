@@ -17,6 +17,9 @@ int vt_passive_client(vt_case *c, json_t *e);
 #define GROUPS_VECTOR_KINDS                                                                                  \
     {"tree-validation", vt_tree_validation}, {"tree-operations", vt_tree_operations},                        \
         {"treekem", vt_treekem}, {"welcome", vt_welcome}, {"passive-client-welcome", vt_passive_client},     \
-        {"passive-client-handling-commit", vt_passive_client}, {"passive-client-random", vt_passive_client},
+        {"passive-client-handling-commit", vt_passive_client},                                               \
+    {                                                                                                        \
+        "passive-client-random", vt_passive_client                                                           \
+    }
 
 #endif

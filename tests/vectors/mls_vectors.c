@@ -93,16 +93,18 @@ int vt_suite(vt_case *c, json_t *obj, const mls_suite **s)
 static const struct {
     const char *kind;
     int (*run)(vt_case *c, json_t *e);
-} kinds[] = {{"tree-math", vt_tree_math},
-             {"crypto-basics", vt_crypto_basics},
-             {"deserialization", vt_deserialization},
-             {"secret-tree", vt_secret_tree},
-             {"key-schedule", vt_key_schedule},
-             {"psk_secret", vt_psk_secret},
-             {"transcript-hashes", vt_transcript_hashes},
-             {"message-protection", vt_message_protection},
-             {"messages", vt_messages},
-             GROUPS_VECTOR_KINDS};
+} kinds[] = {
+    {"tree-math", vt_tree_math},
+    {"crypto-basics", vt_crypto_basics},
+    {"deserialization", vt_deserialization},
+    {"secret-tree", vt_secret_tree},
+    {"key-schedule", vt_key_schedule},
+    {"psk_secret", vt_psk_secret},
+    {"transcript-hashes", vt_transcript_hashes},
+    {"message-protection", vt_message_protection},
+    {"messages", vt_messages},
+    GROUPS_VECTOR_KINDS,
+};
 
 static void usage(void)
 {
