@@ -73,7 +73,9 @@ static int check_one(const mls_group *g, const mls_proposal *p, uint32_t sender,
     mls_span gid = {g->group_id.data, g->group_id.len};
     switch (p->type) {
     case MLS_PROPOSAL_ADD: {
-        int rc = mls_key_package_validate(s, p->kp, 0, exts, eb);
+        /* RFC 9420 §7.3 recommends the lifetime check for what a member receives; the
+         * sender always checks (mls_group_commit) */
+        int rc = mls_key_package_validate(s, p->kp, g->cfg.check_lifetimes ? mls_group_now(g) : 0, exts, eb);
         return rc == XW_OK ? XW_OK : xw_errctx(eb, rc, "Add proposal");
     }
     case MLS_PROPOSAL_UPDATE: {

@@ -24,6 +24,7 @@ void mls_group_config_default(mls_group_config *c)
     c->out_of_order = MLS_SECRET_TREE_DEFAULT_OUT_OF_ORDER;
     c->max_forward = MLS_SECRET_TREE_DEFAULT_MAX_FORWARD;
     c->ratchet_tree_in_welcome = 1;
+    c->check_lifetimes = 1;
 }
 
 mls_group *mls_group_alloc(const mls_suite *s, const mls_group_config *cfg)

@@ -44,7 +44,8 @@ typedef struct {
     uint32_t out_of_order;       /* secret tree window (default 5) */
     uint32_t max_forward;        /* secret tree forward distance (default 1000) */
     int ratchet_tree_in_welcome; /* put the ratchet_tree extension in GroupInfo (default 1) */
-    uint64_t now;                /* current time for lifetime checks of added key packages (0: the clock) */
+    uint64_t now;                /* current time for lifetime checks (0: the system clock) */
+    int check_lifetimes;         /* refuse received Adds of expired key packages (default 1) */
 } mls_group_config;
 
 /* XMTP's policy: private handshakes, 3 past epochs, ratchet tree in the Welcome. */

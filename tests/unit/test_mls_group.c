@@ -498,6 +498,20 @@ static void test_reject_more(void **st)
     assert_int_equal(mls_group_commit(w.m[1], &o1, &cm, &wm, &eb),
                      XW_EMLS_KEYPACKAGE);       /* the sender refuses */
     bad_commit(&w, 1, &o1, XW_EMLS_KEYPACKAGE); /* and so do receivers */
+    /* an expired key package: the sender and the receivers refuse it */
+    kpkg old;
+    mls_key_package_opts oo = {.identity = {(const uint8_t *)"old", 3}, .not_before = 1, .not_after = 1000};
+    mls_sig_priv osig;
+    mls_sig_priv_generate(w.s, &osig);
+    xw_buf_init(&old.kp, 1 << 20);
+    assert_int_equal(mls_key_package_create(w.s, &osig, &oo, &old.kp, &old.sec, &eb), XW_OK);
+    const uint8_t *okp[1] = {old.kp.data};
+    size_t olen[1] = {old.kp.len};
+    mls_commit_opts o0 = {.add_kps = okp, .add_lens = olen, .n_add = 1};
+    xw_buf_reset(&cm);
+    assert_int_equal(mls_group_commit(w.m[1], &o0, &cm, &wm, &eb), XW_EMLS_KEYPACKAGE);
+    bad_commit(&w, 1, &o0, XW_EMLS_KEYPACKAGE);
+    kp_free(&old);
     /* required_capabilities that members do not support */
     uint8_t req[] = {0x00, 0x03, 0x07, 0x02, 0xff, 0x01, 0x00, 0x02, 0x00, 0x01};
     mls_commit_opts o2 = {.gce = req, .gce_len = sizeof req};
