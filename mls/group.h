@@ -107,6 +107,10 @@ int mls_group_staged_tree(const mls_group *g, xw_buf *out);
 /* A proposal as a message (for commits by reference): Remove of a leaf, or Add. */
 int mls_group_propose_remove(mls_group *g, uint32_t leaf, xw_buf *out, xw_errbuf *eb);
 int mls_group_propose_add(mls_group *g, const uint8_t *kp, size_t kp_len, xw_buf *out, xw_errbuf *eb);
+/* An Update proposal with a fresh encryption key for this member's leaf, for another member
+ * to commit (a member cannot commit its own Update; it sends an empty commit instead). The
+ * new private key is kept until a commit applies the proposal or the epoch ends. */
+int mls_group_propose_update(mls_group *g, xw_buf *out, xw_errbuf *eb);
 
 /* --- messages --- */
 int mls_group_send(mls_group *g, const uint8_t *data, size_t n, xw_buf *out, xw_errbuf *eb);

@@ -279,6 +279,39 @@ static void test_psk_gce_and_reference(void **st)
     world_free(&w);
 }
 
+/* Member 1 proposes an Update of its own leaf; member 0 commits it; member 1's new key works. */
+static void test_own_update_proposal(void **st)
+{
+    (void)st;
+    world w;
+    world_init(&w, 3, 0);
+    add_members(&w, 0, 3);
+    xw_buf prop;
+    xw_buf_init(&prop, 1 << 20);
+    xw_errbuf eb = {{0}};
+    mls_span before = mls_tree_leaf(w.m[1]->tree, w.m[1]->me)->enc_key;
+    uint8_t old_key[32];
+    memcpy(old_key, before.p, 32);
+    assert_int_equal(mls_group_propose_update(w.m[1], &prop, &eb), XW_OK);
+    deliver(&w, &prop, 1);
+    /* the proposer cannot commit its own Update: its commit leaves it out */
+    mls_commit_opts inc = {.include_pending = 1};
+    commit(&w, 0, &inc, NULL, 0);
+    assert_memory_not_equal(mls_tree_leaf(w.m[2]->tree, w.m[1]->me)->enc_key.p, old_key, 32);
+    /* member 2 commits: its path is encrypted to member 1's new leaf key */
+    mls_commit_opts none = {0};
+    commit(&w, 2, &none, NULL, 0);
+    send_all(&w, 1, "after my update");
+    /* an Update proposal not committed in its epoch is dropped with the epoch */
+    xw_buf_reset(&prop);
+    assert_int_equal(mls_group_propose_update(w.m[3], &prop, &eb), XW_OK);
+    commit(&w, 3, &inc, NULL, 0); /* member 3 commits with a path instead */
+    assert_int_equal(w.m[3]->update_len, 0);
+    send_all(&w, 3, "after an empty commit");
+    xw_buf_free(&prop);
+    world_free(&w);
+}
+
 static void test_past_epochs(void **st)
 {
     (void)st;
@@ -1024,6 +1057,7 @@ int main(void)
         cmocka_unit_test(test_lifecycle_suite3),
         cmocka_unit_test(test_lifecycle_public_handshake),
         cmocka_unit_test(test_psk_gce_and_reference),
+        cmocka_unit_test(test_own_update_proposal),
         cmocka_unit_test(test_past_epochs),
         cmocka_unit_test(test_staged_commit),
         cmocka_unit_test(test_save_load),
