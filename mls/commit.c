@@ -76,6 +76,14 @@ static int check_one(const mls_group *g, const mls_proposal *p, uint32_t sender,
         /* RFC 9420 §7.3 recommends the lifetime check for what a member receives; the
          * sender always checks (mls_group_commit) */
         int rc = mls_key_package_validate(s, p->kp, g->cfg.check_lifetimes ? mls_group_now(g) : 0, exts, eb);
+        const mls_leaf *l = p->kp->leaf;
+        if (rc == XW_OK && g->cfg.max_lifetime && l->not_after - l->not_before > g->cfg.max_lifetime)
+            rc = xw_errf(eb, XW_EMLS_KEYPACKAGE,
+                         "key package is valid for %llu seconds, more than the group's maximum of %llu; ask "
+                         "the member "
+                         "for a key package with a shorter lifetime",
+                         (unsigned long long)(l->not_after - l->not_before),
+                         (unsigned long long)g->cfg.max_lifetime);
         return rc == XW_OK ? XW_OK : xw_errctx(eb, rc, "Add proposal");
     }
     case MLS_PROPOSAL_UPDATE: {

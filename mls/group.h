@@ -46,6 +46,8 @@ typedef struct {
     int ratchet_tree_in_welcome; /* put the ratchet_tree extension in GroupInfo (default 1) */
     uint64_t now;                /* current time for lifetime checks (0: the system clock) */
     int check_lifetimes;         /* refuse received Adds of expired key packages (default 1) */
+    uint64_t max_lifetime;       /* refuse key packages valid for longer than this (seconds; 0: no limit) */
+    int external_pub;            /* put the external_pub extension in GroupInfo (default 0) */
 } mls_group_config;
 
 /* XMTP's policy: private handshakes, 3 past epochs, ratchet tree in the Welcome. */

@@ -91,6 +91,8 @@ int mls_group_save(const mls_group *g, xw_buf *out)
     mls_write_u8(&w, (uint8_t)g->cfg.ratchet_tree_in_welcome);
     mls_write_u64(&w, g->cfg.now);
     mls_write_u8(&w, (uint8_t)g->cfg.check_lifetimes);
+    mls_write_u64(&w, g->cfg.max_lifetime);
+    mls_write_u8(&w, (uint8_t)g->cfg.external_pub);
     mls_write_opaque(&w, g->group_id.data, g->group_id.len);
     mls_write_u64(&w, g->epoch);
     mls_write_opaque(&w, g->extensions.data, g->extensions.len);
@@ -216,6 +218,8 @@ int mls_group_load(const uint8_t *p, size_t n, mls_group **out, xw_errbuf *eb)
     cfg.ratchet_tree_in_welcome = mls_read_u8(&r);
     cfg.now = mls_read_u64(&r);
     cfg.check_lifetimes = mls_read_u8(&r);
+    cfg.max_lifetime = mls_read_u64(&r);
+    cfg.external_pub = mls_read_u8(&r);
     if (r.err || cfg.past_epochs > MLS_GROUP_MAX_PAST)
         return corrupt(eb, "configuration");
     mls_group *g = mls_group_alloc(s, &cfg);

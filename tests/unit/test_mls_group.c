@@ -19,6 +19,7 @@
 #include "mls/keypackage.h"
 #include "mls/proposal.h"
 #include "mls/treekem.h"
+#include "mls/welcome.h"
 
 typedef struct {
     xw_buf kp;
@@ -545,6 +546,20 @@ static void test_reject_more(void **st)
     assert_int_equal(mls_group_commit(w.m[1], &o0, &cm, &wm, &eb), XW_EMLS_KEYPACKAGE);
     bad_commit(&w, 1, &o0, XW_EMLS_KEYPACKAGE);
     kp_free(&old);
+    /* a group policy of at most 30 days of key package lifetime */
+    for (size_t i = 0; i < w.n; i++)
+        if (w.m[i])
+            w.m[i]->cfg.max_lifetime = 30 * 86400;
+    kpkg longkp;
+    make_kp(w.s, "long", &longkp); /* valid for 90 days + 1 hour */
+    const uint8_t *lkp[1] = {longkp.kp.data};
+    size_t llen[1] = {longkp.kp.len};
+    mls_commit_opts ol = {.add_kps = lkp, .add_lens = llen, .n_add = 1};
+    bad_commit(&w, 1, &ol, XW_EMLS_KEYPACKAGE);
+    kp_free(&longkp);
+    for (size_t i = 0; i < w.n; i++)
+        if (w.m[i])
+            w.m[i]->cfg.max_lifetime = 0;
     /* required_capabilities that members do not support */
     uint8_t req[] = {0x00, 0x03, 0x07, 0x02, 0xff, 0x01, 0x00, 0x02, 0x00, 0x01};
     mls_commit_opts o2 = {.gce = req, .gce_len = sizeof req};
@@ -816,7 +831,21 @@ static void test_group_info_checks(void **st)
     xw_buf_init(&cm, 1 << 24);
     xw_buf_init(&wm, 1 << 24);
     mls_group *g = w.m[0];
+    g->cfg.external_pub = 1;
     assert_int_equal(mls_group_commit(g, &o, &cm, &wm, &eb), XW_OK);
+    /* the GroupInfo carries external_pub = the public key derived from the epoch's external secret */
+    mls_welcome_opened wo;
+    assert_int_equal(mls_welcome_open(wm.data, wm.len, kp, k.sec.init_priv, NULL, 0, &wo, &eb), XW_OK);
+    mls_group_info gi;
+    assert_int_equal(mls_group_info_parse(wo.group_info.data, wo.group_info.len, &gi, &eb), XW_OK);
+    mls_span ep;
+    assert_true(mls_extensions_find(gi.extensions, MLS_EXT_EXTERNAL_PUB, &ep));
+    uint8_t xpriv[32], xpub[32];
+    assert_int_equal(mls_external_keypair(w.s, g->staged->sec.external_secret, xpriv, xpub, NULL), XW_OK);
+    assert_int_equal(ep.len, 33);
+    assert_memory_equal(ep.p + 1, xpub, 32);
+    mls_welcome_opened_free(&wo);
+    g->cfg.external_pub = 0;
     mls_group *next = g->staged;
     uint32_t added = mls_tree_find_leaf(next->tree, kp->leaf->raw, kp->leaf->raw_len);
     const mls_key_package *kpl[1] = {kp};
