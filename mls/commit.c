@@ -73,7 +73,17 @@ static int check_one(const mls_group *g, const mls_proposal *p, uint32_t sender,
     mls_span gid = {g->group_id.data, g->group_id.len};
     switch (p->type) {
     case MLS_PROPOSAL_ADD: {
-        int rc = mls_key_package_validate(s, p->kp, 0, exts, eb);
+        /* RFC 9420 §7.3 recommends the lifetime check for what a member receives; the
+         * sender always checks (mls_group_commit) */
+        int rc = mls_key_package_validate(s, p->kp, g->cfg.check_lifetimes ? mls_group_now(g) : 0, exts, eb);
+        const mls_leaf *l = p->kp->leaf;
+        if (rc == XW_OK && g->cfg.max_lifetime && l->not_after - l->not_before > g->cfg.max_lifetime)
+            rc = xw_errf(eb, XW_EMLS_KEYPACKAGE,
+                         "key package is valid for %llu seconds, more than the group's maximum of %llu; ask "
+                         "the member "
+                         "for a key package with a shorter lifetime",
+                         (unsigned long long)(l->not_after - l->not_before),
+                         (unsigned long long)g->cfg.max_lifetime);
         return rc == XW_OK ? XW_OK : xw_errctx(eb, rc, "Add proposal");
     }
     case MLS_PROPOSAL_UPDATE: {
@@ -192,6 +202,14 @@ int mls_group_apply_proposals(const mls_group *g, mls_group *next, const mls_pli
             if (rc != XW_OK)
                 return xw_errctx(eb, rc, "Update proposal %zu", i);
             mls_tree_update(next->tree, items[i].sender, items[i].p->leaf);
+            /* our own Update, committed by another member: its private key becomes our leaf's */
+            const mls_leaf *l = items[i].p->leaf;
+            if (items[i].sender == next->me && g->update_len && l->enc_key.len == g->update_len &&
+                memcmp(l->enc_key.p, g->update_pub, g->update_len) == 0) {
+                int r2 = mls_tree_set_priv(next->tree, 2 * next->me, g->update_priv, s->hpke_priv_len);
+                if (r2 != XW_OK)
+                    return r2;
+            }
         }
     for (size_t i = 0; i < n; i++)
         if (items[i].p->type == MLS_PROPOSAL_REMOVE)
@@ -541,6 +559,8 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
     }
     if (o->include_pending)
         for (size_t i = 0; i < g->n_props && rc == XW_OK; i++) {
+            if (g->props[i].sender == g->me && g->props[i].p->type == MLS_PROPOSAL_UPDATE)
+                continue; /* a committer may not commit its own Update (§12.2); the path replaces it */
             mls_plist_item *it = &c->items[c->n++];
             it->p = g->props[i].p;
             it->sender = g->props[i].sender;
@@ -696,6 +716,39 @@ int mls_group_propose_remove(mls_group *g, uint32_t leaf, xw_buf *out, xw_errbuf
 {
     uint8_t b[4] = {(uint8_t)(leaf >> 24), (uint8_t)(leaf >> 16), (uint8_t)(leaf >> 8), (uint8_t)leaf};
     return send_proposal(g, MLS_PROPOSAL_REMOVE, b, 4, out, eb);
+}
+
+int mls_group_propose_update(mls_group *g, xw_buf *out, xw_errbuf *eb)
+{
+    const mls_suite *s = g->suite;
+    const mls_leaf *cur = mls_tree_leaf(g->tree, g->me);
+    if (!g->active || !cur)
+        return xw_errf(eb, XW_ESTATE, "this member was removed from the group; it cannot propose");
+    uint8_t seed[MLS_MAX_HASH], priv[MLS_HPKE_MAX_SK], pub[MLS_HPKE_MAX_PK];
+    mls_random(seed, s->nh);
+    int rc = mls_derive_keypair(s, seed, s->nh, priv, pub, eb);
+    xw_wipe(seed, sizeof seed);
+    mls_leaf_fields f = {.enc_key = {pub, s->hpke_pub_len},
+                         .sig_key = cur->sig_key,
+                         .credential = cur->credential,
+                         .capabilities = cur->capabilities,
+                         .source = MLS_LEAF_SOURCE_UPDATE,
+                         .extensions = cur->extensions};
+    mls_leaf *l =
+        rc == XW_OK ? mls_leaf_build(s, &f, &g->sig, (mls_span){g->group_id.data, g->group_id.len}, g->me, eb)
+                    : NULL;
+    if (rc == XW_OK && !l)
+        rc = XW_ECRYPTO;
+    if (rc == XW_OK)
+        rc = send_proposal(g, MLS_PROPOSAL_UPDATE, l->raw, l->raw_len, out, eb);
+    if (rc == XW_OK) {
+        memcpy(g->update_priv, priv, s->hpke_priv_len);
+        memcpy(g->update_pub, pub, s->hpke_pub_len);
+        g->update_len = s->hpke_pub_len;
+    }
+    mls_leaf_unref(l);
+    xw_wipe(priv, sizeof priv);
+    return rc;
 }
 
 int mls_group_propose_add(mls_group *g, const uint8_t *kp, size_t kp_len, xw_buf *out, xw_errbuf *eb)

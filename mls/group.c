@@ -24,6 +24,7 @@ void mls_group_config_default(mls_group_config *c)
     c->out_of_order = MLS_SECRET_TREE_DEFAULT_OUT_OF_ORDER;
     c->max_forward = MLS_SECRET_TREE_DEFAULT_MAX_FORWARD;
     c->ratchet_tree_in_welcome = 1;
+    c->check_lifetimes = 1;
 }
 
 mls_group *mls_group_alloc(const mls_suite *s, const mls_group_config *cfg)
@@ -138,6 +139,9 @@ mls_group *mls_group_fork(const mls_group *g)
     memcpy(n->confirmed, g->confirmed, sizeof n->confirmed);
     n->interim_len = g->interim_len;
     memcpy(n->interim, g->interim, sizeof n->interim);
+    n->update_len = g->update_len;
+    memcpy(n->update_priv, g->update_priv, sizeof n->update_priv);
+    memcpy(n->update_pub, g->update_pub, sizeof n->update_pub);
     if (xw_buf_append(&n->group_id, g->group_id.data, g->group_id.len) ||
         xw_buf_append(&n->extensions, g->extensions.data, g->extensions.len) ||
         !(n->tree = mls_tree_clone(g->tree, 1))) {
@@ -225,6 +229,8 @@ void mls_group_advance(mls_group *g, mls_group *next)
     next->tree = NULL;
     g->sec = next->sec;
     mls_group_wipe_spent(g);
+    xw_wipe(g->update_priv, sizeof g->update_priv); /* applied or obsolete: proposals end with the epoch */
+    g->update_len = 0;
     g->st = next->st;
     next->st = NULL;
     /* the PSK store may have grown in next? it is shared configuration: keep g's */

@@ -44,7 +44,10 @@ typedef struct {
     uint32_t out_of_order;       /* secret tree window (default 5) */
     uint32_t max_forward;        /* secret tree forward distance (default 1000) */
     int ratchet_tree_in_welcome; /* put the ratchet_tree extension in GroupInfo (default 1) */
-    uint64_t now;                /* current time for lifetime checks of added key packages (0: the clock) */
+    uint64_t now;                /* current time for lifetime checks (0: the system clock) */
+    int check_lifetimes;         /* refuse received Adds of expired key packages (default 1) */
+    uint64_t max_lifetime;       /* refuse key packages valid for longer than this (seconds; 0: no limit) */
+    int external_pub;            /* put the external_pub extension in GroupInfo (default 0) */
 } mls_group_config;
 
 /* XMTP's policy: private handshakes, 3 past epochs, ratchet tree in the Welcome. */
@@ -106,6 +109,10 @@ int mls_group_staged_tree(const mls_group *g, xw_buf *out);
 /* A proposal as a message (for commits by reference): Remove of a leaf, or Add. */
 int mls_group_propose_remove(mls_group *g, uint32_t leaf, xw_buf *out, xw_errbuf *eb);
 int mls_group_propose_add(mls_group *g, const uint8_t *kp, size_t kp_len, xw_buf *out, xw_errbuf *eb);
+/* An Update proposal with a fresh encryption key for this member's leaf, for another member
+ * to commit (a member cannot commit its own Update; it sends an empty commit instead). The
+ * new private key is kept until a commit applies the proposal or the epoch ends. */
+int mls_group_propose_update(mls_group *g, xw_buf *out, xw_errbuf *eb);
 
 /* --- messages --- */
 int mls_group_send(mls_group *g, const uint8_t *data, size_t n, xw_buf *out, xw_errbuf *eb);

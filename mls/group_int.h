@@ -67,6 +67,10 @@ struct mls_group {
     size_t n_props;
     mls_past_epoch *past; /* oldest first */
     size_t n_past;
+    /* own Update proposal in flight: the private key of its leaf (0 length when none) */
+    uint8_t update_priv[MLS_HPKE_MAX_SK];
+    uint8_t update_pub[MLS_HPKE_MAX_PK];
+    size_t update_len;
     mls_psk_entry *psks;
     size_t n_psks;
     mls_group *staged;        /* own commit awaiting confirmation */

@@ -90,6 +90,9 @@ int mls_group_save(const mls_group *g, xw_buf *out)
     mls_write_u32(&w, g->cfg.max_forward);
     mls_write_u8(&w, (uint8_t)g->cfg.ratchet_tree_in_welcome);
     mls_write_u64(&w, g->cfg.now);
+    mls_write_u8(&w, (uint8_t)g->cfg.check_lifetimes);
+    mls_write_u64(&w, g->cfg.max_lifetime);
+    mls_write_u8(&w, (uint8_t)g->cfg.external_pub);
     mls_write_opaque(&w, g->group_id.data, g->group_id.len);
     mls_write_u64(&w, g->epoch);
     mls_write_opaque(&w, g->extensions.data, g->extensions.len);
@@ -99,6 +102,8 @@ int mls_group_save(const mls_group *g, xw_buf *out)
     mls_write_u32(&w, g->me);
     mls_write_u8(&w, (uint8_t)g->active);
     mls_write_opaque(&w, g->sig.sk, 32);
+    mls_write_opaque(&w, g->update_priv, g->update_len ? s->hpke_priv_len : 0);
+    mls_write_opaque(&w, g->update_pub, g->update_len);
     secrets_write(&w, s, &g->sec);
     mls_write_u8(&w, g->st != NULL); /* none once the member was removed */
     if (g->st)
@@ -212,6 +217,9 @@ int mls_group_load(const uint8_t *p, size_t n, mls_group **out, xw_errbuf *eb)
     cfg.max_forward = mls_read_u32(&r);
     cfg.ratchet_tree_in_welcome = mls_read_u8(&r);
     cfg.now = mls_read_u64(&r);
+    cfg.check_lifetimes = mls_read_u8(&r);
+    cfg.max_lifetime = mls_read_u64(&r);
+    cfg.external_pub = mls_read_u8(&r);
     if (r.err || cfg.past_epochs > MLS_GROUP_MAX_PAST)
         return corrupt(eb, "configuration");
     mls_group *g = mls_group_alloc(s, &cfg);
@@ -237,6 +245,15 @@ int mls_group_load(const uint8_t *p, size_t n, mls_group **out, xw_errbuf *eb)
         mls_span seed = mls_read_opaque_len(&r, 32, 32, "signature key");
         if (r.err || mls_sig_priv_from_seed(s, seed.p, seed.len, &g->sig, eb) != XW_OK)
             rc = corrupt(eb, "signature key");
+        mls_span up = mls_read_opaque(&r), upub = mls_read_opaque(&r);
+        if (rc == XW_OK && (r.err || (up.len && up.len != s->hpke_priv_len) ||
+                            (upub.len && upub.len != s->hpke_pub_len) || (!up.len) != (!upub.len)))
+            rc = corrupt(eb, "pending update key");
+        if (rc == XW_OK && up.len) {
+            memcpy(g->update_priv, up.p, up.len);
+            memcpy(g->update_pub, upub.p, upub.len);
+            g->update_len = upub.len;
+        }
     }
     if (rc == XW_OK && g->active > 1)
         rc = corrupt(eb, "active flag");

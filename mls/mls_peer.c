@@ -5,7 +5,8 @@
  *   mls-peer [--suite N] [--public] STATE COMMAND [ARG...]
  *
  * Commands: keypackage IDENTITY | create GROUP_ID | add KEYPACKAGE... | remove LEAF... |
- * update | propose-remove LEAF | propose-add KEYPACKAGE | commit | confirm | discard |
+ * update | propose-remove LEAF | propose-add KEYPACKAGE | propose-update | commit | confirm |
+ * discard |
  * join WELCOME [TREE] | send TEXT | receive MESSAGE | info | tree.
  * Binary inputs are hex, or @FILE for the raw bytes of a file; binary outputs are hex on
  * stdout, one "name value" per line. Any failure prints a sentence on stderr and exits 1
@@ -272,7 +273,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: mls-peer [--suite 1|3] [--public] STATE COMMAND [ARG...]\n"
             "commands: keypackage IDENTITY | create GROUP_ID_HEX | add KEYPACKAGE... | remove LEAF... |\n"
-            "          update | propose-remove LEAF | propose-add KEYPACKAGE | commit | confirm | discard |\n"
+            "          update | propose-remove LEAF | propose-add KEYPACKAGE | propose-update | commit |\n"
+            "          confirm | discard |\n"
             "          join WELCOME [TREE] | send TEXT |\n"
             "          receive MESSAGE | info | tree\n"
             "binary arguments are hex or @FILE; see tests/interop/README.md\n");
@@ -354,6 +356,13 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
             rc = xw_errf(eb, XW_EINVAL, "leaf index \"%s\" is not a number", argv[1]);
         else
             rc = mls_group_propose_remove(pr->g, (uint32_t)v, &m, eb);
+        if (rc == XW_OK)
+            print_hex("proposal", m.data, m.len);
+        xw_buf_free(&m);
+    } else if (!strcmp(cmd, "propose-update") && argc == 1) {
+        xw_buf m;
+        xw_buf_init(&m, PEER_MAX);
+        rc = mls_group_propose_update(pr->g, &m, eb);
         if (rc == XW_OK)
             print_hex("proposal", m.data, m.len);
         xw_buf_free(&m);

@@ -29,16 +29,30 @@ int mls_group_welcome_build(const mls_group *g, const mls_group *next, const uin
     mls_writer_init(&w, &gi);
     mls_write_fixed(&w, next->gc.data, next->gc.len);
     size_t m = mls_write_vec_begin(&w);
+    int rc = XW_OK;
     if (g->cfg.ratchet_tree_in_welcome) {
         mls_tree_encode(next->tree, &tree);
         mls_write_u16(&w, MLS_EXT_RATCHET_TREE);
         mls_write_opaque(&w, tree.data, tree.len);
     }
+    if (g->cfg.external_pub) {
+        uint8_t priv[MLS_HPKE_MAX_SK], pub[MLS_HPKE_MAX_PK], hdr[8];
+        rc = mls_external_keypair(s, next->sec.external_secret, priv, pub, eb);
+        xw_wipe(priv, sizeof priv);
+        mls_write_u16(&w, MLS_EXT_EXTERNAL_PUB);
+        /* extension_data = HPKEPublicKey external_pub (an opaque<V>) */
+        size_t hl = mls_varint_size(s->hpke_pub_len);
+        hdr[0] = (uint8_t)s->hpke_pub_len; /* < 64: a one-byte varint */
+        mls_write_varint(&w, hl + s->hpke_pub_len);
+        mls_write_fixed(&w, hdr, hl);
+        mls_write_fixed(&w, pub, s->hpke_pub_len);
+    }
     mls_write_vec_end(&w, m);
     mls_write_opaque(&w, tag, s->nh);
     mls_write_u32(&w, g->me);
     uint8_t sig[MLS_MAX_SIG];
-    int rc = w.err ? w.err : mls_sign_with_label(s, &g->sig, "GroupInfoTBS", gi.data, gi.len, sig, eb);
+    if (rc == XW_OK)
+        rc = w.err ? w.err : mls_sign_with_label(s, &g->sig, "GroupInfoTBS", gi.data, gi.len, sig, eb);
     mls_write_opaque(&w, sig, s->sig_len);
     uint8_t key[MLS_MAX_AEAD_KEY], nonce[MLS_NONCE];
     if (rc == XW_OK)

@@ -214,6 +214,11 @@ class World {
       }
       await this.deliver(proposer, prop);
       res = c instanceof CMember ? c.run("commit") : await c.commit([]);
+    } else if (op === "ref-update") {
+      // a C member proposes an Update of its own leaf; the committer commits it by reference
+      const proposer = others.find((m) => m instanceof CMember);
+      if (proposer) await this.deliver(proposer, proposer.run("propose-update").proposal[0]);
+      res = c instanceof CMember ? c.run("commit") : await c.commit([]);
     } else if (op === "remove") {
       removed = others[Math.floor(others.length / 2)];
       const leaf = removed.info().leaf;
@@ -274,8 +279,8 @@ async function scenario(suite, cFirst) {
     await w.commitOp(creator, cFirst ? "add-ts" : "add-c");
     w.agree(`suite ${suite} ${cFirst ? "C" : "ts-mls"} creates, adds the other`);
     await w.messages("epoch 1");
-    // nine operations: with committers alternating, each side does each kind over 18 epochs
-    const ops = ["add-c", "add-ts", "update", "add-ts", "remove", "add-c", "update", "ref-remove", "add-ts"];
+    // eleven operations (an odd number): with committers alternating, each side does each kind
+    const ops = ["add-c", "add-ts", "update", "add-ts", "remove", "add-c", "update", "ref-remove", "add-ts", "ref-update", "add-c"];
     for (let e = 0; e < 22; e++) {
       const cs = w.members.filter((m) => m instanceof CMember);
       const ts = w.members.filter((m) => m instanceof TsMember);

@@ -19,6 +19,7 @@
 #include "mls/keypackage.h"
 #include "mls/proposal.h"
 #include "mls/treekem.h"
+#include "mls/welcome.h"
 
 typedef struct {
     xw_buf kp;
@@ -279,6 +280,39 @@ static void test_psk_gce_and_reference(void **st)
     world_free(&w);
 }
 
+/* Member 1 proposes an Update of its own leaf; member 0 commits it; member 1's new key works. */
+static void test_own_update_proposal(void **st)
+{
+    (void)st;
+    world w;
+    world_init(&w, 3, 0);
+    add_members(&w, 0, 3);
+    xw_buf prop;
+    xw_buf_init(&prop, 1 << 20);
+    xw_errbuf eb = {{0}};
+    mls_span before = mls_tree_leaf(w.m[1]->tree, w.m[1]->me)->enc_key;
+    uint8_t old_key[32];
+    memcpy(old_key, before.p, 32);
+    assert_int_equal(mls_group_propose_update(w.m[1], &prop, &eb), XW_OK);
+    deliver(&w, &prop, 1);
+    /* the proposer cannot commit its own Update: its commit leaves it out */
+    mls_commit_opts inc = {.include_pending = 1};
+    commit(&w, 0, &inc, NULL, 0);
+    assert_memory_not_equal(mls_tree_leaf(w.m[2]->tree, w.m[1]->me)->enc_key.p, old_key, 32);
+    /* member 2 commits: its path is encrypted to member 1's new leaf key */
+    mls_commit_opts none = {0};
+    commit(&w, 2, &none, NULL, 0);
+    send_all(&w, 1, "after my update");
+    /* an Update proposal not committed in its epoch is dropped with the epoch */
+    xw_buf_reset(&prop);
+    assert_int_equal(mls_group_propose_update(w.m[3], &prop, &eb), XW_OK);
+    commit(&w, 3, &inc, NULL, 0); /* member 3 commits with a path instead */
+    assert_int_equal(w.m[3]->update_len, 0);
+    send_all(&w, 3, "after an empty commit");
+    xw_buf_free(&prop);
+    world_free(&w);
+}
+
 static void test_past_epochs(void **st)
 {
     (void)st;
@@ -498,6 +532,34 @@ static void test_reject_more(void **st)
     assert_int_equal(mls_group_commit(w.m[1], &o1, &cm, &wm, &eb),
                      XW_EMLS_KEYPACKAGE);       /* the sender refuses */
     bad_commit(&w, 1, &o1, XW_EMLS_KEYPACKAGE); /* and so do receivers */
+    /* an expired key package: the sender and the receivers refuse it */
+    kpkg old;
+    mls_key_package_opts oo = {.identity = {(const uint8_t *)"old", 3}, .not_before = 1, .not_after = 1000};
+    mls_sig_priv osig;
+    mls_sig_priv_generate(w.s, &osig);
+    xw_buf_init(&old.kp, 1 << 20);
+    assert_int_equal(mls_key_package_create(w.s, &osig, &oo, &old.kp, &old.sec, &eb), XW_OK);
+    const uint8_t *okp[1] = {old.kp.data};
+    size_t olen[1] = {old.kp.len};
+    mls_commit_opts o0 = {.add_kps = okp, .add_lens = olen, .n_add = 1};
+    xw_buf_reset(&cm);
+    assert_int_equal(mls_group_commit(w.m[1], &o0, &cm, &wm, &eb), XW_EMLS_KEYPACKAGE);
+    bad_commit(&w, 1, &o0, XW_EMLS_KEYPACKAGE);
+    kp_free(&old);
+    /* a group policy of at most 30 days of key package lifetime */
+    for (size_t i = 0; i < w.n; i++)
+        if (w.m[i])
+            w.m[i]->cfg.max_lifetime = 30 * 86400;
+    kpkg longkp;
+    make_kp(w.s, "long", &longkp); /* valid for 90 days + 1 hour */
+    const uint8_t *lkp[1] = {longkp.kp.data};
+    size_t llen[1] = {longkp.kp.len};
+    mls_commit_opts ol = {.add_kps = lkp, .add_lens = llen, .n_add = 1};
+    bad_commit(&w, 1, &ol, XW_EMLS_KEYPACKAGE);
+    kp_free(&longkp);
+    for (size_t i = 0; i < w.n; i++)
+        if (w.m[i])
+            w.m[i]->cfg.max_lifetime = 0;
     /* required_capabilities that members do not support */
     uint8_t req[] = {0x00, 0x03, 0x07, 0x02, 0xff, 0x01, 0x00, 0x02, 0x00, 0x01};
     mls_commit_opts o2 = {.gce = req, .gce_len = sizeof req};
@@ -769,7 +831,21 @@ static void test_group_info_checks(void **st)
     xw_buf_init(&cm, 1 << 24);
     xw_buf_init(&wm, 1 << 24);
     mls_group *g = w.m[0];
+    g->cfg.external_pub = 1;
     assert_int_equal(mls_group_commit(g, &o, &cm, &wm, &eb), XW_OK);
+    /* the GroupInfo carries external_pub = the public key derived from the epoch's external secret */
+    mls_welcome_opened wo;
+    assert_int_equal(mls_welcome_open(wm.data, wm.len, kp, k.sec.init_priv, NULL, 0, &wo, &eb), XW_OK);
+    mls_group_info gi;
+    assert_int_equal(mls_group_info_parse(wo.group_info.data, wo.group_info.len, &gi, &eb), XW_OK);
+    mls_span ep;
+    assert_true(mls_extensions_find(gi.extensions, MLS_EXT_EXTERNAL_PUB, &ep));
+    uint8_t xpriv[32], xpub[32];
+    assert_int_equal(mls_external_keypair(w.s, g->staged->sec.external_secret, xpriv, xpub, NULL), XW_OK);
+    assert_int_equal(ep.len, 33);
+    assert_memory_equal(ep.p + 1, xpub, 32);
+    mls_welcome_opened_free(&wo);
+    g->cfg.external_pub = 0;
     mls_group *next = g->staged;
     uint32_t added = mls_tree_find_leaf(next->tree, kp->leaf->raw, kp->leaf->raw_len);
     const mls_key_package *kpl[1] = {kp};
@@ -1010,6 +1086,7 @@ int main(void)
         cmocka_unit_test(test_lifecycle_suite3),
         cmocka_unit_test(test_lifecycle_public_handshake),
         cmocka_unit_test(test_psk_gce_and_reference),
+        cmocka_unit_test(test_own_update_proposal),
         cmocka_unit_test(test_past_epochs),
         cmocka_unit_test(test_staged_commit),
         cmocka_unit_test(test_save_load),
