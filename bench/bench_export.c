@@ -174,7 +174,7 @@ static void fill(const char *path, unsigned long n)
     /* the worker's connection, set up as docs/export.md recommends */
     sqlite3_exec(db,
                  "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                 " PRAGMA secure_delete=FAST; PRAGMA cache_size=-65536;",
+                 " PRAGMA cache_size=-65536;",
                  NULL, NULL, NULL);
     pl_outbox_writer *w;
     if (pl_outbox_writer_new(db, &w, &eb) != XW_OK)
