@@ -150,19 +150,30 @@ static size_t put_uint(char *out, uint64_t v, size_t width)
  * hand: this runs for every event, and snprintf was a visible share of encoding. */
 static size_t format_time(int64_t ns, char out[64])
 {
-    time_t secs = (time_t)(ns / 1000000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = put_uint(out, (uint64_t)tm.tm_year + 1900, 4);
-    const struct {
-        char sep;
-        int v;
-    } parts[] = {
-        {'-', tm.tm_mon + 1}, {'-', tm.tm_mday}, {'T', tm.tm_hour}, {':', tm.tm_min}, {':', tm.tm_sec}};
-    for (size_t i = 0; i < 5; i++) {
-        out[n++] = parts[i].sep;
-        n += put_uint(out + n, (uint64_t)parts[i].v, 2);
+    /* events come in bursts within one second: keep the last second's text per thread */
+    static _Thread_local int64_t cached_secs = -1;
+    static _Thread_local char cached[24];
+    static _Thread_local size_t cached_len;
+    int64_t secs64 = ns / 1000000000;
+    if (secs64 != cached_secs) {
+        time_t secs = (time_t)secs64;
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        size_t n = put_uint(cached, (uint64_t)tm.tm_year + 1900, 4);
+        const struct {
+            char sep;
+            int v;
+        } parts[] = {
+            {'-', tm.tm_mon + 1}, {'-', tm.tm_mday}, {'T', tm.tm_hour}, {':', tm.tm_min}, {':', tm.tm_sec}};
+        for (size_t i = 0; i < 5; i++) {
+            cached[n++] = parts[i].sep;
+            n += put_uint(cached + n, (uint64_t)parts[i].v, 2);
+        }
+        cached_len = n;
+        cached_secs = secs64;
     }
+    memcpy(out, cached, cached_len);
+    size_t n = cached_len;
     out[n++] = '.';
     n += put_uint(out + n, (uint64_t)(ns % 1000000000), 9);
     out[n++] = 'Z';
@@ -178,18 +189,24 @@ typedef struct {
     int err;
 } enc;
 
-static void put(enc *e, const void *p, size_t n)
+static __attribute__((noinline)) void put_slow(enc *e, const void *p, size_t n)
 {
-    xw_buf *b = e->b;
-    if (!e->err && b->data && n <= b->cap - b->len && b->len - e->start + n <= PL_EVENT_MAX_BYTES) {
-        memcpy(b->data + b->len, p, n); /* the common case: room already there */
-        b->len += n;
-        return;
-    }
     if (e->err)
         return;
     if (e->b->len - e->start + n > PL_EVENT_MAX_BYTES || xw_buf_append(e->b, p, n) != XW_OK)
         e->err = XW_ETOOBIG;
+}
+
+/* Inlined: the common case (room already there) is a bounds check and a copy. */
+static inline void put(enc *e, const void *p, size_t n)
+{
+    xw_buf *b = e->b;
+    if (!e->err && b->data && n <= b->cap - b->len && b->len - e->start + n <= PL_EVENT_MAX_BYTES) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        return;
+    }
+    put_slow(e, p, n);
 }
 
 static void put_str(enc *e, const char *lit) { put(e, lit, strlen(lit)); }
