@@ -111,6 +111,12 @@ static int check_text(const char *what, const char *s, size_t max, int required,
             return xw_errf(eb, XW_EINVAL, "event %s is missing; every event needs one", what);
         return XW_OK;
     }
+    /* fast path, one pass: printable ASCII of an acceptable length */
+    size_t a = 0;
+    while (a <= max && (unsigned char)s[a] >= 0x20 && (unsigned char)s[a] < 0x7f)
+        a++;
+    if (a <= max && s[a] == '\0' && (a > 0 || !required))
+        return XW_OK;
     size_t n = strnlen(s, max + 1);
     if (n == 0 && required)
         return xw_errf(eb, XW_EINVAL, "event %s is empty; every event needs one", what);
@@ -144,19 +150,30 @@ static size_t put_uint(char *out, uint64_t v, size_t width)
  * hand: this runs for every event, and snprintf was a visible share of encoding. */
 static size_t format_time(int64_t ns, char out[64])
 {
-    time_t secs = (time_t)(ns / 1000000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = put_uint(out, (uint64_t)tm.tm_year + 1900, 4);
-    const struct {
-        char sep;
-        int v;
-    } parts[] = {
-        {'-', tm.tm_mon + 1}, {'-', tm.tm_mday}, {'T', tm.tm_hour}, {':', tm.tm_min}, {':', tm.tm_sec}};
-    for (size_t i = 0; i < 5; i++) {
-        out[n++] = parts[i].sep;
-        n += put_uint(out + n, (uint64_t)parts[i].v, 2);
+    /* events come in bursts within one second: keep the last second's text per thread */
+    static _Thread_local int64_t cached_secs = -1;
+    static _Thread_local char cached[24];
+    static _Thread_local size_t cached_len;
+    int64_t secs64 = ns / 1000000000;
+    if (secs64 != cached_secs) {
+        time_t secs = (time_t)secs64;
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        size_t n = put_uint(cached, (uint64_t)tm.tm_year + 1900, 4);
+        const struct {
+            char sep;
+            int v;
+        } parts[] = {
+            {'-', tm.tm_mon + 1}, {'-', tm.tm_mday}, {'T', tm.tm_hour}, {':', tm.tm_min}, {':', tm.tm_sec}};
+        for (size_t i = 0; i < 5; i++) {
+            cached[n++] = parts[i].sep;
+            n += put_uint(cached + n, (uint64_t)parts[i].v, 2);
+        }
+        cached_len = n;
+        cached_secs = secs64;
     }
+    memcpy(out, cached, cached_len);
+    size_t n = cached_len;
     out[n++] = '.';
     n += put_uint(out + n, (uint64_t)(ns % 1000000000), 9);
     out[n++] = 'Z';
@@ -172,12 +189,24 @@ typedef struct {
     int err;
 } enc;
 
-static void put(enc *e, const void *p, size_t n)
+static __attribute__((noinline)) void put_slow(enc *e, const void *p, size_t n)
 {
     if (e->err)
         return;
     if (e->b->len - e->start + n > PL_EVENT_MAX_BYTES || xw_buf_append(e->b, p, n) != XW_OK)
         e->err = XW_ETOOBIG;
+}
+
+/* Inlined: the common case (room already there) is a bounds check and a copy. */
+static inline void put(enc *e, const void *p, size_t n)
+{
+    xw_buf *b = e->b;
+    if (!e->err && b->data && n <= b->cap - b->len && b->len - e->start + n <= PL_EVENT_MAX_BYTES) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        return;
+    }
+    put_slow(e, p, n);
 }
 
 static void put_str(enc *e, const char *lit) { put(e, lit, strlen(lit)); }
@@ -189,19 +218,20 @@ static void put_num(enc *e, uint64_t v)
 }
 
 /* A JSON string; s was checked by check_text (UTF-8, no control characters), so only the
- * quote and the backslash need escaping. */
+ * quote and the backslash need escaping (runs found with strcspn, which glibc vectorizes). */
 static void put_json_string(enc *e, const char *s)
 {
     put(e, "\"", 1);
-    const char *run = s;
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') {
-            put(e, run, (size_t)(s - run));
-            put(e, "\\", 1);
-            run = s;
-        }
+    for (;;) {
+        size_t k = strcspn(s, "\"\\");
+        put(e, s, k);
+        s += k;
+        if (!*s)
+            break;
+        put(e, "\\", 1);
+        put(e, s, 1);
+        s++;
     }
-    put(e, run, (size_t)(s - run));
     put(e, "\"", 1);
 }
 
@@ -212,8 +242,211 @@ static int dump_cb(const char *buffer, size_t size, void *data)
     return e->err ? -1 : 0;
 }
 
-/* Embedded JSON text, parsed (to prove it is well formed, with no duplicate keys) and
- * re-rendered compactly; NULL text gives `dflt`. */
+/* --- embedded JSON, fast path ------------------------------------------------------------------
+ *
+ * Embedded JSON (content, decisions) is written on every event, and parsing it into a
+ * jansson tree and dumping it again was the largest single cost of writing the outbox.
+ * fast_json() checks and compacts it in one pass straight into the output, with no
+ * allocation, for the common shape. It never rejects anything: whatever it is not sure
+ * about it hands back (FAST_DEFER, nothing written) and the jansson path below decides,
+ * with jansson's error messages. It accepts only text that jansson accepts and writes what
+ * jansson would write, except that numbers keep their spelling (jansson re-renders reals):
+ *   - whitespace is dropped, strings are copied with only the escapes jansson writes
+ *     (\" \\ \b \f \n \r \t; "\/" becomes "/"); a \u escape defers;
+ *   - raw bytes in strings must be UTF-8 without control characters;
+ *   - numbers follow RFC 8259; an exponent or more than 18 integer digits defers (jansson
+ *     fails on integers past int64 and reals past double);
+ *   - objects are checked for duplicate keys by comparing their written (canonical) keys;
+ *     more than FAST_KEYS keys in one object, or nesting deeper than FAST_DEPTH, defers.
+ * tests/fuzz/fuzz_pl_json.c checks this against jansson on arbitrary input. */
+#define FAST_DEPTH 32
+#define FAST_KEYS 16
+enum { FAST_OK = 0, FAST_DEFER = 1 };
+
+typedef struct {
+    const unsigned char *p, *end;
+    enc *e;
+} fast;
+
+static void fast_ws(fast *f)
+{
+    while (f->p < f->end && (*f->p == ' ' || *f->p == '\t' || *f->p == '\n' || *f->p == '\r'))
+        f->p++;
+}
+
+/* A string at f->p (the opening quote); *at receives its offset in the output. */
+static int fast_string(fast *f, size_t *at)
+{
+    *at = f->e->b->len;
+    put(f->e, "\"", 1);
+    const unsigned char *run = ++f->p;
+    for (;;) {
+        if (f->p >= f->end)
+            return FAST_DEFER;
+        unsigned c = *f->p;
+        if (c == '"')
+            break;
+        if (c < 0x20)
+            return FAST_DEFER;
+        if (c == '\\') {
+            if (!utf8_valid(run, (size_t)(f->p - run)))
+                return FAST_DEFER;
+            put(f->e, run, (size_t)(f->p - run));
+            if (f->end - f->p < 2)
+                return FAST_DEFER;
+            switch (f->p[1]) {
+            case '"':
+                put(f->e, "\\\"", 2);
+                break;
+            case '\\':
+                put(f->e, "\\\\", 2);
+                break;
+            case '/':
+                put(f->e, "/", 1);
+                break;
+            case 'b':
+                put(f->e, "\\b", 2);
+                break;
+            case 'f':
+                put(f->e, "\\f", 2);
+                break;
+            case 'n':
+                put(f->e, "\\n", 2);
+                break;
+            case 'r':
+                put(f->e, "\\r", 2);
+                break;
+            case 't':
+                put(f->e, "\\t", 2);
+                break;
+            default:
+                return FAST_DEFER; /* \u and invalid escapes */
+            }
+            f->p += 2;
+            run = f->p;
+            continue;
+        }
+        f->p++;
+    }
+    if (!utf8_valid(run, (size_t)(f->p - run)))
+        return FAST_DEFER;
+    put(f->e, run, (size_t)(f->p - run));
+    put(f->e, "\"", 1);
+    f->p++;
+    return FAST_OK;
+}
+
+static int fast_digits(fast *f)
+{
+    const unsigned char *s = f->p;
+    while (f->p < f->end && *f->p >= '0' && *f->p <= '9')
+        f->p++;
+    return (int)(f->p - s);
+}
+
+static int fast_number(fast *f)
+{
+    const unsigned char *s = f->p;
+    if (*f->p == '-')
+        f->p++;
+    if (f->p >= f->end || *f->p < '0' || *f->p > '9')
+        return FAST_DEFER;
+    int nint = fast_digits(f);
+    if (nint > 18 || (nint > 1 && s[*s == '-'] == '0'))
+        return FAST_DEFER;
+    if (f->p < f->end && *f->p == '.') {
+        f->p++;
+        if (fast_digits(f) == 0)
+            return FAST_DEFER;
+    }
+    if (f->p < f->end && (*f->p == 'e' || *f->p == 'E'))
+        return FAST_DEFER;
+    put(f->e, s, (size_t)(f->p - s));
+    return FAST_OK;
+}
+
+static int fast_literal(fast *f, const char *lit, size_t n)
+{
+    if ((size_t)(f->end - f->p) < n || memcmp(f->p, lit, n) != 0)
+        return FAST_DEFER;
+    put(f->e, lit, n);
+    f->p += n;
+    return FAST_OK;
+}
+
+static int fast_value(fast *f, int depth)
+{
+    fast_ws(f);
+    if (f->p >= f->end)
+        return FAST_DEFER;
+    size_t at;
+    switch (*f->p) {
+    case '"':
+        return fast_string(f, &at);
+    case 't':
+        return fast_literal(f, "true", 4);
+    case 'f':
+        return fast_literal(f, "false", 5);
+    case 'n':
+        return fast_literal(f, "null", 4);
+    case '[':
+    case '{':
+        break;
+    default:
+        return fast_number(f);
+    }
+    if (depth >= FAST_DEPTH)
+        return FAST_DEFER;
+    int obj = *f->p == '{';
+    char close = obj ? '}' : ']';
+    put(f->e, f->p, 1);
+    f->p++;
+    fast_ws(f);
+    if (f->p < f->end && *f->p == close) {
+        put(f->e, f->p, 1);
+        f->p++;
+        return FAST_OK;
+    }
+    size_t keys[FAST_KEYS], klen[FAST_KEYS], nkeys = 0;
+    for (;;) {
+        if (obj) {
+            fast_ws(f);
+            if (f->p >= f->end || *f->p != '"' || nkeys == FAST_KEYS ||
+                fast_string(f, &keys[nkeys]) != FAST_OK)
+                return FAST_DEFER;
+            if (f->e->err)
+                return FAST_DEFER; /* out of room: the jansson path reports it */
+            klen[nkeys] = f->e->b->len - keys[nkeys];
+            for (size_t i = 0; i < nkeys; i++)
+                if (klen[i] == klen[nkeys] &&
+                    memcmp(f->e->b->data + keys[i], f->e->b->data + keys[nkeys], klen[i]) == 0)
+                    return FAST_DEFER; /* duplicate key: jansson says so */
+            nkeys++;
+            fast_ws(f);
+            if (f->p >= f->end || *f->p != ':')
+                return FAST_DEFER;
+            put(f->e, ":", 1);
+            f->p++;
+        }
+        if (fast_value(f, depth + 1) != FAST_OK)
+            return FAST_DEFER;
+        fast_ws(f);
+        if (f->p >= f->end)
+            return FAST_DEFER;
+        if (*f->p == close) {
+            put(f->e, f->p, 1);
+            f->p++;
+            return FAST_OK;
+        }
+        if (*f->p != ',')
+            return FAST_DEFER;
+        put(f->e, ",", 1);
+        f->p++;
+    }
+}
+
+/* Embedded JSON text, checked (well formed, no duplicate keys) and written compactly;
+ * NULL text gives `dflt`. The fast path above takes the common shapes; jansson the rest. */
 static int put_embedded(enc *e, const char *what, const char *text, const char *dflt, int want_array,
                         xw_errbuf *eb)
 {
@@ -221,6 +454,15 @@ static int put_embedded(enc *e, const char *what, const char *text, const char *
         put_str(e, dflt);
         return XW_OK;
     }
+    size_t mark = e->b->len;
+    fast f = {(const unsigned char *)text, (const unsigned char *)text + strlen(text), e};
+    int frc = want_array && *text != '[' ? FAST_DEFER : fast_value(&f, 0);
+    if (frc == FAST_OK) {
+        fast_ws(&f);
+        if (f.p == f.end && !e->err)
+            return XW_OK;
+    }
+    xw_buf_truncate(e->b, mark); /* jansson decides, and reports a size failure too */
     json_error_t jerr;
     json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
     if (!v)

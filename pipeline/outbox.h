@@ -50,6 +50,13 @@ void pl_outbox_writer_free(pl_outbox_writer *w);
 int pl_outbox_writer_add(pl_outbox_writer *w, const pl_event *ev, int64_t created_ns, int64_t *seq_out,
                          xw_errbuf *eb);
 
+/* Encodes and inserts n events, in order, as if by n calls of pl_outbox_writer_add but
+ * cheaper (multi-row INSERTs of up to 32 rows). All or nothing: on error no row of this
+ * call is left (a savepoint is rolled back) and the caller rolls back its transaction.
+ * seqs (if not NULL, n entries) receives each row's seq. */
+int pl_outbox_writer_add_many(pl_outbox_writer *w, const pl_event *evs, size_t n, int64_t created_ns,
+                              int64_t *seqs, xw_errbuf *eb);
+
 /* --- reading and settling (the exporter's connection) --- */
 /* Opens (creating if needed) the outbox in the SQLite file at path, in WAL mode. */
 int pl_outbox_open(const char *path, pl_outbox **out, xw_errbuf *eb);

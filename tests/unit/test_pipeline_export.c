@@ -215,6 +215,86 @@ static void test_event_decode_rejects(void **state)
     assert_int_equal(pl_event_decode(fwd, PL_EVENT_MAX_BYTES + 1, &ev, NULL), XW_ETOOBIG);
 }
 
+/* The encoder's embedded-JSON fast path (and the jansson path it defers to) accept exactly
+ * what jansson accepts and write the same value: cases chosen at each branch of the fast
+ * path (tests/fuzz/fuzz_pl_json.c checks the same property on arbitrary input). */
+static void test_event_embedded_json(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out; /* out NULL: rejected */
+    } cases[] = {
+        {"{\"text\":\"hi\",\"n\":12}", "{\"text\":\"hi\",\"n\":12}"},
+        {" [ 1 , -0 , 2.50 , true , false , null , \"\" , { } , [ ] ] ",
+         "[1,-0,2.50,true,false,null,\"\",{},[]]"},
+        {"\"a\\/b\\\"c\\\\d\\b\\f\\n\\r\\t\"", "\"a/b\\\"c\\\\d\\b\\f\\n\\r\\t\""},
+        {"\"caf\xc3\xa9 \xf0\x9f\x98\x80\"", "\"caf\xc3\xa9 \xf0\x9f\x98\x80\""},
+        {"\"\\u00e9\"", "\"\xc3\xa9\""},                /* \u: jansson path */
+        {"1e3", "1000.0"},                              /* exponent: jansson path */
+        {"123456789012345678", "123456789012345678"},   /* 18 digits: fast */
+        {"1234567890123456789", "1234567890123456789"}, /* 19 digits: jansson path */
+        {"{\"a\":{\"a\":1},\"b\":[{\"a\":2}]}", "{\"a\":{\"a\":1},\"b\":[{\"a\":2}]}"},
+        {"{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,\"ka\":"
+         "10,"
+         "\"kb\":11,\"kc\":12,\"kd\":13,\"ke\":14,\"kf\":15,\"kg\":16}",
+         "{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,\"ka\":"
+         "10,"
+         "\"kb\":11,\"kc\":12,\"kd\":13,\"ke\":14,\"kf\":15,\"kg\":16}"}, /* 17 keys: jansson path */
+        {"{\"a\":1,\"a\":2}", NULL},
+        {"{\"a\\/\":1,\"a/\":2}", NULL}, /* the same key spelled two ways */
+        {"{\"a\":1,\"\\u0061\":2}", NULL},
+        {"[1,]", NULL},
+        {"01", NULL},
+        {"-", NULL},
+        {"1.", NULL},
+        {".5", NULL},
+        {"\"\x01\"", NULL},
+        {"\"\xc3\"", NULL},
+        {"\"\xed\xa0\x80\"", NULL}, /* a UTF-16 surrogate in UTF-8 */
+        {"\"\\x\"", NULL},
+        {"[1] x", NULL},
+        {"tru", NULL},
+        {"", NULL},
+        {"{\"a\" 1}", NULL},
+        {"1e400", NULL},
+        {"99999999999999999999", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        xw_buf b;
+        xw_buf_init(&b, 1 << 20);
+        xw_errbuf eb = {{0}};
+        pl_event ev = sample_event();
+        ev.content_json = cases[i].in;
+        int rc = pl_event_encode(&ev, &b, &eb);
+        if (!cases[i].out) {
+            if (rc != XW_EINVAL)
+                fail_msg("case %zu (%s) was accepted", i, cases[i].in);
+            assert_non_null(strstr(eb.msg, "content is not valid JSON"));
+            assert_int_equal(b.len, 0);
+        } else {
+            if (rc != XW_OK)
+                fail_msg("case %zu (%s) was rejected: %s", i, cases[i].in, eb.msg);
+            char want[600];
+            snprintf(want, sizeof want, ",\"content\":%s,\"decisions\":", cases[i].out);
+            b.data[b.len - 1] = '\0'; /* the closing brace; the buffer holds the event only */
+            if (!strstr((const char *)b.data, want))
+                fail_msg("case %zu: %s does not contain %s", i, (const char *)b.data, want);
+        }
+        xw_buf_free(&b);
+    }
+    /* nested deeper than the fast path goes: jansson decides */
+    char deep[200];
+    memset(deep, '[', 40);
+    memset(deep + 40, ']', 40);
+    deep[80] = '\0';
+    xw_buf b;
+    xw_buf_init(&b, 1 << 20);
+    pl_event ev = sample_event();
+    ev.content_json = deep;
+    assert_int_equal(pl_event_encode(&ev, &b, NULL), XW_OK);
+    xw_buf_free(&b);
+}
+
 /* --- outbox ------------------------------------------------------------------------------- */
 
 static void fill(sqlite3 *db, pl_outbox_writer *w, int from, int to, int ngroups)
@@ -340,6 +420,71 @@ static void test_outbox(void **state)
     assert_true(c4.seqs[0] > c3.seqs[4]);
     pl_outbox_writer_free(w);
     sqlite3_close(wdb);
+    pl_outbox_close(ob);
+    unlink(path);
+}
+
+static void test_outbox_add_many(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_tmp(path, sizeof path, "many.db");
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(path, &ob, &eb), XW_OK);
+    sqlite3 *db = pl_outbox_db(ob);
+    pl_outbox_writer *w;
+    assert_int_equal(pl_outbox_writer_new(db, &w, &eb), XW_OK);
+    enum { N = 75 }; /* two full chunks of 32 and a remainder */
+    static char ids[N][16], contents[N][32];
+    pl_event evs[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "m-%03d", i);
+        snprintf(contents[i], sizeof contents[i], "{\"n\":%d}", i);
+        evs[i] =
+            (pl_event){.id = ids[i], .kind = PL_EVENT_MESSAGE, .group_id = "g", .content_json = contents[i]};
+    }
+    /* a bad event in the second chunk: nothing of the call is left, inside a transaction */
+    evs[40].content_json = "{";
+    int64_t seqs[N];
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(pl_outbox_writer_add(w, &evs[0], 1, NULL, &eb), XW_OK); /* the caller's own row */
+    assert_int_equal(pl_outbox_writer_add_many(w, evs, N, 1, seqs, &eb), XW_EINVAL);
+    assert_non_null(strstr(eb.msg, "event m-040"));
+    int64_t pending = -1;
+    assert_int_equal(pl_outbox_counts(ob, &pending, NULL, &eb), XW_OK);
+    assert_int_equal(pending, 1); /* the savepoint undid only this call */
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    /* outside a transaction, and without one: all rows, in order, with their seqs */
+    evs[40].content_json = contents[40];
+    assert_int_equal(pl_outbox_writer_add_many(w, evs, N, 1, seqs, &eb), XW_OK);
+    assert_int_equal(pl_outbox_writer_add_many(w, evs, 0, 1, NULL, &eb), XW_OK);
+    struct collect c = {.stop_at = 64};
+    size_t visited;
+    assert_int_equal(pl_outbox_scan(ob, 0, 64, collect_row, &c, &visited, &eb), XW_OK);
+    assert_int_equal(visited, 64);
+    for (int i = 0; i < 64; i++) {
+        assert_string_equal(c.ids[i], ids[i]);
+        assert_true(c.seqs[i] == seqs[i]);
+    }
+    assert_int_equal(pl_outbox_counts(ob, &pending, NULL, &eb), XW_OK);
+    assert_int_equal(pending, N);
+    for (int i = 1; i < N; i++)
+        assert_true(seqs[i] == seqs[i - 1] + 1);
+    /* the same bytes as one event at a time */
+    xw_buf one;
+    xw_buf_init(&one, PL_EVENT_MAX_BYTES);
+    assert_int_equal(pl_event_encode(&evs[70], &one, &eb), XW_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT payload FROM pl_outbox WHERE seq = ?", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, seqs[70]);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_bytes(st, 0), (int)one.len);
+    assert_memory_equal(sqlite3_column_blob(st, 0), one.data, one.len);
+    sqlite3_finalize(st);
+    xw_buf_free(&one);
+    pl_outbox_writer_free(w);
     pl_outbox_close(ob);
     unlink(path);
 }
@@ -927,11 +1072,18 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_event_roundtrip),      cmocka_unit_test(test_event_encode_rejects),
-        cmocka_unit_test(test_event_decode_rejects), cmocka_unit_test(test_outbox),
-        cmocka_unit_test(test_export_jsonl),         cmocka_unit_test(test_export_failures),
-        cmocka_unit_test(test_export_kafka_mock),    cmocka_unit_test(test_export_kafka_fatal_restart),
-        cmocka_unit_test(test_alloc_failures),       cmocka_unit_test(test_export_notify_and_stop),
+        cmocka_unit_test(test_event_roundtrip),
+        cmocka_unit_test(test_event_encode_rejects),
+        cmocka_unit_test(test_event_decode_rejects),
+        cmocka_unit_test(test_event_embedded_json),
+        cmocka_unit_test(test_outbox),
+        cmocka_unit_test(test_outbox_add_many),
+        cmocka_unit_test(test_export_jsonl),
+        cmocka_unit_test(test_export_failures),
+        cmocka_unit_test(test_export_kafka_mock),
+        cmocka_unit_test(test_export_kafka_fatal_restart),
+        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_export_notify_and_stop),
     };
     return cmocka_run_group_tests_name("pipeline_export", tests, setup, teardown);
 }
