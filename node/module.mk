@@ -32,3 +32,9 @@ BENCHES += devnode_bench
 devnode_bench_SRCS := bench/devnode_bench.c tests/unit/devnode_helpers.c
 devnode_bench_LIBS := xmtpapi $(NODE_LIBS)
 devnode_bench_PKGS := libcurl $(NODE_PKGS)
+
+# ThreadSanitizer (make tsan): the node's tests, node thread + client threads, every source
+# instrumented (the libraries' _SRCS lists, read when the recipe runs)
+TSAN_TESTS += test_devnode
+test_devnode_TSAN_SRCS = tests/unit/test_devnode.c tests/unit/devnode_helpers.c $(xmtpapi_SRCS) $(xwnode_SRCS) \
+	$(xmtp_SRCS) $(mls_SRCS) $(xwproto_SRCS) $(common_SRCS)
