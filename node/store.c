@@ -13,8 +13,10 @@
  * the connection that serves requests has autocheckpoint off and never waits for an fsync.
  * The WAL hook wakes the checkpointer after every NODE_CKPT_SOFT WAL pages; a larger WAL
  * also lets a page the random-keyed dedupe index rewrites many times be copied into the
- * database once. If the WAL still reaches NODE_CKPT_HARD pages (the checkpointer cannot
- * keep up), the serving connection checkpoints itself, which bounds the WAL's size.
+ * database once. The WAL restarts from its beginning only when every frame has been copied,
+ * which a writer that never pauses keeps the checkpointer from reaching: at NODE_CKPT_HARD
+ * pages the serving connection waits for a full checkpoint, which bounds the WAL's size.
+ * journal_size_limit truncates a WAL that grew past 64 MiB once it restarts.
  */
 #include "node/store.h"
 
@@ -133,7 +135,7 @@ static const char schema[] =
 
 enum {
     NODE_CKPT_SOFT = 8192,  /* WAL pages (32 MiB at 4 KiB) that wake the checkpointer */
-    NODE_CKPT_HARD = 65536, /* WAL pages at which the serving connection checkpoints */
+    NODE_CKPT_HARD = 65536, /* WAL pages (256 MiB) at which the serving connection checkpoints */
     NODE_CKPT_PERIOD_MS = 1000
 };
 
@@ -240,10 +242,11 @@ int node_store_open(const char *path, node_store **out, xw_errbuf *eb)
         return rc;
     }
     char *err = NULL;
-    if (sqlite3_exec(st->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; "
-                     "PRAGMA cache_size=-16384; PRAGMA busy_timeout=5000;",
-                     NULL, NULL, &err) != SQLITE_OK ||
+    if (sqlite3_exec(
+            st->db,
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; "
+            "PRAGMA cache_size=-16384; PRAGMA busy_timeout=5000; PRAGMA journal_size_limit=67108864;",
+            NULL, NULL, &err) != SQLITE_OK ||
         sqlite3_exec(st->db, schema, NULL, NULL, &err) != SQLITE_OK) {
         rc = xw_errf(eb, XW_EDB, "cannot set up the node database '%s': %s (is it a devnode database?)", path,
                      err ? err : "?");
