@@ -31,15 +31,15 @@
 
 static test_node tn;
 static atomic_int failures;
-static atomic_int checks; /* verifications made (each failed one also counts in failures) */
+static atomic_int checks;    /* verifications made (each failed one also counts in failures) */
 static atomic_int published; /* batches sent */
 static atomic_int publishing_done;
 
-#define FAIL(...)                                                                                             \
-    do {                                                                                                      \
-        fprintf(stderr, "FAIL: " __VA_ARGS__);                                                                \
-        fputc('\n', stderr);                                                                                  \
-        atomic_fetch_add(&failures, 1);                                                                       \
+#define FAIL(...)                                                                                            \
+    do {                                                                                                     \
+        fprintf(stderr, "FAIL: " __VA_ARGS__);                                                               \
+        fputc('\n', stderr);                                                                                 \
+        atomic_fetch_add(&failures, 1);                                                                      \
     } while (0)
 
 static void gid_of(int g, uint8_t out[16])
@@ -116,7 +116,8 @@ static void *querier(void *arg)
     while (!atomic_load(&publishing_done) || pages < 20) {
         uint8_t gid[16];
         gid_of((q + pages) % GROUPS, gid);
-        Xmtp__Mls__Api__V1__QueryGroupMessagesRequest req = XMTP__MLS__API__V1__QUERY_GROUP_MESSAGES_REQUEST__INIT;
+        Xmtp__Mls__Api__V1__QueryGroupMessagesRequest req =
+            XMTP__MLS__API__V1__QUERY_GROUP_MESSAGES_REQUEST__INIT;
         Xmtp__Mls__Api__V1__PagingInfo pi = XMTP__MLS__API__V1__PAGING_INFO__INIT;
         pi.direction = (pages & 1) ? 1 : 2; /* ascending, descending */
         pi.limit = 25;
@@ -200,7 +201,8 @@ static void *subscriber(void *arg)
     xmtp_api *api = client();
     if (!api)
         return NULL;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req = XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req =
+        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
     Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter f[GROUPS], *pf[GROUPS];
     uint8_t gids[GROUPS][16];
     for (int g = 0; g < GROUPS; g++) {
