@@ -14,8 +14,10 @@
  * The WAL hook wakes the checkpointer after every NODE_CKPT_SOFT WAL pages; a larger WAL
  * also lets a page the random-keyed dedupe index rewrites many times be copied into the
  * database once. The WAL restarts from its beginning only when every frame has been copied,
- * which a writer that never pauses keeps the checkpointer from reaching: at NODE_CKPT_HARD
- * pages the serving connection waits for a full checkpoint, which bounds the WAL's size.
+ * which a writer that always has work keeps the checkpointer from reaching (measured: the
+ * benchmark's 4 publishers cycle the WAL up to the limit): at NODE_CKPT_HARD pages the serving
+ * connection runs a FULL checkpoint (copying the few frames left, then the WAL starts over),
+ * which bounds the WAL's size.
  * journal_size_limit truncates a WAL that grew past 64 MiB once it restarts.
  */
 #include "node/store.h"
