@@ -32,3 +32,21 @@ BENCHES += devnode_bench
 devnode_bench_SRCS := bench/devnode_bench.c tests/unit/devnode_helpers.c
 devnode_bench_LIBS := xmtpapi $(NODE_LIBS)
 devnode_bench_PKGS := libcurl $(NODE_PKGS)
+
+# ThreadSanitizer (make tsan): the node's tests, node thread + client threads, every source
+# instrumented (the libraries' _SRCS lists, read when the recipe runs)
+TSAN_TESTS += test_devnode
+test_devnode_TSAN_SRCS = tests/unit/test_devnode.c tests/unit/devnode_helpers.c $(xmtpapi_SRCS) $(xwnode_SRCS) \
+	$(xmtp_SRCS) $(mls_SRCS) $(xwproto_SRCS) $(common_SRCS)
+
+# concurrency stress (publishers, queriers, subscribers opened before and during publishing,
+# a file store so the checkpointer thread runs): under ASan in `make test`, TSan in `make tsan`
+TESTBINS += stress_devnode
+stress_devnode_SRCS := tests/unit/stress_devnode.c tests/unit/devnode_helpers.c
+stress_devnode_LIBS := xmtpapi $(NODE_LIBS)
+stress_devnode_PKGS := libcurl $(NODE_PKGS)
+TESTS += stress_devnode
+stress_devnode_TIMEOUT := 180
+TSAN_TESTS += stress_devnode
+stress_devnode_TSAN_SRCS = tests/unit/stress_devnode.c tests/unit/devnode_helpers.c $(xmtpapi_SRCS) \
+	$(xwnode_SRCS) $(xmtp_SRCS) $(mls_SRCS) $(xwproto_SRCS) $(common_SRCS)

@@ -8,6 +8,8 @@
  */
 #include "node/subs.h"
 
+#include <stdatomic.h>
+
 #include <string.h>
 
 #include "common/alloc.h"
@@ -43,7 +45,7 @@ struct node_subs {
     node_subs_fetch_fn fetch;
     void *fetch_ctx;
     fent **buckets;
-    size_t count;
+    atomic_size_t count; /* written by the loop thread, read from any (node_subs_count) */
     sub *list;
 };
 
@@ -89,7 +91,7 @@ static void sub_unindex_free(sub *u)
         s->list = u->next;
     if (u->next)
         u->next->prev = u->prev;
-    s->count--;
+    atomic_fetch_sub_explicit(&s->count, 1, memory_order_relaxed);
     xw_free(u->f);
     xw_free(u);
 }
@@ -106,7 +108,7 @@ void node_subs_free(node_subs *s)
     xw_free(s);
 }
 
-size_t node_subs_count(const node_subs *s) { return s->count; }
+size_t node_subs_count(const node_subs *s) { return atomic_load_explicit(&s->count, memory_order_relaxed); }
 
 typedef struct {
     sub *u;
@@ -205,7 +207,7 @@ int node_subs_open(node_subs *s, node_call *call, const node_sub_filter *flt, si
         fent *f = &u->f[u->n];
         f->key = xw_memdup(flt[i].key, flt[i].key_len);
         if (!f->key) {
-            s->count++; /* balanced by sub_unindex_free */
+            atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed); /* balanced by sub_unindex_free */
             sub_unindex_free(u);
             return node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "out of memory");
         }
@@ -221,7 +223,7 @@ int node_subs_open(node_subs *s, node_call *call, const node_sub_filter *flt, si
     if (s->list)
         s->list->prev = u;
     s->list = u;
-    s->count++;
+    atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
     node_call_set_ops(call, &sub_ops, u);
     drain(call, u); /* first page (or live at once) without waiting for the client to read */
     xw_log_debug("node", "%s subscription with %zu filter(s)", s->name, u->n);

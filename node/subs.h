@@ -51,6 +51,7 @@ int node_subs_open(node_subs *s, node_call *call, const node_sub_filter *f, size
 void node_subs_publish(node_subs *s, const uint8_t *key, size_t klen, uint64_t id, const uint8_t *msg,
                        size_t len);
 
+/* Open subscriptions; safe to call from any thread (a snapshot). */
 size_t node_subs_count(const node_subs *s);
 
 #endif

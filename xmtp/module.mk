@@ -41,8 +41,10 @@ interop_xmtp_identity_CMD := node tests/interop/xmtp_identity.mjs $(BUILD)/tests
 interop_xmtp_identity_NEEDS = $(BUILD)/tests/xmtp_interop_helper $(INTEROP_NPM)
 interop_xmtp_identity_TIMEOUT := 120
 TESTS += interop_xmtp_identity_updates
-interop_xmtp_identity_updates_CMD := node tests/interop/xmtp_identity_updates.mjs $(BUILD)/tests/xmtp_interop_helper
-interop_xmtp_identity_updates_NEEDS = $(BUILD)/tests/xmtp_interop_helper $(INTEROP_NPM)
+# libxmtp against the real dev node (node/module.mk builds build/xmtp-devnode)
+interop_xmtp_identity_updates_CMD := node tests/interop/xmtp_identity_updates.mjs $(BUILD)/tests/xmtp_interop_helper \
+	$(BUILD)/xmtp-devnode
+interop_xmtp_identity_updates_NEEDS = $(BUILD)/tests/xmtp_interop_helper $(BUILD)/xmtp-devnode $(INTEROP_NPM)
 interop_xmtp_identity_updates_TIMEOUT := 120
 
 FUZZERS += fuzz_xmtp_content

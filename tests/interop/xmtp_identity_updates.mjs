@@ -1,23 +1,28 @@
-// Identity updates between libxmtp 1.9.1 and xmtp/, both ways, through a stand-in node
-// (fake_node.mjs) that only stores and serves the inbox log:
+// Identity updates between libxmtp 1.9.1 and xmtp/, both ways, through the real dev node
+// (build/xmtp-devnode, started here on a free port with a temp database, stopped at the end),
+// which validates every update it stores with xmtp/'s association rules:
 //   - libxmtp registers an inbox and changes its associations (add a wallet, a second
 //     installation, revoke it, change the recovery address, unlink a wallet); after each
 //     step the C folding of the whole log must give libxmtp's own inbox state, and C's
 //     signature text must equal the text libxmtp asked the wallet to sign;
 //   - C builds updates (an installation added by a wallet member, then revoked by the
-//     recovery address), the node serves them, and libxmtp's getLatestInboxState must
-//     accept them and show their effect; an update C refuses (an installation adding an
-//     installation) must make libxmtp refuse the log too;
+//     recovery address), publishes them through the node, and libxmtp's getLatestInboxState
+//     must accept them and show their effect; an update C refuses (an installation adding an
+//     installation) is refused by the node too (INVALID_ARGUMENT) and, planted straight
+//     into the node's database, must make libxmtp refuse the log too;
 //   - a replayed libxmtp update is refused by C; libxmtp's installation-key signature
 //     (public context) verifies in C.
+// usage: node xmtp_identity_updates.mjs path/to/xmtp_interop_helper path/to/xmtp-devnode
 // Ends with "N passed, M failed".
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import * as b from '@xmtp/node-bindings';
 import { privateKeyToAccount } from 'viem/accounts';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { startFakeNode } from './fake_node.mjs';
+import { startDevnode, pbBytes, pbUint, pbFields } from './devnode_process.mjs';
 
 const helper = process.argv[2];
+const nodeBin = process.argv[3];
 let passed = 0, failed = 0;
 function check(name, ok, detail) {
   if (ok) { passed++; return; }
@@ -32,7 +37,26 @@ function run(reqs) {
 const hex = (u) => Buffer.from(u).toString('hex');
 const key = (label) => hex(sha256(new TextEncoder().encode(`xmtp-worker identity interop ${label}`)));
 
-const node = await startFakeNode();
+const node = await startDevnode(nodeBin, 'identity-interop');
+const M_GET = '/xmtp.identity.api.v1.IdentityApi/GetIdentityUpdates';
+const M_PUB = '/xmtp.identity.api.v1.IdentityApi/PublishIdentityUpdate';
+// The inbox log as the node serves it: the update bytes exactly as stored.
+async function logOf(inbox) {
+  const r = await node.call(M_GET, pbBytes(1, Buffer.concat([pbBytes(1, Buffer.from(inbox)), pbUint(2, 0)])));
+  if (r.status !== 0) throw new Error(`GetIdentityUpdates: status ${r.status}: ${r.message}`);
+  const out = [];
+  for (const resp of pbFields(r.body).filter((f) => f.field === 1)) {
+    const fs1 = pbFields(resp.value);
+    if (fs1.find((f) => f.field === 1)?.value.toString() !== inbox) continue;
+    for (const u of fs1.filter((f) => f.field === 2)) {
+      const uf = pbFields(u.value);
+      out.push({ sequenceId: Number(uf.find((f) => f.field === 1)?.value ?? 0n), bytes: uf.find((f) => f.field === 3)?.value ?? Buffer.alloc(0) });
+    }
+  }
+  return out;
+}
+// Publishes bytes made by the C side through the node (which validates them).
+const publish = (bytes) => node.call(M_PUB, pbBytes(1, bytes));
 const k1 = key('wallet 1'), k2 = key('wallet 2');
 const w1 = privateKeyToAccount('0x' + k1), w2 = privateKeyToAccount('0x' + k2);
 const a1 = w1.address.toLowerCase(), a2 = w2.address.toLowerCase();
@@ -43,7 +67,7 @@ const opts = (n) => [null, null, 'Disabled', { level: 'Off' }, false, null, n];
 
 // The C state of the whole log against libxmtp's view of it.
 async function compare(step, client) {
-  const log = (node.logs.get(inboxId) || []).map((e) => hex(e.bytes));
+  const log = (await logOf(inboxId)).map((e) => hex(e.bytes));
   const c = run([{ op: 'assoc_fold', inboxId, updates: log }])[0];
   const lib = await client.getLatestInboxState(inboxId);
   const libInst = lib.installations.map((i) => hex(i.bytes)).sort();
@@ -55,8 +79,9 @@ async function compare(step, client) {
   check(`${step}: recovery agrees`, c.recovery === lib.recoveryIdentifier.identifier.toLowerCase(), { c: c.recovery, libxmtp: lib.recoveryIdentifier });
 }
 // libxmtp's signature text of the last published update equals C's text of its bytes.
-function compareText(step, text) {
-  const pub = node.published[node.published.length - 1];
+async function compareText(step, text) {
+  const log = await logOf(inboxId);
+  const pub = log[log.length - 1];
   const r = run([{ op: 'idu_text', hex: hex(pub.bytes) }])[0];
   check(`${step}: C signature text equals libxmtp's`, r.text === text, { c: r.text, libxmtp: text });
 }
@@ -70,7 +95,7 @@ try {
   let text = await req.signatureText();
   await req.addEcdsaSignature(await sign(w1, text));
   await A.registerIdentity(req);
-  compareText('register', text);
+  await compareText('register', text);
   await compare('register', A);
 
   // libxmtp's installation key signs (public context); C verifies with the installation id
@@ -87,7 +112,7 @@ try {
   text = await req.signatureText();
   await req.addEcdsaSignature(await sign(w2, text));
   await A.applySignatureRequest(req);
-  compareText('link wallet 2', text);
+  await compareText('link wallet 2', text);
   await compare('link wallet 2', A);
 
   step = '3';
@@ -96,7 +121,8 @@ try {
   const now = () => (BigInt(Date.now()) * 1000000n).toString();
   let r = run([{ op: 'idu_build', inboxId, ts: now(), actions: [{ kind: 'add', member: { installation: seedC }, signer: { wallet: k2 } }], wallets: [k2], installations: [seedC] }])[0];
   check('C builds an AddAssociation', !r.error, r);
-  node.inject(inboxId, Buffer.from(r.hex, 'hex'));
+  let p = await publish(Buffer.from(r.hex, 'hex'));
+  check('the node accepts the C-made AddAssociation', p.status === 0, p);
   await compare('C adds an installation', A);
   const pkC = run([{ op: 'ed25519ph_sign', seed: seedC, ctx: 'x', msg: '' }])[0].pk;
   let lib = await A.getLatestInboxState(inboxId);
@@ -109,14 +135,15 @@ try {
   text = await req.signatureText();
   await req.addEcdsaSignature(await sign(w1, text));
   await B.registerIdentity(req);
-  compareText('installation B', text);
+  await compareText('installation B', text);
   await compare('installation B', A);
 
   step = '5';
   // 5. C revokes its installation with the recovery address (wallet 1)
   await new Promise((res) => setTimeout(res, 1100)); // a new second: a new signature text
   r = run([{ op: 'idu_build', inboxId, ts: now(), actions: [{ kind: 'revoke', member: { installation: seedC }, signer: { wallet: k1 } }], wallets: [k1] }])[0];
-  node.inject(inboxId, Buffer.from(r.hex, 'hex'));
+  p = await publish(Buffer.from(r.hex, 'hex'));
+  check('the node accepts the C-made revocation', p.status === 0, p);
   await compare('C revokes its installation', A);
   lib = await A.getLatestInboxState(inboxId);
   check('libxmtp sees the C revocation', !lib.installations.some((i) => hex(i.bytes) === pkC));
@@ -127,7 +154,7 @@ try {
   text = await req.signatureText();
   await req.addEcdsaSignature(await sign(w1, text));
   await A.applySignatureRequest(req);
-  compareText('revoke B', text);
+  await compareText('revoke B', text);
   await compare('revoke B', A);
 
   step = '7';
@@ -136,12 +163,12 @@ try {
   text = await req.signatureText();
   await req.addEcdsaSignature(await sign(w1, text));
   await A.applySignatureRequest(req);
-  compareText('change recovery', text);
+  await compareText('change recovery', text);
   await compare('change recovery', A);
 
   step = '8';
   // 8. replaying a libxmtp update is refused by C
-  const log = node.logs.get(inboxId).map((e) => hex(e.bytes));
+  const log = (await logOf(inboxId)).map((e) => hex(e.bytes));
   const rep = run([{ op: 'assoc_fold', inboxId, updates: [...log, log[1]] }])[0];
   check('C refuses a replayed libxmtp update', rep.code === 'XW_EXMTP_REPLAY', rep);
 
@@ -153,7 +180,12 @@ try {
   r = run([{ op: 'idu_build', inboxId, ts: now(), actions: [{ kind: 'add', member: { installation: seedE }, signer: { installation: seedD } }], installations: [seedD, seedE] }])[0];
   const bad = run([{ op: 'assoc_fold', inboxId, updates: [...log, r.hex] }])[0];
   check('C refuses an add signed by a non-member installation', bad.code === 'XW_EXMTP_SIGNER', bad);
-  node.inject(inboxId, Buffer.from(r.hex, 'hex'));
+  p = await publish(Buffer.from(r.hex, 'hex'));
+  check('the node refuses it (INVALID_ARGUMENT)', p.status === 3 && /signer|signature|member/i.test(p.message), p);
+  check('...and stores nothing', (await logOf(inboxId)).length === log.length);
+  // plant it in the node's database (as a node that did not validate would have stored it)
+  node.sql(`INSERT INTO inbox_log(inbox_id, server_timestamp_ns, identity_update) VALUES('${inboxId}', ${now()}, X'${r.hex}')`);
+  check('the planted update is served', (await logOf(inboxId)).length === log.length + 1);
   let libRefused = false;
   try {
     lib = await A.getLatestInboxState(inboxId);
@@ -163,7 +195,11 @@ try {
 } catch (e) {
   check(`scenario step ${step}`, false, e.message);
 }
-console.log(`unknown RPCs: ${JSON.stringify(node.unknown)}`);
+const unknown = [...new Set([...fs.readFileSync(node.logFile, 'utf8').matchAll(/ (\/\S+) UNIMPLEMENTED /g)].map((m) => m[1]))];
+console.log(`unknown RPCs: ${JSON.stringify(unknown)}`);
+const stopped = await node.stop();
+check('the node stops cleanly on SIGTERM', stopped && stopped.code === 0, stopped);
 console.log(`${passed} passed, ${failed} failed`);
-node.close(); // libxmtp keeps its HTTP/2 sessions open: do not wait for them
+if (failed) console.log(`node log: ${node.logFile}`);
+else node.remove();
 process.exit(failed ? 1 : 0);
