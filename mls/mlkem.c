@@ -4,10 +4,9 @@
  * How it is put together: a public key in use is held expanded (the matrix Â, the vector t̂
  * and rho) so that X-Wing's decapsulation from a seed generates the matrix once and uses it
  * both for key generation and for the re-encryption that implicit rejection needs. The
- * matrix is sampled from SHAKE128 output of 3 blocks (enough in all but about 1 in 2^40 cases);
- * when a sample runs out (the CCTV "unlucky" key needs 582 bytes) the XOF is recomputed with
- * a longer output, since OpenSSL 3.0 cannot squeeze twice. The matrix is public, so that retry
- * leaks nothing.
+ * matrix is sampled from SHAKE128 output, three blocks at first and then one block at a time
+ * for the rare entry that needs more (the CCTV "unlucky" key needs 582 bytes). The matrix is
+ * public, so the number of blocks leaks nothing.
  *
  * Secrets (s, e, y, e1, e2, m, r, K, the decrypted message) live on the stack and are wiped
  * before return. Decapsulation always computes both the real and the rejection key and picks
@@ -45,26 +44,30 @@ typedef struct {
     uint8_t rho[32];
 } pke_pub;
 
-/* Â[i, j] = SampleNTT(rho || j || i) (FIPS 203 Algorithm 13, line 6). */
+/* Â[i, j] = SampleNTT(rho || j || i) (FIPS 203 Algorithm 13, line 6): three SHAKE128 blocks
+ * give 256 coefficients in all but about 1 case in 2^40; further blocks are squeezed one at a
+ * time until they do. The matrix is public, so the number of blocks leaks nothing. */
 static int gen_matrix(mls_pq_hash *h, pke_pub *pk)
 {
-    static const size_t lens[] = {3 * XOF_BLOCK, 8 * XOF_BLOCK, 64 * XOF_BLOCK};
-    uint8_t buf[64 * XOF_BLOCK];
+    uint8_t buf[3 * XOF_BLOCK];
     uint8_t seed[34];
     memcpy(seed, pk->rho, 32);
     for (int i = 0; i < K; i++) {
         for (int j = 0; j < K; j++) {
             seed[32] = (uint8_t)j;
             seed[33] = (uint8_t)i;
-            size_t got = 0;
-            for (size_t l = 0; l < sizeof lens / sizeof lens[0] && got < MLKEM_N; l++) {
-                int rc = mls_pq_hash_run(h, MLS_PQ_SHAKE128, seed, sizeof seed, NULL, 0, buf, lens[l]);
-                if (rc != XW_OK)
-                    return rc;
-                got = mlkem_sample_ntt(&pk->a[i].p[j], buf, lens[l]);
+            int rc = mls_pq_hash_begin(h, MLS_PQ_SHAKE128);
+            if (rc == XW_OK)
+                rc = mls_pq_hash_absorb(h, seed, sizeof seed);
+            if (rc == XW_OK)
+                rc = mls_pq_hash_squeeze(h, buf, sizeof buf);
+            size_t got = rc == XW_OK ? mlkem_sample_ntt(&pk->a[i].p[j], 0, buf, sizeof buf) : 0;
+            while (rc == XW_OK && got < MLKEM_N) {
+                rc = mls_pq_hash_squeeze(h, buf, XOF_BLOCK);
+                got = mlkem_sample_ntt(&pk->a[i].p[j], got, buf, XOF_BLOCK);
             }
-            if (got < MLKEM_N)
-                return XW_EINTERNAL; /* 10752 XOF bytes without 256 samples: probability ~2^-5000 */
+            if (rc != XW_OK)
+                return rc;
         }
     }
     return XW_OK;

@@ -171,9 +171,8 @@ void mlkem_to_unsigned(mlkem_poly *f)
         f->c[j] = to_unsigned(f->c[j]);
 }
 
-size_t mlkem_sample_ntt(mlkem_poly *f, const uint8_t *xof, size_t xof_len)
+size_t mlkem_sample_ntt(mlkem_poly *f, size_t n, const uint8_t *xof, size_t xof_len)
 {
-    size_t n = 0;
     for (size_t pos = 0; pos + 3 <= xof_len && n < MLKEM_N; pos += 3) {
         uint16_t d1 = (uint16_t)(xof[pos] | ((xof[pos + 1] & 0x0f) << 8));
         uint16_t d2 = (uint16_t)((xof[pos + 1] >> 4) | (xof[pos + 2] << 4));
