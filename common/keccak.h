@@ -18,10 +18,10 @@
 
 typedef struct {
     uint64_t st[25];
-    unsigned rate;      /* bytes per block */
-    unsigned pos;       /* bytes absorbed into, or squeezed from, the current block */
-    uint8_t dsbyte;     /* domain separation and first padding bit */
-    uint8_t squeezing;  /* set once the padding has been applied */
+    unsigned rate;     /* bytes per block */
+    unsigned pos;      /* bytes absorbed into, or squeezed from, the current block */
+    uint8_t dsbyte;    /* domain separation and first padding bit */
+    uint8_t squeezing; /* set once the padding has been applied */
 } xw_keccak;
 
 /* The permutation on 25 lanes (lane x + 5y holds bytes 8(x + 5y) .. of the state, little

@@ -44,10 +44,11 @@ static void fe_reduce(fe *h, u128 t[5])
     for (int i = 0; i < 5; i++) {
         t[i] += c;
         h->v[i] = (uint64_t)t[i] & MASK51;
+        /* cppcheck-suppress shiftTooManyBits ; cppcheck takes the 128-bit type for int */
         c = t[i] >> 51;
     }
     h->v[0] += 19 * (uint64_t)c; /* c < 2^56 for limbs below 2^53: no overflow */
-    h->v[1] += h->v[0] >> 51;     /* now every limb is below 2^52 */
+    h->v[1] += h->v[0] >> 51;    /* now every limb is below 2^52 */
     h->v[0] &= MASK51;
 }
 
@@ -62,12 +63,11 @@ static void fe_mul(fe *h, const fe *f, const fe *g)
            (u128)a[4] * b19[1];
     t[1] = (u128)a[0] * b[1] + (u128)a[1] * b[0] + (u128)a[2] * b19[4] + (u128)a[3] * b19[3] +
            (u128)a[4] * b19[2];
-    t[2] = (u128)a[0] * b[2] + (u128)a[1] * b[1] + (u128)a[2] * b[0] + (u128)a[3] * b19[4] +
-           (u128)a[4] * b19[3];
-    t[3] = (u128)a[0] * b[3] + (u128)a[1] * b[2] + (u128)a[2] * b[1] + (u128)a[3] * b[0] +
-           (u128)a[4] * b19[4];
-    t[4] = (u128)a[0] * b[4] + (u128)a[1] * b[3] + (u128)a[2] * b[2] + (u128)a[3] * b[1] +
-           (u128)a[4] * b[0];
+    t[2] =
+        (u128)a[0] * b[2] + (u128)a[1] * b[1] + (u128)a[2] * b[0] + (u128)a[3] * b19[4] + (u128)a[4] * b19[3];
+    t[3] =
+        (u128)a[0] * b[3] + (u128)a[1] * b[2] + (u128)a[2] * b[1] + (u128)a[3] * b[0] + (u128)a[4] * b19[4];
+    t[4] = (u128)a[0] * b[4] + (u128)a[1] * b[3] + (u128)a[2] * b[2] + (u128)a[3] * b[1] + (u128)a[4] * b[0];
     fe_reduce(h, t);
 }
 
@@ -159,7 +159,7 @@ int mls_x25519_base(uint8_t pk[32], const uint8_t sk[32])
 {
     uint8_t k[32], ed[32];
     memcpy(k, sk, 32);
-    k[0] &= 248; /* RFC 7748 clamping, which Ed25519's also is; a clamped k is never zero, */
+    k[0] &= 248;  /* RFC 7748 clamping, which Ed25519's also is; a clamped k is never zero, */
     k[31] &= 127; /* so libsodium's refusal of a zero scalar cannot trigger */
     k[31] |= 64;
     int rc = crypto_scalarmult_ed25519_base(ed, k);
