@@ -28,6 +28,11 @@ typedef struct {
  * endian). */
 void xw_keccak_f1600(uint64_t st[25]);
 
+/* Four independent permutations at once, lane i of state j in st[i][j]: ML-KEM's matrix and
+ * noise sampling run four SHAKEs side by side with it. */
+typedef uint64_t xw_keccak_lanes4[4];
+void xw_keccak_f1600_x4(xw_keccak_lanes4 st[25]);
+
 void xw_keccak_init(xw_keccak *k, unsigned rate, uint8_t dsbyte);
 /* Absorbs n bytes; not allowed after the first squeeze. */
 void xw_keccak_absorb(xw_keccak *k, const void *p, size_t n);

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <string.h>
 
 #include "common/alloc.h"
 #include "common/keccak.h"
@@ -72,6 +73,39 @@ int mls_pq_hash_run(mls_pq_hash *h, mls_pq_alg alg, const uint8_t *a, size_t a_l
     if (alg == MLS_PQ_SHAKE128 || alg == MLS_PQ_SHAKE256)
         xw_keccak_wipe(&h->k); /* one-shot: the remaining output is nobody's */
     return rc;
+}
+
+int mls_pq_shake_x4(mls_pq_alg alg, const uint8_t *const in[4], size_t in_len, uint8_t *const out[4],
+                    size_t out_len)
+{
+    const unsigned rate = alg == MLS_PQ_SHAKE128   ? XW_KECCAK_RATE_SHAKE128
+                          : alg == MLS_PQ_SHAKE256 ? XW_KECCAK_RATE_SHAKE256
+                                                   : 0;
+    if (!rate || in_len >= rate)
+        return XW_EINVAL;
+    xw_keccak_lanes4 st[25];
+    memset(st, 0, sizeof st);
+    for (int j = 0; j < 4; j++) {
+        for (size_t i = 0; i < in_len; i++)
+            st[i / 8][j] ^= (uint64_t)in[j][i] << (8 * (i % 8));
+        st[in_len / 8][j] ^= (uint64_t)XW_KECCAK_DS_SHAKE << (8 * (in_len % 8));
+        st[(rate - 1) / 8][j] ^= (uint64_t)0x80 << (8 * ((rate - 1) % 8));
+    }
+    for (size_t off = 0; off < out_len; off += rate) {
+        xw_keccak_f1600_x4(st);
+        size_t take = out_len - off < rate ? out_len - off : rate;
+        for (int j = 0; j < 4; j++) {
+            uint8_t *o = out[j] + off;
+            size_t i = 0;
+            for (; i + 8 <= take; i += 8)
+                for (int b = 0; b < 8; b++) /* gcc merges this into one store */
+                    o[i + (size_t)b] = (uint8_t)(st[i / 8][j] >> (8 * b));
+            for (; i < take; i++)
+                o[i] = (uint8_t)(st[i / 8][j] >> (8 * (i % 8)));
+        }
+    }
+    explicit_bzero(st, sizeof st);
+    return XW_OK;
 }
 
 static int pq_sodium_ok;

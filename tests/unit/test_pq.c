@@ -287,6 +287,37 @@ static void test_keccak_vs_openssl(void **state)
     mls_pq_hash_free(h);
 }
 
+/* Four SHAKEs side by side equal four single ones, for every input length below a block and
+ * output lengths around block boundaries; longer inputs and SHA-3 are refused. */
+static void test_shake_x4(void **state)
+{
+    (void)state;
+    static uint8_t in[4][168], want[600], got[4][600];
+    const uint8_t *ip[4] = {in[0], in[1], in[2], in[3]};
+    uint8_t *const op[4] = {got[0], got[1], got[2], got[3]};
+    for (int j = 0; j < 4; j++)
+        for (int i = 0; i < 168; i++)
+            in[j][i] = (uint8_t)(i * 29 + j * 101 + 3);
+    mls_pq_hash *h = mls_pq_hash_new();
+    assert_non_null(h);
+    static const size_t outs[] = {0, 1, 7, 8, 128, 135, 136, 137, 167, 168, 169, 504, 600};
+    for (int a = MLS_PQ_SHAKE128; a <= MLS_PQ_SHAKE256; a++) {
+        size_t rate = a == MLS_PQ_SHAKE128 ? 168 : 136;
+        for (size_t len = 0; len < rate; len++) {
+            size_t out_len = outs[len % (sizeof outs / sizeof outs[0])];
+            assert_int_equal(mls_pq_shake_x4((mls_pq_alg)a, ip, len, op, out_len), XW_OK);
+            for (int j = 0; j < 4; j++) {
+                assert_int_equal(mls_pq_hash_run(h, (mls_pq_alg)a, in[j], len, NULL, 0, want, out_len),
+                                 XW_OK);
+                assert_memory_equal(got[j], want, out_len);
+            }
+        }
+        assert_int_equal(mls_pq_shake_x4((mls_pq_alg)a, ip, rate, op, 32), XW_EINVAL);
+    }
+    assert_int_equal(mls_pq_shake_x4(MLS_PQ_SHA3_256, ip, 32, op, 32), XW_EINVAL);
+    mls_pq_hash_free(h);
+}
+
 /* X25519 public keys through the Ed25519 table (mls/x25519_base.c) equal libsodium's
  * crypto_scalarmult_curve25519_base, for RFC 7748's keys, edge scalars and random ones. */
 static void test_x25519_base(void **state)
@@ -327,7 +358,7 @@ int main(void)
         cmocka_unit_test(test_mlkem_refusals), cmocka_unit_test(test_xwing_roundtrip),
         cmocka_unit_test(test_xwing_refusals), cmocka_unit_test(test_xwing_prepared_key),
         cmocka_unit_test(test_alloc_failures), cmocka_unit_test(test_keccak_vs_openssl),
-        cmocka_unit_test(test_x25519_base),
+        cmocka_unit_test(test_x25519_base),    cmocka_unit_test(test_shake_x4),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
