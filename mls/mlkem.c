@@ -430,7 +430,7 @@ int mls_mlkem768_dk_check(const uint8_t *dk, size_t dk_len, xw_errbuf *eb)
     int rc = mls_pq_hash_run(h, MLS_PQ_SHA3_256, dk + PKE_SK_LEN, MLS_MLKEM768_EK_LEN, NULL, 0, hv, 32);
     mls_pq_hash_free(h);
     if (rc != XW_OK)
-        return xw_errf(eb, rc, "SHA3-256 failed in OpenSSL while checking an ML-KEM-768 decapsulation key");
+        return xw_errf(eb, rc, "SHA3-256 failed while checking an ML-KEM-768 decapsulation key");
     if (memcmp(hv, dk + H_OFF, 32) != 0) /* both values are public */
         return xw_errf(
             eb, XW_EBADKEY,

@@ -1,6 +1,6 @@
 /*
  * X-Wing KEM, draft-connolly-cfrg-xwing-kem-06 (see xwing.h), on ML-KEM-768 from mlkem.c,
- * X25519 from libsodium and SHA-3 from OpenSSL.
+ * X25519 from libsodium and SHA-3 from the Keccak sponge in common/keccak.c.
  *
  * The private key is the 32-byte seed, as the draft and libxmtp define it. Everything else is
  * derived from it: mls_xwing_key regenerates the ML-KEM key pair (keeping the sampled matrix
