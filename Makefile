@@ -179,13 +179,17 @@ fuzz: $(FUZZ_PATHS)
 		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
 		seeds=; [ -d tests/fuzz/corpus/$$n ] && seeds=tests/fuzz/corpus/$$n; \
 		echo "== $$n ($(FUZZ_SECONDS) s)"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 $(BUILD)/fuzz/corpus-$$n $$seeds \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -artifact_prefix=$(BUILD)/fuzz/$$n- $(BUILD)/fuzz/corpus-$$n $$seeds \
 			2>$(BUILD)/fuzz/$$n.log || { tail -50 $(BUILD)/fuzz/$$n.log; exit 1; }; \
 		grep -E '^(Done|#[0-9]+ *DONE)' $(BUILD)/fuzz/$$n.log | tail -1; \
 	done
 
 # ThreadSanitizer build of the concurrency tests (modules add names to TSAN_TESTS).
 TSAN_TESTS ?=
+define newline
+
+
+endef
 CFLAGS_tsan := $(BASE_CFLAGS) -O1 -g -fsanitize=thread -DXW_TESTING
 # (one recipe line per test: the sources list is a make variable, so the loop is make's)
 tsan:

@@ -1,13 +1,17 @@
 /*
- * A small TLS presentation-language reader (RFC 9420 §2.1: big-endian integers and
- * variable-length vectors with the 1/2/4-byte length prefix, minimum encoding required) and
- * the two decoders of mlswire.h on top of it. Signatures are checked with libsodium's
- * Ed25519 over SignContent { opaque label<V> = "MLS 1.0 " + label; opaque content<V>; }.
+ * The two checks of mlswire.h. The project's MLS module does the real work: mls/wire.h
+ * decodes the whole structure (every length, varint and tag of a KeyPackage or MLSMessage),
+ * mls/crypto.h verifies SignWithLabel signatures for the key package's cipher suite. A small
+ * reader here walks the fields that the node needs (group id and content type; where the
+ * signed parts of a key package end, its keys and credential) once the structure is known
+ * to be valid.
  */
 #include "node/mlswire.h"
 
-#include <sodium.h>
 #include <string.h>
+
+#include "mls/crypto.h"
+#include "mls/wire.h"
 
 typedef struct {
     const uint8_t *p;
@@ -104,6 +108,12 @@ static int rd_fail(rd *r, xw_errbuf *eb, const char *obj)
 int node_mls_peek(const uint8_t *msg, size_t len, node_mls_info *out, xw_errbuf *eb)
 {
     rd r = {.p = msg, .len = len};
+    if (len >= 4 && msg[0] == 0 && msg[1] == 1 && msg[2] == 0 && (msg[3] == 1 || msg[3] == 2)) {
+        xw_errbuf web = {{0}};
+        int wrc = mls_wire_decode(MLS_WIRE_MLS_MESSAGE, msg, len, NULL, &web);
+        if (wrc != XW_OK)
+            return xw_errf(eb, wrc, "MLS message: %s", web.msg);
+    }
     uint16_t version, wf;
     memset(out, 0, sizeof *out);
     if (rd_u16(&r, &version, "version") || rd_u16(&r, &wf, "wire_format"))
@@ -149,50 +159,6 @@ int node_mls_peek(const uint8_t *msg, size_t len, node_mls_info *out, xw_errbuf 
         return xw_errf(eb, XW_EMALFORMED, "MLS message has content type %u; 1, 2 and 3 exist", ct);
     out->content_type = ct;
     return XW_OK;
-}
-
-/* Ed25519 over SignContent("MLS 1.0 " + label, content). */
-static int verify_with_label(const uint8_t *pk, const char *label, const uint8_t *content, size_t clen,
-                             const uint8_t *sig, size_t siglen)
-{
-    if (siglen != crypto_sign_BYTES)
-        return -1;
-    uint8_t head[80];
-    size_t llen = 8 + strlen(label), h = 0;
-    if (llen > 63)
-        return -1;
-    head[h++] = (uint8_t)llen;
-    memcpy(head + h, "MLS 1.0 ", 8);
-    memcpy(head + h + 8, label, llen - 8);
-    h += llen;
-    /* content<V> length */
-    if (clen < 64) {
-        head[h++] = (uint8_t)clen;
-    } else if (clen < 16384) {
-        head[h++] = (uint8_t)(0x40 | (clen >> 8));
-        head[h++] = (uint8_t)clen;
-    } else if (clen < (1u << 30)) {
-        head[h++] = (uint8_t)(0x80 | (clen >> 24));
-        head[h++] = (uint8_t)(clen >> 16);
-        head[h++] = (uint8_t)(clen >> 8);
-        head[h++] = (uint8_t)clen;
-    } else {
-        return -1;
-    }
-    /* Ed25519 (pure) needs the whole message at once: libsodium's streaming API is Ed25519ph,
-     * so assemble it. Key packages are small (a few KiB). */
-    if (clen > 1u << 20)
-        return -1;
-    uint8_t stackbuf[4096];
-    uint8_t *m = h + clen <= sizeof stackbuf ? stackbuf : sodium_malloc(h + clen);
-    if (!m)
-        return -1;
-    memcpy(m, head, h);
-    memcpy(m + h, content, clen);
-    int rc = crypto_sign_verify_detached(sig, m, h + clen, pk);
-    if (m != stackbuf)
-        sodium_free(m);
-    return rc;
 }
 
 /* MlsCredential { string inbox_id = 1; } decoded by hand: it is one field. */
@@ -261,6 +227,10 @@ int node_kp_validate(const uint8_t *kp, size_t len, node_kp_info *out, xw_errbuf
 {
     rd r = {.p = kp, .len = len};
     const char *obj = "key package";
+    xw_errbuf web = {{0}};
+    int wrc = mls_wire_decode(MLS_WIRE_KEY_PACKAGE, kp, len, NULL, &web);
+    if (wrc != XW_OK)
+        return xw_errf(eb, wrc, "key package: %s", web.msg);
     uint16_t version, suite, ctype;
     const uint8_t *init_key, *enc_key, *sig_key, *ident, *v, *leaf_sig, *kp_sig;
     size_t init_len, enc_len, sig_key_len, ident_len, n, leaf_sig_len, kp_sig_len;
@@ -272,11 +242,9 @@ int node_kp_validate(const uint8_t *kp, size_t len, node_kp_info *out, xw_errbuf
     if (version != 1)
         return xw_errf(eb, XW_EMLS_KEYPACKAGE, "key package has protocol version %u; only MLS 1.0 (1) exists",
                        version);
-    if (suite != 1 && suite != 3)
-        return xw_errf(eb, XW_EMLS_KEYPACKAGE,
-                       "key package uses cipher suite 0x%04x; this node verifies suites 0x0001 and 0x0003 "
-                       "(Ed25519); XMTP uses 0x0003",
-                       suite);
+    const mls_suite *cs;
+    if (mls_suite_lookup(suite, &cs, &web) != XW_OK)
+        return xw_errf(eb, XW_EMLS_KEYPACKAGE, "key package: %s; XMTP uses 0x0003", web.msg);
     size_t leaf_start = r.off;
     if (rd_vec(&r, &enc_key, &enc_len, "leaf_node.encryption_key") ||
         rd_vec(&r, &sig_key, &sig_key_len, "leaf_node.signature_key") ||
@@ -328,20 +296,24 @@ int node_kp_validate(const uint8_t *kp, size_t len, node_kp_info *out, xw_errbuf
     if (r.off != r.len)
         return xw_errf(eb, XW_ETRAILING, "key package has %zu unexpected bytes after its signature",
                        r.len - r.off);
-    if (sig_key_len != crypto_sign_PUBLICKEYBYTES)
-        return xw_errf(eb, XW_EMLS_KEYPACKAGE, "key package signature key is %zu bytes; Ed25519 keys are 32",
-                       sig_key_len);
-    if (init_len == enc_len && sodium_memcmp(init_key, enc_key, init_len) == 0)
+    if (sig_key_len != cs->sig_pub_len)
+        return xw_errf(eb, XW_EMLS_KEYPACKAGE,
+                       "key package signature key is %zu bytes; suite 0x%04x keys are %zu", sig_key_len,
+                       suite, cs->sig_pub_len);
+    if (init_len == enc_len && memcmp(init_key, enc_key, init_len) == 0)
         return xw_errf(
             eb, XW_EMLS_KEYPACKAGE,
             "key package init_key equals its leaf encryption_key; RFC 9420 requires them to differ");
-    if (verify_with_label(sig_key, "LeafNodeTBS", kp + leaf_start, leaf_tbs_end - leaf_start, leaf_sig,
-                          leaf_sig_len) != 0)
+    if (mls_verify_with_label(cs, sig_key, sig_key_len, "LeafNodeTBS", kp + leaf_start,
+                              leaf_tbs_end - leaf_start, leaf_sig, leaf_sig_len, &web) != XW_OK)
         return xw_errf(
             eb, XW_EBADSIG,
-            "key package leaf node signature does not verify with its signature key (LeafNodeTBS)");
-    if (verify_with_label(sig_key, "KeyPackageTBS", kp, kp_tbs_end, kp_sig, kp_sig_len) != 0)
-        return xw_errf(eb, XW_EBADSIG, "key package signature does not verify with its leaf signature key");
+            "key package leaf node signature does not verify with its signature key (LeafNodeTBS): %s",
+            web.msg);
+    if (mls_verify_with_label(cs, sig_key, sig_key_len, "KeyPackageTBS", kp, kp_tbs_end, kp_sig, kp_sig_len,
+                              &web) != XW_OK)
+        return xw_errf(eb, XW_EBADSIG,
+                       "key package signature does not verify with its leaf signature key: %s", web.msg);
     int rc = mls_credential(ident, ident_len, out->inbox_id, eb);
     if (rc)
         return rc;

@@ -5,11 +5,12 @@
  *   PrivateMessage), so that a group message is filed under the group it really belongs to
  *   and `is_commit` is set from the content type (Commit or Proposal), like XMTP's
  *   validation service.
- * - node_kp_validate: a TLS-encoded KeyPackage decoded completely, its leaf node signature
- *   (LeafNodeTBS) and key package signature (KeyPackageTBS) verified with the leaf's
- *   Ed25519 signature key (cipher suites 1 and 3), its credential a BasicCredential whose
- *   identity is an XMTP MlsCredential protobuf naming the inbox. The installation key is
- *   the leaf signature key.
+ * - node_kp_validate: a TLS-encoded KeyPackage decoded completely by mls/wire.h, its leaf
+ *   node signature (LeafNodeTBS) and key package signature (KeyPackageTBS) verified with
+ *   mls/crypto.h for its cipher suite, init_key distinct from the leaf encryption_key, its
+ *   leaf source key_package, its credential a BasicCredential whose identity is an XMTP
+ *   MlsCredential protobuf naming the inbox. The installation key is the leaf signature
+ *   key. Not checked (as in xmtp-node-go): lifetime; capabilities beyond their syntax.
  *
  * Both only read their input and never allocate; errors name the field that is wrong.
  */

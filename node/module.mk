@@ -1,8 +1,8 @@
 # node/: xmtp-devnode, a local XMTP v3 node (gRPC over h2c with libnghttp2, SQLite store).
 LIBS += xwnode
-xwnode_SRCS := node/server.c node/store.c node/subs.c node/mlswire.c node/ident.c node/rpc_common.c \
+xwnode_SRCS := node/server.c node/call.c node/store.c node/subs.c node/mlswire.c node/ident.c node/rpc_common.c \
 	node/rpc_mls.c node/rpc_identity.c
-NODE_LIBS := xwnode xmtp xwproto common
+NODE_LIBS := xwnode xmtp mls xwproto common
 NODE_PKGS := libnghttp2 sqlite3 libprotobuf-c libsodium openssl libsecp256k1 jansson
 
 PROGS += xmtp-devnode
@@ -27,3 +27,8 @@ FUZZERS += fuzz_devnode_request
 fuzz_devnode_request_SRCS := tests/fuzz/fuzz_devnode_request.c
 fuzz_devnode_request_LIBS := $(NODE_LIBS)
 fuzz_devnode_request_PKGS := $(NODE_PKGS)
+
+BENCHES += devnode_bench
+devnode_bench_SRCS := bench/devnode_bench.c tests/unit/devnode_helpers.c
+devnode_bench_LIBS := xmtpapi $(NODE_LIBS)
+devnode_bench_PKGS := libcurl $(NODE_PKGS)

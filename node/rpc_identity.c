@@ -154,13 +154,21 @@ static int get_identity_updates(void *vctx, const uint8_t *req, size_t len, xw_b
     }
     for (size_t i = 0; i < r->n_requests; i++) {
         const char *inbox = r->requests[i]->inbox_id ? r->requests[i]->inbox_id : "";
+        /* inbox ids are hex: look them up in lowercase, as stored (node-go decodes the hex) */
+        char lower[160];
+        size_t il = strlen(inbox);
+        if (il >= sizeof lower)
+            il = sizeof lower - 1;
+        for (size_t k = 0; k < il; k++)
+            lower[k] = (char)tolower((unsigned char)inbox[k]);
+        lower[il] = 0;
         xw_buf_reset(&one);
         log_ctx x = {.out = &one};
         if (node_pb_append_field(&one, 1, (const uint8_t *)inbox, strlen(inbox)) != XW_OK) {
             rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "response too large");
             goto out;
         }
-        if (node_store_inbox_log(ctx->store, inbox, r->requests[i]->sequence_id, log_row, &x, &eb) != XW_OK &&
+        if (node_store_inbox_log(ctx->store, lower, r->requests[i]->sequence_id, log_row, &x, &eb) != XW_OK &&
             !x.err) {
             rc = store_failed(st, &eb);
             goto out;

@@ -1,14 +1,11 @@
 /*
- * gRPC over h2c with libnghttp2: listening socket, connections, HTTP/2 sessions, gRPC
- * message framing, trailers, graceful shutdown. See server.h for the contract.
+ * gRPC over h2c with libnghttp2, the connection half: listening socket, connections and
+ * their HTTP/2 sessions, the epoll loop, stream deadlines, graceful shutdown. The call half
+ * (one gRPC call per stream) is call.c. See server.h for the contract.
  *
  * Design: one thread runs an epoll loop over the listening socket, an eventfd used to stop,
  * and every connection. Bytes read from a connection go straight into its nghttp2 session;
- * nghttp2 calls back per frame. A request body is collected into the call's bounded buffer
- * (the 5-byte gRPC prefix is checked as soon as it arrives, so an oversized message is
- * refused before anything is allocated for it). When the stream ends the method's handler
- * runs. Responses are produced by one nghttp2 data provider per call that reads from the
- * call's outbound buffer and ends with trailers.
+ * nghttp2 calls back per frame into call.c.
  *
  * Output: after every batch of events each connection that has something to say is
  * flushed (nghttp2_session_mem_send into write()). A connection whose socket would block
@@ -20,6 +17,7 @@
  * flushes dirty connections before it waits again.
  */
 #include "node/server.h"
+#include "node/server_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,76 +39,7 @@
 #include "common/log.h"
 
 #define READ_CHUNK 65536
-#define MAX_PATH_LEN 256
-#define MAX_HEADER_VALUE 1024
-
-typedef struct conn conn;
-
-struct node_call {
-    node_server *srv;
-    conn *c;
-    int32_t stream_id;
-    const node_method *method;
-    char path[MAX_PATH_LEN];
-    int is_post;
-    int ctype_ok;
-    int64_t start_ns;
-    /* request */
-    xw_buf req;
-    int rejected;  /* answered early; ignore further data */
-    int req_done;  /* the client ended its side of the stream */
-    int rst_after; /* send RST_STREAM(NO_ERROR) once the early answer is sent */
-    int late_http; /* an error decided from the headers, answered when the request ends */
-    int late_code;
-    char late_msg[XW_ERRBUF_SIZE];
-    int dispatched; /* handler ran */
-    /* response */
-    int responded; /* response headers submitted */
-    int streaming;
-    xw_buf out;
-    size_t out_off;
-    int finishing;
-    int trailers_sent;
-    int deferred;
-    int status;
-    char status_msg[XW_ERRBUF_SIZE];
-    const node_call_ops *ops;
-    void *user;
-    node_call *prev, *next; /* conn's list */
-};
-
-struct conn {
-    node_server *srv;
-    int fd;
-    nghttp2_session *h2;
-    uint8_t *wpend;
-    size_t wpend_len, wpend_off;
-    uint32_t ev; /* current epoll mask */
-    int dead;
-    int dirty;
-    int closing; /* being freed: ignore stream-close callbacks */
-    int goaway_sent;
-    int64_t idle_since; /* while stopping: when the last call ended */
-    conn *prev, *next;
-    conn *next_dirty;
-    node_call *calls;
-    char peer[64];
-};
-
-struct node_server {
-    int lfd, efd, sfd;
-    int port;
-    const node_method *methods;
-    size_t nmethods;
-    size_t max_msg;
-    size_t max_call_buf;
-    uint32_t max_streams;
-    conn *conns;
-    size_t nconns;
-    conn *dirty;
-    int stopping;
-    nghttp2_session_callbacks *cbs;
-};
+#define NODE_MAX_CONNECTIONS 4096
 
 static const char *const code_names[] = {
     "OK",        "CANCELLED",       "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
@@ -141,7 +70,7 @@ int node_status_set(node_status *st, int code, const char *fmt, ...)
 /* ------------------------------------------------------------------------------------------ */
 /* small helpers */
 
-static void mark_dirty(conn *c)
+void node_conn_mark_dirty(conn *c)
 {
     if (c->dirty)
         return;
@@ -160,484 +89,6 @@ static void epoll_set(conn *c, uint32_t ev)
 }
 
 /* Percent-encodes a grpc-message value (grpc/doc/PROTOCOL-HTTP2.md). */
-static size_t pct_encode(const char *in, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)in; *p && n + 4 < cap; p++) {
-        if (*p >= 0x20 && *p <= 0x7e && *p != '%') {
-            out[n++] = (char)*p;
-        } else {
-            out[n++] = '%';
-            out[n++] = hex[*p >> 4];
-            out[n++] = hex[*p & 15];
-        }
-    }
-    out[n] = 0;
-    return n;
-}
-
-#define NV(name, value)                                                                                      \
-    {                                                                                                        \
-        (uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1, strlen(value), NGHTTP2_NV_FLAG_NONE         \
-    }
-
-static void call_log(node_call *call, const char *why)
-{
-    int64_t us = (xw_clock_mono_ns(xw_clock_real()) - call->start_ns) / 1000;
-    if (call->status == NODE_GRPC_OK)
-        xw_log_info("node", "%s %s %s %lld.%03lld ms%s", call->c->peer, call->path[0] ? call->path : "-",
-                    node_grpc_code_name(call->status), (long long)(us / 1000), (long long)(us % 1000), why);
-    else
-        xw_log_info("node", "%s %s %s %lld.%03lld ms%s: %s", call->c->peer, call->path[0] ? call->path : "-",
-                    node_grpc_code_name(call->status), (long long)(us / 1000), (long long)(us % 1000), why,
-                    call->status_msg);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* responses */
-
-static int submit_trailers(node_call *call)
-{
-    char code[12], msg[3 * XW_ERRBUF_SIZE + 1];
-    snprintf(code, sizeof code, "%d", call->status);
-    pct_encode(call->status_msg, msg, sizeof msg);
-    nghttp2_nv nva[2] = {NV("grpc-status", code), NV("grpc-message", msg)};
-    return nghttp2_submit_trailer(call->c->h2, call->stream_id, nva, msg[0] ? 2 : 1);
-}
-
-static ssize_t data_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
-                            uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
-{
-    (void)session;
-    (void)stream_id;
-    (void)user_data;
-    node_call *call = source->ptr;
-    if (call->trailers_sent) {
-        *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        return 0;
-    }
-    if (call->out_off == call->out.len && !call->finishing && call->ops && call->ops->drain) {
-        xw_buf_reset(&call->out);
-        call->out_off = 0;
-        call->ops->drain(call, call->user);
-    }
-    size_t avail = call->out.len - call->out_off;
-    if (avail == 0) {
-        if (call->finishing) {
-            *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-            if (submit_trailers(call) != 0)
-                return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-            call->trailers_sent = 1;
-            return 0;
-        }
-        call->deferred = 1;
-        return NGHTTP2_ERR_DEFERRED;
-    }
-    size_t n = avail < length ? avail : length;
-    memcpy(buf, call->out.data + call->out_off, n);
-    call->out_off += n;
-    if (call->out_off == call->out.len) {
-        xw_buf_reset(&call->out);
-        call->out_off = 0;
-    }
-    return (ssize_t)n;
-}
-
-static void resume(node_call *call)
-{
-    if (call->deferred) {
-        call->deferred = 0;
-        nghttp2_session_resume_data(call->c->h2, call->stream_id);
-    }
-    mark_dirty(call->c);
-}
-
-/* Headers-only answer (Trailers-Only, or a plain HTTP error when http_status != 200). */
-static void respond_error(node_call *call, int http_status, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void respond_error(node_call *call, int http_status, int code, const char *fmt, ...)
-{
-    if (call->responded)
-        return;
-    call->responded = 1;
-    call->rejected = 1;
-    call->status = code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(call->status_msg, sizeof call->status_msg, fmt, ap);
-    va_end(ap);
-    xw_buf_free(&call->req);
-    char st[8], cs[12], msg[3 * XW_ERRBUF_SIZE + 1];
-    snprintf(st, sizeof st, "%d", http_status);
-    snprintf(cs, sizeof cs, "%d", code);
-    pct_encode(call->status_msg, msg, sizeof msg);
-    nghttp2_nv nva[] = {NV(":status", st), NV("content-type", "application/grpc"), NV("grpc-status", cs),
-                        NV("grpc-message", msg)};
-    nghttp2_submit_response(call->c->h2, call->stream_id, nva, 4, NULL);
-    call->trailers_sent = 1;
-    /* answered before the request ended: once the answer is out, ask the client to stop
-     * sending (RFC 9113 §8.1); see on_frame_send */
-    if (!call->req_done)
-        call->rst_after = 1;
-    mark_dirty(call->c);
-}
-
-static void respond_headers(node_call *call, int streaming)
-{
-    nghttp2_nv nva[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
-                        NV("subscribed", "true")};
-    nghttp2_data_provider prd = {.source.ptr = call, .read_callback = data_read_cb};
-    call->responded = 1;
-    nghttp2_submit_response(call->c->h2, call->stream_id, nva, streaming ? 3 : 2, &prd);
-    mark_dirty(call->c);
-}
-
-static int frame_append(xw_buf *b, const uint8_t *msg, size_t len)
-{
-    uint8_t hdr[5] = {0, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
-    if (xw_buf_reserve(b, 5 + len) != XW_OK)
-        return XW_EFULL;
-    xw_buf_append(b, hdr, 5);
-    xw_buf_append(b, msg, len);
-    return XW_OK;
-}
-
-void node_call_set_ops(node_call *call, const node_call_ops *ops, void *user)
-{
-    call->ops = ops;
-    call->user = user;
-}
-
-int node_call_send(node_call *call, const uint8_t *msg, size_t len)
-{
-    if (call->finishing)
-        return XW_ECLOSED;
-    if (len > call->srv->max_msg)
-        return XW_ETOOBIG;
-    if (call->out.len - call->out_off + 5 + len > call->srv->max_call_buf && call->out.len > call->out_off)
-        return XW_EFULL;
-    if (call->out_off > 0 && call->out_off == call->out.len) {
-        xw_buf_reset(&call->out);
-        call->out_off = 0;
-    }
-    /* compact when the consumed head is large, so the buffer's bound means pending bytes */
-    if (call->out_off > 0 && call->out.len + 5 + len > call->out.max) {
-        memmove(call->out.data, call->out.data + call->out_off, call->out.len - call->out_off);
-        call->out.len -= call->out_off;
-        call->out_off = 0;
-    }
-    if (frame_append(&call->out, msg, len) != XW_OK)
-        return XW_EFULL;
-    resume(call);
-    return XW_OK;
-}
-
-size_t node_call_pending(const node_call *call) { return call->out.len - call->out_off; }
-
-const char *node_call_path(const node_call *call) { return call->path; }
-
-void node_call_finish(node_call *call, int code, const char *msg, int discard)
-{
-    if (call->finishing)
-        return;
-    if (discard && call->out.len > call->out_off) {
-        /* keep the frame being sent (the buffer starts at a frame boundary), drop the rest */
-        size_t pos = 0;
-        while (pos < call->out_off && pos + 5 <= call->out.len) {
-            size_t flen = ((size_t)call->out.data[pos + 1] << 24) | ((size_t)call->out.data[pos + 2] << 16) |
-                          ((size_t)call->out.data[pos + 3] << 8) | call->out.data[pos + 4];
-            pos += 5 + flen;
-        }
-        if (pos < call->out.len)
-            xw_buf_truncate(&call->out, pos);
-    }
-    call->finishing = 1;
-    call->status = code;
-    snprintf(call->status_msg, sizeof call->status_msg, "%s", msg ? msg : "");
-    if (!call->responded) {
-        respond_error(call, 200, code, "%s", msg ? msg : "");
-    } else if (discard && call->out.len == call->out_off && !call->trailers_sent &&
-               nghttp2_session_get_stream_remote_window_size(call->c->h2, call->stream_id) <= 0) {
-        /* nothing left to send: the trailers go now, even if the peer's flow-control window
-         * is closed (HEADERS are not flow-controlled; the data provider would never run) */
-        if (submit_trailers(call) == 0)
-            call->trailers_sent = 1;
-        mark_dirty(call->c);
-    } else {
-        resume(call);
-    }
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* requests */
-
-static const node_method *find_method(node_server *s, const char *path)
-{
-    for (size_t i = 0; i < s->nmethods; i++)
-        if (strcmp(s->methods[i].path, path) == 0)
-            return &s->methods[i];
-    return NULL;
-}
-
-static void dispatch(node_call *call)
-{
-    node_server *s = call->srv;
-    call->dispatched = 1;
-    if (call->req.len < 5) {
-        respond_error(call, 200, NODE_GRPC_INVALID_ARGUMENT,
-                      "the request has no gRPC message (%zu bytes of body); send exactly one length-prefixed "
-                      "message",
-                      call->req.len);
-        return;
-    }
-    size_t mlen = ((size_t)call->req.data[1] << 24) | ((size_t)call->req.data[2] << 16) |
-                  ((size_t)call->req.data[3] << 8) | call->req.data[4];
-    if (call->req.len != 5 + mlen) {
-        respond_error(call, 200, NODE_GRPC_INVALID_ARGUMENT,
-                      call->req.len < 5 + mlen
-                          ? "the request body ends inside its gRPC message (%zu of %zu bytes)"
-                          : "the request body holds more than one gRPC message (%zu bytes "
-                            "after a %zu-byte message); unary and server-streaming calls "
-                            "take exactly one",
-                      call->req.len < 5 + mlen ? call->req.len - 5 : call->req.len - 5 - mlen, mlen);
-        return;
-    }
-    const uint8_t *msg = call->req.data + 5;
-    node_status st = {0};
-    if (call->method->unary) {
-        xw_buf resp;
-        xw_buf_init(&resp, s->max_msg);
-        int rc = call->method->unary(call->method->ctx, msg, mlen, &resp, &st);
-        xw_buf_free(&call->req);
-        if (rc != NODE_GRPC_OK) {
-            xw_buf_free(&resp);
-            respond_error(call, 200, rc, "%s", st.msg);
-            return;
-        }
-        xw_buf_init(&call->out, 5 + s->max_msg);
-        if (frame_append(&call->out, resp.data ? resp.data : (const uint8_t *)"", resp.len) != XW_OK) {
-            xw_buf_free(&resp);
-            respond_error(call, 200, NODE_GRPC_RESOURCE_EXHAUSTED, "response too large");
-            return;
-        }
-        xw_buf_free(&resp);
-        call->finishing = 1;
-        call->status = NODE_GRPC_OK;
-        respond_headers(call, 0);
-        return;
-    }
-    call->streaming = 1;
-    xw_buf_init(&call->out, s->max_call_buf + 5 + s->max_msg);
-    int rc = call->method->stream(call->method->ctx, call, msg, mlen, &st);
-    xw_buf_free(&call->req);
-    if (rc != NODE_GRPC_OK) {
-        call->ops = NULL;
-        respond_error(call, 200, rc, "%s", st.msg);
-        return;
-    }
-    if (!call->responded)
-        respond_headers(call, 1);
-}
-
-static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
-{
-    conn *c = user_data;
-    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
-        return 0;
-    node_call *call = xw_calloc(1, sizeof *call);
-    if (!call)
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
-    call->srv = c->srv;
-    call->c = c;
-    call->stream_id = frame->hd.stream_id;
-    call->start_ns = xw_clock_mono_ns(xw_clock_real());
-    xw_buf_init(&call->req, 5 + c->srv->max_msg);
-    xw_buf_init(&call->out, 0);
-    call->next = c->calls;
-    if (c->calls)
-        c->calls->prev = call;
-    c->calls = call;
-    nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, call);
-    return 0;
-}
-
-static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
-                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *user_data)
-{
-    (void)flags;
-    (void)user_data;
-    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
-        return 0;
-    node_call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-    if (!call)
-        return 0;
-    if (namelen == 5 && memcmp(name, ":path", 5) == 0) {
-        if (valuelen >= sizeof call->path)
-            valuelen = sizeof call->path - 1; /* too long to be one of ours: stays unknown */
-        memcpy(call->path, value, valuelen);
-        call->path[valuelen] = 0;
-    } else if (namelen == 7 && memcmp(name, ":method", 7) == 0) {
-        call->is_post = valuelen == 4 && memcmp(value, "POST", 4) == 0;
-    } else if (namelen == 12 && memcmp(name, "content-type", 12) == 0) {
-        call->ctype_ok = valuelen >= 16 && memcmp(value, "application/grpc", 16) == 0 &&
-                         (valuelen == 16 || value[16] == '+' || value[16] == ';');
-    } else if (namelen == 13 && memcmp(name, "grpc-encoding", 13) == 0) {
-        if (!(valuelen == 8 && memcmp(value, "identity", 8) == 0))
-            call->rejected = -1; /* decided when the headers are complete */
-    }
-    return 0;
-}
-
-/* Errors found in the headers are answered when the request ends (its body is dropped):
- * answering early would make clients like libcurl 7.88 see a reset stream. */
-static void late_error(node_call *call, int http_status, int code, const char *msg)
-{
-    call->late_http = http_status;
-    call->late_code = code;
-    snprintf(call->late_msg, sizeof call->late_msg, "%s", msg);
-}
-
-static void headers_done(node_call *call)
-{
-    char msg[XW_ERRBUF_SIZE];
-    if (!call->is_post) {
-        late_error(call, 405, NODE_GRPC_UNIMPLEMENTED, "gRPC calls use POST");
-        return;
-    }
-    if (!call->ctype_ok) {
-        late_error(call, 415, NODE_GRPC_UNKNOWN,
-                   "content-type must be application/grpc (this node speaks gRPC over HTTP/2)");
-        return;
-    }
-    if (call->rejected == -1) {
-        call->rejected = 0;
-        late_error(call, 200, NODE_GRPC_UNIMPLEMENTED,
-                   "message compression is not supported by this node; send grpc-encoding identity");
-        return;
-    }
-    call->method = find_method(call->srv, call->path);
-    if (!call->method) {
-        snprintf(msg, sizeof msg, "unknown method %.200s", call->path);
-        late_error(call, 200, NODE_GRPC_UNIMPLEMENTED, msg);
-    }
-}
-
-static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data,
-                         size_t len, void *user_data)
-{
-    (void)flags;
-    (void)user_data;
-    node_call *call = nghttp2_session_get_stream_user_data(session, stream_id);
-    if (!call || call->rejected || call->dispatched || call->late_code)
-        return 0;
-    node_server *s = call->srv;
-    size_t have = call->req.len;
-    /* check the prefix as soon as it is complete, before buffering the message */
-    if (have < 5 && have + len >= 5) {
-        uint8_t hdr[5];
-        memcpy(hdr, call->req.data ? call->req.data : hdr, have);
-        memcpy(hdr + have, data, 5 - have);
-        size_t mlen = ((size_t)hdr[1] << 24) | ((size_t)hdr[2] << 16) | ((size_t)hdr[3] << 8) | hdr[4];
-        if (hdr[0] > 1) {
-            respond_error(call, 200, NODE_GRPC_INTERNAL,
-                          "bad gRPC message prefix: compressed flag is %u (only 0 and 1 exist)", hdr[0]);
-            return 0;
-        }
-        if (hdr[0] == 1) {
-            respond_error(call, 200, NODE_GRPC_UNIMPLEMENTED,
-                          "compressed gRPC messages are not supported by this node; send them uncompressed");
-            return 0;
-        }
-        if (mlen > s->max_msg) {
-            respond_error(call, 200, NODE_GRPC_RESOURCE_EXHAUSTED,
-                          "request message is %zu bytes; the node accepts at most %zu", mlen, s->max_msg);
-            return 0;
-        }
-    }
-    if (xw_buf_append(&call->req, data, len) != XW_OK) {
-        respond_error(call, 200, NODE_GRPC_RESOURCE_EXHAUSTED,
-                      "request body is larger than one message of at most %zu bytes", s->max_msg);
-        return 0;
-    }
-    return 0;
-}
-
-static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
-{
-    (void)user_data;
-    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
-        return 0;
-    node_call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-    if (!call)
-        return 0;
-    if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
-        call->req_done = 1;
-    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
-        headers_done(call);
-    if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !call->rejected && !call->dispatched) {
-        if (call->late_code)
-            respond_error(call, call->late_http, call->late_code, "%s", call->late_msg);
-        else
-            dispatch(call);
-    }
-    return 0;
-}
-
-static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
-{
-    (void)user_data;
-    if (frame->hd.type != NGHTTP2_HEADERS || !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
-        return 0;
-    node_call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-    if (call && call->rst_after && !call->req_done) {
-        call->rst_after = 0;
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
-    }
-    return 0;
-}
-
-static void call_free(node_call *call)
-{
-    conn *c = call->c;
-    if (call->prev)
-        call->prev->next = call->next;
-    else
-        c->calls = call->next;
-    if (call->next)
-        call->next->prev = call->prev;
-    xw_buf_free(&call->req);
-    xw_buf_free(&call->out);
-    xw_free(call);
-}
-
-static void call_gone(node_call *call, const char *why)
-{
-    if (call->srv->stopping && !call->c->closing)
-        mark_dirty(call->c);
-    if (!call->trailers_sent) {
-        call->status = NODE_GRPC_CANCELLED;
-        snprintf(call->status_msg, sizeof call->status_msg, "the client went away");
-    }
-    call_log(call, why);
-    if (call->ops && call->ops->closed)
-        call->ops->closed(call, call->user);
-    call_free(call);
-}
-
-static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code, void *user_data)
-{
-    conn *c = user_data;
-    if (c->closing)
-        return 0;
-    node_call *call = nghttp2_session_get_stream_user_data(session, stream_id);
-    if (!call)
-        return 0;
-    nghttp2_session_set_stream_user_data(session, stream_id, NULL);
-    call_gone(call, error_code && !call->trailers_sent ? " (stream reset)" : "");
-    return 0;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* connections */
 
@@ -649,7 +100,7 @@ static void conn_free(conn *c)
         node_call *call = c->calls;
         if (call->stream_id)
             nghttp2_session_set_stream_user_data(c->h2, call->stream_id, NULL);
-        call_gone(call, " (connection closed)");
+        node_call_gone(call, " (connection closed)");
     }
     nghttp2_session_del(c->h2);
     epoll_ctl(s->efd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -676,7 +127,7 @@ static void conn_free(conn *c)
 static int conn_flush(conn *c)
 {
     while (c->wpend_off < c->wpend_len) {
-        ssize_t n = write(c->fd, c->wpend + c->wpend_off, c->wpend_len - c->wpend_off);
+        ssize_t n = send(c->fd, c->wpend + c->wpend_off, c->wpend_len - c->wpend_off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -698,7 +149,7 @@ static int conn_flush(conn *c)
             break;
         size_t off = 0;
         while (off < (size_t)len) {
-            ssize_t n = write(c->fd, data + off, (size_t)len - off);
+            ssize_t n = send(c->fd, data + off, (size_t)len - off, MSG_NOSIGNAL);
             if (n < 0) {
                 if (errno == EINTR)
                     continue;
@@ -749,13 +200,14 @@ static void conn_read(conn *c)
             break;
         }
         ssize_t r = nghttp2_session_mem_recv(c->h2, buf, (size_t)n);
+        xw_log_trace("node", "%s: read %zd bytes, nghttp2 took %zd", c->peer, n, r);
         if (r < 0) {
             xw_log_warn("node", "%s: HTTP/2 error: %s; closing the connection", c->peer,
                         nghttp2_strerror((int)r));
             c->dead = 1;
             break;
         }
-        mark_dirty(c);
+        node_conn_mark_dirty(c);
         if (c->wpend_len)
             break; /* stop reading until the peer reads what we owe it */
     }
@@ -769,7 +221,9 @@ static void conn_accept(node_server *s)
         int fd = accept4(s->lfd, (struct sockaddr *)&sa, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
-        if (s->stopping) {
+        if (s->stopping || s->nconns >= NODE_MAX_CONNECTIONS) {
+            if (!s->stopping)
+                xw_log_warn("node", "refusing a connection: %d already open", NODE_MAX_CONNECTIONS);
             close(fd);
             continue;
         }
@@ -817,7 +271,7 @@ static void conn_accept(node_server *s)
         s->conns = c;
         s->nconns++;
         xw_log_debug("node", "%s connected", c->peer);
-        mark_dirty(c);
+        node_conn_mark_dirty(c);
     }
 }
 
@@ -895,12 +349,12 @@ int node_server_new(const node_server_opts *opts, const node_method *methods, si
         node_server_free(s);
         return xw_errf(eb, XW_ENOMEM, "out of memory");
     }
-    nghttp2_session_callbacks_set_on_begin_headers_callback(s->cbs, on_begin_headers);
-    nghttp2_session_callbacks_set_on_header_callback(s->cbs, on_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(s->cbs, on_data_chunk);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(s->cbs, on_frame_recv);
-    nghttp2_session_callbacks_set_on_stream_close_callback(s->cbs, on_stream_close);
-    nghttp2_session_callbacks_set_on_frame_send_callback(s->cbs, on_frame_send);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(s->cbs, node_call_on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(s->cbs, node_call_on_header);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(s->cbs, node_call_on_data_chunk);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(s->cbs, node_call_on_frame_recv);
+    nghttp2_session_callbacks_set_on_stream_close_callback(s->cbs, node_call_on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(s->cbs, node_call_on_frame_send);
     *out = s;
     return XW_OK;
 }
@@ -944,19 +398,27 @@ static void begin_shutdown(node_server *s)
                                  1);
         /* GOAWAY follows once the connection's calls have ended (flush_dirty), so it never
          * overtakes their trailers: libcurl 7.88 drops open streams on any GOAWAY */
-        mark_dirty(c);
+        node_conn_mark_dirty(c);
     }
 }
 
 int node_server_run(node_server *s, int grace_ms)
 {
     struct epoll_event evs[256];
-    int64_t deadline = 0;
+    int64_t deadline = 0, next_sweep = 0;
     for (;;) {
+        /* streams past their grpc-timeout end with DEADLINE_EXCEEDED (checked every 100 ms) */
+        int64_t now = xw_clock_mono_ns(xw_clock_real());
+        if (now >= next_sweep) {
+            next_sweep = now + 100 * XW_NS_PER_MS;
+            for (conn *c = s->conns; c; c = c->next)
+                for (node_call *call = c->calls; call; call = call->next)
+                    if (call->streaming && !call->finishing && call->deadline_ns && now > call->deadline_ns)
+                        node_call_finish(call, NODE_GRPC_DEADLINE_EXCEEDED, "deadline exceeded", 1);
+        }
         if (s->stopping) {
             /* GOAWAY goes 100 ms after a connection's last call ended: sent right behind the
              * trailers, libcurl 7.88 drops the stream before it reads them */
-            int64_t now = xw_clock_mono_ns(xw_clock_real());
             for (conn *c = s->conns; c; c = c->next) {
                 if (c->calls || c->goaway_sent || c->dead)
                     continue;
@@ -967,7 +429,7 @@ int node_server_run(node_server *s, int grace_ms)
                                           nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
                                           NULL, 0);
                     c->goaway_sent = 1;
-                    mark_dirty(c);
+                    node_conn_mark_dirty(c);
                 }
             }
         }
@@ -976,7 +438,7 @@ int node_server_run(node_server *s, int grace_ms)
             if (!s->conns || xw_clock_mono_ns(xw_clock_real()) > deadline)
                 break;
         }
-        int n = epoll_wait(s->efd, evs, 256, s->stopping ? 20 : 1000);
+        int n = epoll_wait(s->efd, evs, 256, s->stopping ? 20 : 100);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -1005,7 +467,7 @@ int node_server_run(node_server *s, int grace_ms)
                 }
                 if (evs[i].events & EPOLLIN)
                     conn_read(c);
-                mark_dirty(c);
+                node_conn_mark_dirty(c);
             }
         }
     }

@@ -44,6 +44,7 @@ struct pl_exporter {
     pl_outbox_range *ranges;
     pl_outbox_failure *fails;
     atomic_int stop;
+    atomic_int notified; /* new rows were committed: skip the rest of the idle wait */
     atomic_uint_fast64_t produced, delivered, failed, retries, restarts, settles;
     atomic_size_t in_flight;
 };
@@ -91,7 +92,9 @@ int pl_exporter_new(pl_outbox *ob, pl_sink *sink, const pl_exporter_config *cfg,
     if (!c.batch)
         c.batch = 5000;
     if (c.settle_ms <= 0)
-        c.settle_ms = 50;
+        c.settle_ms = 100;
+    if (!c.settle_rows)
+        c.settle_rows = 20000;
     if (c.idle_ms <= 0)
         c.idle_ms = 100;
     if (c.backoff_ms <= 0)
@@ -135,6 +138,8 @@ void pl_exporter_free(pl_exporter *ex)
 }
 
 void pl_exporter_stop(pl_exporter *ex) { atomic_store(&ex->stop, 1); }
+
+void pl_exporter_notify(pl_exporter *ex) { atomic_store(&ex->notified, 1); }
 
 void pl_exporter_stats_get(pl_exporter *ex, pl_exporter_stats *out)
 {
@@ -321,8 +326,11 @@ int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb)
             continue;
         }
         int64_t now = mono_ms();
-        if (ex->completed > 0 && (ex->completed >= ex->cfg.batch || now - last_settle >= ex->cfg.settle_ms ||
-                                  ex->completed == ex->count)) {
+        /* Settling in large transactions matters: each one rewrites the outbox pages it
+         * deletes from, and small ones rewrite the same pages again and again. */
+        if (ex->completed > 0 &&
+            (ex->completed >= ex->cfg.settle_rows || now - last_settle >= ex->cfg.settle_ms ||
+             (ex->completed == ex->count && visited == 0))) {
             size_t before = ex->count;
             rc = settle(ex, eb);
             if (rc != XW_OK) {
@@ -346,8 +354,12 @@ int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb)
                 if (rc != XW_OK || pending == 0)
                     break;
             }
-            for (int waited = 0; waited < ex->cfg.idle_ms && !atomic_load(&ex->stop); waited += 20)
-                sleep_ms(20);
+            /* idle: wait for idle_ms, a notification or a stop, looking every 2 ms (a flag
+             * rather than a condition variable keeps stop async-signal-safe) */
+            for (int waited = 0;
+                 waited < ex->cfg.idle_ms && !atomic_load(&ex->stop) && !atomic_exchange(&ex->notified, 0);
+                 waited += 2)
+                sleep_ms(2);
         }
     }
     /* stopping: collect what is still in flight, within the stop timeout, and settle it */

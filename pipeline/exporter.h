@@ -21,8 +21,8 @@
  * event has the same event id and bytes, for consumers to drop (docs/events.md).
  *
  * Threads: pl_exporter_run() runs on one thread and owns the outbox handle and the sink;
- * pl_exporter_stop() and pl_exporter_stats_get() may be called from any thread (stop is
- * async-signal-safe).
+ * pl_exporter_stop(), pl_exporter_notify() and pl_exporter_stats_get() may be called from
+ * any thread (stop and notify are async-signal-safe).
  */
 #ifndef XW_PIPELINE_EXPORTER_H
 #define XW_PIPELINE_EXPORTER_H
@@ -39,8 +39,9 @@ typedef struct pl_exporter pl_exporter;
 typedef struct {
     size_t max_in_flight; /* default 100000; 1..10000000 */
     size_t batch;         /* rows read per query; default 5000 */
-    int settle_ms;        /* settle the completed prefix at least this often; default 50 */
-    int idle_ms;          /* wait between reads when the outbox is empty; default 100 */
+    int settle_ms;        /* settle the completed prefix at least this often; default 100 */
+    size_t settle_rows;   /* and whenever this many rows are completed; default 20000 */
+    int idle_ms;          /* wait between reads when the outbox is empty, unless notified; default 100 */
     int backoff_ms;       /* first wait after a retriable failure, doubling; default 200 */
     int backoff_max_ms;   /* default 10000 */
     int stop_timeout_ms;  /* how long a stop waits for in-flight reports; default 10000 */
@@ -67,7 +68,12 @@ void pl_exporter_free(pl_exporter *ex);
  * (a fatal database error, a sink that cannot be restarted). On return everything that
  * was reported has been settled. */
 int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb);
+/* Asks a run to end (it collects outstanding reports, up to stop_timeout_ms, and settles
+ * them). Final: an exporter that was stopped does not run again; make a new one. */
 void pl_exporter_stop(pl_exporter *ex);
+/* Tells an idle exporter that rows were committed, so it reads them now rather than after
+ * its idle wait (idle_ms). The worker calls it after each store transaction. */
+void pl_exporter_notify(pl_exporter *ex);
 void pl_exporter_stats_get(pl_exporter *ex, pl_exporter_stats *out);
 
 #endif

@@ -71,3 +71,14 @@ BENCHES += bench_export
 bench_export_SRCS := bench/bench_export.c
 bench_export_LIBS := pipeline common
 bench_export_PKGS := $(PL_PKGS)
+
+TESTS += xw_export_cli
+xw_export_cli_CMD := tests/pipeline/xw_export_cli.sh
+xw_export_cli_NEEDS := $(PL_E2E_NEEDS)
+xw_export_cli_TIMEOUT := 120
+
+# differential fuzzing of the encoder's embedded-JSON fast path against jansson
+FUZZERS += fuzz_pl_json
+fuzz_pl_json_SRCS := tests/fuzz/fuzz_pl_json.c
+fuzz_pl_json_LIBS := pipeline common
+fuzz_pl_json_PKGS := $(PL_PKGS)

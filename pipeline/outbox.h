@@ -33,6 +33,11 @@
 typedef struct pl_outbox pl_outbox;
 typedef struct pl_outbox_writer pl_outbox_writer;
 
+/* Installs on db the busy handler the outbox uses: wait up to 10 s for the lock, polling
+ * every 200 us (SQLite's own busy timeout sleeps up to 100 ms at a time, which stalls a
+ * writer and the exporter that share the file). The worker may use it on its connection. */
+void pl_outbox_busy_wait(sqlite3 *db);
+
 /* Creates the outbox table on db if it does not exist. */
 int pl_outbox_schema(sqlite3 *db, xw_errbuf *eb);
 
@@ -44,6 +49,13 @@ void pl_outbox_writer_free(pl_outbox_writer *w);
  * operators (age of the backlog). *seq_out (if not NULL) receives the row's seq. */
 int pl_outbox_writer_add(pl_outbox_writer *w, const pl_event *ev, int64_t created_ns, int64_t *seq_out,
                          xw_errbuf *eb);
+
+/* Encodes and inserts n events, in order, as if by n calls of pl_outbox_writer_add but
+ * cheaper (multi-row INSERTs of up to 32 rows). All or nothing: on error no row of this
+ * call is left (a savepoint is rolled back) and the caller rolls back its transaction.
+ * seqs (if not NULL, n entries) receives each row's seq. */
+int pl_outbox_writer_add_many(pl_outbox_writer *w, const pl_event *evs, size_t n, int64_t created_ns,
+                              int64_t *seqs, xw_errbuf *eb);
 
 /* --- reading and settling (the exporter's connection) --- */
 /* Opens (creating if needed) the outbox in the SQLite file at path, in WAL mode. */

@@ -101,6 +101,10 @@ typedef struct {
 } pl_kafka_config;
 
 int pl_sink_kafka_new(const pl_kafka_config *cfg, pl_sink **out, xw_errbuf *eb);
+#ifdef XW_TESTING
+/* Tests only: makes the producer fail fatally, as a lost idempotence state would. */
+int pl_sink_kafka_test_fatal(pl_sink *s, const char *reason);
+#endif
 
 /* --- JSON lines ------------------------------------------------------------------------------- */
 /* path "-" means stdout. With do_fsync, a report of success means the line is on disk;

@@ -237,6 +237,21 @@ static int protected_prop(const char *name)
     return 0;
 }
 
+/* Kafka's topic name rule: 1 to 249 of [a-zA-Z0-9._-], and not "." or "..". */
+static int topic_valid(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
 int pl_sink_kafka_new(const pl_kafka_config *cfg, pl_sink **out, xw_errbuf *eb)
 {
     *out = NULL;
@@ -244,6 +259,14 @@ int pl_sink_kafka_new(const pl_kafka_config *cfg, pl_sink **out, xw_errbuf *eb)
         return xw_errf(eb, XW_ECONFIG, "kafka sink needs brokers (bootstrap.servers), e.g. localhost:9092");
     if (!cfg->topic || !*cfg->topic)
         return xw_errf(eb, XW_ECONFIG, "kafka sink needs a default topic");
+    for (int i = -1; i < PL_EVENT__KIND_COUNT; i++) {
+        const char *t = i < 0 ? cfg->topic : cfg->topics[i];
+        if (t && !topic_valid(t))
+            return xw_errf(
+                eb, XW_ECONFIG,
+                "kafka topic \"%.64s\"%s%s is not a valid topic name; use 1 to 249 of a-z A-Z 0-9 . _ -", t,
+                i < 0 ? "" : " for ", i < 0 ? "" : pl_event_kind_name((pl_event_kind)i));
+    }
     if (cfg->nprops > PL_KAFKA_MAX_PROPS)
         return xw_errf(eb, XW_ECONFIG, "at most %d extra kafka properties are accepted", PL_KAFKA_MAX_PROPS);
     for (size_t i = 0; i < cfg->nprops; i++)
@@ -289,3 +312,14 @@ int pl_sink_kafka_new(const pl_kafka_config *cfg, pl_sink **out, xw_errbuf *eb)
     *out = &k->base;
     return XW_OK;
 }
+
+#ifdef XW_TESTING
+int pl_sink_kafka_test_fatal(pl_sink *s, const char *reason)
+{
+    kafka_sink *k = (kafka_sink *)s;
+    return rd_kafka_test_fatal_error(k->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason) ==
+                   RD_KAFKA_RESP_ERR_NO_ERROR
+               ? XW_OK
+               : XW_ESTATE;
+}
+#endif

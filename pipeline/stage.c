@@ -70,7 +70,7 @@ static void *stage_main(void *arg)
 
 static void stage_destroy(pl_stage *st)
 {
-    for (unsigned i = 0; i < st->nqueues; i++)
+    for (unsigned i = 0; st->queues && i < st->nqueues; i++)
         if (st->queues[i])
             pl_queue_free(st->queues[i], st->free_item);
     xw_free(st->queues);

@@ -186,6 +186,13 @@ int main(int argc, char **argv)
                     (unsigned long long)st.failed, (unsigned long long)st.retries,
                     (unsigned long long)st.restarts, (unsigned long long)st.settles, st.in_flight);
         }
+        pl_exporter_stats st;
+        pl_exporter_stats_get(ex, &st);
+        if (st.failed)
+            fprintf(stderr,
+                    "xw-export: %llu events failed permanently and are kept in the outbox; see "
+                    "xw-export --outbox %s --list-failed\n",
+                    (unsigned long long)st.failed, outbox);
         g_ex = NULL;
         pl_exporter_free(ex);
     }

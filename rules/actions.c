@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -132,9 +133,15 @@ const char *rules_tmpl_render(rules_arena *a, const rules_tmpl *t, const rules_e
     return out ? out : "";
 }
 
-static int err(rules_diags *d, const rules_node *n, const char *fmt, const char *a, const char *b)
+static int err(rules_diags *d, const rules_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int err(rules_diags *d, const rules_node *n, const char *fmt, ...)
 {
-    rules_diags_add(d, RULES_DIAG_ERROR, n->file, n->line, n->col, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    rules_diags_vadd(d, RULES_DIAG_ERROR, n->file, n->line, n->col, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -142,9 +149,9 @@ static int add_param(rules_set *s, rules_caction *ca, const char *key, const rul
                      rules_diags *d)
 {
     if (ca->nparams >= 4)
-        return err(d, v, "too many parameters%s%s", "", "");
+        return err(d, v, "too many parameters");
     if (v->t != RN_SCALAR)
-        return err(d, v, "parameter '%s' must be a single value%s", key, "");
+        return err(d, v, "parameter '%s' must be a single value", key);
     char bad[64];
     if (!is_num && rules_tmpl_check(v->s, v->len, bad, sizeof bad) >= 0)
         return err(d, v, "unknown field '%s' in {{...}} of '%s'", bad, key);
@@ -164,35 +171,33 @@ static int param(rules_set *s, rules_caction *ca, const char *key, const rules_n
         int f = v->t == RN_SCALAR ? rules_field_lookup(v->s, v->len) : -1;
         if (f < 0 || rules_field_type((rules_field)f) != RULES_T_STR)
             return err(
-                d, v,
-                "target must be a text field such as sender.inbox_id, message.id or content.reference%s%s",
-                "", "");
+                d, v, "target must be a text field such as sender.inbox_id, message.id or content.reference");
         ca->target = f;
         return 0;
     }
     if (strcmp(key, "purge_recent") == 0) {
         if (v->t != RN_SCALAR || v->quoted || v->len == 0 || v->len > 4 ||
             strspn(v->s, "0123456789") != v->len)
-            return err(d, v, "purge_recent must be a number of messages from 0 to 1000%s%s", "", "");
+            return err(d, v, "purge_recent must be a number of messages from 0 to 1000");
         ca->purge_recent = (int)strtol(v->s, NULL, 10);
         if (ca->purge_recent > 1000)
-            return err(d, v, "purge_recent must be a number of messages from 0 to 1000%s%s", "", "");
+            return err(d, v, "purge_recent must be a number of messages from 0 to 1000");
         return add_param(s, ca, "purge_recent", v, 1, d);
     }
     if (strcmp(key, "super") == 0) {
         if (v->t != RN_SCALAR || (strcmp(v->s, "true") != 0 && strcmp(v->s, "false") != 0))
-            return err(d, v, "super must be true or false%s%s", "", "");
+            return err(d, v, "super must be true or false");
         ca->super_admin = strcmp(v->s, "true") == 0;
         return add_param(s, ca, "super", v, 1, d);
     }
     if (strcmp(key, "state") == 0) {
         if (v->t != RN_SCALAR || (strcmp(v->s, "allowed") != 0 && strcmp(v->s, "denied") != 0))
-            return err(d, v, "consent state must be `allowed` or `denied`%s%s", "", "");
+            return err(d, v, "consent state must be `allowed` or `denied`");
         return add_param(s, ca, "state", v, 0, d);
     }
     if (strcmp(key, "entity") == 0) {
         if (v->t != RN_SCALAR || (strcmp(v->s, "group") != 0 && strcmp(v->s, "inbox") != 0))
-            return err(d, v, "consent entity must be `group` or `inbox`%s%s", "", "");
+            return err(d, v, "consent entity must be `group` or `inbox`");
         if (strcmp(v->s, "inbox") == 0 && ca->target == RULES_F_GROUP_ID)
             ca->target = RULES_F_SENDER_INBOX_ID;
         return add_param(s, ca, "entity", v, 0, d);
@@ -200,7 +205,7 @@ static int param(rules_set *s, rules_caction *ca, const char *key, const rules_n
     if (strcmp(key, "tags") == 0) {
         size_t n = v->t == RN_SEQ ? v->n : 1;
         if (v->t == RN_MAP || n == 0 || n > 4)
-            return err(d, v, "tag takes one tag or a list of 1 to 4 tags%s%s", "", "");
+            return err(d, v, "tag takes one tag or a list of 1 to 4 tags");
         for (size_t i = 0; i < n; i++)
             if (add_param(s, ca, "tag", v->t == RN_SEQ ? v->kids[i] : v, 0, d) != 0)
                 return -1;
@@ -217,10 +222,8 @@ static int one_action(rules_set *s, rules_caction *ca, const rules_node *a, rule
     const rules_node *name = a->t == RN_MAP && a->n == 2 ? a->kids[0] : a;
     const rules_node *val = a->t == RN_MAP && a->n == 2 ? a->kids[1] : NULL;
     if (name->t != RN_SCALAR)
-        return err(
-            d, a,
-            "an action is a name (- delete_message) or a name with parameters (- reply: {text: ...})%s%s", "",
-            "");
+        return err(d, a,
+                   "an action is a name (- delete_message) or a name with parameters (- reply: {text: ...})");
     int k = -1;
     for (int i = 0; i < RULES_ACT__COUNT; i++)
         if (strcmp(rules_action_name((rules_action_kind)i), name->s) == 0)
@@ -229,8 +232,8 @@ static int one_action(rules_set *s, rules_caction *ca, const rules_node *a, rule
         return err(
             d, name,
             "unknown action '%s'; the actions are delete_message, remove_member, remove_pending_members, "
-            "send_message, reply, react, set_consent, add_admin, remove_admin, update_metadata, tag, alert%s",
-            name->s, "");
+            "send_message, reply, react, set_consent, add_admin, remove_admin, update_metadata, tag, alert",
+            name->s);
     ca->kind = (rules_action_kind)k;
     ca->target = (int)specs[k].target;
     if (val && val->t == RN_MAP) {
@@ -239,8 +242,7 @@ static int one_action(rules_set *s, rules_caction *ca, const rules_node *a, rule
                 return -1;
     } else if (val && !(val->t == RN_SCALAR && val->len == 0 && !val->quoted)) {
         if (!specs[k].main)
-            return err(d, val, "%s takes a mapping of parameters, e.g. {target: sender.inbox_id}%s", name->s,
-                       "");
+            return err(d, val, "%s takes a mapping of parameters, e.g. {target: sender.inbox_id}", name->s);
         if (param(s, ca, specs[k].main, val, d) != 0)
             return -1;
     }
@@ -266,12 +268,11 @@ int rules_actions_compile(rules_set *s, rules_crule *r, const rules_item *it, ru
     size_t total = 0;
     for (size_t i = 0; i < it->nactions; i++) {
         if (it->actions[i]->t != RN_SEQ)
-            return err(d, it->actions[i], "actions must be a list, e.g. actions: [delete_message]%s%s", "",
-                       "");
+            return err(d, it->actions[i], "actions must be a list, e.g. actions: [delete_message]");
         total += it->actions[i]->n;
     }
     if (total > 32)
-        return err(d, it->where, "rule '%s' has more than 32 actions%s", r->id, "");
+        return err(d, it->where, "rule '%s' has more than 32 actions", r->id);
     r->actions = rules_arena_alloc(&s->arena, (total + 1) * sizeof *r->actions);
     if (!r->actions)
         return -1;

@@ -16,16 +16,33 @@
 #include "common/alloc.h"
 #include "rules/compile_int.h"
 
-static rules_cnode *cnode(rules_cctx *c, rules_cnode_kind k, rules_cnode *a, rules_cnode *b)
+rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a, rules_cnode *b)
 {
-    rules_cnode *n = rules_arena_alloc(&c->set->arena, sizeof *n);
-    if (!n) {
+    rules_cnode *n = rules_arena_alloc(&c->set->code, sizeof *n);
+    if (!n || (k != CN_CONST && !a) || ((k == CN_AND || k == CN_OR) && !b)) {
         c->failed = 1;
         return NULL;
     }
     n->k = k;
     n->a = a;
     n->b = b;
+    if (k == CN_AND || k == CN_OR) { /* flatten: children of the same kind give their children */
+        uint32_t na = a->k == k ? a->nkids : 1, nb = b->k == k ? b->nkids : 1;
+        n->kids = rules_arena_alloc(&c->set->code, (na + nb) * sizeof *n->kids);
+        if (!n->kids) {
+            c->failed = 1;
+            return NULL;
+        }
+        if (a->k == k)
+            memcpy(n->kids, a->kids, na * sizeof *n->kids);
+        else
+            n->kids[0] = a;
+        if (b->k == k)
+            memcpy(n->kids + na, b->kids, nb * sizeof *n->kids);
+        else
+            n->kids[na] = b;
+        n->nkids = na + nb;
+    }
     return n;
 }
 
@@ -99,12 +116,12 @@ static rules_cnode *compile_ast(rules_cctx *c, const rules_anode *n)
     case AN_OR:
         a = compile_ast(c, n->a);
         b = compile_ast(c, n->b);
-        return a && b ? cnode(c, n->k == AN_AND ? CN_AND : CN_OR, a, b) : NULL;
+        return a && b ? rules_cnode_new(c, n->k == AN_AND ? CN_AND : CN_OR, a, b) : NULL;
     case AN_NOT:
         a = compile_ast(c, n->a);
-        return a ? cnode(c, CN_NOT, a, NULL) : NULL;
+        return a ? rules_cnode_new(c, CN_NOT, a, NULL) : NULL;
     case AN_CONST:
-        a = cnode(c, CN_CONST, NULL, NULL);
+        a = rules_cnode_new(c, CN_CONST, NULL, NULL);
         if (a)
             a->cval = n->cval;
         return a;
@@ -175,7 +192,7 @@ static int scalar_bool(rules_cctx *c, const rules_node *n, int *out, const char 
     return -1;
 }
 
-static int parse_duration(const rules_node *n, int64_t *out)
+int rules_parse_duration(const rules_node *n, int64_t *out)
 {
     if (n->t != RN_SCALAR)
         return -1;
@@ -190,196 +207,6 @@ static int parse_duration(const rules_node *n, int64_t *out)
         return -1;
     *out = t.k == TK_NUMBER ? t.num * XW_NS_PER_SEC : t.num;
     return t.k == TK_NUMBER && t.num > INT64_MAX / XW_NS_PER_SEC ? -1 : 0;
-}
-
-/* A YAML scalar or list as a right-hand value for field type t. */
-static rules_aval *yaml_aval(rules_cctx *c, const rules_node *v, rules_type t, rules_op op)
-{
-    rules_aval *a = rules_arena_alloc(&c->tmp, sizeof *a);
-    if (!a)
-        return NULL;
-    c->fixed = v;
-    if (v->t == RN_SEQ) {
-        if (op != OP_IN && op != OP_INTERSECTS && op < OP_CONTAINS) {
-            rules_cerr(c, 0, "a list of values needs the comparison `in` or `intersects`");
-            return NULL;
-        }
-        a->k = AV_LIST;
-        a->items = rules_arena_alloc(&c->tmp, (v->n + 1) * sizeof *a->items);
-        if (!a->items)
-            return NULL;
-        for (size_t i = 0; i < v->n; i++) {
-            rules_aval *it = yaml_aval(c, v->kids[i], t == RULES_T_LIST ? RULES_T_STR : t, op);
-            if (!it || it->k == AV_LIST)
-                return NULL;
-            a->items[a->nitems++] = *it;
-        }
-        c->fixed = v;
-        return a;
-    }
-    if (v->t != RN_SCALAR) {
-        rules_cerr(c, 0, "an exception value must be a value or a list of values");
-        return NULL;
-    }
-    a->s = v->s;
-    a->len = v->len;
-    a->k = AV_STR;
-    if (v->quoted)
-        return a;
-    if ((op == OP_IN || op == OP_INTERSECTS) && rules_find_list(c, v->s, v->len) >= 0) {
-        a->k = AV_IDENT;
-        return a;
-    }
-    if (t == RULES_T_BOOL && (strcmp(v->s, "true") == 0 || strcmp(v->s, "false") == 0)) {
-        a->k = AV_BOOL;
-        a->num = strcmp(v->s, "true") == 0;
-    } else if (t == RULES_T_INT || t == RULES_T_DUR) {
-        int64_t d;
-        if (parse_duration(v, &d) != 0) {
-            rules_cerr(c, 0, "'%s' is not a %s", v->s, t == RULES_T_INT ? "number" : "duration");
-            return NULL;
-        }
-        a->k = AV_DUR;
-        a->num = d;
-        if (t == RULES_T_INT) {
-            a->k = AV_NUM;
-            a->num = d / XW_NS_PER_SEC;
-            if (strspn(v->s, "-0123456789") != v->len) {
-                rules_cerr(c, 0, "'%s' is not a number", v->s);
-                return NULL;
-            }
-        }
-    }
-    return a;
-}
-
-static rules_op comp_op(const char *s)
-{
-    static const char *names[] = {"",      "=",        "!=",        "<",          "<=",       ">",
-                                  ">=",    "contains", "icontains", "startswith", "endswith", "glob",
-                                  "iglob", "regex",    "in",        "intersects", "exists"};
-    if (strcmp(s, "==") == 0)
-        return OP_EQ;
-    for (int i = 1; i <= OP_INTERSECTS; i++)
-        if (strcmp(names[i], s) == 0)
-            return (rules_op)i;
-    return OP_NONE;
-}
-
-static rules_cnode *field_pred(rules_cctx *c, const rules_node *fieldn, rules_op op, const rules_node *val)
-{
-    c->fixed = fieldn;
-    int f = fieldn->t == RN_SCALAR ? rules_field_lookup(fieldn->s, fieldn->len) : -1;
-    if (f < 0) {
-        rules_cerr(c, 0, "unknown field '%s' in an exception",
-                   fieldn->t == RN_SCALAR ? fieldn->s : "(not text)");
-        return NULL;
-    }
-    rules_aop lhs = {AO_FIELD, 0, fieldn->s, fieldn->len, NULL, 0};
-    rules_aval *rhs = yaml_aval(c, val, rules_field_type((rules_field)f), op);
-    if (!rhs)
-        return NULL;
-    c->fixed = val;
-    return rules_compile_pred(c, &lhs, op, rhs, 0);
-}
-
-static rules_cnode *or_into(rules_cctx *c, rules_cnode *acc, rules_cnode *n)
-{
-    return acc ? cnode(c, CN_OR, acc, n) : n;
-}
-
-/* One exception to a predicate (NULL with no values: Falco allows values added later). */
-static rules_cnode *compile_exception(rules_cctx *c, const rules_exception_def *e, int *err)
-{
-    const rules_node *vals[RULES_MAX_FRAGS + 1];
-    size_t nv = 0;
-    if (e->values)
-        vals[nv++] = e->values;
-    for (size_t i = 0; i < e->nextra; i++)
-        vals[nv++] = e->values_extra[i];
-    rules_cnode *acc = NULL;
-    if (e->fields->t == RN_SCALAR) { /* one field: values is a flat list */
-        rules_op op = OP_IN;
-        if (e->comps) {
-            op = e->comps->t == RN_SCALAR ? comp_op(e->comps->s) : OP_NONE;
-            if (op == OP_NONE) {
-                c->fixed = e->comps;
-                rules_cerr(c, 0, "unknown comparison in comps; use =, !=, in, contains, startswith, ...");
-                return *err = 1, NULL;
-            }
-        }
-        for (size_t i = 0; i < nv; i++) {
-            if (vals[i]->t != RN_SEQ) {
-                c->fixed = vals[i];
-                rules_cerr(c, 0, "exception values must be a list");
-                return *err = 1, NULL;
-            }
-            if (op == OP_IN || op == OP_INTERSECTS) {
-                if (vals[i]->n == 0)
-                    continue;
-                rules_cnode *p = field_pred(c, e->fields, op, vals[i]);
-                if (!p)
-                    return *err = 1, NULL;
-                acc = or_into(c, acc, p);
-            } else {
-                for (size_t j = 0; j < vals[i]->n; j++) {
-                    rules_cnode *p = field_pred(c, e->fields, op, vals[i]->kids[j]);
-                    if (!p)
-                        return *err = 1, NULL;
-                    acc = or_into(c, acc, p);
-                }
-            }
-        }
-        return acc;
-    }
-    if (e->fields->t != RN_SEQ || e->fields->n == 0 || e->fields->n > 16) {
-        c->fixed = e->fields;
-        rules_cerr(c, 0, "exception fields must be a field name or a list of 1 to 16 field names");
-        return *err = 1, NULL;
-    }
-    size_t nf = e->fields->n;
-    rules_op ops[16];
-    for (size_t i = 0; i < nf; i++) {
-        ops[i] = OP_EQ;
-        if (!e->comps)
-            continue;
-        if (e->comps->t != RN_SEQ || e->comps->n != nf) {
-            c->fixed = e->comps;
-            rules_cerr(c, 0, "comps must be a list with one comparison per field (%zu)", nf);
-            return *err = 1, NULL;
-        }
-        const rules_node *cn = e->comps->kids[i];
-        ops[i] = cn->t == RN_SCALAR ? comp_op(cn->s) : OP_NONE;
-        if (ops[i] == OP_NONE) {
-            c->fixed = cn;
-            rules_cerr(c, 0, "unknown comparison '%s' in comps", cn->t == RN_SCALAR ? cn->s : "?");
-            return *err = 1, NULL;
-        }
-    }
-    for (size_t i = 0; i < nv; i++) {
-        if (vals[i]->t != RN_SEQ) {
-            c->fixed = vals[i];
-            rules_cerr(c, 0, "exception values must be a list of tuples, e.g. - [alice, g1]");
-            return *err = 1, NULL;
-        }
-        for (size_t j = 0; j < vals[i]->n; j++) {
-            const rules_node *tup = vals[i]->kids[j];
-            if (tup->t != RN_SEQ || tup->n != nf) {
-                c->fixed = tup;
-                rules_cerr(c, 0, "each exception value must be a list of %zu values, one per field", nf);
-                return *err = 1, NULL;
-            }
-            rules_cnode *conj = NULL;
-            for (size_t k = 0; k < nf; k++) {
-                rules_cnode *p = field_pred(c, e->fields->kids[k], ops[k], tup->kids[k]);
-                if (!p)
-                    return *err = 1, NULL;
-                conj = conj ? cnode(c, CN_AND, conj, p) : p;
-            }
-            acc = or_into(c, acc, conj);
-        }
-    }
-    return acc;
 }
 
 static void rule_attrs(rules_cctx *c, rules_crule *r, const rules_item *it)
@@ -444,7 +271,7 @@ static void rule_attrs(rules_cctx *c, rules_crule *r, const rules_item *it)
         }
     }
     if (it->cooldown) {
-        if (parse_duration(it->cooldown, &r->cooldown_ns) != 0) {
+        if (rules_parse_duration(it->cooldown, &r->cooldown_ns) != 0) {
             c->fixed = it->cooldown;
             rules_cerr(c, 0, "cooldown must be a duration such as 30s, 10m or 1h");
         }
@@ -509,11 +336,11 @@ static void compile_rule(rules_cctx *c, rules_crule *r, rules_item *it)
     }
     for (size_t i = 0; i < it->nexc && r->cond; i++) {
         int err = 0;
-        rules_cnode *ex = compile_exception(c, &it->exc[i], &err);
+        rules_cnode *ex = rules_compile_exception(c, &it->exc[i], &err);
         if (err)
             r->cond = NULL;
         else if (ex)
-            r->cond = cnode(c, CN_AND, r->cond, cnode(c, CN_NOT, ex, NULL));
+            r->cond = rules_cnode_new(c, CN_AND, r->cond, rules_cnode_new(c, CN_NOT, ex, NULL));
     }
     c->fixed = NULL;
     c->marking = 0;
@@ -522,6 +349,73 @@ static void compile_rule(rules_cctx *c, rules_crule *r, rules_item *it)
     if ((!r->cond || c->failed) && c->d->errors == e0)
         rules_diags_add(c->d, RULES_DIAG_ERROR, r->file, r->line, r->col, "rule '%s' does not compile",
                         r->id);
+}
+
+/* Whether a pattern keeps its meaning inside `(?:...)|(?:...)`: no back references or
+ * group numbers, no verbs, no \\Q quoting, no comments, no (?| or recursion. */
+static int combinable(const char *p)
+{
+    static const char *bad[] = {"\\1", "\\2", "\\3", "\\4", "\\5", "\\6", "\\7", "\\8", "\\9", "\\g",
+                                "\\k", "\\Q", "(?P", "(*",  "(?|", "(?R", "(?&", "(?0", "(?1", "(?2",
+                                "(?3", "(?4", "(?5", "(?6", "(?7", "(?8", "(?9", "(?+", "(?-", "#"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (strstr(p, bad[i]))
+            return 0;
+    for (const char *q = strstr(p, "(?<"); q; q = strstr(q + 1, "(?<"))
+        if (q[3] != '=' && q[3] != '!')
+            return 0; /* a named group */
+    for (const char *q = strstr(p, "(?"); q; q = strstr(q + 1, "(?"))
+        for (const char *r = q + 2; *r && *r != ')' && *r != ':'; r++)
+            if (*r == 'x')
+                return 0; /* extended mode: comments could swallow the rest */
+    return 1;
+}
+
+static void group_regexes(rules_cctx *c)
+{
+    rules_set *s = c->set;
+    s->regroups = rules_arena_alloc(&s->arena, (c->nleaves + 1) * sizeof *s->regroups);
+    if (!s->regroups)
+        return;
+    for (size_t i = 0; i < c->nleaves; i++) {
+        rules_cnode *n = c->leaves[i];
+        if (n->op != OP_REGEX || n->regroup1 || (n->lhs.k != CV_FIELD && n->lhs.k != CV_LOWER) ||
+            rules_field_type(n->lhs.f) != RULES_T_STR || !combinable(n->s))
+            continue;
+        int lower = n->lhs.k == CV_LOWER;
+        xw_buf pat;
+        xw_buf_init(&pat, (size_t)1 << 20);
+        size_t members = 0;
+        for (size_t j = i; j < c->nleaves; j++) {
+            rules_cnode *m = c->leaves[j];
+            if (m->op != OP_REGEX || m->regroup1 || m->lhs.f != n->lhs.f || (m->lhs.k == CV_LOWER) != lower ||
+                (m->lhs.k != CV_FIELD && m->lhs.k != CV_LOWER) || !combinable(m->s))
+                continue;
+            xw_buf_appendf(&pat, "%s(?:", members ? "|" : "");
+            xw_buf_append(&pat, m->s, m->slen);
+            xw_buf_append_u8(&pat, ')');
+            m->regroup1 = (uint32_t)s->nregroups + 1; /* tentatively */
+            members++;
+        }
+        int ec;
+        PCRE2_SIZE eo;
+        pcre2_code *re = members > 1 && pat.data
+                             ? pcre2_compile((PCRE2_SPTR)pat.data, pat.len,
+                                             PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &eo, NULL)
+                             : NULL;
+        xw_buf_free(&pat);
+        if (re)
+            pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+        for (size_t j = i; j < c->nleaves; j++)
+            if (c->leaves[j]->regroup1 == s->nregroups + 1 && !re)
+                c->leaves[j]->regroup1 = 0; /* alone, or the joined pattern does not compile */
+        if (re) {
+            s->regroups[s->nregroups].re = re;
+            s->regroups[s->nregroups].f = n->lhs.f;
+            s->regroups[s->nregroups].lower = lower;
+            s->nregroups++;
+        }
+    }
 }
 
 static int finish(rules_cctx *c)
@@ -539,13 +433,25 @@ static int finish(rules_cctx *c)
             rules_diags_add(c->d, RULES_DIAG_WARNING, w->file, w->line, w->col, "macro '%s' is never used",
                             c->defs->macros[i].name);
         }
+    for (size_t i = 0; i < s->nrules; i++) {
+        const rules_cnode *c0 = s->rules[i].cond;
+        if (c0 && c0->k == CN_AND && c0->kids[0]->k == CN_LEAF)
+            s->rules[i].gate = c0->kids[0];
+        else if (c0 && c0->k == CN_LEAF)
+            s->rules[i].gate = c0;
+    }
     for (int k = 0; k < RULES_KIND__COUNT; k++) {
         s->by_kind[k] = rules_arena_alloc(&s->arena, (s->nrules + 1) * sizeof(uint32_t));
         if (!s->by_kind[k])
             return -1;
+        s->gate_by_kind[k] = rules_arena_alloc(&s->code, (s->nrules + 1) * sizeof *s->gate_by_kind[k]);
+        if (!s->gate_by_kind[k])
+            return -1;
         for (size_t i = 0; i < s->nrules; i++)
-            if (s->rules[i].enabled && (s->rules[i].kinds & (1u << k)))
+            if (s->rules[i].enabled && (s->rules[i].kinds & (1u << k))) {
+                s->gate_by_kind[k][s->nby_kind[k]] = s->rules[i].gate;
                 s->by_kind[k][s->nby_kind[k]++] = (uint32_t)i;
+            }
     }
     s->nleaves = (uint32_t)c->nleaves;
     s->nbits = c->nbits;
@@ -573,6 +479,15 @@ static int finish(rules_cctx *c)
         }
         s->masks[(size_t)row * s->mask_words + e->bit / 64] |= UINT64_C(1) << (e->bit % 64);
     }
+    s->bloom = xw_calloc(RULES_BLOOM_BITS / 64, sizeof *s->bloom);
+    if (!s->bloom)
+        return -1;
+    for (size_t i = 0; i < s->dict.cap; i++)
+        if (s->dict.slots[i].s) {
+            uint32_t bit = RULES_BLOOM_BIT(s->dict.slots[i].h);
+            s->bloom[bit / 64] |= UINT64_C(1) << (bit % 64);
+        }
+    group_regexes(c);
     s->mctx = pcre2_match_context_create(NULL);
     if (!s->mctx)
         return -1;
@@ -593,7 +508,7 @@ static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d)
     int rc = XW_OK;
     c.lists = xw_calloc(defs->nlists + 1, sizeof *c.lists);
     c.macros = xw_calloc(defs->nmacros + 1, sizeof *c.macros);
-    s->rules = rules_arena_alloc(&s->arena, (defs->nrules + 1) * sizeof *s->rules);
+    s->rules = rules_arena_alloc(&s->code, (defs->nrules + 1) * sizeof *s->rules);
     if (!c.lists || !c.macros || !s->rules) {
         rc = XW_ENOMEM;
         goto out;
@@ -657,11 +572,15 @@ void rules_set_free(rules_set *s)
         return;
     for (size_t i = 0; i < s->nregexes; i++)
         pcre2_code_free(s->regexes[i]);
+    for (size_t i = 0; i < s->nregroups; i++)
+        pcre2_code_free(s->regroups[i].re);
     xw_free(s->regexes);
     pcre2_match_context_free(s->mctx);
     rules_map_free(&s->dict);
     xw_free(s->masks);
+    xw_free(s->bloom);
     rules_arena_free(&s->arena);
+    rules_arena_free(&s->code);
     xw_free(s);
 }
 
@@ -679,6 +598,7 @@ int rules_set_compile(const rules_source *src, size_t n, const rules_limits *lim
     else
         rules_limits_default(&s->lim);
     rules_arena_init(&s->arena);
+    rules_arena_init(&s->code);
     rules_defs defs = {0};
     int rc = XW_OK;
     size_t e0 = d->errors;

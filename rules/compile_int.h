@@ -72,5 +72,11 @@ int rules_find_list(rules_cctx *c, const char *name, size_t len);
 uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window_ns, uint32_t kinds,
                         const char *gtext, size_t glen, rules_cnode *guard);
 rules_cnode *rules_compile_ast(rules_cctx *c, const rules_anode *n);
+/* An and/or/not/const node (and/or are flattened); NULL (and c->failed) on failure. */
+rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a, rules_cnode *b);
+/* A duration ("90s") or a number of seconds; -1 if it is neither. */
+int rules_parse_duration(const rules_node *n, int64_t *out);
+/* exceptions.c: one exception as a predicate; NULL with *err = 0 when it has no values. */
+rules_cnode *rules_compile_exception(rules_cctx *c, const rules_exception_def *e, int *err);
 
 #endif

@@ -25,14 +25,20 @@ static void free_scratch(rules_engine *e)
     xw_free(e->slot_val);
     xw_free(e->slot_state);
     xw_free(e->slot_missing);
+    xw_free(e->slot_keys);
     xw_free(e->masks);
     xw_free(e->tmpmask);
+    xw_free(e->regroup_epoch);
+    xw_free(e->regroup_val);
+    e->regroup_epoch = NULL;
+    e->regroup_val = NULL;
     e->memo_epoch = NULL;
     e->memo_val = NULL;
     e->memo_missing = NULL;
     e->slot_val = NULL;
     e->slot_state = NULL;
     e->slot_missing = NULL;
+    e->slot_keys = NULL;
     e->masks = NULL;
     e->tmpmask = NULL;
 }
@@ -47,10 +53,17 @@ static int alloc_scratch(rules_engine *e, const rules_set *s)
     int64_t *sv = xw_calloc(ns, sizeof *sv);
     uint8_t *ss = xw_calloc(ns, 1);
     uint64_t *smi = xw_calloc(ns, sizeof *smi);
+    rules_slotkey *sks = xw_calloc(ns, sizeof *sks);
     uint64_t *masks = xw_calloc((size_t)RULES_F__COUNT * 2 * mw, sizeof *masks);
     uint64_t *tmp = xw_calloc(mw, sizeof *tmp);
-    if (!me || !mv || !mm || !sv || !ss || !smi || !masks || !tmp) {
+    size_t ng = s ? s->nregroups + 1 : 1;
+    uint32_t *rge = xw_calloc(ng, sizeof *rge);
+    uint8_t *rgv = xw_calloc(ng, 1);
+    if (!me || !mv || !mm || !sv || !ss || !smi || !sks || !masks || !tmp || !rge || !rgv) {
+        xw_free(rge);
+        xw_free(rgv);
         xw_free(smi);
+        xw_free(sks);
         xw_free(me);
         xw_free(mv);
         xw_free(mm);
@@ -67,8 +80,11 @@ static int alloc_scratch(rules_engine *e, const rules_set *s)
     e->slot_val = sv;
     e->slot_state = ss;
     e->slot_missing = smi;
+    e->slot_keys = sks;
     e->masks = masks;
     e->tmpmask = tmp;
+    e->regroup_epoch = rge;
+    e->regroup_val = rgv;
     e->epoch = 1; /* every cached epoch is now stale */
     for (int f = 0; f < RULES_F__COUNT; f++) {
         e->low[f].epoch = 0;
@@ -351,6 +367,7 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
     if (s) {
         if (++e->epoch == 0) { /* wrapped: clear every cache stamp */
             memset(e->memo_epoch, 0, (s->nleaves + 1) * sizeof *e->memo_epoch);
+            memset(e->regroup_epoch, 0, (s->nregroups + 1) * sizeof *e->regroup_epoch);
             for (int f = 0; f < RULES_F__COUNT; f++)
                 e->low[f].epoch = e->mask_epoch[f][0] = e->mask_epoch[f][1] = 0;
             e->words.epoch = 0;
@@ -359,7 +376,12 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
         if (rules_eval_observe(e, ev) != XW_OK)
             return xw_errf(eb, XW_ENOMEM, "out of memory in the rate windows");
         const uint32_t *idx = s->by_kind[ev->kind];
+        const rules_cnode *const *gates = s->gate_by_kind[ev->kind];
         for (size_t i = 0; i < s->nby_kind[ev->kind]; i++) {
+            /* a rule whose first test is already known false for this event: skip it without
+             * a call (the whole `and` is false) */
+            if (gates[i] && rules_gate_false(e, gates[i]))
+                continue;
             const rules_crule *r = &s->rules[idx[i]];
             e->missing = 0;
             e->regex_err = 0;

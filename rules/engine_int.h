@@ -12,6 +12,13 @@
 #include "rules/rules_int.h"
 
 typedef struct {
+    const char *s;
+    size_t len;
+    uint64_t h;
+    char num[24];
+} rules_slotkey;
+
+typedef struct {
     uint32_t epoch;
     char *buf; /* lowered text, NUL-terminated; for lists, items separated by NULs */
     size_t len, cap;
@@ -32,6 +39,7 @@ struct rules_engine {
     int64_t *slot_val;
     uint8_t *slot_state;
     uint64_t *slot_missing;
+    rules_slotkey *slot_keys;
     /* field caches */
     rules_lowcache low[RULES_F__COUNT];
     rules_lowcache words;
@@ -39,6 +47,8 @@ struct rules_engine {
     uint64_t *masks; /* [field][lowered][mask_words] */
     uint64_t *tmpmask;
     pcre2_match_data *md;
+    uint32_t *regroup_epoch; /* per regex group: joined pattern run for this event */
+    uint8_t *regroup_val;
     uint64_t regex_hits;
     /* per rule while evaluating */
     uint64_t missing;
@@ -55,6 +65,36 @@ struct rules_engine {
     const char **tags;
     size_t captags;
 };
+
+/* 1 when gate leaf g is already known false for this event (from the memo, or a window
+ * compare, which costs less than a call): the rule it starts cannot match. */
+static inline int rules_gate_false(const rules_engine *e, const rules_cnode *g)
+{
+    if (g->lhs.k == CV_RATE || g->lhs.k == CV_FIRST) {
+        if (e->slot_state[g->lhs.slot] != RV_SET)
+            return e->slot_state[g->lhs.slot] == RV_ABSENT;
+        int64_t v = e->slot_val[g->lhs.slot];
+        switch (g->op) {
+        case OP_NONE:
+            return v == 0;
+        case OP_EQ:
+            return v != g->num;
+        case OP_NE:
+            return v == g->num;
+        case OP_LT:
+            return !(v < g->num);
+        case OP_LE:
+            return !(v <= g->num);
+        case OP_GT:
+            return !(v > g->num);
+        case OP_GE:
+            return !(v >= g->num);
+        default:
+            return 0;
+        }
+    }
+    return e->memo_epoch[g->leaf] == e->epoch && e->memo_val[g->leaf] == 0;
+}
 
 /* Evaluates a compiled condition: 0 false, 1 true, 2 unknown (e->missing gains the fields). */
 int rules_eval_cond(rules_engine *e, const rules_event *ev, const rules_cnode *n);

@@ -90,10 +90,23 @@ static rules_lowcache *get_lower(rules_engine *e, const rules_event *ev, rules_f
     return lc;
 }
 
-static inline int word_c(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
-}
+/* content.words: a byte's lowered value when it belongs to a word, 0 when it separates
+ * words (letters, digits, _ and the bytes of multi-byte UTF-8 characters are word bytes). */
+static const unsigned char word_tab[256] = {
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   48,  49,  50,  51,  52,  53,  54,  55,  56,  57,  0,   0,
+    0,   0,   0,   0,   0,   97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0,   0,   0,   0,   95,  0,   97,  98,  99,
+    100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
+    120, 121, 122, 0,   0,   0,   0,   0,   128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139,
+    140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159,
+    160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179,
+    180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199,
+    200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219,
+    220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239,
+    240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255,
+};
 
 /* content.words: content.text lowered and split at every character that is not a letter,
  * digit, _ or part of a multi-byte UTF-8 character. */
@@ -106,23 +119,30 @@ static rules_lowcache *get_words(rules_engine *e, const rules_event *ev)
     if (grow(&wc->buf, &wc->cap, t->len + 1) != 0)
         return NULL;
     wc->nitems = 0;
+    /* at most one word per two bytes: size the item array once */
+    if (grow_items(wc, t->len / 2 + 1) != 0)
+        return NULL;
     size_t start = 0;
     int in = 0;
-    for (size_t i = 0; i <= t->len; i++) {
-        char c = i < t->len ? lower_c(t->s[i]) : ' ';
-        int w = word_c((unsigned char)c);
-        wc->buf[i] = w ? c : '\0';
-        if (w && !in) {
+    const unsigned char *src = (const unsigned char *)t->s;
+    for (size_t i = 0; i < t->len; i++) {
+        unsigned char c = word_tab[src[i]];
+        wc->buf[i] = (char)c;
+        if (c && !in) {
             start = i;
             in = 1;
-        } else if (!w && in) {
-            if (grow_items(wc, wc->nitems + 1) != 0)
-                return NULL;
+        } else if (!c && in) {
             wc->items[wc->nitems].s = wc->buf + start;
             wc->items[wc->nitems].len = i - start;
             wc->nitems++;
             in = 0;
         }
+    }
+    wc->buf[t->len] = '\0';
+    if (in) {
+        wc->items[wc->nitems].s = wc->buf + start;
+        wc->items[wc->nitems].len = t->len - start;
+        wc->nitems++;
     }
     wc->epoch = e->epoch;
     return wc;
@@ -194,7 +214,11 @@ static int fetch(rules_engine *e, const rules_event *ev, const rules_coperand *o
 
 static void or_row(const rules_set *s, uint64_t *m, const char *str, size_t len)
 {
-    int32_t row = rules_map_get(&s->dict, str, len);
+    uint64_t h = rules_hash64(str, len, 0);
+    uint32_t bit = RULES_BLOOM_BIT(h);
+    if (!((s->bloom[bit / 64] >> (bit % 64)) & 1))
+        return; /* in no list */
+    int32_t row = rules_map_get_h(&s->dict, str, len, h);
     if (row < 0)
         return;
     const uint64_t *r = s->masks + (size_t)row * s->mask_words;
@@ -235,6 +259,16 @@ static int in_test(rules_engine *e, const rules_cnode *n, const val *v)
 static int str_test(rules_engine *e, const rules_cnode *n, const char *s, size_t len)
 {
     if (n->op == OP_REGEX) {
+        if (n->regroup1) { /* the joined pattern of this field's regexes: nothing there, nothing here */
+            uint32_t g = n->regroup1 - 1;
+            if (e->regroup_epoch[g] != e->epoch) {
+                int rg = pcre2_match(e->set->regroups[g].re, (PCRE2_SPTR)s, len, 0, 0, e->md, e->set->mctx);
+                e->regroup_val[g] = rg == PCRE2_ERROR_NOMATCH ? 0 : 1; /* a limit hit: run each one */
+                e->regroup_epoch[g] = e->epoch;
+            }
+            if (e->regroup_val[g] == 0)
+                return 0;
+        }
         int rc = pcre2_match(n->re, (PCRE2_SPTR)s, len, 0, 0, e->md, e->set->mctx);
         if (rc >= 0)
             return 1;
@@ -273,7 +307,7 @@ static int str_test(rules_engine *e, const rules_cnode *n, const char *s, size_t
     return 0;
 }
 
-static int leaf(rules_engine *e, const rules_event *ev, const rules_cnode *n)
+__attribute__((noinline)) static int leaf(rules_engine *e, const rules_event *ev, const rules_cnode *n)
 {
     val v;
     int lowered = n->op == OP_ICONTAINS || n->op == OP_IGLOB;
@@ -323,17 +357,23 @@ int rules_eval_cond(rules_engine *e, const rules_event *ev, const rules_cnode *n
     int a, b;
     switch (n->k) {
     case CN_AND:
-        a = rules_eval_cond(e, ev, n->a);
-        if (a == 0)
-            return 0;
-        b = rules_eval_cond(e, ev, n->b);
-        return b == 0 ? 0 : (a == 2 || b == 2) ? 2 : 1;
+        b = 1;
+        for (uint32_t i = 0; i < n->nkids; i++) {
+            a = rules_eval_cond(e, ev, n->kids[i]);
+            if (a == 0)
+                return 0;
+            b |= a; /* 1 | 2 = 3: unknown unless a later child is false */
+        }
+        return b == 1 ? 1 : 2;
     case CN_OR:
-        a = rules_eval_cond(e, ev, n->a);
-        if (a == 1)
-            return 1;
-        b = rules_eval_cond(e, ev, n->b);
-        return b == 1 ? 1 : (a == 2 || b == 2) ? 2 : 0;
+        b = 0;
+        for (uint32_t i = 0; i < n->nkids; i++) {
+            a = rules_eval_cond(e, ev, n->kids[i]);
+            if (a == 1)
+                return 1;
+            b |= a;
+        }
+        return b ? 2 : 0;
     case CN_NOT:
         a = rules_eval_cond(e, ev, n->a);
         return a == 2 ? 2 : !a;
@@ -341,6 +381,34 @@ int rules_eval_cond(rules_engine *e, const rules_event *ev, const rules_cnode *n
         return n->cval;
     case CN_LEAF:
         break;
+    }
+    if (n->lhs.k == CV_RATE || n->lhs.k == CV_FIRST) { /* a window compare: cheaper than the memo */
+        uint8_t st = e->slot_state[n->lhs.slot];
+        if (st == RV_UNKNOWN) {
+            e->missing |= e->slot_missing[n->lhs.slot];
+            return 2;
+        }
+        if (st != RV_SET)
+            return 0;
+        int64_t v = e->slot_val[n->lhs.slot];
+        switch (n->op) {
+        case OP_NONE:
+            return v != 0;
+        case OP_EQ:
+            return v == n->num;
+        case OP_NE:
+            return v != n->num;
+        case OP_LT:
+            return v < n->num;
+        case OP_LE:
+            return v <= n->num;
+        case OP_GT:
+            return v > n->num;
+        case OP_GE:
+            return v >= n->num;
+        default:
+            break; /* in (...): the general path */
+        }
     }
     if (e->memo_epoch[n->leaf] == e->epoch) {
         e->missing |= e->memo_missing[n->leaf];
@@ -363,12 +431,21 @@ int rules_eval_cond(rules_engine *e, const rules_event *ev, const rules_cnode *n
     return r;
 }
 
+/*
+ * Observes the event in each window slot of its kind. Three passes, so that the cache
+ * misses of the window table overlap instead of adding up: hash every key and prefetch its
+ * bucket, prefetch the first entry of each bucket, then look up and count. A key field is
+ * hashed once for all the slots that use it.
+ */
 int rules_eval_observe(rules_engine *e, const rules_event *ev)
 {
     const rules_set *s = e->set;
+    uint32_t kbit = 1u << ev->kind;
+    uint64_t fh[RULES_F__COUNT];
+    uint32_t fdone = 0;
     for (size_t i = 0; i < s->nslots; i++) {
         const rules_slot *sl = &s->slots[i];
-        if (!(sl->kinds & (1u << ev->kind)))
+        if (!(sl->kinds & kbit))
             continue;
         const rules_fval *k = &ev->f[sl->key];
         e->slot_state[i] = k->state;
@@ -376,6 +453,29 @@ int rules_eval_observe(rules_engine *e, const rules_event *ev)
         e->slot_missing[i] = UINT64_C(1) << sl->key;
         if (k->state != RV_SET)
             continue;
+        rules_slotkey *sk = &e->slot_keys[i];
+        if (rules_field_type(sl->key) == RULES_T_STR) {
+            sk->s = k->s;
+            sk->len = k->len;
+        } else {
+            sk->len = (size_t)snprintf(sk->num, sizeof sk->num, "%lld", (long long)k->i);
+            sk->s = sk->num;
+        }
+        if (!(fdone & (1u << sl->key))) {
+            fh[sl->key] = rules_hash64(sk->s, sk->len > RULES_WIN_MAX_KEY ? RULES_WIN_MAX_KEY : sk->len, 0);
+            fdone |= 1u << sl->key;
+        }
+        sk->h = rules_wstore_hash_mix(sl->id, fh[sl->key]);
+        rules_wstore_prefetch(e->ws, sk->h, 0);
+    }
+    for (size_t i = 0; i < s->nslots; i++)
+        if ((s->slots[i].kinds & kbit) && e->slot_state[i] == RV_SET)
+            rules_wstore_prefetch(e->ws, e->slot_keys[i].h, 1);
+    for (size_t i = 0; i < s->nslots; i++) {
+        const rules_slot *sl = &s->slots[i];
+        if (!(sl->kinds & kbit) || e->slot_state[i] != RV_SET)
+            continue;
+        const rules_slotkey *sk = &e->slot_keys[i];
         int add = 1;
         if (sl->guard) { /* rate(KEY, WINDOW, GUARD): count the event only when GUARD holds */
             uint64_t saved = e->missing;
@@ -391,20 +491,13 @@ int rules_eval_observe(rules_engine *e, const rules_event *ev)
             }
             add = g;
         }
-        char num[32];
-        const char *key = k->s;
-        size_t klen = k->len;
-        if (rules_field_type(sl->key) != RULES_T_STR) {
-            klen = (size_t)snprintf(num, sizeof num, "%lld", (long long)k->i);
-            key = num;
-        }
         if (sl->kind == 0) {
-            int64_t c = rules_wstore_rate(e->ws, sl, key, klen, ev->ts_ns, add);
+            int64_t c = rules_wstore_rate(e->ws, sl, sk->s, sk->len, sk->h, ev->ts_ns, add);
             if (c < 0)
                 return XW_ENOMEM;
             e->slot_val[i] = c;
         } else {
-            int f = rules_wstore_first(e->ws, sl->id, key, klen);
+            int f = rules_wstore_first(e->ws, sl->id, sk->s, sk->len, sk->h);
             if (f < 0)
                 return XW_ENOMEM;
             e->slot_val[i] = f;

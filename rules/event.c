@@ -20,6 +20,7 @@ rules_event *rules_event_new(rules_kind kind, int64_t ts_ns)
     if (!ev)
         return NULL;
     rules_arena_init(&ev->arena);
+    ev->arena.block = 1024; /* events are small and may be many */
     ev->kind = kind;
     ev->ts_ns = ts_ns;
     return ev;

@@ -9,6 +9,7 @@
  * `condition: and not sender.is_admin` reads naturally); appending exceptions adds new
  * exceptions or, for an existing name, more values; lists append items.
  */
+#include <stdarg.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -29,9 +30,15 @@ static const keyspec macro_keys[] = {{"condition", 1}, {NULL, 0}};
 
 static int is(const rules_node *n, const char *s) { return n && n->t == RN_SCALAR && strcmp(n->s, s) == 0; }
 
-static void err(rules_diags *d, const rules_node *n, const char *fmt, const char *a, const char *b)
+static void err(rules_diags *d, const rules_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void err(rules_diags *d, const rules_node *n, const char *fmt, ...)
 {
-    rules_diags_add(d, RULES_DIAG_ERROR, n->file, n->line, n->col, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    rules_diags_vadd(d, RULES_DIAG_ERROR, n->file, n->line, n->col, fmt, ap);
+    va_end(ap);
 }
 
 static const keyspec *find_key(const keyspec *ks, const char *k)
@@ -64,13 +71,13 @@ static rules_item *find_item(rules_item *v, size_t n, const char *name)
 static int add_exceptions(rules_item *it, const rules_node *seq, int append, rules_diags *d)
 {
     if (seq->t != RN_SEQ) {
-        err(d, seq, "exceptions must be a list of mappings with name, fields, comps and values%s%s", "", "");
+        err(d, seq, "exceptions must be a list of mappings with name, fields, comps and values");
         return -1;
     }
     for (size_t i = 0; i < seq->n; i++) {
         const rules_node *m = seq->kids[i];
         if (m->t != RN_MAP) {
-            err(d, m, "an exception must be a mapping with name, fields, comps and values%s%s", "", "");
+            err(d, m, "an exception must be a mapping with name, fields, comps and values");
             return -1;
         }
         rules_exception_def e = {0};
@@ -85,12 +92,12 @@ static int add_exceptions(rules_item *it, const rules_node *seq, int append, rul
             else if (is(k, "values"))
                 e.values = v;
             else {
-                err(d, k, "unknown exception key '%s'; expected name, fields, comps or values%s", k->s, "");
+                err(d, k, "unknown exception key '%s'; expected name, fields, comps or values", k->s);
                 return -1;
             }
         }
         if (!e.name || e.name->t != RN_SCALAR) {
-            err(d, m, "an exception needs a `name`%s%s", "", "");
+            err(d, m, "an exception needs a `name`");
             return -1;
         }
         rules_exception_def *old = NULL;
@@ -98,15 +105,15 @@ static int add_exceptions(rules_item *it, const rules_node *seq, int append, rul
             if (strcmp(it->exc[j].name->s, e.name->s) == 0)
                 old = &it->exc[j];
         if (old && !append) {
-            err(d, e.name, "exception '%s' is defined twice in this rule%s", e.name->s, "");
+            err(d, e.name, "exception '%s' is defined twice in this rule", e.name->s);
             return -1;
         }
         if (old) { /* append values to an existing exception */
             if (e.fields || e.comps) {
                 err(d, e.name,
                     "exception '%s' already exists; an append may only add `values` (drop fields and "
-                    "comps)%s",
-                    e.name->s, "");
+                    "comps)",
+                    e.name->s);
                 return -1;
             }
             if (e.values && push_frag(old->values_extra, &old->nextra, e.values, d) != 0)
@@ -114,7 +121,7 @@ static int add_exceptions(rules_item *it, const rules_node *seq, int append, rul
             continue;
         }
         if (!e.fields) {
-            err(d, e.name, "exception '%s' needs `fields`%s", e.name->s, "");
+            err(d, e.name, "exception '%s' needs `fields`", e.name->s);
             return -1;
         }
         rules_exception_def *nv = xw_realloc(it->exc, (it->nexc + 1) * sizeof *nv);
@@ -206,18 +213,18 @@ static int add_item(rules_defs *defs, const rules_node *m, const rules_limits *l
                 defs->match_first = is(v, "first");
                 return 0;
             }
-            err(d, v, "match must be `all` or `first`, not '%s'%s",
-                v->t == RN_SCALAR ? v->s : "(a collection)", "");
+            err(d, v, "match must be `all` or `first`, not '%s'",
+                v->t == RN_SCALAR ? v->s : "(a collection)");
             return -1;
         }
         const rules_node *k = m->n ? m->kids[0] : m;
         err(d, k,
-            "unknown item '%s': an item starts with `rule:`, `list:`, `macro:` or is the setting `match:`%s",
-            m->n ? k->s : "(empty)", "");
+            "unknown item '%s': an item starts with `rule:`, `list:`, `macro:` or is the setting `match:`",
+            m->n ? k->s : "(empty)");
         return -1;
     }
     if (name->t != RN_SCALAR || name->len == 0 || name->len > 200) {
-        err(d, name, "the %s name must be a non-empty word of at most 200 characters%s", kw[type], "");
+        err(d, name, "the %s name must be a non-empty word of at most 200 characters", kw[type]);
         return -1;
     }
     if (type != 0) {
@@ -256,7 +263,7 @@ static int add_item(rules_defs *defs, const rules_node *m, const rules_limits *l
             return -1;
         }
         if (ovr->t != RN_MAP) {
-            err(d, ovr, "override must be a mapping of keys to `append` or `replace`%s%s", "", "");
+            err(d, ovr, "override must be a mapping of keys to `append` or `replace`");
             return -1;
         }
         for (size_t j = 0; j + 1 < ovr->n; j += 2) {
@@ -267,11 +274,11 @@ static int add_item(rules_defs *defs, const rules_node *m, const rules_limits *l
                 return -1;
             }
             if (!is(v, "append") && !is(v, "replace")) {
-                err(d, v, "override of '%s' must be `append` or `replace`%s", k->s, "");
+                err(d, v, "override of '%s' must be `append` or `replace`", k->s);
                 return -1;
             }
             if (is(v, "append") && !ks->append_ok) {
-                err(d, v, "'%s' cannot be appended to; use `replace`%s", k->s, "");
+                err(d, v, "'%s' cannot be appended to; use `replace`", k->s);
                 return -1;
             }
             int present = 0;
@@ -291,7 +298,11 @@ static int add_item(rules_defs *defs, const rules_node *m, const rules_limits *l
                 if (is(ovr->kids[i], k->s))
                     how = ovr->kids[i + 1];
             if (!how) {
-                err(d, k, "'%s' is not listed under override; add `%s: append` or `%s: replace`", k->s, k->s);
+                if (find_key(specs[type], k->s)->append_ok)
+                    err(d, k, "'%s' is not listed under override; add `%s: append` or `%s: replace`", k->s,
+                        k->s, k->s);
+                else
+                    err(d, k, "'%s' is not listed under override; add `%s: replace`", k->s, k->s);
                 return -1;
             }
             if (set_key(old, type, k, m->kids[j + 1], is(how, "append"), d) != 0)
@@ -312,7 +323,7 @@ static int add_item(rules_defs *defs, const rules_node *m, const rules_limits *l
         return -1;
     }
     if (defs->nrules + defs->nlists + defs->nmacros >= lim->max_items) {
-        err(d, namek, "more than the limit of items in one set; raise max_items or merge rules%s%s", "", "");
+        err(d, namek, "more than the limit of items in one set; raise max_items or merge rules");
         return -1;
     }
     rules_item *nv = xw_realloc(*vec, (*cnt + 1) * sizeof *nv);
@@ -332,16 +343,15 @@ static int add_item(rules_defs *defs, const rules_node *m, const rules_limits *l
             return -1;
     }
     if (type != 0 && (type == 1 ? it->nitems : it->ncond) == 0) {
-        err(d, namek, "%s '%s' needs `%s`", kw[type], name->s);
+        err(d, namek, "%s '%s' needs `%s`", kw[type], name->s, type == 1 ? "items" : "condition");
         return -1;
     }
     if (type == 0 && it->ncond == 0) {
-        err(d, namek, "rule '%s' needs a `condition`%s", name->s, "");
+        err(d, namek, "rule '%s' needs a `condition`", name->s);
         return -1;
     }
     if (type == 0 && it->non == 0) {
-        err(d, namek, "rule '%s' needs `on`, the event kinds it applies to (e.g. `on: [message]`)%s", name->s,
-            "");
+        err(d, namek, "rule '%s' needs `on`, the event kinds it applies to (e.g. `on: [message]`)", name->s);
         return -1;
     }
     return 0;

@@ -6,7 +6,8 @@
  * `example.com`). Numbers are decimal integers; a number followed directly by ns, us, ms,
  * s, m, h or d is a duration (stored in nanoseconds). Strings are in double or single
  * quotes with \\ \" \' \n \t escapes. Overflow and unterminated strings are errors with the
- * offset of the token.
+ * offset of the token. Any other backslash is kept as it is, so that a regex such as
+ * "\b(\w+) \1\b" needs no doubling.
  */
 #include <string.h>
 
@@ -52,8 +53,11 @@ static rules_tok lex_string(rules_lexer *lx, size_t start)
                 c = '\t';
             else if (e == '\\' || e == '"' || e == '\'')
                 c = e;
-            else
-                return tok_err(i, "unknown escape in a string; use \\\\, \\\", \\', \\n or \\t");
+            else { /* any other backslash stays, so regexes read naturally: "\\bfree\\b" */
+                out[n++] = c;
+                i++;
+                continue;
+            }
             i++;
         }
         out[n++] = c;

@@ -441,7 +441,7 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
     int t = operand(c, lhs, &o);
     if (t < 0)
         return NULL;
-    rules_cnode *n = rules_arena_alloc(&c->set->arena, sizeof *n);
+    rules_cnode *n = rules_arena_alloc(&c->set->code, sizeof *n);
     if (!n)
         return NULL;
     n->k = CN_LEAF;

@@ -3,10 +3,11 @@
  *
  * A rule set is compiled from one or more YAML files (later files may override items of
  * earlier ones) into an immutable rules_set. An engine holds one set plus the state that
- * outlives a single event: rate windows, first-message memory and cooldowns, bounded by an
- * LRU cap and exportable so that a restart keeps them. rules_engine_eval() turns one event
- * into a decision: which rules matched, which were unknown (a field was not known yet) and
- * which actions to take, each with an idempotency key. The engine decides; the worker acts.
+ * outlives a single event: rate windows, first-message memory and cooldowns, bounded by a
+ * cap (CLOCK replacement, close to least recently used) and exportable so that a restart
+ * keeps them. rules_engine_eval() turns one event into a decision: which rules matched,
+ * which were unknown (a field was not known yet) and which actions to take, each with an
+ * idempotency key. The engine decides; the worker acts.
  *
  * Threads: a rules_set is immutable and may be read from any thread. An engine (and the
  * decision it returns) belongs to one thread at a time. rules_set_load* may run in any
@@ -262,7 +263,9 @@ typedef struct rules_engine rules_engine;
 rules_engine *rules_engine_new(const rules_limits *lim);
 void rules_engine_free(rules_engine *e);
 /* Replaces the engine's set with `s` (ownership passes to the engine; the old set is freed).
- * Window state whose rules are unchanged survives. Never fails. */
+ * Window state whose windows are unchanged survives. O(1) apart from sizing per-event
+ * scratch; if that allocation fails, `s` is freed and the old set stays in force
+ * (rules_engine_set() tells which is installed; rules_engine_reload_files reports it). */
 void rules_engine_swap(rules_engine *e, rules_set *s);
 /* Hot reload: compiles the files fully and swaps on success. On any error the old set
  * stays in force and the error is in d. */

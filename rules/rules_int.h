@@ -18,11 +18,16 @@
 #include "common/clock.h"
 #include "rules/rules.h"
 
+#include <stdarg.h>
+void rules_diags_vadd(rules_diags *d, rules_diag_level lvl, const char *file, int line, int col,
+                      const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
 /* --- arena: bump allocation in chunks, freed all at once ---------------------------------- */
 typedef struct rules_arena_block rules_arena_block;
 typedef struct {
     rules_arena_block *head;
     size_t total; /* bytes handed out */
+    size_t block; /* block size (0: 16 KiB) */
 } rules_arena;
 
 void rules_arena_init(rules_arena *a);
@@ -32,6 +37,8 @@ void rules_arena_reset(rules_arena *a); /* keeps the first block */
 void rules_arena_free(rules_arena *a);
 
 /* --- hashing and a string -> int map (open addressing) ------------------------------------ */
+#define RULES_BLOOM_BITS (1u << 20)
+#define RULES_BLOOM_BIT(h) ((uint32_t)((h) >> 40) & (RULES_BLOOM_BITS - 1))
 uint64_t rules_hash64(const void *p, size_t n, uint64_t seed);
 
 typedef struct {
@@ -242,7 +249,9 @@ typedef struct {
 typedef struct rules_cnode {
     rules_cnode_kind k;
     int cval;
-    struct rules_cnode *a, *b;
+    struct rules_cnode *a, *b; /* CN_NOT: a */
+    struct rules_cnode **kids; /* CN_AND, CN_OR: flattened, so `a and b and c` is one node */
+    uint32_t nkids;
     /* leaf */
     uint32_t leaf; /* memo index (identical leaves share it) */
     rules_coperand lhs;
@@ -256,7 +265,17 @@ typedef struct rules_cnode {
     size_t nstrs;
     uint32_t listbit; /* IN / INTERSECTS: bit in the dictionary masks */
     pcre2_code *re;
+    uint32_t regroup1; /* REGEX: 1 + index of its group in set->regroups, or 0 */
 } rules_cnode;
+
+/* The regexes tested on one text field, joined into one pattern `(?:p1)|(?:p2)|...`: when
+ * it finds nothing (the common case: most messages are clean), every member is false
+ * without running it. A match, or a limit hit, runs the members one by one. */
+typedef struct {
+    pcre2_code *re;
+    rules_field f;
+    int lower;
+} rules_regroup;
 
 typedef struct {
     int kind;    /* 0 rate, 1 first_message, 2 cooldown */
@@ -294,6 +313,7 @@ typedef struct {
     int cooldown_key; /* rules_field, or -1: sender.inbox_id, else group.id */
     int needs;        /* max rules_action_needs over its actions */
     rules_cnode *cond;
+    const rules_cnode *gate; /* a leaf the condition needs to be true (first of a top `and`) */
     rules_caction *actions;
     size_t nactions;
     const char **tags;
@@ -304,10 +324,12 @@ typedef struct {
 
 struct rules_set {
     rules_arena arena;
+    rules_arena code; /* rules and condition nodes only: what every event walks stays together */
     rules_crule *rules;
     size_t nrules;
     int match_first;
-    uint32_t *by_kind[RULES_KIND__COUNT]; /* rule indexes per event kind, in order */
+    uint32_t *by_kind[RULES_KIND__COUNT];                /* rule indexes per event kind, in order */
+    const rules_cnode **gate_by_kind[RULES_KIND__COUNT]; /* the gate leaf of each, or NULL */
     size_t nby_kind[RULES_KIND__COUNT];
     rules_slot *slots;
     size_t nslots;
@@ -316,9 +338,14 @@ struct rules_set {
     rules_map dict;
     uint64_t *masks;
     size_t mask_words, nbits;
+    /* one bit per hash of each dictionary string: most values are in no list, and this
+     * 128 KiB filter answers that from the cache instead of a miss in the dictionary */
+    uint64_t *bloom;
     pcre2_code **regexes;
     size_t nregexes;
     pcre2_match_context *mctx;
+    rules_regroup *regroups;
+    size_t nregroups;
     int field_used_in[RULES_F__COUNT]; /* field is looked up in the dictionary */
     rules_limits lim;
 };
@@ -355,17 +382,25 @@ struct rules_event {
 /* --- window state (window.c) --------------------------------------------------------------- */
 typedef struct rules_wstore rules_wstore;
 
-#define RULES_WIN_BUCKETS 17 /* the window is 16 buckets wide, plus the current one */
+#define RULES_WIN_BUCKETS 17   /* the window is 16 buckets wide, plus the current one */
+#define RULES_WIN_MAX_KEY 4096 /* longer keys are cut (two keys equal in 4 KiB share state) */
+
+/* The table hash of (slot, key); rules_wstore_hash_mix takes rules_hash64(key, len, 0) (len
+ * cut at RULES_WIN_MAX_KEY) so a caller can hash a key once for several slots. */
+uint64_t rules_wstore_hash(uint64_t slot, const char *key, size_t klen);
+uint64_t rules_wstore_hash_mix(uint64_t slot, uint64_t keyhash);
+/* Stage 0 prefetches the bucket of h, stage 1 the first entry in it (after stage 0 landed). */
+void rules_wstore_prefetch(const rules_wstore *w, uint64_t h, int stage);
 
 rules_wstore *rules_wstore_new(size_t cap);
 void rules_wstore_free(rules_wstore *w);
 size_t rules_wstore_count(const rules_wstore *w);
 /* Counts an event at ts for (slot, key) (unless !add) and returns the count in the window;
  * -1 on OOM. */
-int64_t rules_wstore_rate(rules_wstore *w, const rules_slot *slot, const char *key, size_t klen, int64_t ts,
-                          int add);
+int64_t rules_wstore_rate(rules_wstore *w, const rules_slot *slot, const char *key, size_t klen, uint64_t h,
+                          int64_t ts, int add);
 /* Returns 1 if (slot, key) was never seen before (and remembers it), 0 if seen, -1 on OOM. */
-int rules_wstore_first(rules_wstore *w, uint64_t slot_id, const char *key, size_t klen);
+int rules_wstore_first(rules_wstore *w, uint64_t slot_id, const char *key, size_t klen, uint64_t h);
 /* Cooldown: returns 1 if (id, key) is cooling down at ts. */
 int rules_wstore_cooling(rules_wstore *w, uint64_t id, const char *key, size_t klen, int64_t ts);
 int rules_wstore_cool_until(rules_wstore *w, uint64_t id, const char *key, size_t klen, int64_t until);

@@ -107,6 +107,15 @@ void rules_diags_free(rules_diags *d)
 void rules_diags_add(rules_diags *d, rules_diag_level lvl, const char *file, int line, int col,
                      const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    rules_diags_vadd(d, lvl, file, line, col, fmt, ap);
+    va_end(ap);
+}
+
+void rules_diags_vadd(rules_diags *d, rules_diag_level lvl, const char *file, int line, int col,
+                      const char *fmt, va_list ap)
+{
     if (lvl == RULES_DIAG_ERROR)
         d->errors++;
     else if (lvl == RULES_DIAG_WARNING)
@@ -126,10 +135,7 @@ void rules_diags_add(rules_diags *d, rules_diag_level lvl, const char *file, int
         d->cap = nc;
     }
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     rules_diag *g = &d->v[d->n];
     g->level = lvl;
     g->file = xw_strdup(file ? file : "<input>");
@@ -170,6 +176,7 @@ void rules_arena_init(rules_arena *a)
 {
     a->head = NULL;
     a->total = 0;
+    a->block = 0;
 }
 
 void *rules_arena_alloc(rules_arena *a, size_t n)
@@ -177,13 +184,14 @@ void *rules_arena_alloc(rules_arena *a, size_t n)
     n = (n + 7) & ~(size_t)7;
     rules_arena_block *b = a->head;
     if (!b || b->cap - b->used < n) {
-        size_t cap = n > 16384 ? n : 16384;
+        size_t bs = a->block ? a->block : 16384;
+        size_t cap = n > bs ? n : bs;
         rules_arena_block *nb = xw_malloc(sizeof *nb + cap);
         if (!nb)
             return NULL;
         nb->cap = cap;
         nb->used = 0;
-        if (b && n > 16384) { /* a big one goes behind the current block, which stays in use */
+        if (b && n > bs) { /* a big one goes behind the current block, which stays in use */
             nb->next = b->next;
             b->next = nb;
         } else {
@@ -235,7 +243,9 @@ void rules_arena_free(rules_arena *a)
         xw_free(b);
         b = nx;
     }
+    size_t bs = a->block;
     rules_arena_init(a);
+    a->block = bs;
 }
 
 /* --- hash ----------------------------------------------------------------------------------- */

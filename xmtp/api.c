@@ -17,6 +17,7 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
+#include "xmtp/api_frame.h"
 
 struct xmtp_api {
     char *url; /* without trailing slash */
@@ -90,13 +91,8 @@ typedef struct {
     xmtp_api *a;
     xmtp_api_status *st;
     int have_status;
-    /* body parsing */
-    uint8_t hdr[5];
-    size_t hdr_have;
-    size_t need; /* bytes of the current message still to come */
-    xw_buf msg;
-    int in_msg;
-    int bad; /* protocol error: stop */
+    xmtp_grpc_deframer df; /* body parsing */
+    int bad;               /* protocol error: stop */
     char bad_why[160];
     size_t nmsgs;
     /* delivery */
@@ -106,31 +102,6 @@ typedef struct {
     int stopped; /* callback or cancel ended it */
     int opened;
 } call_ctx;
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static void pct_decode(const char *in, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 1 < cap; i++) {
-        if (in[i] == '%' && i + 2 < n && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
-            i += 2;
-        } else {
-            out[o++] = in[i];
-        }
-    }
-    out[o] = 0;
-}
 
 static size_t on_header(char *buf, size_t size, size_t n, void *ud)
 {
@@ -175,13 +146,14 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
             c->have_status = 1;
         }
     } else if (nl == 12 && strncasecmp(buf, "grpc-message", 12) == 0) {
-        pct_decode(v, vl, c->st->message, sizeof c->st->message);
+        xmtp_grpc_pct_decode(v, vl, c->st->message, sizeof c->st->message);
     }
     return len;
 }
 
-static int deliver(call_ctx *c)
+static int deliver(void *ctx, const uint8_t *msg, size_t len)
 {
+    call_ctx *c = ctx;
     c->nmsgs++;
     if (!c->streaming) {
         if (c->nmsgs > 1) {
@@ -189,16 +161,14 @@ static int deliver(call_ctx *c)
             snprintf(c->bad_why, sizeof c->bad_why, "the server sent more than one message for a unary call");
             return -1;
         }
-        if (xw_buf_append(c->unary_out, c->msg.data ? c->msg.data : (const uint8_t *)"", c->msg.len) !=
-            XW_OK) {
+        if (xw_buf_append(c->unary_out, msg, len) != XW_OK) {
             c->bad = 1;
             snprintf(c->bad_why, sizeof c->bad_why, "the response does not fit in the caller's buffer");
             return -1;
         }
         return 0;
     }
-    if (c->so->on_message &&
-        c->so->on_message(c->so->ctx, c->msg.data ? c->msg.data : (const uint8_t *)"", c->msg.len) != 0) {
+    if (c->so->on_message && c->so->on_message(c->so->ctx, msg, len) != 0) {
         c->stopped = 1;
         return -1;
     }
@@ -208,57 +178,21 @@ static int deliver(call_ctx *c)
 static size_t on_body(char *buf, size_t size, size_t n, void *ud)
 {
     call_ctx *c = ud;
-    size_t len = size * n, off = 0;
+    size_t len = size * n;
     if (c->streaming && !c->opened) {
         c->opened = 1;
         if (c->so->on_open)
             c->so->on_open(c->so->ctx);
     }
-    while (off < len) {
-        if (!c->in_msg) {
-            size_t k = 5 - c->hdr_have;
-            if (k > len - off)
-                k = len - off;
-            memcpy(c->hdr + c->hdr_have, buf + off, k);
-            c->hdr_have += k;
-            off += k;
-            if (c->hdr_have < 5)
-                break;
-            c->hdr_have = 0;
-            size_t mlen =
-                ((size_t)c->hdr[1] << 24) | ((size_t)c->hdr[2] << 16) | ((size_t)c->hdr[3] << 8) | c->hdr[4];
-            if (c->hdr[0] != 0) {
-                c->bad = 1;
-                snprintf(c->bad_why, sizeof c->bad_why,
-                         "the server sent a compressed message (flag %u) although none was negotiated",
-                         c->hdr[0]);
-                return 0;
-            }
-            if (mlen > c->a->max_msg) {
-                c->bad = 1;
-                snprintf(c->bad_why, sizeof c->bad_why,
-                         "the server sent a %zu-byte message; the limit is %zu", mlen, c->a->max_msg);
-                return 0;
-            }
-            xw_buf_reset(&c->msg);
-            c->need = mlen;
-            c->in_msg = 1;
-        }
-        size_t k = c->need < len - off ? c->need : len - off;
-        if (k && xw_buf_append(&c->msg, buf + off, k) != XW_OK) {
-            c->bad = 1;
-            snprintf(c->bad_why, sizeof c->bad_why, "out of memory");
-            return 0;
-        }
-        off += k;
-        c->need -= k;
-        if (c->need == 0) {
-            c->in_msg = 0;
-            if (deliver(c) != 0)
-                return 0;
-        }
+    xw_errbuf eb = {{0}};
+    int rc = xmtp_grpc_deframe(&c->df, (const uint8_t *)buf, len, deliver, c, &eb);
+    if (rc == XW_OK)
+        return len;
+    if (rc != XW_ECLOSED && !c->bad) {
+        c->bad = 1;
+        snprintf(c->bad_why, sizeof c->bad_why, "%.150s", eb.msg);
     }
-    return len;
+    return 0;
 }
 
 static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
@@ -379,7 +313,7 @@ static int attempt(xmtp_api *a, CURL *h, const char *method, const uint8_t *body
         snprintf(c->st->message, sizeof c->st->message, "the response ended without grpc-status trailers");
         return xw_errf(eb, XW_EPROTOCOL, "%s%s: the response ended without grpc-status", a->url, method);
     }
-    if (c->in_msg || c->hdr_have) {
+    if (xmtp_grpc_deframer_partial(&c->df)) {
         snprintf(c->st->message, sizeof c->st->message, "the response ended inside a gRPC message");
         return xw_errf(eb, XW_EPROTOCOL, "%s%s: the response ended inside a gRPC message", a->url, method);
     }
@@ -437,7 +371,7 @@ int xmtp_api_unary(xmtp_api *a, const char *method, const uint8_t *req, size_t l
     size_t mark = resp->len;
     for (int i = 0;; i++) {
         call_ctx c = {.a = a, .st = st, .unary_out = resp};
-        xw_buf_init(&c.msg, a->max_msg);
+        xmtp_grpc_deframer_init(&c.df, a->max_msg);
         int left = (int)((deadline - xw_clock_mono_ns(xw_clock_real())) / XW_NS_PER_MS);
         st->code = -1;
         st->http_status = 0;
@@ -445,7 +379,7 @@ int xmtp_api_unary(xmtp_api *a, const char *method, const uint8_t *req, size_t l
         st->attempts = i + 1;
         rc = left > 0 ? attempt(a, a->unary, method, body, 5 + len, left, &c, eb)
                       : xw_errf(eb, XW_ETIMEOUT, "%s: deadline of %d ms exceeded", method, a->timeout_ms);
-        xw_buf_free(&c.msg);
+        xmtp_grpc_deframer_free(&c.df);
         int retriable = rc == XW_ENETWORK || (rc == XW_EGRPC && st->code == XMTP_GRPC_UNAVAILABLE);
         if (rc == XW_OK || !retriable || i >= a->retries)
             break;
@@ -490,9 +424,9 @@ int xmtp_api_stream(xmtp_api *a, const char *method, const uint8_t *req, size_t 
         return xw_errf(eb, XW_ENOMEM, "curl_easy_init failed");
     }
     call_ctx c = {.a = a, .st = st, .streaming = 1, .so = so};
-    xw_buf_init(&c.msg, a->max_msg);
+    xmtp_grpc_deframer_init(&c.df, a->max_msg);
     rc = attempt(a, h, method, body, 5 + len, so->deadline_ms, &c, eb);
-    xw_buf_free(&c.msg);
+    xmtp_grpc_deframer_free(&c.df);
     curl_easy_cleanup(h);
     xw_free(body);
     return rc;

@@ -13,6 +13,8 @@
  * libxmtp sends; node-go forwards them). Unary calls that fail with UNAVAILABLE or with a
  * connection error are retried with exponential backoff and jitter until the deadline.
  *
+ * Set XMTP_API_VERBOSE=1 in the environment to see libcurl's trace of every call on stderr.
+ *
  * Threads: an xmtp_api handle serves one thread at a time for unary calls (it keeps one
  * connection and reuses it). Streams open their own connection, so a stream may run in
  * another thread while unary calls go on; xmtp_api_stream_cancel may be called from any

@@ -15,12 +15,13 @@ static const char *BASE = "- list: base_list\n  items: [a, b]\n"
                           "- rule: base_rule\n  on: [message]\n  condition: content.text contains \"x\"\n";
 
 static const char *EVENTS[] = {
-    "{\"kind\":\"message\",\"id\":\"e\",\"ts\":1,\"group\":{\"id\":\"g\",\"name\":\"G\",\"member_count\":3},"
-    "\"sender\":{\"inbox_id\":\"a\",\"is_admin\":false,\"joined_age\":5},\"content\":{\"text\":\"x a b\","
-    "\"links\":[\"http://l\"],\"mentions\":[\"m\"]},\"message\":{\"id\":\"m\"},\"self\":{\"is_admin\":true}}",
-    "{\"kind\":\"member_added\",\"ts\":2,\"group\":{\"id\":null},\"sender\":{\"inbox_id\":null}}",
-    "{\"kind\":\"reaction\",\"ts\":3,\"content\":{\"text\":null,\"reference\":\"m\"},\"self\":{\"is_admin\":"
-    "false}}",
+    ("{\"kind\":\"message\",\"id\":\"e\",\"ts\":1,\"group\":{\"id\":\"g\",\"name\":\"G\",\"member_count\":3},"
+     "\"sender\":{\"inbox_id\":\"a\",\"is_admin\":false,\"joined_age\":5},\"content\":{\"text\":\"x a b\","
+     "\"links\":[\"http://"
+     "l\"],\"mentions\":[\"m\"]},\"message\":{\"id\":\"m\"},\"self\":{\"is_admin\":true}}"),
+    ("{\"kind\":\"member_added\",\"ts\":2,\"group\":{\"id\":null},\"sender\":{\"inbox_id\":null}}"),
+    ("{\"kind\":\"reaction\",\"ts\":3,\"content\":{\"text\":null,\"reference\":\"m\"},"
+     "\"self\":{\"is_admin\":false}}"),
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

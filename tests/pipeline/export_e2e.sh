@@ -6,7 +6,10 @@
 #
 #   tests/pipeline/export_e2e.sh proof  N   N events, one exporter run: exactly once
 #   tests/pipeline/export_e2e.sh kill   N   the exporter is SIGKILLed at random moments
-#                                            and restarted, five times, then finishes
+#                                            while exporting (0-0.6 s after its first
+#                                            deletes) and restarted, five times, then
+#                                            finishes (N must be large enough for that:
+#                                            1,000,000 is)
 #   tests/pipeline/export_e2e.sh faults N   broker errors (timeouts, not-leader, not enough
 #                                            replicas), leader moves, a broker down and a
 #                                            slow broker, injected while it exports
@@ -97,15 +100,16 @@ kill)
     before=$(counts pending)
     "$B/xw-export" "${export_args[@]}" 2>>"$work/export.err" &
     expid=$!
-    # a random moment between 0.3 and 1.2 s into the run
-    delay=$(awk -v r="$RANDOM" 'BEGIN{printf "%.2f", 0.3 + (r % 900) / 1000}')
+    # wait until this exporter has deleted rows (it is exporting), then a random 0-0.6 s more
+    for _ in $(seq 300); do [ "$(counts pending)" -lt "$before" ] && break; sleep 0.1; done
+    delay=$(awk -v r="$RANDOM" 'BEGIN{printf "%.2f", (r % 600) / 1000}')
     sleep "$delay"
     kill -9 "$expid"
     wait "$expid" 2>/dev/null
     st=$?
     expid=
     after=$(counts pending)
-    echo "kill $round: SIGKILL after ${delay}s (exit status $st); pending rows $before -> $after"
+    echo "kill $round: SIGKILL ${delay}s after its first deletes (exit status $st); pending rows $before -> $after"
     [ "$st" -eq 137 ] && [ "$after" -gt 0 ] && [ "$after" -lt "$before" ] && kills=$((kills + 1))
   done
   check "5 exporters killed by SIGKILL mid-export, each after making progress ($kills of 5)" test "$kills" -eq 5

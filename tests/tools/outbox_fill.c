@@ -2,11 +2,12 @@
  * outbox-fill: writes N test events into an outbox file, the way the worker does (through
  * pl_outbox_writer, in transactions of BATCH events).
  *
- *   outbox-fill DB N GROUPS [BATCH]
+ *   outbox-fill DB N GROUPS [BATCH [PAD]]
  *
  * Event i (0-based) has id "ev-<i, 10 digits>", belongs to group i mod GROUPS (a 32-hex
  * group id derived from the group number), and carries content {"text":..., "n":k}
- * where k counts that group's events from 0. export-verify checks exactly this shape.
+ * where k counts that group's events from 0 (plus "pad": PAD x's when PAD is given, to
+ * make events larger). export-verify checks exactly this shape.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +29,14 @@ static int parse_u(const char *s, unsigned long *out)
 
 int main(int argc, char **argv)
 {
-    unsigned long n, groups, batch = 10000;
+    unsigned long n, groups, batch = 10000, pad = 0;
     if (argc < 4 || parse_u(argv[2], &n) || parse_u(argv[3], &groups) || groups == 0 ||
-        (argc > 4 && (parse_u(argv[4], &batch) || batch == 0))) {
-        fprintf(stderr, "usage: outbox-fill DB N GROUPS [BATCH]\n");
+        (argc > 4 && (parse_u(argv[4], &batch) || batch == 0)) ||
+        (argc > 5 && (parse_u(argv[5], &pad) || pad > 100000))) {
+        fprintf(stderr, "usage: outbox-fill DB N GROUPS [BATCH [PAD]]\n");
         return 2;
     }
+    static char content[100000 + 256];
     xw_errbuf eb = {{0}};
     pl_outbox *ob;
     if (pl_outbox_open(argv[1], &ob, &eb) != XW_OK) {
@@ -52,14 +55,22 @@ int main(int argc, char **argv)
         if (i % batch == 0 && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
             return 1;
         unsigned long g = i % groups;
-        char id[32], group[40], inbox[72], content[128];
+        char id[32], group[40], inbox[72];
         snprintf(id, sizeof id, "ev-%010lu", i);
         uint64_t h1 = pl_hash64(&g, sizeof g), h2 = pl_hash64(&h1, sizeof h1);
         snprintf(group, sizeof group, "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);
         snprintf(inbox, sizeof inbox, "%016llx%016llx%016llx%016llx", (unsigned long long)h2,
                  (unsigned long long)h1, (unsigned long long)(h1 ^ i), (unsigned long long)(h2 + i % 7));
-        snprintf(content, sizeof content, "{\"text\":\"hello from the load test, message %lu\",\"n\":%lu}", i,
-                 per_group[g]++);
+        int len = snprintf(content, 200, "{\"text\":\"hello from the load test, message %lu\",\"n\":%lu", i,
+                           per_group[g]++);
+        if (pad) {
+            memcpy(content + len, ",\"pad\":\"", 8);
+            memset(content + len + 8, 'x', pad);
+            len += 8 + (int)pad;
+            content[len++] = '"';
+        }
+        content[len++] = '}';
+        content[len] = '\0';
         pl_event ev = {
             .id = id,
             .kind = PL_EVENT_MESSAGE,

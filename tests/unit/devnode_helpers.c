@@ -128,6 +128,11 @@ static void sign_label(xw_buf *sig_out, const uint8_t sk[64], const char *label,
 void tn_key_package(xw_buf *out, const char *inbox, uint8_t pk[32], uint8_t sk[64])
 {
     crypto_sign_keypair(pk, sk);
+    tn_key_package_again(out, inbox, pk, sk);
+}
+
+void tn_key_package_again(xw_buf *out, const char *inbox, const uint8_t pk[32], const uint8_t sk[64])
+{
     uint8_t init_key[32], enc_key[32];
     randombytes_buf(init_key, 32);
     randombytes_buf(enc_key, 32);
@@ -188,9 +193,16 @@ struct rawc {
     int grpc_status;
     char grpc_msg[256];
     size_t data_len;
-    const uint8_t *body;
-    size_t body_len, body_off;
+    size_t data_all;      /* DATA bytes on every stream */
+    int streams_closed;   /* streams closed, all ids */
+    struct raw_src *srcs; /* request bodies, freed with the client */
 };
+
+typedef struct raw_src {
+    const uint8_t *body;
+    size_t len, off;
+    struct raw_src *next;
+} raw_src;
 
 static ssize_t raw_send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *ud)
 {
@@ -233,6 +245,7 @@ static int raw_data_cb(nghttp2_session *s, uint8_t flags, int32_t sid, const uin
     rawc *r = ud;
     if (sid == r->sid)
         r->data_len += len;
+    r->data_all += len;
     return 0;
 }
 
@@ -243,6 +256,7 @@ static int raw_close_cb(nghttp2_session *s, int32_t sid, uint32_t code, void *ud
     rawc *r = ud;
     if (sid == r->sid)
         r->stream_closed = 1;
+    r->streams_closed++;
     return 0;
 }
 
@@ -264,6 +278,8 @@ rawc *raw_connect(int port, int32_t initial_window)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(r->fd, (struct sockaddr *)&sa, sizeof sa) != 0)
         die("connect");
+    int one = 1;
+    setsockopt(r->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     nghttp2_session_callbacks *cb;
     nghttp2_session_callbacks_new(&cb);
     nghttp2_session_callbacks_set_send_callback(cb, raw_send_cb);
@@ -275,6 +291,8 @@ rawc *raw_connect(int port, int32_t initial_window)
     nghttp2_session_callbacks_del(cb);
     nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)initial_window}};
     nghttp2_submit_settings(r->s, NGHTTP2_FLAG_NONE, iv, 1);
+    if (initial_window > 65535)
+        nghttp2_session_set_local_window_size(r->s, NGHTTP2_FLAG_NONE, 0, 1 << 24);
     nghttp2_session_send(r->s);
     return r;
 }
@@ -284,20 +302,26 @@ static ssize_t raw_body_cb(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t
 {
     (void)s;
     (void)sid;
-    (void)src;
-    rawc *r = ud;
-    size_t n = r->body_len - r->body_off;
+    (void)ud;
+    raw_src *b = src->ptr;
+    size_t n = b->len - b->off;
     if (n > len)
         n = len;
     if (n)
-        memcpy(buf, r->body + r->body_off, n);
-    r->body_off += n;
-    if (r->body_off == r->body_len)
+        memcpy(buf, b->body + b->off, n);
+    b->off += n;
+    if (b->off == b->len)
         *flags |= NGHTTP2_DATA_FLAG_EOF;
     return (ssize_t)n;
 }
 
 int32_t raw_request(rawc *r, const char *path, const char *ctype, const uint8_t *body, size_t len)
+{
+    return raw_request_timeout(r, path, ctype, body, len, NULL);
+}
+
+int32_t raw_request_timeout(rawc *r, const char *path, const char *ctype, const uint8_t *body, size_t len,
+                            const char *grpc_timeout)
 {
     const char *ct = ctype ? ctype : "application/grpc";
     nghttp2_nv nva[] = {
@@ -307,17 +331,21 @@ int32_t raw_request(rawc *r, const char *path, const char *ctype, const uint8_t 
         {(uint8_t *)":path", (uint8_t *)path, 5, strlen(path), 0},
         {(uint8_t *)"content-type", (uint8_t *)ct, 12, strlen(ct), 0},
         {(uint8_t *)"te", (uint8_t *)"trailers", 2, 8, 0},
+        {(uint8_t *)"grpc-timeout", (uint8_t *)(grpc_timeout ? grpc_timeout : ""), 12,
+         grpc_timeout ? strlen(grpc_timeout) : 0, 0},
     };
-    r->body = body;
-    r->body_len = len;
-    r->body_off = 0;
+    raw_src *b = xw_calloc(1, sizeof *b);
+    b->body = body;
+    b->len = len;
+    b->next = r->srcs;
+    r->srcs = b;
     r->stream_closed = 0;
     r->http_status = 0;
     r->grpc_status = -1;
     r->grpc_msg[0] = 0;
     r->data_len = 0;
-    nghttp2_data_provider prd = {.read_callback = raw_body_cb};
-    r->sid = nghttp2_submit_request(r->s, NULL, nva, 6, &prd, NULL);
+    nghttp2_data_provider prd = {.source.ptr = b, .read_callback = raw_body_cb};
+    r->sid = nghttp2_submit_request(r->s, NULL, nva, grpc_timeout ? 7 : 6, &prd, b);
     nghttp2_session_send(r->s);
     return r->sid;
 }
@@ -333,8 +361,8 @@ int raw_run(rawc *r, int32_t sid, int ms)
         if (left <= 0)
             break;
         struct pollfd p = {.fd = r->fd, .events = POLLIN};
-        if (poll(&p, 1, left) <= 0)
-            break;
+        if (poll(&p, 1, left > 500 ? 500 : left) <= 0)
+            continue;
         uint8_t buf[16384];
         ssize_t n = recv(r->fd, buf, sizeof buf, 0);
         if (n <= 0) {
@@ -349,6 +377,30 @@ int raw_run(rawc *r, int32_t sid, int ms)
     nghttp2_session_send(r->s);
     return r->stream_closed;
 }
+
+int raw_pump(rawc *r, int ms)
+{
+    if (nghttp2_session_send(r->s) != 0)
+        return -1;
+    struct pollfd p = {.fd = r->fd, .events = POLLIN};
+    int got = 0;
+    while (poll(&p, 1, got ? 0 : ms) > 0) {
+        uint8_t buf[65536];
+        ssize_t n = recv(r->fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+            r->conn_closed = 1;
+            return -1;
+        }
+        if (nghttp2_session_mem_recv(r->s, buf, (size_t)n) < 0)
+            return -1;
+        got = 1;
+    }
+    nghttp2_session_send(r->s);
+    return got;
+}
+
+size_t raw_data_all(rawc *r) { return r->data_all; }
+int raw_streams_closed(rawc *r) { return r->streams_closed; }
 
 int raw_grpc_status(rawc *r) { return r->grpc_status; }
 int raw_http_status(rawc *r) { return r->http_status; }
@@ -369,5 +421,10 @@ void raw_close(rawc *r)
         return;
     nghttp2_session_del(r->s);
     close(r->fd);
+    while (r->srcs) {
+        raw_src *n = r->srcs->next;
+        xw_free(r->srcs);
+        r->srcs = n;
+    }
     xw_free(r);
 }

@@ -40,12 +40,17 @@ void tn_mls_private(xw_buf *out, const uint8_t *gid, size_t gidlen, uint8_t cont
 /* A key package signed with a fresh Ed25519 key; the public key (installation key) goes
  * to pk_out[32]. `inbox` names the inbox in the MlsCredential. */
 void tn_key_package(xw_buf *out, const char *inbox, uint8_t pk_out[32], uint8_t sk_out[64]);
+/* Another key package (fresh init and encryption keys) for the same installation key. */
+void tn_key_package_again(xw_buf *out, const char *inbox, const uint8_t pk[32], const uint8_t sk[64]);
 
 /* --- raw HTTP/2 client --- */
 typedef struct rawc rawc;
 rawc *raw_connect(int port, int32_t initial_window);
 /* Submits a request; returns the stream id. ctype NULL means application/grpc. */
 int32_t raw_request(rawc *r, const char *path, const char *ctype, const uint8_t *body, size_t len);
+/* The same with a grpc-timeout header (e.g. "300m"). */
+int32_t raw_request_timeout(rawc *r, const char *path, const char *ctype, const uint8_t *body, size_t len,
+                            const char *grpc_timeout);
 /* Runs the session until stream `sid` closes, the connection ends, or ms pass. Returns 1 if
  * the stream closed. */
 int raw_run(rawc *r, int32_t sid, int ms);
@@ -57,6 +62,10 @@ int raw_conn_closed(rawc *r); /* the server closed the connection / sent GOAWAY 
 int raw_fd(rawc *r);
 void raw_window_open(rawc *r, int32_t sid, int32_t bytes);
 void raw_close(rawc *r);
+/* Reads and handles whatever arrives within ms (then without waiting); 1 if anything came. */
+int raw_pump(rawc *r, int ms);
+size_t raw_data_all(rawc *r); /* DATA bytes received on all streams */
+int raw_streams_closed(rawc *r);
 
 /* Body = gRPC prefix + message. */
 void tn_grpc_body(xw_buf *out, const uint8_t *msg, size_t len);

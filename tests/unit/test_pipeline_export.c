@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,86 @@ static void test_event_decode_rejects(void **state)
     assert_int_equal(pl_event_decode(fwd, PL_EVENT_MAX_BYTES + 1, &ev, NULL), XW_ETOOBIG);
 }
 
+/* The encoder's embedded-JSON fast path (and the jansson path it defers to) accept exactly
+ * what jansson accepts and write the same value: cases chosen at each branch of the fast
+ * path (tests/fuzz/fuzz_pl_json.c checks the same property on arbitrary input). */
+static void test_event_embedded_json(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out; /* out NULL: rejected */
+    } cases[] = {
+        {"{\"text\":\"hi\",\"n\":12}", "{\"text\":\"hi\",\"n\":12}"},
+        {" [ 1 , -0 , 2.50 , true , false , null , \"\" , { } , [ ] ] ",
+         "[1,-0,2.50,true,false,null,\"\",{},[]]"},
+        {"\"a\\/b\\\"c\\\\d\\b\\f\\n\\r\\t\"", "\"a/b\\\"c\\\\d\\b\\f\\n\\r\\t\""},
+        {"\"caf\xc3\xa9 \xf0\x9f\x98\x80\"", "\"caf\xc3\xa9 \xf0\x9f\x98\x80\""},
+        {"\"\\u00e9\"", "\"\xc3\xa9\""},                /* \u: jansson path */
+        {"1e3", "1000.0"},                              /* exponent: jansson path */
+        {"123456789012345678", "123456789012345678"},   /* 18 digits: fast */
+        {"1234567890123456789", "1234567890123456789"}, /* 19 digits: jansson path */
+        {"{\"a\":{\"a\":1},\"b\":[{\"a\":2}]}", "{\"a\":{\"a\":1},\"b\":[{\"a\":2}]}"},
+        {"{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,\"ka\":"
+         "10,"
+         "\"kb\":11,\"kc\":12,\"kd\":13,\"ke\":14,\"kf\":15,\"kg\":16}",
+         "{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,\"ka\":"
+         "10,"
+         "\"kb\":11,\"kc\":12,\"kd\":13,\"ke\":14,\"kf\":15,\"kg\":16}"}, /* 17 keys: jansson path */
+        {"{\"a\":1,\"a\":2}", NULL},
+        {"{\"a\\/\":1,\"a/\":2}", NULL}, /* the same key spelled two ways */
+        {"{\"a\":1,\"\\u0061\":2}", NULL},
+        {"[1,]", NULL},
+        {"01", NULL},
+        {"-", NULL},
+        {"1.", NULL},
+        {".5", NULL},
+        {"\"\x01\"", NULL},
+        {"\"\xc3\"", NULL},
+        {"\"\xed\xa0\x80\"", NULL}, /* a UTF-16 surrogate in UTF-8 */
+        {"\"\\x\"", NULL},
+        {"[1] x", NULL},
+        {"tru", NULL},
+        {"", NULL},
+        {"{\"a\" 1}", NULL},
+        {"1e400", NULL},
+        {"99999999999999999999", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        xw_buf b;
+        xw_buf_init(&b, 1 << 20);
+        xw_errbuf eb = {{0}};
+        pl_event ev = sample_event();
+        ev.content_json = cases[i].in;
+        int rc = pl_event_encode(&ev, &b, &eb);
+        if (!cases[i].out) {
+            if (rc != XW_EINVAL)
+                fail_msg("case %zu (%s) was accepted", i, cases[i].in);
+            assert_non_null(strstr(eb.msg, "content is not valid JSON"));
+            assert_int_equal(b.len, 0);
+        } else {
+            if (rc != XW_OK)
+                fail_msg("case %zu (%s) was rejected: %s", i, cases[i].in, eb.msg);
+            char want[600];
+            snprintf(want, sizeof want, ",\"content\":%s,\"decisions\":", cases[i].out);
+            b.data[b.len - 1] = '\0'; /* the closing brace; the buffer holds the event only */
+            if (!strstr((const char *)b.data, want))
+                fail_msg("case %zu: %s does not contain %s", i, (const char *)b.data, want);
+        }
+        xw_buf_free(&b);
+    }
+    /* nested deeper than the fast path goes: jansson decides */
+    char deep[200];
+    memset(deep, '[', 40);
+    memset(deep + 40, ']', 40);
+    deep[80] = '\0';
+    xw_buf b;
+    xw_buf_init(&b, 1 << 20);
+    pl_event ev = sample_event();
+    ev.content_json = deep;
+    assert_int_equal(pl_event_encode(&ev, &b, NULL), XW_OK);
+    xw_buf_free(&b);
+}
+
 /* --- outbox ------------------------------------------------------------------------------- */
 
 static void fill(sqlite3 *db, pl_outbox_writer *w, int from, int to, int ngroups)
@@ -339,6 +420,71 @@ static void test_outbox(void **state)
     assert_true(c4.seqs[0] > c3.seqs[4]);
     pl_outbox_writer_free(w);
     sqlite3_close(wdb);
+    pl_outbox_close(ob);
+    unlink(path);
+}
+
+static void test_outbox_add_many(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_tmp(path, sizeof path, "many.db");
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(path, &ob, &eb), XW_OK);
+    sqlite3 *db = pl_outbox_db(ob);
+    pl_outbox_writer *w;
+    assert_int_equal(pl_outbox_writer_new(db, &w, &eb), XW_OK);
+    enum { N = 75 }; /* two full chunks of 32 and a remainder */
+    static char ids[N][16], contents[N][32];
+    pl_event evs[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "m-%03d", i);
+        snprintf(contents[i], sizeof contents[i], "{\"n\":%d}", i);
+        evs[i] =
+            (pl_event){.id = ids[i], .kind = PL_EVENT_MESSAGE, .group_id = "g", .content_json = contents[i]};
+    }
+    /* a bad event in the second chunk: nothing of the call is left, inside a transaction */
+    evs[40].content_json = "{";
+    int64_t seqs[N];
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(pl_outbox_writer_add(w, &evs[0], 1, NULL, &eb), XW_OK); /* the caller's own row */
+    assert_int_equal(pl_outbox_writer_add_many(w, evs, N, 1, seqs, &eb), XW_EINVAL);
+    assert_non_null(strstr(eb.msg, "event m-040"));
+    int64_t pending = -1;
+    assert_int_equal(pl_outbox_counts(ob, &pending, NULL, &eb), XW_OK);
+    assert_int_equal(pending, 1); /* the savepoint undid only this call */
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    /* outside a transaction, and without one: all rows, in order, with their seqs */
+    evs[40].content_json = contents[40];
+    assert_int_equal(pl_outbox_writer_add_many(w, evs, N, 1, seqs, &eb), XW_OK);
+    assert_int_equal(pl_outbox_writer_add_many(w, evs, 0, 1, NULL, &eb), XW_OK);
+    struct collect c = {.stop_at = 64};
+    size_t visited;
+    assert_int_equal(pl_outbox_scan(ob, 0, 64, collect_row, &c, &visited, &eb), XW_OK);
+    assert_int_equal(visited, 64);
+    for (int i = 0; i < 64; i++) {
+        assert_string_equal(c.ids[i], ids[i]);
+        assert_true(c.seqs[i] == seqs[i]);
+    }
+    assert_int_equal(pl_outbox_counts(ob, &pending, NULL, &eb), XW_OK);
+    assert_int_equal(pending, N);
+    for (int i = 1; i < N; i++)
+        assert_true(seqs[i] == seqs[i - 1] + 1);
+    /* the same bytes as one event at a time */
+    xw_buf one;
+    xw_buf_init(&one, PL_EVENT_MAX_BYTES);
+    assert_int_equal(pl_event_encode(&evs[70], &one, &eb), XW_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT payload FROM pl_outbox WHERE seq = ?", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, seqs[70]);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_bytes(st, 0), (int)one.len);
+    assert_memory_equal(sqlite3_column_blob(st, 0), one.data, one.len);
+    sqlite3_finalize(st);
+    xw_buf_free(&one);
+    pl_outbox_writer_free(w);
     pl_outbox_close(ob);
     unlink(path);
 }
@@ -568,6 +714,10 @@ static void test_export_kafka_mock(void **state)
     pl_kafka_config bad = {.brokers = bs};
     assert_int_equal(pl_sink_kafka_new(&bad, &sink, &eb), XW_ECONFIG);
     assert_non_null(strstr(eb.msg, "default topic"));
+    pl_kafka_config badtopic = {.brokers = bs, .topic = "events"};
+    badtopic.topics[PL_EVENT_REACTION] = "re actions";
+    assert_int_equal(pl_sink_kafka_new(&badtopic, &sink, &eb), XW_ECONFIG);
+    assert_non_null(strstr(eb.msg, "\"re actions\" for reaction is not a valid topic name"));
     pl_kafka_config weak = {.brokers = bs, .topic = "events", .props = {{"acks", "1"}}, .nprops = 1};
     assert_int_equal(pl_sink_kafka_new(&weak, &sink, &eb), XW_ECONFIG);
     assert_non_null(strstr(eb.msg, "acks is set by the exporter"));
@@ -664,6 +814,246 @@ static void test_export_kafka_mock(void **state)
     xw_log_set_level(XW_LOG_INFO);
 }
 
+/* A running exporter with a very long idle wait picks up new rows at once when notified,
+ * and a stop from another thread ends its run. */
+struct run_arg {
+    pl_exporter *ex;
+    int rc;
+};
+
+static void *run_main(void *arg)
+{
+    struct run_arg *a = arg;
+    a->rc = pl_exporter_run(a->ex, 0, NULL);
+    return NULL;
+}
+
+static int wait_delivered(pl_exporter *ex, uint64_t n)
+{
+    for (int i = 0; i < 5000; i++) { /* 5 s, far below the 10 min idle wait */
+        pl_exporter_stats st;
+        pl_exporter_stats_get(ex, &st);
+        if (st.delivered >= n)
+            return 1;
+        usleep(1000);
+    }
+    return 0;
+}
+
+static void test_export_notify_and_stop(void **state)
+{
+    (void)state;
+    char db[128], out[128];
+    path_in_tmp(db, sizeof db, "notify.db");
+    path_in_tmp(out, sizeof out, "notify.jsonl");
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
+    sqlite3 *wdb;
+    assert_int_equal(sqlite3_open(db, &wdb), SQLITE_OK);
+    pl_outbox_busy_wait(wdb);
+    pl_outbox_writer *w;
+    assert_int_equal(pl_outbox_writer_new(wdb, &w, &eb), XW_OK);
+    pl_sink *sink;
+    assert_int_equal(pl_sink_jsonl_new(out, 0, &sink, &eb), XW_OK);
+    pl_exporter *ex;
+    pl_exporter_config cfg = {.idle_ms = 600000};
+    assert_int_equal(pl_exporter_new(ob, sink, &cfg, &ex, &eb), XW_OK);
+    struct run_arg ra = {ex, -1};
+    pthread_t t;
+    pthread_create(&t, NULL, run_main, &ra);
+    usleep(50000); /* let it find the outbox empty and go idle */
+    fill(wdb, w, 0, 10, 2);
+    pl_exporter_notify(ex);
+    assert_true(wait_delivered(ex, 10));
+    fill(wdb, w, 10, 30, 2);
+    pl_exporter_notify(ex);
+    assert_true(wait_delivered(ex, 30));
+    pl_exporter_stop(ex);
+    pthread_join(t, NULL);
+    assert_int_equal(ra.rc, XW_OK);
+    int64_t pending, failed;
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 0 && failed == 0);
+    pl_exporter_free(ex);
+    pl_sink_free(sink);
+    pl_outbox_writer_free(w);
+    sqlite3_close(wdb);
+    pl_outbox_close(ob);
+    unlink(db);
+    unlink(out);
+}
+
+/* Every allocation failure in a constructor or in the decoder is reported as XW_ENOMEM
+ * and frees what was taken (STYLE.md #8). */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    char db[128], out[128];
+    path_in_tmp(db, sizeof db, "oom.db");
+    path_in_tmp(out, sizeof out, "oom.jsonl");
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
+    xw_buf enc;
+    xw_buf_init(&enc, 1 << 20);
+    pl_event ev = sample_event();
+    assert_int_equal(pl_event_encode(&ev, &enc, &eb), XW_OK);
+    int64_t base = xw_alloc_live();
+    int done_mask = 0;
+    for (uint64_t nth = 1; nth < 40 && done_mask != 15; nth++) {
+        pl_sink *sink = NULL;
+        pl_exporter *ex = NULL;
+        pl_outbox_writer *w = NULL;
+        pl_event d;
+        int rc;
+        xw_alloc_fail_at(nth, 0);
+        rc = pl_sink_jsonl_new(out, 0, &sink, &eb);
+        xw_alloc_fail_at(0, 0);
+        if (rc == XW_OK)
+            done_mask |= 1;
+        else
+            assert_int_equal(rc, XW_ENOMEM);
+        if (sink) {
+            xw_alloc_fail_at(nth, 0);
+            rc = pl_exporter_new(ob, sink, NULL, &ex, &eb);
+            xw_alloc_fail_at(0, 0);
+            if (rc == XW_OK)
+                done_mask |= 2;
+            else
+                assert_int_equal(rc, XW_ENOMEM);
+            pl_exporter_free(ex);
+            pl_sink_free(sink);
+        }
+        xw_alloc_fail_at(nth, 0);
+        rc = pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb);
+        xw_alloc_fail_at(0, 0);
+        if (rc == XW_OK)
+            done_mask |= 4;
+        else
+            assert_int_equal(rc, XW_ENOMEM);
+        pl_outbox_writer_free(w);
+        xw_alloc_fail_at(nth, 0);
+        rc = pl_event_decode((const char *)enc.data, enc.len, &d, &eb);
+        xw_alloc_fail_at(0, 0);
+        if (rc == XW_OK)
+            done_mask |= 8;
+        else
+            assert_int_equal(rc, XW_ENOMEM);
+        pl_event_clear(&d);
+        assert_int_equal(xw_alloc_live(), base);
+    }
+    assert_int_equal(done_mask, 15); /* each one eventually succeeded */
+    xw_buf_free(&enc);
+    pl_outbox_close(ob);
+    unlink(db);
+    unlink(out);
+}
+
+/* A fatal producer error in the middle of an export: the sink is restarted and the
+ * export completes, in order, with no event lost. */
+struct fatal_arg {
+    pl_exporter *ex;
+    pl_sink *sink;
+    int fired;
+};
+
+static void *fatal_main(void *arg)
+{
+    struct fatal_arg *a = arg;
+    for (;;) {
+        pl_exporter_stats st;
+        pl_exporter_stats_get(a->ex, &st);
+        if (st.produced >= 3000) {
+            a->fired = pl_sink_kafka_test_fatal(a->sink, "test: idempotence state lost") == XW_OK;
+            return NULL;
+        }
+        usleep(200);
+    }
+}
+
+static void test_export_kafka_fatal_restart(void **state)
+{
+    (void)state;
+    xw_log_set_level(XW_LOG_OFF);
+    char errstr[256];
+    rd_kafka_conf_t *mconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(mconf, "log_level", "2", errstr, sizeof errstr);
+    rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, errstr, sizeof errstr);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 3);
+    assert_non_null(mc);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, "events", 4, 3), 0);
+    const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
+    char db[128];
+    path_in_tmp(db, sizeof db, "fatal.db");
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
+    pl_outbox_writer *w;
+    assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
+    for (int i = 0; i < 20; i++)
+        fill(pl_outbox_db(ob), w, i * 1000, (i + 1) * 1000, 10);
+    pl_kafka_config kc = {.brokers = bs, .topic = "events"};
+    pl_sink *sink;
+    assert_int_equal(pl_sink_kafka_new(&kc, &sink, &eb), XW_OK);
+    pl_exporter *ex;
+    pl_exporter_config cfg = {.max_in_flight = 2000, .batch = 500, .backoff_ms = 10};
+    assert_int_equal(pl_exporter_new(ob, sink, &cfg, &ex, &eb), XW_OK);
+    struct fatal_arg fa = {ex, sink, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, fatal_main, &fa);
+    assert_int_equal(pl_exporter_run(ex, 1, &eb), XW_OK);
+    pthread_join(t, NULL);
+    assert_true(fa.fired);
+    pl_exporter_stats st;
+    pl_exporter_stats_get(ex, &st);
+    assert_int_equal(st.restarts, 1);
+    assert_true(st.retries >= 1);
+    assert_int_equal(st.delivered, 20000);
+    assert_int_equal(st.failed, 0);
+    int64_t pending, failed;
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 0 && failed == 0);
+    /* kcat: all 20000 there, first occurrences in order per group, repeats exact */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "kcat -C -b '%s' -t events -o beginning -e -q -f '%%k\\t%%s\\n' 2>/dev/null",
+             bs);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    static char line[4096];
+    static unsigned char seen[20000];
+    memset(seen, 0, sizeof seen);
+    int last[10], distinct = 0, repeats = 0;
+    for (int i = 0; i < 10; i++)
+        last[i] = -1;
+    while (fgets(line, sizeof line, p)) {
+        char *payload = strchr(line, '\t');
+        assert_non_null(payload);
+        pl_event ev;
+        assert_int_equal(pl_event_decode(payload + 1, strlen(payload + 1) - 1, &ev, &eb), XW_OK);
+        int n = ev_num(ev.id);
+        if (seen[n]++) {
+            repeats++;
+        } else {
+            assert_true(n > last[n % 10]);
+            last[n % 10] = n;
+            distinct++;
+        }
+        pl_event_clear(&ev);
+    }
+    pclose(p);
+    assert_int_equal(distinct, 20000);
+    print_message("fatal producer error after 3000 produced: restarted once, %d repeats\n", repeats);
+    pl_exporter_free(ex);
+    pl_sink_free(sink);
+    pl_outbox_writer_free(w);
+    pl_outbox_close(ob);
+    unlink(db);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(mrk);
+    xw_log_set_level(XW_LOG_INFO);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -682,10 +1072,18 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_event_roundtrip),      cmocka_unit_test(test_event_encode_rejects),
-        cmocka_unit_test(test_event_decode_rejects), cmocka_unit_test(test_outbox),
-        cmocka_unit_test(test_export_jsonl),         cmocka_unit_test(test_export_failures),
+        cmocka_unit_test(test_event_roundtrip),
+        cmocka_unit_test(test_event_encode_rejects),
+        cmocka_unit_test(test_event_decode_rejects),
+        cmocka_unit_test(test_event_embedded_json),
+        cmocka_unit_test(test_outbox),
+        cmocka_unit_test(test_outbox_add_many),
+        cmocka_unit_test(test_export_jsonl),
+        cmocka_unit_test(test_export_failures),
         cmocka_unit_test(test_export_kafka_mock),
+        cmocka_unit_test(test_export_kafka_fatal_restart),
+        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_export_notify_and_stop),
     };
     return cmocka_run_group_tests_name("pipeline_export", tests, setup, teardown);
 }

@@ -405,6 +405,25 @@ static void test_stage_backpressure_and_config(void **state)
     bad.handle = NULL;
     assert_int_equal(pl_stage_start(&bad, &st, &eb), XW_EINVAL);
     assert_null(st);
+    /* allocation failures while starting a stage: ENOMEM, nothing leaked, no thread left */
+    int64_t base = xw_alloc_live();
+    pl_stage_config ok = {
+        .name = "oom", .threads = 3, .queue_capacity = 4, .keyed = 1, .handle = gated_handle, .ctx = &g};
+    int started = 0;
+    for (uint64_t nth = 1; nth < 20 && !started; nth++) {
+        xw_alloc_fail_at(nth, 0);
+        rc = pl_stage_start(&ok, &st, &eb);
+        xw_alloc_fail_at(0, 0);
+        if (rc == XW_OK) {
+            started = 1;
+            pl_stage_free(st);
+        } else {
+            assert_int_equal(rc, XW_ENOMEM);
+            assert_null(st);
+        }
+        assert_int_equal(xw_alloc_live(), base);
+    }
+    assert_true(started);
     /* the routing hash is stable (FNV-1a test values) */
     assert_true(pl_hash64("", 0) == UINT64_C(0xcbf29ce484222325));
     assert_true(pl_hash64("a", 1) == UINT64_C(0xaf63dc4c8601ec8c));

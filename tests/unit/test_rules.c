@@ -1,7 +1,7 @@
 /*
  * Tests for rules/ through its C API: hot reload (a bad set leaves the old one in force),
  * window state across a swap and across export/import (and import of damaged state changes
- * nothing), the LRU cap, allocation failures at every step of a compile (no leak, no crash),
+ * nothing), the cap on window entries, allocation failures at every step of a compile (no leak, no crash),
  * event JSON errors, the event builder, idempotency keys and the regex match limit.
  * The language itself is covered by the golden tests in tests/rules/.
  */
@@ -384,6 +384,68 @@ static void test_layered_sources_positions(void **state)
     rules_diags_free(&d);
 }
 
+/* Allocation failures while parsing events and evaluating them: errors, never crashes or
+ * leaks, and the engine keeps working afterwards. */
+static void test_alloc_failures_during_eval(void **state)
+{
+    (void)state;
+    rules_diags d;
+    rules_diags_init(&d);
+    rules_engine *e = rules_engine_new(NULL);
+    rules_engine_swap(e, compile(BIG, &d));
+    assert_non_null(rules_engine_set(e));
+    const char *js = "{\"kind\":\"message\",\"id\":\"e\",\"ts\":5,\"group\":{\"id\":\"g1\",\"name\":\"G\"},"
+                     "\"sender\":{\"inbox_id\":\"u9\",\"is_admin\":false},\"content\":{\"text\":\"x a b z\"},"
+                     "\"message\":{\"id\":\"m\"},\"self\":{\"is_admin\":true}}";
+    int64_t live0 = xw_alloc_live();
+    int errors = 0;
+    for (uint64_t n = 1; n < 200; n++) {
+        rules_event *ev = NULL;
+        xw_errbuf eb;
+        xw_alloc_fail_at(n, 0); /* one failure, then normal again */
+        int rc = rules_event_parse_json(js, strlen(js), NULL, &ev, &eb);
+        const rules_decision *dec = NULL;
+        if (rc == XW_OK)
+            rc = rules_engine_eval(e, ev, &dec, &eb);
+        xw_alloc_fail_at(0, 0);
+        errors += rc != XW_OK;
+        rules_event_free(ev);
+    }
+    assert_true(errors > 0);
+    /* scratch buffers may have grown (they are kept for the next events), nothing else */
+    assert_true(xw_alloc_live() - live0 < 64);
+    rules_event *ev = NULL;
+    xw_errbuf eb;
+    const rules_decision *dec;
+    assert_int_equal(rules_event_parse_json(js, strlen(js), NULL, &ev, &eb), XW_OK);
+    assert_int_equal(rules_engine_eval(e, ev, &dec, &eb), XW_OK);
+    rules_event_free(ev);
+    rules_engine_free(e);
+    rules_diags_free(&d);
+}
+
+/* A reload keeps the state of windows it keeps and starts changed windows from zero. */
+static void test_reload_changed_window(void **state)
+{
+    (void)state;
+    const char *w60 = "- rule: r\n  on: [message]\n  condition: rate(sender.inbox_id, 60s) >= 3\n";
+    const char *w61 = "- rule: r\n  on: [message]\n  condition: rate(sender.inbox_id, 61s) >= 3\n";
+    const char *w60b =
+        "- rule: other_name\n  on: [message]\n  condition: rate(sender.inbox_id,   60s) >= 2\n";
+    rules_diags d;
+    rules_diags_init(&d);
+    rules_engine *e = rules_engine_new(NULL);
+    rules_engine_swap(e, compile(w60, &d));
+    assert_int_equal(send(e, "a", 1, "r"), -1);
+    assert_int_equal(send(e, "a", 2, "r"), -1);
+    rules_engine_swap(e, compile(w61, &d)); /* another window: counts from zero */
+    assert_int_equal(send(e, "a", 3, "r"), -1);
+    rules_engine_swap(e, compile(w60b, &d)); /* the same window in another rule: count kept (3 so far) */
+    assert_int_equal(send(e, "a", 4, "other_name"), RULES_R_MATCH);
+    rules_engine_free(e);
+    rules_diags_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +458,8 @@ int main(void)
         cmocka_unit_test(test_regex_limit_counts),
         cmocka_unit_test(test_expr_check),
         cmocka_unit_test(test_layered_sources_positions),
+        cmocka_unit_test(test_alloc_failures_during_eval),
+        cmocka_unit_test(test_reload_changed_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/codec.h"
+#include "tests/vectors/groups_vectors.h"
 #include "tests/vectors/vectors.h"
 
 int vt_fail(vt_case *c, const char *fmt, ...)
@@ -102,6 +103,7 @@ static const struct {
     {"transcript-hashes", vt_transcript_hashes},
     {"message-protection", vt_message_protection},
     {"messages", vt_messages},
+    GROUPS_VECTOR_KINDS,
 };
 
 static void usage(void)

@@ -1,0 +1,136 @@
+/*
+ * Internals of mls_group shared by group.c (life cycle, messages, epochs), commit.c
+ * (proposal lists, commits), welcome.c (GroupInfo, Welcome) and group_state.c (save/load).
+ * Tests may include it; nothing else should.
+ */
+#ifndef XW_MLS_GROUP_INT_H
+#define XW_MLS_GROUP_INT_H
+
+#include "mls/framing.h"
+#include "mls/group.h"
+#include "mls/key_schedule.h"
+#include "mls/proposal.h"
+#include "mls/tree.h"
+#include "mls/treekem.h"
+
+#define MLS_GROUP_MAX_PAST 64
+#define MLS_GROUP_MAX_PROPOSALS 4096
+#define MLS_GROUP_MAX_PSKS 256
+
+/* An older epoch kept for late application messages (and its resumption PSK). */
+typedef struct {
+    uint64_t epoch;
+    xw_buf gc;
+    mls_epoch_secrets sec;
+    mls_secret_tree *st;
+    mls_tree *tree; /* public view: sender signature keys */
+} mls_past_epoch;
+
+/* The sender "leaf index" of proposals from external senders. */
+#define MLS_GROUP_EXTERNAL_SENDER UINT32_MAX
+
+typedef struct {
+    uint8_t ref[MLS_MAX_HASH];
+    mls_proposal *p;
+    uint32_t sender; /* leaf index, or MLS_GROUP_EXTERNAL_SENDER */
+} mls_cached_proposal;
+
+typedef struct {
+    xw_buf id, psk;
+} mls_psk_entry;
+
+/* What the framing sender-key lookup needs: the epoch's tree (members) and GroupContext
+ * extensions (external_senders). */
+typedef struct {
+    const mls_tree *tree;
+    mls_span extensions;
+} mls_sender_lookup;
+
+struct mls_group {
+    const mls_suite *suite;
+    mls_group_config cfg;
+    xw_buf group_id;
+    uint64_t epoch;
+    xw_buf extensions; /* contents of the GroupContext extensions vector */
+    uint8_t confirmed[MLS_MAX_HASH];
+    size_t confirmed_len;
+    uint8_t interim[MLS_MAX_HASH];
+    size_t interim_len;
+    xw_buf gc; /* encoded GroupContext of the current epoch */
+    mls_tree *tree;
+    uint32_t me;
+    int active;
+    mls_sig_priv sig;
+    mls_epoch_secrets sec;
+    mls_secret_tree *st;
+    mls_cached_proposal *props;
+    size_t n_props;
+    mls_past_epoch *past; /* oldest first */
+    size_t n_past;
+    /* own Update proposal in flight: the private key of its leaf (0 length when none) */
+    uint8_t update_priv[MLS_HPKE_MAX_SK];
+    uint8_t update_pub[MLS_HPKE_MAX_PK];
+    size_t update_len;
+    mls_psk_entry *psks;
+    size_t n_psks;
+    mls_group *staged;        /* own commit awaiting confirmation */
+    mls_sender_lookup lookup; /* argument of the framing sender-key lookup */
+    xw_buf staged_msg;        /* its message bytes */
+};
+
+/* An empty group shell (buffers initialised). */
+mls_group *mls_group_alloc(const mls_suite *s, const mls_group_config *cfg);
+/* Re-encodes g->gc from the fields and the tree hash. */
+int mls_group_gc_update(mls_group *g);
+/* Sets up the epoch from secrets already in g->sec: secret tree. */
+int mls_group_epoch_start(mls_group *g, xw_errbuf *eb);
+/* Wipes the secrets an epoch no longer needs once its secret tree exists. */
+void mls_group_wipe_spent(mls_group *g);
+/* A copy for staging the next epoch: tree with private keys, context fields, signature key,
+ * PSK store; no secret tree, no cache, no past epochs. */
+mls_group *mls_group_fork(const mls_group *g);
+/* Moves next into g as the new current epoch: g's epoch goes to the past list, next's
+ * fields replace g's, next is freed. */
+void mls_group_advance(mls_group *g, mls_group *next);
+/* Looks up a PSK value. */
+int mls_group_psk_lookup(const mls_group *g, const mls_psk_id *id, const uint8_t **psk, size_t *len,
+                         xw_errbuf *eb);
+
+/* commit.c */
+typedef struct {
+    mls_proposal *p; /* borrowed */
+    uint32_t sender;
+    int by_ref;
+    uint8_t ref[MLS_MAX_HASH];
+} mls_plist_item;
+
+/* Validates a proposal list (§12.2) for committer and applies it (§12.3) to next (a fork).
+ * Writes the leaf indices of added members (in order), the PSKs (in order) and whether a
+ * path is required. */
+int mls_group_apply_proposals(const mls_group *g, mls_group *next, const mls_plist_item *items, size_t n,
+                              uint32_t committer, uint32_t *added, size_t *n_added, mls_psk *psks,
+                              size_t *n_psks, int *path_required, xw_errbuf *eb);
+/* Processes an unprotected commit into a new staged state. */
+int mls_group_process_commit(mls_group *g, const mls_authenticated_content *ac, mls_group **next_out,
+                             int *removed, xw_errbuf *eb);
+/* Checks a proposal received on its own (before caching it). */
+int mls_group_check_proposal(const mls_group *g, const mls_proposal *p, uint32_t sender, xw_errbuf *eb);
+
+/* welcome.c */
+/* Builds the Welcome for the added leaves of next (a staged state whose key schedule ran). */
+int mls_group_welcome_build(const mls_group *g, const mls_group *next, const uint8_t *confirmation_tag,
+                            const uint32_t *added, const mls_key_package *const *kps, size_t n_added,
+                            const mls_treekem_path *path, const mls_psk *psks, size_t n_psks, xw_buf *out,
+                            xw_errbuf *eb);
+
+/* current time (config or clock) */
+uint64_t mls_group_now(const mls_group *g);
+
+/* framing context of the current epoch */
+int mls_group_framing_ctx(mls_group *g, mls_framing_ctx *ctx, xw_errbuf *eb);
+
+#ifdef XW_TESTING
+extern int mls_group_test_unchecked;
+#endif
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * Exceptions in Falco's shape, compiled to a predicate that compile.c attaches to the rule
+ * as `and not (...)`.
+ *
+ * One field (`fields: sender.inbox_id`): `values` is a flat list and the comparison defaults
+ * to `in` (list names allowed). Several fields: `comps` has one comparison per field
+ * (default `=`) and each value is a tuple with one value per field; a tuple item for `in`
+ * or `intersects` may be a list. YAML values are read with the field's type (numbers,
+ * durations, booleans); quoted values are always text. Values appended by a later file's
+ * override are OR-ed in like the others.
+ */
+#include <string.h>
+
+#include "rules/compile_int.h"
+
+/* A YAML scalar or list as a right-hand value for field type t. */
+static rules_aval *yaml_aval(rules_cctx *c, const rules_node *v, rules_type t, rules_op op)
+{
+    rules_aval *a = rules_arena_alloc(&c->tmp, sizeof *a);
+    if (!a)
+        return NULL;
+    c->fixed = v;
+    if (v->t == RN_SEQ) {
+        if (op != OP_IN && op != OP_INTERSECTS && op < OP_CONTAINS) {
+            rules_cerr(c, 0, "a list of values needs the comparison `in` or `intersects`");
+            return NULL;
+        }
+        a->k = AV_LIST;
+        a->items = rules_arena_alloc(&c->tmp, (v->n + 1) * sizeof *a->items);
+        if (!a->items)
+            return NULL;
+        for (size_t i = 0; i < v->n; i++) {
+            rules_aval *it = yaml_aval(c, v->kids[i], t == RULES_T_LIST ? RULES_T_STR : t, op);
+            if (!it || it->k == AV_LIST)
+                return NULL;
+            a->items[a->nitems++] = *it;
+        }
+        c->fixed = v;
+        return a;
+    }
+    if (v->t != RN_SCALAR) {
+        rules_cerr(c, 0, "an exception value must be a value or a list of values");
+        return NULL;
+    }
+    a->s = v->s;
+    a->len = v->len;
+    a->k = AV_STR;
+    if (v->quoted)
+        return a;
+    if ((op == OP_IN || op == OP_INTERSECTS) && rules_find_list(c, v->s, v->len) >= 0) {
+        a->k = AV_IDENT;
+        return a;
+    }
+    if (t == RULES_T_BOOL && (strcmp(v->s, "true") == 0 || strcmp(v->s, "false") == 0)) {
+        a->k = AV_BOOL;
+        a->num = strcmp(v->s, "true") == 0;
+    } else if (t == RULES_T_INT || t == RULES_T_DUR) {
+        int64_t d;
+        if (rules_parse_duration(v, &d) != 0) {
+            rules_cerr(c, 0, "'%s' is not a %s", v->s, t == RULES_T_INT ? "number" : "duration");
+            return NULL;
+        }
+        a->k = AV_DUR;
+        a->num = d;
+        if (t == RULES_T_INT) {
+            a->k = AV_NUM;
+            a->num = d / XW_NS_PER_SEC;
+            if (strspn(v->s, "-0123456789") != v->len) {
+                rules_cerr(c, 0, "'%s' is not a number", v->s);
+                return NULL;
+            }
+        }
+    }
+    return a;
+}
+
+static rules_op comp_op(const char *s)
+{
+    static const char *names[] = {"",      "=",        "!=",        "<",          "<=",       ">",
+                                  ">=",    "contains", "icontains", "startswith", "endswith", "glob",
+                                  "iglob", "regex",    "in",        "intersects", "exists"};
+    if (strcmp(s, "==") == 0)
+        return OP_EQ;
+    for (int i = 1; i <= OP_INTERSECTS; i++)
+        if (strcmp(names[i], s) == 0)
+            return (rules_op)i;
+    return OP_NONE;
+}
+
+static rules_cnode *field_pred(rules_cctx *c, const rules_node *fieldn, rules_op op, const rules_node *val)
+{
+    c->fixed = fieldn;
+    int f = fieldn->t == RN_SCALAR ? rules_field_lookup(fieldn->s, fieldn->len) : -1;
+    if (f < 0) {
+        rules_cerr(c, 0, "unknown field '%s' in an exception",
+                   fieldn->t == RN_SCALAR ? fieldn->s : "(not text)");
+        return NULL;
+    }
+    rules_aop lhs = {AO_FIELD, 0, fieldn->s, fieldn->len, NULL, 0};
+    rules_aval *rhs = yaml_aval(c, val, rules_field_type((rules_field)f), op);
+    if (!rhs)
+        return NULL;
+    c->fixed = val;
+    return rules_compile_pred(c, &lhs, op, rhs, 0);
+}
+
+static rules_cnode *or_into(rules_cctx *c, rules_cnode *acc, rules_cnode *n)
+{
+    return acc ? rules_cnode_new(c, CN_OR, acc, n) : n;
+}
+
+/* One exception to a predicate (NULL with no values: Falco allows values added later). */
+rules_cnode *rules_compile_exception(rules_cctx *c, const rules_exception_def *e, int *err)
+{
+    const rules_node *vals[RULES_MAX_FRAGS + 1];
+    size_t nv = 0;
+    if (e->values)
+        vals[nv++] = e->values;
+    for (size_t i = 0; i < e->nextra; i++)
+        vals[nv++] = e->values_extra[i];
+    rules_cnode *acc = NULL;
+    if (e->fields->t == RN_SCALAR) { /* one field: values is a flat list */
+        rules_op op = OP_IN;
+        if (e->comps) {
+            op = e->comps->t == RN_SCALAR ? comp_op(e->comps->s) : OP_NONE;
+            if (op == OP_NONE) {
+                c->fixed = e->comps;
+                rules_cerr(c, 0, "unknown comparison in comps; use =, !=, in, contains, startswith, ...");
+                return *err = 1, NULL;
+            }
+        }
+        for (size_t i = 0; i < nv; i++) {
+            if (vals[i]->t != RN_SEQ) {
+                c->fixed = vals[i];
+                rules_cerr(c, 0, "exception values must be a list");
+                return *err = 1, NULL;
+            }
+            if (op == OP_IN || op == OP_INTERSECTS) {
+                if (vals[i]->n == 0)
+                    continue;
+                rules_cnode *p = field_pred(c, e->fields, op, vals[i]);
+                if (!p)
+                    return *err = 1, NULL;
+                acc = or_into(c, acc, p);
+            } else {
+                for (size_t j = 0; j < vals[i]->n; j++) {
+                    rules_cnode *p = field_pred(c, e->fields, op, vals[i]->kids[j]);
+                    if (!p)
+                        return *err = 1, NULL;
+                    acc = or_into(c, acc, p);
+                }
+            }
+        }
+        return acc;
+    }
+    if (e->fields->t != RN_SEQ || e->fields->n == 0 || e->fields->n > 16) {
+        c->fixed = e->fields;
+        rules_cerr(c, 0, "exception fields must be a field name or a list of 1 to 16 field names");
+        return *err = 1, NULL;
+    }
+    size_t nf = e->fields->n;
+    rules_op ops[16];
+    for (size_t i = 0; i < nf; i++) {
+        ops[i] = OP_EQ;
+        if (!e->comps)
+            continue;
+        if (e->comps->t != RN_SEQ || e->comps->n != nf) {
+            c->fixed = e->comps;
+            rules_cerr(c, 0, "comps must be a list with one comparison per field (%zu)", nf);
+            return *err = 1, NULL;
+        }
+        const rules_node *cn = e->comps->kids[i];
+        ops[i] = cn->t == RN_SCALAR ? comp_op(cn->s) : OP_NONE;
+        if (ops[i] == OP_NONE) {
+            c->fixed = cn;
+            rules_cerr(c, 0, "unknown comparison '%s' in comps", cn->t == RN_SCALAR ? cn->s : "?");
+            return *err = 1, NULL;
+        }
+    }
+    for (size_t i = 0; i < nv; i++) {
+        if (vals[i]->t != RN_SEQ) {
+            c->fixed = vals[i];
+            rules_cerr(c, 0, "exception values must be a list of tuples, e.g. - [alice, g1]");
+            return *err = 1, NULL;
+        }
+        for (size_t j = 0; j < vals[i]->n; j++) {
+            const rules_node *tup = vals[i]->kids[j];
+            if (tup->t != RN_SEQ || tup->n != nf) {
+                c->fixed = tup;
+                rules_cerr(c, 0, "each exception value must be a list of %zu values, one per field", nf);
+                return *err = 1, NULL;
+            }
+            rules_cnode *conj = NULL;
+            for (size_t k = 0; k < nf; k++) {
+                rules_cnode *p = field_pred(c, e->fields->kids[k], ops[k], tup->kids[k]);
+                if (!p)
+                    return *err = 1, NULL;
+                conj = conj ? rules_cnode_new(c, CN_AND, conj, p) : p;
+            }
+            acc = or_into(c, acc, conj);
+        }
+    }
+    return acc;
+}
