@@ -250,6 +250,22 @@ int mls_hpke_setup_base_r(const mls_hpke_suite *s, const uint8_t *enc, size_t en
     return rc;
 }
 
+int mls_hpke_setup_base_r_shared(const mls_hpke_suite *s, const uint8_t *shared, size_t shared_len,
+                                 const uint8_t *info, size_t info_len, mls_hpke_ctx *ctx, xw_errbuf *eb)
+{
+    int rc = mls_hpke_suite_check(s, eb);
+    if (rc)
+        return rc;
+    const mls_hpke_kem *kem = mls_hpke_kem_get(s->kem_id);
+    if (!shared || shared_len != kem->n_secret)
+        return xw_errf(eb, XW_EINVAL, "HPKE shared secret is %zu bytes; %s gives %zu",
+                       shared ? shared_len : 0, kem->name, kem->n_secret);
+    rc = key_schedule(s, shared, shared_len, info, info_len, ctx);
+    if (rc)
+        xw_errf(eb, rc, "HPKE key schedule failed");
+    return rc;
+}
+
 static void next_nonce(const mls_hpke_ctx *ctx, uint8_t nonce[MLS_HPKE_NN])
 {
     memcpy(nonce, ctx->base_nonce, MLS_HPKE_NN);

@@ -144,6 +144,12 @@ int mls_hpke_setup_base_s(const mls_hpke_suite *s, const uint8_t *pk_r, size_t p
 int mls_hpke_setup_base_r(const mls_hpke_suite *s, const uint8_t *enc, size_t enc_len, const uint8_t *sk_r,
                           size_t sk_r_len, const uint8_t *pk_r, const uint8_t *info, size_t info_len,
                           mls_hpke_ctx *ctx, xw_errbuf *eb);
+/* SetupBaseR's key schedule on a KEM shared secret the caller already has (kem->decap's output,
+ * kem->n_secret bytes, for the KEM of s). A receiver that must try suites differing only in
+ * what the key schedule sees (the same KEM registered under two ids, as X-Wing is) decapsulates
+ * once and calls this per suite. The shared secret is not kept. */
+int mls_hpke_setup_base_r_shared(const mls_hpke_suite *s, const uint8_t *shared, size_t shared_len,
+                                 const uint8_t *info, size_t info_len, mls_hpke_ctx *ctx, xw_errbuf *eb);
 /* ContextS.Seal / ContextR.Open: ct = pt_len + MLS_HPKE_TAG bytes. Each call uses the next nonce. */
 int mls_hpke_seal(mls_hpke_ctx *ctx, const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
                   uint8_t *ct, xw_errbuf *eb);

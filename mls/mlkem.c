@@ -4,10 +4,9 @@
  * How it is put together: a public key in use is held expanded (the matrix Â, the vector t̂
  * and rho) so that X-Wing's decapsulation from a seed generates the matrix once and uses it
  * both for key generation and for the re-encryption that implicit rejection needs. The
- * matrix is sampled from SHAKE128 output of 3 blocks (enough in all but about 1 in 2^40 cases);
- * when a sample runs out (the CCTV "unlucky" key needs 582 bytes) the XOF is recomputed with
- * a longer output, since OpenSSL 3.0 cannot squeeze twice. The matrix is public, so that retry
- * leaks nothing.
+ * matrix is sampled from SHAKE128 output, three blocks at first and then one block at a time
+ * for the rare entry that needs more (the CCTV "unlucky" key needs 582 bytes). The matrix is
+ * public, so the number of blocks leaks nothing.
  *
  * Secrets (s, e, y, e1, e2, m, r, K, the decrypted message) live on the stack and are wiped
  * before return. Decapsulation always computes both the real and the rejection key and picks
@@ -45,38 +44,71 @@ typedef struct {
     uint8_t rho[32];
 } pke_pub;
 
-/* Â[i, j] = SampleNTT(rho || j || i) (FIPS 203 Algorithm 13, line 6). */
-static int gen_matrix(mls_pq_hash *h, pke_pub *pk)
+/* One entry of Â from SHAKE128(seed): three blocks, then one block at a time until 256
+ * coefficients are in (public data: the number of blocks leaks nothing). */
+static int sample_entry(mls_pq_hash *h, const uint8_t seed[34], mlkem_poly *f)
 {
-    static const size_t lens[] = {3 * XOF_BLOCK, 8 * XOF_BLOCK, 64 * XOF_BLOCK};
-    uint8_t buf[64 * XOF_BLOCK];
-    uint8_t seed[34];
-    memcpy(seed, pk->rho, 32);
-    for (int i = 0; i < K; i++) {
-        for (int j = 0; j < K; j++) {
-            seed[32] = (uint8_t)j;
-            seed[33] = (uint8_t)i;
-            size_t got = 0;
-            for (size_t l = 0; l < sizeof lens / sizeof lens[0] && got < MLKEM_N; l++) {
-                int rc = mls_pq_hash_run(h, MLS_PQ_SHAKE128, seed, sizeof seed, NULL, 0, buf, lens[l]);
-                if (rc != XW_OK)
-                    return rc;
-                got = mlkem_sample_ntt(&pk->a[i].p[j], buf, lens[l]);
-            }
-            if (got < MLKEM_N)
-                return XW_EINTERNAL; /* 10752 XOF bytes without 256 samples: probability ~2^-5000 */
-        }
+    uint8_t buf[3 * XOF_BLOCK];
+    int rc = mls_pq_hash_begin(h, MLS_PQ_SHAKE128);
+    if (rc == XW_OK)
+        rc = mls_pq_hash_absorb(h, seed, 34);
+    if (rc == XW_OK)
+        rc = mls_pq_hash_squeeze(h, buf, sizeof buf);
+    size_t got = rc == XW_OK ? mlkem_sample_ntt(f, 0, buf, sizeof buf) : 0;
+    while (rc == XW_OK && got < MLKEM_N) {
+        rc = mls_pq_hash_squeeze(h, buf, XOF_BLOCK);
+        got = mlkem_sample_ntt(f, got, buf, XOF_BLOCK);
     }
-    return XW_OK;
+    return rc;
 }
 
-/* PRF_2(seed, n) = SHAKE256(seed || n, 128) then SamplePolyCBD_2. */
-static int sample_cbd(mls_pq_hash *h, const uint8_t seed[32], uint8_t n, mlkem_poly *f)
+/* Â[i, j] = SampleNTT(rho || j || i) (FIPS 203 Algorithm 13, line 6). Four entries at a time
+ * come from four SHAKE128s side by side, three blocks each, which suffice in all but about 1
+ * case in 2^40; such an entry, and the ninth, are sampled alone. */
+static int gen_matrix(mls_pq_hash *h, pke_pub *pk)
 {
-    uint8_t buf[128];
-    int rc = mls_pq_hash_run(h, MLS_PQ_SHAKE256, seed, 32, &n, 1, buf, sizeof buf);
-    if (rc == XW_OK)
-        mlkem_cbd2(f, buf);
+    uint8_t seeds[4][34], bufs[4][3 * XOF_BLOCK];
+    const uint8_t *in[4] = {seeds[0], seeds[1], seeds[2], seeds[3]};
+    uint8_t *const out[4] = {bufs[0], bufs[1], bufs[2], bufs[3]};
+    for (int b = 0; b < 4; b++)
+        memcpy(seeds[b], pk->rho, 32);
+    int rc = XW_OK;
+    for (int e = 0; e + 4 <= K * K && rc == XW_OK; e += 4) {
+        for (int b = 0; b < 4; b++) {
+            seeds[b][32] = (uint8_t)((e + b) % K); /* j */
+            seeds[b][33] = (uint8_t)((e + b) / K); /* i */
+        }
+        rc = mls_pq_shake_x4(MLS_PQ_SHAKE128, in, 34, out, 3 * XOF_BLOCK);
+        for (int b = 0; b < 4 && rc == XW_OK; b++) {
+            mlkem_poly *f = &pk->a[(e + b) / K].p[(e + b) % K];
+            if (mlkem_sample_ntt(f, 0, bufs[b], 3 * XOF_BLOCK) < MLKEM_N)
+                rc = sample_entry(h, seeds[b], f);
+        }
+    }
+    for (int e = K * K / 4 * 4; e < K * K && rc == XW_OK; e++) {
+        seeds[0][32] = (uint8_t)(e % K);
+        seeds[0][33] = (uint8_t)(e / K);
+        rc = sample_entry(h, seeds[0], &pk->a[e / K].p[e % K]);
+    }
+    return rc;
+}
+
+/* PRF_2(seed, n_b) = SHAKE256(seed || n_b, 128) then SamplePolyCBD_2, for count (1..4)
+ * polynomials f[b] with nonces n0 + b, in one four-way SHAKE256 (unused lanes repeat the last
+ * nonce and are dropped). */
+static int sample_cbd_x4(const uint8_t seed[32], uint8_t n0, int count, mlkem_poly *const f[4])
+{
+    uint8_t in[4][33], buf[4][128];
+    const uint8_t *ip[4] = {in[0], in[1], in[2], in[3]};
+    uint8_t *const op[4] = {buf[0], buf[1], buf[2], buf[3]};
+    for (int b = 0; b < 4; b++) {
+        memcpy(in[b], seed, 32);
+        in[b][32] = (uint8_t)(n0 + (b < count ? b : count - 1));
+    }
+    int rc = mls_pq_shake_x4(MLS_PQ_SHAKE256, ip, 33, op, 128);
+    for (int b = 0; b < count && rc == XW_OK; b++)
+        mlkem_cbd2(f[b], buf[b]);
+    explicit_bzero(in, sizeof in);
     explicit_bzero(buf, sizeof buf);
     return rc;
 }
@@ -94,10 +126,13 @@ static int pke_keygen(mls_pq_hash *h, const uint8_t d[32], pke_pub *pk, mlkem_po
         PQ_DECLASSIFY(pk->rho, 32); /* rho is published in ek */
         rc = gen_matrix(h, pk);
     }
-    for (int i = 0; i < K && rc == XW_OK; i++)
-        rc = sample_cbd(h, g + 32, (uint8_t)i, &s_hat->p[i]);
-    for (int i = 0; i < K && rc == XW_OK; i++)
-        rc = sample_cbd(h, g + 32, (uint8_t)(K + i), &e.p[i]);
+    if (rc == XW_OK) { /* s (nonces 0..2) and e (3..5) */
+        mlkem_poly *const f0[4] = {&s_hat->p[0], &s_hat->p[1], &s_hat->p[2], &e.p[0]};
+        mlkem_poly *const f1[4] = {&e.p[1], &e.p[2], &e.p[2], &e.p[2]};
+        rc = sample_cbd_x4(g + 32, 0, 4, f0);
+        if (rc == XW_OK)
+            rc = sample_cbd_x4(g + 32, 4, 2, f1);
+    }
     if (rc == XW_OK) {
         for (int i = 0; i < K; i++) {
             mlkem_ntt(&s_hat->p[i]);
@@ -130,13 +165,13 @@ static int pke_encrypt(mls_pq_hash *h, const pke_pub *pk, const uint8_t m[32], c
 {
     mlkem_polyvec y, e1;
     mlkem_poly e2, mu, w;
-    int rc = XW_OK;
-    for (int i = 0; i < K && rc == XW_OK; i++)
-        rc = sample_cbd(h, r, (uint8_t)i, &y.p[i]);
-    for (int i = 0; i < K && rc == XW_OK; i++)
-        rc = sample_cbd(h, r, (uint8_t)(K + i), &e1.p[i]);
+    (void)h;
+    /* y (nonces 0..2), e1 (3..5), e2 (6) */
+    mlkem_poly *const f0[4] = {&y.p[0], &y.p[1], &y.p[2], &e1.p[0]};
+    mlkem_poly *const f1[4] = {&e1.p[1], &e1.p[2], &e2, &e2};
+    int rc = sample_cbd_x4(r, 0, 4, f0);
     if (rc == XW_OK)
-        rc = sample_cbd(h, r, 2 * K, &e2);
+        rc = sample_cbd_x4(r, 4, 3, f1);
     if (rc == XW_OK) {
         const mlkem_poly *yv[K], *col[K], *tv[K];
         for (int i = 0; i < K; i++) {
@@ -395,7 +430,7 @@ int mls_mlkem768_dk_check(const uint8_t *dk, size_t dk_len, xw_errbuf *eb)
     int rc = mls_pq_hash_run(h, MLS_PQ_SHA3_256, dk + PKE_SK_LEN, MLS_MLKEM768_EK_LEN, NULL, 0, hv, 32);
     mls_pq_hash_free(h);
     if (rc != XW_OK)
-        return xw_errf(eb, rc, "SHA3-256 failed in OpenSSL while checking an ML-KEM-768 decapsulation key");
+        return xw_errf(eb, rc, "SHA3-256 failed while checking an ML-KEM-768 decapsulation key");
     if (memcmp(hv, dk + H_OFF, 32) != 0) /* both values are public */
         return xw_errf(
             eb, XW_EBADKEY,

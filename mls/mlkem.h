@@ -12,7 +12,7 @@
  * The `_derand` variants take the randomness FIPS 203 calls d, z and m (KeyGen_internal,
  * Encaps_internal) and exist for test vectors and X-Wing; the others draw it from libsodium.
  *
- * All functions are thread-safe. Return XW_OK, or XW_ENOMEM / XW_ECRYPTO (OpenSSL failed).
+ * All functions are thread-safe. Return XW_OK, or XW_ENOMEM / XW_ECRYPTO (libsodium could not start).
  */
 #ifndef XW_MLS_MLKEM_H
 #define XW_MLS_MLKEM_H

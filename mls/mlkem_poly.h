@@ -43,9 +43,10 @@ void mlkem_sub(mlkem_poly *r, const mlkem_poly *a); /* r -= a, no reduction */
 void mlkem_reduce(mlkem_poly *f);                   /* any int16 -> small */
 void mlkem_to_unsigned(mlkem_poly *f);              /* small -> reduced */
 
-/* SampleNTT (Algorithm 7) from `xof` bytes of SHAKE128 output; returns the number of
- * coefficients written (256 when the bytes sufficed). Public data only. */
-size_t mlkem_sample_ntt(mlkem_poly *f, const uint8_t *xof, size_t xof_len);
+/* SampleNTT (Algorithm 7) from `xof` bytes of SHAKE128 output (a multiple of 3), continuing
+ * after the n coefficients already in f (0 for the first bytes); returns the number of
+ * coefficients now written (256 when the bytes sufficed). Public data only. */
+size_t mlkem_sample_ntt(mlkem_poly *f, size_t n, const uint8_t *xof, size_t xof_len);
 /* SamplePolyCBD_2 (Algorithm 8) from 128 PRF bytes; output in [-2, 2]. */
 void mlkem_cbd2(mlkem_poly *f, const uint8_t buf[128]);
 

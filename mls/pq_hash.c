@@ -1,89 +1,63 @@
 /*
- * SHA-3 and SHAKE on OpenSSL 3.0's EVP (see pq_hash.h). The four EVP_MD objects are fetched
- * from the default provider once (pthread_once) and kept for the life of the process; a
- * context wraps one EVP_MD_CTX that EVP_DigestInit_ex2 re-initialises for each hash.
+ * SHA-3 and SHAKE on the shared Keccak sponge (see pq_hash.h). A context is the sponge plus
+ * the running function; SHA3-256/512 finish with their fixed length and wipe the state, SHAKE
+ * keeps squeezing until the next begin or free.
  */
 #include "mls/pq_hash.h"
 
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <string.h>
 
 #include "common/alloc.h"
+#include "common/keccak.h"
 
 struct mls_pq_hash {
-    EVP_MD_CTX *ctx;
-    mls_pq_alg alg; /* of the running streaming hash */
+    xw_keccak k;
+    mls_pq_alg alg;
+    int done; /* a SHA-3 output was taken: nothing more until the next begin */
 };
 
-static EVP_MD *pq_mds[4];
-static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+mls_pq_hash *mls_pq_hash_new(void) { return xw_calloc(1, sizeof(mls_pq_hash)); }
 
-static void pq_fetch(void)
-{
-    static const char *const names[4] = {"SHA3-256", "SHA3-512", "SHAKE128", "SHAKE256"};
-    for (int i = 0; i < 4; i++)
-        pq_mds[i] = EVP_MD_fetch(NULL, names[i], NULL);
-}
-
-static const EVP_MD *pq_md(mls_pq_alg alg)
-{
-    pthread_once(&pq_once, pq_fetch);
-    if ((unsigned)alg > MLS_PQ_SHAKE256)
-        return NULL;
-    return pq_mds[alg];
-}
-
-mls_pq_hash *mls_pq_hash_new(void)
-{
-    mls_pq_hash *h = xw_calloc(1, sizeof *h);
-    if (!h)
-        return NULL;
-    h->ctx = EVP_MD_CTX_new();
-    if (!h->ctx) {
-        xw_free(h);
-        return NULL;
-    }
-    return h;
-}
-
-void mls_pq_hash_free(mls_pq_hash *h)
-{
-    if (!h)
-        return;
-    EVP_MD_CTX_free(h->ctx); /* OpenSSL cleanses the Keccak state */
-    xw_free(h);
-}
-
-static int pq_final(mls_pq_hash *h, mls_pq_alg alg, uint8_t *out, size_t out_len)
-{
-    if (alg == MLS_PQ_SHAKE128 || alg == MLS_PQ_SHAKE256)
-        return EVP_DigestFinalXOF(h->ctx, out, out_len) == 1 ? XW_OK : XW_ECRYPTO;
-    if (out_len != (alg == MLS_PQ_SHA3_256 ? 32u : 64u))
-        return XW_EINVAL;
-    unsigned int n = 0;
-    return EVP_DigestFinal_ex(h->ctx, out, &n) == 1 && n == out_len ? XW_OK : XW_ECRYPTO;
-}
+void mls_pq_hash_free(mls_pq_hash *h) { xw_free_secret(h, sizeof *h); }
 
 int mls_pq_hash_begin(mls_pq_hash *h, mls_pq_alg alg)
 {
-    const EVP_MD *md = pq_md(alg);
-    if (!h || !md || EVP_DigestInit_ex2(h->ctx, md, NULL) != 1)
-        return XW_ECRYPTO;
+    static const unsigned rates[4] = {XW_KECCAK_RATE_SHAKE256, XW_KECCAK_RATE_SHA3_512,
+                                      XW_KECCAK_RATE_SHAKE128, XW_KECCAK_RATE_SHAKE256};
+    if (!h || (unsigned)alg > MLS_PQ_SHAKE256)
+        return XW_EINVAL;
+    int xof = alg == MLS_PQ_SHAKE128 || alg == MLS_PQ_SHAKE256;
+    xw_keccak_init(&h->k, rates[alg], xof ? XW_KECCAK_DS_SHAKE : XW_KECCAK_DS_SHA3);
     h->alg = alg;
+    h->done = 0;
     return XW_OK;
 }
 
 int mls_pq_hash_absorb(mls_pq_hash *h, const uint8_t *p, size_t n)
 {
-    if (n && EVP_DigestUpdate(h->ctx, p, n) != 1)
-        return XW_ECRYPTO;
+    if (h->k.squeezing || h->done)
+        return XW_EINVAL;
+    if (n)
+        xw_keccak_absorb(&h->k, p, n);
     return XW_OK;
 }
 
 int mls_pq_hash_squeeze(mls_pq_hash *h, uint8_t *out, size_t out_len)
 {
-    return pq_final(h, h->alg, out, out_len);
+    if (h->k.rate == 0)
+        return XW_EINVAL; /* no begin since the last one-shot hash */
+    if (h->alg == MLS_PQ_SHAKE128 || h->alg == MLS_PQ_SHAKE256) {
+        xw_keccak_squeeze(&h->k, out, out_len);
+        return XW_OK;
+    }
+    if (h->done || out_len != (h->alg == MLS_PQ_SHA3_256 ? 32u : 64u))
+        return XW_EINVAL;
+    xw_keccak_squeeze(&h->k, out, out_len);
+    xw_keccak_wipe(&h->k);
+    h->done = 1;
+    return XW_OK;
 }
 
 int mls_pq_hash_run(mls_pq_hash *h, mls_pq_alg alg, const uint8_t *a, size_t a_len, const uint8_t *b,
@@ -95,8 +69,43 @@ int mls_pq_hash_run(mls_pq_hash *h, mls_pq_alg alg, const uint8_t *a, size_t a_l
     if (rc == XW_OK)
         rc = mls_pq_hash_absorb(h, b, b_len);
     if (rc == XW_OK)
-        rc = pq_final(h, alg, out, out_len);
+        rc = mls_pq_hash_squeeze(h, out, out_len);
+    if (alg == MLS_PQ_SHAKE128 || alg == MLS_PQ_SHAKE256)
+        xw_keccak_wipe(&h->k); /* one-shot: the remaining output is nobody's */
     return rc;
+}
+
+int mls_pq_shake_x4(mls_pq_alg alg, const uint8_t *const in[4], size_t in_len, uint8_t *const out[4],
+                    size_t out_len)
+{
+    const unsigned rate = alg == MLS_PQ_SHAKE128   ? XW_KECCAK_RATE_SHAKE128
+                          : alg == MLS_PQ_SHAKE256 ? XW_KECCAK_RATE_SHAKE256
+                                                   : 0;
+    if (!rate || in_len >= rate)
+        return XW_EINVAL;
+    xw_keccak_lanes4 st[25];
+    memset(st, 0, sizeof st);
+    for (int j = 0; j < 4; j++) {
+        for (size_t i = 0; i < in_len; i++)
+            st[i / 8][j] ^= (uint64_t)in[j][i] << (8 * (i % 8));
+        st[in_len / 8][j] ^= (uint64_t)XW_KECCAK_DS_SHAKE << (8 * (in_len % 8));
+        st[(rate - 1) / 8][j] ^= (uint64_t)0x80 << (8 * ((rate - 1) % 8));
+    }
+    for (size_t off = 0; off < out_len; off += rate) {
+        xw_keccak_f1600_x4(st);
+        size_t take = out_len - off < rate ? out_len - off : rate;
+        for (int j = 0; j < 4; j++) {
+            uint8_t *o = out[j] + off;
+            size_t i = 0;
+            for (; i + 8 <= take; i += 8)
+                for (int b = 0; b < 8; b++) /* gcc merges this into one store */
+                    o[i + (size_t)b] = (uint8_t)(st[i / 8][j] >> (8 * b));
+            for (; i < take; i++)
+                o[i] = (uint8_t)(st[i / 8][j] >> (8 * (i % 8)));
+        }
+    }
+    explicit_bzero(st, sizeof st);
+    return XW_OK;
 }
 
 static int pq_sodium_ok;

@@ -121,16 +121,16 @@ int mls_welcome_wrap(const mls_wrap_key *to, const uint8_t *welcome, size_t welc
  * other KEM id: a bad encapsulation or a bad metadata tag is final. */
 enum { STOP_SETUP, STOP_WELCOME, STOP_METADATA, STOP_NONE };
 
-/* Opens data (and metadata) with one KEM id. */
-static int unwrap_with(uint16_t kem_id, const uint8_t *sk, size_t sk_len, mls_span enc, mls_span ct,
+/* Opens data (and metadata) with one KEM id, from the KEM's shared secret. */
+static int unwrap_with(uint16_t kem_id, const uint8_t *shared, size_t shared_len, mls_span ct,
                        const uint8_t *metadata_ct, size_t metadata_ct_len, xw_buf *w, xw_buf *m, int *stop,
                        xw_errbuf *eb)
 {
     mls_hpke_suite s = suite_for(kem_id);
     mls_hpke_ctx ctx;
     *stop = STOP_SETUP;
-    int rc = mls_hpke_setup_base_r(&s, enc.p, enc.len, sk, sk_len, NULL, welcome_info, sizeof welcome_info,
-                                   &ctx, eb);
+    int rc =
+        mls_hpke_setup_base_r_shared(&s, shared, shared_len, welcome_info, sizeof welcome_info, &ctx, eb);
     if (rc != XW_OK)
         return rc;
     *stop = STOP_WELCOME;
@@ -191,11 +191,34 @@ int mls_welcome_unwrap(mls_wrap_alg alg, const uint8_t *sk, size_t sk_len, const
         return xw_errctx(eb, XW_EMALFORMED, "wrapped welcome (%s) is malformed", alg_name(alg));
     int rc = XW_EDECRYPT, stop = STOP_SETUP;
     xw_errbuf local = {{0}};
+    /* The KEM id enters only the key schedule: one decapsulation serves every id whose KEM
+     * decapsulates the same way (both X-Wing ids), so a fallback costs no second one. */
+    uint8_t shared[MLS_HPKE_MAX_SECRET];
+    const mls_hpke_kem *decapped = NULL;
     for (int i = 0; i < n_ids; i++) {
+        const mls_hpke_kem *ki = mls_hpke_kem_get(ids[i]);
+        if (!ki) {
+            rc = xw_errf(&local, XW_EUNSUPPORTED, "HPKE KEM 0x%04X is not registered", ids[i]);
+            break;
+        }
+        if (!decapped || ki->decap != decapped->decap || ki->n_secret != decapped->n_secret ||
+            ki->n_enc != decapped->n_enc) {
+            stop = STOP_SETUP;
+            if (enc.len != ki->n_enc || sk_len != ki->n_sk)
+                rc = xw_errf(&local, XW_EBADKEY,
+                             "%s needs a %zu-byte encapsulated key and a %zu-byte private key", ki->name,
+                             ki->n_enc, ki->n_sk);
+            else
+                rc = ki->decap(ki, enc.p, sk, NULL, shared, &local);
+            if (rc != XW_OK)
+                break;
+            decapped = ki;
+        }
         xw_buf w, m;
         xw_buf_init(&w, welcome->max);
         xw_buf_init(&m, metadata ? metadata->max : 0);
-        rc = unwrap_with(ids[i], sk, sk_len, enc, ct, metadata_ct, metadata_ct_len, &w, &m, &stop, &local);
+        rc = unwrap_with(ids[i], shared, ki->n_secret, ct, metadata_ct, metadata_ct_len, &w, &m, &stop,
+                         &local);
         if (rc == XW_OK) {
             buf_hand_over(welcome, &w);
             if (metadata_ct)
@@ -208,6 +231,7 @@ int mls_welcome_unwrap(mls_wrap_alg alg, const uint8_t *sk, size_t sk_len, const
         if (rc != XW_EDECRYPT || stop != STOP_WELCOME)
             break;
     }
+    xw_wipe(shared, sizeof shared);
     if (rc == XW_OK)
         return XW_OK;
     if (rc == XW_EDECRYPT && stop == STOP_WELCOME && n_ids == 2)

@@ -1,6 +1,6 @@
 /*
  * X-Wing KEM, draft-connolly-cfrg-xwing-kem-06 (see xwing.h), on ML-KEM-768 from mlkem.c,
- * X25519 from libsodium and SHA-3 from OpenSSL.
+ * X25519 from libsodium and SHA-3 from the Keccak sponge in common/keccak.c.
  *
  * The private key is the 32-byte seed, as the draft and libxmtp define it. Everything else is
  * derived from it: mls_xwing_key regenerates the ML-KEM key pair (keeping the sampled matrix
@@ -70,7 +70,7 @@ static int key_new(mls_pq_hash *h, const uint8_t sk[32], mls_xwing_key **out)
     if (rc == XW_OK) {
         memcpy(key->pk, mls_mlkem768_int_key_ek(key->mk), MLKEM_EK);
         memcpy(key->sk_x, ex + 64, 32);
-        if (crypto_scalarmult_curve25519_base(key->pk + MLKEM_EK, key->sk_x) != 0)
+        if (mls_x25519_base(key->pk + MLKEM_EK, key->sk_x) != XW_OK)
             rc = XW_ECRYPTO; /* a clamped scalar never gives zero */
     }
     explicit_bzero(ex, sizeof ex);
@@ -199,7 +199,7 @@ int mls_xwing_encaps_derand(const uint8_t *pk, size_t pk_len, const uint8_t esee
                      "zeros); refuse this key package");
         goto done;
     }
-    if (rc == XW_OK && crypto_scalarmult_curve25519_base(out + MLKEM_CT, eseed + 32) != 0)
+    if (rc == XW_OK && mls_x25519_base(out + MLKEM_CT, eseed + 32) != XW_OK)
         rc = XW_ECRYPTO;
     if (rc == XW_OK)
         rc = mls_mlkem768_int_encaps(h, pk, eseed, out, ss_m);

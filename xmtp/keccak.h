@@ -11,11 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/keccak.h"
+
 #define XMTP_KECCAK256_LEN 32
 
 typedef struct {
-    uint64_t st[25];
-    size_t pos; /* bytes absorbed into the current block */
+    xw_keccak k; /* the shared sponge, rate 136, domain byte 0x01 */
 } xmtp_keccak_ctx;
 
 void xmtp_keccak256_init(xmtp_keccak_ctx *c);

@@ -142,6 +142,52 @@ static void test_draft_id_fallback(void **state)
     xw_buf_free(&w);
 }
 
+/* mls_hpke_setup_base_r_shared on the KEM's shared secret gives the same context as
+ * mls_hpke_setup_base_r, under both X-Wing ids and X25519, and refuses a wrong length. */
+static void test_setup_from_shared_secret(void **state)
+{
+    (void)state;
+    xw_errbuf eb = {{0}};
+    assert_int_equal(mls_xwing_hpke_register(&eb), XW_OK);
+    static const uint16_t kems[3] = {MLS_HPKE_KEM_XWING_LIBXMTP, MLS_HPKE_KEM_XWING_DRAFT,
+                                     MLS_HPKE_KEM_X25519_SHA256};
+    static const uint8_t info[5] = {'i', 'n', 'f', 'o', 0};
+    for (int i = 0; i < 3; i++) {
+        recipient r;
+        if (kems[i] == MLS_HPKE_KEM_X25519_SHA256)
+            make_x25519(&r);
+        else
+            make_xwing(&r);
+        mls_hpke_suite s = {kems[i], MLS_HPKE_KDF_HKDF_SHA256, MLS_HPKE_AEAD_CHACHA20POLY1305};
+        const mls_hpke_kem *kem = mls_hpke_kem_get(kems[i]);
+        assert_non_null(kem);
+        uint8_t enc[MLS_XWING_CT_LEN], shared[64], ct[sizeof welcome_msg + MLS_HPKE_TAG],
+            pt[sizeof welcome_msg];
+        mls_hpke_ctx cs, cr, cx;
+        assert_int_equal(
+            mls_hpke_setup_base_s(&s, r.key.pub, r.key.pub_len, info, sizeof info, NULL, enc, &cs, &eb),
+            XW_OK);
+        assert_int_equal(
+            mls_hpke_setup_base_r(&s, enc, kem->n_enc, r.sk, 32, NULL, info, sizeof info, &cr, &eb), XW_OK);
+        assert_int_equal(kem->decap(kem, enc, r.sk, NULL, shared, &eb), XW_OK);
+        assert_int_equal(mls_hpke_setup_base_r_shared(&s, shared, kem->n_secret, info, sizeof info, &cx, &eb),
+                         XW_OK);
+        assert_memory_equal(cx.key, cr.key, sizeof cx.key);
+        assert_memory_equal(cx.base_nonce, cr.base_nonce, sizeof cx.base_nonce);
+        assert_memory_equal(cx.exporter_secret, cr.exporter_secret, sizeof cx.exporter_secret);
+        assert_int_equal(mls_hpke_seal(&cs, NULL, 0, welcome_msg, sizeof welcome_msg, ct, &eb), XW_OK);
+        assert_int_equal(mls_hpke_open(&cx, NULL, 0, ct, sizeof ct, pt, &eb), XW_OK);
+        assert_memory_equal(pt, welcome_msg, sizeof pt);
+        assert_int_equal(
+            mls_hpke_setup_base_r_shared(&s, shared, kem->n_secret - 1, info, sizeof info, &cx, &eb),
+            XW_EINVAL);
+        assert_non_null(strstr(eb.msg, "shared secret is 31 bytes"));
+        mls_hpke_ctx_wipe(&cs);
+        mls_hpke_ctx_wipe(&cr);
+        mls_hpke_ctx_wipe(&cx);
+    }
+}
+
 static void test_unwrap_refusals(void **state)
 {
     (void)state;
@@ -303,9 +349,13 @@ int main(void)
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip_xwing),   cmocka_unit_test(test_roundtrip_x25519),
-        cmocka_unit_test(test_draft_id_fallback), cmocka_unit_test(test_unwrap_refusals),
-        cmocka_unit_test(test_extensions),        cmocka_unit_test(test_decoder_alloc_failures),
+        cmocka_unit_test(test_roundtrip_xwing),
+        cmocka_unit_test(test_roundtrip_x25519),
+        cmocka_unit_test(test_draft_id_fallback),
+        cmocka_unit_test(test_unwrap_refusals),
+        cmocka_unit_test(test_extensions),
+        cmocka_unit_test(test_decoder_alloc_failures),
+        cmocka_unit_test(test_setup_from_shared_secret),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
