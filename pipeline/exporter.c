@@ -37,12 +37,12 @@ struct pl_exporter {
     pl_exporter_config cfg;
     slot *ring;
     size_t head, count, completed;
-    int64_t cursor;      /* highest seq whose events were all produced since the last rewind */
-    int64_t resume_seq;  /* a row produced in part (ring or sink queue full): its seq, */
-    size_t resume_idx;   /* and the first event not yet produced */
-    int rewind;     /* a retriable report arrived: drain, then read again from the start */
-    int sync_retry; /* the sink refused a row for now: back off, then read again */
-    int full;       /* the sink's local queue is full: poll before producing more */
+    int64_t cursor;     /* highest seq whose events were all produced since the last rewind */
+    int64_t resume_seq; /* a row produced in part (ring or sink queue full): its seq, */
+    size_t resume_idx;  /* and the first event not yet produced */
+    int rewind;         /* a retriable report arrived: drain, then read again from the start */
+    int sync_retry;     /* the sink refused a row for now: back off, then read again */
+    int full;           /* the sink's local queue is full: poll before producing more */
     char retry_detail[XW_ERRBUF_SIZE];
     pl_outbox_range *ranges;
     pl_outbox_failure *fails;

@@ -92,8 +92,9 @@ int pl_outbox_rec_next(const uint8_t *body, size_t len, size_t *pos, pl_outbox_r
 {
     size_t p = *pos;
     if (p > len || len - p < PL_OUTBOX_REC_HEADER)
-        return xw_errf(eb, XW_ECORRUPT, "batch record at byte %zu is cut short (%zu bytes left, header needs %d)",
-                       p, p > len ? 0 : len - p, PL_OUTBOX_REC_HEADER);
+        return xw_errf(eb, XW_ECORRUPT,
+                       "batch record at byte %zu is cut short (%zu bytes left, header needs %d)", p,
+                       p > len ? 0 : len - p, PL_OUTBOX_REC_HEADER);
     const uint8_t *h = body + p;
     uint32_t kind = h[0], idl = h[1], gl = get_be(h + 2, 2), pll = get_be(h + 4, 4);
     if (kind >= PL_EVENT__KIND_COUNT)
@@ -119,7 +120,8 @@ int pl_outbox_rec_next(const uint8_t *body, size_t len, size_t *pos, pl_outbox_r
     rec->payload = rec->group + gl;
     rec->payload_len = pll;
     if (memchr(rec->id, 0, idl) || memchr(rec->group, 0, gl))
-        return xw_errf(eb, XW_ECORRUPT, "batch record at byte %zu has a NUL byte in its event or group id", p);
+        return xw_errf(eb, XW_ECORRUPT, "batch record at byte %zu has a NUL byte in its event or group id",
+                       p);
     *pos = p + PL_OUTBOX_REC_HEADER + need;
     return XW_OK;
 }
@@ -217,14 +219,16 @@ static int migrate_rows(sqlite3 *db, xw_errbuf *eb)
     xw_buf body, errs;
     xw_buf_init(&body, PL_OUTBOX_BATCH_MAX_BYTES);
     xw_buf_init(&errs, 1 << 16);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT seq, event_id, kind, group_id, payload, created_ns, state, attempts, last_error"
-                           " FROM pl_outbox ORDER BY seq",
-                           -1, &sel, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db,
-                           "INSERT INTO pl_outbox_batch(n, first_id, body, created_ns, state, attempts, errors)"
-                           " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &ins, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT seq, event_id, kind, group_id, payload, created_ns, state, attempts, last_error"
+            " FROM pl_outbox ORDER BY seq",
+            -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(
+            db,
+            "INSERT INTO pl_outbox_batch(n, first_id, body, created_ns, state, attempts, errors)"
+            " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+            -1, &ins, NULL) != SQLITE_OK) {
         rc = db_err(eb, db, "converting the old outbox table");
         goto out;
     }
@@ -238,12 +242,14 @@ static int migrate_rows(sqlite3 *db, xw_errbuf *eb)
         size_t pll = (size_t)sqlite3_column_bytes(sel, 4);
         pl_event_kind k;
         if (!id || !kind || !group || !payload || pl_event_kind_parse(kind, &k) != XW_OK ||
-            !pl_event_id_valid(id) || !*group || strlen(group) > PL_EVENT_GROUP_MAX || pll > PL_EVENT_MAX_BYTES) {
-            rc = xw_errf(eb, XW_ECORRUPT,
-                         "row %lld of the old outbox table pl_outbox is damaged (empty or out-of-range column); "
-                         "nothing was converted: repair or delete that row with sqlite3, then open the outbox "
-                         "again",
-                         seq);
+            !pl_event_id_valid(id) || !*group || strlen(group) > PL_EVENT_GROUP_MAX ||
+            pll > PL_EVENT_MAX_BYTES) {
+            rc = xw_errf(
+                eb, XW_ECORRUPT,
+                "row %lld of the old outbox table pl_outbox is damaged (empty or out-of-range column); "
+                "nothing was converted: repair or delete that row with sqlite3, then open the outbox "
+                "again",
+                seq);
             goto out;
         }
         xw_buf_reset(&body);
@@ -308,7 +314,8 @@ int pl_outbox_schema(sqlite3 *db, xw_errbuf *eb)
     }
     /* a file of the first version: convert it (under the write lock when we can take it) */
     int own = sqlite3_get_autocommit(db);
-    if (sqlite3_exec(db, own ? "BEGIN IMMEDIATE" : "SAVEPOINT pl_outbox_migrate", NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(db, own ? "BEGIN IMMEDIATE" : "SAVEPOINT pl_outbox_migrate", NULL, NULL, NULL) !=
+        SQLITE_OK)
         return db_err(eb, db, "starting the conversion of the old outbox table");
     if ((rc = table_exists(db, "pl_outbox", &old, eb)) == XW_OK) {
         if (sqlite3_exec(db, outbox_ddl, NULL, NULL, NULL) != SQLITE_OK)
@@ -350,9 +357,9 @@ int pl_outbox_writer_new(sqlite3 *db, pl_outbox_writer **out, xw_errbuf *eb)
     w->db = db;
     /* room for a full batch plus one more maximal record (the one that did not fit) */
     xw_buf_init(&w->enc, PL_OUTBOX_BATCH_MAX_BYTES + PL_EVENT_MAX_BYTES + PL_OUTBOX_REC_HEADER + 512);
-    if ((rc = prepare(db,
-                      "INSERT INTO pl_outbox_batch(n, first_id, body, created_ns) VALUES (?1, ?2, ?3, ?4)",
-                      &w->ins, eb)) != XW_OK ||
+    if ((rc =
+             prepare(db, "INSERT INTO pl_outbox_batch(n, first_id, body, created_ns) VALUES (?1, ?2, ?3, ?4)",
+                     &w->ins, eb)) != XW_OK ||
         (rc = prepare(db, "SAVEPOINT pl_outbox_add", &w->sp_begin, eb)) != XW_OK ||
         (rc = prepare(db, "RELEASE pl_outbox_add", &w->sp_release, eb)) != XW_OK ||
         (rc = prepare(db, "ROLLBACK TO pl_outbox_add", &w->sp_rollback, eb)) != XW_OK) {
@@ -515,8 +522,8 @@ int pl_outbox_open(const char *path, pl_outbox **out, xw_errbuf *eb)
                       "SELECT seq, n, body, attempts FROM pl_outbox_batch"
                       " WHERE seq > ?1 AND state = 0 ORDER BY seq LIMIT ?2",
                       &ob->scan, eb)) != XW_OK ||
-        (rc = prepare(ob->db, "DELETE FROM pl_outbox_batch WHERE seq BETWEEN ?1 AND ?2 AND state = 0", &ob->del,
-                      eb)) != XW_OK ||
+        (rc = prepare(ob->db, "DELETE FROM pl_outbox_batch WHERE seq BETWEEN ?1 AND ?2 AND state = 0",
+                      &ob->del, eb)) != XW_OK ||
         (rc = prepare(ob->db, "SELECT n, body FROM pl_outbox_batch WHERE seq = ?1 AND state = 0", &ob->get,
                       eb)) != XW_OK ||
         (rc = prepare(ob->db,
@@ -548,8 +555,8 @@ static int damaged(xw_errbuf *eb, long long seq, int rc)
 }
 
 /* Visits the events of one row's body (already checked). */
-static int visit_body(int64_t seq, const uint8_t *body, size_t len, size_t n, int attempts, pl_outbox_row_fn fn,
-                      void *ctx, size_t *visited, int *stopped, xw_errbuf *eb)
+static int visit_body(int64_t seq, const uint8_t *body, size_t len, size_t n, int attempts,
+                      pl_outbox_row_fn fn, void *ctx, size_t *visited, int *stopped, xw_errbuf *eb)
 {
     size_t pos = 0;
     char id[PL_EVENT_ID_MAX + 1], group[PL_EVENT_GROUP_MAX + 1];
@@ -763,9 +770,10 @@ int pl_outbox_scan_failed(pl_outbox *ob, int (*fn)(void *ctx, const pl_outbox_ro
                           void *ctx, xw_errbuf *eb)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(ob->db,
-                           "SELECT seq, n, body, attempts, errors FROM pl_outbox_batch WHERE state <> 0 ORDER BY seq",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            ob->db,
+            "SELECT seq, n, body, attempts, errors FROM pl_outbox_batch WHERE state <> 0 ORDER BY seq", -1,
+            &st, NULL) != SQLITE_OK)
         return db_err(eb, ob->db, "listing failed events");
     int src, rc = XW_OK, stopped = 0;
     while (!stopped && (src = sqlite3_step(st)) == SQLITE_ROW) {

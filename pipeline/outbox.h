@@ -48,9 +48,9 @@
 typedef struct pl_outbox pl_outbox;
 typedef struct pl_outbox_writer pl_outbox_writer;
 
-#define PL_OUTBOX_BATCH_MAX_EVENTS 512          /* events in one row */
-#define PL_OUTBOX_BATCH_MAX_BYTES (4u << 20)    /* bytes of one row's body */
-#define PL_OUTBOX_REC_HEADER 8                  /* bytes of a record header in a body */
+#define PL_OUTBOX_BATCH_MAX_EVENTS 512       /* events in one row */
+#define PL_OUTBOX_BATCH_MAX_BYTES (4u << 20) /* bytes of one row's body */
+#define PL_OUTBOX_REC_HEADER 8               /* bytes of a record header in a body */
 
 /* One event of a batch body, as framed (pointers into the body; not NUL-terminated). */
 typedef struct {

@@ -78,8 +78,8 @@ int main(int argc, char **argv)
             snprintf(grp[j], sizeof grp[j], "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);
             snprintf(inbox[j], sizeof inbox[j], "%016llx%016llx%016llx%016llx", (unsigned long long)h2,
                      (unsigned long long)h1, (unsigned long long)(h1 ^ i), (unsigned long long)(h2 + i % 7));
-            int len = snprintf(content, 200, "{\"text\":\"hello from the load test, message %lu\",\"n\":%lu", i,
-                               per_group[g]++);
+            int len = snprintf(content, 200, "{\"text\":\"hello from the load test, message %lu\",\"n\":%lu",
+                               i, per_group[g]++);
             if (pad) {
                 memcpy(content + len, ",\"pad\":\"", 8);
                 memset(content + len + 8, 'x', pad);

@@ -597,18 +597,19 @@ static void test_outbox_migrate(void **state)
     unlink(path);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TABLE pl_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT "
-                                  "NULL, kind TEXT NOT NULL, group_id TEXT NOT NULL, payload BLOB NOT NULL,"
-                                  " created_ns INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0, attempts INTEGER "
-                                  "NOT NULL DEFAULT 0, last_error TEXT);"
-                                  "INSERT INTO pl_outbox(event_id, kind, group_id, payload, created_ns) VALUES"
-                                  " ('o-1', 'message', 'g1', '{\"id\":\"o-1\"}', 5),"
-                                  " ('o-2', 'reaction', 'g2', '{\"id\":\"o-2\"}', 5);"
-                                  "INSERT INTO pl_outbox(event_id, kind, group_id, payload, created_ns, state, "
-                                  "last_error) VALUES ('o-3', 'message', 'g1', '{\"id\":\"o-3\"}', 5, 1, 'too big');",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE pl_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT "
+                     "NULL, kind TEXT NOT NULL, group_id TEXT NOT NULL, payload BLOB NOT NULL,"
+                     " created_ns INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0, attempts INTEGER "
+                     "NOT NULL DEFAULT 0, last_error TEXT);"
+                     "INSERT INTO pl_outbox(event_id, kind, group_id, payload, created_ns) VALUES"
+                     " ('o-1', 'message', 'g1', '{\"id\":\"o-1\"}', 5),"
+                     " ('o-2', 'reaction', 'g2', '{\"id\":\"o-2\"}', 5);"
+                     "INSERT INTO pl_outbox(event_id, kind, group_id, payload, created_ns, state, "
+                     "last_error) VALUES ('o-3', 'message', 'g1', '{\"id\":\"o-3\"}', 5, 1, 'too big');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     xw_errbuf eb = {{0}};
     pl_outbox *ob;
@@ -627,8 +628,9 @@ static void test_outbox_migrate(void **state)
     assert_int_equal(f.n, 1);
     assert_string_equal(f.ids[0], "o-3|too big");
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(pl_outbox_db(ob), "SELECT count(*) FROM sqlite_master WHERE name = 'pl_outbox'",
-                                        -1, &st, NULL),
+    assert_int_equal(sqlite3_prepare_v2(pl_outbox_db(ob),
+                                        "SELECT count(*) FROM sqlite_master WHERE name = 'pl_outbox'", -1,
+                                        &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(st, 0), 0); /* the old table is gone */
@@ -636,13 +638,14 @@ static void test_outbox_migrate(void **state)
     pl_outbox_close(ob);
     /* a damaged old row: refused, nothing converted */
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "DROP TABLE pl_outbox_batch; CREATE TABLE pl_outbox (seq INTEGER PRIMARY KEY, "
-                                  "event_id TEXT, kind TEXT, group_id TEXT, payload BLOB, created_ns INTEGER, "
-                                  "state INTEGER, attempts INTEGER, last_error TEXT);"
-                                  "INSERT INTO pl_outbox VALUES (1, 'x', 'nonsense', 'g', 'p', 1, 0, 0, NULL);",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "DROP TABLE pl_outbox_batch; CREATE TABLE pl_outbox (seq INTEGER PRIMARY KEY, "
+                     "event_id TEXT, kind TEXT, group_id TEXT, payload BLOB, created_ns INTEGER, "
+                     "state INTEGER, attempts INTEGER, last_error TEXT);"
+                     "INSERT INTO pl_outbox VALUES (1, 'x', 'nonsense', 'g', 'p', 1, 0, 0, NULL);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(pl_outbox_open(path, &ob, &eb), XW_ECORRUPT);
     assert_non_null(strstr(eb.msg, "row 1 of the old outbox table pl_outbox is damaged"));
