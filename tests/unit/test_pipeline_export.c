@@ -804,9 +804,43 @@ static void script_destroy(pl_sink *s) { (void)s; }
 static const pl_sink_ops script_ops = {"script",      script_produce, script_poll,   script_in_flight,
                                        script_broken, script_restart, script_destroy};
 
-static void test_export_failures(void **state)
+/* Like fill(), in rows of per_row events (pl_outbox_writer_add_many). */
+static void fill_rows(sqlite3 *db, pl_outbox_writer *w, int from, int to, int ngroups, int per_row)
 {
-    (void)state;
+    static char ids[64][32], groups[64][16], contents[64][64];
+    pl_event evs[64];
+    assert_true(per_row >= 1 && per_row <= 64);
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = from; i < to;) {
+        int k = 0;
+        for (; k < per_row && i < to; k++, i++) {
+            snprintf(ids[k], sizeof ids[k], "ev-%06d", i);
+            snprintf(groups[k], sizeof groups[k], "g%d", i % ngroups);
+            snprintf(contents[k], sizeof contents[k], "{\"n\":%d}", i);
+            evs[k] = (pl_event){.id = ids[k],
+                                .kind = PL_EVENT_MESSAGE,
+                                .group_id = groups[k],
+                                .sender_inbox_id = "s",
+                                .content_json = contents[k]};
+        }
+        xw_errbuf eb = {{0}};
+        assert_int_equal(pl_outbox_writer_add_many(w, evs, (size_t)k, 1, NULL, &eb), XW_OK);
+    }
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+}
+
+static int list_failed_ids(void *ctx, const pl_outbox_row *row, const char *error)
+{
+    struct collect *c = ctx;
+    assert_true(error[0] != '\0');
+    snprintf(c->ids[c->n++], sizeof c->ids[0], "%s", row->event_id);
+    return 0;
+}
+
+/* The scripted failures, with the outbox written one event a row or per_row events a row
+ * (then a row mixes delivered, retried and failed events). */
+static void export_failures(int per_row)
+{
     xw_log_set_level(XW_LOG_OFF);
     char db[128];
     path_in_tmp(db, sizeof db, "script.db");
@@ -815,7 +849,10 @@ static void test_export_failures(void **state)
     assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
     pl_outbox_writer *w;
     assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
-    fill(pl_outbox_db(ob), w, 0, 1000, 5);
+    if (per_row == 1)
+        fill(pl_outbox_db(ob), w, 0, 1000, 5);
+    else
+        fill_rows(pl_outbox_db(ob), w, 0, 1000, 5, per_row);
     static script_sink sk;
     memset(&sk, 0, sizeof sk);
     sk.base.ops = &script_ops;
@@ -847,11 +884,28 @@ static void test_export_failures(void **state)
     int64_t pending, failed;
     assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
     assert_true(pending == 0 && failed == 2);
+    struct collect fl = {0};
+    assert_int_equal(pl_outbox_scan_failed(ob, list_failed_ids, &fl, &eb), XW_OK);
+    assert_int_equal(fl.n, 2);
+    assert_string_equal(fl.ids[0], "ev-000013");
+    assert_string_equal(fl.ids[1], "ev-000901");
     pl_exporter_free(ex);
     pl_outbox_writer_free(w);
     pl_outbox_close(ob);
     unlink(db);
     xw_log_set_level(XW_LOG_INFO);
+}
+
+static void test_export_failures(void **state)
+{
+    (void)state;
+    export_failures(1);
+}
+
+static void test_export_failures_batched(void **state)
+{
+    (void)state;
+    export_failures(7);
 }
 
 /* --- Kafka sink into the mock cluster, checked with kcat ----------------------------------------- */
@@ -1245,6 +1299,7 @@ int main(void)
         cmocka_unit_test(test_outbox_migrate),
         cmocka_unit_test(test_export_jsonl),
         cmocka_unit_test(test_export_failures),
+        cmocka_unit_test(test_export_failures_batched),
         cmocka_unit_test(test_export_kafka_mock),
         cmocka_unit_test(test_export_kafka_fatal_restart),
         cmocka_unit_test(test_alloc_failures),
