@@ -1,15 +1,20 @@
 /*
  * Outbox → sink exporter (see exporter.h for the contract and the failure handling).
  *
- * Design note. The ring holds one slot per produced row, in read (= seq) order; the slot's
- * address is the message's opaque, so a delivery report finds its slot without a lookup,
- * and a slot is reused only after the head has passed it (settled). Settling only the
- * completed prefix keeps the outbox simple: every row below the head is deleted or failed,
- * every row from the head on is pending, and a crash at any point loses nothing.
+ * Design note. The ring holds one slot per produced event, in read (= seq, then index in
+ * the row) order; each slot records its row's seq, its index and the row's event count.
+ * The slot's address is the message's opaque, so a delivery report finds its slot without
+ * a lookup, and a slot is reused only after the head has passed it (settled). Settling only
+ * the completed prefix, whole rows at a time, keeps the outbox simple: every row below the
+ * head is deleted or failed, every row from the head on is pending, and a crash at any
+ * point loses nothing. A row is produced in part only when the ring or the sink's queue
+ * fills up; (resume_seq, resume_idx) then says where to go on, and the next scan starts at
+ * that row again. max_in_flight is at least a row's maximum, so a row always fits once the
+ * rows before it are settled.
  *
- * Deletion by ranges: between two consecutive slots of the ring no other pending row can
+ * Deletion by ranges: between two consecutive rows of the ring no other pending row can
  * exist (rows are read in seq order, new rows always get higher seqs, failed rows are
- * excluded by `state = 0` in the DELETE), so a run of delivered slots is deleted with one
+ * excluded by `state = 0` in the DELETE), so a run of delivered rows is deleted with one
  * `seq BETWEEN first AND last` statement. Requeued rows get new seqs (outbox.h), which
  * keeps this true while an operator requeues during an export.
  */
