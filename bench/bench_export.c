@@ -18,7 +18,8 @@
  * outbox, and the outbox costing under 30% of the direct path (ratio >= 0.70); the
  * concurrent figure is the one the worker sees.
  *
- *   bench_export [EVENTS [ROUNDS]]   (defaults 300000 and 5)
+ *   bench_export [EVENTS [ROUNDS [TXN]]]   (defaults 300000, 5, and 1000 events per writer
+ *                                          transaction: one add_many, i.e. 2 outbox rows)
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -36,7 +37,8 @@
 #include "pipeline/stage.h"
 
 #define GROUPS 1000
-#define TXN_EVENTS 1000 /* events per writer transaction (the store stage's batch) */
+#define TXN_EVENTS 1000 /* most events per writer transaction (the store stage's batch) */
+static unsigned long txn_events = TXN_EVENTS; /* events per transaction (argument 3) */
 
 static const char *bootstrap;
 static char tmpdir[64];
@@ -182,8 +184,8 @@ static void fill(const char *path, unsigned long n)
     static _Thread_local struct gen g[TXN_EVENTS];
     static _Thread_local pl_event evs[TXN_EVENTS];
     int64_t t = 1764406800000000000;
-    for (unsigned long i = 0; i < n; i += TXN_EVENTS) {
-        size_t k = n - i < TXN_EVENTS ? n - i : TXN_EVENTS;
+    for (unsigned long i = 0; i < n; i += txn_events) {
+        size_t k = n - i < txn_events ? n - i : txn_events;
         for (size_t j = 0; j < k; j++) {
             gen_event(&g[j], i + j, t);
             evs[j] = g[j].ev;
@@ -296,6 +298,12 @@ int main(int argc, char **argv)
 {
     unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 300000;
     int rounds = argc > 2 ? atoi(argv[2]) : 5;
+    if (argc > 3)
+        txn_events = strtoul(argv[3], NULL, 10);
+    if (txn_events < 1 || txn_events > TXN_EVENTS) {
+        fprintf(stderr, "bench_export: events per transaction must be 1..%d\n", TXN_EVENTS);
+        return 2;
+    }
     if (n == 0 || rounds < 1 || rounds > MAX_ROUNDS) {
         fprintf(stderr, "usage: bench_export [EVENTS [ROUNDS (1..%d)]]\n", MAX_ROUNDS);
         return 2;
@@ -358,8 +366,8 @@ int main(int argc, char **argv)
     double m_rexp = median(r_exp, rounds), m_rseq = median(r_seq, rounds), m_rpipe = median(r_pipe, rounds);
     printf("\nmedians over %d rounds (ratios: median of the per-round ratios to direct)\n", rounds);
     printf("  direct      encode + produce + ack, no outbox (baseline)         %9.0f events/s\n", m_direct);
-    printf("  writer      encode + insert into the outbox, %d per transaction %9.0f events/s\n", TXN_EVENTS,
-           m_wr);
+    printf("  writer      encode + insert into the outbox, %d per transaction %9.0f events/s\n",
+           (int)txn_events, m_wr);
     printf("  exporter    pre-filled outbox -> read, produce, ack, delete     %9.0f events/s   ratio %.2f\n",
            m_exp, m_rexp);
     printf("  write+exp   writer, then exporter (the sum of both costs)        %9.0f events/s   ratio %.2f\n",

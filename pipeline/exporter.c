@@ -1,15 +1,20 @@
 /*
  * Outbox → sink exporter (see exporter.h for the contract and the failure handling).
  *
- * Design note. The ring holds one slot per produced row, in read (= seq) order; the slot's
- * address is the message's opaque, so a delivery report finds its slot without a lookup,
- * and a slot is reused only after the head has passed it (settled). Settling only the
- * completed prefix keeps the outbox simple: every row below the head is deleted or failed,
- * every row from the head on is pending, and a crash at any point loses nothing.
+ * Design note. The ring holds one slot per produced event, in read (= seq, then index in
+ * the row) order; each slot records its row's seq, its index and the row's event count.
+ * The slot's address is the message's opaque, so a delivery report finds its slot without
+ * a lookup, and a slot is reused only after the head has passed it (settled). Settling only
+ * the completed prefix, whole rows at a time, keeps the outbox simple: every row below the
+ * head is deleted or failed, every row from the head on is pending, and a crash at any
+ * point loses nothing. A row is produced in part only when the ring or the sink's queue
+ * fills up; (resume_seq, resume_idx) then says where to go on, and the next scan starts at
+ * that row again. max_in_flight is at least a row's maximum, so a row always fits once the
+ * rows before it are settled.
  *
- * Deletion by ranges: between two consecutive slots of the ring no other pending row can
+ * Deletion by ranges: between two consecutive rows of the ring no other pending row can
  * exist (rows are read in seq order, new rows always get higher seqs, failed rows are
- * excluded by `state = 0` in the DELETE), so a run of delivered slots is deleted with one
+ * excluded by `state = 0` in the DELETE), so a run of delivered rows is deleted with one
  * `seq BETWEEN first AND last` statement. Requeued rows get new seqs (outbox.h), which
  * keeps this true while an operator requeues during an export.
  */
@@ -26,6 +31,7 @@ enum { SLOT_INFLIGHT = 0, SLOT_OK, SLOT_FAILED, SLOT_RETRY };
 
 typedef struct {
     int64_t seq;
+    uint32_t idx, count; /* the event's place in its outbox row, and the row's size */
     int state;
     char *error; /* SLOT_FAILED: why (owned) */
 } slot;
@@ -36,10 +42,12 @@ struct pl_exporter {
     pl_exporter_config cfg;
     slot *ring;
     size_t head, count, completed;
-    int64_t cursor; /* highest seq produced since the last rewind */
-    int rewind;     /* a retriable report arrived: drain, then read again from the start */
-    int sync_retry; /* the sink refused a row for now: back off, then read again */
-    int full;       /* the sink's local queue is full: poll before producing more */
+    int64_t cursor;     /* highest seq whose events were all produced since the last rewind */
+    int64_t resume_seq; /* a row produced in part (ring or sink queue full): its seq, */
+    size_t resume_idx;  /* and the first event not yet produced */
+    int rewind;         /* a retriable report arrived: drain, then read again from the start */
+    int sync_retry;     /* the sink refused a row for now: back off, then read again */
+    int full;           /* the sink's local queue is full: poll before producing more */
     char retry_detail[XW_ERRBUF_SIZE];
     pl_outbox_range *ranges;
     pl_outbox_failure *fails;
@@ -103,6 +111,8 @@ int pl_exporter_new(pl_outbox *ob, pl_sink *sink, const pl_exporter_config *cfg,
         c.backoff_max_ms = c.backoff_ms > 10000 ? c.backoff_ms : 10000;
     if (c.stop_timeout_ms <= 0)
         c.stop_timeout_ms = 10000;
+    if (c.max_in_flight < PL_OUTBOX_BATCH_MAX_EVENTS)
+        c.max_in_flight = PL_OUTBOX_BATCH_MAX_EVENTS; /* a whole outbox row must fit */
     if (c.max_in_flight > 10000000)
         return xw_errf(eb, XW_EINVAL, "exporter max_in_flight %zu is too large; use at most 10000000",
                        c.max_in_flight);
@@ -154,47 +164,70 @@ void pl_exporter_stats_get(pl_exporter *ex, pl_exporter_stats *out)
 
 static slot *ring_at(pl_exporter *ex, size_t i) { return &ex->ring[(ex->head + i) % ex->cfg.max_in_flight]; }
 
-/* Settles the completed prefix of the ring in one transaction. */
-static int settle(pl_exporter *ex, xw_errbuf *eb)
+/* Settles the completed prefix of the ring, row by row, in one transaction: a row whose
+ * events were all delivered is deleted (runs of such rows as seq ranges); a row with
+ * permanent failures and no retriable one is rewritten to keep only the failed events; a
+ * row with a retriable failure stays pending whole (the rewind produces it again). With
+ * force (after a rewind decision, nothing in flight), a row only partly in the ring is
+ * dropped from the ring and stays pending. */
+static int settle(pl_exporter *ex, int force, xw_errbuf *eb)
 {
     size_t n = 0, nr = 0, nf = 0;
     int run_open = 0;
     uint64_t ok = 0;
     while (n < ex->count) {
-        slot *s = ring_at(ex, n);
-        if (s->state == SLOT_INFLIGHT)
-            break;
-        if (s->state == SLOT_OK) {
-            if (run_open) {
-                ex->ranges[nr - 1].last = s->seq;
-            } else {
-                ex->ranges[nr++] = (pl_outbox_range){s->seq, s->seq};
-                run_open = 1;
-            }
-            ok++;
-        } else {
-            run_open = 0;
-            if (s->state == SLOT_FAILED)
-                ex->fails[nf++] = (pl_outbox_failure){s->seq, s->error};
+        slot *s0 = ring_at(ex, n);
+        size_t len = s0->count > s0->idx ? s0->count - s0->idx : 1;
+        size_t have = ex->count - n < len ? ex->count - n : len;
+        size_t nok = 0, nfail = 0, nretry = 0, ninflight = 0;
+        for (size_t i = 0; i < have; i++) {
+            int st = ring_at(ex, n + i)->state;
+            nok += st == SLOT_OK;
+            nfail += st == SLOT_FAILED;
+            nretry += st == SLOT_RETRY;
+            ninflight += st == SLOT_INFLIGHT;
         }
-        n++;
+        if (ninflight > 0 || (have < len && !force) || (s0->idx != 0 && !force))
+            break;
+        if (have < len || s0->idx != 0 || nretry > 0) {
+            run_open = 0; /* stays pending as it is */
+        } else if (nfail > 0) {
+            run_open = 0;
+            for (size_t i = 0; i < have; i++) {
+                slot *s = ring_at(ex, n + i);
+                if (s->state == SLOT_FAILED)
+                    ex->fails[nf++] = (pl_outbox_failure){s->seq, s->error, s->idx};
+            }
+            ok += nok;
+        } else {
+            if (run_open)
+                ex->ranges[nr - 1].last = s0->seq;
+            else
+                ex->ranges[nr++] = (pl_outbox_range){s0->seq, s0->seq};
+            run_open = 1;
+            ok += nok;
+        }
+        n += have;
     }
     if (n == 0)
         return XW_OK;
     int rc = pl_outbox_settle(ex->ob, ex->ranges, nr, ex->fails, nf, eb);
     if (rc != XW_OK)
         return rc; /* the slots stay; the next settle tries again */
+    for (size_t i = 0; i < nf; i++)
+        xw_log_error("export", "event %zu of outbox row %lld failed permanently and is kept as failed: %s",
+                     ex->fails[i].index, (long long)ex->fails[i].seq,
+                     ex->fails[i].error ? ex->fails[i].error : "unknown error");
+    size_t done = 0;
     for (size_t i = 0; i < n; i++) {
         slot *s = ring_at(ex, i);
-        if (s->state == SLOT_FAILED)
-            xw_log_error("export", "outbox row %lld failed permanently and is kept as failed: %s",
-                         (long long)s->seq, s->error ? s->error : "unknown error");
+        done += s->state != SLOT_INFLIGHT;
         xw_free(s->error);
         memset(s, 0, sizeof *s);
     }
     ex->head = (ex->head + n) % ex->cfg.max_in_flight;
     ex->count -= n;
-    ex->completed -= n;
+    ex->completed -= done;
     atomic_fetch_add(&ex->delivered, ok);
     atomic_fetch_add(&ex->failed, nf);
     atomic_fetch_add(&ex->settles, 1);
@@ -205,10 +238,14 @@ static int settle(pl_exporter *ex, xw_errbuf *eb)
 static int on_row(void *ctx, const pl_outbox_row *row)
 {
     pl_exporter *ex = ctx;
+    if (row->seq == ex->resume_seq && row->index < ex->resume_idx)
+        return 0; /* produced before the ring or the sink's queue filled up */
     if (ex->count == ex->cfg.max_in_flight)
         return 1;
     slot *s = ring_at(ex, ex->count);
     s->seq = row->seq;
+    s->idx = (uint32_t)row->index;
+    s->count = (uint32_t)row->count;
     s->state = SLOT_INFLIGHT;
     s->error = NULL;
     pl_sink_msg msg = {row->event_id, row->kind, row->group_id, row->payload, row->payload_len};
@@ -231,7 +268,13 @@ static int on_row(void *ctx, const pl_outbox_row *row)
         atomic_fetch_add(&ex->produced, 1);
     }
     ex->count++;
-    ex->cursor = row->seq;
+    if (row->index + 1 == row->count) {
+        ex->cursor = row->seq;
+        ex->resume_seq = 0;
+    } else {
+        ex->resume_seq = row->seq;
+        ex->resume_idx = row->index + 1;
+    }
     return 0;
 }
 
@@ -273,7 +316,7 @@ static int recover(pl_exporter *ex, int *backoff, xw_errbuf *eb)
             ring_at(ex, i)->state = SLOT_RETRY;
             ex->completed++;
         }
-    while ((rc = settle(ex, eb)) != XW_OK) {
+    while ((rc = settle(ex, 1, eb)) != XW_OK) {
         if (!xw_err_is_retriable(rc) || atomic_load(&ex->stop))
             return rc;
         sleep_ms(100);
@@ -284,6 +327,7 @@ static int recover(pl_exporter *ex, int *backoff, xw_errbuf *eb)
         sleep_ms(50);
     *backoff = *backoff * 2 > ex->cfg.backoff_max_ms ? ex->cfg.backoff_max_ms : *backoff * 2;
     ex->cursor = 0;
+    ex->resume_seq = 0;
     ex->rewind = 0;
     ex->sync_retry = 0;
     atomic_fetch_add(&ex->retries, 1);
@@ -296,6 +340,7 @@ int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb)
     int64_t last_settle = mono_ms();
     int rc = XW_OK;
     ex->cursor = 0;
+    ex->resume_seq = 0;
     while (!atomic_load(&ex->stop)) {
         if (ex->rewind || ex->sync_retry) {
             if ((rc = recover(ex, &backoff, eb)) != XW_OK)
@@ -332,7 +377,7 @@ int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb)
             (ex->completed >= ex->cfg.settle_rows || now - last_settle >= ex->cfg.settle_ms ||
              (ex->completed == ex->count && visited == 0))) {
             size_t before = ex->count;
-            rc = settle(ex, eb);
+            rc = settle(ex, 0, eb);
             if (rc != XW_OK) {
                 if (!xw_err_is_retriable(rc))
                     break;
@@ -365,7 +410,7 @@ int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb)
     /* stopping: collect what is still in flight, within the stop timeout, and settle it */
     drain(ex);
     xw_errbuf e2;
-    int src = settle(ex, rc == XW_OK ? eb : &e2);
+    int src = settle(ex, 0, rc == XW_OK ? eb : &e2);
     if (rc == XW_OK)
         rc = src;
     atomic_store(&ex->in_flight, ex->count);

@@ -2,11 +2,14 @@
  * The exporter: moves events from the SQLite outbox to a sink, deleting each row only when
  * the sink reports it delivered.
  *
- * How it works: rows are read in seq order and produced to the sink, at most
- * max_in_flight at a time (a ring of slots in read order, so memory is bounded whatever
- * the backlog). Delivery reports mark slots. The completed prefix of the ring is settled
- * in one transaction: runs of delivered rows are deleted as seq ranges, permanently failed
- * rows are marked failed (kept, logged, counted; `xw-export --list-failed` shows them).
+ * How it works: rows (batches of events, outbox.h) are read in seq order and their events
+ * produced to the sink in order, at most max_in_flight at a time (a ring of slots, one per
+ * event, in read order, so memory is bounded whatever the backlog; a row that does not fit
+ * is produced in part and resumed). Delivery reports mark slots. The completed prefix of
+ * the ring is settled row by row in one transaction: runs of fully delivered rows are
+ * deleted as seq ranges; a row with permanently failed events is rewritten to keep only
+ * those, marked failed (kept, logged, counted; `xw-export --list-failed` shows them); a row
+ * with a retriable failure stays pending whole.
  *
  * Failures:
  *   - a permanent refusal or report (message too large, not authorised): the row is kept
@@ -15,7 +18,8 @@
  *     purged message): the exporter stops producing, waits for what is in flight, settles
  *     it, restarts the sink if it is broken (fatal idempotence error), waits a backoff
  *     and reads again from the oldest pending row. Rows delivered meanwhile were deleted;
- *     the rest are produced again, in order;
+ *     the rest are produced again, in order, whole (events of them that were delivered
+ *     are delivered again: same ids and bytes);
  *   - a crash or SIGKILL: rows not yet deleted are produced again by the next run.
  * So delivery is at least once and in order per group (first occurrences); a redelivered
  * event has the same event id and bytes, for consumers to drop (docs/events.md).
@@ -37,7 +41,7 @@
 typedef struct pl_exporter pl_exporter;
 
 typedef struct {
-    size_t max_in_flight; /* default 100000; 1..10000000 */
+    size_t max_in_flight; /* default 100000; PL_OUTBOX_BATCH_MAX_EVENTS (raised to it)..10000000 */
     size_t batch;         /* rows read per query; default 5000 */
     int settle_ms;        /* settle the completed prefix at least this often; default 100 */
     size_t settle_rows;   /* and whenever this many rows are completed; default 20000 */

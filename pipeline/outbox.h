@@ -1,5 +1,6 @@
 /*
- * The SQLite outbox: events waiting to be exported, one row each, in commit order.
+ * The SQLite outbox: events waiting to be exported, in commit order, one row per batch (the
+ * events a caller adds with one pl_outbox_writer_add_many call, usually one transaction).
  *
  * The worker writes events with a pl_outbox_writer on its own database connection, inside
  * the same transaction as the state they describe, so an event exists if and only if its
@@ -13,9 +14,23 @@
  * new row with a seq below S. The exporter relies on this to read incrementally.
  *
  * Table (created if missing):
- *   pl_outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT, kind TEXT, group_id TEXT,
- *             payload BLOB, created_ns INTEGER, state INTEGER (0 pending, 1 failed),
- *             attempts INTEGER, last_error TEXT)
+ *   pl_outbox_batch(seq INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER (events in the row),
+ *             first_id TEXT (the first event's id, for operators), body BLOB (the framed
+ *             events), created_ns INTEGER, state INTEGER (0 pending, 1 failed), attempts
+ *             INTEGER, errors BLOB (failed rows: one framed reason per event))
+ *
+ * Batch framing (body): n records, each an 8-byte header — kind (u8, the pl_event_kind),
+ * id length (u8, 1..PL_EVENT_ID_MAX), group length (u16 big-endian, 1..PL_EVENT_GROUP_MAX),
+ * payload length (u32 big-endian, 1..PL_EVENT_MAX_BYTES) — then the id, the group id and
+ * the encoded event (pl_event_encode's bytes, exported as they are). Readers check every
+ * length against these bounds and the row's size and count: a damaged row is an error
+ * (XW_ECORRUPT naming the row), never skipped. errors of a failed row: n records of
+ * u16 big-endian length + reason text.
+ *
+ * Older files: the first version kept one event per row in a table pl_outbox. Opening such
+ * a file (writer or exporter) converts it, in one transaction, into one-event batch rows
+ * in the same order, keeping failed rows failed with their reasons, and drops the old
+ * table; nothing needs doing by hand.
  *
  * Threads: a pl_outbox and a pl_outbox_writer are used by one thread at a time (SQLite
  * connections are not shared between threads here).
@@ -32,6 +47,28 @@
 
 typedef struct pl_outbox pl_outbox;
 typedef struct pl_outbox_writer pl_outbox_writer;
+
+#define PL_OUTBOX_BATCH_MAX_EVENTS 512       /* events in one row */
+#define PL_OUTBOX_BATCH_MAX_BYTES (4u << 20) /* bytes of one row's body */
+#define PL_OUTBOX_REC_HEADER 8               /* bytes of a record header in a body */
+
+/* One event of a batch body, as framed (pointers into the body; not NUL-terminated). */
+typedef struct {
+    pl_event_kind kind;
+    const char *id;
+    size_t id_len;
+    const char *group;
+    size_t group_len;
+    const void *payload;
+    size_t payload_len;
+} pl_outbox_rec;
+
+/* Reads the record at *pos of a batch body of len bytes (untrusted: every length is
+ * checked) and advances *pos. XW_ECORRUPT with a sentence on a damaged record. */
+int pl_outbox_rec_next(const uint8_t *body, size_t len, size_t *pos, pl_outbox_rec *rec, xw_errbuf *eb);
+/* Checks a whole body: exactly n (1..PL_OUTBOX_BATCH_MAX_EVENTS) valid records, nothing
+ * after them. */
+int pl_outbox_body_check(const uint8_t *body, size_t len, int64_t n, xw_errbuf *eb);
 
 /* Installs on db the busy handler the outbox uses: wait up to 10 s for the lock, polling
  * every 200 us (SQLite's own busy timeout sleeps up to 100 ms at a time, which stalls a
@@ -50,10 +87,11 @@ void pl_outbox_writer_free(pl_outbox_writer *w);
 int pl_outbox_writer_add(pl_outbox_writer *w, const pl_event *ev, int64_t created_ns, int64_t *seq_out,
                          xw_errbuf *eb);
 
-/* Encodes and inserts n events, in order, as if by n calls of pl_outbox_writer_add but
- * cheaper (multi-row INSERTs of up to 32 rows). All or nothing: on error no row of this
- * call is left (a savepoint is rolled back) and the caller rolls back its transaction.
- * seqs (if not NULL, n entries) receives each row's seq. */
+/* Encodes n events and inserts them as one batch row (or, past PL_OUTBOX_BATCH_MAX_EVENTS
+ * events or PL_OUTBOX_BATCH_MAX_BYTES bytes, as several consecutive rows), in order. All
+ * or nothing: on error no row of this call is left (a savepoint is rolled back) and the
+ * caller rolls back its transaction. seqs (if not NULL, n entries) receives the seq of the
+ * row holding each event. pl_outbox_writer_add is a one-event batch. */
 int pl_outbox_writer_add_many(pl_outbox_writer *w, const pl_event *evs, size_t n, int64_t created_ns,
                               int64_t *seqs, xw_errbuf *eb);
 
@@ -64,8 +102,10 @@ void pl_outbox_close(pl_outbox *ob);
 /* The connection, for callers that write events through the same handle (tools, tests). */
 sqlite3 *pl_outbox_db(pl_outbox *ob);
 
+/* One event, as the scans visit it: seq is its row's, index its place in the row (0..count-1). */
 typedef struct {
     int64_t seq;
+    size_t index, count;
     const char *event_id;
     const char *kind;
     const char *group_id;
@@ -74,12 +114,14 @@ typedef struct {
     int attempts; /* times this row was requeued after a permanent failure */
 } pl_outbox_row;
 
-/* Called for each row; pointers are valid during the call only. Return 0 to continue,
- * non-zero to stop the scan before this row (it is not counted as visited). */
+/* Called for each event; pointers are valid during the call only. Return 0 to continue,
+ * non-zero to stop the scan before this event (it is not counted as visited). */
 typedef int (*pl_outbox_row_fn)(void *ctx, const pl_outbox_row *row);
 
-/* Visits up to max pending rows with seq > after_seq in seq order. *visited receives the
- * number of rows the callback accepted. */
+/* Visits the events of up to max pending rows with seq > after_seq, in seq order and in
+ * order within a row. *visited receives the number of events the callback accepted. A
+ * damaged row stops the scan with XW_ECORRUPT naming the row (events before it were
+ * visited). */
 int pl_outbox_scan(pl_outbox *ob, int64_t after_seq, size_t max, pl_outbox_row_fn fn, void *ctx,
                    size_t *visited, xw_errbuf *eb);
 
@@ -90,20 +132,23 @@ typedef struct {
 typedef struct {
     int64_t seq;
     const char *error; /* why delivery failed for good */
+    size_t index;      /* the event's place in its row */
 } pl_outbox_failure;
 
-/* In one transaction: deletes the pending rows in the delivered ranges and marks the
- * failures as failed with their error. All or nothing. */
+/* In one transaction: deletes the pending rows in the delivered ranges and rewrites each
+ * row named by failures (sorted by seq, then index) to keep only those events, marked
+ * failed with their errors (its other events were delivered). All or nothing. */
 int pl_outbox_settle(pl_outbox *ob, const pl_outbox_range *done, size_t ndone,
                      const pl_outbox_failure *failed, size_t nfailed, xw_errbuf *eb);
 
-/* Rows pending and failed. */
+/* Events pending and failed. */
 int pl_outbox_counts(pl_outbox *ob, int64_t *pending, int64_t *failed, xw_errbuf *eb);
-/* Visits failed rows in seq order (for listing); stops when fn returns non-zero. */
+/* Visits failed events in order (for listing), each with its reason; stops when fn returns
+ * non-zero. */
 int pl_outbox_scan_failed(pl_outbox *ob, int (*fn)(void *ctx, const pl_outbox_row *row, const char *error),
                           void *ctx, xw_errbuf *eb);
-/* Makes every failed row pending again, as new rows at the end of the outbox (attempts + 1,
- * same event id and bytes); *count receives how many. */
+/* Makes every failed event pending again, as new rows at the end of the outbox (attempts + 1,
+ * same event ids and bytes); *count receives how many events. */
 int pl_outbox_requeue_failed(pl_outbox *ob, int64_t *count, xw_errbuf *eb);
 
 #endif

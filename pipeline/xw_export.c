@@ -39,7 +39,7 @@ static void usage(const char *why)
             "  --prop NAME=VALUE        extra librdkafka property (security, tuning)\n"
             "  --fsync                  JSON lines: fsync before a line counts as delivered\n"
             "  --until-empty            exit once the outbox is empty (default: run until SIGTERM)\n"
-            "  --max-in-flight N        messages awaiting a delivery report (default 100000)\n"
+            "  --max-in-flight N        messages awaiting a delivery report (default 100000, at least 512)\n"
             "  --stats                  print counters to stderr when done\n"
             "  --log-level LEVEL        trace, debug, info, warn (default), error\n");
     exit(2);

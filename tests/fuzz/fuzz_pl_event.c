@@ -1,7 +1,13 @@
 /*
- * libFuzzer target for pl_event_decode(): events arrive from files (JSON lines) and from
- * Kafka, so the decoder must take any bytes. Whatever it accepts must re-encode, and the
- * re-encoding must decode to the same bytes again (a canonical form).
+ * libFuzzer target for the decoders of untrusted event bytes: pl_event_decode() (events
+ * arrive from files as JSON lines and from Kafka) and the outbox's batch framing
+ * (pl_outbox_rec_next / pl_outbox_body_check: rows read back from the SQLite file).
+ *
+ * Event: whatever the decoder accepts must re-encode, and the re-encoding must decode to the
+ * same bytes again (a canonical form). Batch: the input's first byte gives a claimed event
+ * count, the rest is a body; the check must agree with walking the records one by one, every
+ * record must lie inside the body, and a body that passes is rebuilt record by record to the
+ * same bytes; each record's payload also goes through the event decoder.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,14 +15,15 @@
 
 #include "common/buf.h"
 #include "pipeline/event.h"
+#include "pipeline/outbox.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void event_roundtrip(const uint8_t *data, size_t size)
 {
     pl_event ev;
     if (pl_event_decode((const char *)data, size, &ev, NULL) != XW_OK)
-        return 0;
+        return;
     xw_buf a, b;
     xw_buf_init(&a, 1 << 21);
     xw_buf_init(&b, 1 << 21);
@@ -31,5 +38,54 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xw_buf_free(&a);
     xw_buf_free(&b);
     pl_event_clear(&ev);
+}
+
+static void batch_framing(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return;
+    int64_t n = data[0] % 8 + (data[0] >> 7) * 600; /* mostly small counts, some over the limit */
+    const uint8_t *body = data + 1;
+    size_t len = size - 1, pos = 0;
+    int whole = pl_outbox_body_check(body, len, n, NULL) == XW_OK;
+    int walked = n >= 1 && n <= PL_OUTBOX_BATCH_MAX_EVENTS;
+    xw_buf re;
+    xw_buf_init(&re, PL_OUTBOX_BATCH_MAX_BYTES);
+    for (int64_t i = 0; i < n && walked; i++) {
+        pl_outbox_rec rec;
+        size_t before = pos;
+        if (pl_outbox_rec_next(body, len, &pos, &rec, NULL) != XW_OK) {
+            walked = 0;
+            break;
+        }
+        if (pos <= before || pos > len || (const uint8_t *)rec.payload + rec.payload_len != body + pos ||
+            rec.id_len == 0 || rec.id_len > PL_EVENT_ID_MAX || rec.group_len == 0 ||
+            rec.group_len > PL_EVENT_GROUP_MAX || rec.kind >= PL_EVENT__KIND_COUNT)
+            abort(); /* a record must lie inside the body, within its bounds */
+        event_roundtrip(rec.payload, rec.payload_len);
+        uint8_t h[PL_OUTBOX_REC_HEADER] = {(uint8_t)rec.kind,
+                                           (uint8_t)rec.id_len,
+                                           (uint8_t)(rec.group_len >> 8),
+                                           (uint8_t)rec.group_len,
+                                           (uint8_t)(rec.payload_len >> 24),
+                                           (uint8_t)(rec.payload_len >> 16),
+                                           (uint8_t)(rec.payload_len >> 8),
+                                           (uint8_t)rec.payload_len};
+        if (xw_buf_append(&re, h, sizeof h) != XW_OK || xw_buf_append(&re, rec.id, rec.id_len) != XW_OK ||
+            xw_buf_append(&re, rec.group, rec.group_len) != XW_OK ||
+            xw_buf_append(&re, rec.payload, rec.payload_len) != XW_OK)
+            walked = 0;
+    }
+    if (whole != (walked && pos == len && len <= PL_OUTBOX_BATCH_MAX_BYTES))
+        abort(); /* the whole-body check and the record walk must agree */
+    if (whole && (re.len != len || memcmp(re.data, body, len) != 0))
+        abort(); /* the framing is exactly the records */
+    xw_buf_free(&re);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    event_roundtrip(data, size);
+    batch_framing(data, size);
     return 0;
 }

@@ -98,18 +98,25 @@ kill)
   kills=0
   for round in 1 2 3 4 5; do
     before=$(counts pending)
-    "$B/xw-export" "${export_args[@]}" 2>>"$work/export.err" &
+    # (a smaller in-flight window than the default: settles, hence deletes, come in smaller
+    # steps, so a kill lands mid-export even when few rows are left)
+    "$B/xw-export" "${export_args[@]}" --max-in-flight 20000 2>>"$work/export.err" &
     expid=$!
     # wait until this exporter has deleted rows (it is exporting), then a random 0-0.6 s more
-    for _ in $(seq 300); do [ "$(counts pending)" -lt "$before" ] && break; sleep 0.1; done
+    for _ in $(seq 3000); do [ "$(counts pending)" -lt "$before" ] && break; sleep 0.01; done
     delay=$(awk -v r="$RANDOM" 'BEGIN{printf "%.2f", (r % 600) / 1000}')
-    sleep "$delay"
+    # ... but earlier if fewer rows are left than the later rounds need to kill mid-export
+    floor=$(((5 - round) * n / 8 + n / 40))
+    end=$(awk -v d="$delay" -v t="$(date +%s.%N)" 'BEGIN{printf "%.3f", t + d}')
+    while awk -v e="$end" -v t="$(date +%s.%N)" 'BEGIN{exit !(t < e)}' && [ "$(counts pending)" -ge "$floor" ]; do
+      sleep 0.02
+    done
     kill -9 "$expid"
     wait "$expid" 2>/dev/null
     st=$?
     expid=
     after=$(counts pending)
-    echo "kill $round: SIGKILL ${delay}s after its first deletes (exit status $st); pending rows $before -> $after"
+    echo "kill $round: SIGKILL within ${delay}s after its first deletes (exit status $st); pending rows $before -> $after"
     [ "$st" -eq 137 ] && [ "$after" -gt 0 ] && [ "$after" -lt "$before" ] && kills=$((kills + 1))
   done
   check "5 exporters killed by SIGKILL mid-export, each after making progress ($kills of 5)" test "$kills" -eq 5

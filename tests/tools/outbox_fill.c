@@ -1,6 +1,7 @@
 /*
  * outbox-fill: writes N test events into an outbox file, the way the worker does (through
- * pl_outbox_writer, in transactions of BATCH events).
+ * pl_outbox_writer, in SQLite transactions of BATCH events, each made of simulated store
+ * transactions of 1..50 events written with one pl_outbox_writer_add_many: a batch row).
  *
  *   outbox-fill DB N GROUPS [BATCH [PAD]]
  *
@@ -36,7 +37,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: outbox-fill DB N GROUPS [BATCH [PAD]]\n");
         return 2;
     }
-    static char content[100000 + 256];
     xw_errbuf eb = {{0}};
     pl_outbox *ob;
     if (pl_outbox_open(argv[1], &ob, &eb) != XW_OK) {
@@ -51,46 +51,65 @@ int main(int argc, char **argv)
     }
     unsigned long *per_group = calloc(groups, sizeof *per_group);
     int64_t now = xw_clock_now_ns(xw_clock_real());
-    for (unsigned long i = 0; i < n; i++) {
+    /* one simulated store transaction = one add_many of 1..50 events (a batch row) */
+    enum { MAXB = 50 };
+    static char ids[MAXB][32], grp[MAXB][40], inbox[MAXB][72];
+    static char *contents[MAXB];
+    pl_event evs[MAXB];
+    for (int k = 0; k < MAXB; k++)
+        if (!(contents[k] = malloc(100000 + 256)))
+            return 1;
+    uint64_t rng = 0x9e3779b97f4a7c15ull ^ n;
+    for (unsigned long i = 0; i < n;) {
         if (i % batch == 0 && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
             return 1;
-        unsigned long g = i % groups;
-        char id[32], group[40], inbox[72];
-        snprintf(id, sizeof id, "ev-%010lu", i);
-        uint64_t h1 = pl_hash64(&g, sizeof g), h2 = pl_hash64(&h1, sizeof h1);
-        snprintf(group, sizeof group, "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);
-        snprintf(inbox, sizeof inbox, "%016llx%016llx%016llx%016llx", (unsigned long long)h2,
-                 (unsigned long long)h1, (unsigned long long)(h1 ^ i), (unsigned long long)(h2 + i % 7));
-        int len = snprintf(content, 200, "{\"text\":\"hello from the load test, message %lu\",\"n\":%lu", i,
-                           per_group[g]++);
-        if (pad) {
-            memcpy(content + len, ",\"pad\":\"", 8);
-            memset(content + len + 8, 'x', pad);
-            len += 8 + (int)pad;
-            content[len++] = '"';
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        unsigned long k = 1 + (unsigned long)(rng % MAXB);
+        unsigned long room = batch - i % batch; /* stay inside this SQLite transaction */
+        if (k > room)
+            k = room;
+        if (k > n - i)
+            k = n - i;
+        for (unsigned long j = 0; j < k; j++, i++) {
+            unsigned long g = i % groups;
+            char *content = contents[j];
+            snprintf(ids[j], sizeof ids[j], "ev-%010lu", i);
+            uint64_t h1 = pl_hash64(&g, sizeof g), h2 = pl_hash64(&h1, sizeof h1);
+            snprintf(grp[j], sizeof grp[j], "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);
+            snprintf(inbox[j], sizeof inbox[j], "%016llx%016llx%016llx%016llx", (unsigned long long)h2,
+                     (unsigned long long)h1, (unsigned long long)(h1 ^ i), (unsigned long long)(h2 + i % 7));
+            int len = snprintf(content, 200, "{\"text\":\"hello from the load test, message %lu\",\"n\":%lu",
+                               i, per_group[g]++);
+            if (pad) {
+                memcpy(content + len, ",\"pad\":\"", 8);
+                memset(content + len + 8, 'x', pad);
+                len += 8 + (int)pad;
+                content[len++] = '"';
+            }
+            content[len++] = '}';
+            content[len] = '\0';
+            evs[j] = (pl_event){
+                .id = ids[j],
+                .kind = PL_EVENT_MESSAGE,
+                .group_id = grp[j],
+                .sender_inbox_id = inbox[j],
+                .sent_at_ns = now + (int64_t)i,
+                .observed_at_ns = now + (int64_t)i + 1000,
+                .content_type = "xmtp.org/text:1.0",
+                .content_json = content,
+            };
         }
-        content[len++] = '}';
-        content[len] = '\0';
-        pl_event ev = {
-            .id = id,
-            .kind = PL_EVENT_MESSAGE,
-            .group_id = group,
-            .sender_inbox_id = inbox,
-            .sent_at_ns = now + (int64_t)i,
-            .observed_at_ns = now + (int64_t)i + 1000,
-            .content_type = "xmtp.org/text:1.0",
-            .content_json = content,
-        };
-        if (pl_outbox_writer_add(w, &ev, now, NULL, &eb) != XW_OK) {
+        if (pl_outbox_writer_add_many(w, evs, k, now, NULL, &eb) != XW_OK) {
             fprintf(stderr, "outbox-fill: %s\n", eb.msg);
             return 1;
         }
-        if ((i % batch == batch - 1 || i == n - 1) &&
-            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        if ((i % batch == 0 || i == n) && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
             fprintf(stderr, "outbox-fill: commit: %s\n", sqlite3_errmsg(db));
             return 1;
         }
     }
+    for (int k = 0; k < MAXB; k++)
+        free(contents[k]);
     free(per_group);
     pl_outbox_writer_free(w);
     pl_outbox_close(ob);

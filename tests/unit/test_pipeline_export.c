@@ -455,14 +455,14 @@ static void test_outbox_add_many(void **state)
     assert_int_equal(pl_outbox_counts(ob, &pending, NULL, &eb), XW_OK);
     assert_int_equal(pending, 1); /* the savepoint undid only this call */
     assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-    /* outside a transaction, and without one: all rows, in order, with their seqs */
+    /* outside a transaction: one row holding all N events, in order */
     evs[40].content_json = contents[40];
     assert_int_equal(pl_outbox_writer_add_many(w, evs, N, 1, seqs, &eb), XW_OK);
     assert_int_equal(pl_outbox_writer_add_many(w, evs, 0, 1, NULL, &eb), XW_OK);
     struct collect c = {.stop_at = 64};
     size_t visited;
-    assert_int_equal(pl_outbox_scan(ob, 0, 64, collect_row, &c, &visited, &eb), XW_OK);
-    assert_int_equal(visited, 64);
+    assert_int_equal(pl_outbox_scan(ob, 0, 1, collect_row, &c, &visited, &eb), XW_OK);
+    assert_int_equal(visited, 64); /* the callback stopped inside the row */
     for (int i = 0; i < 64; i++) {
         assert_string_equal(c.ids[i], ids[i]);
         assert_true(c.seqs[i] == seqs[i]);
@@ -470,22 +470,185 @@ static void test_outbox_add_many(void **state)
     assert_int_equal(pl_outbox_counts(ob, &pending, NULL, &eb), XW_OK);
     assert_int_equal(pending, N);
     for (int i = 1; i < N; i++)
-        assert_true(seqs[i] == seqs[i - 1] + 1);
-    /* the same bytes as one event at a time */
+        assert_true(seqs[i] == seqs[0]);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), max(n) FROM pl_outbox_batch", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    assert_int_equal(sqlite3_column_int(st, 1), N);
+    sqlite3_finalize(st);
+    /* the events' bytes are those of one event at a time, in the framing */
     xw_buf one;
     xw_buf_init(&one, PL_EVENT_MAX_BYTES);
     assert_int_equal(pl_event_encode(&evs[70], &one, &eb), XW_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT payload FROM pl_outbox WHERE seq = ?", -1, &st, NULL),
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT body FROM pl_outbox_batch WHERE seq = ?", -1, &st, NULL),
                      SQLITE_OK);
     sqlite3_bind_int64(st, 1, seqs[70]);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_bytes(st, 0), (int)one.len);
-    assert_memory_equal(sqlite3_column_blob(st, 0), one.data, one.len);
+    const uint8_t *body = sqlite3_column_blob(st, 0);
+    size_t blen = (size_t)sqlite3_column_bytes(st, 0), pos = 0;
+    pl_outbox_rec rec;
+    for (int i = 0; i <= 70; i++)
+        assert_int_equal(pl_outbox_rec_next(body, blen, &pos, &rec, &eb), XW_OK);
+    assert_int_equal(rec.payload_len, one.len);
+    assert_memory_equal(rec.payload, one.data, one.len);
+    assert_int_equal(rec.id_len, strlen(ids[70]));
+    assert_memory_equal(rec.id, ids[70], rec.id_len);
+    assert_int_equal(pl_outbox_body_check(body, blen, N, &eb), XW_OK);
+    assert_int_equal(pl_outbox_body_check(body, blen, N - 1, &eb), XW_ECORRUPT);
+    assert_int_equal(pl_outbox_body_check(body, blen - 1, N, &eb), XW_ECORRUPT);
     sqlite3_finalize(st);
     xw_buf_free(&one);
+    /* bounded rows: more than PL_OUTBOX_BATCH_MAX_EVENTS events split into consecutive rows */
+    enum { BIG = PL_OUTBOX_BATCH_MAX_EVENTS + 88 };
+    static char bids[BIG][16];
+    static pl_event bevs[BIG];
+    static int64_t bseqs[BIG];
+    for (int i = 0; i < BIG; i++) {
+        snprintf(bids[i], sizeof bids[i], "b-%04d", i);
+        bevs[i] = (pl_event){.id = bids[i], .kind = PL_EVENT_ACTION, .group_id = "g2", .content_json = "1"};
+    }
+    assert_int_equal(pl_outbox_writer_add_many(w, bevs, BIG, 1, bseqs, &eb), XW_OK);
+    assert_true(bseqs[0] > seqs[0]);
+    assert_true(bseqs[PL_OUTBOX_BATCH_MAX_EVENTS - 1] == bseqs[0]);
+    assert_true(bseqs[PL_OUTBOX_BATCH_MAX_EVENTS] == bseqs[0] + 1);
+    assert_true(bseqs[BIG - 1] == bseqs[0] + 1);
+    assert_int_equal(pl_outbox_counts(ob, &pending, NULL, &eb), XW_OK);
+    assert_int_equal(pending, N + BIG);
     pl_outbox_writer_free(w);
     pl_outbox_close(ob);
+    unlink(path);
+}
+
+static int collect_failed(void *ctx, const pl_outbox_row *row, const char *error)
+{
+    struct collect *c = ctx;
+    c->seqs[c->n] = row->seq;
+    snprintf(c->ids[c->n], sizeof c->ids[0], "%s|%s", row->event_id, error);
+    c->n++;
+    return 0;
+}
+
+/* A batch with some events delivered and some failed for good is rewritten to keep only the
+ * failed ones, with their reasons; requeued, they come back as one row. */
+static void test_outbox_partial_batch(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_tmp(path, sizeof path, "partial.db");
+    unlink(path);
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(path, &ob, &eb), XW_OK);
+    pl_outbox_writer *w;
+    assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
+    static char ids[10][16];
+    pl_event evs[10];
+    for (int i = 0; i < 10; i++) {
+        snprintf(ids[i], sizeof ids[i], "p-%d", i);
+        evs[i] = (pl_event){.id = ids[i], .kind = PL_EVENT_MESSAGE, .group_id = "g", .content_json = "{}"};
+    }
+    int64_t seqs[10];
+    assert_int_equal(pl_outbox_writer_add_many(w, evs, 10, 1, seqs, &eb), XW_OK);
+    pl_outbox_failure bad[] = {{seqs[0], "reason two", 2}, {seqs[0], "reason seven", 7}};
+    assert_int_equal(pl_outbox_settle(ob, NULL, 0, bad, 2, &eb), XW_OK);
+    int64_t pending = -1, failed = -1;
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 0 && failed == 2);
+    struct collect c = {0};
+    assert_int_equal(pl_outbox_scan_failed(ob, collect_failed, &c, &eb), XW_OK);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.ids[0], "p-2|reason two");
+    assert_string_equal(c.ids[1], "p-7|reason seven");
+    int64_t n;
+    assert_int_equal(pl_outbox_requeue_failed(ob, &n, &eb), XW_OK);
+    assert_int_equal(n, 2);
+    struct collect c2 = {.stop_at = 64};
+    size_t visited;
+    assert_int_equal(pl_outbox_scan(ob, 0, 10, collect_row, &c2, &visited, &eb), XW_OK);
+    assert_int_equal(visited, 2);
+    assert_string_equal(c2.ids[0], "p-2");
+    assert_string_equal(c2.ids[1], "p-7");
+    assert_true(c2.seqs[0] == c2.seqs[1] && c2.seqs[0] > seqs[0]);
+    /* a damaged row is refused with an error naming it, not skipped */
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE pl_outbox_batch SET body = substr(body, 1, 20) WHERE seq = %lld",
+             (long long)c2.seqs[0]);
+    assert_int_equal(sqlite3_exec(pl_outbox_db(ob), sql, NULL, NULL, NULL), SQLITE_OK);
+    struct collect c3 = {.stop_at = 64};
+    assert_int_equal(pl_outbox_scan(ob, 0, 10, collect_row, &c3, &visited, &eb), XW_ECORRUPT);
+    assert_int_equal(c3.n, 0);
+    assert_non_null(strstr(eb.msg, "is damaged"));
+    snprintf(sql, sizeof sql, "row %lld", (long long)c2.seqs[0]);
+    assert_non_null(strstr(eb.msg, sql));
+    pl_outbox_writer_free(w);
+    pl_outbox_close(ob);
+    unlink(path);
+}
+
+/* A file written by the first version (one event per row in table pl_outbox) is converted
+ * on open: same order, failed rows stay failed with their reasons. */
+static void test_outbox_migrate(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_tmp(path, sizeof path, "old.db");
+    unlink(path);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE pl_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT "
+                     "NULL, kind TEXT NOT NULL, group_id TEXT NOT NULL, payload BLOB NOT NULL,"
+                     " created_ns INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0, attempts INTEGER "
+                     "NOT NULL DEFAULT 0, last_error TEXT);"
+                     "INSERT INTO pl_outbox(event_id, kind, group_id, payload, created_ns) VALUES"
+                     " ('o-1', 'message', 'g1', '{\"id\":\"o-1\"}', 5),"
+                     " ('o-2', 'reaction', 'g2', '{\"id\":\"o-2\"}', 5);"
+                     "INSERT INTO pl_outbox(event_id, kind, group_id, payload, created_ns, state, "
+                     "last_error) VALUES ('o-3', 'message', 'g1', '{\"id\":\"o-3\"}', 5, 1, 'too big');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(path, &ob, &eb), XW_OK);
+    int64_t pending = -1, failed = -1;
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 2 && failed == 1);
+    struct collect c = {.stop_at = 64};
+    size_t visited;
+    assert_int_equal(pl_outbox_scan(ob, 0, 10, collect_row, &c, &visited, &eb), XW_OK);
+    assert_int_equal(visited, 2);
+    assert_string_equal(c.ids[0], "o-1");
+    assert_string_equal(c.ids[1], "o-2");
+    struct collect f = {0};
+    assert_int_equal(pl_outbox_scan_failed(ob, collect_failed, &f, &eb), XW_OK);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.ids[0], "o-3|too big");
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(pl_outbox_db(ob),
+                                        "SELECT count(*) FROM sqlite_master WHERE name = 'pl_outbox'", -1,
+                                        &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0); /* the old table is gone */
+    sqlite3_finalize(st);
+    pl_outbox_close(ob);
+    /* a damaged old row: refused, nothing converted */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "DROP TABLE pl_outbox_batch; CREATE TABLE pl_outbox (seq INTEGER PRIMARY KEY, "
+                     "event_id TEXT, kind TEXT, group_id TEXT, payload BLOB, created_ns INTEGER, "
+                     "state INTEGER, attempts INTEGER, last_error TEXT);"
+                     "INSERT INTO pl_outbox VALUES (1, 'x', 'nonsense', 'g', 'p', 1, 0, 0, NULL);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(pl_outbox_open(path, &ob, &eb), XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "row 1 of the old outbox table pl_outbox is damaged"));
     unlink(path);
 }
 
@@ -641,9 +804,43 @@ static void script_destroy(pl_sink *s) { (void)s; }
 static const pl_sink_ops script_ops = {"script",      script_produce, script_poll,   script_in_flight,
                                        script_broken, script_restart, script_destroy};
 
-static void test_export_failures(void **state)
+/* Like fill(), in rows of per_row events (pl_outbox_writer_add_many). */
+static void fill_rows(sqlite3 *db, pl_outbox_writer *w, int from, int to, int ngroups, int per_row)
 {
-    (void)state;
+    static char ids[64][32], groups[64][16], contents[64][64];
+    pl_event evs[64];
+    assert_true(per_row >= 1 && per_row <= 64);
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = from; i < to;) {
+        int k = 0;
+        for (; k < per_row && i < to; k++, i++) {
+            snprintf(ids[k], sizeof ids[k], "ev-%06d", i);
+            snprintf(groups[k], sizeof groups[k], "g%d", i % ngroups);
+            snprintf(contents[k], sizeof contents[k], "{\"n\":%d}", i);
+            evs[k] = (pl_event){.id = ids[k],
+                                .kind = PL_EVENT_MESSAGE,
+                                .group_id = groups[k],
+                                .sender_inbox_id = "s",
+                                .content_json = contents[k]};
+        }
+        xw_errbuf eb = {{0}};
+        assert_int_equal(pl_outbox_writer_add_many(w, evs, (size_t)k, 1, NULL, &eb), XW_OK);
+    }
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+}
+
+static int list_failed_ids(void *ctx, const pl_outbox_row *row, const char *error)
+{
+    struct collect *c = ctx;
+    assert_true(error[0] != '\0');
+    snprintf(c->ids[c->n++], sizeof c->ids[0], "%s", row->event_id);
+    return 0;
+}
+
+/* The scripted failures, with the outbox written one event a row or per_row events a row
+ * (then a row mixes delivered, retried and failed events). */
+static void export_failures(int per_row)
+{
     xw_log_set_level(XW_LOG_OFF);
     char db[128];
     path_in_tmp(db, sizeof db, "script.db");
@@ -652,7 +849,10 @@ static void test_export_failures(void **state)
     assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
     pl_outbox_writer *w;
     assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
-    fill(pl_outbox_db(ob), w, 0, 1000, 5);
+    if (per_row == 1)
+        fill(pl_outbox_db(ob), w, 0, 1000, 5);
+    else
+        fill_rows(pl_outbox_db(ob), w, 0, 1000, 5, per_row);
     static script_sink sk;
     memset(&sk, 0, sizeof sk);
     sk.base.ops = &script_ops;
@@ -684,11 +884,28 @@ static void test_export_failures(void **state)
     int64_t pending, failed;
     assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
     assert_true(pending == 0 && failed == 2);
+    struct collect fl = {0};
+    assert_int_equal(pl_outbox_scan_failed(ob, list_failed_ids, &fl, &eb), XW_OK);
+    assert_int_equal(fl.n, 2);
+    assert_string_equal(fl.ids[0], "ev-000013");
+    assert_string_equal(fl.ids[1], "ev-000901");
     pl_exporter_free(ex);
     pl_outbox_writer_free(w);
     pl_outbox_close(ob);
     unlink(db);
     xw_log_set_level(XW_LOG_INFO);
+}
+
+static void test_export_failures(void **state)
+{
+    (void)state;
+    export_failures(1);
+}
+
+static void test_export_failures_batched(void **state)
+{
+    (void)state;
+    export_failures(7);
 }
 
 /* --- Kafka sink into the mock cluster, checked with kcat ----------------------------------------- */
@@ -1078,8 +1295,11 @@ int main(void)
         cmocka_unit_test(test_event_embedded_json),
         cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_outbox_add_many),
+        cmocka_unit_test(test_outbox_partial_batch),
+        cmocka_unit_test(test_outbox_migrate),
         cmocka_unit_test(test_export_jsonl),
         cmocka_unit_test(test_export_failures),
+        cmocka_unit_test(test_export_failures_batched),
         cmocka_unit_test(test_export_kafka_mock),
         cmocka_unit_test(test_export_kafka_fatal_restart),
         cmocka_unit_test(test_alloc_failures),
