@@ -226,8 +226,12 @@ int mls_treekem_decrypt(mls_tree *t, uint32_t sender, uint32_t me, const mls_upd
         return rc;
     xw_buf pt;
     xw_buf_init(&pt, 1024);
-    rc = mls_decrypt_with_label(s, t->priv[holder], s->hpke_priv_len, NULL, "UpdatePathNode", gc, gc_len,
-                                kem.p, kem.len, ct.p, ct.len, &pt, eb);
+    /* The holder's public key from the tree (what the sender encrypted to) saves deriving it
+     * from the private key for the KEM context. */
+    mls_span holder_pub = node_pub(t, holder);
+    rc = mls_decrypt_with_label(s, t->priv[holder], s->hpke_priv_len,
+                                holder_pub.len == s->hpke_pub_len ? holder_pub.p : NULL, "UpdatePathNode", gc,
+                                gc_len, kem.p, kem.len, ct.p, ct.len, &pt, eb);
     if (rc == XW_OK && pt.len != s->nh)
         rc = xw_errf(eb, XW_EMLS_COMMIT, "decrypted path secret has %zu bytes, not %zu", pt.len, s->nh);
     if (rc != XW_OK) {
