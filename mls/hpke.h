@@ -170,6 +170,20 @@ void mls_hpke_ctx_wipe(mls_hpke_ctx *ctx);
 int mls_hpke_seal_base(const mls_hpke_suite *s, const uint8_t *pk_r, size_t pk_r_len, const uint8_t *info,
                        size_t info_len, const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
                        xw_buf *enc, xw_buf *ct, xw_errbuf *eb);
+/* SealBase to many recipients under the same info (MLS encrypts a path secret to every node
+ * of a copath resolution under the same GroupContext): mls_hpke_sealer_init computes the
+ * info-dependent part of the key schedule (psk_id_hash, info_hash) once, and each
+ * mls_hpke_sealer_seal then costs one encapsulation, the secret-dependent derivations and
+ * the AEAD. Same output format as mls_hpke_seal_base. Holds no secret. */
+typedef struct {
+    mls_hpke_suite suite;
+    uint8_t ksc[1 + 2 * MLS_HPKE_MAX_NH];
+} mls_hpke_sealer;
+int mls_hpke_sealer_init(mls_hpke_sealer *z, const mls_hpke_suite *s, const uint8_t *info, size_t info_len,
+                         xw_errbuf *eb);
+int mls_hpke_sealer_seal(const mls_hpke_sealer *z, const uint8_t *pk_r, size_t pk_r_len, const uint8_t *aad,
+                         size_t aad_len, const uint8_t *pt, size_t pt_len, xw_buf *enc, xw_buf *ct,
+                         xw_errbuf *eb);
 /* pt is replaced with the plaintext; pk_r may be NULL. */
 int mls_hpke_open_base(const mls_hpke_suite *s, const uint8_t *enc, size_t enc_len, const uint8_t *sk_r,
                        size_t sk_r_len, const uint8_t *pk_r, const uint8_t *info, size_t info_len,
