@@ -5,10 +5,15 @@
  * through node when tests/interop/node_modules is installed).
  *
  * Both sides build the group the same way: the creator adds the other N - 1 members in
- * batches of 100; one of them (the receiver) joins and follows every commit. The commit is
- * timed on the creator (best of REPS; discarded after each run) and its processing on the
- * receiver (best of REPS, each from the same saved state). Prints one row per N with both
- * times and the ratios ts-mls / ours (goal: >= 10 at N = 250).
+ * batches of 100; one of them (the receiver) joins and follows every commit. Then ROUNDS
+ * rounds alternate between the two sides: in each, our side times one commit per N on the
+ * creator (discarded afterwards) and its processing on the receiver (loaded from the same
+ * saved state each time), then ts-mls does the same (a child node process fed "round" on
+ * its stdin). Times are CPU time, not wall time, so that other processes on a loaded
+ * machine do not inflate either side: CLOCK_THREAD_CPUTIME_ID of this (single) thread here,
+ * process.cpuUsage() of the whole node process there (its WebCrypto work runs on libuv's
+ * thread pool). Prints, per N, the median over the rounds of both sides and the ratios
+ * ts-mls / ours of the medians (goal: commit >= 10 at N = 250).
  *
  * In a group built only by adds, most parent nodes are blank, so the committer encrypts its
  * path secrets to O(N) resolution nodes; the receiver's work (one decryption, log N key
@@ -17,24 +22,42 @@
  * ts-mls also runs natively (WebCrypto), so that ratio is bounded by the JavaScript overhead
  * around the same native work.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
 #include "mls/group.h"
 #include "mls/keypackage.h"
 
-#define REPS 5
-#define MAXN 1000
+#define ROUNDS 9
+#define NSIZES 4
 
+static const int sizes[NSIZES] = {10, 100, 250, 1000};
+
+/* CPU time of the calling thread: what our (single-threaded) operations cost, whatever else
+ * the machine is running. */
 static double now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static const mls_suite *suite;
@@ -52,14 +75,21 @@ static void kp(const char *name, xw_buf *out, mls_key_package_secrets *sec)
         abort();
 }
 
-static void run_c(int n, double *commit_ms, double *process_ms)
+/* One group size on our side: the creator, the saved receiver and the new member's key package. */
+typedef struct {
+    mls_group *creator;
+    xw_buf saved, nkp, cm, wm;
+} c_group;
+
+static void setup_c(int n, c_group *g)
 {
-    xw_buf ckp, rkp, nkp;
+    xw_buf ckp, rkp;
     mls_key_package_secrets csec, rsec, nsec;
     xw_errbuf eb = {{0}};
     kp("creator", &ckp, &csec);
     kp("receiver", &rkp, &rsec);
-    kp("new", &nkp, &nsec);
+    kp("new", &g->nkp, &nsec);
+    mls_key_package_secrets_wipe(&nsec);
     mls_group *creator = NULL, *receiver = NULL;
     if (mls_group_create(&cfg, (const uint8_t *)"bench", 5, ckp.data, ckp.len, &csec, NULL, 0, &creator,
                          &eb) != XW_OK)
@@ -104,40 +134,8 @@ static void run_c(int n, double *commit_ms, double *process_ms)
             pending = 0;
         }
     }
-    xw_buf saved;
-    xw_buf_init(&saved, (size_t)1 << 28);
-    mls_group_save(receiver, &saved);
-    *commit_ms = *process_ms = 1e30;
-    const uint8_t *np[1] = {nkp.data};
-    size_t nl[1] = {nkp.len};
-    mls_commit_opts o = {.add_kps = np, .add_lens = nl, .n_add = 1};
-    for (int r = 0; r < REPS; r++) {
-        xw_buf_reset(&cm);
-        xw_buf_reset(&wm);
-        double t0 = now_ms();
-        if (mls_group_commit(creator, &o, &cm, &wm, &eb) != XW_OK) {
-            fprintf(stderr, "commit: %s\n", eb.msg);
-            abort();
-        }
-        double t1 = now_ms();
-        mls_group_commit_discard(creator);
-        mls_group *rcv = NULL;
-        mls_group_load(saved.data, saved.len, &rcv, NULL);
-        mls_received rr;
-        mls_received_init(&rr);
-        double t2 = now_ms();
-        if (mls_group_receive(rcv, cm.data, cm.len, &rr, &eb) != XW_OK) {
-            fprintf(stderr, "process: %s\n", eb.msg);
-            abort();
-        }
-        double t3 = now_ms();
-        mls_received_free(&rr);
-        mls_group_free(rcv);
-        if (t1 - t0 < *commit_ms)
-            *commit_ms = t1 - t0;
-        if (t3 - t2 < *process_ms)
-            *process_ms = t3 - t2;
-    }
+    xw_buf_init(&g->saved, (size_t)1 << 28);
+    mls_group_save(receiver, &g->saved);
     for (int i = 0; i < n; i++) {
         xw_buf_free(&kps[i]);
         mls_key_package_secrets_wipe(&secs[i]);
@@ -146,54 +144,160 @@ static void run_c(int n, double *commit_ms, double *process_ms)
     free(secs);
     free(ptrs);
     free(lens);
-    xw_buf_free(&cm);
-    xw_buf_free(&wm);
-    xw_buf_free_secret(&saved);
+    g->cm = cm;
+    g->wm = wm;
     xw_buf_free(&ckp);
     xw_buf_free(&rkp);
-    xw_buf_free(&nkp);
-    mls_group_free(creator);
+    g->creator = creator;
     mls_group_free(receiver);
+}
+
+/* One timed commit on the creator (then discarded) and its processing on a fresh copy of
+ * the receiver. */
+static void round_c(c_group *g, double *commit_ms, double *process_ms)
+{
+    xw_errbuf eb = {{0}};
+    const uint8_t *np[1] = {g->nkp.data};
+    size_t nl[1] = {g->nkp.len};
+    mls_commit_opts o = {.add_kps = np, .add_lens = nl, .n_add = 1};
+    xw_buf_reset(&g->cm);
+    xw_buf_reset(&g->wm);
+    double t0 = now_ms();
+    if (mls_group_commit(g->creator, &o, &g->cm, &g->wm, &eb) != XW_OK) {
+        fprintf(stderr, "commit: %s\n", eb.msg);
+        abort();
+    }
+    double t1 = now_ms();
+    mls_group_commit_discard(g->creator);
+    mls_group *rcv = NULL;
+    if (mls_group_load(g->saved.data, g->saved.len, &rcv, NULL) != XW_OK)
+        abort();
+    mls_received rr;
+    mls_received_init(&rr);
+    double t2 = now_ms();
+    if (mls_group_receive(rcv, g->cm.data, g->cm.len, &rr, &eb) != XW_OK) {
+        fprintf(stderr, "process: %s\n", eb.msg);
+        abort();
+    }
+    double t3 = now_ms();
+    mls_received_free(&rr);
+    mls_group_free(rcv);
+    *commit_ms = t1 - t0;
+    *process_ms = t3 - t2;
+}
+
+static void free_c(c_group *g)
+{
+    xw_buf_free(&g->cm);
+    xw_buf_free(&g->wm);
+    xw_buf_free_secret(&g->saved);
+    xw_buf_free(&g->nkp);
+    mls_group_free(g->creator);
+}
+
+/* The ts-mls child: node with its stdin and stdout on pipes. */
+typedef struct {
+    pid_t pid;
+    FILE *in, *out;
+} ts_child;
+
+static int ts_start(ts_child *c)
+{
+    if (access("tests/interop/node_modules/ts-mls/package.json", F_OK) != 0)
+        return -1;
+    int to[2], from[2];
+    if (pipe(to) || pipe(from))
+        return -1;
+    c->pid = fork();
+    if (c->pid < 0)
+        return -1;
+    if (c->pid == 0) {
+        dup2(to[0], 0);
+        dup2(from[1], 1);
+        close(to[0]);
+        close(to[1]);
+        close(from[0]);
+        close(from[1]);
+        execlp("node", "node", "tests/interop/bench_tsmls.mjs", "3", "10", "100", "250", "1000",
+               (char *)NULL);
+        _exit(127);
+    }
+    close(to[0]);
+    close(from[1]);
+    c->in = fdopen(to[1], "w");
+    c->out = fdopen(from[0], "r");
+    char line[128];
+    if (!c->in || !c->out || !fgets(line, sizeof line, c->out) || strncmp(line, "ready", 5) != 0)
+        return -1;
+    return 0;
+}
+
+/* One ts-mls round: fills tc/tp per size; -1 if the child failed. */
+static int ts_round(ts_child *c, double *tc, double *tp)
+{
+    fputs("round\n", c->in);
+    fflush(c->in);
+    char line[128];
+    int got = 0;
+    while (fgets(line, sizeof line, c->out) && strncmp(line, "end", 3) != 0) {
+        int n;
+        double a, b;
+        if (sscanf(line, "%d %lf %lf", &n, &a, &b) != 3)
+            continue;
+        for (int i = 0; i < NSIZES; i++)
+            if (sizes[i] == n) {
+                tc[i] = a;
+                tp[i] = b;
+                got++;
+            }
+    }
+    return got == NSIZES ? 0 : -1;
 }
 
 int main(void)
 {
-    static const int sizes[] = {10, 100, 250, 1000};
-    const size_t ns = sizeof sizes / sizeof sizes[0];
+    signal(SIGPIPE, SIG_IGN);
     suite = mls_suite_get(3);
     mls_group_config_default(&cfg);
-    double c[4], p[4], tc[4] = {0}, tp[4] = {0};
-    for (size_t i = 0; i < ns; i++)
-        run_c(sizes[i], &c[i], &p[i]);
-    int have_ts = access("tests/interop/node_modules/ts-mls/package.json", F_OK) == 0;
-    if (have_ts) {
-        char cmd[256];
-        snprintf(cmd, sizeof cmd, "node tests/interop/bench_tsmls.mjs 3 %d 10 100 250 1000", REPS);
-        FILE *f = popen(cmd, "r");
-        int got = 0;
-        if (f) {
-            int n;
-            double a, b;
-            while (fscanf(f, "%d %lf %lf", &n, &a, &b) == 3)
-                for (size_t i = 0; i < ns; i++)
-                    if (sizes[i] == n) {
-                        tc[i] = a;
-                        tp[i] = b;
-                        got++;
-                    }
-            pclose(f);
+    static c_group g[NSIZES];
+    for (int i = 0; i < NSIZES; i++)
+        setup_c(sizes[i], &g[i]);
+    ts_child ts = {0};
+    int have_ts = ts_start(&ts) == 0;
+    double c[NSIZES][ROUNDS], p[NSIZES][ROUNDS], tc[NSIZES][ROUNDS], tp[NSIZES][ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        for (int i = 0; i < NSIZES; i++)
+            round_c(&g[i], &c[i][r], &p[i][r]);
+        if (have_ts) {
+            double a[NSIZES], b[NSIZES];
+            have_ts = ts_round(&ts, a, b) == 0;
+            for (int i = 0; i < NSIZES; i++) {
+                tc[i][r] = a[i];
+                tp[i][r] = b[i];
+            }
         }
-        have_ts = got == (int)ns;
     }
-    printf("add one member to a group of N (suite 3, PrivateMessage handshakes), best of %d\n", REPS);
+    if (ts.in)
+        fclose(ts.in); /* EOF ends the child's loop */
+    if (ts.out)
+        fclose(ts.out);
+    if (ts.pid > 0)
+        waitpid(ts.pid, NULL, 0);
+    printf("add one member to a group of N (suite 3, PrivateMessage handshakes); CPU time, median of %d "
+           "interleaved rounds\n",
+           ROUNDS);
     printf("%6s %12s %12s %12s %12s %9s %9s\n", "N", "commit ms", "ts-mls ms", "process ms", "ts-mls ms",
            "commit x", "process x");
-    for (size_t i = 0; i < ns; i++) {
-        if (have_ts)
-            printf("%6d %12.3f %12.3f %12.3f %12.3f %9.1f %9.1f\n", sizes[i], c[i], tc[i], p[i], tp[i],
-                   tc[i] / c[i], tp[i] / p[i]);
-        else
-            printf("%6d %12.3f %12s %12.3f %12s\n", sizes[i], c[i], "-", p[i], "-");
+    for (int i = 0; i < NSIZES; i++) {
+        double mc = median(c[i], ROUNDS), mp = median(p[i], ROUNDS);
+        if (have_ts) {
+            double mtc = median(tc[i], ROUNDS), mtp = median(tp[i], ROUNDS);
+            printf("%6d %12.3f %12.3f %12.3f %12.3f %9.1f %9.1f\n", sizes[i], mc, mtc, mp, mtp, mtc / mc,
+                   mtp / mp);
+        } else {
+            printf("%6d %12.3f %12s %12.3f %12s\n", sizes[i], mc, "-", mp, "-");
+        }
+        free_c(&g[i]);
     }
     if (!have_ts)
         printf("ts-mls figures missing: run `make test` once (it installs tests/interop/node_modules) and "

@@ -291,9 +291,8 @@ static int encrypt_context(const char *label, const uint8_t *ctx, size_t ctx_len
     return w.err;
 }
 
-int mls_encrypt_with_label(const mls_suite *s, const uint8_t *pub, size_t pub_len, const char *label,
-                           const uint8_t *ctx, size_t ctx_len, const uint8_t *pt, size_t n,
-                           xw_buf *kem_output, xw_buf *ct, xw_errbuf *eb)
+int mls_label_sealer_init(mls_hpke_sealer *z, const mls_suite *s, const char *label, const uint8_t *ctx,
+                          size_t ctx_len, xw_errbuf *eb)
 {
     xw_buf info;
     xw_buf_init(&info, (size_t)1 << 28);
@@ -301,9 +300,19 @@ int mls_encrypt_with_label(const mls_suite *s, const uint8_t *pub, size_t pub_le
     if (rc)
         rc = xw_errf(eb, rc, "cannot build the %s encryption context", label);
     else
-        rc = mls_hpke_seal_base(&s->hpke, pub, pub_len, info.data, info.len, NULL, 0, pt, n, kem_output, ct,
-                                eb);
+        rc = mls_hpke_sealer_init(z, &s->hpke, info.data, info.len, eb);
     xw_buf_free(&info);
+    return rc;
+}
+
+int mls_encrypt_with_label(const mls_suite *s, const uint8_t *pub, size_t pub_len, const char *label,
+                           const uint8_t *ctx, size_t ctx_len, const uint8_t *pt, size_t n,
+                           xw_buf *kem_output, xw_buf *ct, xw_errbuf *eb)
+{
+    mls_hpke_sealer z;
+    int rc = mls_label_sealer_init(&z, s, label, ctx, ctx_len, eb);
+    if (rc == XW_OK)
+        rc = mls_hpke_sealer_seal(&z, pub, pub_len, NULL, 0, pt, n, kem_output, ct, eb);
     return rc;
 }
 

@@ -116,6 +116,12 @@ int mls_verify_with_label(const mls_suite *s, const uint8_t *pub, size_t pub_len
 int mls_encrypt_with_label(const mls_suite *s, const uint8_t *pub, size_t pub_len, const char *label,
                            const uint8_t *ctx, size_t ctx_len, const uint8_t *pt, size_t n,
                            xw_buf *kem_output, xw_buf *ct, xw_errbuf *eb);
+/* EncryptWithLabel to many public keys under the same label and context (an UpdatePath's
+ * copath resolutions): the EncryptContext and its HPKE info hash are computed once here,
+ * then each mls_hpke_sealer_seal(z, pub, pub_len, NULL, 0, pt, n, kem_output, ct, eb) is one
+ * EncryptWithLabel. */
+int mls_label_sealer_init(mls_hpke_sealer *z, const mls_suite *s, const char *label, const uint8_t *ctx,
+                          size_t ctx_len, xw_errbuf *eb);
 /* DecryptWithLabel: pt is replaced. pub may be NULL (recomputed from priv). */
 int mls_decrypt_with_label(const mls_suite *s, const uint8_t *priv, size_t priv_len, const uint8_t *pub,
                            const char *label, const uint8_t *ctx, size_t ctx_len, const uint8_t *kem_output,

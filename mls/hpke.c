@@ -1,6 +1,8 @@
 /*
  * HPKE base mode (RFC 9180 §5.1) over the KEM registry, and DHKEM(X25519, HKDF-SHA256)
- * (§4.1, §7.1.3) on libsodium's X25519.
+ * (§4.1, §7.1.3) on libsodium's X25519; public keys from private keys (key generation,
+ * DeriveKeyPair, the ephemeral key of every encapsulation) go through mls_x25519_base, the
+ * Ed25519 fixed-base table, which costs about half of a variable-base multiplication.
  *
  * The key schedule follows §5.1 with mode_base, empty psk and psk_id. Export is §5.3. The
  * registry is a fixed array: the built-in KEM plus up to 15 registered ones.
@@ -27,7 +29,7 @@ static int x25519_derive_keypair(const mls_hpke_kem *kem, const uint8_t *ikm, si
         rc = mls_hpke_labeled_expand(MLS_HPKE_KDF_HKDF_SHA256, x25519_suite_id, 5, prk, 32, "sk", NULL, 0, sk,
                                      32);
     xw_wipe(prk, sizeof prk);
-    if (rc == XW_OK && crypto_scalarmult_base(pk, sk) != 0)
+    if (rc == XW_OK && mls_x25519_base(pk, sk) != XW_OK)
         rc = XW_ECRYPTO;
     if (rc != XW_OK) {
         xw_wipe(sk, 32);
@@ -39,8 +41,8 @@ static int x25519_derive_keypair(const mls_hpke_kem *kem, const uint8_t *ikm, si
 static int x25519_public_key(const mls_hpke_kem *kem, const uint8_t *sk, uint8_t *pk, xw_errbuf *eb)
 {
     (void)kem;
-    if (crypto_scalarmult_base(pk, sk) != 0)
-        return xw_errf(eb, XW_EBADKEY, "X25519 private key gives no public key (it is zero)");
+    if (mls_x25519_base(pk, sk) != XW_OK)
+        return xw_errf(eb, XW_ECRYPTO, "X25519 public key derivation failed in libsodium");
     return XW_OK;
 }
 
@@ -168,20 +170,31 @@ static void hpke_suite_id(const mls_hpke_suite *s, uint8_t id[10])
     id[9] = (uint8_t)s->aead_id;
 }
 
-static int key_schedule(const mls_hpke_suite *s, const uint8_t *shared, size_t shared_len,
-                        const uint8_t *info, size_t info_len, mls_hpke_ctx *ctx)
+/* The part of KeyScheduleContext that depends only on the suite and info (mode_base,
+ * psk_id_hash, info_hash): 1 + 2 * Nh bytes into ksc. */
+static int key_schedule_context(const mls_hpke_suite *s, const uint8_t *info, size_t info_len, uint8_t *ksc)
 {
-    uint8_t sid[10], ksc[1 + 2 * MLS_HPKE_MAX_NH], secret[MLS_HPKE_MAX_NH];
+    uint8_t sid[10];
     size_t nh = mls_hpke_kdf_nh(s->kdf_id);
     hpke_suite_id(s, sid);
-    memset(ctx, 0, sizeof *ctx);
-    ctx->suite = *s;
     ksc[0] = 0; /* mode_base */
     int rc = mls_hpke_labeled_extract(s->kdf_id, sid, 10, NULL, 0, "psk_id_hash", NULL, 0, ksc + 1);
     if (rc == XW_OK)
         rc = mls_hpke_labeled_extract(s->kdf_id, sid, 10, NULL, 0, "info_hash", info, info_len, ksc + 1 + nh);
-    if (rc == XW_OK)
-        rc = mls_hpke_labeled_extract(s->kdf_id, sid, 10, shared, shared_len, "secret", NULL, 0, secret);
+    return rc;
+}
+
+/* The rest of KeySchedule from the shared secret; the exporter secret only if want_exporter
+ * (single-shot sealing never exports). */
+static int key_schedule_ksc(const mls_hpke_suite *s, const uint8_t *shared, size_t shared_len,
+                            const uint8_t *ksc, int want_exporter, mls_hpke_ctx *ctx)
+{
+    uint8_t sid[10], secret[MLS_HPKE_MAX_NH];
+    size_t nh = mls_hpke_kdf_nh(s->kdf_id);
+    hpke_suite_id(s, sid);
+    memset(ctx, 0, sizeof *ctx);
+    ctx->suite = *s;
+    int rc = mls_hpke_labeled_extract(s->kdf_id, sid, 10, shared, shared_len, "secret", NULL, 0, secret);
     if (rc == XW_OK && s->aead_id != MLS_HPKE_AEAD_EXPORT_ONLY) {
         rc = mls_hpke_labeled_expand(s->kdf_id, sid, 10, secret, nh, "key", ksc, 1 + 2 * nh, ctx->key,
                                      mls_hpke_aead_nk(s->aead_id));
@@ -189,12 +202,22 @@ static int key_schedule(const mls_hpke_suite *s, const uint8_t *shared, size_t s
             rc = mls_hpke_labeled_expand(s->kdf_id, sid, 10, secret, nh, "base_nonce", ksc, 1 + 2 * nh,
                                          ctx->base_nonce, MLS_HPKE_NN);
     }
-    if (rc == XW_OK)
+    if (rc == XW_OK && want_exporter)
         rc = mls_hpke_labeled_expand(s->kdf_id, sid, 10, secret, nh, "exp", ksc, 1 + 2 * nh,
                                      ctx->exporter_secret, nh);
     xw_wipe(secret, sizeof secret);
     if (rc)
         mls_hpke_ctx_wipe(ctx);
+    return rc;
+}
+
+static int key_schedule(const mls_hpke_suite *s, const uint8_t *shared, size_t shared_len,
+                        const uint8_t *info, size_t info_len, mls_hpke_ctx *ctx)
+{
+    uint8_t ksc[1 + 2 * MLS_HPKE_MAX_NH];
+    int rc = key_schedule_context(s, info, info_len, ksc);
+    if (rc == XW_OK)
+        rc = key_schedule_ksc(s, shared, shared_len, ksc, 1, ctx);
     return rc;
 }
 
@@ -352,6 +375,58 @@ int mls_hpke_seal_base(const mls_hpke_suite *s, const uint8_t *pk_r, size_t pk_r
     } else {
         rc = mls_hpke_seal(&ctx, aad, aad_len, pt, pt_len, c, eb);
     }
+    if (rc) {
+        xw_buf_reset(enc);
+        xw_buf_reset(ct);
+    }
+    mls_hpke_ctx_wipe(&ctx);
+    return rc;
+}
+
+int mls_hpke_sealer_init(mls_hpke_sealer *z, const mls_hpke_suite *s, const uint8_t *info, size_t info_len,
+                         xw_errbuf *eb)
+{
+    memset(z, 0, sizeof *z);
+    int rc = mls_hpke_suite_check(s, eb);
+    if (rc)
+        return rc;
+    z->suite = *s;
+    if ((rc = key_schedule_context(s, info, info_len, z->ksc)) != XW_OK)
+        return xw_errf(eb, rc, "HPKE key schedule failed");
+    return XW_OK;
+}
+
+int mls_hpke_sealer_seal(const mls_hpke_sealer *z, const uint8_t *pk_r, size_t pk_r_len, const uint8_t *aad,
+                         size_t aad_len, const uint8_t *pt, size_t pt_len, xw_buf *enc, xw_buf *ct,
+                         xw_errbuf *eb)
+{
+    const mls_hpke_suite *s = &z->suite;
+    const mls_hpke_kem *kem = mls_hpke_kem_get(s->kem_id);
+    if (!kem)
+        return xw_errf(eb, XW_EINVAL, "HPKE sealer used before mls_hpke_sealer_init succeeded");
+    if (pt_len > MLS_HPKE_MAX_PT)
+        return xw_errf(eb, XW_ETOOBIG, "HPKE plaintext of %zu bytes is over the %u-byte limit", pt_len,
+                       MLS_HPKE_MAX_PT);
+    if (pk_r_len != kem->n_pk)
+        return xw_errf(eb, XW_EBADKEY, "HPKE public key is %zu bytes; %s keys are %zu", pk_r_len, kem->name,
+                       kem->n_pk);
+    uint8_t rnd[MLS_HPKE_MAX_RAND], shared[MLS_HPKE_MAX_SECRET], e[MLS_HPKE_MAX_ENC];
+    mls_hpke_ctx ctx;
+    mls_random(rnd, kem->n_encap_rand);
+    int rc = kem->encap(kem, pk_r, rnd, shared, e, eb);
+    xw_wipe(rnd, sizeof rnd);
+    if (rc == XW_OK && (rc = key_schedule_ksc(s, shared, kem->n_secret, z->ksc, 0, &ctx)) != XW_OK)
+        xw_errf(eb, rc, "HPKE key schedule failed");
+    xw_wipe(shared, sizeof shared);
+    if (rc)
+        return rc;
+    xw_buf_reset(enc);
+    xw_buf_reset(ct);
+    uint8_t *c = NULL;
+    if (xw_buf_append(enc, e, kem->n_enc) != XW_OK || !(c = xw_buf_extend(ct, pt_len + MLS_HPKE_TAG)))
+        rc = xw_errf(eb, XW_ETOOBIG, "HPKE output does not fit its buffer");
+    else
+        rc = mls_hpke_seal(&ctx, aad, aad_len, pt, pt_len, c, eb);
     if (rc) {
         xw_buf_reset(enc);
         xw_buf_reset(ct);

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "mls/hpke.h" /* mls_x25519_base */
 #include "mls/mlkem.h"
 #include "mls/pq_hash.h"
 
@@ -24,11 +25,6 @@ void mls_mlkem768_int_key_free(mls_mlkem768_int_key *k); /* wipes the secrets; N
 /* Encaps_internal without the ek check (the caller has checked it). */
 int mls_mlkem768_int_encaps(mls_pq_hash *h, const uint8_t ek[MLS_MLKEM768_EK_LEN], const uint8_t m[32],
                             uint8_t ct[MLS_MLKEM768_CT_LEN], uint8_t ss[MLS_MLKEM768_SS_LEN]);
-
-/* X25519(sk, 9), the public key of sk, through libsodium's table-driven Ed25519 fixed-base
- * multiplication (mls/x25519_base.c); equal to crypto_scalarmult_curve25519_base for every sk
- * and about three times faster. XW_ECRYPTO only if libsodium fails. */
-int mls_x25519_base(uint8_t pk[32], const uint8_t sk[32]);
 
 /* Test hooks: the zeta tables must equal 17^BitRev7(i) (times 2^16, mod q). */
 int16_t mls_mlkem768_int_zeta(int i);

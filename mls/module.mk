@@ -1,7 +1,7 @@
 # mls/: RFC 9420 core (codec, cipher suites 1 and 3, HPKE, tree math, secret tree, key
 # schedule, framing). mls/pq.mk adds the post-quantum KEMs to the same library.
 LIBS += mls
-mls_SRCS += mls/tls.c mls/hpke_prim.c mls/hpke.c mls/crypto.c mls/treemath.c mls/secret_tree.c mls/key_schedule.c mls/wire.c mls/framing.c mls/protect.c
+mls_SRCS += mls/tls.c mls/hpke_prim.c mls/hpke.c mls/x25519_base.c mls/crypto.c mls/treemath.c mls/secret_tree.c mls/key_schedule.c mls/wire.c mls/framing.c mls/protect.c
 
 MLS_VECTOR_DIR := $(SHARED)/mls-vectors
 

@@ -3,7 +3,7 @@
 LIBS += mlspq
 # mlspq needs mls (HPKE, TLS codec) and xwproto (extensions 0xff03/0xff04): link
 # `mlspq mls xwproto common` with $(PQ_PKGS).
-mlspq_SRCS := mls/pq_hash.c mls/x25519_base.c mls/mlkem_poly.c mls/mlkem.c mls/xwing.c mls/xwing_hpke.c mls/welcome_wrap.c \
+mlspq_SRCS := mls/pq_hash.c mls/mlkem_poly.c mls/mlkem.c mls/xwing.c mls/xwing_hpke.c mls/welcome_wrap.c \
 	mls/welcome_ext.c
 PQ_LIBS := mlspq mls xwproto common
 PQ_PKGS := openssl libsodium libprotobuf-c

@@ -226,8 +226,12 @@ int mls_treekem_decrypt(mls_tree *t, uint32_t sender, uint32_t me, const mls_upd
         return rc;
     xw_buf pt;
     xw_buf_init(&pt, 1024);
-    rc = mls_decrypt_with_label(s, t->priv[holder], s->hpke_priv_len, NULL, "UpdatePathNode", gc, gc_len,
-                                kem.p, kem.len, ct.p, ct.len, &pt, eb);
+    /* The holder's public key from the tree (what the sender encrypted to) saves deriving it
+     * from the private key for the KEM context. */
+    mls_span holder_pub = node_pub(t, holder);
+    rc = mls_decrypt_with_label(s, t->priv[holder], s->hpke_priv_len,
+                                holder_pub.len == s->hpke_pub_len ? holder_pub.p : NULL, "UpdatePathNode", gc,
+                                gc_len, kem.p, kem.len, ct.p, ct.len, &pt, eb);
     if (rc == XW_OK && pt.len != s->nh)
         rc = xw_errf(eb, XW_EMLS_COMMIT, "decrypted path secret has %zu bytes, not %zu", pt.len, s->nh);
     if (rc != XW_OK) {
@@ -318,7 +322,8 @@ int mls_treekem_encrypt(mls_tree *t, const mls_treekem_path *p, const uint32_t *
     xw_buf kem, ct;
     xw_buf_init(&kem, MLS_HPKE_MAX_ENC);
     xw_buf_init(&ct, 1024);
-    int rc = XW_OK;
+    mls_hpke_sealer z; /* the GroupContext is the same for every recipient: its hash is computed once */
+    int rc = mls_label_sealer_init(&z, s, "UpdatePathNode", gc, gc_len, eb);
     for (uint32_t i = 0; i < p->n && rc == XW_OK; i++) {
         const mls_parent *pn = t->nodes[p->fdp[i]].parent;
         mls_write_opaque(&w, pn->enc_key, pn->enc_len);
@@ -326,8 +331,7 @@ int mls_treekem_encrypt(mls_tree *t, const mls_treekem_path *p, const uint32_t *
         size_t nres = mls_tree_resolution(t, copath_child(p->fdp[i], 2 * p->me), exclude, n_excl, res, cap);
         for (size_t j = 0; j < nres && rc == XW_OK; j++) {
             mls_span pub = node_pub(t, res[j]);
-            rc = mls_encrypt_with_label(s, pub.p, pub.len, "UpdatePathNode", gc, gc_len, p->path_secret[i],
-                                        s->nh, &kem, &ct, eb);
+            rc = mls_hpke_sealer_seal(&z, pub.p, pub.len, NULL, 0, p->path_secret[i], s->nh, &kem, &ct, eb);
             mls_write_opaque(&w, kem.data, kem.len);
             mls_write_opaque(&w, ct.data, ct.len);
         }

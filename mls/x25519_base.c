@@ -15,7 +15,7 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "mls/mlkem_int.h"
+#include "mls/hpke.h"
 
 __extension__ typedef unsigned __int128 u128;
 typedef struct {
