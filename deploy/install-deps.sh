@@ -11,6 +11,7 @@ PKGS=(
   libcurl4-openssl-dev libnghttp2-dev librdkafka-dev kcat
   libyaml-dev libjansson-dev libpcre2-dev libmicrohttpd-dev libcmocka-dev
   procps psmisc coreutils
+  nghttp2-proxy openssl
 )
 
 missing=()

@@ -50,3 +50,14 @@ stress_devnode_TIMEOUT := 180
 TSAN_TESTS += stress_devnode
 stress_devnode_TSAN_SRCS = tests/unit/stress_devnode.c tests/unit/devnode_helpers.c $(xmtpapi_SRCS) \
 	$(xwnode_SRCS) $(xmtp_SRCS) $(mls_SRCS) $(xwproto_SRCS) $(common_SRCS)
+
+# The client over https:// (TLS, ALPN h2): the real xmtp-devnode behind nghttpx (Debian
+# nghttp2-proxy) terminating TLS with a self-signed certificate made at test time by openssl.
+TESTBINS += test_devnode_tls
+test_devnode_tls_SRCS := tests/unit/test_devnode_tls.c tests/unit/devnode_helpers.c
+test_devnode_tls_LIBS := xmtpapi $(NODE_LIBS)
+test_devnode_tls_PKGS := cmocka libcurl $(NODE_PKGS)
+TESTS += test_devnode_tls
+test_devnode_tls_CMD := $(BUILD)/tests/test_devnode_tls $(BUILD)/xmtp-devnode
+test_devnode_tls_TIMEOUT := 60
+test_devnode_tls_NEEDS := $(BUILD)/tests/test_devnode_tls $(BUILD)/xmtp-devnode

@@ -22,6 +22,7 @@
 struct xmtp_api {
     char *url; /* without trailing slash */
     char *app_version, *libxmtp_version;
+    char *ca_file; /* NULL = system store */
     int timeout_ms, connect_timeout_ms, retries, backoff_ms;
     size_t max_msg;
     int tls;
@@ -56,6 +57,29 @@ int xmtp_api_new(const xmtp_api_opts *o, xmtp_api **out, xw_errbuf *eb)
     a->url = xw_strdup(o->url);
     a->app_version = xw_strdup(o->app_version ? o->app_version : "xmtp-worker/0.1");
     a->libxmtp_version = xw_strdup(o->libxmtp_version ? o->libxmtp_version : "xmtp-worker-c/0.1");
+    if (o->ca_file) {
+        FILE *f = fopen(o->ca_file, "r");
+        if (!f) {
+            xmtp_api_free(a);
+            return xw_errf(eb, XW_EINVAL,
+                           "cannot read the CA file '%s': give a readable PEM file of the "
+                           "certificates to trust",
+                           o->ca_file);
+        }
+        fclose(f);
+        if (!tls) {
+            xmtp_api_free(a);
+            return xw_errf(eb, XW_EINVAL,
+                           "a CA file was given for '%s', which is not https://; use https:// "
+                           "for TLS or drop the CA file",
+                           o->url);
+        }
+        a->ca_file = xw_strdup(o->ca_file);
+        if (!a->ca_file) {
+            xmtp_api_free(a);
+            return xw_errf(eb, XW_ENOMEM, "out of memory");
+        }
+    }
     if (!a->url || !a->app_version || !a->libxmtp_version) {
         xmtp_api_free(a);
         return xw_errf(eb, XW_ENOMEM, "out of memory");
@@ -81,6 +105,7 @@ void xmtp_api_free(xmtp_api *a)
         curl_easy_cleanup(a->unary);
     xw_free(a->url);
     xw_free(a->app_version);
+    xw_free(a->ca_file);
     xw_free(a->libxmtp_version);
     xw_free(a);
 }
@@ -276,6 +301,12 @@ static int attempt(xmtp_api *a, CURL *h, const char *method, const uint8_t *body
      * per call for http:// nodes. TLS connections are reused. */
     if (!a->tls && h2c_reuse_broken())
         curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+    if (a->tls) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (a->ca_file)
+            curl_easy_setopt(h, CURLOPT_CAINFO, a->ca_file);
+    }
     if (getenv("XMTP_API_VERBOSE"))
         curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
     if (timeout_ms > 0)
@@ -297,6 +328,13 @@ static int attempt(xmtp_api *a, CURL *h, const char *method, const uint8_t *body
         snprintf(c->st->message, sizeof c->st->message, "deadline of %d ms exceeded", timeout_ms);
         c->st->code = c->have_status ? c->st->code : XMTP_GRPC_DEADLINE_EXCEEDED;
         return xw_errf(eb, XW_ETIMEOUT, "%s%s: no answer within %d ms", a->url, method, timeout_ms);
+    }
+    if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
+        snprintf(c->st->message, sizeof c->st->message, "%s", curl_easy_strerror(cc));
+        return xw_errf(eb, XW_EDENIED,
+                       "%s%s: the node's TLS certificate was not accepted (%s); if the node uses a "
+                       "private CA or a self-signed certificate, pass its PEM file as the CA file",
+                       a->url, method, curl_easy_strerror(cc));
     }
     if (cc != CURLE_OK && !c->have_status) {
         snprintf(c->st->message, sizeof c->st->message, "%s", curl_easy_strerror(cc));

@@ -13,6 +13,10 @@
  * libxmtp sends; node-go forwards them). Unary calls that fail with UNAVAILABLE or with a
  * connection error are retried with exponential backoff and jitter until the deadline.
  *
+ * For https:// the node's certificate and host name are always verified, against the system's
+ * CA store or against `ca_file` when given; a certificate that does not verify fails the call
+ * with XW_EDENIED at once (no retry).
+ *
  * Set XMTP_API_VERBOSE=1 in the environment to see libcurl's trace of every call on stderr.
  *
  * Threads: an xmtp_api handle serves one thread at a time for unary calls (it keeps one
@@ -41,6 +45,9 @@ typedef struct {
     int retries;                 /* extra attempts on UNAVAILABLE; default 4; -1 = none */
     int backoff_ms;              /* first retry delay, doubled each time; default 100 */
     size_t max_message_size;     /* largest response message accepted; default 50 MiB */
+    const char *ca_file;         /* https://: PEM file of CAs to trust instead of the system's
+                                    (a private node's own CA or self-signed certificate);
+                                    NULL = the system store. Certificates are always verified. */
 } xmtp_api_opts;
 
 /* gRPC status codes used by callers. */
@@ -71,7 +78,8 @@ void xmtp_api_free(xmtp_api *a);
  * One unary call. `method` is the full path ("/xmtp.mls.api.v1.MlsApi/QueryGroupMessages").
  * On grpc-status 0 the response message is appended to resp and XW_OK returned. Otherwise:
  * XW_EGRPC with st->code set (st->message says why), XW_ETIMEOUT past the deadline,
- * XW_ENETWORK when the node could not be reached, XW_EPROTOCOL when the response was not
+ * XW_ENETWORK when the node could not be reached, XW_EDENIED when its TLS certificate did not
+ * verify, XW_EPROTOCOL when the response was not
  * valid gRPC. st may be NULL.
  */
 int xmtp_api_unary(xmtp_api *a, const char *method, const uint8_t *req, size_t len, xw_buf *resp,
