@@ -305,7 +305,7 @@ int main(void)
     if (nr && atoi(nr) > 0 && atoi(nr) <= 99)
         rounds = atoi(nr);
     size_t nact = 0;
-    double tbs[99], t0s[99], tts[99];
+    double tbs[99] = {0}, t0s[99] = {0}, tts[99] = {0};
     rules_engine *e = NULL;
     for (int rep = 0; rep < rounds; rep++) {
         tbs[rep] = run(NULL, &nact);
