@@ -287,16 +287,6 @@ static int in_test(rules_engine *e, const rules_cnode *n, const val *v)
 static int str_test(rules_engine *e, const rules_cnode *n, const char *s, size_t len)
 {
     if (n->op == OP_REGEX) {
-        if (n->regroup1) { /* the joined pattern of this field's regexes: nothing there, nothing here */
-            uint32_t g = n->regroup1 - 1;
-            if (e->regroup_epoch[g] != e->epoch) {
-                int rg = pcre2_match(e->set->regroups[g].re, (PCRE2_SPTR)s, len, 0, 0, e->md, e->set->mctx);
-                e->regroup_val[g] = rg == PCRE2_ERROR_NOMATCH ? 0 : 1; /* a limit hit: run each one */
-                e->regroup_epoch[g] = e->epoch;
-            }
-            if (e->regroup_val[g] == 0)
-                return 0;
-        }
         int rc = pcre2_match(n->re, (PCRE2_SPTR)s, len, 0, 0, e->md, e->set->mctx);
         if (rc >= 0)
             return 1;
@@ -335,6 +325,28 @@ static int str_test(rules_engine *e, const rules_cnode *n, const char *s, size_t
     return 0;
 }
 
+/* The joined pattern of the regexes on this operand (a string, or every item of a list),
+ * run once per event: when it matches nothing, none of them can match. A match or a limit
+ * hit returns 1: each regex is then run on its own. */
+static int regroup_any(rules_engine *e, const rules_cnode *n, const val *v)
+{
+    uint32_t g = n->regroup1 - 1;
+    if (e->regroup_epoch[g] != e->epoch) {
+        const pcre2_code *re = e->set->regroups[g].re;
+        int any = 0;
+        if (!v->list) {
+            any = pcre2_match(re, (PCRE2_SPTR)v->s, v->len, 0, 0, e->md, e->set->mctx) != PCRE2_ERROR_NOMATCH;
+        } else {
+            for (size_t i = 0; i < v->n && !any; i++)
+                any = pcre2_match(re, (PCRE2_SPTR)v->items[i].s, v->items[i].len, 0, 0, e->md,
+                                  e->set->mctx) != PCRE2_ERROR_NOMATCH;
+        }
+        e->regroup_val[g] = (uint8_t)any;
+        e->regroup_epoch[g] = e->epoch;
+    }
+    return e->regroup_val[g];
+}
+
 __attribute__((noinline)) static int leaf(rules_engine *e, const rules_event *ev, const rules_cnode *n)
 {
     val v;
@@ -369,6 +381,8 @@ __attribute__((noinline)) static int leaf(rules_engine *e, const rules_event *ev
     default:
         break;
     }
+    if (n->op == OP_REGEX && n->regroup1 && !regroup_any(e, n, &v))
+        return 0;
     if (!v.list)
         return str_test(e, n, v.s, v.len);
     int r = 0;

@@ -490,6 +490,48 @@ static void test_len_and_lowering_blocks(void **state)
     rules_diags_free(&d);
 }
 
+/* Regexes on a list field are first tried as one joined pattern over every item: a match
+ * in any item, by any of them, must still reach the right rules (and only those). */
+static void test_list_regex_group(void **state)
+{
+    (void)state;
+    const char *yaml =
+        "- rule: xyz\n  on: [message]\n  condition: content.links regex \"\\\\.xyz/\"\n"
+        "- rule: top\n  on: [message]\n  condition: content.links regex \"\\\\.top/\"\n"
+        "- rule: low\n  on: [message]\n  condition: lower(content.links) regex \"^https://a\\\\.\"\n"
+        "- rule: none\n  on: [message]\n  condition: content.links regex \"\\\\.zip/\"\n";
+    static const struct {
+        const char *links[3];
+        int xyz, top, low;
+    } cases[] = {
+        {{"https://b.com/", "https://c.top/x", NULL}, -1, RULES_R_MATCH, -1},
+        {{"https://A.xyz/", NULL, NULL}, RULES_R_MATCH, -1, RULES_R_MATCH},
+        {{"https://b.com/", "https://c.org/", "https://d.xyz/"}, RULES_R_MATCH, -1, -1},
+        {{"https://b.com/", NULL, NULL}, -1, -1, -1},
+        {{NULL, NULL, NULL}, -1, -1, -1},
+    };
+    rules_diags d;
+    rules_diags_init(&d);
+    rules_set *set = compile(yaml, &d);
+    assert_non_null(set);
+    rules_engine *e = rules_engine_new(NULL);
+    rules_engine_swap(e, set);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        rules_event *ev = msg("a", (int64_t)c);
+        for (int i = 0; i < 3 && cases[c].links[i]; i++)
+            assert_int_equal(
+                rules_event_list_add(ev, RULES_F_CONTENT_LINKS, cases[c].links[i], strlen(cases[c].links[i])),
+                XW_OK);
+        assert_int_equal(result_of(e, ev, "xyz", NULL), cases[c].xyz);
+        assert_int_equal(result_of(e, ev, "top", NULL), cases[c].top);
+        assert_int_equal(result_of(e, ev, "low", NULL), cases[c].low);
+        assert_int_equal(result_of(e, ev, "none", NULL), -1);
+        rules_event_free(ev);
+    }
+    rules_engine_free(e);
+    rules_diags_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failures_during_eval),
         cmocka_unit_test(test_reload_changed_window),
         cmocka_unit_test(test_len_and_lowering_blocks),
+        cmocka_unit_test(test_list_regex_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
