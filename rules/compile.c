@@ -380,7 +380,8 @@ static void group_regexes(rules_cctx *c)
     for (size_t i = 0; i < c->nleaves; i++) {
         rules_cnode *n = c->leaves[i];
         if (n->op != OP_REGEX || n->regroup1 || (n->lhs.k != CV_FIELD && n->lhs.k != CV_LOWER) ||
-            rules_field_type(n->lhs.f) != RULES_T_STR || !combinable(n->s))
+            (rules_field_type(n->lhs.f) != RULES_T_STR && rules_field_type(n->lhs.f) != RULES_T_LIST) ||
+            !combinable(n->s))
             continue;
         int lower = n->lhs.k == CV_LOWER;
         xw_buf pat;

@@ -57,6 +57,27 @@ static int grow_items(rules_lowcache *lc, size_t need)
 
 static inline char lower_c(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Copies n bytes from src to dst with ASCII A-Z lowered, eight bytes at a time: per byte,
+ * with the high bit masked off, adding 0x80 - 'A' sets bit 7 from 'A' up and adding
+ * 0x7f - 'Z' sets it above 'Z' (no carry crosses a byte); bytes >= 0x80 are left alone. */
+static void lower_copy(char *dst, const char *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, src + i, 8);
+        uint64_t h = x & ~HIGHS;
+        uint64_t up = (h + ONES * (0x80 - 'A')) & ~(h + ONES * (0x7f - 'Z')) & ~x & HIGHS;
+        x ^= up >> 2;
+        memcpy(dst + i, &x, 8);
+    }
+    for (; i < n; i++)
+        dst[i] = lower_c(src[i]);
+}
+
 static rules_lowcache *get_lower(rules_engine *e, const rules_event *ev, rules_field f)
 {
     rules_lowcache *lc = &e->low[f];
@@ -66,8 +87,7 @@ static rules_lowcache *get_lower(rules_engine *e, const rules_event *ev, rules_f
     if (rules_field_type(f) == RULES_T_STR) {
         if (grow(&lc->buf, &lc->cap, fv->len + 1) != 0)
             return NULL;
-        for (size_t i = 0; i < fv->len; i++)
-            lc->buf[i] = lower_c(fv->s[i]);
+        lower_copy(lc->buf, fv->s, fv->len);
         lc->buf[fv->len] = '\0';
         lc->len = fv->len;
     } else {
@@ -80,8 +100,8 @@ static rules_lowcache *get_lower(rules_engine *e, const rules_event *ev, rules_f
         for (size_t i = 0; i < fv->nitems; i++) {
             lc->items[i].s = lc->buf + pos;
             lc->items[i].len = fv->items[i].len;
-            for (size_t j = 0; j < fv->items[i].len; j++)
-                lc->buf[pos++] = lower_c(fv->items[i].s[j]);
+            lower_copy(lc->buf + pos, fv->items[i].s, fv->items[i].len);
+            pos += fv->items[i].len;
             lc->buf[pos++] = '\0';
         }
         lc->nitems = fv->nitems;
@@ -148,12 +168,20 @@ static rules_lowcache *get_words(rules_engine *e, const rules_event *ev)
     return wc;
 }
 
+/* Characters in n bytes of UTF-8: the bytes that are not continuation bytes (10xxxxxx),
+ * counted eight at a time (bit 7 set and bit 6 clear; the byte sum by one multiply). */
 static size_t utf8_len(const char *s, size_t n)
 {
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++)
-        c += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return c;
+    size_t cont = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t m = (x & ~(x << 1) & HIGHS) >> 7;
+        cont += (size_t)((m * ONES) >> 56);
+    }
+    for (; i < n; i++)
+        cont += ((unsigned char)s[i] & 0xC0) == 0x80;
+    return n - cont;
 }
 
 /* Fetches the operand; returns its state. A NULL cache (out of memory) is reported as unknown. */
@@ -259,16 +287,6 @@ static int in_test(rules_engine *e, const rules_cnode *n, const val *v)
 static int str_test(rules_engine *e, const rules_cnode *n, const char *s, size_t len)
 {
     if (n->op == OP_REGEX) {
-        if (n->regroup1) { /* the joined pattern of this field's regexes: nothing there, nothing here */
-            uint32_t g = n->regroup1 - 1;
-            if (e->regroup_epoch[g] != e->epoch) {
-                int rg = pcre2_match(e->set->regroups[g].re, (PCRE2_SPTR)s, len, 0, 0, e->md, e->set->mctx);
-                e->regroup_val[g] = rg == PCRE2_ERROR_NOMATCH ? 0 : 1; /* a limit hit: run each one */
-                e->regroup_epoch[g] = e->epoch;
-            }
-            if (e->regroup_val[g] == 0)
-                return 0;
-        }
         int rc = pcre2_match(n->re, (PCRE2_SPTR)s, len, 0, 0, e->md, e->set->mctx);
         if (rc >= 0)
             return 1;
@@ -307,6 +325,28 @@ static int str_test(rules_engine *e, const rules_cnode *n, const char *s, size_t
     return 0;
 }
 
+/* The joined pattern of the regexes on this operand (a string, or every item of a list),
+ * run once per event: when it matches nothing, none of them can match. A match or a limit
+ * hit returns 1: each regex is then run on its own. */
+static int regroup_any(rules_engine *e, const rules_cnode *n, const val *v)
+{
+    uint32_t g = n->regroup1 - 1;
+    if (e->regroup_epoch[g] != e->epoch) {
+        const pcre2_code *re = e->set->regroups[g].re;
+        int any = 0;
+        if (!v->list) {
+            any = pcre2_match(re, (PCRE2_SPTR)v->s, v->len, 0, 0, e->md, e->set->mctx) != PCRE2_ERROR_NOMATCH;
+        } else {
+            for (size_t i = 0; i < v->n && !any; i++)
+                any = pcre2_match(re, (PCRE2_SPTR)v->items[i].s, v->items[i].len, 0, 0, e->md,
+                                  e->set->mctx) != PCRE2_ERROR_NOMATCH;
+        }
+        e->regroup_val[g] = (uint8_t)any;
+        e->regroup_epoch[g] = e->epoch;
+    }
+    return e->regroup_val[g];
+}
+
 __attribute__((noinline)) static int leaf(rules_engine *e, const rules_event *ev, const rules_cnode *n)
 {
     val v;
@@ -341,6 +381,8 @@ __attribute__((noinline)) static int leaf(rules_engine *e, const rules_event *ev
     default:
         break;
     }
+    if (n->op == OP_REGEX && n->regroup1 && !regroup_any(e, n, &v))
+        return 0;
     if (!v.list)
         return str_test(e, n, v.s, v.len);
     int r = 0;

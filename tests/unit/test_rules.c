@@ -446,6 +446,92 @@ static void test_reload_changed_window(void **state)
     rules_diags_free(&d);
 }
 
+/* len() counts UTF-8 characters and icontains / lower() lower ASCII only, eight bytes at a
+ * time in the engine: texts of every length across those blocks, with multi-byte characters
+ * (whose bytes must not be lowered or counted) next to capitals, against a byte-wise count. */
+static void test_len_and_lowering_blocks(void **state)
+{
+    (void)state;
+    static const char *pieces[] = {"A", "\xc3\x89", "Z", "@", "[", "\xe2\x82\xac", "q", "\xc3\x80", "`"};
+    rules_diags d;
+    rules_diags_init(&d);
+    rules_engine *e = rules_engine_new(NULL);
+    for (int n = 0; n < 40; n++) {
+        char text[256] = "", yaml[1024];
+        size_t chars = 0;
+        for (int i = 0; i < n; i++, chars++)
+            strcat(text, pieces[(i * 7 + n) % 9]);
+        strcat(text, "XyZ\xc3\x89"); /* the needle, at the end: crosses a block for some n */
+        chars += 4;
+        char lowered[256];
+        size_t tl = strlen(text);
+        for (size_t i = 0; i <= tl; i++)
+            lowered[i] = (text[i] >= 'A' && text[i] <= 'Z') ? (char)(text[i] + 32) : text[i];
+        snprintf(yaml, sizeof yaml,
+                 "- rule: len_eq\n  on: [message]\n  condition: len(content.text) = %zu\n"
+                 "- rule: len_ne\n  on: [message]\n  condition: len(content.text) = %zu\n"
+                 "- rule: icont\n  on: [message]\n  condition: content.text icontains \"xyz\xc3\x89\"\n"
+                 "- rule: icont_no\n  on: [message]\n  condition: content.text icontains \"xyz\xc3\xa9\"\n"
+                 "- rule: low\n  on: [message]\n  condition: lower(content.text) = \"%s\"\n",
+                 chars, chars + 1, lowered);
+        rules_set *set = compile(yaml, &d);
+        assert_non_null(set);
+        rules_engine_swap(e, set);
+        rules_event *ev = msg("a", n);
+        assert_int_equal(rules_event_set_str(ev, RULES_F_CONTENT_TEXT, text, tl), XW_OK);
+        assert_int_equal(result_of(e, ev, "len_eq", NULL), RULES_R_MATCH);
+        assert_int_equal(result_of(e, ev, "len_ne", NULL), -1);
+        assert_int_equal(result_of(e, ev, "icont", NULL), RULES_R_MATCH);
+        assert_int_equal(result_of(e, ev, "icont_no", NULL), -1);
+        assert_int_equal(result_of(e, ev, "low", NULL), RULES_R_MATCH);
+        rules_event_free(ev);
+    }
+    rules_engine_free(e);
+    rules_diags_free(&d);
+}
+
+/* Regexes on a list field are first tried as one joined pattern over every item: a match
+ * in any item, by any of them, must still reach the right rules (and only those). */
+static void test_list_regex_group(void **state)
+{
+    (void)state;
+    const char *yaml =
+        "- rule: xyz\n  on: [message]\n  condition: content.links regex \"\\\\.xyz/\"\n"
+        "- rule: top\n  on: [message]\n  condition: content.links regex \"\\\\.top/\"\n"
+        "- rule: low\n  on: [message]\n  condition: lower(content.links) regex \"^https://a\\\\.\"\n"
+        "- rule: none\n  on: [message]\n  condition: content.links regex \"\\\\.zip/\"\n";
+    static const struct {
+        const char *links[3];
+        int xyz, top, low;
+    } cases[] = {
+        {{"https://b.com/", "https://c.top/x", NULL}, -1, RULES_R_MATCH, -1},
+        {{"https://A.xyz/", NULL, NULL}, RULES_R_MATCH, -1, RULES_R_MATCH},
+        {{"https://b.com/", "https://c.org/", "https://d.xyz/"}, RULES_R_MATCH, -1, -1},
+        {{"https://b.com/", NULL, NULL}, -1, -1, -1},
+        {{NULL, NULL, NULL}, -1, -1, -1},
+    };
+    rules_diags d;
+    rules_diags_init(&d);
+    rules_set *set = compile(yaml, &d);
+    assert_non_null(set);
+    rules_engine *e = rules_engine_new(NULL);
+    rules_engine_swap(e, set);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        rules_event *ev = msg("a", (int64_t)c);
+        for (int i = 0; i < 3 && cases[c].links[i]; i++)
+            assert_int_equal(
+                rules_event_list_add(ev, RULES_F_CONTENT_LINKS, cases[c].links[i], strlen(cases[c].links[i])),
+                XW_OK);
+        assert_int_equal(result_of(e, ev, "xyz", NULL), cases[c].xyz);
+        assert_int_equal(result_of(e, ev, "top", NULL), cases[c].top);
+        assert_int_equal(result_of(e, ev, "low", NULL), cases[c].low);
+        assert_int_equal(result_of(e, ev, "none", NULL), -1);
+        rules_event_free(ev);
+    }
+    rules_engine_free(e);
+    rules_diags_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +546,8 @@ int main(void)
         cmocka_unit_test(test_layered_sources_positions),
         cmocka_unit_test(test_alloc_failures_during_eval),
         cmocka_unit_test(test_reload_changed_window),
+        cmocka_unit_test(test_len_and_lowering_blocks),
+        cmocka_unit_test(test_list_regex_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
