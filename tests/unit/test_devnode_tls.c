@@ -62,8 +62,8 @@ static int free_port(void)
 static int port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
     if (fd >= 0)
         close(fd);
@@ -140,8 +140,9 @@ static int group_setup(void **state)
         fprintf(stderr, "xmtp-devnode did not start (see %s)\n", nlog);
         return -1;
     }
-    char *pargv[] = {"nghttpx", "--conf=/dev/null", "--single-process", "--no-ocsp", "-f", front, "-b", back,
-                     key, cert, NULL};
+    char *pargv[] = {
+        "nghttpx", "--conf=/dev/null", "--single-process", "--no-ocsp", "-f", front, "-b", back, key, cert,
+        NULL};
     proxy_pid = spawn(pargv, plog);
     if (!wait_port(tls_port, proxy_pid)) {
         fprintf(stderr, "nghttpx did not start (see %s; Debian package nghttp2-proxy)\n", plog);
@@ -253,7 +254,10 @@ static void wait_count(sub_ctx *s, int n)
         usleep(10000);
 }
 
-static int same(const xw_buf *a, const xw_buf *b) { return a->len == b->len && memcmp(a->data, b->data, a->len) == 0; }
+static int same(const xw_buf *a, const xw_buf *b)
+{
+    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
 
 static void test_unary_and_stream_over_tls(void **state)
 {
@@ -352,7 +356,8 @@ static void test_untrusted_certificate_refused(void **state)
 
     /* nothing refused was stored */
     a = client(url, cert);
-    Xmtp__Mls__Api__V1__GetNewestGroupMessageRequest q = XMTP__MLS__API__V1__GET_NEWEST_GROUP_MESSAGE_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__GetNewestGroupMessageRequest q =
+        XMTP__MLS__API__V1__GET_NEWEST_GROUP_MESSAGE_REQUEST__INIT;
     ProtobufCBinaryData gid = {sizeof GID, (uint8_t *)GID};
     q.group_ids = &gid;
     q.n_group_ids = 1;
