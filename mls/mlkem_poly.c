@@ -45,9 +45,10 @@ static const int16_t gammas[128] = {
     958,   -958,  -1460, 1460,  1522,  -1522, 1628,  -1628,
 };
 
-/* On x86-64 gcc also builds the hot loops for x86-64-v3, where they vectorise 16 coefficients
+/* (Not under ThreadSanitizer: its runtime is not ready when ifunc resolvers run at load.)
+ * On x86-64 gcc also builds the hot loops for x86-64-v3, where they vectorise 16 coefficients
  * wide with AVX2, and picks the version when the program loads, by the CPU it runs on. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define MLKEM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MLKEM_CLONES
