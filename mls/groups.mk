@@ -14,11 +14,19 @@ endef
 $(foreach k,$(MLS_GROUP_VECTOR_KINDS),$(eval $(call mls_group_vector_suite,$(k))))
 
 TESTBINS += test_mls_group
-test_mls_group_SRCS := tests/unit/test_mls_group.c
+test_mls_group_SRCS := tests/unit/test_mls_group.c tests/unit/mls_group_helpers.c
 test_mls_group_LIBS := mls common
 test_mls_group_PKGS := openssl libsodium cmocka
 TESTS += test_mls_group
 test_mls_group_TIMEOUT := 120
+
+# rejected inputs leave the group state byte-identical (split from test_mls_group)
+TESTBINS += test_mls_group_reject
+test_mls_group_reject_SRCS := tests/unit/test_mls_group_reject.c tests/unit/mls_group_helpers.c
+test_mls_group_reject_LIBS := mls common
+test_mls_group_reject_PKGS := openssl libsodium cmocka
+TESTS += test_mls_group_reject
+test_mls_group_reject_TIMEOUT := 120
 
 # build/mls-peer: a command-line member whose state lives in a file (tests/interop/README.md).
 PROGS += mls-peer

@@ -17,11 +17,20 @@ devnode_libxmtp_TIMEOUT := 180
 devnode_libxmtp_NEEDS := build/xmtp-devnode $(INTEROP_NPM)
 
 TESTBINS += test_devnode
-test_devnode_SRCS := tests/unit/test_devnode.c tests/unit/devnode_helpers.c
+test_devnode_SRCS := tests/unit/test_devnode.c tests/unit/devnode_helpers.c tests/unit/devnode_rpc_helpers.c
 test_devnode_LIBS := xmtpapi $(NODE_LIBS)
 test_devnode_PKGS := cmocka libcurl $(NODE_PKGS)
 TESTS += test_devnode
 test_devnode_TIMEOUT := 120
+
+# subscriptions, bad input at every layer, client behaviour (split from test_devnode)
+TESTBINS += test_devnode_transport
+test_devnode_transport_SRCS := tests/unit/test_devnode_transport.c tests/unit/devnode_helpers.c \
+	tests/unit/devnode_rpc_helpers.c
+test_devnode_transport_LIBS := xmtpapi $(NODE_LIBS)
+test_devnode_transport_PKGS := cmocka libcurl $(NODE_PKGS)
+TESTS += test_devnode_transport
+test_devnode_transport_TIMEOUT := 120
 
 FUZZERS += fuzz_devnode_request
 fuzz_devnode_request_SRCS := tests/fuzz/fuzz_devnode_request.c
@@ -35,9 +44,12 @@ devnode_bench_PKGS := libcurl $(NODE_PKGS)
 
 # ThreadSanitizer (make tsan): the node's tests, node thread + client threads, every source
 # instrumented (the libraries' _SRCS lists, read when the recipe runs)
-TSAN_TESTS += test_devnode
-test_devnode_TSAN_SRCS = tests/unit/test_devnode.c tests/unit/devnode_helpers.c $(xmtpapi_SRCS) $(xwnode_SRCS) \
-	$(xmtp_SRCS) $(mls_SRCS) $(xwproto_SRCS) $(common_SRCS)
+TSAN_TESTS += test_devnode test_devnode_transport
+test_devnode_TSAN_SRCS = tests/unit/test_devnode.c tests/unit/devnode_helpers.c tests/unit/devnode_rpc_helpers.c \
+	$(xmtpapi_SRCS) $(xwnode_SRCS) $(xmtp_SRCS) $(mls_SRCS) $(xwproto_SRCS) $(common_SRCS)
+test_devnode_transport_TSAN_SRCS = tests/unit/test_devnode_transport.c tests/unit/devnode_helpers.c \
+	tests/unit/devnode_rpc_helpers.c $(xmtpapi_SRCS) $(xwnode_SRCS) $(xmtp_SRCS) $(mls_SRCS) $(xwproto_SRCS) \
+	$(common_SRCS)
 
 # concurrency stress (publishers, queriers, subscribers opened before and during publishing,
 # a file store so the checkpointer thread runs): under ASan in `make test`, TSan in `make tsan`

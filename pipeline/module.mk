@@ -23,15 +23,19 @@ export-verify_LIBS := pipeline common
 export-verify_PKGS := $(PL_PKGS)
 
 # unit tests (ASan + UBSan)
-TESTBINS += test_pipeline_queue test_pipeline_export
+TESTBINS += test_pipeline_queue test_pipeline_outbox test_pipeline_export
 test_pipeline_queue_SRCS := tests/unit/test_pipeline_queue.c
 test_pipeline_queue_LIBS := pipeline common
 test_pipeline_queue_PKGS := cmocka $(PL_PKGS)
-test_pipeline_export_SRCS := tests/unit/test_pipeline_export.c
+test_pipeline_outbox_SRCS := tests/unit/test_pipeline_outbox.c tests/unit/pipeline_test_helpers.c
+test_pipeline_outbox_LIBS := pipeline common
+test_pipeline_outbox_PKGS := cmocka $(PL_PKGS)
+test_pipeline_export_SRCS := tests/unit/test_pipeline_export.c tests/unit/pipeline_test_helpers.c
 test_pipeline_export_LIBS := pipeline common
 test_pipeline_export_PKGS := cmocka $(PL_PKGS)
-TESTS += test_pipeline_queue test_pipeline_export
+TESTS += test_pipeline_queue test_pipeline_outbox test_pipeline_export
 test_pipeline_queue_TIMEOUT := 120
+test_pipeline_outbox_TIMEOUT := 180
 test_pipeline_export_TIMEOUT := 180
 
 # concurrency stress: under ASan in `make test`, under ThreadSanitizer in `make tsan`
