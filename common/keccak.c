@@ -24,6 +24,69 @@ static const uint64_t keccak_rc[24] = {
 
 #define ROL(v, n) (((v) << (n)) | ((v) >> (64 - (n))))
 
+/* One round but iota on 25 lanes a0..a24 of type T (uint64_t, or v4 for four states):
+ * theta, rho and pi, chi. Both permutations expand it, so they cannot drift apart. */
+#define KECCAK_ROUND(T)                                                                                      \
+    do {                                                                                                     \
+        T c0 = a0 ^ a5 ^ a10 ^ a15 ^ a20, c1 = a1 ^ a6 ^ a11 ^ a16 ^ a21;                                    \
+        T c2 = a2 ^ a7 ^ a12 ^ a17 ^ a22, c3 = a3 ^ a8 ^ a13 ^ a18 ^ a23;                                    \
+        T c4 = a4 ^ a9 ^ a14 ^ a19 ^ a24;                                                                    \
+        T d0 = c4 ^ ROL(c1, 1), d1 = c0 ^ ROL(c2, 1), d2 = c1 ^ ROL(c3, 1);                                  \
+        T d3 = c2 ^ ROL(c4, 1), d4 = c3 ^ ROL(c0, 1);                                                        \
+        /* rho and pi: B[y, 2x + 3y] = ROL(A[x, y] ^ D[x], r[x, y]) */                                       \
+        T b0 = a0 ^ d0;                                                                                      \
+        T b1 = ROL(a6 ^ d1, 44);                                                                             \
+        T b2 = ROL(a12 ^ d2, 43);                                                                            \
+        T b3 = ROL(a18 ^ d3, 21);                                                                            \
+        T b4 = ROL(a24 ^ d4, 14);                                                                            \
+        T b5 = ROL(a3 ^ d3, 28);                                                                             \
+        T b6 = ROL(a9 ^ d4, 20);                                                                             \
+        T b7 = ROL(a10 ^ d0, 3);                                                                             \
+        T b8 = ROL(a16 ^ d1, 45);                                                                            \
+        T b9 = ROL(a22 ^ d2, 61);                                                                            \
+        T b10 = ROL(a1 ^ d1, 1);                                                                             \
+        T b11 = ROL(a7 ^ d2, 6);                                                                             \
+        T b12 = ROL(a13 ^ d3, 25);                                                                           \
+        T b13 = ROL(a19 ^ d4, 8);                                                                            \
+        T b14 = ROL(a20 ^ d0, 18);                                                                           \
+        T b15 = ROL(a4 ^ d4, 27);                                                                            \
+        T b16 = ROL(a5 ^ d0, 36);                                                                            \
+        T b17 = ROL(a11 ^ d1, 10);                                                                           \
+        T b18 = ROL(a17 ^ d2, 15);                                                                           \
+        T b19 = ROL(a23 ^ d3, 56);                                                                           \
+        T b20 = ROL(a2 ^ d2, 62);                                                                            \
+        T b21 = ROL(a8 ^ d3, 55);                                                                            \
+        T b22 = ROL(a14 ^ d4, 39);                                                                           \
+        T b23 = ROL(a15 ^ d0, 41);                                                                           \
+        T b24 = ROL(a21 ^ d1, 2);                                                                            \
+        /* chi, row by row (iota follows) */                                                                 \
+        a0 = b0 ^ (~b1 & b2);                                                                                \
+        a1 = b1 ^ (~b2 & b3);                                                                                \
+        a2 = b2 ^ (~b3 & b4);                                                                                \
+        a3 = b3 ^ (~b4 & b0);                                                                                \
+        a4 = b4 ^ (~b0 & b1);                                                                                \
+        a5 = b5 ^ (~b6 & b7);                                                                                \
+        a6 = b6 ^ (~b7 & b8);                                                                                \
+        a7 = b7 ^ (~b8 & b9);                                                                                \
+        a8 = b8 ^ (~b9 & b5);                                                                                \
+        a9 = b9 ^ (~b5 & b6);                                                                                \
+        a10 = b10 ^ (~b11 & b12);                                                                            \
+        a11 = b11 ^ (~b12 & b13);                                                                            \
+        a12 = b12 ^ (~b13 & b14);                                                                            \
+        a13 = b13 ^ (~b14 & b10);                                                                            \
+        a14 = b14 ^ (~b10 & b11);                                                                            \
+        a15 = b15 ^ (~b16 & b17);                                                                            \
+        a16 = b16 ^ (~b17 & b18);                                                                            \
+        a17 = b17 ^ (~b18 & b19);                                                                            \
+        a18 = b18 ^ (~b19 & b15);                                                                            \
+        a19 = b19 ^ (~b15 & b16);                                                                            \
+        a20 = b20 ^ (~b21 & b22);                                                                            \
+        a21 = b21 ^ (~b22 & b23);                                                                            \
+        a22 = b22 ^ (~b23 & b24);                                                                            \
+        a23 = b23 ^ (~b24 & b20);                                                                            \
+        a24 = b24 ^ (~b20 & b21);                                                                            \
+    } while (0)
+
 /* On x86-64 gcc also builds the permutation for x86-64-v3 (BMI's and-not and BMI2's
  * non-destructive rotate make it some 12% faster) and picks the version when the program
  * loads, by the CPU it runs on. Not under ThreadSanitizer: its runtime is not ready when the
@@ -62,63 +125,7 @@ KECCAK_CLONES void xw_keccak_f1600(uint64_t st[25])
     uint64_t a23 = st[23];
     uint64_t a24 = st[24];
     for (int r = 0; r < 24; r++) {
-        uint64_t c0 = a0 ^ a5 ^ a10 ^ a15 ^ a20, c1 = a1 ^ a6 ^ a11 ^ a16 ^ a21;
-        uint64_t c2 = a2 ^ a7 ^ a12 ^ a17 ^ a22, c3 = a3 ^ a8 ^ a13 ^ a18 ^ a23;
-        uint64_t c4 = a4 ^ a9 ^ a14 ^ a19 ^ a24;
-        uint64_t d0 = c4 ^ ROL(c1, 1), d1 = c0 ^ ROL(c2, 1), d2 = c1 ^ ROL(c3, 1);
-        uint64_t d3 = c2 ^ ROL(c4, 1), d4 = c3 ^ ROL(c0, 1);
-        /* rho and pi: B[y, 2x + 3y] = ROL(A[x, y] ^ D[x], r[x, y]) */
-        uint64_t b0 = a0 ^ d0;
-        uint64_t b1 = ROL(a6 ^ d1, 44);
-        uint64_t b2 = ROL(a12 ^ d2, 43);
-        uint64_t b3 = ROL(a18 ^ d3, 21);
-        uint64_t b4 = ROL(a24 ^ d4, 14);
-        uint64_t b5 = ROL(a3 ^ d3, 28);
-        uint64_t b6 = ROL(a9 ^ d4, 20);
-        uint64_t b7 = ROL(a10 ^ d0, 3);
-        uint64_t b8 = ROL(a16 ^ d1, 45);
-        uint64_t b9 = ROL(a22 ^ d2, 61);
-        uint64_t b10 = ROL(a1 ^ d1, 1);
-        uint64_t b11 = ROL(a7 ^ d2, 6);
-        uint64_t b12 = ROL(a13 ^ d3, 25);
-        uint64_t b13 = ROL(a19 ^ d4, 8);
-        uint64_t b14 = ROL(a20 ^ d0, 18);
-        uint64_t b15 = ROL(a4 ^ d4, 27);
-        uint64_t b16 = ROL(a5 ^ d0, 36);
-        uint64_t b17 = ROL(a11 ^ d1, 10);
-        uint64_t b18 = ROL(a17 ^ d2, 15);
-        uint64_t b19 = ROL(a23 ^ d3, 56);
-        uint64_t b20 = ROL(a2 ^ d2, 62);
-        uint64_t b21 = ROL(a8 ^ d3, 55);
-        uint64_t b22 = ROL(a14 ^ d4, 39);
-        uint64_t b23 = ROL(a15 ^ d0, 41);
-        uint64_t b24 = ROL(a21 ^ d1, 2);
-        /* chi, row by row, and iota */
-        a0 = b0 ^ (~b1 & b2);
-        a1 = b1 ^ (~b2 & b3);
-        a2 = b2 ^ (~b3 & b4);
-        a3 = b3 ^ (~b4 & b0);
-        a4 = b4 ^ (~b0 & b1);
-        a5 = b5 ^ (~b6 & b7);
-        a6 = b6 ^ (~b7 & b8);
-        a7 = b7 ^ (~b8 & b9);
-        a8 = b8 ^ (~b9 & b5);
-        a9 = b9 ^ (~b5 & b6);
-        a10 = b10 ^ (~b11 & b12);
-        a11 = b11 ^ (~b12 & b13);
-        a12 = b12 ^ (~b13 & b14);
-        a13 = b13 ^ (~b14 & b10);
-        a14 = b14 ^ (~b10 & b11);
-        a15 = b15 ^ (~b16 & b17);
-        a16 = b16 ^ (~b17 & b18);
-        a17 = b17 ^ (~b18 & b19);
-        a18 = b18 ^ (~b19 & b15);
-        a19 = b19 ^ (~b15 & b16);
-        a20 = b20 ^ (~b21 & b22);
-        a21 = b21 ^ (~b22 & b23);
-        a22 = b22 ^ (~b23 & b24);
-        a23 = b23 ^ (~b24 & b20);
-        a24 = b24 ^ (~b20 & b21);
+        KECCAK_ROUND(uint64_t);
         a0 ^= keccak_rc[r];
     }
     st[0] = a0;
@@ -205,63 +212,7 @@ KECCAK_CLONES void xw_keccak_f1600_x4(xw_keccak_lanes4 st[25])
     v4 a24;
     memcpy(&a24, st[24], sizeof a24);
     for (int r = 0; r < 24; r++) {
-        v4 c0 = a0 ^ a5 ^ a10 ^ a15 ^ a20, c1 = a1 ^ a6 ^ a11 ^ a16 ^ a21;
-        v4 c2 = a2 ^ a7 ^ a12 ^ a17 ^ a22, c3 = a3 ^ a8 ^ a13 ^ a18 ^ a23;
-        v4 c4 = a4 ^ a9 ^ a14 ^ a19 ^ a24;
-        v4 d0 = c4 ^ ROL(c1, 1), d1 = c0 ^ ROL(c2, 1), d2 = c1 ^ ROL(c3, 1);
-        v4 d3 = c2 ^ ROL(c4, 1), d4 = c3 ^ ROL(c0, 1);
-        /* rho and pi: B[y, 2x + 3y] = ROL(A[x, y] ^ D[x], r[x, y]) */
-        v4 b0 = a0 ^ d0;
-        v4 b1 = ROL(a6 ^ d1, 44);
-        v4 b2 = ROL(a12 ^ d2, 43);
-        v4 b3 = ROL(a18 ^ d3, 21);
-        v4 b4 = ROL(a24 ^ d4, 14);
-        v4 b5 = ROL(a3 ^ d3, 28);
-        v4 b6 = ROL(a9 ^ d4, 20);
-        v4 b7 = ROL(a10 ^ d0, 3);
-        v4 b8 = ROL(a16 ^ d1, 45);
-        v4 b9 = ROL(a22 ^ d2, 61);
-        v4 b10 = ROL(a1 ^ d1, 1);
-        v4 b11 = ROL(a7 ^ d2, 6);
-        v4 b12 = ROL(a13 ^ d3, 25);
-        v4 b13 = ROL(a19 ^ d4, 8);
-        v4 b14 = ROL(a20 ^ d0, 18);
-        v4 b15 = ROL(a4 ^ d4, 27);
-        v4 b16 = ROL(a5 ^ d0, 36);
-        v4 b17 = ROL(a11 ^ d1, 10);
-        v4 b18 = ROL(a17 ^ d2, 15);
-        v4 b19 = ROL(a23 ^ d3, 56);
-        v4 b20 = ROL(a2 ^ d2, 62);
-        v4 b21 = ROL(a8 ^ d3, 55);
-        v4 b22 = ROL(a14 ^ d4, 39);
-        v4 b23 = ROL(a15 ^ d0, 41);
-        v4 b24 = ROL(a21 ^ d1, 2);
-        /* chi, row by row, and iota */
-        a0 = b0 ^ (~b1 & b2);
-        a1 = b1 ^ (~b2 & b3);
-        a2 = b2 ^ (~b3 & b4);
-        a3 = b3 ^ (~b4 & b0);
-        a4 = b4 ^ (~b0 & b1);
-        a5 = b5 ^ (~b6 & b7);
-        a6 = b6 ^ (~b7 & b8);
-        a7 = b7 ^ (~b8 & b9);
-        a8 = b8 ^ (~b9 & b5);
-        a9 = b9 ^ (~b5 & b6);
-        a10 = b10 ^ (~b11 & b12);
-        a11 = b11 ^ (~b12 & b13);
-        a12 = b12 ^ (~b13 & b14);
-        a13 = b13 ^ (~b14 & b10);
-        a14 = b14 ^ (~b10 & b11);
-        a15 = b15 ^ (~b16 & b17);
-        a16 = b16 ^ (~b17 & b18);
-        a17 = b17 ^ (~b18 & b19);
-        a18 = b18 ^ (~b19 & b15);
-        a19 = b19 ^ (~b15 & b16);
-        a20 = b20 ^ (~b21 & b22);
-        a21 = b21 ^ (~b22 & b23);
-        a22 = b22 ^ (~b23 & b24);
-        a23 = b23 ^ (~b24 & b20);
-        a24 = b24 ^ (~b20 & b21);
+        KECCAK_ROUND(v4);
         a0 ^= (v4){keccak_rc[r], keccak_rc[r], keccak_rc[r], keccak_rc[r]};
     }
     memcpy(st[0], &a0, sizeof a0);

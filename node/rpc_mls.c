@@ -163,6 +163,81 @@ static int page_welcome_row(void *c, const node_welcome *w)
     return 0;
 }
 
+/* --- storing and publishing a batch ------------------------------------------------------------ */
+
+/* What store_and_publish needs to know about one kind of row (group message or welcome). */
+typedef struct {
+    size_t size; /* sizeof one row */
+    /* Stores the row in the open transaction and sets its id (0: a duplicate already stored). */
+    int (*add)(node_store *store, void *row, xw_errbuf *eb);
+    /* Packs a stored row for subscribers and says its id and the key they subscribe by. */
+    int (*pack)(const void *row, xw_buf *out, uint64_t *id, const uint8_t **key, size_t *key_len);
+} row_kind;
+
+static int group_row_add(node_store *store, void *row, xw_errbuf *eb)
+{
+    return node_store_group_msg_add(store, row, eb);
+}
+
+static int group_row_pack(const void *row, xw_buf *out, uint64_t *id, const uint8_t **key, size_t *key_len)
+{
+    const node_group_msg *m = row;
+    *id = m->id;
+    *key = m->group_id;
+    *key_len = m->group_id_len;
+    return *id ? pack_group_msg(m, 1, out) : XW_OK;
+}
+
+static int welcome_row_add(node_store *store, void *row, xw_errbuf *eb)
+{
+    return node_store_welcome_add(store, row, eb);
+}
+
+static int welcome_row_pack(const void *row, xw_buf *out, uint64_t *id, const uint8_t **key, size_t *key_len)
+{
+    const node_welcome *w = row;
+    *id = w->id;
+    *key = w->installation_key;
+    *key_len = w->installation_key_len;
+    return *id ? pack_welcome(w, out) : XW_OK;
+}
+
+static const row_kind group_rows = {sizeof(node_group_msg), group_row_add, group_row_pack};
+static const row_kind welcome_rows = {sizeof(node_welcome), welcome_row_add, welcome_row_pack};
+
+/*
+ * Stores n rows in one transaction (all or none), then hands each newly stored row to the
+ * subscribers of its key. A duplicate (id 0) was stored and delivered before and is skipped.
+ */
+static int store_and_publish(node_ctx *ctx, node_subs *subs, const row_kind *kind, void *rows, size_t n,
+                             node_status *st)
+{
+    xw_errbuf eb = {{0}};
+    uint8_t *base = rows;
+    if (node_store_begin(ctx->store, &eb) != XW_OK)
+        return store_failed(st, &eb);
+    for (size_t i = 0; i < n; i++) {
+        if (kind->add(ctx->store, base + i * kind->size, &eb) != XW_OK) {
+            node_store_rollback(ctx->store);
+            return store_failed(st, &eb);
+        }
+    }
+    if (node_store_commit(ctx->store, &eb) != XW_OK)
+        return store_failed(st, &eb);
+    xw_buf tmp;
+    xw_buf_init(&tmp, ctx->max_msg + 1024);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id;
+        const uint8_t *key;
+        size_t key_len;
+        xw_buf_reset(&tmp);
+        if (kind->pack(base + i * kind->size, &tmp, &id, &key, &key_len) == XW_OK && id)
+            node_subs_publish(subs, key, key_len, id, tmp.data, tmp.len);
+    }
+    xw_buf_free(&tmp);
+    return NODE_GRPC_OK;
+}
+
 /* --- SendGroupMessages ------------------------------------------------------------------------- */
 
 static int send_group_messages(void *vctx, const uint8_t *req, size_t len, xw_buf *resp, node_status *st)
@@ -207,32 +282,7 @@ static int send_group_messages(void *vctx, const uint8_t *req, size_t len, xw_bu
         rows[i].should_push = in->v1->should_push;
         rows[i].is_commit = info.content_type == NODE_MLS_COMMIT || info.content_type == NODE_MLS_PROPOSAL;
     }
-    if (node_store_begin(ctx->store, &eb) != XW_OK) {
-        rc = store_failed(st, &eb);
-        goto out;
-    }
-    for (size_t i = 0; i < r->n_messages; i++) {
-        if (node_store_group_msg_add(ctx->store, &rows[i], &eb) != XW_OK) {
-            node_store_rollback(ctx->store);
-            rc = store_failed(st, &eb);
-            goto out;
-        }
-    }
-    if (node_store_commit(ctx->store, &eb) != XW_OK) {
-        rc = store_failed(st, &eb);
-        goto out;
-    }
-    xw_buf tmp;
-    xw_buf_init(&tmp, ctx->max_msg + 1024);
-    for (size_t i = 0; i < r->n_messages; i++) {
-        if (!rows[i].id)
-            continue; /* duplicate: already stored and delivered */
-        xw_buf_reset(&tmp);
-        if (pack_group_msg(&rows[i], 1, &tmp) == XW_OK)
-            node_subs_publish(ctx->group_subs, rows[i].group_id, rows[i].group_id_len, rows[i].id, tmp.data,
-                              tmp.len);
-    }
-    xw_buf_free(&tmp);
+    rc = store_and_publish(ctx, ctx->group_subs, &group_rows, rows, r->n_messages, st);
 out:
     xw_free(rows);
     node_pb_free(&r->base);
@@ -249,7 +299,6 @@ static int send_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_
            r);
     int rc = NODE_GRPC_OK;
     node_welcome *rows = NULL;
-    xw_errbuf eb = {{0}};
     if (r->n_messages == 0 || r->n_messages > MAX_BATCH) {
         rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu welcome messages; send 1 to %d",
                              r->n_messages, MAX_BATCH);
@@ -325,32 +374,7 @@ static int send_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_
             goto out;
         }
     }
-    if (node_store_begin(ctx->store, &eb) != XW_OK) {
-        rc = store_failed(st, &eb);
-        goto out;
-    }
-    for (size_t i = 0; i < r->n_messages; i++) {
-        if (node_store_welcome_add(ctx->store, &rows[i], &eb) != XW_OK) {
-            node_store_rollback(ctx->store);
-            rc = store_failed(st, &eb);
-            goto out;
-        }
-    }
-    if (node_store_commit(ctx->store, &eb) != XW_OK) {
-        rc = store_failed(st, &eb);
-        goto out;
-    }
-    xw_buf tmp;
-    xw_buf_init(&tmp, ctx->max_msg + 1024);
-    for (size_t i = 0; i < r->n_messages; i++) {
-        if (!rows[i].id)
-            continue;
-        xw_buf_reset(&tmp);
-        if (pack_welcome(&rows[i], &tmp) == XW_OK)
-            node_subs_publish(ctx->welcome_subs, rows[i].installation_key, rows[i].installation_key_len,
-                              rows[i].id, tmp.data, tmp.len);
-    }
-    xw_buf_free(&tmp);
+    rc = store_and_publish(ctx, ctx->welcome_subs, &welcome_rows, rows, r->n_messages, st);
 out:
     xw_free(rows);
     node_pb_free(&r->base);

@@ -239,7 +239,53 @@ int xmtp_ct_enc_transaction_reference(const xmtp_content *c, xmtp_encoded_conten
     return XW_OK;
 }
 
+/* How jobjects reads one array of objects: its key, the words its errors use, one item. */
+typedef struct {
+    const char *key;    /* "calls": the array's key, in "\"calls\" must be an array ..." */
+    const char *plural; /* "... of at most 50 calls" */
+    const char *noun;   /* "call 3 is not an object" */
+    size_t size;        /* sizeof one decoded item */
+    int (*item)(xmtp_arena *a, json_t *o, void *out, xw_errbuf *eb);
+} jobjects_kind;
+
+/*
+ * Decodes arr, an array of at most XMTP_CONTENT_MAX_ITEMS objects, into an arena array with
+ * one zeroed spare item at the end. Stops at the first item that fails; *n and *out are set
+ * once the array is allocated, even then.
+ */
+static int jobjects(xmtp_arena *a, json_t *arr, const jobjects_kind *k, size_t *n, void **out, xw_errbuf *eb)
+{
+    *out = NULL;
+    if (!json_is_array(arr) || json_array_size(arr) > XMTP_CONTENT_MAX_ITEMS)
+        return xw_errf(eb, XW_EXMTP_CONTENT, "\"%s\" must be an array of at most %d %s", k->key,
+                       XMTP_CONTENT_MAX_ITEMS, k->plural);
+    uint8_t *items = xmtp_arena_array(a, json_array_size(arr) + 1, k->size);
+    if (!items)
+        return oom(eb);
+    int rc = XW_OK;
+    for (size_t i = 0; i < json_array_size(arr) && !rc; i++) {
+        json_t *o = json_array_get(arr, i);
+        if (!json_is_object(o))
+            rc = xw_errf(eb, XW_EXMTP_CONTENT, "%s %zu is not an object", k->noun, i + 1);
+        else
+            rc = k->item(a, o, items + i * k->size, eb);
+    }
+    *n = json_array_size(arr);
+    *out = items;
+    return rc;
+}
+
 /* --- wallet send calls ----------------------------------------------------------------------------- */
+
+static int dec_call(xmtp_arena *a, json_t *o, void *out, xw_errbuf *eb)
+{
+    xmtp_wallet_call *c = out;
+    int rc;
+    if ((rc = jstr(a, o, "to", 0, &c->to, eb)) || (rc = jstr(a, o, "data", 0, &c->data, eb)) ||
+        (rc = jstr(a, o, "value", 0, &c->value, eb)) || (rc = jstr(a, o, "gas", 0, &c->gas, eb)))
+        return rc;
+    return jmap(a, o, "metadata", &c->n_metadata, &c->metadata, eb);
+}
 
 int xmtp_ct_dec_wallet_send_calls(xmtp_content *c, const xmtp_encoded_content *ec, xw_errbuf *eb)
 {
@@ -254,28 +300,9 @@ int xmtp_ct_dec_wallet_send_calls(xmtp_content *c, const xmtp_encoded_content *e
         (rc = jstr(a, j, "chainId", 1, &w->chain_id, eb)) || (rc = jstr(a, j, "from", 1, &w->from, eb)) ||
         (rc = jmap(a, j, "capabilities", &w->n_capabilities, &w->capabilities, eb)))
         goto out;
-    if (!json_is_array(calls) || json_array_size(calls) > XMTP_CONTENT_MAX_ITEMS) {
-        rc = xw_errf(eb, XW_EXMTP_CONTENT, "\"calls\" must be an array of at most %d calls",
-                     XMTP_CONTENT_MAX_ITEMS);
-        goto out;
-    }
-    xmtp_wallet_call *cs = xmtp_arena_array(a, json_array_size(calls) + 1, sizeof *cs);
-    if (!cs) {
-        rc = oom(eb);
-        goto out;
-    }
-    for (size_t i = 0; i < json_array_size(calls) && !rc; i++) {
-        json_t *o = json_array_get(calls, i);
-        if (!json_is_object(o)) {
-            rc = xw_errf(eb, XW_EXMTP_CONTENT, "call %zu is not an object", i + 1);
-            break;
-        }
-        if ((rc = jstr(a, o, "to", 0, &cs[i].to, eb)) || (rc = jstr(a, o, "data", 0, &cs[i].data, eb)) ||
-            (rc = jstr(a, o, "value", 0, &cs[i].value, eb)) || (rc = jstr(a, o, "gas", 0, &cs[i].gas, eb)))
-            break;
-        rc = jmap(a, o, "metadata", &cs[i].n_metadata, &cs[i].metadata, eb);
-    }
-    w->n_calls = json_array_size(calls);
+    static const jobjects_kind kind = {"calls", "calls", "call", sizeof(xmtp_wallet_call), dec_call};
+    void *cs;
+    rc = jobjects(a, calls, &kind, &w->n_calls, &cs, eb);
     w->calls = cs;
 out:
     json_decref(j);
@@ -324,6 +351,16 @@ int xmtp_ct_enc_wallet_send_calls(const xmtp_content *c, xmtp_encoded_content *e
 
 /* --- coinbase actions and intent --------------------------------------------------------------------- */
 
+static int dec_action(xmtp_arena *a, json_t *o, void *out, xw_errbuf *eb)
+{
+    xmtp_action_item *it = out;
+    int rc;
+    if ((rc = jstr(a, o, "id", 1, &it->id, eb)) || (rc = jstr(a, o, "label", 1, &it->label, eb)) ||
+        (rc = jstr(a, o, "imageUrl", 0, &it->image_url, eb)) || (rc = jstr(a, o, "style", 0, &it->style, eb)))
+        return rc;
+    return jstr(a, o, "expiresAt", 0, &it->expires_at, eb);
+}
+
 int xmtp_ct_dec_actions(xmtp_content *c, const xmtp_encoded_content *ec, xw_errbuf *eb)
 {
     json_t *j = NULL;
@@ -336,29 +373,9 @@ int xmtp_ct_dec_actions(xmtp_content *c, const xmtp_encoded_content *ec, xw_errb
     if ((rc = jstr(a, j, "id", 1, &x->id, eb)) || (rc = jstr(a, j, "description", 1, &x->description, eb)) ||
         (rc = jstr(a, j, "expiresAt", 0, &x->expires_at, eb)))
         goto out;
-    if (!json_is_array(arr) || json_array_size(arr) > XMTP_CONTENT_MAX_ITEMS) {
-        rc = xw_errf(eb, XW_EXMTP_CONTENT, "\"actions\" must be an array of at most %d items",
-                     XMTP_CONTENT_MAX_ITEMS);
-        goto out;
-    }
-    xmtp_action_item *it = xmtp_arena_array(a, json_array_size(arr) + 1, sizeof *it);
-    if (!it) {
-        rc = oom(eb);
-        goto out;
-    }
-    for (size_t i = 0; i < json_array_size(arr) && !rc; i++) {
-        json_t *o = json_array_get(arr, i);
-        if (!json_is_object(o)) {
-            rc = xw_errf(eb, XW_EXMTP_CONTENT, "action %zu is not an object", i + 1);
-            break;
-        }
-        if ((rc = jstr(a, o, "id", 1, &it[i].id, eb)) || (rc = jstr(a, o, "label", 1, &it[i].label, eb)) ||
-            (rc = jstr(a, o, "imageUrl", 0, &it[i].image_url, eb)) ||
-            (rc = jstr(a, o, "style", 0, &it[i].style, eb)))
-            break;
-        rc = jstr(a, o, "expiresAt", 0, &it[i].expires_at, eb);
-    }
-    x->n_actions = json_array_size(arr);
+    static const jobjects_kind kind = {"actions", "items", "action", sizeof(xmtp_action_item), dec_action};
+    void *it;
+    rc = jobjects(a, arr, &kind, &x->n_actions, &it, eb);
     x->actions = it;
 out:
     json_decref(j);
