@@ -256,6 +256,25 @@ int xmtp_idu_signature_text(const xmtp_idu *u, xw_buf *out)
         }                                                                                                    \
     }
 
+/* Puts the signature into every slot of the update that still waits for `who`; returns how
+ * many it filled. `pub` (installation signatures) is copied when not NULL. */
+static int fill_slots(xmtp_idu *u, const xmtp_member_id *who, xmtp_sig_kind kind, const uint8_t *sig,
+                      size_t len, const uint8_t *pub)
+{
+    int filled = 0;
+    FOR_EACH_SLOT(u, s, {
+        if (s->kind == XMTP_SIG_NONE && xmtp_member_equal(&s->want, who)) {
+            s->kind = kind;
+            s->len = len;
+            memcpy(s->sig, sig, len);
+            if (pub)
+                memcpy(s->pub, pub, XMTP_ED25519_PK_LEN);
+            filled++;
+        }
+    })
+    return filled;
+}
+
 static int text_of(const xmtp_idu *u, xw_buf *text, xw_errbuf *eb)
 {
     xw_buf_init(text, 1 << 20);
@@ -280,15 +299,7 @@ int xmtp_idu_sign_wallet(xmtp_idu *u, const xmtp_wallet *w, xw_errbuf *eb)
     xw_buf_free(&text);
     if (rc)
         return rc;
-    int filled = 0;
-    FOR_EACH_SLOT(u, s, {
-        if (s->kind == XMTP_SIG_NONE && xmtp_member_equal(&s->want, &me)) {
-            s->kind = XMTP_SIG_ERC191;
-            s->len = XMTP_ECDSA_SIG_LEN;
-            memcpy(s->sig, sig, XMTP_ECDSA_SIG_LEN);
-            filled++;
-        }
-    })
+    int filled = fill_slots(u, &me, XMTP_SIG_ERC191, sig, XMTP_ECDSA_SIG_LEN, NULL);
     if (!filled) {
         char t[2 * XMTP_MEMBER_ID_MAX + 3];
         xmtp_member_text(&me, t);
@@ -310,15 +321,7 @@ int xmtp_idu_add_ecdsa(xmtp_idu *u, const uint8_t *sig, size_t len, xw_errbuf *e
         return rc;
     xmtp_member_id who;
     xmtp_member_eth(&who, addr);
-    int filled = 0;
-    FOR_EACH_SLOT(u, s, {
-        if (s->kind == XMTP_SIG_NONE && xmtp_member_equal(&s->want, &who)) {
-            s->kind = XMTP_SIG_ERC191;
-            s->len = XMTP_ECDSA_SIG_LEN;
-            memcpy(s->sig, sig, XMTP_ECDSA_SIG_LEN);
-            filled++;
-        }
-    })
+    int filled = fill_slots(u, &who, XMTP_SIG_ERC191, sig, XMTP_ECDSA_SIG_LEN, NULL);
     if (!filled) {
         char t[2 * XMTP_MEMBER_ID_MAX + 3];
         xmtp_member_text(&who, t);
@@ -344,16 +347,7 @@ int xmtp_idu_sign_installation(xmtp_idu *u, const xmtp_installation_key *k, xw_e
     xw_buf_free(&text);
     if (rc)
         return rc;
-    int filled = 0;
-    FOR_EACH_SLOT(u, s, {
-        if (s->kind == XMTP_SIG_NONE && xmtp_member_equal(&s->want, &me)) {
-            s->kind = XMTP_SIG_INSTALLATION;
-            s->len = XMTP_ED25519_SIG_LEN;
-            memcpy(s->sig, sig, XMTP_ED25519_SIG_LEN);
-            memcpy(s->pub, me.bytes, XMTP_ED25519_PK_LEN);
-            filled++;
-        }
-    })
+    int filled = fill_slots(u, &me, XMTP_SIG_INSTALLATION, sig, XMTP_ED25519_SIG_LEN, me.bytes);
     if (!filled)
         return xw_errf(eb, XW_ENOTFOUND,
                        "no action of this update waits for a signature from this installation");
