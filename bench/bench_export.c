@@ -9,14 +9,20 @@
  *   sequential  encode + insert (transactions of 1000), then export: the whole cost of the
  *               outbox, one after the other
  *   concurrent  a writer thread inserting events in transactions of 1000 (as the worker's
- *               store stage does) while the exporter drains them; timed from the first
- *               insert to the last acknowledgement (the worker's shape)
+ *               store stage does, calling pl_exporter_notify after each commit) while the
+ *               exporter drains them; timed from the first insert to the last
+ *               acknowledgement (the worker's shape)
  *
  * The measurements are interleaved: each round runs every path once, so a change in the
  * machine's load hits them alike; each round's ratios are against that round's direct
  * figure, and the summary gives medians. Issue 8's goals: >= 200,000 events/s with the
  * outbox, and the outbox costing under 30% of the direct path (ratio >= 0.70); the
  * concurrent figure is the one the worker sees.
+ *
+ * XW_BENCH_ONLY=direct or =concurrent runs that path alone, each round, and prints where its
+ * CPU went (the producing thread; the writer and exporter threads, and the rest: librdkafka's
+ * and the mock brokers' threads), for profiling (perf record; the writer thread is named
+ * "writer").
  *
  *   bench_export [EVENTS [ROUNDS [TXN]]]   (defaults 300000, 5, and 1000 events per writer
  *                                          transaction: one add_many, i.e. 2 outbox rows)
@@ -60,7 +66,22 @@ static double cpu_s(void)
            (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-static double cpu_us_last, cpu_us_fill; /* CPU microseconds per event of the last run (and fill) */
+static double cpu_us_last, cpu_us_fill;     /* CPU microseconds per event of the last run (and fill) */
+static double writer_cpu_s, exporter_cpu_s; /* the last concurrent run's writer and exporter threads */
+
+static long minflt(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void die(const char *what, const xw_errbuf *eb)
 {
@@ -166,7 +187,7 @@ static double run_direct(unsigned long n, const char *topic)
 }
 
 /* --- outbox --------------------------------------------------------------------------------- */
-static void fill(const char *path, unsigned long n)
+static void fill(const char *path, unsigned long n, pl_exporter *ex)
 {
     sqlite3 *db;
     xw_errbuf eb = {{0}};
@@ -196,6 +217,8 @@ static void fill(const char *path, unsigned long n)
             die("insert", &eb);
         if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             die("commit", NULL);
+        if (ex)
+            pl_exporter_notify(ex);
     }
     pl_outbox_writer_free(w);
     sqlite3_close(db);
@@ -204,12 +227,16 @@ static void fill(const char *path, unsigned long n)
 struct writer_arg {
     const char *path;
     unsigned long n;
+    pl_exporter *ex; /* notified after each commit, as the worker does */
 };
 
 static void *writer_main(void *arg)
 {
     struct writer_arg *a = arg;
-    fill(a->path, a->n);
+    pthread_setname_np(pthread_self(), "writer");
+    double c0 = thread_cpu_s();
+    fill(a->path, a->n, a->ex);
+    writer_cpu_s = thread_cpu_s() - c0;
     return NULL;
 }
 
@@ -242,7 +269,7 @@ static double run_outbox(unsigned long n, const char *topic, int concurrent, int
     pl_outbox *ob;
     if (!concurrent) {
         double f0 = now_s(), fc0 = cpu_s();
-        fill(path, n);
+        fill(path, n, NULL);
         *fill_s = now_s() - f0;
         cpu_us_fill = (cpu_s() - fc0) / (double)n * 1e6;
     }
@@ -254,14 +281,16 @@ static double run_outbox(unsigned long n, const char *topic, int concurrent, int
     if (pl_exporter_new(ob, s, &cfg, &ex, &eb) != XW_OK)
         die("exporter", &eb);
     pthread_t wt, mt;
-    struct writer_arg wa = {path, n};
+    struct writer_arg wa = {path, n, ex};
     struct watch_arg ma = {ex, n};
     double t0 = now_s(), c0 = cpu_s();
     if (concurrent)
         pthread_create(&wt, NULL, writer_main, &wa);
     pthread_create(&mt, NULL, watch_main, &ma);
+    double ec0 = thread_cpu_s();
     if (pl_exporter_run(ex, 0, &eb) != XW_OK)
         die("export", &eb);
+    exporter_cpu_s = thread_cpu_s() - ec0;
     pthread_join(mt, NULL);
     if (concurrent)
         pthread_join(wt, NULL);
@@ -342,6 +371,26 @@ int main(int argc, char **argv)
         rd_kafka_mock_topic_create(mc, t2, 16, 3);
         rd_kafka_mock_topic_create(mc, t3, 16, 3);
         double fill_s = 0;
+        /* XW_BENCH_ONLY=direct|concurrent runs one path, with where its CPU goes (for
+         * profiling, e.g. under perf record; the writer thread is named "writer") */
+        const char *only = getenv("XW_BENCH_ONLY");
+        if (only && strcmp(only, "direct") == 0) {
+            double tc0 = thread_cpu_s();
+            double v = run_direct(n, t1);
+            printf("direct %.0f events/s, %.2f CPU us/event (producing thread %.2f)\n", v, cpu_us_last,
+                   (thread_cpu_s() - tc0) / (double)n * 1e6);
+            continue;
+        }
+        if (only && strcmp(only, "concurrent") == 0) {
+            long f0 = minflt();
+            double v = run_outbox(n, t3, 1, r, NULL);
+            printf("concurrent %.0f events/s, %.2f CPU us/event (writer thread %.2f, exporter thread %.2f, "
+                   "the rest %.2f), %.3f minor page faults/event\n",
+                   v, cpu_us_last, writer_cpu_s / (double)n * 1e6, exporter_cpu_s / (double)n * 1e6,
+                   cpu_us_last - (writer_cpu_s + exporter_cpu_s) / (double)n * 1e6,
+                   (double)(minflt() - f0) / (double)n);
+            continue;
+        }
         direct[r] = run_direct(n, t1);
         c_direct[r] = cpu_us_last;
         exp[r] = run_outbox(n, t2, 0, r, &fill_s);

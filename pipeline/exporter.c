@@ -20,7 +20,9 @@
  */
 #include "pipeline/exporter.h"
 
+#include <semaphore.h>
 #include <stdatomic.h>
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -53,6 +55,7 @@ struct pl_exporter {
     pl_outbox_failure *fails;
     atomic_int stop;
     atomic_int notified; /* new rows were committed: skip the rest of the idle wait */
+    sem_t wake;          /* posted by notify and stop (sem_post is async-signal-safe) */
     atomic_uint_fast64_t produced, delivered, failed, retries, restarts, settles;
     atomic_size_t in_flight;
 };
@@ -119,6 +122,7 @@ int pl_exporter_new(pl_outbox *ob, pl_sink *sink, const pl_exporter_config *cfg,
     pl_exporter *ex = xw_calloc(1, sizeof *ex);
     if (!ex)
         return xw_errf(eb, XW_ENOMEM, "out of memory creating the exporter");
+    sem_init(&ex->wake, 0, 0);
     ex->ring = xw_calloc(c.max_in_flight, sizeof *ex->ring);
     ex->ranges = xw_calloc(c.max_in_flight, sizeof *ex->ranges);
     ex->fails = xw_calloc(c.max_in_flight, sizeof *ex->fails);
@@ -144,12 +148,37 @@ void pl_exporter_free(pl_exporter *ex)
     xw_free(ex->ring);
     xw_free(ex->ranges);
     xw_free(ex->fails);
+    sem_destroy(&ex->wake);
     xw_free(ex);
 }
 
-void pl_exporter_stop(pl_exporter *ex) { atomic_store(&ex->stop, 1); }
+void pl_exporter_stop(pl_exporter *ex)
+{
+    atomic_store(&ex->stop, 1);
+    sem_post(&ex->wake);
+}
 
-void pl_exporter_notify(pl_exporter *ex) { atomic_store(&ex->notified, 1); }
+void pl_exporter_notify(pl_exporter *ex)
+{
+    if (!atomic_exchange(&ex->notified, 1)) /* one post per notification the run has not seen */
+        sem_post(&ex->wake);
+}
+
+/* The idle wait: until idle_ms pass, a notification or a stop. */
+static void idle_wait(pl_exporter *ex)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ex->cfg.idle_ms / 1000;
+    ts.tv_nsec += (long)(ex->cfg.idle_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (!atomic_load(&ex->stop) && !atomic_exchange(&ex->notified, 0))
+        if (sem_clockwait(&ex->wake, CLOCK_MONOTONIC, &ts) != 0 && errno == ETIMEDOUT)
+            break;
+}
 
 void pl_exporter_stats_get(pl_exporter *ex, pl_exporter_stats *out)
 {
@@ -399,12 +428,7 @@ int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb)
                 if (rc != XW_OK || pending == 0)
                     break;
             }
-            /* idle: wait for idle_ms, a notification or a stop, looking every 2 ms (a flag
-             * rather than a condition variable keeps stop async-signal-safe) */
-            for (int waited = 0;
-                 waited < ex->cfg.idle_ms && !atomic_load(&ex->stop) && !atomic_exchange(&ex->notified, 0);
-                 waited += 2)
-                sleep_ms(2);
+            idle_wait(ex);
         }
     }
     /* stopping: collect what is still in flight, within the stop timeout, and settle it */
