@@ -361,6 +361,9 @@ int main(int argc, char **argv)
     printf(
         "round     direct     writer   exporter  write+exp  concurrent   ratio(exp seq conc)   CPU us/event: "
         "direct writer exporter concurrent\n");
+    /* XW_BENCH_ONLY=direct|concurrent runs one path, with where its CPU goes (for profiling,
+     * e.g. under perf record; the writer thread is named "writer"), and no summary */
+    const char *only = getenv("XW_BENCH_ONLY");
     for (int r = 0; r < rounds; r++) {
         /* a fresh topic per measurement, so that no run pays for another's retained log */
         char t1[32], t2[32], t3[32];
@@ -371,9 +374,6 @@ int main(int argc, char **argv)
         rd_kafka_mock_topic_create(mc, t2, 16, 3);
         rd_kafka_mock_topic_create(mc, t3, 16, 3);
         double fill_s = 0;
-        /* XW_BENCH_ONLY=direct|concurrent runs one path, with where its CPU goes (for
-         * profiling, e.g. under perf record; the writer thread is named "writer") */
-        const char *only = getenv("XW_BENCH_ONLY");
         if (only && strcmp(only, "direct") == 0) {
             double tc0 = thread_cpu_s();
             double v = run_direct(n, t1);
@@ -410,6 +410,8 @@ int main(int argc, char **argv)
                c_wr[r], c_exp[r], c_pipe[r]);
         fflush(stdout);
     }
+    if (only)
+        goto done;
     double m_direct = median(direct, rounds), m_exp = median(exp, rounds), m_wr = median(wr, rounds),
            m_seq = median(seq, rounds), m_pipe = median(pipe, rounds);
     double m_rexp = median(r_exp, rounds), m_rseq = median(r_seq, rounds), m_rpipe = median(r_pipe, rounds);
@@ -438,6 +440,7 @@ int main(int argc, char **argv)
         m_pipe >= 200000 ? "met" : "NOT met", m_pipe, m_rpipe >= 0.7 ? "met" : "NOT met", m_rpipe,
         100.0 * (1 - m_rpipe));
     printf("machine: load average %.1f on %ld cores\n", load[0], sysconf(_SC_NPROCESSORS_ONLN));
+done:
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
     rmdir(tmpdir);

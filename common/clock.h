@@ -27,6 +27,11 @@ void xw_clock_manual_set(xw_clock *c, int64_t now_ns);
 void xw_clock_manual_advance(xw_clock *c, int64_t delta_ns);
 void xw_clock_free(xw_clock *c);
 
+struct timespec;
+/* Sets *ts to CLOCK_MONOTONIC's now plus ms: the absolute deadline of a timed wait on a
+ * CLOCK_MONOTONIC condition variable or semaphore (pthread_cond_timedwait, sem_clockwait). */
+void xw_deadline_after_ms(struct timespec *ts, int64_t ms);
+
 #define XW_NS_PER_SEC INT64_C(1000000000)
 #define XW_NS_PER_MS INT64_C(1000000)
 

@@ -20,13 +20,14 @@
  */
 #include "pipeline/exporter.h"
 
+#include <errno.h>
 #include <semaphore.h>
 #include <stdatomic.h>
-#include <errno.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 enum { SLOT_INFLIGHT = 0, SLOT_OK, SLOT_FAILED, SLOT_RETRY };
@@ -168,13 +169,7 @@ void pl_exporter_notify(pl_exporter *ex)
 static void idle_wait(pl_exporter *ex)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ex->cfg.idle_ms / 1000;
-    ts.tv_nsec += (long)(ex->cfg.idle_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    xw_deadline_after_ms(&ts, ex->cfg.idle_ms);
     while (!atomic_load(&ex->stop) && !atomic_exchange(&ex->notified, 0))
         if (sem_clockwait(&ex->wake, CLOCK_MONOTONIC, &ts) != 0 && errno == ETIMEDOUT)
             break;

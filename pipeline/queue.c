@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 
 struct pl_queue {
     pthread_mutex_t mu;
@@ -70,17 +71,6 @@ void pl_queue_free(pl_queue *q, void (*free_item)(void *item))
     xw_free(q);
 }
 
-static void deadline_after(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += (time_t)(ms / 1000);
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Waits on cv until woken or the deadline passes. Returns 0 or ETIMEDOUT. Needs q->mu. */
 static int wait_on(pl_queue *q, pthread_cond_t *cv, const struct timespec *deadline)
 {
@@ -107,7 +97,7 @@ int pl_queue_push(pl_queue *q, void *item, int64_t timeout_ms)
             q->push_waits++;
             counted = 1;
             if (timeout_ms > 0) {
-                deadline_after(&dl, timeout_ms);
+                xw_deadline_after_ms(&dl, timeout_ms);
                 dlp = &dl;
             }
         }
@@ -153,7 +143,7 @@ int pl_queue_pop(pl_queue *q, void **out, int64_t timeout_ms)
             q->pop_waits++;
             counted = 1;
             if (timeout_ms > 0) {
-                deadline_after(&dl, timeout_ms);
+                xw_deadline_after_ms(&dl, timeout_ms);
                 dlp = &dl;
             }
         }
