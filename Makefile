@@ -20,7 +20,10 @@
 # build/obj-san (tests), clang + libFuzzer objects in build/obj-fuzz (fuzzers).
 
 BUILD    ?= build
-SHARED   ?= ../shared
+# The shared test vectors: ../shared beside this checkout, or, in a clone made elsewhere
+# (a CI scratch directory), the shared/ beside the repository it was cloned from.
+ORIGIN_DIR := $(abspath $(patsubst file://%,%,$(shell git config --get remote.origin.url 2>/dev/null)))
+SHARED   ?= $(firstword $(wildcard ../shared) $(if $(ORIGIN_DIR),$(wildcard $(dir $(ORIGIN_DIR))shared)) ../shared)
 CC       ?= gcc
 ifeq ($(origin CC),default)
 CC       := gcc
