@@ -8,7 +8,7 @@ PKGS=(
   build-essential pkg-config make gcc clang clang-format cppcheck libclang-rt-14-dev
   libssl-dev libsodium-dev libsecp256k1-dev libsqlite3-dev sqlite3
   libprotobuf-c-dev protobuf-c-compiler
-  libcurl4-openssl-dev libnghttp2-dev librdkafka-dev kcat
+  libcurl4-openssl-dev libnghttp2-dev librdkafka-dev liblz4-dev kcat
   libyaml-dev libjansson-dev libpcre2-dev libmicrohttpd-dev libcmocka-dev
   procps psmisc coreutils
   nghttp2-proxy openssl

@@ -4,7 +4,7 @@
 LIBS += pipeline
 pipeline_SRCS := pipeline/queue.c pipeline/stage.c pipeline/event.c pipeline/outbox.c pipeline/sink.c \
 	pipeline/sink_jsonl.c pipeline/sink_kafka.c pipeline/exporter.c
-PL_PKGS := sqlite3 rdkafka jansson
+PL_PKGS := sqlite3 rdkafka jansson liblz4
 
 PROGS += xw-export
 xw-export_SRCS := pipeline/xw_export.c

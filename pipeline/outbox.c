@@ -9,6 +9,7 @@
  */
 #include "pipeline/outbox.h"
 
+#include <lz4.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -27,7 +28,8 @@ static const char outbox_ddl[] =
     " created_ns INTEGER NOT NULL,"
     " state INTEGER NOT NULL DEFAULT 0,"
     " attempts INTEGER NOT NULL DEFAULT 0,"
-    " errors BLOB);"
+    " errors BLOB,"
+    " codec INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS pl_outbox_batch_failed ON pl_outbox_batch(seq) WHERE state <> 0;";
 
 struct pl_outbox_writer {
@@ -35,6 +37,7 @@ struct pl_outbox_writer {
     sqlite3_stmt *ins;
     sqlite3_stmt *sp_begin, *sp_release, *sp_rollback;
     xw_buf enc;
+    xw_buf lz; /* a compressed body */
 };
 
 struct pl_outbox {
@@ -48,6 +51,7 @@ struct pl_outbox {
     sqlite3_stmt *rollback;
     xw_buf tmp; /* settle: a failed row's rewritten body and reasons */
     xw_buf tmp2;
+    xw_buf raw; /* the framing of the compressed row being read */
 };
 
 /* Busy handler: SQLite's default backs off to 100 ms sleeps, far longer than the few
@@ -146,6 +150,83 @@ int pl_outbox_body_check(const uint8_t *body, size_t len, int64_t n, xw_errbuf *
     return XW_OK;
 }
 
+/* Stored LZ4 bodies: the framing's length (u32 big-endian), then one LZ4 block. */
+#define LZ4_HEADER 4
+
+int pl_outbox_body_compress(const uint8_t *body, size_t len, xw_buf *out)
+{
+    xw_buf_reset(out);
+    if (len == 0 || len > PL_OUTBOX_BATCH_MAX_BYTES)
+        return PL_OUTBOX_CODEC_NONE;
+    int bound = LZ4_compressBound((int)len);
+    uint8_t *dst = xw_buf_extend(out, LZ4_HEADER + (size_t)bound);
+    if (!dst)
+        return PL_OUTBOX_CODEC_NONE; /* no room: stored as it is */
+    put_be(dst, (uint32_t)len, 4);
+    int cl = LZ4_compress_default((const char *)body, (char *)dst + LZ4_HEADER, (int)len, bound);
+    if (cl <= 0 || LZ4_HEADER + (size_t)cl >= len) {
+        xw_buf_reset(out);
+        return PL_OUTBOX_CODEC_NONE; /* incompressible: stored as it is */
+    }
+    xw_buf_truncate(out, LZ4_HEADER + (size_t)cl);
+    return PL_OUTBOX_CODEC_LZ4;
+}
+
+int pl_outbox_body_decode(int codec, const uint8_t *stored, size_t len, xw_buf *raw, const uint8_t **body,
+                          size_t *body_len, xw_errbuf *eb)
+{
+    *body = NULL;
+    *body_len = 0;
+    if (codec == PL_OUTBOX_CODEC_NONE) {
+        *body = stored;
+        *body_len = len;
+        return XW_OK;
+    }
+    if (codec != PL_OUTBOX_CODEC_LZ4)
+        return xw_errf(
+            eb, XW_ECORRUPT,
+            "batch body has codec %d, which this version does not know (%d plain, %d LZ4); was the "
+            "file written by a newer version?",
+            codec, PL_OUTBOX_CODEC_NONE, PL_OUTBOX_CODEC_LZ4);
+    if (!stored || len <= LZ4_HEADER)
+        return xw_errf(eb, XW_ECORRUPT, "LZ4 batch body of %zu bytes is cut short", len);
+    uint32_t rl = get_be(stored, 4);
+    if (rl == 0 || rl > PL_OUTBOX_BATCH_MAX_BYTES)
+        return xw_errf(eb, XW_ECORRUPT, "LZ4 batch body claims %u bytes of framing (1..%u)", rl,
+                       PL_OUTBOX_BATCH_MAX_BYTES);
+    if (len - LZ4_HEADER > (size_t)LZ4_compressBound((int)rl))
+        return xw_errf(eb, XW_ECORRUPT,
+                       "LZ4 batch body of %zu bytes is longer than any compression of %u bytes", len, rl);
+    xw_buf_reset(raw);
+    uint8_t *dst = xw_buf_extend(raw, rl);
+    if (!dst)
+        return xw_errf(eb, XW_ENOMEM, "out of memory decompressing a batch body of %u bytes", rl);
+    int got =
+        LZ4_decompress_safe((const char *)stored + LZ4_HEADER, (char *)dst, (int)(len - LZ4_HEADER), (int)rl);
+    if (got != (int)rl) {
+        xw_buf_reset(raw);
+        return got < 0 ? xw_errf(eb, XW_ECORRUPT, "LZ4 batch body is not a valid LZ4 block")
+                       : xw_errf(eb, XW_ECORRUPT,
+                                 "LZ4 batch body decompresses to %d bytes, not the %u it claims", got, rl);
+    }
+    *body = dst;
+    *body_len = rl;
+    return XW_OK;
+}
+
+/* Reads row column `col` (the stored body) with its codec column `ccol`, decodes it into raw
+ * if compressed, and checks it holds n events: *body is then the framing. */
+static int row_body(sqlite3_stmt *st, int col, int ccol, int64_t n, xw_buf *raw, const uint8_t **body,
+                    size_t *len, xw_errbuf *eb)
+{
+    const uint8_t *stored = sqlite3_column_blob(st, col);
+    size_t slen = (size_t)sqlite3_column_bytes(st, col);
+    if (!stored)
+        return xw_errf(eb, XW_ECORRUPT, "its body is empty");
+    int rc = pl_outbox_body_decode(sqlite3_column_int(st, ccol), stored, slen, raw, body, len, eb);
+    return rc != XW_OK ? rc : pl_outbox_body_check(*body, *len, n, eb);
+}
+
 /* Appends one record (header, id, group, payload) to b. */
 static int rec_append(xw_buf *b, pl_event_kind kind, const char *id, size_t idl, const char *group, size_t gl,
                       const void *payload, size_t pll)
@@ -195,7 +276,7 @@ static int rec_encode(xw_buf *b, const pl_event *ev, xw_errbuf *eb)
     return XW_OK;
 }
 
-/* --- schema and migration of the first version's table ------------------------------------------ */
+/* --- schema, and conversion of older tables ---------------------------------------------------- */
 
 static int table_exists(sqlite3 *db, const char *name, int *yes, xw_errbuf *eb)
 {
@@ -302,36 +383,74 @@ out:
     return rc;
 }
 
+static int column_exists(sqlite3 *db, const char *table, const char *column, int *yes, xw_errbuf *eb)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_err(eb, db, "looking at the outbox table's columns");
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    *yes = src == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return (src == SQLITE_ROW || src == SQLITE_DONE)
+               ? XW_OK
+               : db_err(eb, db, "looking at the outbox table's columns");
+}
+
+/* What the file holds: the first version's table (old), the batch table (batch), and
+ * whether that has the codec column that compressed bodies need (codec). */
+static int schema_state(sqlite3 *db, int *old, int *batch, int *codec, xw_errbuf *eb)
+{
+    *codec = 0;
+    int rc = table_exists(db, "pl_outbox", old, eb);
+    if (rc == XW_OK)
+        rc = table_exists(db, "pl_outbox_batch", batch, eb);
+    if (rc == XW_OK && *batch)
+        rc = column_exists(db, "pl_outbox_batch", "codec", codec, eb);
+    return rc;
+}
+
 int pl_outbox_schema(sqlite3 *db, xw_errbuf *eb)
 {
-    int old = 0, rc = table_exists(db, "pl_outbox", &old, eb);
+    int old, batch, codec;
+    int rc = schema_state(db, &old, &batch, &codec, eb);
     if (rc != XW_OK)
         return rc;
-    if (!old) {
+    if (!old && batch && codec)
+        return XW_OK;     /* up to date */
+    if (!old && !batch) { /* a new file */
         if (sqlite3_exec(db, outbox_ddl, NULL, NULL, NULL) != SQLITE_OK)
             return db_err(eb, db, "creating the outbox table");
         return XW_OK;
     }
-    /* a file of the first version: convert it (under the write lock when we can take it) */
+    /* an older file: the first version's table to convert, or a batch table from before
+     * compressed bodies (no codec column) to extend; under the write lock when we can take
+     * it, looking again once we hold it (another process may have done it meanwhile) */
     int own = sqlite3_get_autocommit(db);
     if (sqlite3_exec(db, own ? "BEGIN IMMEDIATE" : "SAVEPOINT pl_outbox_migrate", NULL, NULL, NULL) !=
         SQLITE_OK)
-        return db_err(eb, db, "starting the conversion of the old outbox table");
-    if ((rc = table_exists(db, "pl_outbox", &old, eb)) == XW_OK) {
-        if (sqlite3_exec(db, outbox_ddl, NULL, NULL, NULL) != SQLITE_OK)
+        return db_err(eb, db, "starting the conversion of an older outbox table");
+    if ((rc = schema_state(db, &old, &batch, &codec, eb)) == XW_OK) {
+        if (batch && !codec &&
+            sqlite3_exec(db, "ALTER TABLE pl_outbox_batch ADD COLUMN codec INTEGER NOT NULL DEFAULT 0", NULL,
+                         NULL, NULL) != SQLITE_OK)
+            rc = db_err(eb, db, "adding the codec column to the outbox table");
+        if (rc == XW_OK && sqlite3_exec(db, outbox_ddl, NULL, NULL, NULL) != SQLITE_OK)
             rc = db_err(eb, db, "creating the outbox table");
-        else if (old)
+        if (rc == XW_OK && old)
             rc = migrate_rows(db, eb);
     }
     if (rc == XW_OK &&
         sqlite3_exec(db, own ? "COMMIT" : "RELEASE pl_outbox_migrate", NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_err(eb, db, "committing the conversion of the old outbox table");
+        rc = db_err(eb, db, "committing the conversion of an older outbox table");
     if (rc != XW_OK) {
         if (own)
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         else
             sqlite3_exec(db, "ROLLBACK TO pl_outbox_migrate; RELEASE pl_outbox_migrate", NULL, NULL, NULL);
-        return xw_errctx(eb, rc, "converting an outbox written by the first version (one row per event)");
+        return xw_errctx(eb, rc, "converting an outbox written by an older version");
     }
     return XW_OK;
 }
@@ -357,9 +476,11 @@ int pl_outbox_writer_new(sqlite3 *db, pl_outbox_writer **out, xw_errbuf *eb)
     w->db = db;
     /* room for a full batch plus one more maximal record (the one that did not fit) */
     xw_buf_init(&w->enc, PL_OUTBOX_BATCH_MAX_BYTES + PL_EVENT_MAX_BYTES + PL_OUTBOX_REC_HEADER + 512);
-    if ((rc =
-             prepare(db, "INSERT INTO pl_outbox_batch(n, first_id, body, created_ns) VALUES (?1, ?2, ?3, ?4)",
-                     &w->ins, eb)) != XW_OK ||
+    xw_buf_init(&w->lz, LZ4_HEADER + (size_t)LZ4_COMPRESSBOUND(PL_OUTBOX_BATCH_MAX_BYTES));
+    if ((rc = prepare(
+             db,
+             "INSERT INTO pl_outbox_batch(n, first_id, body, created_ns, codec) VALUES (?1, ?2, ?3, ?4, ?5)",
+             &w->ins, eb)) != XW_OK ||
         (rc = prepare(db, "SAVEPOINT pl_outbox_add", &w->sp_begin, eb)) != XW_OK ||
         (rc = prepare(db, "RELEASE pl_outbox_add", &w->sp_release, eb)) != XW_OK ||
         (rc = prepare(db, "ROLLBACK TO pl_outbox_add", &w->sp_rollback, eb)) != XW_OK) {
@@ -379,6 +500,7 @@ void pl_outbox_writer_free(pl_outbox_writer *w)
     sqlite3_finalize(w->sp_release);
     sqlite3_finalize(w->sp_rollback);
     xw_buf_free(&w->enc);
+    xw_buf_free(&w->lz);
     xw_free(w);
 }
 
@@ -389,15 +511,21 @@ static int writer_step(pl_outbox_writer *w, sqlite3_stmt *st, const char *what, 
     return src == SQLITE_DONE ? XW_OK : db_err(eb, w->db, what);
 }
 
-/* Inserts the first len bytes of w->enc as one row of n events starting with ev0. */
+/* Inserts the first len bytes of w->enc as one row of n events starting with ev0, compressed
+ * when that saves space. */
 static int writer_insert(pl_outbox_writer *w, const pl_event *ev0, size_t n, size_t len, int64_t created_ns,
                          int64_t *seq, xw_errbuf *eb)
 {
     sqlite3_stmt *st = w->ins;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)n);
     sqlite3_bind_text(st, 2, ev0->id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, w->enc.data, (int)len, SQLITE_STATIC);
+    int codec = pl_outbox_body_compress(w->enc.data, len, &w->lz);
+    if (codec == PL_OUTBOX_CODEC_NONE)
+        sqlite3_bind_blob(st, 3, w->enc.data, (int)len, SQLITE_STATIC);
+    else
+        sqlite3_bind_blob(st, 3, w->lz.data, (int)w->lz.len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, created_ns);
+    sqlite3_bind_int(st, 5, codec);
     int rc = writer_step(w, st, "inserting events", eb);
     if (rc == XW_OK)
         *seq = sqlite3_last_insert_rowid(w->db);
@@ -484,6 +612,7 @@ void pl_outbox_close(pl_outbox *ob)
     sqlite3_close(ob->db);
     xw_buf_free(&ob->tmp);
     xw_buf_free(&ob->tmp2);
+    xw_buf_free(&ob->raw);
     xw_free(ob);
 }
 
@@ -495,6 +624,7 @@ int pl_outbox_open(const char *path, pl_outbox **out, xw_errbuf *eb)
         return xw_errf(eb, XW_ENOMEM, "out of memory opening the outbox");
     xw_buf_init(&ob->tmp, PL_OUTBOX_BATCH_MAX_BYTES);
     xw_buf_init(&ob->tmp2, (size_t)PL_OUTBOX_BATCH_MAX_EVENTS * 65538);
+    xw_buf_init(&ob->raw, PL_OUTBOX_BATCH_MAX_BYTES);
     int rc;
     if (sqlite3_open_v2(path, &ob->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
@@ -519,16 +649,16 @@ int pl_outbox_open(const char *path, pl_outbox **out, xw_errbuf *eb)
     }
     if ((rc = pl_outbox_schema(ob->db, eb)) != XW_OK ||
         (rc = prepare(ob->db,
-                      "SELECT seq, n, body, attempts FROM pl_outbox_batch"
+                      "SELECT seq, n, body, attempts, codec FROM pl_outbox_batch"
                       " WHERE seq > ?1 AND state = 0 ORDER BY seq LIMIT ?2",
                       &ob->scan, eb)) != XW_OK ||
         (rc = prepare(ob->db, "DELETE FROM pl_outbox_batch WHERE seq BETWEEN ?1 AND ?2 AND state = 0",
                       &ob->del, eb)) != XW_OK ||
-        (rc = prepare(ob->db, "SELECT n, body FROM pl_outbox_batch WHERE seq = ?1 AND state = 0", &ob->get,
-                      eb)) != XW_OK ||
+        (rc = prepare(ob->db, "SELECT n, body, codec FROM pl_outbox_batch WHERE seq = ?1 AND state = 0",
+                      &ob->get, eb)) != XW_OK ||
         (rc = prepare(ob->db,
-                      "UPDATE pl_outbox_batch SET state = 1, n = ?2, first_id = ?3, body = ?4, errors = ?5"
-                      " WHERE seq = ?1",
+                      "UPDATE pl_outbox_batch SET state = 1, n = ?2, first_id = ?3, body = ?4, errors = ?5,"
+                      " codec = 0 WHERE seq = ?1",
                       &ob->fail, eb)) != XW_OK ||
         (rc = prepare(ob->db, "BEGIN IMMEDIATE", &ob->begin, eb)) != XW_OK ||
         (rc = prepare(ob->db, "COMMIT", &ob->commit, eb)) != XW_OK ||
@@ -601,11 +731,9 @@ int pl_outbox_scan(pl_outbox *ob, int64_t after_seq, size_t max, pl_outbox_row_f
     while (!stopped && (src = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64(st, 0);
         int64_t n = sqlite3_column_int64(st, 1);
-        const uint8_t *body = sqlite3_column_blob(st, 2);
-        size_t len = (size_t)sqlite3_column_bytes(st, 2);
-        if (!body || (rc = pl_outbox_body_check(body, len, n, eb)) != XW_OK) {
-            if (!body)
-                rc = xw_errf(eb, XW_ECORRUPT, "its body is empty");
+        const uint8_t *body;
+        size_t len;
+        if ((rc = row_body(st, 2, 4, n, &ob->raw, &body, &len, eb)) != XW_OK) {
             rc = damaged(eb, (long long)seq, rc);
             break;
         }
@@ -641,9 +769,9 @@ static int rewrite_failed(pl_outbox *ob, const pl_outbox_failure *failed, size_t
         return src == SQLITE_DONE ? XW_OK : db_err(eb, ob->db, "reading a row to mark failed events");
     }
     int64_t n = sqlite3_column_int64(st, 0);
-    const uint8_t *body = sqlite3_column_blob(st, 1);
-    size_t len = (size_t)sqlite3_column_bytes(st, 1);
-    int rc = body ? pl_outbox_body_check(body, len, n, eb) : xw_errf(eb, XW_ECORRUPT, "its body is empty");
+    const uint8_t *body;
+    size_t len;
+    int rc = row_body(st, 1, 2, n, &ob->raw, &body, &len, eb);
     if (rc != XW_OK) {
         sqlite3_reset(st);
         return damaged(eb, (long long)seq, rc);
@@ -772,17 +900,15 @@ int pl_outbox_scan_failed(pl_outbox *ob, int (*fn)(void *ctx, const pl_outbox_ro
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(
             ob->db,
-            "SELECT seq, n, body, attempts, errors FROM pl_outbox_batch WHERE state <> 0 ORDER BY seq", -1,
-            &st, NULL) != SQLITE_OK)
+            "SELECT seq, n, body, attempts, errors, codec FROM pl_outbox_batch WHERE state <> 0 ORDER BY seq",
+            -1, &st, NULL) != SQLITE_OK)
         return db_err(eb, ob->db, "listing failed events");
     int src, rc = XW_OK, stopped = 0;
     while (!stopped && (src = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 1);
-        const uint8_t *body = sqlite3_column_blob(st, 2);
-        size_t len = (size_t)sqlite3_column_bytes(st, 2);
-        if (!body || (rc = pl_outbox_body_check(body, len, n, eb)) != XW_OK) {
-            if (!body)
-                rc = xw_errf(eb, XW_ECORRUPT, "its body is empty");
+        const uint8_t *body;
+        size_t len;
+        if ((rc = row_body(st, 2, 5, n, &ob->raw, &body, &len, eb)) != XW_OK) {
             rc = damaged(eb, (long long)seq, rc);
             break;
         }
@@ -812,8 +938,8 @@ int pl_outbox_requeue_failed(pl_outbox *ob, int64_t *count, xw_errbuf *eb)
         return rc;
     }
     if (sqlite3_exec(ob->db,
-                     "INSERT INTO pl_outbox_batch(n, first_id, body, created_ns, attempts)"
-                     " SELECT n, first_id, body, created_ns, attempts + 1 FROM pl_outbox_batch"
+                     "INSERT INTO pl_outbox_batch(n, first_id, body, created_ns, attempts, codec)"
+                     " SELECT n, first_id, body, created_ns, attempts + 1, codec FROM pl_outbox_batch"
                      " WHERE state <> 0 ORDER BY seq;"
                      "DELETE FROM pl_outbox_batch WHERE state <> 0;",
                      NULL, NULL, NULL) != SQLITE_OK) {

@@ -16,8 +16,18 @@
  * Table (created if missing):
  *   pl_outbox_batch(seq INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER (events in the row),
  *             first_id TEXT (the first event's id, for operators), body BLOB (the framed
- *             events), created_ns INTEGER, state INTEGER (0 pending, 1 failed), attempts
- *             INTEGER, errors BLOB (failed rows: one framed reason per event))
+ *             events, stored as codec says), created_ns INTEGER, state INTEGER (0 pending,
+ *             1 failed), attempts INTEGER, errors BLOB (failed rows: one framed reason per
+ *             event), codec INTEGER (0: body is the framing; 1: body is the framing's length,
+ *             u32 big-endian, then the framing as one LZ4 block))
+ *
+ * Compression: the writer stores a body LZ4-compressed when that makes it smaller, which it
+ * does for any batch of JSON events (the keys, kinds, content types and often group and
+ * sender ids repeat): fewer bytes through the WAL, the checkpoints and their fsyncs, and
+ * fewer pages for the exporter to read and free (docs/export.md has the figures). Readers
+ * check the declared length (at most PL_OUTBOX_BATCH_MAX_BYTES) before decompressing into a
+ * buffer they own, and treat a body that does not decompress to exactly that length as
+ * damaged. Failed rows are rewritten plain.
  *
  * Batch framing (body): n records, each an 8-byte header — kind (u8, the pl_event_kind),
  * id length (u8, 1..PL_EVENT_ID_MAX), group length (u16 big-endian, 1..PL_EVENT_GROUP_MAX),
@@ -30,7 +40,9 @@
  * Older files: the first version kept one event per row in a table pl_outbox. Opening such
  * a file (writer or exporter) converts it, in one transaction, into one-event batch rows
  * in the same order, keeping failed rows failed with their reasons, and drops the old
- * table; nothing needs doing by hand.
+ * table. A batch table from before compression gets its codec column (0 for the rows it
+ * has). Nothing needs doing by hand. A file with compressed rows read by a version before
+ * compression: those rows are reported damaged and the export stops; nothing is lost.
  *
  * Threads: a pl_outbox and a pl_outbox_writer are used by one thread at a time (SQLite
  * connections are not shared between threads here).
@@ -42,6 +54,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "pipeline/event.h"
 
@@ -69,6 +82,24 @@ int pl_outbox_rec_next(const uint8_t *body, size_t len, size_t *pos, pl_outbox_r
 /* Checks a whole body: exactly n (1..PL_OUTBOX_BATCH_MAX_EVENTS) valid records, nothing
  * after them. */
 int pl_outbox_body_check(const uint8_t *body, size_t len, int64_t n, xw_errbuf *eb);
+
+/* How a row's body is stored (column codec). */
+#define PL_OUTBOX_CODEC_NONE 0 /* the framing itself */
+#define PL_OUTBOX_CODEC_LZ4 1  /* u32 big-endian framing length, then one LZ4 block */
+
+/* Compresses the framing body[0..len) into out (emptied first; its max should allow
+ * 4 + LZ4_compressBound(len) bytes) and returns PL_OUTBOX_CODEC_LZ4, or returns
+ * PL_OUTBOX_CODEC_NONE with out empty when compression would not make it smaller (the
+ * framing is then stored as it is). */
+int pl_outbox_body_compress(const uint8_t *body, size_t len, xw_buf *out);
+/* Turns a stored body (untrusted, from the file) back into the framing: for
+ * PL_OUTBOX_CODEC_NONE, *body = stored; for PL_OUTBOX_CODEC_LZ4, the declared length is
+ * checked (1..PL_OUTBOX_BATCH_MAX_BYTES, and consistent with the stored size) before
+ * decompressing into raw (emptied first), and must be exactly what comes out. XW_ECORRUPT
+ * with a sentence on a damaged body or an unknown codec; the framing itself is checked by
+ * pl_outbox_body_check. */
+int pl_outbox_body_decode(int codec, const uint8_t *stored, size_t len, xw_buf *raw, const uint8_t **body,
+                          size_t *body_len, xw_errbuf *eb);
 
 /* Installs on db the busy handler the outbox uses: wait up to 10 s for the lock, polling
  * every 200 us (SQLite's own busy timeout sleeps up to 100 ms at a time, which stalls a

@@ -8,6 +8,10 @@
  * count, the rest is a body; the check must agree with walking the records one by one, every
  * record must lie inside the body, and a body that passes is rebuilt record by record to the
  * same bytes; each record's payload also goes through the event decoder.
+ * Stored bodies (pl_outbox_body_decode): the input as a stored body of each codec; what
+ * decodes must be within the batch limit and of the declared length, and must compress and
+ * decode back to the same bytes; what does not must leave nothing half-decoded. Whatever
+ * decodes also goes through the framing checks.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -83,9 +87,49 @@ static void batch_framing(const uint8_t *data, size_t size)
     xw_buf_free(&re);
 }
 
+static void stored_body(const uint8_t *data, size_t size)
+{
+    static xw_buf raw, raw2, lz;
+    static int init;
+    if (!init) {
+        xw_buf_init(&raw, PL_OUTBOX_BATCH_MAX_BYTES);
+        xw_buf_init(&raw2, PL_OUTBOX_BATCH_MAX_BYTES);
+        xw_buf_init(&lz, 2 * (size_t)PL_OUTBOX_BATCH_MAX_BYTES);
+        init = 1;
+    }
+    for (int codec = -1; codec <= 2; codec++) {
+        const uint8_t *body;
+        size_t len;
+        xw_buf_reset(&raw);
+        if (pl_outbox_body_decode(codec, data, size, &raw, &body, &len, NULL) != XW_OK) {
+            if (codec == PL_OUTBOX_CODEC_NONE || raw.len != 0)
+                abort(); /* plain always decodes; a refused body leaves nothing behind */
+            continue;
+        }
+        if (codec != PL_OUTBOX_CODEC_NONE && codec != PL_OUTBOX_CODEC_LZ4)
+            abort(); /* unknown codecs are refused */
+        if (codec == PL_OUTBOX_CODEC_LZ4) {
+            uint32_t declared =
+                (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3];
+            if (len != declared || len == 0 || len > PL_OUTBOX_BATCH_MAX_BYTES)
+                abort(); /* exactly the declared length, within the limit */
+            int c = pl_outbox_body_compress(body, len, &lz);
+            const uint8_t *back;
+            size_t blen;
+            if (c == PL_OUTBOX_CODEC_LZ4 &&
+                (pl_outbox_body_decode(c, lz.data, lz.len, &raw2, &back, &blen, NULL) != XW_OK ||
+                 blen != len || memcmp(back, body, len) != 0))
+                abort(); /* our compression round-trips */
+            if (len >= 2)
+                batch_framing(body, len);
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     event_roundtrip(data, size);
     batch_framing(data, size);
+    stored_body(data, size);
     return 0;
 }

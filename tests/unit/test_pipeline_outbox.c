@@ -432,12 +432,21 @@ static void test_outbox_add_many(void **state)
     xw_buf one;
     xw_buf_init(&one, PL_EVENT_MAX_BYTES);
     assert_int_equal(pl_event_encode(&evs[70], &one, &eb), XW_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT body FROM pl_outbox_batch WHERE seq = ?", -1, &st, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT body, codec FROM pl_outbox_batch WHERE seq = ?", -1, &st, NULL),
+        SQLITE_OK);
     sqlite3_bind_int64(st, 1, seqs[70]);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    const uint8_t *body = sqlite3_column_blob(st, 0);
-    size_t blen = (size_t)sqlite3_column_bytes(st, 0), pos = 0;
+    /* stored compressed (JSON events repeat their keys), decoded to the framing */
+    assert_int_equal(sqlite3_column_int(st, 1), PL_OUTBOX_CODEC_LZ4);
+    xw_buf raw;
+    xw_buf_init(&raw, PL_OUTBOX_BATCH_MAX_BYTES);
+    const uint8_t *body;
+    size_t blen, pos = 0;
+    assert_int_equal(pl_outbox_body_decode(sqlite3_column_int(st, 1), sqlite3_column_blob(st, 0),
+                                           (size_t)sqlite3_column_bytes(st, 0), &raw, &body, &blen, &eb),
+                     XW_OK);
+    assert_true((size_t)sqlite3_column_bytes(st, 0) < blen / 2);
     pl_outbox_rec rec;
     for (int i = 0; i <= 70; i++)
         assert_int_equal(pl_outbox_rec_next(body, blen, &pos, &rec, &eb), XW_OK);
@@ -450,6 +459,7 @@ static void test_outbox_add_many(void **state)
     assert_int_equal(pl_outbox_body_check(body, blen - 1, N, &eb), XW_ECORRUPT);
     sqlite3_finalize(st);
     xw_buf_free(&one);
+    xw_buf_free(&raw);
     /* bounded rows: more than PL_OUTBOX_BATCH_MAX_EVENTS events split into consecutive rows */
     enum { BIG = PL_OUTBOX_BATCH_MAX_EVENTS + 88 };
     static char bids[BIG][16];
@@ -602,6 +612,226 @@ static void test_outbox_migrate(void **state)
     unlink(path);
 }
 
+/* --- compressed bodies ----------------------------------------------------------------------- */
+
+/* Appends a record of the batch framing, built by hand (the documented layout). */
+static void frame(xw_buf *b, pl_event_kind kind, const char *id, const char *group, const xw_buf *payload)
+{
+    size_t il = strlen(id), gl = strlen(group), pl = payload->len;
+    uint8_t h[PL_OUTBOX_REC_HEADER] = {(uint8_t)kind,      (uint8_t)il,         (uint8_t)(gl >> 8),
+                                       (uint8_t)gl,        (uint8_t)(pl >> 24), (uint8_t)(pl >> 16),
+                                       (uint8_t)(pl >> 8), (uint8_t)pl};
+    assert_int_equal(xw_buf_append(b, h, sizeof h), XW_OK);
+    assert_int_equal(xw_buf_append(b, id, il), XW_OK);
+    assert_int_equal(xw_buf_append(b, group, gl), XW_OK);
+    assert_int_equal(xw_buf_append(b, payload->data, pl), XW_OK);
+}
+
+/* A framing of n events, ids c-0.., as the writer would build it. */
+static void framing(xw_buf *b, int n)
+{
+    xw_buf p;
+    xw_buf_init(&p, PL_EVENT_MAX_BYTES);
+    for (int i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "c-%d", i);
+        pl_event ev = sample_event();
+        ev.id = id;
+        xw_buf_reset(&p);
+        assert_int_equal(pl_event_encode(&ev, &p, NULL), XW_OK);
+        frame(b, ev.kind, id, ev.group_id, &p);
+    }
+    xw_buf_free(&p);
+}
+
+static void test_outbox_codec(void **state)
+{
+    (void)state;
+    xw_errbuf eb = {{0}};
+    xw_buf body, lz, raw;
+    xw_buf_init(&body, PL_OUTBOX_BATCH_MAX_BYTES);
+    xw_buf_init(&lz, 4 + PL_OUTBOX_BATCH_MAX_BYTES + PL_OUTBOX_BATCH_MAX_BYTES / 255 + 16);
+    xw_buf_init(&raw, PL_OUTBOX_BATCH_MAX_BYTES);
+    framing(&body, 50);
+    assert_int_equal(pl_outbox_body_check(body.data, body.len, 50, &eb), XW_OK);
+    /* a batch of JSON events compresses several times over, and comes back byte for byte */
+    assert_int_equal(pl_outbox_body_compress(body.data, body.len, &lz), PL_OUTBOX_CODEC_LZ4);
+    assert_true(lz.len * 4 < body.len);
+    const uint8_t *out;
+    size_t outlen;
+    assert_int_equal(pl_outbox_body_decode(PL_OUTBOX_CODEC_LZ4, lz.data, lz.len, &raw, &out, &outlen, &eb),
+                     XW_OK);
+    assert_int_equal(outlen, body.len);
+    assert_memory_equal(out, body.data, body.len);
+    /* plain bodies pass through untouched */
+    assert_int_equal(
+        pl_outbox_body_decode(PL_OUTBOX_CODEC_NONE, body.data, body.len, &raw, &out, &outlen, &eb), XW_OK);
+    assert_ptr_equal(out, body.data);
+    assert_int_equal(outlen, body.len);
+    /* incompressible bytes and empty input stay plain, with nothing in out */
+    uint8_t noise[4096];
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i < sizeof noise; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        noise[i] = (uint8_t)x;
+    }
+    assert_int_equal(pl_outbox_body_compress(noise, sizeof noise, &lz), PL_OUTBOX_CODEC_NONE);
+    assert_int_equal(lz.len, 0);
+    assert_int_equal(pl_outbox_body_compress(noise, 0, &lz), PL_OUTBOX_CODEC_NONE);
+    /* damaged compressed bodies: a specific error each, never a wrong framing */
+    assert_int_equal(pl_outbox_body_compress(body.data, body.len, &lz), PL_OUTBOX_CODEC_LZ4);
+    uint8_t *bad = xw_malloc(lz.len + 1);
+    assert_non_null(bad);
+    memcpy(bad, lz.data, lz.len);
+    assert_int_equal(pl_outbox_body_decode(PL_OUTBOX_CODEC_LZ4, bad, 4, &raw, &out, &outlen, &eb),
+                     XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "cut short"));
+    bad[0] = bad[1] = bad[2] = bad[3] = 0; /* declares 0 bytes */
+    assert_int_equal(pl_outbox_body_decode(PL_OUTBOX_CODEC_LZ4, bad, lz.len, &raw, &out, &outlen, &eb),
+                     XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "claims 0 bytes"));
+    uint32_t big = PL_OUTBOX_BATCH_MAX_BYTES + 1;
+    bad[0] = (uint8_t)(big >> 24), bad[1] = (uint8_t)(big >> 16), bad[2] = (uint8_t)(big >> 8),
+    bad[3] = (uint8_t)big;
+    assert_int_equal(pl_outbox_body_decode(PL_OUTBOX_CODEC_LZ4, bad, lz.len, &raw, &out, &outlen, &eb),
+                     XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "claims"));
+    uint32_t more = (uint32_t)body.len + 1;
+    bad[0] = (uint8_t)(more >> 24), bad[1] = (uint8_t)(more >> 16), bad[2] = (uint8_t)(more >> 8),
+    bad[3] = (uint8_t)more;
+    assert_int_equal(pl_outbox_body_decode(PL_OUTBOX_CODEC_LZ4, bad, lz.len, &raw, &out, &outlen, &eb),
+                     XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "decompresses to"));
+    bad[0] = 0, bad[1] = 0, bad[2] = 0, bad[3] = 8;
+    assert_int_equal(pl_outbox_body_decode(PL_OUTBOX_CODEC_LZ4, bad, lz.len, &raw, &out, &outlen, &eb),
+                     XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "longer than any compression"));
+    memcpy(bad, lz.data, lz.len);
+    assert_int_equal(pl_outbox_body_decode(PL_OUTBOX_CODEC_LZ4, bad, lz.len - 5, &raw, &out, &outlen, &eb),
+                     XW_ECORRUPT);
+    assert_int_equal(raw.len, 0); /* nothing half-decoded is left behind */
+    assert_int_equal(pl_outbox_body_decode(7, bad, lz.len, &raw, &out, &outlen, &eb), XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "codec 7"));
+    /* a plain framing labelled LZ4 (a wrong codec column) is refused, not misread */
+    assert_int_equal(
+        pl_outbox_body_decode(PL_OUTBOX_CODEC_LZ4, body.data, body.len, &raw, &out, &outlen, &eb),
+        XW_ECORRUPT);
+    xw_free(bad);
+    xw_buf_free(&body);
+    xw_buf_free(&lz);
+    xw_buf_free(&raw);
+}
+
+static int64_t query_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Rows on the file: compressed rows damaged in several ways are refused with the row named,
+ * nothing visited and nothing changed; a table from before compression gets its codec column
+ * and its plain rows read on, in order, before the new compressed ones. */
+static void test_outbox_compressed_rows(void **state)
+{
+    (void)state;
+    char path[128], sql[256];
+    path_in_tmp(path, sizeof path, "codec.db");
+    unlink(path);
+    xw_errbuf eb = {{0}};
+    /* a file of the version before compression: the batch table without codec, plain rows */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE pl_outbox_batch (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                                  " n INTEGER NOT NULL, first_id TEXT NOT NULL, body BLOB NOT NULL,"
+                                  " created_ns INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0,"
+                                  " attempts INTEGER NOT NULL DEFAULT 0, errors BLOB);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    xw_buf body;
+    xw_buf_init(&body, PL_OUTBOX_BATCH_MAX_BYTES);
+    framing(&body, 3);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO pl_outbox_batch(n, first_id, body, created_ns)"
+                                        " VALUES (3, 'c-0', ?1, 1)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_blob(st, 1, body.data, (int)body.len, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(path, &ob, &eb), XW_OK);
+    db = pl_outbox_db(ob);
+    assert_int_equal(
+        query_int(db, "SELECT count(*) FROM pragma_table_info('pl_outbox_batch') WHERE name = 'codec'"), 1);
+    assert_int_equal(query_int(db, "SELECT codec FROM pl_outbox_batch"), PL_OUTBOX_CODEC_NONE);
+    pl_outbox_writer *w;
+    assert_int_equal(pl_outbox_writer_new(db, &w, &eb), XW_OK); /* a second open: nothing more to do */
+    static char ids[40][16];
+    pl_event evs[40];
+    for (int i = 0; i < 40; i++) {
+        snprintf(ids[i], sizeof ids[i], "ev-%d", i);
+        evs[i] = sample_event();
+        evs[i].id = ids[i];
+    }
+    assert_int_equal(pl_outbox_writer_add_many(w, evs, 40, 1, NULL, &eb), XW_OK);
+    assert_int_equal(query_int(db, "SELECT codec FROM pl_outbox_batch WHERE first_id = 'ev-0'"),
+                     PL_OUTBOX_CODEC_LZ4);
+    int64_t lzseq = query_int(db, "SELECT seq FROM pl_outbox_batch WHERE first_id = 'ev-0'");
+    struct collect c = {.stop_at = 64};
+    size_t visited;
+    assert_int_equal(pl_outbox_scan(ob, 0, 10, collect_row, &c, &visited, &eb), XW_OK);
+    assert_int_equal(visited, 43);
+    assert_string_equal(c.ids[0], "c-0");
+    assert_string_equal(c.ids[2], "c-2");
+    assert_string_equal(c.ids[3], "ev-0");
+    assert_string_equal(c.ids[42], "ev-39");
+    /* damage the compressed row in turn; each time: refused, row named, nothing visited */
+    static const char *damage[] = {
+        "UPDATE pl_outbox_batch SET body = X'7FFFFFFF' || substr(body, 5) WHERE seq = %lld",
+        "UPDATE pl_outbox_batch SET body = substr(body, 1, length(body) - 7) WHERE seq = %lld",
+        "UPDATE pl_outbox_batch SET codec = 9 WHERE seq = %lld",
+        "UPDATE pl_outbox_batch SET codec = 0 WHERE seq = %lld",
+        "UPDATE pl_outbox_batch SET body = X'00000003' || substr(body, 5) WHERE seq = %lld",
+    };
+    static const char *says[] = {"claims", "LZ4", "codec 9", "batch", "bytes"};
+    for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
+        assert_int_equal(sqlite3_exec(db, "SAVEPOINT d", NULL, NULL, NULL), SQLITE_OK);
+        snprintf(sql, sizeof sql, damage[i], (long long)lzseq);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        struct collect d = {.stop_at = 64};
+        assert_int_equal(pl_outbox_scan(ob, 1, 10, collect_row, &d, &visited, &eb), XW_ECORRUPT);
+        assert_int_equal(visited, 0);
+        snprintf(sql, sizeof sql, "outbox row %lld is damaged", (long long)lzseq);
+        assert_non_null(strstr(eb.msg, sql));
+        assert_non_null(strstr(eb.msg, says[i]));
+        int64_t pending = -1;
+        assert_int_equal(pl_outbox_counts(ob, &pending, NULL, &eb), XW_OK);
+        assert_int_equal(pending, 43); /* nothing dropped */
+        assert_int_equal(sqlite3_exec(db, "ROLLBACK TO d; RELEASE d", NULL, NULL, NULL), SQLITE_OK);
+    }
+    /* undamaged again: a failed event of the compressed row is rewritten plain, requeued */
+    pl_outbox_failure bad[] = {{lzseq, "refused", 5}};
+    pl_outbox_range done[] = {{1, 1}};
+    assert_int_equal(pl_outbox_settle(ob, done, 1, bad, 1, &eb), XW_OK);
+    assert_int_equal(query_int(db, "SELECT codec FROM pl_outbox_batch WHERE state <> 0"),
+                     PL_OUTBOX_CODEC_NONE);
+    struct collect f = {0};
+    assert_int_equal(pl_outbox_scan_failed(ob, collect_failed, &f, &eb), XW_OK);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.ids[0], "ev-5|refused");
+    pl_outbox_writer_free(w);
+    pl_outbox_close(ob);
+    xw_buf_free(&body);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +843,8 @@ int main(void)
         cmocka_unit_test(test_outbox_add_many),
         cmocka_unit_test(test_outbox_partial_batch),
         cmocka_unit_test(test_outbox_migrate),
+        cmocka_unit_test(test_outbox_codec),
+        cmocka_unit_test(test_outbox_compressed_rows),
     };
     return cmocka_run_group_tests_name("pipeline_outbox", tests, pl_test_setup, pl_test_teardown);
 }
