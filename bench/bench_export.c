@@ -21,8 +21,12 @@
  *
  * XW_BENCH_ONLY=direct or =concurrent runs that path alone, each round, and prints where its
  * CPU went (the producing thread; the writer and exporter threads, and the rest: librdkafka's
- * and the mock brokers' threads), for profiling (perf record; the writer thread is named
- * "writer").
+ * and the mock brokers' threads) and, for concurrent, when the writer finished against the
+ * last acknowledgement (which side is the bottleneck), for profiling (perf record; the writer
+ * thread is named "writer").
+ *
+ * The process runs with pl_exporter_process_setup() (glibc's fastbins off), as xw-export
+ * does; XW_BENCH_MALLOC=default keeps glibc's defaults, to measure what that changes.
  *
  *   bench_export [EVENTS [ROUNDS [TXN]]]   (defaults 300000, 5, and 1000 events per writer
  *                                          transaction: one add_many, i.e. 2 outbox rows)
@@ -68,6 +72,7 @@ static double cpu_s(void)
 
 static double cpu_us_last, cpu_us_fill;     /* CPU microseconds per event of the last run (and fill) */
 static double writer_cpu_s, exporter_cpu_s; /* the last concurrent run's writer and exporter threads */
+static double writer_wall_s;                /* and the writer's wall time, first insert to last commit */
 
 static long minflt(void)
 {
@@ -234,9 +239,10 @@ static void *writer_main(void *arg)
 {
     struct writer_arg *a = arg;
     pthread_setname_np(pthread_self(), "writer");
-    double c0 = thread_cpu_s();
+    double c0 = thread_cpu_s(), w0 = now_s();
     fill(a->path, a->n, a->ex);
     writer_cpu_s = thread_cpu_s() - c0;
+    writer_wall_s = now_s() - w0;
     return NULL;
 }
 
@@ -338,6 +344,12 @@ int main(int argc, char **argv)
         return 2;
     }
     xw_log_set_level(XW_LOG_ERROR);
+    /* as xw-export and the worker do (exporter.h); XW_BENCH_MALLOC=default leaves it out,
+     * to measure what it changes */
+    const char *malloc_mode = getenv("XW_BENCH_MALLOC");
+    int tuned = !(malloc_mode && strcmp(malloc_mode, "default") == 0);
+    if (tuned && pl_exporter_process_setup() != XW_OK)
+        die("pl_exporter_process_setup", NULL);
     gen_groups();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/xw-bench-export-XXXXXX");
     if (!mkdtemp(tmpdir))
@@ -356,8 +368,8 @@ int main(int argc, char **argv)
     double c_direct[MAX_ROUNDS] = {0}, c_wr[MAX_ROUNDS] = {0}, c_exp[MAX_ROUNDS] = {0},
            c_pipe[MAX_ROUNDS] = {0}, rc_pipe[MAX_ROUNDS] = {0};
     printf("bench_export: %lu events per measurement, %d groups, %d interleaved rounds, mock cluster of 3 "
-           "brokers (acks=all, idempotent), events/s\n",
-           n, GROUPS, rounds);
+           "brokers (acks=all, idempotent), events/s; malloc: %s\n",
+           n, GROUPS, rounds, tuned ? "pl_exporter_process_setup (no fastbins)" : "glibc default");
     printf(
         "round     direct     writer   exporter  write+exp  concurrent   ratio(exp seq conc)   CPU us/event: "
         "direct writer exporter concurrent\n");
@@ -385,10 +397,10 @@ int main(int argc, char **argv)
             long f0 = minflt();
             double v = run_outbox(n, t3, 1, r, NULL);
             printf("concurrent %.0f events/s, %.2f CPU us/event (writer thread %.2f, exporter thread %.2f, "
-                   "the rest %.2f), %.3f minor page faults/event\n",
+                   "the rest %.2f), %.3f minor page faults/event; writer done at %.0f%% of the run\n",
                    v, cpu_us_last, writer_cpu_s / (double)n * 1e6, exporter_cpu_s / (double)n * 1e6,
                    cpu_us_last - (writer_cpu_s + exporter_cpu_s) / (double)n * 1e6,
-                   (double)(minflt() - f0) / (double)n);
+                   (double)(minflt() - f0) / (double)n, 100.0 * writer_wall_s * v / (double)n);
             continue;
         }
         direct[r] = run_direct(n, t1);

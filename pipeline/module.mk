@@ -76,6 +76,16 @@ bench_export_SRCS := bench/bench_export.c
 bench_export_LIBS := pipeline common
 bench_export_PKGS := $(PL_PKGS)
 
+# pl_exporter_process_setup on the real C library (release build: sanitizers replace malloc)
+PROGS += process-setup-check
+process-setup-check_SRCS := tests/tools/process_setup_check.c
+process-setup-check_LIBS := pipeline common
+process-setup-check_PKGS := $(PL_PKGS)
+TESTS += pipeline_process_setup
+pipeline_process_setup_CMD := $(BUILD)/process-setup-check
+pipeline_process_setup_NEEDS := $(BUILD)/process-setup-check
+pipeline_process_setup_TIMEOUT := 30
+
 TESTS += xw_export_cli
 xw_export_cli_CMD := tests/pipeline/xw_export_cli.sh
 xw_export_cli_NEEDS := $(PL_E2E_NEEDS)
