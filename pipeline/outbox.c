@@ -223,7 +223,10 @@ static int row_body(sqlite3_stmt *st, int col, int ccol, int64_t n, xw_buf *raw,
     size_t slen = (size_t)sqlite3_column_bytes(st, col);
     if (!stored)
         return xw_errf(eb, XW_ECORRUPT, "its body is empty");
-    int rc = pl_outbox_body_decode(sqlite3_column_int(st, ccol), stored, slen, raw, body, len, eb);
+    sqlite3_int64 codec = sqlite3_column_int64(st, ccol); /* not column_int: no truncation */
+    if (codec < 0 || codec > 255)
+        return xw_errf(eb, XW_ECORRUPT, "its codec column holds %lld, not a codec", (long long)codec);
+    int rc = pl_outbox_body_decode((int)codec, stored, slen, raw, body, len, eb);
     return rc != XW_OK ? rc : pl_outbox_body_check(*body, *len, n, eb);
 }
 
@@ -675,13 +678,19 @@ fail:
 
 sqlite3 *pl_outbox_db(pl_outbox *ob) { return ob->db; }
 
+/* The error for a damaged row: its reason first (the buffer is short, and the reason is what
+ * an operator needs most), then what to do. */
 static int damaged(xw_errbuf *eb, long long seq, int rc)
 {
-    return xw_errctx(eb, rc,
-                     "outbox row %lld is damaged and was not exported (the exporter stops rather than skip "
-                     "events): restore the outbox file from a backup, or, to give up its events, delete it "
-                     "with sqlite3 (DELETE FROM pl_outbox_batch WHERE seq = %lld)",
-                     seq, seq);
+    if (!eb)
+        return rc;
+    char why[XW_ERRBUF_SIZE];
+    snprintf(why, sizeof why, "%s", eb->msg[0] ? eb->msg : xw_strerror(rc));
+    return xw_errf(
+        eb, rc,
+        "outbox row %lld is damaged (%s); not exported: restore the file from a backup, or give up "
+        "its events with: DELETE FROM pl_outbox_batch WHERE seq = %lld",
+        seq, why, seq);
 }
 
 /* Visits the events of one row's body (already checked). */

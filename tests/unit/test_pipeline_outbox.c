@@ -797,10 +797,11 @@ static void test_outbox_compressed_rows(void **state)
         "UPDATE pl_outbox_batch SET body = X'7FFFFFFF' || substr(body, 5) WHERE seq = %lld",
         "UPDATE pl_outbox_batch SET body = substr(body, 1, length(body) - 7) WHERE seq = %lld",
         "UPDATE pl_outbox_batch SET codec = 9 WHERE seq = %lld",
+        "UPDATE pl_outbox_batch SET codec = 4294967297 WHERE seq = %lld", /* 1 in its low 32 bits */
         "UPDATE pl_outbox_batch SET codec = 0 WHERE seq = %lld",
         "UPDATE pl_outbox_batch SET body = X'00000003' || substr(body, 5) WHERE seq = %lld",
     };
-    static const char *says[] = {"claims", "LZ4", "codec 9", "batch", "bytes"};
+    static const char *says[] = {"claims", "LZ4", "codec 9", "holds 4294967297", "batch", "bytes"};
     for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
         assert_int_equal(sqlite3_exec(db, "SAVEPOINT d", NULL, NULL, NULL), SQLITE_OK);
         snprintf(sql, sizeof sql, damage[i], (long long)lzseq);
@@ -810,6 +811,8 @@ static void test_outbox_compressed_rows(void **state)
         assert_int_equal(visited, 0);
         snprintf(sql, sizeof sql, "outbox row %lld is damaged", (long long)lzseq);
         assert_non_null(strstr(eb.msg, sql));
+        if (!strstr(eb.msg, says[i]))
+            fprintf(stderr, "case %zu: %s\n", i, eb.msg);
         assert_non_null(strstr(eb.msg, says[i]));
         int64_t pending = -1;
         assert_int_equal(pl_outbox_counts(ob, &pending, NULL, &eb), XW_OK);
