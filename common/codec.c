@@ -33,7 +33,7 @@ int xw_hex_append(xw_buf *b, const uint8_t *in, size_t n)
     return XW_OK;
 }
 
-static int hexval(char c)
+int xw_hex_digit_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -47,7 +47,7 @@ static int hexval(char c)
 static int hex_decode_to(const char *hex, size_t len, uint8_t *out)
 {
     for (size_t i = 0; i < len / 2; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        int hi = xw_hex_digit_value(hex[2 * i]), lo = xw_hex_digit_value(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return XW_EMALFORMED;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -15,6 +15,8 @@ void xw_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Appends the hex text (no NUL) to b. */
 int xw_hex_append(xw_buf *b, const uint8_t *in, size_t n);
 /* Decodes `len` hex digits (either case); an odd length or a non-hex digit is XW_EMALFORMED. */
+/* The value of one hex digit (either case), or -1 if c is not one. */
+int xw_hex_digit_value(char c);
 int xw_hex_decode(const char *hex, size_t len, xw_buf *out);
 /* Decodes into a fixed array; XW_EINVAL unless the text is exactly 2*n digits. */
 int xw_hex_decode_exact(const char *hex, uint8_t *out, size_t n);

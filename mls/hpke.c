@@ -351,6 +351,27 @@ int mls_hpke_export(const mls_hpke_ctx *ctx, const uint8_t *exp_ctx, size_t exp_
 
 void mls_hpke_ctx_wipe(mls_hpke_ctx *ctx) { xw_wipe(ctx, sizeof *ctx); }
 
+/* The single-shot seal's output: enc, then pt sealed under ctx into ct (both emptied first,
+ * and left empty on failure); wipes ctx. */
+static int seal_out(mls_hpke_ctx *ctx, const uint8_t *e, size_t n_enc, const uint8_t *aad, size_t aad_len,
+                    const uint8_t *pt, size_t pt_len, xw_buf *enc, xw_buf *ct, xw_errbuf *eb)
+{
+    xw_buf_reset(enc);
+    xw_buf_reset(ct);
+    uint8_t *c = NULL;
+    int rc;
+    if (xw_buf_append(enc, e, n_enc) != XW_OK || !(c = xw_buf_extend(ct, pt_len + MLS_HPKE_TAG)))
+        rc = xw_errf(eb, XW_ETOOBIG, "HPKE output does not fit its buffer");
+    else
+        rc = mls_hpke_seal(ctx, aad, aad_len, pt, pt_len, c, eb);
+    if (rc) {
+        xw_buf_reset(enc);
+        xw_buf_reset(ct);
+    }
+    mls_hpke_ctx_wipe(ctx);
+    return rc;
+}
+
 int mls_hpke_seal_base(const mls_hpke_suite *s, const uint8_t *pk_r, size_t pk_r_len, const uint8_t *info,
                        size_t info_len, const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
                        xw_buf *enc, xw_buf *ct, xw_errbuf *eb)
@@ -367,20 +388,7 @@ int mls_hpke_seal_base(const mls_hpke_suite *s, const uint8_t *pk_r, size_t pk_r
     rc = mls_hpke_setup_base_s(s, pk_r, pk_r_len, info, info_len, NULL, e, &ctx, eb);
     if (rc)
         return rc;
-    xw_buf_reset(enc);
-    xw_buf_reset(ct);
-    uint8_t *c = NULL;
-    if (xw_buf_append(enc, e, kem->n_enc) != XW_OK || !(c = xw_buf_extend(ct, pt_len + MLS_HPKE_TAG))) {
-        rc = xw_errf(eb, XW_ETOOBIG, "HPKE output does not fit its buffer");
-    } else {
-        rc = mls_hpke_seal(&ctx, aad, aad_len, pt, pt_len, c, eb);
-    }
-    if (rc) {
-        xw_buf_reset(enc);
-        xw_buf_reset(ct);
-    }
-    mls_hpke_ctx_wipe(&ctx);
-    return rc;
+    return seal_out(&ctx, e, kem->n_enc, aad, aad_len, pt, pt_len, enc, ct, eb);
 }
 
 int mls_hpke_sealer_init(mls_hpke_sealer *z, const mls_hpke_suite *s, const uint8_t *info, size_t info_len,
@@ -420,19 +428,7 @@ int mls_hpke_sealer_seal(const mls_hpke_sealer *z, const uint8_t *pk_r, size_t p
     xw_wipe(shared, sizeof shared);
     if (rc)
         return rc;
-    xw_buf_reset(enc);
-    xw_buf_reset(ct);
-    uint8_t *c = NULL;
-    if (xw_buf_append(enc, e, kem->n_enc) != XW_OK || !(c = xw_buf_extend(ct, pt_len + MLS_HPKE_TAG)))
-        rc = xw_errf(eb, XW_ETOOBIG, "HPKE output does not fit its buffer");
-    else
-        rc = mls_hpke_seal(&ctx, aad, aad_len, pt, pt_len, c, eb);
-    if (rc) {
-        xw_buf_reset(enc);
-        xw_buf_reset(ct);
-    }
-    mls_hpke_ctx_wipe(&ctx);
-    return rc;
+    return seal_out(&ctx, e, kem->n_enc, aad, aad_len, pt, pt_len, enc, ct, eb);
 }
 
 int mls_hpke_open_base(const mls_hpke_suite *s, const uint8_t *enc, size_t enc_len, const uint8_t *sk_r,

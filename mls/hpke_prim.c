@@ -258,8 +258,9 @@ static int hmac_generic(uint16_t kdf_id, const uint8_t *key, size_t key_len, con
     return rc;
 }
 
-int mls_hpke_kdf_extract(uint16_t kdf_id, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
-                         size_t ikm_len, uint8_t *prk)
+/* HKDF-Extract of the concatenated parts; an empty salt is Nh zero bytes (RFC 5869 2.2). */
+static int extract_parts(uint16_t kdf_id, const uint8_t *salt, size_t salt_len, const uint8_t *const *parts,
+                         const size_t *lens, size_t n, uint8_t *prk)
 {
     size_t nh = mls_hpke_kdf_nh(kdf_id);
     if (!nh)
@@ -269,9 +270,15 @@ int mls_hpke_kdf_extract(uint16_t kdf_id, const uint8_t *salt, size_t salt_len, 
         salt = zero;
         salt_len = nh;
     }
+    return mls_hpke_kdf_mac(kdf_id, salt, salt_len, parts, lens, n, prk);
+}
+
+int mls_hpke_kdf_extract(uint16_t kdf_id, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
+                         size_t ikm_len, uint8_t *prk)
+{
     const uint8_t *p[1] = {ikm};
     size_t l[1] = {ikm_len};
-    return mls_hpke_kdf_mac(kdf_id, salt, salt_len, p, l, 1, prk);
+    return extract_parts(kdf_id, salt, salt_len, p, l, 1, prk);
 }
 
 int mls_hpke_kdf_expand_keyed(const mls_hmac_key *prk, const uint8_t *const *info, const size_t *info_lens,
@@ -331,17 +338,9 @@ int mls_hpke_labeled_extract(uint16_t kdf_id, const uint8_t *suite_id, size_t su
                              const uint8_t *salt, size_t salt_len, const char *label, const uint8_t *ikm,
                              size_t ikm_len, uint8_t *prk)
 {
-    size_t nh = mls_hpke_kdf_nh(kdf_id);
-    if (!nh)
-        return XW_EUNSUPPORTED;
-    uint8_t zero[MLS_HPKE_MAX_NH] = {0};
-    if (salt_len == 0) {
-        salt = zero;
-        salt_len = nh;
-    }
     const uint8_t *p[4] = {hpke_v1, suite_id, (const uint8_t *)label, ikm};
     size_t l[4] = {sizeof hpke_v1, suite_id_len, strlen(label), ikm_len};
-    return mls_hpke_kdf_mac(kdf_id, salt, salt_len, p, l, 4, prk);
+    return extract_parts(kdf_id, salt, salt_len, p, l, 4, prk);
 }
 
 int mls_hpke_labeled_expand(uint16_t kdf_id, const uint8_t *suite_id, size_t suite_id_len, const uint8_t *prk,

@@ -231,6 +231,15 @@ int mls_secret_tree_next(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type ty
     return XW_OK;
 }
 
+/* The window slot holding the skipped key of generation gen, or -1. */
+static int window_find(const mls_secret_tree *st, const ratchet *r, uint32_t gen)
+{
+    for (uint32_t i = 0; i < st->cfg.out_of_order; i++)
+        if (r->window_used[i] && r->window[i].generation == gen)
+            return (int)i;
+    return -1;
+}
+
 int mls_secret_tree_peek(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, uint32_t gen,
                          mls_ratchet_key *out, xw_errbuf *eb)
 {
@@ -239,11 +248,11 @@ int mls_secret_tree_peek(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type ty
     if (rc)
         return rc;
     if (r->exhausted || gen < r->next_gen) {
-        for (uint32_t i = 0; i < st->cfg.out_of_order; i++)
-            if (r->window_used[i] && r->window[i].generation == gen) {
-                *out = r->window[i];
-                return XW_OK;
-            }
+        int i = window_find(st, r, gen);
+        if (i >= 0) {
+            *out = r->window[i];
+            return XW_OK;
+        }
         return xw_errf(
             eb, XW_EMLS_GENERATION,
             "generation %u of leaf %u's %s ratchet was already used or is older than the window of %u "
@@ -295,12 +304,12 @@ int mls_secret_tree_consume(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type
     if (rc)
         return rc;
     if (r->exhausted || gen < r->next_gen) {
-        for (uint32_t i = 0; i < st->cfg.out_of_order; i++)
-            if (r->window_used[i] && r->window[i].generation == gen) {
-                mls_ratchet_key_wipe(&r->window[i]);
-                r->window_used[i] = 0;
-                return XW_OK;
-            }
+        int i = window_find(st, r, gen);
+        if (i >= 0) {
+            mls_ratchet_key_wipe(&r->window[i]);
+            r->window_used[i] = 0;
+            return XW_OK;
+        }
         return xw_errf(eb, XW_EMLS_GENERATION,
                        "generation %u of leaf %u's %s ratchet is not available to consume", gen, leaf,
                        rname(type));

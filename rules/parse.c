@@ -310,16 +310,18 @@ static rules_anode *parse_unary(parser *p)
     return p->failed ? NULL : n;
 }
 
-static rules_anode *parse_and(parser *p)
+/* A left-associative chain of `operand op operand op ...`, as nodes of kind k. */
+static rules_anode *parse_chain(parser *p, const char *op, rules_anode_kind k,
+                                rules_anode *(*operand)(parser *))
 {
-    rules_anode *l = parse_unary(p);
-    while (l && kw(p, "and")) {
+    rules_anode *l = operand(p);
+    while (l && kw(p, op)) {
         size_t off = p->cur.off;
         advance(p);
-        rules_anode *r = parse_unary(p);
+        rules_anode *r = operand(p);
         if (!r)
             return NULL;
-        rules_anode *n = node(p, AN_AND, off);
+        rules_anode *n = node(p, k, off);
         if (!n)
             return NULL;
         n->a = l;
@@ -329,24 +331,9 @@ static rules_anode *parse_and(parser *p)
     return l;
 }
 
-static rules_anode *parse_or(parser *p)
-{
-    rules_anode *l = parse_and(p);
-    while (l && kw(p, "or")) {
-        size_t off = p->cur.off;
-        advance(p);
-        rules_anode *r = parse_and(p);
-        if (!r)
-            return NULL;
-        rules_anode *n = node(p, AN_OR, off);
-        if (!n)
-            return NULL;
-        n->a = l;
-        n->b = r;
-        l = n;
-    }
-    return l;
-}
+static rules_anode *parse_and(parser *p) { return parse_chain(p, "and", AN_AND, parse_unary); }
+
+static rules_anode *parse_or(parser *p) { return parse_chain(p, "or", AN_OR, parse_and); }
 
 rules_anode *rules_parse_expr(const char *text, size_t len, rules_arena *arena, int max_depth,
                               size_t *err_off, xw_errbuf *eb)

@@ -3,6 +3,8 @@
  */
 #include "xmtp/api_frame.h"
 
+#include "common/codec.h"
+
 void xmtp_grpc_deframer_init(xmtp_grpc_deframer *d, size_t max_message)
 {
     d->hdr_have = 0;
@@ -59,25 +61,16 @@ int xmtp_grpc_deframe(xmtp_grpc_deframer *d, const uint8_t *p, size_t n, xmtp_gr
     return XW_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 void xmtp_grpc_pct_decode(const char *in, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
     if (!cap)
         return;
     for (size_t i = 0; i < n && o + 1 < cap; i++) {
-        if (in[i] == '%' && i + 2 < n && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
+        int hi = in[i] == '%' && i + 2 < n ? xw_hex_digit_value(in[i + 1]) : -1;
+        int lo = hi >= 0 ? xw_hex_digit_value(in[i + 2]) : -1;
+        if (lo >= 0) {
+            out[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else {
             out[o++] = in[i];

@@ -64,13 +64,28 @@ int xmtp_ed25519_public_key(const uint8_t seed[XMTP_ED25519_SEED_LEN], uint8_t p
     return rc == 0 ? XW_OK : XW_ECRYPTO;
 }
 
+/* The challenge k = SHA-512(dom2(1, ctx) || R || A || PH(M)) mod L (RFC 8032 5.1.6, 5.1.7). */
+static void challenge(uint8_t k[32], const void *ctx, size_t ctx_len, const uint8_t r[32],
+                      const uint8_t pk[32], const uint8_t ph[64])
+{
+    uint8_t kh[64];
+    crypto_hash_sha512_state st;
+    crypto_hash_sha512_init(&st);
+    dom2(&st, ctx, ctx_len);
+    crypto_hash_sha512_update(&st, r, 32);
+    crypto_hash_sha512_update(&st, pk, 32);
+    crypto_hash_sha512_update(&st, ph, 64);
+    crypto_hash_sha512_final(&st, kh);
+    crypto_core_ed25519_scalar_reduce(k, kh);
+}
+
 int xmtp_ed25519ph_sign(const uint8_t seed[XMTP_ED25519_SEED_LEN], const void *ctx, size_t ctx_len,
                         const void *msg, size_t msg_len, uint8_t sig[XMTP_ED25519_SIG_LEN], xw_errbuf *eb)
 {
     int rc = check_ctx(ctx_len, eb);
     if (rc)
         return rc;
-    uint8_t h[64], a[32], a_wide[64] = {0}, pk[32], ph[64], rh[64], r[32], kh[64], k[32], ka[32];
+    uint8_t h[64], a[32], a_wide[64] = {0}, pk[32], ph[64], rh[64], r[32], k[32], ka[32];
     crypto_hash_sha512(h, seed, 32);
     memcpy(a, h, 32);
     a[0] &= 248;
@@ -94,13 +109,7 @@ int xmtp_ed25519ph_sign(const uint8_t seed[XMTP_ED25519_SEED_LEN], const void *c
     if (crypto_scalarmult_ed25519_base_noclamp(sig, r) != 0)
         goto out;
 
-    crypto_hash_sha512_init(&st);
-    dom2(&st, ctx, ctx_len);
-    crypto_hash_sha512_update(&st, sig, 32);
-    crypto_hash_sha512_update(&st, pk, 32);
-    crypto_hash_sha512_update(&st, ph, 64);
-    crypto_hash_sha512_final(&st, kh);
-    crypto_core_ed25519_scalar_reduce(k, kh);
+    challenge(k, ctx, ctx_len, sig, pk, ph);
     crypto_core_ed25519_scalar_mul(ka, k, a);
     crypto_core_ed25519_scalar_add(sig + 32, r, ka);
     rc = XW_OK;
@@ -131,16 +140,9 @@ int xmtp_ed25519ph_verify(const uint8_t pk[XMTP_ED25519_PK_LEN], const void *ctx
         return xw_errf(eb, XW_EBADSIG, "Ed25519ph signature S is not below the group order");
     if (!crypto_core_ed25519_is_valid_point(sig))
         return xw_errf(eb, XW_EBADSIG, "Ed25519ph signature R is not a valid point");
-    uint8_t ph[64], kh[64], k[32], sb[32], kA[32], check[32];
+    uint8_t ph[64], k[32], sb[32], kA[32], check[32];
     crypto_hash_sha512(ph, msg, msg_len);
-    crypto_hash_sha512_state st;
-    crypto_hash_sha512_init(&st);
-    dom2(&st, ctx, ctx_len);
-    crypto_hash_sha512_update(&st, sig, 32);
-    crypto_hash_sha512_update(&st, pk, 32);
-    crypto_hash_sha512_update(&st, ph, 64);
-    crypto_hash_sha512_final(&st, kh);
-    crypto_core_ed25519_scalar_reduce(k, kh);
+    challenge(k, ctx, ctx_len, sig, pk, ph);
     if (crypto_scalarmult_ed25519_base_noclamp(sb, sig + 32) != 0 ||
         crypto_scalarmult_ed25519_noclamp(kA, k, pk) != 0 || crypto_core_ed25519_sub(check, sb, kA) != 0 ||
         sodium_memcmp(check, sig, 32) != 0)
