@@ -20,10 +20,9 @@
 # build/obj-san (tests), clang + libFuzzer objects in build/obj-fuzz (fuzzers).
 
 BUILD    ?= build
-# The shared test vectors: ../shared beside this checkout, or, in a clone made elsewhere
-# (a CI scratch directory), the shared/ beside the repository it was cloned from.
-ORIGIN_DIR := $(abspath $(patsubst file://%,%,$(shell git config --get remote.origin.url 2>/dev/null)))
-SHARED   ?= $(firstword $(wildcard ../shared) $(if $(ORIGIN_DIR),$(wildcard $(dir $(ORIGIN_DIR))shared)) ../shared)
+# Public test vectors, copied into the repository with their provenance (each folder's
+# README.md says where every file came from): MLS working group (mls/), post-quantum (pq/).
+VECTOR_DATA := tests/vectors/data
 CC       ?= gcc
 ifeq ($(origin CC),default)
 CC       := gcc
@@ -171,7 +170,7 @@ SELECTED_TESTS = $(if $(TEST_FILTER),$(filter $(TEST_FILTER),$(TESTS)),$(TESTS))
 test: tests
 	@mkdir -p $(BUILD)/tests
 	$(file >$(SUITE_FILE))$(foreach t,$(SELECTED_TESTS),$(file >>$(SUITE_FILE),$(t)	$(or $($(t)_TIMEOUT),300)	$(or $($(t)_CMD),$(BUILD)/tests/$(t))))
-	@SHARED=$(SHARED) BUILD=$(BUILD) tests/run.sh $(SUITE_FILE)
+	@BUILD=$(BUILD) tests/run.sh $(SUITE_FILE)
 
 
 bench: $(BENCH_PATHS) $(PROG_PATHS)

@@ -7,7 +7,7 @@ MLS_GROUP_VECTOR_KINDS := tree-validation tree-operations treekem welcome \
 	passive-client-welcome passive-client-handling-commit passive-client-random
 define mls_group_vector_suite
 TESTS += mls-vectors-$(1)
-mls-vectors-$(1)_CMD := $(BUILD)/tests/mls-vectors $(1) $$(sort $$(wildcard $(SHARED)/mls-vectors/$(1).json $(SHARED)/mls-vectors/$(1)-*.json))
+mls-vectors-$(1)_CMD := $(BUILD)/tests/mls-vectors $(1) $$(sort $$(wildcard $(VECTOR_DATA)/mls/$(1).json $(VECTOR_DATA)/mls/$(1)-*.json))
 mls-vectors-$(1)_TIMEOUT := 120
 mls-vectors-$(1)_NEEDS := $(BUILD)/tests/mls-vectors
 endef

@@ -3,7 +3,7 @@
 LIBS += mls
 mls_SRCS += mls/tls.c mls/hpke_prim.c mls/hpke.c mls/x25519_base.c mls/crypto.c mls/treemath.c mls/secret_tree.c mls/key_schedule.c mls/wire.c mls/framing.c mls/protect.c
 
-MLS_VECTOR_DIR := $(SHARED)/mls-vectors
+MLS_VECTOR_DIR := $(VECTOR_DATA)/mls
 
 # build/tests/mls-vectors KIND FILE...: the working group's test vectors.
 TESTBINS += mls-vectors
@@ -11,7 +11,7 @@ mls-vectors_SRCS := $(wildcard tests/vectors/*.c)
 mls-vectors_LIBS := mls common
 mls-vectors_PKGS := openssl libsodium jansson
 
-# One suite per kind, over every matching file (KIND.json, KIND-*.json) in $(SHARED)/mls-vectors.
+# One suite per kind, over every matching file (KIND.json, KIND-*.json) in $(MLS_VECTOR_DIR).
 MLS_VECTOR_KINDS := tree-math crypto-basics deserialization secret-tree key-schedule psk_secret \
 	transcript-hashes message-protection messages
 define mls_vector_suite

@@ -7,7 +7,7 @@ mlspq_SRCS := mls/pq_hash.c mls/mlkem_poly.c mls/mlkem.c mls/xwing.c mls/xwing_h
 	mls/welcome_ext.c
 PQ_LIBS := mlspq mls xwproto common
 PQ_PKGS := openssl libsodium libprotobuf-c
-PQ_VEC := $(SHARED)/pq-vectors
+PQ_VEC := $(VECTOR_DATA)/pq
 
 # --- vector runner: build/tests/pq-vectors KIND FILE [FILE...] ---------------------------------
 TESTBINS += pq-vectors

@@ -1,6 +1,6 @@
 /*
  * X-Wing as an HPKE KEM (RFC 9180 base mode through mls/hpke.h), the way libxmtp wraps
- * welcomes (hpke-rs 0.4 over libcrux-kem 0.0.4; see ../shared/pq-vectors/README.md):
+ * welcomes (hpke-rs 0.4 over libcrux-kem 0.0.4; see tests/vectors/data/pq/README.md):
  *
  *   Nsecret 32, Nenc 1120, Npk 1216, Nsk 32; the X-Wing shared secret is the HPKE shared_secret;
  *   DeriveKeyPair(ikm): sk = the first 32 bytes of SHAKE256(ikm), pk = X-Wing keygen(sk);

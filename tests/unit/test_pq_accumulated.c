@@ -1,6 +1,6 @@
 /*
  * The CCTV accumulated test for ML-KEM-768 (C2SP CCTV, ML-KEM "accumulated" vectors, final
- * FIPS 203 values from ../shared/pq-vectors/README.md):
+ * FIPS 203 values from tests/vectors/data/pq/README.md):
  *
  *   stream = SHAKE128("") read as random bytes; for each test read d, z, m (32 each) and a
  *   random ciphertext (1088); (ek, dk) = KeyGen_internal(d, z); (ct, k) = Encaps_internal(ek, m);

@@ -1,7 +1,7 @@
 /*
  * Post-quantum vector runner: build/tests/pq-vectors KIND FILE [FILE...].
  *
- * Reads vector files of a known layout (see ../shared/pq-vectors/README.md), runs every case
+ * Reads vector files of a known layout (see tests/vectors/data/pq/README.md), runs every case
  * through mls/mlkem.h or mls/xwing.h, prints each failing case with its reason, and ends with
  * "N passed, N failed" (after one such line per file, indented); exits 0 only when nothing
  * failed, and a file without cases counts as a failure. Cases

@@ -1,6 +1,6 @@
 /*
  * xwing-hpke kind of the post-quantum vector runner (see pq_vectors.c): X-Wing inside RFC 9180
- * base mode, as libxmtp wraps welcomes (../shared/pq-vectors/xwing-hpke-libxmtp.json).
+ * base mode, as libxmtp wraps welcomes (tests/vectors/data/pq/xwing-hpke-libxmtp.json).
  *
  * Per vector, with kem_id / kdf_id / aead_id, info (default: the welcome wrapper's), enc (or
  * hpke_ciphertext_tls to take it from), skR and encryptions[] (seq, aad, pt, ct):
