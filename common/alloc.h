@@ -1,12 +1,12 @@
 /*
- * The one allocation wrapper (STYLE.md #8).
+ * The one allocation wrapper (docs/style.md #8).
  *
  * Real out-of-memory aborts the process with a message: a daemon that cannot allocate a few
  * bytes cannot do anything useful, and checking every small allocation for a condition that
  * never recovers only hides bugs. Callers still check for NULL, because tests can make the
  * Nth allocation fail (xw_alloc_fail_at) to prove that every error path frees what it took;
  * under that hook the functions return NULL instead of aborting. Code that allocates sizes
- * read from untrusted input checks them against a maximum first (STYLE.md #6).
+ * read from untrusted input checks them against a maximum first (docs/style.md #6).
  *
  * All functions are thread-safe.
  */

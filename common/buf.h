@@ -1,5 +1,5 @@
 /*
- * Bounded byte buffer (STYLE.md #6; curl's dynbuf). Every buffer has a maximum chosen by
+ * Bounded byte buffer (docs/style.md #6; curl's dynbuf). Every buffer has a maximum chosen by
  * its owner; an append that would pass it fails with XW_ETOOBIG and leaves the buffer as
  * it was. Growth doubles the capacity up to the maximum.
  *

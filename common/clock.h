@@ -1,5 +1,5 @@
 /*
- * Clocks behind one small interface (STYLE.md #10): the real clock, and a manual clock that
+ * Clocks behind one small interface (docs/style.md #10): the real clock, and a manual clock that
  * tests set and advance by hand so that time-dependent code (rate windows, key package
  * lifetimes, retries) is tested without sleeping.
  *

@@ -4,7 +4,7 @@
  * Each code has a class that tells a caller what to do about it without knowing the code:
  * retriable (try again later: network, busy, full), permanent (this input will never work:
  * malformed, unauthorised; quarantine it and move on) or fatal (our own state is wrong or
- * memory is gone: stop). Stages act on the class (STYLE.md #3).
+ * memory is gone: stop). Stages act on the class (docs/style.md #3).
  *
  * Detail never lives in a global: functions that can say more take an xw_errbuf and write
  * a sentence that tells the reader what to do (xw_errf()).

@@ -1,5 +1,5 @@
 /*
- * XMTP's welcome wrapper (libxmtp groups/mls_ext/welcome_wrapper.rs, XMTP-PROTOCOL.md §3.13):
+ * XMTP's welcome wrapper (libxmtp groups/mls_ext/welcome_wrapper.rs, docs/protocol.md §3.13):
  * how an MLS Welcome travels to one installation, and the two KeyPackage extensions that say
  * how that installation wants it.
  *

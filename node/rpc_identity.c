@@ -1,5 +1,5 @@
 /*
- * xmtp.identity.api.v1.IdentityApi handlers (XMTP-PROTOCOL.md §1.3): the inbox log with
+ * xmtp.identity.api.v1.IdentityApi handlers (docs/protocol.md §1.3): the inbox log with
  * global sequence ids and at most 256 updates per inbox, lookups per inbox after a sequence
  * id, the address log behind GetInboxIds, and smart-contract wallet checks answered
  * "not valid" (the node has no chain access).

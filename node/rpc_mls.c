@@ -1,5 +1,5 @@
 /*
- * xmtp.mls.api.v1.MlsApi handlers with xmtp-node-go's semantics (XMTP-PROTOCOL.md §1.2):
+ * xmtp.mls.api.v1.MlsApi handlers with xmtp-node-go's semantics (docs/protocol.md §1.2):
  * group messages filed under the group id read from the MLS message itself and marked
  * is_commit for Commit and Proposal content; welcomes V1 and WelcomePointer; one key
  * package per installation (latest wins) after full decoding and signature checks; paged

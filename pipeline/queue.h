@@ -1,5 +1,5 @@
 /*
- * Bounded multi-producer multi-consumer queue of pointers (STYLE.md #5, #6, #7).
+ * Bounded multi-producer multi-consumer queue of pointers (docs/style.md #5, #6, #7).
  *
  * A fixed ring of `capacity` slots under one mutex with two condition variables (not full,
  * not empty). Producers block while the queue is full, so a slow consumer pushes back on

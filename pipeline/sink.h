@@ -1,5 +1,5 @@
 /*
- * Sinks: where exported events go, behind one small interface (STYLE.md #10).
+ * Sinks: where exported events go, behind one small interface (docs/style.md #10).
  *
  *   - Kafka (sink_kafka.c): librdkafka idempotent producer, acks=all, key = group id,
  *     headers event_id and event_type, one topic per event kind (configurable).

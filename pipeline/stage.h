@@ -7,7 +7,7 @@
  *   - keyed (keyed = 1): one queue per thread; pl_stage_push() routes an item to thread
  *     hash(key) mod N, so all items with the same key (a group id) are handled by one
  *     thread, in the order they were pushed (by one producer). This is how a group's MLS
- *     state gets exactly one writer (ARCHITECTURE.md, "decrypt[shard]").
+ *     state gets exactly one writer (docs/architecture.md, "decrypt[shard]").
  *
  * Backpressure: a push waits while the target queue is full (or fails after its timeout),
  * so a slow stage slows its producers instead of growing memory.

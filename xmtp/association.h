@@ -1,5 +1,5 @@
 /*
- * Association state of an inbox (XMTP-PROTOCOL.md §4.4): who belongs to it (addresses and
+ * Association state of an inbox (docs/protocol.md §4.4): who belongs to it (addresses and
  * installations), its recovery address and the signatures already used, computed by folding
  * the inbox's identity updates in sequence order.
  *

@@ -1,5 +1,5 @@
 /*
- * XMTP content types (XMTP-PROTOCOL.md §2.5, §2.7): EncodedContent, and codecs for the
+ * XMTP content types (docs/protocol.md §2.5, §2.7): EncodedContent, and codecs for the
  * standard types, producing the same EncodedContent libxmtp's codecs produce (type id,
  * parameters, fallback text, body) and decoding what they produce.
  *

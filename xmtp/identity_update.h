@@ -1,5 +1,5 @@
 /*
- * Identity updates (XMTP-PROTOCOL.md §4.2-4.3): the C model of an xmtp.identity.
+ * Identity updates (docs/protocol.md §4.2-4.3): the C model of an xmtp.identity.
  * associations.IdentityUpdate, its builder, the exact text every signature covers, signing
  * by wallet and by installation key, and protobuf encoding/decoding.
  *

@@ -1,5 +1,5 @@
 /*
- * Inbox ids (XMTP-PROTOCOL.md §4.1): lowercase hex SHA-256 of the lowercased "0x" address
+ * Inbox ids (docs/protocol.md §4.1): lowercase hex SHA-256 of the lowercased "0x" address
  * text followed by the decimal nonce. libxmtp's node bindings default to nonce 1; the
  * protocol's own examples use 0. Thread-safe, no allocation.
  */

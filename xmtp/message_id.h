@@ -1,5 +1,5 @@
 /*
- * The MLS application-message plaintext (PlaintextEnvelope, XMTP-PROTOCOL.md §2.5) and
+ * The MLS application-message plaintext (PlaintextEnvelope, docs/protocol.md §2.5) and
  * message ids (§3.12):
  *   plaintext  = PlaintextEnvelope{ v1: { content = EncodedContent bytes,
  *                                         idempotency_key = decimal sent_at_ns } }

@@ -357,7 +357,7 @@ export const VECTORS = [
     name: 'welcome_pointee_aead_types',
     type: `${MC}.WelcomePointeeEncryptionAeadTypesExtension`,
     json: { supportedAeadTypes: ['WELCOME_POINTEE_ENCRYPTION_AEAD_TYPE_CHACHA20_POLY1305'] },
-    hex: '0a0103', // KeyPackage extension 0xff04 as libxmtp 1.9.1 sends it (XMTP-PROTOCOL.md §8)
+    hex: '0a0103', // KeyPackage extension 0xff04 as libxmtp 1.9.1 sends it (docs/protocol.md §8)
   },
   {
     name: 'welcome_wrapper_encryption',

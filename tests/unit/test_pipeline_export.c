@@ -475,7 +475,7 @@ static void test_export_notify_and_stop(void **state)
 }
 
 /* Every allocation failure in a constructor or in the decoder is reported as XW_ENOMEM
- * and frees what was taken (STYLE.md #8). */
+ * and frees what was taken (docs/style.md #8). */
 static void test_alloc_failures(void **state)
 {
     (void)state;

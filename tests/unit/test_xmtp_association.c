@@ -1,6 +1,6 @@
 /*
  * Tests for identity updates and association state: the signature text against libxmtp's
- * own expected text, protobuf round trips, and every folding rule of XMTP-PROTOCOL.md §4.4
+ * own expected text, protobuf round trips, and every folding rule of docs/protocol.md §4.4
  * with its refusal (each error code, the state left unchanged), replay protection, state
  * at a sequence id, allocation failures, and malformed update bytes.
  */
