@@ -33,9 +33,9 @@
 #define MLS_HPKE_AEAD_EXPORT_ONLY 0xffff
 
 /* X25519(sk, 9), the public key of sk, through libsodium's table-driven Ed25519 fixed-base
- * multiplication (mls/x25519_base.c); equal to crypto_scalarmult_curve25519_base for every sk
- * and about 1.7 times faster. Used by DHKEM(X25519) and X-Wing wherever a public key is
- * derived from a private key. XW_ECRYPTO only if libsodium fails. */
+ * multiplication (mls/x25519_base.c); equal to crypto_scalarmult_curve25519_base for every sk,
+ * and cheaper (docs/pq-welcomes.md). Used by DHKEM(X25519) and X-Wing wherever a public key
+ * is derived from a private key. XW_ECRYPTO only if libsodium fails. */
 int mls_x25519_base(uint8_t pk[32], const uint8_t sk[32]);
 
 /* Bounds every KEM must fit in (room for ML-KEM-1024 and hybrids). */

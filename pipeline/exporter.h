@@ -82,13 +82,9 @@ void pl_exporter_stats_get(pl_exporter *ex, pl_exporter_stats *out);
 
 /* A process setting for programs that run an exporter (xw-export, the worker, the bench),
  * called once at start before other threads: turns glibc's fastbins off (mallopt M_MXFAST
- * 0). Why: in each report poll the exporter thread frees librdkafka's small per-message
- * blocks by the thousand, and between polls SQLite allocates and frees page-sized blocks on
- * the same thread. With fastbins, each of those large blocks makes glibc consolidate every
- * small block freed since, and the next messages' allocations then go through its slow
- * path; without them, small frees coalesce at once (docs/export.md has the figures: ~0.15
- * µs less exporter CPU per event; a producer without SQLite on its thread is unaffected).
- * Returns XW_OK, or XW_EUNSUPPORTED where the C library has no such setting. */
+ * 0) for the whole process. A tuning only: it lowers the exporter's CPU per event and
+ * changes no behaviour (why, and what it saves: docs/export.md). Returns XW_OK, or
+ * XW_EUNSUPPORTED where the C library has no such setting. */
 int pl_exporter_process_setup(void);
 
 #endif

@@ -21,10 +21,8 @@
  *             event), codec INTEGER (0: body is the framing; 1: body is the framing's length,
  *             u32 big-endian, then the framing as one LZ4 block))
  *
- * Compression: the writer stores a body LZ4-compressed when that makes it smaller, which it
- * does for any batch of JSON events (the keys, kinds, content types and often group and
- * sender ids repeat): fewer bytes through the WAL, the checkpoints and their fsyncs, and
- * fewer pages for the exporter to read and free (docs/export.md has the figures). Readers
+ * Compression: the writer stores a body LZ4-compressed (codec 1) when that makes it smaller,
+ * as it does for any batch of JSON events (why, and what it saves: docs/export.md). Readers
  * check the declared length (at most PL_OUTBOX_BATCH_MAX_BYTES) before decompressing into a
  * buffer they own, and treat a body that does not decompress to exactly that length as
  * damaged. Failed rows are rewritten plain.
@@ -37,12 +35,10 @@
  * (XW_ECORRUPT naming the row), never skipped. errors of a failed row: n records of
  * u16 big-endian length + reason text.
  *
- * Older files: the first version kept one event per row in a table pl_outbox. Opening such
- * a file (writer or exporter) converts it, in one transaction, into one-event batch rows
- * in the same order, keeping failed rows failed with their reasons, and drops the old
- * table. A batch table from before compression gets its codec column (0 for the rows it
- * has). Nothing needs doing by hand. A file with compressed rows read by a version before
- * compression: those rows are reported damaged and the export stops; nothing is lost.
+ * Older files: opening a file written by an earlier layout (writer or exporter) converts it
+ * in one transaction, keeping every event, its order and any failure reason; nothing needs
+ * doing by hand (the layouts and their conversion: docs/export.md). An exporter older than
+ * compression reports compressed rows damaged and stops: upgrade it with the worker.
  *
  * Threads: a pl_outbox and a pl_outbox_writer are used by one thread at a time (SQLite
  * connections are not shared between threads here).
@@ -102,8 +98,8 @@ int pl_outbox_body_decode(int codec, const uint8_t *stored, size_t len, xw_buf *
                           size_t *body_len, xw_errbuf *eb);
 
 /* Installs on db the busy handler the outbox uses: wait up to 10 s for the lock, polling
- * every 200 us (SQLite's own busy timeout sleeps up to 100 ms at a time, which stalls a
- * writer and the exporter that share the file). The worker may use it on its connection. */
+ * every 200 µs rather than sleeping up to 100 ms at a time like SQLite's busy timeout
+ * (docs/export.md). The worker may use it on its connection. */
 void pl_outbox_busy_wait(sqlite3 *db);
 
 /* Creates the outbox table on db if it does not exist. */
