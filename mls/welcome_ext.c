@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "common/alloc.h"
-#include "mls/api/v1/mls.pb-c.h"
-#include "mls/message_contents/welcome_pointer.pb-c.h"
-#include "mls/message_contents/wrapper_encryption.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/mls/message_contents/welcome_pointer.pb-c.h"
+#include "gen/xmtp/mls/message_contents/wrapper_encryption.pb-c.h"
 #include "mls/welcome_wrap.h"
 
 /* Protobuf inputs these decoders accept: every real one is far smaller (0xff03 is ~1,222 bytes). */

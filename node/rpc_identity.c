@@ -14,7 +14,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
-#include "identity/api/v1/identity.pb-c.h"
+#include "gen/xmtp/identity/api/v1/identity.pb-c.h"
 #include "node/ident.h"
 #include "node/rpc.h"
 

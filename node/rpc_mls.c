@@ -10,7 +10,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
-#include "mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
 #include "node/mlswire.h"
 #include "node/rpc.h"
 

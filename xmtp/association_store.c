@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
-#include "identity/associations/association.pb-c.h"
+#include "gen/xmtp/identity/associations/association.pb-c.h"
 #include "xmtp/association_int.h"
 #include "xmtp/pbutil.h"
 

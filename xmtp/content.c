@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
-#include "mls/message_contents/content.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content.pb-c.h"
 #include "xmtp/content_int.h"
 #include "xmtp/pbutil.h"
 

@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mls/message_contents/content_types/delete_message.pb-c.h"
-#include "mls/message_contents/content_types/leave_request.pb-c.h"
-#include "mls/message_contents/content_types/multi_remote_attachment.pb-c.h"
-#include "mls/message_contents/content_types/reaction.pb-c.h"
-#include "mls/message_contents/transcript_messages.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content_types/delete_message.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content_types/leave_request.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content_types/multi_remote_attachment.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content_types/reaction.pb-c.h"
+#include "gen/xmtp/mls/message_contents/transcript_messages.pb-c.h"
 #include "xmtp/content_int.h"
 #include "xmtp/pbutil.h"
 

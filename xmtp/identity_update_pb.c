@@ -15,8 +15,8 @@
 
 #include "common/alloc.h"
 #include "common/codec.h"
-#include "identity/associations/association.pb-c.h"
-#include "identity/associations/signature.pb-c.h"
+#include "gen/xmtp/identity/associations/association.pb-c.h"
+#include "gen/xmtp/identity/associations/signature.pb-c.h"
 #include "xmtp/identity_update.h"
 #include "xmtp/pbutil.h"
 

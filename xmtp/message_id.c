@@ -10,7 +10,7 @@
 
 #include "common/alloc.h"
 #include "common/codec.h"
-#include "mls/message_contents/content.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content.pb-c.h"
 #include "xmtp/content.h"
 #include "xmtp/pbutil.h"
 

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
-#include "mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
 #include "tests/unit/devnode_helpers.h"
 
 #define MLS "/xmtp.mls.api.v1.MlsApi/"

@@ -25,8 +25,8 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
-#include "identity/api/v1/identity.pb-c.h"
-#include "mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/identity/api/v1/identity.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
 #include "tests/unit/devnode_helpers.h"
 #include "tests/unit/devnode_rpc_helpers.h"
 #include "xmtp/api_frame.h"

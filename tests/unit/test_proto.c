@@ -16,11 +16,11 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/err.h"
-#include "identity/credential.pb-c.h"
-#include "mls/api/v1/mls.pb-c.h"
-#include "mls/message_contents/group_membership.pb-c.h"
-#include "mls/message_contents/group_permissions.pb-c.h"
-#include "mls/message_contents/welcome_pointer.pb-c.h"
+#include "gen/xmtp/identity/credential.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_membership.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_permissions.pb-c.h"
+#include "gen/xmtp/mls/message_contents/welcome_pointer.pb-c.h"
 #include "proto/pb.h"
 
 #define MAX (1u << 20)
