@@ -49,6 +49,43 @@ void xw_pb_free(ProtobufCMessage *msg);
 /* Appends the encoding of msg to out (XW_ETOOBIG past out's maximum, out unchanged). */
 int xw_pb_encode(const ProtobufCMessage *msg, xw_buf *out, xw_errbuf *eb);
 
+/*
+ * Raw fields, for bytes that must stay exactly as received or stored (an identity update is
+ * signed over its own encoding, so the node keeps the client's bytes and sends them back
+ * unchanged) and for messages assembled from parts that are encoded separately.
+ *
+ * xw_pb_field_find finds the one length-delimited field `field` at the top level of the
+ * message in p[0..n) and points *val and *val_len at its value (into p). The bytes are walked
+ * with the framing checks of xw_pb_decode (keys, lengths, wire types; nothing nested is
+ * opened). XW_ENOTFOUND when the field is absent; XW_EMALFORMED when it occurs twice, has
+ * another wire type, or the bytes are not a valid encoding; each with a sentence in eb (may
+ * be NULL) that names the message as `what`.
+ */
+int xw_pb_field_find(const uint8_t *p, size_t n, uint32_t field, const char *what, const uint8_t **val,
+                     size_t *val_len, xw_errbuf *eb);
+
+/* One top-level field as it is on the wire. */
+typedef struct {
+    uint32_t num;       /* field number, 1 .. 2^29 - 1 */
+    unsigned wt;        /* wire type: 0 varint, 1 64-bit, 2 length-delimited, 5 32-bit */
+    const uint8_t *val; /* wire type 2: the value's bytes (into the input); else NULL */
+    size_t val_len;
+} xw_pb_field;
+
+/* Reads the field at *off of p[0..n) (its key, then its value) into f and moves *off past
+ * it; XW_EMALFORMED with a sentence naming the message `what` when it is truncated, its
+ * field number is out of range or its wire type is not one of the four above (*off is then
+ * undefined). The one reader of protobuf keys, varints and lengths in the project. */
+int xw_pb_field_next(const uint8_t *p, size_t n, size_t *off, const char *what, xw_pb_field *f,
+                     xw_errbuf *eb);
+
+/* Append one field to out: a varint (key, value), a length-delimited value (key, length,
+ * bytes), or message m encoded as a length-delimited field. XW_ETOOBIG when it would pass
+ * out's maximum, XW_ENOMEM; out is unchanged on error. field must be 1 .. 2^29 - 1. */
+int xw_pb_append_varint(xw_buf *out, uint32_t field, uint64_t v);
+int xw_pb_append_bytes(xw_buf *out, uint32_t field, const uint8_t *p, size_t n);
+int xw_pb_append_message(xw_buf *out, uint32_t field, const ProtobufCMessage *m);
+
 /* Typed convenience: decodes into a pointer of the generated type, without a pointer
  * cast (the pointer is copied with memcpy). `outp` is the address of that pointer:
  *   Xmtp__Mls__Api__V1__GroupMessage *m;
