@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sodium.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -247,6 +248,32 @@ static void test_key_packages(void **state)
     tn_key_package(&bad, "Not-Hex!", pk3, sk3);
     assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
     assert_non_null(strstr(st.message, "inbox id"));
+
+    /* what the node accepts and refuses besides (as xmtp-node-go): init_key equal to the
+     * encryption key, an MLSMessage-wrapped key package and an empty inbox id are refused;
+     * an expired lifetime and capabilities that list nothing are not checked */
+    uint8_t pk4[32], sk4[64];
+    crypto_sign_keypair(pk4, sk4);
+    tn_kp_opts o = {.same_init_enc = 1};
+    xw_buf_reset(&bad);
+    tn_key_package_with(&bad, inbox, pk4, sk4, &o);
+    assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "differ"));
+    xw_buf_reset(&bad);
+    static const uint8_t mls_kp_prefix[] = {0, 1, 0, 5};
+    xw_buf_append(&bad, mls_kp_prefix, sizeof mls_kp_prefix);
+    xw_buf_append(&bad, kp_b.data, kp_b.len);
+    assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    xw_buf_reset(&bad);
+    tn_key_package_with(&bad, "", pk4, sk4, &(tn_kp_opts){0});
+    assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "no inbox id"));
+    xw_buf_reset(&bad);
+    tn_key_package_with(&bad, inbox, pk4, sk4, &(tn_kp_opts){.not_after = 2000, .bare_caps = 1});
+    assert_int_equal(upload_kp(&tn, &bad, &st), XW_OK);
 
     /* fetch in request order, empty entry for unknown installations */
     Xmtp__Mls__Api__V1__FetchKeyPackagesRequest f = XMTP__MLS__API__V1__FETCH_KEY_PACKAGES_REQUEST__INIT;
