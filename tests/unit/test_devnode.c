@@ -464,16 +464,7 @@ static int publish(test_node *tn, const xw_buf *update, xmtp_api_status *st)
     xw_buf req, resp;
     xw_buf_init(&req, 1 << 20);
     xw_buf_init(&resp, 1 << 20);
-    uint8_t hdr[12];
-    size_t h = 0, n = update->len;
-    hdr[h++] = 0x0a;
-    while (n >= 0x80) {
-        hdr[h++] = (uint8_t)(n | 0x80);
-        n >>= 7;
-    }
-    hdr[h++] = (uint8_t)n;
-    xw_buf_append(&req, hdr, h);
-    xw_buf_append(&req, update->data, update->len);
+    xw_pb_append_bytes(&req, 1, update->data, update->len);
     xw_errbuf eb = {{0}};
     int rc = xmtp_api_unary(tn->api, IDA "PublishIdentityUpdate", req.data, req.len, &resp, st, &eb);
     xw_buf_free(&req);
