@@ -47,9 +47,8 @@ static void pb_free_fn(void *data, void *p)
     xw_free(p);
 }
 
+/* What xw_pb_free frees with: xw_free, which takes whatever common/alloc.h allocated. */
 static ProtobufCAllocator g_allocator = {pb_alloc_fn, pb_free_fn, NULL};
-
-ProtobufCAllocator *xw_pb_allocator(void) { return &g_allocator; }
 
 /* --- wire pass --------------------------------------------------------------------------- */
 

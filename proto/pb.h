@@ -29,10 +29,6 @@
 /* Deepest nesting of messages accepted (the top-level message is depth 1). */
 #define XW_PB_MAX_DEPTH 32
 
-/* protobuf-c allocator backed by xw_malloc/xw_free (allocation-failure hooks apply). Not
- * const because protobuf-c takes it that way; never modify it. */
-ProtobufCAllocator *xw_pb_allocator(void);
-
 /*
  * Decodes `len` bytes as a `desc` message. Fails, leaving *out NULL, with XW_ETOOBIG when
  * len > max, XW_EMALFORMED for bytes that are not a valid encoding (truncated, bad tag or
