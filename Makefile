@@ -60,7 +60,7 @@ PKG_CFLAGS := $(call pkg_cflags,$(ALL_PKGS))
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-missing-field-initializers -Wno-missing-braces
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(WARN) -MMD -MP
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -I. -I$(BUILD) $(PKG_CFLAGS) $(WARN) -MMD -MP
 CFLAGS_rel  := $(BASE_CFLAGS) -O2 -g
 CFLAGS_san  := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -DXW_TESTING
@@ -80,14 +80,21 @@ BENCHES :=
 FUZZERS :=
 TESTS :=
 
-# --- generated protobuf code (proto/**/*.proto -> build/gen) -------------------------------------
+# --- generated protobuf code (proto/**/*.proto -> build/gen/xmtp) --------------------------------
+# protoc sees proto/ as gen/xmtp/ (a virtual path: -Igen/xmtp=proto), so the .proto files import
+# each other as "gen/xmtp/...", and the generated C includes every header as
+# "gen/xmtp/<XMTP's path>.pb-c.h", resolved through -I$(BUILD) only. No folder of ours is called
+# gen/, so no generated include can be mistaken for, or resolve into, a module of ours.
+ifneq ($(wildcard gen),)
+$(error a top-level gen/ folder would shadow the generated protobuf headers ("gen/xmtp/..."); rename it)
+endif
 PROTO_FILES := $(shell find proto -name '*.proto' 2>/dev/null | sort)
-PROTO_GEN_C := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTO_FILES))
+PROTO_GEN_C := $(patsubst proto/%.proto,$(BUILD)/gen/xmtp/%.pb-c.c,$(PROTO_FILES))
 GEN_STAMP   := $(BUILD)/gen/.stamp
 $(GEN_STAMP): $(PROTO_FILES)
-	@mkdir -p $(BUILD)/gen
+	@rm -rf $(BUILD)/gen && mkdir -p $(BUILD)/gen
 	@echo "  PROTOC   $(words $(PROTO_FILES)) files"
-	$(Q)$(if $(PROTO_FILES),protoc-c --c_out=$(BUILD)/gen -Iproto $(PROTO_FILES))
+	$(Q)$(if $(PROTO_FILES),protoc-c --c_out=$(BUILD) -Igen/xmtp=proto $(PROTO_FILES))
 	@touch $@
 $(PROTO_GEN_C): $(GEN_STAMP) ;
 ifneq ($(PROTO_FILES),)

@@ -26,7 +26,7 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
 #include "tests/unit/devnode_helpers.h"
 
 #define BATCH 50

@@ -1,6 +1,12 @@
 # mls/: RFC 9420 core (codec, cipher suites 1 and 3, HPKE, tree math, secret tree, key
 # schedule, framing). mls/pq.mk adds the post-quantum KEMs to the same library.
 LIBS += mls
+# mls/ is generic RFC 9420 (and mls/pq.mk's KEMs): it includes no generated protobuf code and
+# no XMTP module; XMTP's parts built on it live in xmtp/. Checked on every make:
+MLS_LAYER_BREAKS := $(shell grep -lE '^[[:space:]]*\#[[:space:]]*include[[:space:]]*"(gen|proto|xmtp|node)/' mls/*.c mls/*.h 2>/dev/null)
+ifneq ($(MLS_LAYER_BREAKS),)
+$(error mls/ must not include generated protobuf code or XMTP modules (gen/, proto/, xmtp/, node/); move the XMTP part to xmtp/: $(MLS_LAYER_BREAKS))
+endif
 mls_SRCS += mls/tls.c mls/hpke_prim.c mls/hpke.c mls/x25519_base.c mls/crypto.c mls/treemath.c mls/secret_tree.c mls/key_schedule.c mls/wire.c mls/framing.c mls/protect.c
 
 MLS_VECTOR_DIR := $(VECTOR_DATA)/mls

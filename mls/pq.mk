@@ -1,12 +1,11 @@
 # mls/pq.mk: the post-quantum part of mls/ (issue 9): ML-KEM-768 (FIPS 203), X-Wing
 # (draft-connolly-cfrg-xwing-kem-06), and their tests, vectors, fuzzers and benchmark.
 LIBS += mlspq
-# mlspq needs mls (HPKE, TLS codec) and xwproto (extensions 0xff03/0xff04): link
-# `mlspq mls xwproto common` with $(PQ_PKGS).
-mlspq_SRCS := mls/pq_hash.c mls/mlkem_poly.c mls/mlkem.c mls/xwing.c mls/xwing_hpke.c mls/welcome_wrap.c \
-	mls/welcome_ext.c
-PQ_LIBS := mlspq mls xwproto common
-PQ_PKGS := openssl libsodium libprotobuf-c
+# mlspq needs mls (HPKE, TLS codec): link `mlspq mls common` with $(PQ_PKGS). XMTP's welcome
+# wrapper built on it lives in xmtp/ (xmtp/welcome.mk); nothing here links protobuf code.
+mlspq_SRCS := mls/pq_hash.c mls/mlkem_poly.c mls/mlkem.c mls/xwing.c mls/xwing_hpke.c
+PQ_LIBS := mlspq mls common
+PQ_PKGS := openssl libsodium
 PQ_VEC := $(VECTOR_DATA)/pq
 
 # --- vector runner: build/tests/pq-vectors KIND FILE [FILE...] ---------------------------------
@@ -64,26 +63,16 @@ test_pq_accumulated_PKGS := $(PQ_PKGS)
 TESTS += test_pq_accumulated
 test_pq_accumulated_TIMEOUT := 120
 
-TESTBINS += test_welcome_wrap
-test_welcome_wrap_SRCS := tests/unit/test_welcome_wrap.c
-test_welcome_wrap_LIBS := $(PQ_LIBS)
-test_welcome_wrap_PKGS := $(PQ_PKGS) cmocka
-TESTS += test_welcome_wrap
-test_welcome_wrap_TIMEOUT := 60
-
 # --- benchmark and fuzzers ----------------------------------------------------------------------
 BENCHES += bench_xwing
 bench_xwing_SRCS := bench/bench_xwing.c
 bench_xwing_LIBS := $(PQ_LIBS)
 bench_xwing_PKGS := $(PQ_PKGS)
 
-FUZZERS += fuzz_xwing_decaps fuzz_welcome_unwrap
+FUZZERS += fuzz_xwing_decaps
 fuzz_xwing_decaps_SRCS := tests/fuzz/fuzz_xwing_decaps.c
 fuzz_xwing_decaps_LIBS := $(PQ_LIBS)
 fuzz_xwing_decaps_PKGS := $(PQ_PKGS)
-fuzz_welcome_unwrap_SRCS := tests/fuzz/fuzz_welcome_unwrap.c
-fuzz_welcome_unwrap_LIBS := $(PQ_LIBS)
-fuzz_welcome_unwrap_PKGS := $(PQ_PKGS)
 
 # --- make pq-ctgrind: constant-time validation under valgrind (not part of make test, because
 # valgrind is not a project dependency). The ML-KEM sources are compiled into the tool with

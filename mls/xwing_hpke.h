@@ -9,7 +9,7 @@
  * The same KEM is registered under two ids, because the id enters the HPKE key schedule
  * (suite_id) and libxmtp 1.9/1.10 uses 0x004D, the number hpke-rs 0.4 gave X-Wing, while
  * 0x647A is the draft's IANA code point that later releases may switch to. Senders must use
- * 0x004D; receivers try 0x004D first, then 0x647A (mls/welcome_wrap.c does this).
+ * 0x004D; receivers try 0x004D first, then 0x647A (xmtp/welcome_wrap.c does this).
  */
 #ifndef XW_MLS_XWING_HPKE_H
 #define XW_MLS_XWING_HPKE_H

@@ -1,7 +1,7 @@
 /*
  * The node's RPC handlers (MlsApi in rpc_mls.c, IdentityApi in rpc_identity.c) and what
- * they share: the context, protobuf (un)packing into bounded buffers through the project's
- * allocator, and the method table.
+ * they share: the context, protobuf decoding and packing through proto/pb.h with errors as
+ * gRPC statuses, and the method table.
  *
  * Every handler decodes its whole request and checks every field before it writes
  * anything, then writes in one store transaction: a refused request changes nothing.
@@ -18,6 +18,7 @@
 #include "node/server.h"
 #include "node/store.h"
 #include "node/subs.h"
+#include "proto/pb.h"
 
 typedef struct node_ctx {
     node_store *store;
@@ -34,25 +35,22 @@ void node_ctx_fini(node_ctx *ctx);
 #define NODE_RPC_MAX_METHODS 32
 size_t node_rpc_methods(node_ctx *ctx, node_method *out, size_t cap);
 
-/* --- shared helpers --- */
-extern ProtobufCAllocator node_pb_alloc;
+/* --- shared helpers: protobuf through proto/pb.h, errors as gRPC statuses --- */
 
-/* Unpacks a request or fills st with INVALID_ARGUMENT naming the message type. */
+/* Decodes a request with xw_pb_decode (framing, depth, UTF-8 and NUL checks; the transport
+ * already bounds its size to max_msg) or fills st: INVALID_ARGUMENT naming the message type
+ * and what is wrong with the bytes, RESOURCE_EXHAUSTED when memory ran out. */
 ProtobufCMessage *node_pb_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
                                  node_status *st);
+/* Frees a request from node_pb_unpack (xw_pb_free); NULL is fine. */
 void node_pb_free(ProtobufCMessage *m);
 /* Packs m into out (appending). RESOURCE_EXHAUSTED if it would pass out's maximum. */
 int node_pb_pack(const ProtobufCMessage *m, xw_buf *out, node_status *st);
-/* Appends a length-delimited field (tag, length, bytes) to out. */
+/* The names rpc_mls.c uses for xw_pb_append_bytes and xw_pb_append_message (a
+ * length-delimited field, or message m as one; XW_ETOOBIG past out's maximum). New code
+ * calls those directly. */
 int node_pb_append_field(xw_buf *out, uint32_t field, const uint8_t *p, size_t n);
-/* Appends message m as a length-delimited field. */
 int node_pb_append_message(xw_buf *out, uint32_t field, const ProtobufCMessage *m);
-
-/* Writes v as a protobuf varint (at most 10 bytes); returns its length. */
-size_t node_pb_put_varint(uint8_t *b, uint64_t v);
-/* Finds the one length-delimited field `field` at the top level of a message; XW_ENOTFOUND if
- * absent, XW_EMALFORMED if it appears twice or the message is malformed. */
-int node_pb_find_field(const uint8_t *p, size_t n, uint32_t field, const uint8_t **out, size_t *outlen);
 
 /* MlsApi and IdentityApi tables (used by node_rpc_methods). */
 size_t node_rpc_mls_methods(node_ctx *ctx, node_method *out, size_t cap);

@@ -1,91 +1,52 @@
 /*
- * Shared pieces of the RPC handlers: protobuf-c through the project's allocator, packing
- * into bounded buffers, the method table, the context.
+ * Shared pieces of the RPC handlers: requests decoded and responses assembled through
+ * proto/pb.h (the project's one way into and out of protobuf), with its errors turned into
+ * gRPC statuses; the method table.
  */
 #include "node/rpc.h"
 
-#include <string.h>
-
-#include "common/alloc.h"
-
-static void *pb_alloc(void *data, size_t size)
-{
-    (void)data;
-    return xw_malloc(size ? size : 1);
-}
-
-static void pb_free(void *data, void *p)
-{
-    (void)data;
-    xw_free(p);
-}
-
-ProtobufCAllocator node_pb_alloc = {.alloc = pb_alloc, .free = pb_free, .allocator_data = NULL};
+#include <stdint.h>
 
 ProtobufCMessage *node_pb_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
                                  node_status *st)
 {
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, &node_pb_alloc, n, p);
-    if (!m)
+    ProtobufCMessage *m = NULL;
+    xw_errbuf eb = {{0}};
+    int rc = xw_pb_decode(d, p, n, SIZE_MAX, &m, &eb);
+    if (rc == XW_ENOMEM)
+        node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED,
+                        "the node ran out of memory decoding %s (%zu bytes)", d->name, n);
+    else if (rc != XW_OK)
         node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
-                        "the request is not a valid %s protobuf (%zu bytes); check the client's schema",
-                        d->name, n);
+                        "the request is not a valid %s protobuf (%zu bytes): %s; check the client's schema",
+                        d->name, n, eb.msg);
     return m;
 }
 
-void node_pb_free(ProtobufCMessage *m)
-{
-    if (m)
-        protobuf_c_message_free_unpacked(m, &node_pb_alloc);
-}
+void node_pb_free(ProtobufCMessage *m) { xw_pb_free(m); }
 
 int node_pb_pack(const ProtobufCMessage *m, xw_buf *out, node_status *st)
 {
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *p = xw_buf_extend(out, n);
-    if (!p)
+    xw_errbuf eb = {{0}};
+    int rc = xw_pb_encode(m, out, &eb);
+    if (rc == XW_ETOOBIG)
         return node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED,
                                "the response would be %zu bytes, more than the node's message limit of %zu; "
                                "ask for less (smaller pages)",
-                               out->len + n, out->max);
-    protobuf_c_message_pack(m, p);
+                               out->len + protobuf_c_message_get_packed_size(m), out->max);
+    if (rc != XW_OK)
+        return node_status_set(st, NODE_GRPC_INTERNAL, "encoding the response failed: %s", eb.msg);
     return NODE_GRPC_OK;
-}
-
-size_t node_pb_put_varint(uint8_t *b, uint64_t v)
-{
-    size_t i = 0;
-    while (v >= 0x80) {
-        b[i++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    b[i++] = (uint8_t)v;
-    return i;
 }
 
 int node_pb_append_field(xw_buf *out, uint32_t field, const uint8_t *p, size_t n)
 {
-    uint8_t hdr[20];
-    size_t h = node_pb_put_varint(hdr, ((uint64_t)field << 3) | 2);
-    h += node_pb_put_varint(hdr + h, n);
-    if (xw_buf_reserve(out, h + n) != XW_OK)
-        return XW_ETOOBIG;
-    xw_buf_append(out, hdr, h);
-    xw_buf_append(out, p, n);
-    return XW_OK;
+    return xw_pb_append_bytes(out, field, p, n);
 }
 
 int node_pb_append_message(xw_buf *out, uint32_t field, const ProtobufCMessage *m)
 {
-    uint8_t hdr[20];
-    size_t n = protobuf_c_message_get_packed_size(m);
-    size_t h = node_pb_put_varint(hdr, ((uint64_t)field << 3) | 2);
-    h += node_pb_put_varint(hdr + h, n);
-    if (xw_buf_reserve(out, h + n) != XW_OK)
-        return XW_ETOOBIG;
-    xw_buf_append(out, hdr, h);
-    protobuf_c_message_pack(m, xw_buf_extend(out, n));
-    return XW_OK;
+    return xw_pb_append_message(out, field, m);
 }
 
 size_t node_rpc_methods(node_ctx *ctx, node_method *out, size_t cap)
@@ -93,50 +54,4 @@ size_t node_rpc_methods(node_ctx *ctx, node_method *out, size_t cap)
     size_t n = node_rpc_mls_methods(ctx, out, cap);
     n += node_rpc_identity_methods(ctx, out + n, cap - n);
     return n;
-}
-
-int node_pb_find_field(const uint8_t *p, size_t n, uint32_t field, const uint8_t **out, size_t *outlen)
-{
-    size_t off = 0;
-    int found = 0;
-    while (off < n) {
-        uint64_t key = 0, v = 0;
-        int shift = 0;
-        do {
-            if (off >= n || shift > 63)
-                return XW_EMALFORMED;
-            key |= (uint64_t)(p[off] & 0x7f) << shift;
-            shift += 7;
-        } while (p[off++] & 0x80);
-        unsigned wt = key & 7;
-        if (wt == 0 || wt == 2) {
-            shift = 0;
-            do {
-                if (off >= n || shift > 63)
-                    return XW_EMALFORMED;
-                v |= (uint64_t)(p[off] & 0x7f) << shift;
-                shift += 7;
-            } while (p[off++] & 0x80);
-            if (wt == 2) {
-                if (v > n - off)
-                    return XW_ETRUNCATED;
-                if ((key >> 3) == field) {
-                    if (found)
-                        return XW_EMALFORMED;
-                    found = 1;
-                    *out = p + off;
-                    *outlen = (size_t)v;
-                }
-                off += (size_t)v;
-            }
-        } else if (wt == 1 || wt == 5) {
-            size_t k = wt == 1 ? 8 : 4;
-            if (n - off < k)
-                return XW_ETRUNCATED;
-            off += k;
-        } else {
-            return XW_EMALFORMED;
-        }
-    }
-    return found ? XW_OK : XW_ENOTFOUND;
 }

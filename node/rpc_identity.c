@@ -14,7 +14,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
-#include "identity/api/v1/identity.pb-c.h"
+#include "gen/xmtp/identity/api/v1/identity.pb-c.h"
 #include "node/ident.h"
 #include "node/rpc.h"
 
@@ -56,7 +56,7 @@ static int publish_identity_update(void *vctx, const uint8_t *req, size_t len, x
     /* keep the update exactly as the client encoded it (field 1 of the request) */
     const uint8_t *raw;
     size_t rawlen;
-    if (node_pb_find_field(req, len, 1, &raw, &rawlen) != XW_OK ||
+    if (xw_pb_field_find(req, len, 1, "PublishIdentityUpdateRequest", &raw, &rawlen, NULL) != XW_OK ||
         xw_buf_append(&upd, raw, rawlen) != XW_OK) {
         rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
                              "the request must carry exactly one identity_update field");
@@ -122,17 +122,12 @@ static int log_row(void *c, uint64_t seq, uint64_t ts, const uint8_t *update, si
 {
     log_ctx *x = c;
     /* IdentityUpdateLog { sequence_id = 1; server_timestamp_ns = 2; IdentityUpdate update = 3 }
-     * written by hand so that the stored update bytes go out unchanged */
-    uint8_t hdr[32];
-    size_t h = 0;
-    hdr[h++] = 0x08;
-    h += node_pb_put_varint(hdr + h, seq);
-    hdr[h++] = 0x10;
-    h += node_pb_put_varint(hdr + h, ts);
+     * assembled field by field so that the stored update bytes go out unchanged */
     xw_buf one;
     xw_buf_init(&one, x->out->max);
-    if (xw_buf_append(&one, hdr, h) != XW_OK || node_pb_append_field(&one, 3, update, len) != XW_OK ||
-        node_pb_append_field(x->out, 2, one.data, one.len) != XW_OK)
+    if (xw_pb_append_varint(&one, 1, seq) != XW_OK || xw_pb_append_varint(&one, 2, ts) != XW_OK ||
+        xw_pb_append_bytes(&one, 3, update, len) != XW_OK ||
+        xw_pb_append_bytes(x->out, 2, one.data, one.len) != XW_OK)
         x->err = 1;
     xw_buf_free(&one);
     return x->err;
@@ -164,7 +159,7 @@ static int get_identity_updates(void *vctx, const uint8_t *req, size_t len, xw_b
         lower[il] = 0;
         xw_buf_reset(&one);
         log_ctx x = {.out = &one};
-        if (node_pb_append_field(&one, 1, (const uint8_t *)inbox, strlen(inbox)) != XW_OK) {
+        if (xw_pb_append_bytes(&one, 1, (const uint8_t *)inbox, strlen(inbox)) != XW_OK) {
             rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "response too large");
             goto out;
         }
@@ -173,7 +168,7 @@ static int get_identity_updates(void *vctx, const uint8_t *req, size_t len, xw_b
             rc = store_failed(st, &eb);
             goto out;
         }
-        if (x.err || node_pb_append_field(resp, 1, one.data, one.len) != XW_OK) {
+        if (x.err || xw_pb_append_bytes(resp, 1, one.data, one.len) != XW_OK) {
             rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED,
                                  "the identity updates do not fit in one response; ask for fewer inboxes");
             goto out;
@@ -217,7 +212,7 @@ static int get_inbox_ids(void *vctx, const uint8_t *req, size_t len, xw_buf *res
             o._inbox_id_case = XMTP__IDENTITY__API__V1__GET_INBOX_IDS_RESPONSE__RESPONSE___INBOX_ID_INBOX_ID;
             o.inbox_id = inbox;
         }
-        if (node_pb_append_message(resp, 1, &o.base) != XW_OK) {
+        if (xw_pb_append_message(resp, 1, &o.base) != XW_OK) {
             rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "response too large");
             goto out;
         }
@@ -247,7 +242,7 @@ static int verify_scw_signatures(void *vctx, const uint8_t *req, size_t len, xw_
         o.error =
             "the dev node has no chain access and cannot verify smart-contract wallet signatures; use an "
             "EOA wallet (EIP-191) with the dev node";
-        if (node_pb_append_message(resp, 1, &o.base) != XW_OK) {
+        if (xw_pb_append_message(resp, 1, &o.base) != XW_OK) {
             rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "response too large");
             goto out;
         }

@@ -10,7 +10,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
-#include "mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
 #include "node/mlswire.h"
 #include "node/rpc.h"
 
@@ -689,13 +689,12 @@ static int commit_row(void *c, const node_commit_entry *e)
     ce.serialized_commit_log_entry = (ProtobufCBinaryData){e->entry_len, (uint8_t *)e->entry};
     Xmtp__Identity__Associations__RecoverableEd25519Signature *sig = NULL;
     if (e->sig_len)
-        sig = xmtp__identity__associations__recoverable_ed25519_signature__unpack(&node_pb_alloc, e->sig_len,
-                                                                                  e->sig);
+        xw_pb_decode_as(&xmtp__identity__associations__recoverable_ed25519_signature__descriptor, e->sig,
+                        e->sig_len, e->sig_len, &sig, NULL);
     ce.signature = sig;
     if (node_pb_append_message(x->out, 2, &ce.base) != XW_OK)
         x->err = 1;
-    if (sig)
-        xmtp__identity__associations__recoverable_ed25519_signature__free_unpacked(sig, &node_pb_alloc);
+    xw_pb_free(sig ? &sig->base : NULL);
     x->count++;
     x->last = e->id;
     return x->err;

@@ -1,5 +1,5 @@
 # proto/: XMTP wire schemas. The top-level Makefile turns proto/**/*.proto into
-# build/gen/**/*.pb-c.c and library xwproto; this fragment adds the safe decode/encode
+# build/gen/xmtp/**/*.pb-c.c and library xwproto; this fragment adds the safe decode/encode
 # helpers (proto/pb.c, which needs `common`) and the tests: unit, fuzz, interop.
 xwproto_SRCS += proto/pb.c
 

@@ -9,10 +9,16 @@
  * is a message (map entries are messages too) it recurses one level deeper. Groups (wire
  * types 3 and 4) do not exist in proto3 and are refused. Everything else about field
  * types is left to protobuf-c, which refuses a known field sent with the wrong wire type.
+ *
+ * xw_pb_field_next is the project's one reader of protobuf keys, varints and lengths: the
+ * decoding pass, xw_pb_field_find and the interop test's record splitter all use it; the append helpers are
+ * the one writer of hand-assembled fields (generated code packs everything else).
  */
 #include "proto/pb.h"
 
+#include <assert.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -41,9 +47,8 @@ static void pb_free_fn(void *data, void *p)
     xw_free(p);
 }
 
+/* What xw_pb_free frees with: xw_free, which takes whatever common/alloc.h allocated. */
 static ProtobufCAllocator g_allocator = {pb_alloc_fn, pb_free_fn, NULL};
-
-ProtobufCAllocator *xw_pb_allocator(void) { return &g_allocator; }
 
 /* --- wire pass --------------------------------------------------------------------------- */
 
@@ -108,6 +113,53 @@ static size_t utf8_bad_at(const uint8_t *s, size_t n)
     return n;
 }
 
+int xw_pb_field_next(const uint8_t *p, size_t len, size_t *off, const char *what, xw_pb_field *f,
+                     xw_errbuf *eb)
+{
+    size_t at = *off;
+    uint64_t key, v;
+    if (read_varint(p, len, off, &key) != 0)
+        return xw_errf(eb, XW_EMALFORMED, "%s: field key at byte %zu is truncated or longer than 10 bytes",
+                       what, at);
+    f->num = 0;
+    f->wt = (unsigned)(key & 7);
+    f->val = NULL;
+    f->val_len = 0;
+    if ((key >> 3) == 0 || (key >> 3) > PB_MAX_FIELD_NUMBER)
+        return xw_errf(eb, XW_EMALFORMED, "%s: field number %" PRIu64 " at byte %zu is out of range", what,
+                       key >> 3, at);
+    f->num = (uint32_t)(key >> 3);
+    switch (f->wt) {
+    case 0:
+        if (read_varint(p, len, off, &v) != 0)
+            return xw_errf(eb, XW_EMALFORMED, "%s: varint of field %u at byte %zu is truncated", what, f->num,
+                           at);
+        return XW_OK;
+    case 1:
+    case 5: {
+        size_t n = f->wt == 1 ? 8 : 4;
+        if (len - *off < n)
+            return xw_errf(eb, XW_EMALFORMED, "%s: %zu-byte value of field %u at byte %zu is truncated", what,
+                           n, f->num, at);
+        *off += n;
+        return XW_OK;
+    }
+    case 2:
+        if (read_varint(p, len, off, &v) != 0 || v > len - *off)
+            return xw_errf(eb, XW_EMALFORMED,
+                           "%s: field %u at byte %zu announces more bytes than the input holds", what, f->num,
+                           at);
+        f->val = p + *off;
+        f->val_len = (size_t)v;
+        *off += (size_t)v;
+        return XW_OK;
+    default:
+        return xw_errf(eb, XW_EMALFORMED,
+                       "%s: field %u at byte %zu has wire type %u, which proto3 does not use", what, f->num,
+                       at, f->wt);
+    }
+}
+
 static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, unsigned depth,
                 xw_errbuf *eb)
 {
@@ -117,58 +169,22 @@ static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t le
                        d->name, XW_PB_MAX_DEPTH);
     size_t off = 0;
     while (off < len) {
-        size_t at = off;
-        uint64_t key;
-        if (read_varint(p, len, &off, &key) != 0)
-            return xw_errf(eb, XW_EMALFORMED,
-                           "%s: field key at byte %zu is truncated or longer than 10 bytes", d->name, at);
-        uint64_t num = key >> 3;
-        unsigned wt = (unsigned)(key & 7);
-        if (num == 0 || num > PB_MAX_FIELD_NUMBER)
-            return xw_errf(eb, XW_EMALFORMED, "%s: field number %" PRIu64 " at byte %zu is out of range",
-                           d->name, num, at);
-        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)num);
-        uint64_t v;
-        switch (wt) {
-        case 0:
-            if (read_varint(p, len, &off, &v) != 0)
-                return xw_errf(eb, XW_EMALFORMED, "%s: varint of field %" PRIu64 " at byte %zu is truncated",
-                               d->name, num, at);
-            break;
-        case 1:
-        case 5: {
-            size_t n = wt == 1 ? 8 : 4;
-            if (len - off < n)
-                return xw_errf(eb, XW_EMALFORMED,
-                               "%s: %zu-byte value of field %" PRIu64 " at byte %zu is truncated", d->name, n,
-                               num, at);
-            off += n;
-            break;
-        }
-        case 2: {
-            if (read_varint(p, len, &off, &v) != 0 || v > len - off)
-                return xw_errf(eb, XW_EMALFORMED,
-                               "%s: field %" PRIu64 " at byte %zu announces more bytes than the input holds",
-                               d->name, num, at);
-            size_t n = (size_t)v;
-            if (f && f->type == PROTOBUF_C_TYPE_STRING) {
-                size_t bad = utf8_bad_at(p + off, n);
-                if (bad < n)
-                    return xw_errf(eb, XW_EMALFORMED,
-                                   "%s: string field %s has %s at its byte %zu; refusing it", d->name,
-                                   f->name, p[off + bad] ? "invalid UTF-8" : "a NUL byte", bad);
-            } else if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                int rc = walk((const ProtobufCMessageDescriptor *)f->descriptor, p + off, n, depth + 1, eb);
-                if (rc != XW_OK)
-                    return rc;
-            }
-            off += n;
-            break;
-        }
-        default:
-            return xw_errf(eb, XW_EMALFORMED,
-                           "%s: field %" PRIu64 " at byte %zu has wire type %u, which proto3 does not use",
-                           d->name, num, at, wt);
+        xw_pb_field fl;
+        int rc = xw_pb_field_next(p, len, &off, d->name, &fl, eb);
+        if (rc != XW_OK)
+            return rc;
+        if (fl.wt != 2)
+            continue;
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)fl.num);
+        if (f && f->type == PROTOBUF_C_TYPE_STRING) {
+            size_t bad = utf8_bad_at(fl.val, fl.val_len);
+            if (bad < fl.val_len)
+                return xw_errf(eb, XW_EMALFORMED, "%s: string field %s has %s at its byte %zu; refusing it",
+                               d->name, f->name, fl.val[bad] ? "invalid UTF-8" : "a NUL byte", bad);
+        } else if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            rc = walk((const ProtobufCMessageDescriptor *)f->descriptor, fl.val, fl.val_len, depth + 1, eb);
+            if (rc != XW_OK)
+                return rc;
         }
     }
     return XW_OK;
@@ -232,4 +248,100 @@ int xw_pb_encode(const ProtobufCMessage *msg, xw_buf *out, xw_errbuf *eb)
                        msg->descriptor->name, n);
     }
     return XW_OK;
+}
+
+int xw_pb_field_find(const uint8_t *p, size_t n, uint32_t field, const char *what, const uint8_t **val,
+                     size_t *val_len, xw_errbuf *eb)
+{
+    if (n > 0 && !p)
+        return xw_errf(eb, XW_EINVAL, "no bytes given for a %zu-byte %s", n, what);
+    size_t off = 0;
+    int found = 0;
+    while (off < n) {
+        size_t at = off;
+        xw_pb_field fl;
+        int rc = xw_pb_field_next(p, n, &off, what, &fl, eb);
+        if (rc != XW_OK)
+            return rc;
+        if (fl.num != field)
+            continue;
+        if (fl.wt != 2)
+            return xw_errf(eb, XW_EMALFORMED,
+                           "%s: field %u at byte %zu has wire type %u; it must be 2 (bytes)", what, field, at,
+                           fl.wt);
+        if (found)
+            return xw_errf(eb, XW_EMALFORMED, "%s carries field %u twice; it must carry it once", what,
+                           field);
+        found = 1;
+        *val = fl.val;
+        *val_len = fl.val_len;
+    }
+    if (!found)
+        return xw_errf(eb, XW_ENOTFOUND, "%s has no field %u", what, field);
+    return XW_OK;
+}
+
+/* Writes v as a varint into b (room for 10 bytes); returns its length. */
+static size_t put_varint(uint8_t *b, uint64_t v)
+{
+    size_t i = 0;
+    while (v >= 0x80) {
+        b[i++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    b[i++] = (uint8_t)v;
+    return i;
+}
+
+/* Appends key (and, for length-delimited values, the length) and reserves room for the
+ * n value bytes behind it; returns where they go, or NULL with *rc set (out unchanged). */
+static uint8_t *append_head(xw_buf *out, uint32_t field, unsigned wt, uint64_t v, size_t n, int *rc)
+{
+    uint8_t hdr[20];
+    assert(field >= 1 && field <= PB_MAX_FIELD_NUMBER);
+    size_t h = put_varint(hdr, ((uint64_t)field << 3) | wt);
+    h += put_varint(hdr + h, v);
+    if (n > SIZE_MAX - h || h + n > out->max - out->len) {
+        *rc = XW_ETOOBIG;
+        return NULL;
+    }
+    size_t old = out->len;
+    uint8_t *p = xw_buf_extend(out, h + n);
+    if (!p) {
+        xw_buf_truncate(out, old);
+        *rc = XW_ENOMEM;
+        return NULL;
+    }
+    memcpy(p, hdr, h);
+    *rc = XW_OK;
+    return p + h;
+}
+
+int xw_pb_append_varint(xw_buf *out, uint32_t field, uint64_t v)
+{
+    int rc;
+    append_head(out, field, 0, v, 0, &rc);
+    return rc;
+}
+
+int xw_pb_append_bytes(xw_buf *out, uint32_t field, const uint8_t *p, size_t n)
+{
+    int rc;
+    uint8_t *dst = append_head(out, field, 2, n, n, &rc);
+    if (dst && n)
+        memcpy(dst, p, n);
+    return rc;
+}
+
+int xw_pb_append_message(xw_buf *out, uint32_t field, const ProtobufCMessage *m)
+{
+    int rc;
+    size_t n = protobuf_c_message_get_packed_size(m);
+    size_t old = out->len;
+    uint8_t *dst = append_head(out, field, 2, n, n, &rc);
+    if (dst && protobuf_c_message_pack(m, dst) != n) {
+        xw_buf_truncate(out, old);
+        return XW_EINTERNAL;
+    }
+    return rc;
 }

@@ -3,7 +3,7 @@
  * TLS with ALPN h2 for https:// URLs (XMTP's hosted nodes).
  *
  * Calls take and return serialized protobuf messages (the caller packs and unpacks with
- * the generated code in build/gen): `xmtp_api_unary` for request/response RPCs and
+ * the generated code in build/gen/xmtp): `xmtp_api_unary` for request/response RPCs and
  * `xmtp_api_stream` for server streams (SubscribeGroupMessages, SubscribeWelcomeMessages).
  * The outcome is the grpc-status from the trailers (or the HTTP status when the server sent
  * no gRPC status), with the percent-decoded grpc-message.

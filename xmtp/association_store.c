@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "common/alloc.h"
-#include "identity/associations/association.pb-c.h"
+#include "gen/xmtp/identity/associations/association.pb-c.h"
+#include "proto/pb.h"
 #include "xmtp/association_int.h"
-#include "xmtp/pbutil.h"
 
 typedef Xmtp__Identity__Associations__MemberIdentifier PbMid;
 
@@ -88,7 +88,7 @@ int xmtp_assoc_state_encode(const xmtp_assoc_state *st, xw_buf *out, xw_errbuf *
     p.recovery_identifier_kind = XMTP__IDENTITY__ASSOCIATIONS__IDENTIFIER_KIND__IDENTIFIER_KIND_ETHEREUM;
     p.n_seen_signatures = st->n_seen;
     p.seen_signatures = seen;
-    rc = xmtp_pb_pack(&p.base, out, eb);
+    rc = xw_pb_encode(&p.base, out, eb);
 out:
     xw_free(slots);
     xw_free(maps);
@@ -118,8 +118,8 @@ int xmtp_assoc_state_decode(const uint8_t *data, size_t len, uint64_t sequence_i
                             xmtp_assoc_state **out, xw_errbuf *eb)
 {
     Xmtp__Identity__Associations__AssociationState *p = NULL;
-    int rc = xmtp_pb_unpack(&xmtp__identity__associations__association_state__descriptor, data, len,
-                            16u << 20, (ProtobufCMessage **)&p, eb);
+    int rc = xw_pb_decode_as(&xmtp__identity__associations__association_state__descriptor, data, len,
+                             16u << 20, &p, eb);
     if (rc)
         return xw_errctx(eb, XW_ECORRUPT, "stored association state does not decode");
     xmtp_assoc_state *st = NULL;
@@ -181,7 +181,7 @@ int xmtp_assoc_state_decode(const uint8_t *data, size_t len, uint64_t sequence_i
     st->sequence_id = sequence_id;
     st->n_updates = update_count;
 out:
-    xmtp_pb_free(&p->base);
+    xw_pb_free(&p->base);
     if (rc) {
         xmtp_assoc_state_free(st);
         return rc;

@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "common/alloc.h"
-#include "mls/message_contents/content.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content.pb-c.h"
+#include "proto/pb.h"
 #include "xmtp/content_int.h"
-#include "xmtp/pbutil.h"
 
 static const struct {
     xmtp_content_kind kind;
@@ -211,8 +211,8 @@ static int ec_from_pb(const Xmtp__Mls__MessageContents__EncodedContent *p, xmtp_
 int xmtp_ec_decode(const uint8_t *data, size_t len, xmtp_encoded_content **out, xw_errbuf *eb)
 {
     Xmtp__Mls__MessageContents__EncodedContent *p = NULL;
-    int rc = xmtp_pb_unpack(&xmtp__mls__message_contents__encoded_content__descriptor, data, len,
-                            XMTP_CONTENT_MAX_BYTES, (ProtobufCMessage **)&p, eb);
+    int rc = xw_pb_decode_as(&xmtp__mls__message_contents__encoded_content__descriptor, data, len,
+                             XMTP_CONTENT_MAX_BYTES, &p, eb);
     if (rc)
         return xw_errctx(eb, rc, "encoded content");
     xmtp_arena *a = xmtp_arena_new((size_t)XMTP_CONTENT_MAX_BYTES * 2);
@@ -223,7 +223,7 @@ int xmtp_ec_decode(const uint8_t *data, size_t len, xmtp_encoded_content **out, 
         ec->arena_ = a;
         rc = ec_from_pb(p, a, ec, eb);
     }
-    xmtp_pb_free(&p->base);
+    xw_pb_free(&p->base);
     if (rc) {
         xmtp_arena_free(a);
         return rc;
@@ -265,7 +265,7 @@ int xmtp_ec_encode(const xmtp_encoded_content *ec, xw_buf *out, xw_errbuf *eb)
     }
     p.content.data = (uint8_t *)ec->content.data;
     p.content.len = ec->content.len;
-    return xmtp_pb_pack(&p.base, out, eb);
+    return xw_pb_encode(&p.base, out, eb);
 }
 
 /* --- typed content ---------------------------------------------------------------------------- */

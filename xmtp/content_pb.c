@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mls/message_contents/content_types/delete_message.pb-c.h"
-#include "mls/message_contents/content_types/leave_request.pb-c.h"
-#include "mls/message_contents/content_types/multi_remote_attachment.pb-c.h"
-#include "mls/message_contents/content_types/reaction.pb-c.h"
-#include "mls/message_contents/transcript_messages.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content_types/delete_message.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content_types/leave_request.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content_types/multi_remote_attachment.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content_types/reaction.pb-c.h"
+#include "gen/xmtp/mls/message_contents/transcript_messages.pb-c.h"
+#include "proto/pb.h"
 #include "xmtp/content_int.h"
-#include "xmtp/pbutil.h"
 
 static int oom(xw_errbuf *eb) { return xw_errf(eb, XW_ENOMEM, "out of memory in a content codec"); }
 
@@ -28,7 +28,7 @@ static int str(xmtp_arena *a, const char *s, const char *what, const char **out,
 static int body(const ProtobufCMessageDescriptor *d, const xmtp_encoded_content *ec, ProtobufCMessage **m,
                 xw_errbuf *eb)
 {
-    int rc = xmtp_pb_unpack(d, ec->content.data, ec->content.len, XMTP_CONTENT_MAX_BYTES, m, eb);
+    int rc = xw_pb_decode(d, ec->content.data, ec->content.len, XMTP_CONTENT_MAX_BYTES, m, eb);
     return rc == XW_ENOMEM ? rc : rc ? XW_EXMTP_CONTENT : XW_OK;
 }
 
@@ -36,7 +36,7 @@ static int set_body(xmtp_encoded_content *ec, xmtp_arena *a, const ProtobufCMess
 {
     xw_buf b;
     xw_buf_init(&b, XMTP_CONTENT_MAX_BYTES);
-    int rc = xmtp_pb_pack(m, &b, eb);
+    int rc = xw_pb_encode(m, &b, eb);
     if (rc)
         return rc;
     ec->content.len = b.len;
@@ -73,7 +73,7 @@ int xmtp_ct_dec_reaction(xmtp_content *c, const xmtp_encoded_content *ec, xw_err
         !(rc = str(c->arena_, m->reference_inbox_id, "reaction reference inbox id", &r->reference_inbox_id,
                    eb)))
         rc = str(c->arena_, m->content, "reaction content", &r->content, eb);
-    xmtp_pb_free(&m->base);
+    xw_pb_free(&m->base);
     return rc;
 }
 
@@ -153,7 +153,7 @@ int xmtp_ct_dec_multi_remote_attachment(xmtp_content *c, const xmtp_encoded_cont
     out->n = m->n_attachments;
     out->items = items;
 out:
-    xmtp_pb_free(&m->base);
+    xw_pb_free(&m->base);
     return rc;
 }
 
@@ -268,7 +268,7 @@ int xmtp_ct_dec_group_updated(xmtp_content *c, const xmtp_encoded_content *ec, x
     g->n_metadata_changes = m->n_metadata_field_changes;
     g->metadata_changes = ch;
 out:
-    xmtp_pb_free(&m->base);
+    xw_pb_free(&m->base);
     return rc;
 }
 
@@ -345,7 +345,7 @@ int xmtp_ct_dec_leave_request(xmtp_content *c, const xmtp_encoded_content *ec, x
                   xmtp_arena_memdup(c->arena_, m->authenticated_note.data, m->authenticated_note.len)))
             rc = oom(eb);
     }
-    xmtp_pb_free(&m->base);
+    xw_pb_free(&m->base);
     return rc;
 }
 
@@ -370,7 +370,7 @@ int xmtp_ct_dec_delete_message(xmtp_content *c, const xmtp_encoded_content *ec, 
     if (rc)
         return xw_errctx(eb, rc, "body is not a DeleteMessage protobuf");
     rc = str(c->arena_, m->message_id, "deleted message id", &c->u.delete_message.message_id, eb);
-    xmtp_pb_free(&m->base);
+    xw_pb_free(&m->base);
     return rc;
 }
 

@@ -15,10 +15,10 @@
 
 #include "common/alloc.h"
 #include "common/codec.h"
-#include "identity/associations/association.pb-c.h"
-#include "identity/associations/signature.pb-c.h"
+#include "gen/xmtp/identity/associations/association.pb-c.h"
+#include "gen/xmtp/identity/associations/signature.pb-c.h"
+#include "proto/pb.h"
 #include "xmtp/identity_update.h"
-#include "xmtp/pbutil.h"
 
 typedef Xmtp__Identity__Associations__IdentityUpdate PbUpdate;
 typedef Xmtp__Identity__Associations__IdentityAction PbAction;
@@ -165,7 +165,7 @@ int xmtp_idu_encode(const xmtp_idu *u, xw_buf *out, xw_errbuf *eb)
         pu.actions = ptrs;
         pu.client_timestamp_ns = u->client_timestamp_ns;
         pu.inbox_id = (char *)u->inbox_id;
-        rc = xmtp_pb_pack(&pu.base, out, eb);
+        rc = xw_pb_encode(&pu.base, out, eb);
     }
 out:
     xw_free(e);
@@ -347,8 +347,8 @@ static int dec_action(const PbAction *p, xmtp_action *a, xw_errbuf *eb)
 int xmtp_idu_decode(const uint8_t *data, size_t len, xmtp_idu **out, xw_errbuf *eb)
 {
     PbUpdate *p = NULL;
-    int rc = xmtp_pb_unpack(&xmtp__identity__associations__identity_update__descriptor, data, len,
-                            XMTP_IDU_MAX_BYTES, (ProtobufCMessage **)&p, eb);
+    int rc = xw_pb_decode_as(&xmtp__identity__associations__identity_update__descriptor, data, len,
+                             XMTP_IDU_MAX_BYTES, &p, eb);
     if (rc)
         return xw_errctx(eb, rc, "identity update");
     xmtp_idu *u = NULL;
@@ -379,7 +379,7 @@ int xmtp_idu_decode(const uint8_t *data, size_t len, xmtp_idu **out, xw_errbuf *
         u->n_actions++;
     }
 out:
-    xmtp_pb_free(&p->base);
+    xw_pb_free(&p->base);
     if (rc) {
         xmtp_idu_free(u);
         return rc;

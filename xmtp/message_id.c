@@ -10,9 +10,9 @@
 
 #include "common/alloc.h"
 #include "common/codec.h"
-#include "mls/message_contents/content.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content.pb-c.h"
+#include "proto/pb.h"
 #include "xmtp/content.h"
-#include "xmtp/pbutil.h"
 
 void xmtp_message_id(const uint8_t *group_id, size_t group_id_len, const char *idempotency_key,
                      const uint8_t *encoded_content, size_t encoded_len, uint8_t out[XMTP_MESSAGE_ID_LEN])
@@ -49,7 +49,7 @@ int xmtp_plaintext_v1_encode(const uint8_t *encoded_content, size_t encoded_len,
     v1.idempotency_key = (char *)idempotency_key;
     env.content_case = XMTP__MLS__MESSAGE_CONTENTS__PLAINTEXT_ENVELOPE__CONTENT_V1;
     env.v1 = &v1;
-    return xmtp_pb_pack(&env.base, out, eb);
+    return xw_pb_encode(&env.base, out, eb);
 }
 
 void xmtp_plaintext_free(xmtp_plaintext *p)
@@ -65,8 +65,8 @@ int xmtp_plaintext_decode(const uint8_t *data, size_t len, xmtp_plaintext *out, 
 {
     memset(out, 0, sizeof *out);
     Xmtp__Mls__MessageContents__PlaintextEnvelope *e = NULL;
-    int rc = xmtp_pb_unpack(&xmtp__mls__message_contents__plaintext_envelope__descriptor, data, len,
-                            XMTP_CONTENT_MAX_BYTES + 1024, (ProtobufCMessage **)&e, eb);
+    int rc = xw_pb_decode_as(&xmtp__mls__message_contents__plaintext_envelope__descriptor, data, len,
+                             XMTP_CONTENT_MAX_BYTES + 1024, &e, eb);
     if (rc)
         return xw_errctx(eb, rc, "message plaintext");
     const char *key = NULL;
@@ -82,11 +82,11 @@ int xmtp_plaintext_decode(const uint8_t *data, size_t len, xmtp_plaintext *out, 
             XMTP__MLS__MESSAGE_CONTENTS__PLAINTEXT_ENVELOPE__V2__MESSAGE_TYPE_CONTENT)
             content = &e->v2->content;
     } else {
-        xmtp_pb_free(&e->base);
+        xw_pb_free(&e->base);
         return xw_errf(eb, XW_EMALFORMED, "message plaintext has neither a v1 nor a v2 envelope");
     }
     if (strlen(key) > XMTP_IDEMPOTENCY_KEY_MAX) {
-        xmtp_pb_free(&e->base);
+        xw_pb_free(&e->base);
         return xw_errf(eb, XW_EMALFORMED, "idempotency key is longer than %d characters",
                        XMTP_IDEMPOTENCY_KEY_MAX);
     }
@@ -97,7 +97,7 @@ int xmtp_plaintext_decode(const uint8_t *data, size_t len, xmtp_plaintext *out, 
         out->content =
             xw_memdup(content->data ? content->data : (const uint8_t *)"", content->len ? content->len : 1);
     }
-    xmtp_pb_free(&e->base);
+    xw_pb_free(&e->base);
     if (!out->idempotency_key || (content && !out->content)) {
         xmtp_plaintext_free(out);
         return xw_errf(eb, XW_ENOMEM, "out of memory decoding a message plaintext");

@@ -12,7 +12,7 @@
 
 #include "common/alloc.h"
 #include "common/err.h"
-#include "mls/welcome_wrap.h"
+#include "xmtp/welcome_wrap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,19 +30,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (data[0] % 5) {
     case 0:
     case 1: { /* unwrap: X-Wing or Curve25519; a metadata ciphertext when the input is long enough */
-        mls_wrap_alg alg = data[0] % 5 == 0 ? MLS_WRAP_XWING : MLS_WRAP_CURVE25519;
+        xmtp_welcome_alg alg = data[0] % 5 == 0 ? XMTP_WELCOME_XWING : XMTP_WELCOME_CURVE25519;
         size_t meta = n > 64 ? 18 : 0;
-        int rc = mls_welcome_unwrap(alg, sk, sizeof sk, p, n - meta, meta ? p + n - meta : NULL, meta, &w, &m,
-                                    NULL, NULL);
+        int rc = xmtp_welcome_unwrap(alg, sk, sizeof sk, p, n - meta, meta ? p + n - meta : NULL, meta, &w,
+                                     &m, NULL, NULL);
         if (rc != XW_OK && (w.len || m.len))
             abort();
         break;
     }
     case 2: { /* 0xff03 */
-        mls_wrap_key k, k2;
-        if (mls_wrap_ext_decode(p, n, &k, NULL) == XW_OK) {
-            if (mls_wrap_ext_encode(&k, &b, NULL) != XW_OK ||
-                mls_wrap_ext_decode(b.data, b.len, &k2, NULL) != XW_OK || k.alg != k2.alg ||
+        xmtp_welcome_key k, k2;
+        if (xmtp_welcome_wrapper_ext_decode(p, n, &k, NULL) == XW_OK) {
+            if (xmtp_welcome_wrapper_ext_encode(&k, &b, NULL) != XW_OK ||
+                xmtp_welcome_wrapper_ext_decode(b.data, b.len, &k2, NULL) != XW_OK || k.alg != k2.alg ||
                 k.pub_len != k2.pub_len || memcmp(k.pub, k2.pub, k.pub_len))
                 abort();
         }
@@ -50,14 +50,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 3: { /* 0xff04 */
         uint32_t mask;
-        (void)mls_pointee_aead_ext_decode(p, n, &mask, NULL);
+        (void)xmtp_welcome_pointee_ext_decode(p, n, &mask, NULL);
         break;
     }
     default: { /* WelcomeMetadata */
         uint64_t cursor, again;
-        if (mls_welcome_metadata_decode(p, n, &cursor, NULL) == XW_OK) {
-            if (mls_welcome_metadata_encode(cursor, &b, NULL) != XW_OK ||
-                mls_welcome_metadata_decode(b.data, b.len, &again, NULL) != XW_OK || again != cursor)
+        if (xmtp_welcome_metadata_decode(p, n, &cursor, NULL) == XW_OK) {
+            if (xmtp_welcome_metadata_encode(cursor, &b, NULL) != XW_OK ||
+                xmtp_welcome_metadata_decode(b.data, b.len, &again, NULL) != XW_OK || again != cursor)
                 abort();
         }
         break;

@@ -18,8 +18,8 @@
 /* New reference to the JSON form of m; NULL on out-of-memory. */
 json_t *pbjson_from_msg(const ProtobufCMessage *m);
 
-/* Builds a `d` message from its JSON form (allocated with xw_pb_allocator(); free with
- * xw_pb_free). Returns 0, or -1 with a reason in err. */
+/* Builds a `d` message from its JSON form (allocated with xw_calloc, as xw_pb_decode's are;
+ * free with xw_pb_free). Returns 0, or -1 with a reason in err. */
 int pbjson_to_msg(const ProtobufCMessageDescriptor *d, json_t *j, ProtobufCMessage **out, char *err,
                   size_t errlen);
 

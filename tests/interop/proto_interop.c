@@ -19,20 +19,20 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/err.h"
-#include "identity/api/v1/identity.pb-c.h"
-#include "identity/associations/association.pb-c.h"
-#include "identity/credential.pb-c.h"
-#include "mls/api/v1/mls.pb-c.h"
-#include "mls/message_contents/content.pb-c.h"
-#include "mls/message_contents/content_types/multi_remote_attachment.pb-c.h"
-#include "mls/message_contents/content_types/reaction.pb-c.h"
-#include "mls/message_contents/group_membership.pb-c.h"
-#include "mls/message_contents/group_metadata.pb-c.h"
-#include "mls/message_contents/group_mutable_metadata.pb-c.h"
-#include "mls/message_contents/group_permissions.pb-c.h"
-#include "mls/message_contents/transcript_messages.pb-c.h"
-#include "mls/message_contents/welcome_pointer.pb-c.h"
-#include "mls/message_contents/wrapper_encryption.pb-c.h"
+#include "gen/xmtp/identity/api/v1/identity.pb-c.h"
+#include "gen/xmtp/identity/associations/association.pb-c.h"
+#include "gen/xmtp/identity/credential.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content_types/multi_remote_attachment.pb-c.h"
+#include "gen/xmtp/mls/message_contents/content_types/reaction.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_membership.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_metadata.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_mutable_metadata.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_permissions.pb-c.h"
+#include "gen/xmtp/mls/message_contents/transcript_messages.pb-c.h"
+#include "gen/xmtp/mls/message_contents/welcome_pointer.pb-c.h"
+#include "gen/xmtp/mls/message_contents/wrapper_encryption.pb-c.h"
 #include "proto/pb.h"
 #include "tests/interop/pbjson.h"
 
@@ -113,18 +113,6 @@ typedef struct {
     size_t off, len;
 } record;
 
-static int varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
-{
-    *v = 0;
-    for (unsigned s = 0; s < 64 && *i < len; s += 7) {
-        uint8_t b = p[(*i)++];
-        *v |= (uint64_t)(b & 0x7f) << s;
-        if (!(b & 0x80))
-            return 0;
-    }
-    return -1;
-}
-
 static int split(const xw_buf *b, record *r, int max)
 {
     size_t i = 0;
@@ -133,31 +121,10 @@ static int split(const xw_buf *b, record *r, int max)
         if (n == max)
             return -1;
         size_t start = i;
-        uint64_t key, v;
-        if (varint(b->data, b->len, &i, &key) != 0)
+        xw_pb_field f;
+        if (xw_pb_field_next(b->data, b->len, &i, "record", &f, NULL) != XW_OK)
             return -1;
-        switch (key & 7) {
-        case 0:
-            if (varint(b->data, b->len, &i, &v) != 0)
-                return -1;
-            break;
-        case 1:
-            i += 8;
-            break;
-        case 5:
-            i += 4;
-            break;
-        case 2:
-            if (varint(b->data, b->len, &i, &v) != 0 || v > b->len - i)
-                return -1;
-            i += (size_t)v;
-            break;
-        default:
-            return -1;
-        }
-        if (i > b->len)
-            return -1;
-        r[n].num = key >> 3;
+        r[n].num = f.num;
         r[n].off = start;
         r[n].len = i - start;
         n++;

@@ -132,7 +132,12 @@ function parseEncode(src, where) {
 // ---- our side: protobufjs parse of proto/ ---------------------------------------------------
 function ourSchema() {
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => path.join(protoDir, target);
+  // The files import each other as "gen/xmtp/<path under proto/>", the virtual path the build
+  // gives protoc (-Igen/xmtp=proto, see the Makefile); the files listed below are given as
+  // paths under proto/ directly.
+  const virtualRoot = 'gen/xmtp/';
+  root.resolvePath = (_origin, target) =>
+    path.join(protoDir, target.startsWith(virtualRoot) ? target.slice(virtualRoot.length) : target);
   const files = [];
   (function walk(d) {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {

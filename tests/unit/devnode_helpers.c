@@ -18,6 +18,7 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
+#include "proto/pb.h"
 
 static void die(const char *what)
 {
@@ -133,9 +134,18 @@ void tn_key_package(xw_buf *out, const char *inbox, uint8_t pk[32], uint8_t sk[6
 
 void tn_key_package_again(xw_buf *out, const char *inbox, const uint8_t pk[32], const uint8_t sk[64])
 {
+    tn_kp_opts o = {0};
+    tn_key_package_with(out, inbox, pk, sk, &o);
+}
+
+void tn_key_package_with(xw_buf *out, const char *inbox, const uint8_t pk[32], const uint8_t sk[64],
+                         const tn_kp_opts *o)
+{
     uint8_t init_key[32], enc_key[32];
     randombytes_buf(init_key, 32);
     randombytes_buf(enc_key, 32);
+    if (o->same_init_enc)
+        memcpy(enc_key, init_key, 32);
     size_t start = out->len;
     put_u16(out, 1);
     put_u16(out, 3);
@@ -143,22 +153,22 @@ void tn_key_package_again(xw_buf *out, const char *inbox, const uint8_t pk[32], 
     size_t leaf = out->len;
     put_vec(out, enc_key, 32);
     put_vec(out, pk, 32);
-    put_u16(out, 1); /* basic credential */
-    uint8_t cred[140];
-    size_t il = strlen(inbox);
-    cred[0] = 0x0a;
-    cred[1] = (uint8_t)il;
-    memcpy(cred + 2, inbox, il);
-    put_vec(out, cred, 2 + il);
+    put_u16(out, 1); /* basic credential: identity = MlsCredential { inbox_id = 1 } */
+    xw_buf cred;
+    xw_buf_init(&cred, 1 << 10);
+    xw_pb_append_bytes(&cred, 1, (const uint8_t *)inbox, strlen(inbox));
+    put_vec(out, cred.data ? cred.data : (const uint8_t *)"", cred.len);
+    xw_buf_free(&cred);
     const uint8_t versions[] = {0, 1}, suites[] = {0, 3}, creds[] = {0, 1};
-    put_vec(out, versions, 2);
-    put_vec(out, suites, 2);
+    size_t cn = o->bare_caps ? 0 : 2;
+    put_vec(out, versions, cn);
+    put_vec(out, suites, cn);
     put_vec(out, "", 0);
     put_vec(out, "", 0);
-    put_vec(out, creds, 2);
+    put_vec(out, creds, cn);
     xw_buf_append_u8(out, 1); /* key_package source */
     put_u64(out, 1000);
-    put_u64(out, 4000000000ull);
+    put_u64(out, o->not_after ? o->not_after : 4000000000ull);
     put_vec(out, "", 0); /* leaf extensions */
     xw_buf leaf_tbs;
     xw_buf_init(&leaf_tbs, 1 << 20);

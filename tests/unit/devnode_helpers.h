@@ -42,6 +42,14 @@ void tn_mls_private(xw_buf *out, const uint8_t *gid, size_t gidlen, uint8_t cont
 void tn_key_package(xw_buf *out, const char *inbox, uint8_t pk_out[32], uint8_t sk_out[64]);
 /* Another key package (fresh init and encryption keys) for the same installation key. */
 void tn_key_package_again(xw_buf *out, const char *inbox, const uint8_t pk[32], const uint8_t sk[64]);
+/* Variations of a key package (zero: as tn_key_package_again makes them). */
+typedef struct {
+    int same_init_enc;  /* init_key = leaf encryption_key, which RFC 9420 forbids */
+    uint64_t not_after; /* lifetime end (0: 4000000000) */
+    int bare_caps;      /* capabilities that list no version, suite or credential type */
+} tn_kp_opts;
+void tn_key_package_with(xw_buf *out, const char *inbox, const uint8_t pk[32], const uint8_t sk[64],
+                         const tn_kp_opts *o);
 
 /* --- raw HTTP/2 client --- */
 typedef struct rawc rawc;

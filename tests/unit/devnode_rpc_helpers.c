@@ -1,6 +1,7 @@
 /*
  * Small gRPC wrappers shared by the dev node RPC tests; see devnode_rpc_helpers.h.
  */
+#include "proto/pb.h"
 #include "tests/unit/devnode_rpc_helpers.h"
 
 #include <setjmp.h>
@@ -84,8 +85,9 @@ Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *query(test_node *tn, const uint8
     xw_buf_init(&resp, 1 << 24);
     xmtp_api_status st;
     assert_int_equal(call(tn, MLS "QueryGroupMessages", &q.base, &resp, &st), XW_OK);
-    Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r =
-        xmtp__mls__api__v1__query_group_messages_response__unpack(NULL, resp.len, resp.data);
+    Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = NULL;
+    xw_pb_decode_as(&xmtp__mls__api__v1__query_group_messages_response__descriptor, resp.data, resp.len,
+                    SIZE_MAX, &r, NULL);
     assert_non_null(r);
     xw_buf_free(&resp);
     return r;

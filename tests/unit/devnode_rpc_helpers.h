@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
-#include "mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
 #include "tests/unit/devnode_helpers.h"
 #include "xmtp/api.h"
 

@@ -17,7 +17,8 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
-#include "mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
+#include "proto/pb.h"
 #include "tests/unit/devnode_helpers.h"
 
 #define MLS "/xmtp.mls.api.v1.MlsApi/"
@@ -133,8 +134,9 @@ static void *querier(void *arg)
         if (xmtp_api_unary(api, MLS "QueryGroupMessages", buf, n, &resp, &st, &eb) != XW_OK) {
             FAIL("querier %d: %s", q, eb.msg);
         } else {
-            Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r =
-                xmtp__mls__api__v1__query_group_messages_response__unpack(NULL, resp.len, resp.data);
+            Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = NULL;
+            xw_pb_decode_as(&xmtp__mls__api__v1__query_group_messages_response__descriptor, resp.data,
+                            resp.len, SIZE_MAX, &r, NULL);
             if (!r) {
                 FAIL("querier %d: response does not decode", q);
             } else {
@@ -144,7 +146,7 @@ static void *querier(void *arg)
                         FAIL("querier %d: page out of order (%llu then %llu)", q, (unsigned long long)a,
                              (unsigned long long)b);
                 }
-                xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+                xw_pb_free(&r->base);
             }
         }
         xw_buf_free(&resp);
@@ -167,7 +169,8 @@ typedef struct {
 static int on_msg(void *c, const uint8_t *msg, size_t len)
 {
     sub_ctx *s = c;
-    Xmtp__Mls__Api__V1__GroupMessage *m = xmtp__mls__api__v1__group_message__unpack(NULL, len, msg);
+    Xmtp__Mls__Api__V1__GroupMessage *m = NULL;
+    xw_pb_decode_as(&xmtp__mls__api__v1__group_message__descriptor, msg, len, SIZE_MAX, &m, NULL);
     atomic_fetch_add(&checks, 1);
     if (!m || !m->v1 || m->v1->group_id.len != 16) {
         FAIL("subscriber %d: a message that does not decode", s->idx);
@@ -188,7 +191,7 @@ static int on_msg(void *c, const uint8_t *msg, size_t len)
             s->last[g] = m->v1->id;
     }
     if (m)
-        xmtp__mls__api__v1__group_message__free_unpacked(m, NULL);
+        xw_pb_free(&m->base);
     atomic_fetch_add(&s->count, 1);
     return 0;
 }

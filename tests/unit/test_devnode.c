@@ -19,13 +19,15 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sodium.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/clock.h"
-#include "identity/api/v1/identity.pb-c.h"
-#include "mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/identity/api/v1/identity.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
+#include "proto/pb.h"
 #include "tests/unit/devnode_helpers.h"
 #include "tests/unit/devnode_rpc_helpers.h"
 #include "xmtp/api_frame.h"
@@ -66,7 +68,7 @@ static void test_group_messages_paging_dedupe_commit(void **state)
     assert_non_null(r->paging_info);
     assert_int_equal(r->paging_info->id_cursor, 0); /* page not full */
     uint64_t first_id = r->messages[3]->v1->id;
-    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
 
     /* ascending pages of 2 with the cursor the node hands back */
     r = query(&tn, GID_A, 1, 2, 0);
@@ -75,30 +77,30 @@ static void test_group_messages_paging_dedupe_commit(void **state)
     assert_string_equal(payload_of(r->messages[1]), "a2-commit");
     assert_int_equal(r->paging_info->id_cursor, r->messages[1]->v1->id);
     uint64_t cur = r->paging_info->id_cursor;
-    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
     r = query(&tn, GID_A, 1, 2, cur);
     assert_int_equal(r->n_messages, 2);
     assert_string_equal(payload_of(r->messages[0]), "a3-proposal");
     assert_string_equal(payload_of(r->messages[1]), "a4");
     cur = r->paging_info->id_cursor;
-    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
     r = query(&tn, GID_A, 1, 2, cur);
     assert_int_equal(r->n_messages, 0);
     assert_int_equal(r->paging_info->id_cursor, 0);
-    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
 
     /* descending from a cursor returns older ids; limit above 100 is clamped */
     r = query(&tn, GID_A, 2, 1000, first_id + 2);
     assert_true(r->n_messages >= 1);
     assert_true(r->messages[0]->v1->id < first_id + 2);
     assert_int_equal(r->paging_info->limit, 100);
-    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
 
     /* group B is separate */
     r = query(&tn, GID_B, -1, 0, 0);
     assert_int_equal(r->n_messages, 1);
     assert_string_equal(payload_of(r->messages[0]), "b1");
-    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
 
     /* GetNewestGroupMessage: same order as asked, empty entry for an unknown group */
     Xmtp__Mls__Api__V1__GetNewestGroupMessageRequest nq =
@@ -110,8 +112,9 @@ static void test_group_messages_paging_dedupe_commit(void **state)
     xw_buf resp;
     xw_buf_init(&resp, 1 << 20);
     assert_int_equal(call(&tn, MLS "GetNewestGroupMessage", &nq.base, &resp, &st), XW_OK);
-    Xmtp__Mls__Api__V1__GetNewestGroupMessageResponse *nr =
-        xmtp__mls__api__v1__get_newest_group_message_response__unpack(NULL, resp.len, resp.data);
+    Xmtp__Mls__Api__V1__GetNewestGroupMessageResponse *nr = NULL;
+    xw_pb_decode_as(&xmtp__mls__api__v1__get_newest_group_message_response__descriptor, resp.data, resp.len,
+                    SIZE_MAX, &nr, NULL);
     assert_non_null(nr);
     assert_int_equal(nr->n_responses, 3);
     assert_non_null(nr->responses[0]->group_message);
@@ -119,7 +122,7 @@ static void test_group_messages_paging_dedupe_commit(void **state)
     assert_non_null(nr->responses[2]->group_message);
     assert_int_equal(nr->responses[2]->group_message->v1->data.len, 0); /* include_content = false */
     assert_true(nr->responses[2]->group_message->v1->id > nr->responses[0]->group_message->v1->id);
-    xmtp__mls__api__v1__get_newest_group_message_response__free_unpacked(nr, NULL);
+    xw_pb_free(&nr->base);
     /* at least one group id is required */
     nq.n_group_ids = 0;
     xw_buf_reset(&resp);
@@ -174,8 +177,9 @@ static void test_commit_log(void **state)
     bq.n_requests = 1;
     xw_buf_reset(&resp);
     assert_int_equal(call(&tn, MLS "BatchQueryCommitLog", &bq.base, &resp, &st), XW_OK);
-    Xmtp__Mls__Api__V1__BatchQueryCommitLogResponse *r =
-        xmtp__mls__api__v1__batch_query_commit_log_response__unpack(NULL, resp.len, resp.data);
+    Xmtp__Mls__Api__V1__BatchQueryCommitLogResponse *r = NULL;
+    xw_pb_decode_as(&xmtp__mls__api__v1__batch_query_commit_log_response__descriptor, resp.data, resp.len,
+                    SIZE_MAX, &r, NULL);
     assert_non_null(r);
     assert_int_equal(r->n_responses, 1);
     assert_int_equal(r->responses[0]->n_commit_log_entries, 4);
@@ -185,7 +189,7 @@ static void test_commit_log(void **state)
     assert_int_equal(r->responses[0]->commit_log_entries[0]->signature->public_key.len, 32);
     assert_int_equal(r->responses[0]->paging_info->id_cursor,
                      r->responses[0]->commit_log_entries[3]->sequence_id);
-    xmtp__mls__api__v1__batch_query_commit_log_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
     /* descending is refused, like xmtp-node-go */
     pi.direction = XMTP__MLS__API__V1__SORT_DIRECTION__SORT_DIRECTION_DESCENDING;
     xw_buf_reset(&resp);
@@ -245,6 +249,32 @@ static void test_key_packages(void **state)
     assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
     assert_non_null(strstr(st.message, "inbox id"));
 
+    /* what the node accepts and refuses besides (as xmtp-node-go): init_key equal to the
+     * encryption key, an MLSMessage-wrapped key package and an empty inbox id are refused;
+     * an expired lifetime and capabilities that list nothing are not checked */
+    uint8_t pk4[32], sk4[64];
+    crypto_sign_keypair(pk4, sk4);
+    tn_kp_opts o = {.same_init_enc = 1};
+    xw_buf_reset(&bad);
+    tn_key_package_with(&bad, inbox, pk4, sk4, &o);
+    assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "differ"));
+    xw_buf_reset(&bad);
+    static const uint8_t mls_kp_prefix[] = {0, 1, 0, 5};
+    xw_buf_append(&bad, mls_kp_prefix, sizeof mls_kp_prefix);
+    xw_buf_append(&bad, kp_b.data, kp_b.len);
+    assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    xw_buf_reset(&bad);
+    tn_key_package_with(&bad, "", pk4, sk4, &(tn_kp_opts){0});
+    assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "no inbox id"));
+    xw_buf_reset(&bad);
+    tn_key_package_with(&bad, inbox, pk4, sk4, &(tn_kp_opts){.not_after = 2000, .bare_caps = 1});
+    assert_int_equal(upload_kp(&tn, &bad, &st), XW_OK);
+
     /* fetch in request order, empty entry for unknown installations */
     Xmtp__Mls__Api__V1__FetchKeyPackagesRequest f = XMTP__MLS__API__V1__FETCH_KEY_PACKAGES_REQUEST__INIT;
     ProtobufCBinaryData keys[3] = {{32, pk2}, {32, pk}, {3, (uint8_t *)"xyz"}};
@@ -253,15 +283,16 @@ static void test_key_packages(void **state)
     xw_buf resp;
     xw_buf_init(&resp, 1 << 20);
     assert_int_equal(call(&tn, MLS "FetchKeyPackages", &f.base, &resp, &st), XW_OK);
-    Xmtp__Mls__Api__V1__FetchKeyPackagesResponse *r =
-        xmtp__mls__api__v1__fetch_key_packages_response__unpack(NULL, resp.len, resp.data);
+    Xmtp__Mls__Api__V1__FetchKeyPackagesResponse *r = NULL;
+    xw_pb_decode_as(&xmtp__mls__api__v1__fetch_key_packages_response__descriptor, resp.data, resp.len,
+                    SIZE_MAX, &r, NULL);
     assert_non_null(r);
     assert_int_equal(r->n_key_packages, 3);
     assert_int_equal(r->key_packages[0]->key_package_tls_serialized.len, 0);
     assert_int_equal(r->key_packages[1]->key_package_tls_serialized.len, kp.len);
     assert_memory_equal(r->key_packages[1]->key_package_tls_serialized.data, kp.data, kp.len);
     assert_int_equal(r->key_packages[2]->key_package_tls_serialized.len, 0);
-    xmtp__mls__api__v1__fetch_key_packages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
 
     /* a new key package for the same installation replaces the old one */
     xw_buf kp2;
@@ -271,12 +302,13 @@ static void test_key_packages(void **state)
     f.n_installation_keys = 2;
     xw_buf_reset(&resp);
     assert_int_equal(call(&tn, MLS "FetchKeyPackages", &f.base, &resp, &st), XW_OK);
-    r = xmtp__mls__api__v1__fetch_key_packages_response__unpack(NULL, resp.len, resp.data);
+    xw_pb_decode_as(&xmtp__mls__api__v1__fetch_key_packages_response__descriptor, resp.data, resp.len,
+                    SIZE_MAX, &r, NULL);
     assert_non_null(r);
     assert_int_equal(r->key_packages[1]->key_package_tls_serialized.len, kp2.len);
     assert_memory_equal(r->key_packages[1]->key_package_tls_serialized.data, kp2.data, kp2.len);
     assert_memory_not_equal(kp2.data, kp.data, kp.len < kp2.len ? kp.len : kp2.len);
-    xmtp__mls__api__v1__fetch_key_packages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
     xw_buf_free(&kp2);
 
     /* RegisterInstallation answers with the installation key (the leaf signature key) */
@@ -287,12 +319,13 @@ static void test_key_packages(void **state)
     ri.key_package = &k;
     xw_buf_reset(&resp);
     assert_int_equal(call(&tn, MLS "RegisterInstallation", &ri.base, &resp, &st), XW_OK);
-    Xmtp__Mls__Api__V1__RegisterInstallationResponse *rr =
-        xmtp__mls__api__v1__register_installation_response__unpack(NULL, resp.len, resp.data);
+    Xmtp__Mls__Api__V1__RegisterInstallationResponse *rr = NULL;
+    xw_pb_decode_as(&xmtp__mls__api__v1__register_installation_response__descriptor, resp.data, resp.len,
+                    SIZE_MAX, &rr, NULL);
     assert_non_null(rr);
     assert_int_equal(rr->installation_key.len, 32);
     assert_memory_equal(rr->installation_key.data, pk2, 32);
-    xmtp__mls__api__v1__register_installation_response__free_unpacked(rr, NULL);
+    xw_pb_free(&rr->base);
 
     xw_buf_free(&resp);
     xw_buf_free(&kp);
@@ -358,8 +391,9 @@ static void test_welcomes(void **state)
     q.paging_info = &pi;
     xw_buf_reset(&resp);
     assert_int_equal(call(&tn, MLS "QueryWelcomeMessages", &q.base, &resp, &st), XW_OK);
-    Xmtp__Mls__Api__V1__QueryWelcomeMessagesResponse *r =
-        xmtp__mls__api__v1__query_welcome_messages_response__unpack(NULL, resp.len, resp.data);
+    Xmtp__Mls__Api__V1__QueryWelcomeMessagesResponse *r = NULL;
+    xw_pb_decode_as(&xmtp__mls__api__v1__query_welcome_messages_response__descriptor, resp.data, resp.len,
+                    SIZE_MAX, &r, NULL);
     assert_non_null(r);
     assert_int_equal(r->n_messages, 3);
     assert_int_equal(r->messages[0]->version_case, XMTP__MLS__API__V1__WELCOME_MESSAGE__VERSION_V1);
@@ -370,7 +404,7 @@ static void test_welcomes(void **state)
                      XMTP__MLS__API__V1__WELCOME_MESSAGE__VERSION_WELCOME_POINTER);
     assert_memory_equal(r->messages[2]->welcome_pointer->welcome_pointer.data, "pointer", 7);
     assert_true(r->messages[2]->welcome_pointer->id > r->messages[1]->v1->id);
-    xmtp__mls__api__v1__query_welcome_messages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
     xw_buf_free(&resp);
     tn_stop(&tn);
 }
@@ -430,16 +464,7 @@ static int publish(test_node *tn, const xw_buf *update, xmtp_api_status *st)
     xw_buf req, resp;
     xw_buf_init(&req, 1 << 20);
     xw_buf_init(&resp, 1 << 20);
-    uint8_t hdr[12];
-    size_t h = 0, n = update->len;
-    hdr[h++] = 0x0a;
-    while (n >= 0x80) {
-        hdr[h++] = (uint8_t)(n | 0x80);
-        n >>= 7;
-    }
-    hdr[h++] = (uint8_t)n;
-    xw_buf_append(&req, hdr, h);
-    xw_buf_append(&req, update->data, update->len);
+    xw_pb_append_bytes(&req, 1, update->data, update->len);
     xw_errbuf eb = {{0}};
     int rc = xmtp_api_unary(tn->api, IDA "PublishIdentityUpdate", req.data, req.len, &resp, st, &eb);
     xw_buf_free(&req);
@@ -463,8 +488,9 @@ static Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *get_updates(test_nod
     xw_buf_init(&resp, 1 << 20);
     xmtp_api_status st;
     assert_int_equal(call(tn, IDA "GetIdentityUpdates", &req.base, &resp, &st), XW_OK);
-    Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *out =
-        xmtp__identity__api__v1__get_identity_updates_response__unpack(NULL, resp.len, resp.data);
+    Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *out = NULL;
+    xw_pb_decode_as(&xmtp__identity__api__v1__get_identity_updates_response__descriptor, resp.data, resp.len,
+                    SIZE_MAX, &out, NULL);
     assert_non_null(out);
     xw_buf_free(&resp);
     return out;
@@ -484,15 +510,16 @@ static int lookup(test_node *tn, const char *address, char *inbox_out)
     xw_buf_init(&resp, 1 << 20);
     xmtp_api_status st;
     assert_int_equal(call(tn, IDA "GetInboxIds", &req.base, &resp, &st), XW_OK);
-    Xmtp__Identity__Api__V1__GetInboxIdsResponse *out =
-        xmtp__identity__api__v1__get_inbox_ids_response__unpack(NULL, resp.len, resp.data);
+    Xmtp__Identity__Api__V1__GetInboxIdsResponse *out = NULL;
+    xw_pb_decode_as(&xmtp__identity__api__v1__get_inbox_ids_response__descriptor, resp.data, resp.len,
+                    SIZE_MAX, &out, NULL);
     assert_non_null(out);
     assert_int_equal(out->n_responses, 1);
     assert_string_equal(out->responses[0]->identifier, address);
     int found = out->responses[0]->_inbox_id_case != 0;
     if (found)
         snprintf(inbox_out, 65, "%s", out->responses[0]->inbox_id);
-    xmtp__identity__api__v1__get_inbox_ids_response__free_unpacked(out, NULL);
+    xw_pb_free(&out->base);
     xw_buf_free(&resp);
     return found;
 }
@@ -537,7 +564,7 @@ static void test_identity_updates_validated(void **state)
     Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *r = get_updates(&tn, g.inbox, 0);
     assert_int_equal(r->n_responses, 1);
     assert_int_equal(r->responses[0]->n_updates, 0);
-    xmtp__identity__api__v1__get_identity_updates_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
 
     /* the log, in order, after a sequence id */
     r = get_updates(&tn, f.inbox, 0);
@@ -548,7 +575,7 @@ static void test_identity_updates_validated(void **state)
     assert_non_null(r->responses[0]->updates[1]->update);
     assert_string_equal(r->responses[0]->updates[1]->update->inbox_id, f.inbox);
     assert_int_equal(r->responses[0]->updates[0]->update->n_actions, 2);
-    xmtp__identity__api__v1__get_identity_updates_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
     char upper[65];
     for (int k = 0; k < 65; k++)
         upper[k] = (char)toupper((unsigned char)f.inbox[k]);
@@ -556,7 +583,7 @@ static void test_identity_updates_validated(void **state)
     assert_int_equal(r->responses[0]->n_updates, 1);
     assert_string_equal(r->responses[0]->inbox_id, upper);
     assert_int_equal(r->responses[0]->updates[0]->sequence_id, s2);
-    xmtp__identity__api__v1__get_identity_updates_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
 
     /* smart-contract wallets cannot be checked without a chain */
     Xmtp__Identity__Api__V1__VerifySmartContractWalletSignaturesRequest vq =
@@ -570,14 +597,14 @@ static void test_identity_updates_validated(void **state)
     xw_buf resp;
     xw_buf_init(&resp, 1 << 20);
     assert_int_equal(call(&tn, IDA "VerifySmartContractWalletSignatures", &vq.base, &resp, &st), XW_OK);
-    Xmtp__Identity__Api__V1__VerifySmartContractWalletSignaturesResponse *vr =
-        xmtp__identity__api__v1__verify_smart_contract_wallet_signatures_response__unpack(NULL, resp.len,
-                                                                                          resp.data);
+    Xmtp__Identity__Api__V1__VerifySmartContractWalletSignaturesResponse *vr = NULL;
+    xw_pb_decode_as(&xmtp__identity__api__v1__verify_smart_contract_wallet_signatures_response__descriptor,
+                    resp.data, resp.len, SIZE_MAX, &vr, NULL);
     assert_non_null(vr);
     assert_int_equal(vr->n_responses, 1);
     assert_false(vr->responses[0]->is_valid);
     assert_non_null(strstr(vr->responses[0]->error, "chain"));
-    xmtp__identity__api__v1__verify_smart_contract_wallet_signatures_response__free_unpacked(vr, NULL);
+    xw_pb_free(&vr->base);
     xw_buf_free(&resp);
 
     xw_buf_free(&reg);
@@ -652,7 +679,7 @@ static void test_restart_keeps_everything(void **state)
     assert_string_equal(payload_of(r->messages[0]), "before");
     assert_string_equal(payload_of(r->messages[1]), "after");
     assert_true(r->messages[1]->v1->id > r->messages[0]->v1->id);
-    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
     tn_stop(&tn);
     char wal[600];
     unlink(path);

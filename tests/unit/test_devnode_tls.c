@@ -31,7 +31,8 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
-#include "mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
+#include "proto/pb.h"
 #include "tests/unit/devnode_helpers.h"
 
 #define MLS "/xmtp.mls.api.v1.MlsApi/"
@@ -215,14 +216,15 @@ typedef struct {
 static int on_msg(void *c, const uint8_t *msg, size_t len)
 {
     sub_ctx *s = c;
-    Xmtp__Mls__Api__V1__GroupMessage *m = xmtp__mls__api__v1__group_message__unpack(NULL, len, msg);
+    Xmtp__Mls__Api__V1__GroupMessage *m = NULL;
+    xw_pb_decode_as(&xmtp__mls__api__v1__group_message__descriptor, msg, len, SIZE_MAX, &m, NULL);
     int i = atomic_load(&s->count);
     if (m && m->v1 && i < 8) {
         xw_buf_init(&s->got[i], 1 << 16);
         xw_buf_append(&s->got[i], m->v1->data.data, m->v1->data.len);
     }
     if (m)
-        xmtp__mls__api__v1__group_message__free_unpacked(m, NULL);
+        xw_pb_free(&m->base);
     atomic_fetch_add(&s->count, 1);
     return 0;
 }
@@ -282,8 +284,9 @@ static void test_unary_and_stream_over_tls(void **state)
     xw_buf resp;
     xw_buf_init(&resp, 1 << 20);
     assert_int_equal(xmtp_api_unary(a, MLS "QueryGroupMessages", qb, qn, &resp, &st, &eb), XW_OK);
-    Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r =
-        xmtp__mls__api__v1__query_group_messages_response__unpack(NULL, resp.len, resp.data);
+    Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = NULL;
+    xw_pb_decode_as(&xmtp__mls__api__v1__query_group_messages_response__descriptor, resp.data, resp.len,
+                    SIZE_MAX, &r, NULL);
     assert_non_null(r);
     assert_int_equal(r->n_messages, 2);
     xw_buf d;
@@ -294,7 +297,7 @@ static void test_unary_and_stream_over_tls(void **state)
     xw_buf_append(&d, r->messages[1]->v1->data.data, r->messages[1]->v1->data.len);
     assert_true(same(&d, &m2));
     assert_true(r->messages[1]->v1->id > r->messages[0]->v1->id);
-    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
     xw_buf_free(&resp);
     xw_buf_free(&d);
 

@@ -25,8 +25,9 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
-#include "identity/api/v1/identity.pb-c.h"
-#include "mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/identity/api/v1/identity.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
+#include "proto/pb.h"
 #include "tests/unit/devnode_helpers.h"
 #include "tests/unit/devnode_rpc_helpers.h"
 #include "xmtp/api_frame.h"
@@ -60,7 +61,7 @@ static void test_bad_requests_change_nothing(void **state)
     assert_non_null(strstr(st.message, "wire format 3"));
     Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = query(&tn, GID_A, -1, 0, 0);
     assert_int_equal(r->n_messages, 0);
-    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
     /* truncated MLS message */
     xw_buf_truncate(&m[0], m[0].len - 3);
     assert_int_equal(send_msgs(&tn, m, 1, &st), XW_EGRPC);
@@ -78,6 +79,13 @@ static void test_bad_requests_change_nothing(void **state)
                      XW_EGRPC);
     assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "QueryGroupMessagesRequest"));
+    /* a string with a NUL ("a\0b" would read as "a" in C): refused, naming the field */
+    const uint8_t nul_ident[] = {0x0a, 0x05, 0x0a, 0x03, 'a', 0x00, 'b'};
+    assert_int_equal(xmtp_api_unary(tn.api, "/xmtp.identity.api.v1.IdentityApi/GetInboxIds", nul_ident,
+                                    sizeof nul_ident, &resp, &st, &eb),
+                     XW_EGRPC);
+    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "identifier has a NUL byte"));
 
     /* unknown methods and services */
     assert_int_equal(xmtp_api_unary(tn.api, MLS "Subscribe", NULL, 0, &resp, &st, &eb), XW_EGRPC);
@@ -125,14 +133,15 @@ typedef struct {
 static int on_msg(void *c, const uint8_t *msg, size_t len)
 {
     sub_ctx *s = c;
-    Xmtp__Mls__Api__V1__GroupMessage *m = xmtp__mls__api__v1__group_message__unpack(NULL, len, msg);
+    Xmtp__Mls__Api__V1__GroupMessage *m = NULL;
+    xw_pb_decode_as(&xmtp__mls__api__v1__group_message__descriptor, msg, len, SIZE_MAX, &m, NULL);
     int i = atomic_load(&s->count);
     if (m && i < 16) {
         snprintf(s->got[i], sizeof s->got[i], "%s", payload_of(m));
         s->ids[i] = m->v1->id;
     }
     if (m)
-        xmtp__mls__api__v1__group_message__free_unpacked(m, NULL);
+        xw_pb_free(&m->base);
     atomic_fetch_add(&s->count, 1);
     return 0;
 }
@@ -185,7 +194,7 @@ static void test_subscribe_replay_then_live(void **state)
     assert_int_equal(send_one(&tn, GID_A, 1, "m3", &st), XW_OK);
     Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = query(&tn, GID_A, 1, 1, 0);
     uint64_t first = r->messages[0]->v1->id;
-    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
 
     sub_ctx s = {.tn = &tn, .cursor = first};
     pthread_t th;
@@ -289,7 +298,7 @@ static void test_slow_subscriber_aborted_others_served(void **state)
     /* everyone else is still served */
     Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = query(&tn, GID_A, -1, 0, 0);
     assert_int_equal(r->n_messages, 60);
-    xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
+    xw_pb_free(&r->base);
     xw_buf_free(&body);
     tn_stop(&tn);
 }

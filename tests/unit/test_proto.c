@@ -16,11 +16,11 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/err.h"
-#include "identity/credential.pb-c.h"
-#include "mls/api/v1/mls.pb-c.h"
-#include "mls/message_contents/group_membership.pb-c.h"
-#include "mls/message_contents/group_permissions.pb-c.h"
-#include "mls/message_contents/welcome_pointer.pb-c.h"
+#include "gen/xmtp/identity/credential.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_membership.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_permissions.pb-c.h"
+#include "gen/xmtp/mls/message_contents/welcome_pointer.pb-c.h"
 #include "proto/pb.h"
 
 #define MAX (1u << 20)
@@ -288,6 +288,63 @@ static void test_unknown_fields_kept(void **state)
     xw_pb_free(&c->base);
 }
 
+/* Raw fields: the append helpers write exact bytes, xw_pb_field_find finds a top-level
+ * length-delimited field and refuses what is absent, repeated, of another wire type or
+ * badly framed. */
+static void test_raw_fields(void **state)
+{
+    (void)state;
+    xw_errbuf eb = {{0}};
+    Xmtp__Identity__MlsCredential cred = XMTP__IDENTITY__MLS_CREDENTIAL__INIT;
+    cred.inbox_id = "ab";
+    xw_buf b;
+    xw_buf_init(&b, 64);
+    assert_int_equal(xw_pb_append_varint(&b, 1, 300), XW_OK);
+    assert_int_equal(xw_pb_append_bytes(&b, 3, (const uint8_t *)"abc", 3), XW_OK);
+    assert_int_equal(xw_pb_append_message(&b, 2, &cred.base), XW_OK);
+    assert_int_equal(xw_pb_append_bytes(&b, 4, NULL, 0), XW_OK);
+    static const uint8_t want[] = {0x08, 0xac, 0x02, 0x1a, 0x03, 'a', 'b',  'c',
+                                   0x12, 0x04, 0x0a, 0x02, 'a',  'b', 0x22, 0x00};
+    assert_int_equal(b.len, sizeof want);
+    assert_memory_equal(b.data, want, sizeof want);
+
+    const uint8_t *v = NULL;
+    size_t vn = 0;
+    assert_int_equal(xw_pb_field_find(b.data, b.len, 3, "test", &v, &vn, &eb), XW_OK);
+    assert_int_equal(vn, 3);
+    assert_memory_equal(v, "abc", 3);
+    assert_int_equal(xw_pb_field_find(b.data, b.len, 2, "test", &v, &vn, &eb), XW_OK);
+    assert_int_equal(vn, 4);
+    assert_memory_equal(v, want + 10, 4);
+    assert_int_equal(xw_pb_field_find(b.data, b.len, 4, "test", &v, &vn, &eb), XW_OK);
+    assert_int_equal(vn, 0);
+    assert_int_equal(xw_pb_field_find(b.data, b.len, 5, "test", &v, &vn, &eb), XW_ENOTFOUND);
+    assert_non_null(strstr(eb.msg, "no field 5"));
+    assert_int_equal(xw_pb_field_find(b.data, b.len, 1, "test", &v, &vn, &eb), XW_EMALFORMED);
+    assert_non_null(strstr(eb.msg, "wire type 0"));
+    /* every cut inside a field is refused; a cut between fields finds what is before it */
+    for (size_t n = 0; n < b.len; n++) {
+        int rc = xw_pb_field_find(b.data, n, 2, "test", &v, &vn, &eb);
+        int between = n == 0 || n == 3 || n == 8 || n == 14;
+        assert_int_equal(rc, !between ? XW_EMALFORMED : n == 14 ? XW_OK : XW_ENOTFOUND);
+    }
+    assert_int_equal(xw_pb_append_bytes(&b, 3, (const uint8_t *)"d", 1), XW_OK);
+    assert_int_equal(xw_pb_field_find(b.data, b.len, 3, "test", &v, &vn, &eb), XW_EMALFORMED);
+    assert_non_null(strstr(eb.msg, "twice"));
+    /* a field that does not fit leaves the buffer as it was */
+    size_t room = b.max - b.len; /* 45: a 2-byte head and 43 bytes fit, 44 do not */
+    uint8_t big[64] = {0};
+    assert_int_equal(room, 45);
+    assert_int_equal(xw_pb_append_bytes(&b, 5, big, room - 1), XW_ETOOBIG);
+    assert_int_equal(b.len, b.max - room);
+    assert_int_equal(xw_pb_append_bytes(&b, 5, big, room - 2), XW_OK);
+    assert_int_equal(b.len, b.max);
+    assert_int_equal(xw_pb_append_varint(&b, 6, 0), XW_ETOOBIG);
+    assert_int_equal(xw_pb_append_message(&b, 6, &cred.base), XW_ETOOBIG);
+    assert_int_equal(b.len, b.max);
+    xw_buf_free(&b);
+}
+
 /* A map key repeated on the wire: protobuf-c keeps both entries, in wire order (the
  * protobuf rule is that the last one wins; consumers apply it). */
 static void test_map_duplicate_keys_kept(void **state)
@@ -378,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_unknown_fields_kept),
         cmocka_unit_test(test_map_duplicate_keys_kept),
+        cmocka_unit_test(test_raw_fields),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

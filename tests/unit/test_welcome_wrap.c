@@ -1,5 +1,5 @@
 /*
- * Tests for the XMTP welcome wrapper (mls/welcome_wrap.h): round trips for both algorithms,
+ * Tests for the XMTP welcome wrapper (xmtp/welcome_wrap.h): round trips for both algorithms,
  * with and without metadata (the WelcomePointer form), the 0x647A fallback, every refusal with
  * its error and untouched outputs, the KeyPackage extensions 0xff03 / 0xff04 (including the
  * bytes libxmtp 1.9.1 sends for 0xff04) and allocation failures in the decoders.
@@ -14,9 +14,9 @@
 
 #include "common/alloc.h"
 #include "mls/hpke.h"
-#include "mls/welcome_wrap.h"
 #include "mls/xwing.h"
 #include "mls/xwing_hpke.h"
+#include "xmtp/welcome_wrap.h"
 
 #define BUFMAX (1u << 20)
 
@@ -24,19 +24,19 @@ static const uint8_t welcome_msg[] = {0x00, 0x01, 0x00, 0x03, 'a', 'w', 'e', 'l'
 
 typedef struct {
     uint8_t sk[32];
-    mls_wrap_key key;
+    xmtp_welcome_key key;
 } recipient;
 
 static void make_xwing(recipient *r)
 {
-    r->key.alg = MLS_WRAP_XWING;
+    r->key.alg = XMTP_WELCOME_XWING;
     r->key.pub_len = MLS_XWING_PK_LEN;
     assert_int_equal(mls_xwing_keygen(r->sk, r->key.pub, NULL), XW_OK);
 }
 
 static void make_x25519(recipient *r)
 {
-    r->key.alg = MLS_WRAP_CURVE25519;
+    r->key.alg = XMTP_WELCOME_CURVE25519;
     r->key.pub_len = 32;
     randombytes_buf(r->sk, 32);
     assert_int_equal(crypto_scalarmult_base(r->key.pub, r->sk), 0);
@@ -53,35 +53,35 @@ static void roundtrip(recipient *r, uint16_t want_kem)
     xw_buf_init(&w, BUFMAX);
     xw_buf_init(&m, 4096);
     xw_buf_init(&meta, 64);
-    assert_int_equal(mls_welcome_metadata_encode(1, &meta, &eb), XW_OK);
+    assert_int_equal(xmtp_welcome_metadata_encode(1, &meta, &eb), XW_OK);
     assert_int_equal(meta.len, 2);
     assert_int_equal(meta.data[0], 0x08); /* WelcomeMetadata{message_cursor: 1} */
     assert_int_equal(meta.data[1], 0x01);
-    assert_int_equal(mls_welcome_wrap(&r->key, welcome_msg, sizeof welcome_msg, meta.data, meta.len, NULL,
-                                      &data, &mct, &eb),
+    assert_int_equal(xmtp_welcome_wrap(&r->key, welcome_msg, sizeof welcome_msg, meta.data, meta.len, NULL,
+                                       &data, &mct, &eb),
                      XW_OK);
-    size_t n_enc = r->key.alg == MLS_WRAP_XWING ? 1120 : 32;
+    size_t n_enc = r->key.alg == XMTP_WELCOME_XWING ? 1120 : 32;
     assert_int_equal(data.len, (n_enc > 63 ? 2 : 1) + n_enc + 1 + sizeof welcome_msg + 16);
-    if (r->key.alg == MLS_WRAP_XWING) {
+    if (r->key.alg == XMTP_WELCOME_XWING) {
         assert_int_equal(data.data[0], 0x44); /* varint 1120 */
         assert_int_equal(data.data[1], 0x60);
     }
     assert_int_equal(mct.len, 18); /* as seen in libxmtp traffic */
-    assert_int_equal(
-        mls_welcome_unwrap(r->key.alg, r->sk, 32, data.data, data.len, mct.data, mct.len, &w, &m, &used, &eb),
-        XW_OK);
+    assert_int_equal(xmtp_welcome_unwrap(r->key.alg, r->sk, 32, data.data, data.len, mct.data, mct.len, &w,
+                                         &m, &used, &eb),
+                     XW_OK);
     assert_int_equal(used, want_kem);
     assert_int_equal(w.len, sizeof welcome_msg);
     assert_memory_equal(w.data, welcome_msg, sizeof welcome_msg);
-    assert_int_equal(mls_welcome_metadata_decode(m.data, m.len, &cursor, &eb), XW_OK);
+    assert_int_equal(xmtp_welcome_metadata_decode(m.data, m.len, &cursor, &eb), XW_OK);
     assert_int_equal(cursor, 1);
 
     /* the WelcomePointer form: one ciphertext, opened without metadata */
     assert_int_equal(
-        mls_welcome_wrap(&r->key, welcome_msg, sizeof welcome_msg, NULL, 0, NULL, &data, NULL, &eb), XW_OK);
+        xmtp_welcome_wrap(&r->key, welcome_msg, sizeof welcome_msg, NULL, 0, NULL, &data, NULL, &eb), XW_OK);
     xw_buf_reset(&w);
     assert_int_equal(
-        mls_welcome_unwrap(r->key.alg, r->sk, 32, data.data, data.len, NULL, 0, &w, NULL, NULL, &eb), XW_OK);
+        xmtp_welcome_unwrap(r->key.alg, r->sk, 32, data.data, data.len, NULL, 0, &w, NULL, NULL, &eb), XW_OK);
     assert_memory_equal(w.data, welcome_msg, sizeof welcome_msg);
     xw_buf_free(&data);
     xw_buf_free(&mct);
@@ -132,7 +132,7 @@ static void test_draft_id_fallback(void **state)
     assert_int_equal(xw_buf_append(&data, ct.data, ct.len), XW_OK);
     uint16_t used = 0;
     assert_int_equal(
-        mls_welcome_unwrap(MLS_WRAP_XWING, r.sk, 32, data.data, data.len, NULL, 0, &w, NULL, &used, &eb),
+        xmtp_welcome_unwrap(XMTP_WELCOME_XWING, r.sk, 32, data.data, data.len, NULL, 0, &w, NULL, &used, &eb),
         XW_OK);
     assert_int_equal(used, MLS_HPKE_KEM_XWING_DRAFT);
     assert_memory_equal(w.data, welcome_msg, sizeof welcome_msg);
@@ -204,61 +204,61 @@ static void test_unwrap_refusals(void **state)
     xw_buf_init(&m, 4096);
     static const uint8_t meta[2] = {0x08, 0x05};
     assert_int_equal(
-        mls_welcome_wrap(&r.key, welcome_msg, sizeof welcome_msg, meta, 2, NULL, &data, &mct, &eb), XW_OK);
+        xmtp_welcome_wrap(&r.key, welcome_msg, sizeof welcome_msg, meta, 2, NULL, &data, &mct, &eb), XW_OK);
     assert_int_equal(
-        mls_welcome_wrap(&r.key, welcome_msg, sizeof welcome_msg, meta, 2, NULL, &data2, &mct2, &eb), XW_OK);
+        xmtp_welcome_wrap(&r.key, welcome_msg, sizeof welcome_msg, meta, 2, NULL, &data2, &mct2, &eb), XW_OK);
     assert_int_equal(xw_buf_append(&w, "keep", 4), XW_OK);
 
     /* the wrong key: both ids tried, named in the message; output untouched */
-    assert_int_equal(
-        mls_welcome_unwrap(MLS_WRAP_XWING, other.sk, 32, data.data, data.len, NULL, 0, &w, NULL, NULL, &eb),
-        XW_EDECRYPT);
+    assert_int_equal(xmtp_welcome_unwrap(XMTP_WELCOME_XWING, other.sk, 32, data.data, data.len, NULL, 0, &w,
+                                         NULL, NULL, &eb),
+                     XW_EDECRYPT);
     assert_non_null(strstr(eb.msg, "0x004D and 0x647A"));
     assert_int_equal(w.len, 4);
     /* metadata of another welcome */
-    assert_int_equal(mls_welcome_unwrap(MLS_WRAP_XWING, r.sk, 32, data.data, data.len, mct2.data, mct2.len,
-                                        &w, &m, NULL, &eb),
+    assert_int_equal(xmtp_welcome_unwrap(XMTP_WELCOME_XWING, r.sk, 32, data.data, data.len, mct2.data,
+                                         mct2.len, &w, &m, NULL, &eb),
                      XW_EDECRYPT);
     assert_non_null(strstr(eb.msg, "metadata"));
     assert_int_equal(w.len, 4);
     assert_int_equal(m.len, 0);
     /* truncated, trailing bytes, a kem_output of the wrong size, a tampered ciphertext */
-    assert_int_equal(
-        mls_welcome_unwrap(MLS_WRAP_XWING, r.sk, 32, data.data, data.len - 1, NULL, 0, &w, NULL, NULL, &eb),
-        XW_EMALFORMED);
+    assert_int_equal(xmtp_welcome_unwrap(XMTP_WELCOME_XWING, r.sk, 32, data.data, data.len - 1, NULL, 0, &w,
+                                         NULL, NULL, &eb),
+                     XW_EMALFORMED);
     assert_int_equal(xw_buf_append_u8(&data, 0), XW_OK);
     assert_int_equal(
-        mls_welcome_unwrap(MLS_WRAP_XWING, r.sk, 32, data.data, data.len, NULL, 0, &w, NULL, NULL, &eb),
+        xmtp_welcome_unwrap(XMTP_WELCOME_XWING, r.sk, 32, data.data, data.len, NULL, 0, &w, NULL, NULL, &eb),
         XW_EMALFORMED);
     xw_buf_truncate(&data, data.len - 1);
-    assert_int_equal(
-        mls_welcome_unwrap(MLS_WRAP_CURVE25519, r.sk, 32, data.data, data.len, NULL, 0, &w, NULL, NULL, &eb),
-        XW_EMALFORMED);
+    assert_int_equal(xmtp_welcome_unwrap(XMTP_WELCOME_CURVE25519, r.sk, 32, data.data, data.len, NULL, 0, &w,
+                                         NULL, NULL, &eb),
+                     XW_EMALFORMED);
     assert_non_null(strstr(eb.msg, "kem_output"));
     data.data[data.len - 3] ^= 1;
     assert_int_equal(
-        mls_welcome_unwrap(MLS_WRAP_XWING, r.sk, 32, data.data, data.len, NULL, 0, &w, NULL, NULL, &eb),
+        xmtp_welcome_unwrap(XMTP_WELCOME_XWING, r.sk, 32, data.data, data.len, NULL, 0, &w, NULL, NULL, &eb),
         XW_EDECRYPT);
     /* unknown algorithm, short key, short metadata */
     assert_int_equal(
-        mls_welcome_unwrap((mls_wrap_alg)3, r.sk, 32, data.data, data.len, NULL, 0, &w, NULL, NULL, &eb),
+        xmtp_welcome_unwrap((xmtp_welcome_alg)3, r.sk, 32, data.data, data.len, NULL, 0, &w, NULL, NULL, &eb),
         XW_EUNSUPPORTED);
-    assert_int_equal(
-        mls_welcome_unwrap(MLS_WRAP_XWING, r.sk, 31, data2.data, data2.len, NULL, 0, &w, NULL, NULL, &eb),
-        XW_EBADKEY);
+    assert_int_equal(xmtp_welcome_unwrap(XMTP_WELCOME_XWING, r.sk, 31, data2.data, data2.len, NULL, 0, &w,
+                                         NULL, NULL, &eb),
+                     XW_EBADKEY);
     assert_non_null(strstr(eb.msg, "31 bytes"));
-    assert_int_equal(
-        mls_welcome_unwrap(MLS_WRAP_XWING, NULL, 32, data2.data, data2.len, NULL, 0, &w, NULL, NULL, &eb),
-        XW_EBADKEY);
-    assert_int_equal(
-        mls_welcome_unwrap(MLS_WRAP_XWING, r.sk, 32, data2.data, data2.len, mct2.data, 15, &w, &m, NULL, &eb),
-        XW_EMALFORMED);
+    assert_int_equal(xmtp_welcome_unwrap(XMTP_WELCOME_XWING, NULL, 32, data2.data, data2.len, NULL, 0, &w,
+                                         NULL, NULL, &eb),
+                     XW_EBADKEY);
+    assert_int_equal(xmtp_welcome_unwrap(XMTP_WELCOME_XWING, r.sk, 32, data2.data, data2.len, mct2.data, 15,
+                                         &w, &m, NULL, &eb),
+                     XW_EMALFORMED);
     assert_int_equal(w.len, 4);
     /* wrapping to an X-Wing key whose ML-KEM half is not reduced */
     r.key.pub[0] = 0xff;
     r.key.pub[1] |= 0x0f;
     assert_int_equal(
-        mls_welcome_wrap(&r.key, welcome_msg, sizeof welcome_msg, NULL, 0, NULL, &data, NULL, &eb),
+        xmtp_welcome_wrap(&r.key, welcome_msg, sizeof welcome_msg, NULL, 0, NULL, &data, NULL, &eb),
         XW_EBADKEY);
     assert_non_null(strstr(eb.msg, "not reduced"));
     xw_buf_free(&data);
@@ -277,50 +277,50 @@ static void test_extensions(void **state)
     make_x25519(&x);
     xw_buf b;
     xw_errbuf eb = {{0}};
-    mls_wrap_key k;
+    xmtp_welcome_key k;
     xw_buf_init(&b, 8192);
     /* 0xff03 round trips */
-    assert_int_equal(mls_wrap_ext_encode(&r.key, &b, &eb), XW_OK);
+    assert_int_equal(xmtp_welcome_wrapper_ext_encode(&r.key, &b, &eb), XW_OK);
     assert_int_equal(b.len, 3 + 1216 + 2); /* 0a c0 09 <key> 10 02 */
     assert_int_equal(b.data[0], 0x0a);
     assert_int_equal(b.data[b.len - 2], 0x10);
     assert_int_equal(b.data[b.len - 1], 0x02);
-    assert_int_equal(mls_wrap_ext_decode(b.data, b.len, &k, &eb), XW_OK);
-    assert_int_equal(k.alg, MLS_WRAP_XWING);
+    assert_int_equal(xmtp_welcome_wrapper_ext_decode(b.data, b.len, &k, &eb), XW_OK);
+    assert_int_equal(k.alg, XMTP_WELCOME_XWING);
     assert_memory_equal(k.pub, r.key.pub, 1216);
-    assert_int_equal(mls_wrap_key_for(x.key.pub, 32, b.data, b.len, &k, &eb), XW_OK);
-    assert_int_equal(k.alg, MLS_WRAP_XWING);
-    assert_int_equal(mls_wrap_key_for(x.key.pub, 32, NULL, 0, &k, &eb), XW_OK);
-    assert_int_equal(k.alg, MLS_WRAP_CURVE25519);
-    assert_int_equal(mls_wrap_key_for(x.key.pub, 31, NULL, 0, &k, &eb), XW_EBADKEY);
-    assert_int_equal(mls_wrap_ext_encode(&x.key, &b, &eb), XW_OK);
-    assert_int_equal(mls_wrap_ext_decode(b.data, b.len, &k, &eb), XW_OK);
-    assert_int_equal(k.alg, MLS_WRAP_CURVE25519);
+    assert_int_equal(xmtp_welcome_key_for(x.key.pub, 32, b.data, b.len, &k, &eb), XW_OK);
+    assert_int_equal(k.alg, XMTP_WELCOME_XWING);
+    assert_int_equal(xmtp_welcome_key_for(x.key.pub, 32, NULL, 0, &k, &eb), XW_OK);
+    assert_int_equal(k.alg, XMTP_WELCOME_CURVE25519);
+    assert_int_equal(xmtp_welcome_key_for(x.key.pub, 31, NULL, 0, &k, &eb), XW_EBADKEY);
+    assert_int_equal(xmtp_welcome_wrapper_ext_encode(&x.key, &b, &eb), XW_OK);
+    assert_int_equal(xmtp_welcome_wrapper_ext_decode(b.data, b.len, &k, &eb), XW_OK);
+    assert_int_equal(k.alg, XMTP_WELCOME_CURVE25519);
     /* refusals: symmetric (3) is for pointees, 7 is unknown, lengths, unreduced key, garbage */
     static const uint8_t alg3[] = {0x0a, 0x01, 0x00, 0x10, 0x03};
     static const uint8_t alg7[] = {0x0a, 0x01, 0x00, 0x10, 0x07};
     static const uint8_t xwing_short[] = {0x0a, 0x01, 0x00, 0x10, 0x02};
     static const uint8_t garbage[] = {0x0a, 0xff, 0xff, 0x01};
-    assert_int_equal(mls_wrap_ext_decode(alg3, sizeof alg3, &k, &eb), XW_EMLS_KEYPACKAGE);
-    assert_int_equal(mls_wrap_ext_decode(alg7, sizeof alg7, &k, &eb), XW_EUNSUPPORTED);
+    assert_int_equal(xmtp_welcome_wrapper_ext_decode(alg3, sizeof alg3, &k, &eb), XW_EMLS_KEYPACKAGE);
+    assert_int_equal(xmtp_welcome_wrapper_ext_decode(alg7, sizeof alg7, &k, &eb), XW_EUNSUPPORTED);
     assert_non_null(strstr(eb.msg, "algorithm 7"));
-    assert_int_equal(mls_wrap_ext_decode(xwing_short, sizeof xwing_short, &k, &eb), XW_EBADKEY);
+    assert_int_equal(xmtp_welcome_wrapper_ext_decode(xwing_short, sizeof xwing_short, &k, &eb), XW_EBADKEY);
     assert_non_null(strstr(eb.msg, "1 bytes"));
-    assert_int_equal(mls_wrap_ext_decode(garbage, sizeof garbage, &k, &eb), XW_EMALFORMED);
+    assert_int_equal(xmtp_welcome_wrapper_ext_decode(garbage, sizeof garbage, &k, &eb), XW_EMALFORMED);
     r.key.pub[3] = 0xff;
     r.key.pub[4] |= 0x0f; /* coefficient 2 = 4095 */
-    assert_int_equal(mls_wrap_ext_encode(&r.key, &b, &eb), XW_EBADKEY);
+    assert_int_equal(xmtp_welcome_wrapper_ext_encode(&r.key, &b, &eb), XW_EBADKEY);
     /* 0xff04: what libxmtp 1.9.1 sends is 0a 01 03 */
-    static const uint32_t chacha = MLS_POINTEE_AEAD_CHACHA20_POLY1305;
+    static const uint32_t chacha = XMTP_WELCOME_POINTEE_CHACHA20_POLY1305;
     uint32_t mask = 0;
-    assert_int_equal(mls_pointee_aead_ext_encode(&chacha, 1, &b, &eb), XW_OK);
+    assert_int_equal(xmtp_welcome_pointee_ext_encode(&chacha, 1, &b, &eb), XW_OK);
     assert_int_equal(b.len, 3);
     assert_memory_equal(b.data, "\x0a\x01\x03", 3);
-    assert_int_equal(mls_pointee_aead_ext_decode(b.data, b.len, &mask, &eb), XW_OK);
+    assert_int_equal(xmtp_welcome_pointee_ext_decode(b.data, b.len, &mask, &eb), XW_OK);
     assert_int_equal(mask, 1u << 3);
-    assert_int_equal(mls_pointee_aead_ext_decode(NULL, 0, &mask, &eb), XW_OK);
+    assert_int_equal(xmtp_welcome_pointee_ext_decode(NULL, 0, &mask, &eb), XW_OK);
     assert_int_equal(mask, 0);
-    assert_int_equal(mls_pointee_aead_ext_decode(garbage, sizeof garbage, &mask, &eb), XW_EMALFORMED);
+    assert_int_equal(xmtp_welcome_pointee_ext_decode(garbage, sizeof garbage, &mask, &eb), XW_EMALFORMED);
     xw_buf_free(&b);
 }
 
@@ -331,12 +331,12 @@ static void test_decoder_alloc_failures(void **state)
     make_xwing(&r);
     xw_buf b;
     xw_buf_init(&b, 8192);
-    mls_wrap_key k;
-    assert_int_equal(mls_wrap_ext_encode(&r.key, &b, NULL), XW_OK);
+    xmtp_welcome_key k;
+    assert_int_equal(xmtp_welcome_wrapper_ext_encode(&r.key, &b, NULL), XW_OK);
     for (uint64_t nth = 1; nth < 8; nth++) {
         int64_t live = xw_alloc_live();
         xw_alloc_fail_at(nth, 0);
-        int rc = mls_wrap_ext_decode(b.data, b.len, &k, NULL);
+        int rc = xmtp_welcome_wrapper_ext_decode(b.data, b.len, &k, NULL);
         xw_alloc_fail_at(0, 0);
         assert_true(rc == XW_OK || rc == XW_EMALFORMED || rc == XW_ENOMEM);
         assert_int_equal(xw_alloc_live(), live);

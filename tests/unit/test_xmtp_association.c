@@ -18,7 +18,7 @@
 #include "common/err.h"
 #include "xmtp/association.h"
 #include "xmtp/identity_update.h"
-#include "identity/associations/association.pb-c.h"
+#include "gen/xmtp/identity/associations/association.pb-c.h"
 #include "proto/pb.h"
 
 typedef struct {

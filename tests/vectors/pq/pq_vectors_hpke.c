@@ -10,11 +10,9 @@
  *     suite_id are recomputed to show where a difference starts); each pt sealed in order must
  *     give its ct, and hpke_ciphertext_tls must be TLS HpkeCiphertext{enc, first ct};
  *   - always (receiver side): SetupBaseR(enc, skR) opens every ct in order to its pt;
- *   - for the two X-Wing ids, a receiver using the other id must fail to open the first ct;
- *   - when hpke_ciphertext_tls is given and the suite is the welcome wrapper's, the welcome
- *     unwrapper (which tries 0x004D, then 0x647A) must open it, with the second ciphertext as
- *     metadata when there is one, and report the vector's KEM id; with eseed and KEM id 0x004D,
- *     the wrapper's sender side must reproduce hpke_ciphertext_tls and the metadata ciphertext.
+ *   - for the two X-Wing ids, a receiver using the other id must fail to open the first ct.
+ * XMTP's welcome wrapper on the same files (hpke_ciphertext_tls through xmtp/welcome_wrap.h)
+ * is checked by tests/vectors/xmtp/welcome_vectors.c (xmtp/welcome.mk).
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +21,6 @@
 #include "common/err.h"
 #include "mls/hpke.h"
 #include "mls/tls.h"
-#include "mls/welcome_wrap.h"
 #include "mls/xwing_hpke.h"
 #include "tests/vectors/pq/pq_vectors.h"
 
@@ -202,61 +199,6 @@ static const char *receiver_side(hv *x, const mls_hpke_suite *s, json_t *encs, i
 static const uint8_t welcome_info[21] = {0x13, 'M', 'L', 'S', ' ', '1', '.', '0', ' ', 'M', 'L',
                                          'S',  '_', 'W', 'E', 'L', 'C', 'O', 'M', 'E', 0x00};
 
-/* The welcome unwrapper on hpke_ciphertext_tls (+ the second ciphertext as metadata). */
-static const char *wrapper_side(hv *x, const mls_hpke_suite *s, json_t *encs)
-{
-    const char *bad;
-    xw_buf w, m, meta_ct, pt0;
-    xw_buf_init(&w, 1u << 25);
-    xw_buf_init(&m, 4096);
-    xw_buf_init(&meta_ct, 1u << 16);
-    xw_buf_init(&pt0, 1u << 25);
-    uint16_t used = 0;
-    json_t *e1 = json_array_get(encs, 1);
-    int with_meta = e1 && json_integer_value(json_object_get(e1, "seq")) == 1;
-    if ((bad = load_enc(x, json_array_get(encs, 0))) || xw_buf_append(&pt0, x->pt.data, x->pt.len))
-        goto out;
-    if (with_meta && ((bad = load_enc(x, e1)) || xw_buf_append(&meta_ct, x->ct.data, x->ct.len)))
-        goto out;
-    if (mls_welcome_unwrap(MLS_WRAP_XWING, x->f[F_SKR].data, x->f[F_SKR].len, x->f[F_TLS].data,
-                           x->f[F_TLS].len, with_meta ? meta_ct.data : NULL, meta_ct.len, &w, &m, &used,
-                           &x->eb) != XW_OK) {
-        bad = x->eb.msg;
-    } else if ((bad = cmp(x, "unwrapped welcome", w.data, w.len, &pt0)) == NULL) {
-        if (with_meta)
-            bad = cmp(x, "unwrapped metadata", m.data, m.len, &x->pt);
-        if (!bad && used != s->kem_id) {
-            snprintf(x->msg, sizeof x->msg, "the unwrapper reports KEM id 0x%04x, the vector uses 0x%04x",
-                     used, s->kem_id);
-            bad = x->msg;
-        }
-    }
-    /* and the wrapper's sender side, when the vector has the sender's randomness */
-    if (!bad && x->has[F_ESEED] && x->has[F_PKR] && s->kem_id == MLS_HPKE_KEM_XWING_LIBXMTP) {
-        mls_wrap_key to = {.alg = MLS_WRAP_XWING, .pub_len = x->f[F_PKR].len};
-        xw_buf data, mc;
-        xw_buf_init(&data, 1u << 25);
-        xw_buf_init(&mc, 1u << 16);
-        if (x->f[F_PKR].len != sizeof to.pub)
-            bad = "pkR is not an X-Wing public key";
-        else if (memcpy(to.pub, x->f[F_PKR].data, sizeof to.pub),
-                 mls_welcome_wrap(&to, pt0.data, pt0.len,
-                                  with_meta ? (m.data ? m.data : (const uint8_t *)"") : NULL, m.len,
-                                  x->f[F_ESEED].data, &data, &mc, &x->eb) != XW_OK)
-            bad = x->eb.msg;
-        else if ((bad = cmp(x, "wrapped data", data.data, data.len, &x->f[F_TLS])) == NULL && with_meta)
-            bad = cmp(x, "wrapped metadata", mc.data, mc.len, &meta_ct);
-        xw_buf_free(&data);
-        xw_buf_free(&mc);
-    }
-out:
-    xw_buf_free(&w);
-    xw_buf_free(&m);
-    xw_buf_free(&meta_ct);
-    xw_buf_free(&pt0);
-    return bad;
-}
-
 static const char *check_vector(json_t *v, hv *x)
 {
     mls_hpke_suite s;
@@ -314,10 +256,6 @@ static const char *check_vector(json_t *v, hv *x)
             s.kem_id == MLS_HPKE_KEM_XWING_LIBXMTP ? MLS_HPKE_KEM_XWING_DRAFT : MLS_HPKE_KEM_XWING_LIBXMTP;
         if ((bad = receiver_side(x, &other, encs, 0)))
             return bad;
-        if (x->has[F_TLS] && s.kdf_id == MLS_HPKE_KDF_HKDF_SHA256 &&
-            s.aead_id == MLS_HPKE_AEAD_CHACHA20POLY1305 && x->f[F_INFO].len == sizeof welcome_info &&
-            !memcmp(x->f[F_INFO].data, welcome_info, sizeof welcome_info))
-            return wrapper_side(x, &s, encs);
     }
     return NULL;
 }

@@ -8,7 +8,7 @@
  * which is right. Outputs are built in local buffers and handed over only on success.
  * The protobuf parts (KeyPackage extensions, WelcomeMetadata) are in welcome_ext.c.
  */
-#include "mls/welcome_wrap.h"
+#include "xmtp/welcome_wrap.h"
 
 #include <string.h>
 
@@ -21,9 +21,9 @@
 static const uint8_t welcome_info[21] = {0x13, 'M', 'L', 'S', ' ', '1', '.', '0', ' ', 'M', 'L',
                                          'S',  '_', 'W', 'E', 'L', 'C', 'O', 'M', 'E', 0x00};
 
-static const char *alg_name(mls_wrap_alg alg)
+static const char *alg_name(xmtp_welcome_alg alg)
 {
-    return alg == MLS_WRAP_CURVE25519 ? "Curve25519" : alg == MLS_WRAP_XWING ? "X-Wing" : "unknown";
+    return alg == XMTP_WELCOME_CURVE25519 ? "Curve25519" : alg == XMTP_WELCOME_XWING ? "X-Wing" : "unknown";
 }
 
 static mls_hpke_suite suite_for(uint16_t kem_id)
@@ -33,13 +33,13 @@ static mls_hpke_suite suite_for(uint16_t kem_id)
 }
 
 /* The HPKE KEM ids to try for an algorithm, in order; returns how many. */
-static int kem_ids(mls_wrap_alg alg, uint16_t ids[2], xw_errbuf *eb)
+static int kem_ids(xmtp_welcome_alg alg, uint16_t ids[2], xw_errbuf *eb)
 {
-    if (alg == MLS_WRAP_CURVE25519) {
+    if (alg == XMTP_WELCOME_CURVE25519) {
         ids[0] = MLS_HPKE_KEM_X25519_SHA256;
         return 1;
     }
-    if (alg == MLS_WRAP_XWING) {
+    if (alg == XMTP_WELCOME_XWING) {
         if (mls_xwing_hpke_register(eb) != XW_OK)
             return -1;
         ids[0] = MLS_HPKE_KEM_XWING_LIBXMTP;
@@ -62,19 +62,19 @@ static void buf_hand_over(xw_buf *dst, xw_buf *src)
     src->len = src->cap = 0;
 }
 
-int mls_welcome_wrap(const mls_wrap_key *to, const uint8_t *welcome, size_t welcome_len,
-                     const uint8_t *metadata, size_t metadata_len, const uint8_t *rand, xw_buf *data,
-                     xw_buf *metadata_ct, xw_errbuf *eb)
+int xmtp_welcome_wrap(const xmtp_welcome_key *to, const uint8_t *welcome, size_t welcome_len,
+                      const uint8_t *metadata, size_t metadata_len, const uint8_t *rand, xw_buf *data,
+                      xw_buf *metadata_ct, xw_errbuf *eb)
 {
     uint16_t ids[2];
     if (!to || kem_ids(to->alg, ids, eb) < 0)
         return to ? XW_EUNSUPPORTED : xw_errf(eb, XW_EINVAL, "no recipient key to wrap the welcome to");
-    if (welcome_len > MLS_WELCOME_WRAP_MAX)
+    if (welcome_len > XMTP_WELCOME_WRAP_MAX)
         return xw_errf(eb, XW_ETOOBIG, "welcome of %zu bytes is over the %u-byte limit", welcome_len,
-                       MLS_WELCOME_WRAP_MAX);
-    if (metadata && metadata_len > MLS_WELCOME_METADATA_MAX)
+                       XMTP_WELCOME_WRAP_MAX);
+    if (metadata && metadata_len > XMTP_WELCOME_METADATA_MAX)
         return xw_errf(eb, XW_ETOOBIG, "welcome metadata of %zu bytes is over the %d-byte limit",
-                       metadata_len, MLS_WELCOME_METADATA_MAX);
+                       metadata_len, XMTP_WELCOME_METADATA_MAX);
     if (metadata && !metadata_ct)
         return xw_errf(eb, XW_EINVAL, "welcome metadata given without a buffer for its ciphertext");
     mls_hpke_suite s = suite_for(ids[0]);
@@ -159,9 +159,9 @@ static int unwrap_with(uint16_t kem_id, const uint8_t *shared, size_t shared_len
     return rc;
 }
 
-int mls_welcome_unwrap(mls_wrap_alg alg, const uint8_t *sk, size_t sk_len, const uint8_t *data,
-                       size_t data_len, const uint8_t *metadata_ct, size_t metadata_ct_len, xw_buf *welcome,
-                       xw_buf *metadata, uint16_t *kem_id_used, xw_errbuf *eb)
+int xmtp_welcome_unwrap(xmtp_welcome_alg alg, const uint8_t *sk, size_t sk_len, const uint8_t *data,
+                        size_t data_len, const uint8_t *metadata_ct, size_t metadata_ct_len, xw_buf *welcome,
+                        xw_buf *metadata, uint16_t *kem_id_used, xw_errbuf *eb)
 {
     uint16_t ids[2];
     int n_ids = kem_ids(alg, ids, eb);
@@ -173,19 +173,19 @@ int mls_welcome_unwrap(mls_wrap_alg alg, const uint8_t *sk, size_t sk_len, const
     if (!sk || sk_len != 32)
         return xw_errf(eb, XW_EBADKEY, "welcome unwrapping key is %zu bytes; it must be 32 (%s)",
                        sk ? sk_len : 0,
-                       alg == MLS_WRAP_XWING ? "the X-Wing seed" : "the X25519 init private key");
+                       alg == XMTP_WELCOME_XWING ? "the X-Wing seed" : "the X25519 init private key");
     if (metadata_ct && !metadata)
         return xw_errf(eb, XW_EINVAL, "welcome metadata given without a buffer for its plaintext");
     if (metadata_ct &&
-        (metadata_ct_len < MLS_HPKE_TAG || metadata_ct_len > MLS_WELCOME_METADATA_MAX + MLS_HPKE_TAG))
+        (metadata_ct_len < MLS_HPKE_TAG || metadata_ct_len > XMTP_WELCOME_METADATA_MAX + MLS_HPKE_TAG))
         return xw_errf(eb, XW_EMALFORMED,
                        "wrapped welcome metadata is %zu bytes; it must hold a 16-byte tag and at most %d "
                        "bytes of metadata",
-                       metadata_ct_len, MLS_WELCOME_METADATA_MAX);
+                       metadata_ct_len, XMTP_WELCOME_METADATA_MAX);
     mls_reader r;
     mls_reader_init(&r, data, data_len, eb);
     mls_span enc = mls_read_opaque_len(&r, kem->n_enc, kem->n_enc, "HpkeCiphertext.kem_output");
-    mls_span ct = mls_read_opaque_len(&r, MLS_HPKE_TAG, MLS_WELCOME_WRAP_MAX + MLS_HPKE_TAG,
+    mls_span ct = mls_read_opaque_len(&r, MLS_HPKE_TAG, XMTP_WELCOME_WRAP_MAX + MLS_HPKE_TAG,
                                       "HpkeCiphertext.ciphertext");
     if (mls_reader_finish(&r, "wrapped welcome (TLS HpkeCiphertext)") != XW_OK)
         return xw_errctx(eb, XW_EMALFORMED, "wrapped welcome (%s) is malformed", alg_name(alg));

@@ -16,9 +16,12 @@
  *
  * Functions leave their outputs untouched on failure and say what went wrong in `eb`.
  * Thread-safe (the first X-Wing use registers the KEM; see mls/xwing_hpke.h).
+ *
+ * Part of library xmtp, built on mls/ (HPKE, TLS codec, X-Wing): link
+ * `xmtp mlspq mls xwproto common` (xmtp/welcome.mk).
  */
-#ifndef XW_MLS_WELCOME_WRAP_H
-#define XW_MLS_WELCOME_WRAP_H
+#ifndef XW_XMTP_WELCOME_WRAP_H
+#define XW_XMTP_WELCOME_WRAP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,28 +30,28 @@
 #include "common/err.h"
 #include "mls/xwing.h"
 
-#define MLS_EXT_WELCOME_WRAPPER_ENCRYPTION 0xff03
-#define MLS_EXT_WELCOME_POINTEE_AEAD_TYPES 0xff04
+#define XMTP_WELCOME_EXT_WRAPPER_ENCRYPTION 0xff03
+#define XMTP_WELCOME_EXT_POINTEE_AEAD_TYPES 0xff04
 
 typedef enum {
-    MLS_WRAP_CURVE25519 = 1, /* DHKEM(X25519, HKDF-SHA256) to the key package init_key */
-    MLS_WRAP_XWING = 2,      /* X-Wing (draft-06) to the 0xff03 public key */
-} mls_wrap_alg;
+    XMTP_WELCOME_CURVE25519 = 1, /* DHKEM(X25519, HKDF-SHA256) to the key package init_key */
+    XMTP_WELCOME_XWING = 2,      /* X-Wing (draft-06) to the 0xff03 public key */
+} xmtp_welcome_alg;
 
 /* WelcomePointeeEncryptionAeadType values (0xff04). */
-#define MLS_POINTEE_AEAD_CHACHA20_POLY1305 3
+#define XMTP_WELCOME_POINTEE_CHACHA20_POLY1305 3
 
 /* Largest welcome and metadata plaintexts accepted (libxmtp sends batches of at most
  * 25 MiB; WelcomeMetadata is one varint). */
-#define MLS_WELCOME_WRAP_MAX (32u << 20)
-#define MLS_WELCOME_METADATA_MAX 4096
+#define XMTP_WELCOME_WRAP_MAX (32u << 20)
+#define XMTP_WELCOME_METADATA_MAX 4096
 
 /* The recipient key a welcome is wrapped to. */
 typedef struct {
-    mls_wrap_alg alg;
+    xmtp_welcome_alg alg;
     size_t pub_len;
     uint8_t pub[MLS_XWING_PK_LEN];
-} mls_wrap_key;
+} xmtp_welcome_key;
 
 /*
  * Seals `welcome` (a TLS MLSMessage) and then, when metadata is not NULL, `metadata` (a
@@ -57,9 +60,9 @@ typedef struct {
  * KEM's encapsulation randomness (32 bytes for X25519, 64 for X-Wing) for known-answer tests,
  * or NULL for the system RNG.
  */
-int mls_welcome_wrap(const mls_wrap_key *to, const uint8_t *welcome, size_t welcome_len,
-                     const uint8_t *metadata, size_t metadata_len, const uint8_t *rand, xw_buf *data,
-                     xw_buf *metadata_ct, xw_errbuf *eb);
+int xmtp_welcome_wrap(const xmtp_welcome_key *to, const uint8_t *welcome, size_t welcome_len,
+                      const uint8_t *metadata, size_t metadata_len, const uint8_t *rand, xw_buf *data,
+                      xw_buf *metadata_ct, xw_errbuf *eb);
 
 /*
  * Opens a wrapped welcome with the recipient's private key (32 bytes: the X25519 init key, or
@@ -67,28 +70,28 @@ int mls_welcome_wrap(const mls_wrap_key *to, const uint8_t *welcome, size_t welc
  * opened too (sequence 1) into `metadata`. *kem_id_used (may be NULL) gets the HPKE KEM id that
  * worked. XW_EMALFORMED for a bad HpkeCiphertext, XW_EDECRYPT when nothing opens it.
  */
-int mls_welcome_unwrap(mls_wrap_alg alg, const uint8_t *sk, size_t sk_len, const uint8_t *data,
-                       size_t data_len, const uint8_t *metadata_ct, size_t metadata_ct_len, xw_buf *welcome,
-                       xw_buf *metadata, uint16_t *kem_id_used, xw_errbuf *eb);
+int xmtp_welcome_unwrap(xmtp_welcome_alg alg, const uint8_t *sk, size_t sk_len, const uint8_t *data,
+                        size_t data_len, const uint8_t *metadata_ct, size_t metadata_ct_len, xw_buf *welcome,
+                        xw_buf *metadata, uint16_t *kem_id_used, xw_errbuf *eb);
 
 /* KeyPackage extension 0xff03: WelcomeWrapperEncryption{pub_key, algorithm} (raw protobuf, the
  * extension_data). Decoding checks the algorithm and the key: 32 bytes for X25519; 1216 for
  * X-Wing, whose ML-KEM half must pass the FIPS 203 key check. */
-int mls_wrap_ext_encode(const mls_wrap_key *key, xw_buf *out, xw_errbuf *eb);
-int mls_wrap_ext_decode(const uint8_t *p, size_t n, mls_wrap_key *out, xw_errbuf *eb);
+int xmtp_welcome_wrapper_ext_encode(const xmtp_welcome_key *key, xw_buf *out, xw_errbuf *eb);
+int xmtp_welcome_wrapper_ext_decode(const uint8_t *p, size_t n, xmtp_welcome_key *out, xw_errbuf *eb);
 
 /* The key to wrap to for a recipient key package: X-Wing to its 0xff03 key when it has that
  * extension (ext_ff03 not NULL), else X25519 to its 32-byte init_key. */
-int mls_wrap_key_for(const uint8_t *init_key, size_t init_key_len, const uint8_t *ext_ff03, size_t ext_len,
-                     mls_wrap_key *out, xw_errbuf *eb);
+int xmtp_welcome_key_for(const uint8_t *init_key, size_t init_key_len, const uint8_t *ext_ff03,
+                         size_t ext_len, xmtp_welcome_key *out, xw_errbuf *eb);
 
 /* KeyPackage extension 0xff04: WelcomePointeeEncryptionAeadTypesExtension. Decoding yields a
  * bit mask of the advertised types below 32 (bit 3 = ChaCha20-Poly1305); others are ignored. */
-int mls_pointee_aead_ext_encode(const uint32_t *types, size_t n, xw_buf *out, xw_errbuf *eb);
-int mls_pointee_aead_ext_decode(const uint8_t *p, size_t n, uint32_t *mask, xw_errbuf *eb);
+int xmtp_welcome_pointee_ext_encode(const uint32_t *types, size_t n, xw_buf *out, xw_errbuf *eb);
+int xmtp_welcome_pointee_ext_decode(const uint8_t *p, size_t n, uint32_t *mask, xw_errbuf *eb);
 
 /* WelcomeMetadata{message_cursor}, the second sealed plaintext. */
-int mls_welcome_metadata_encode(uint64_t message_cursor, xw_buf *out, xw_errbuf *eb);
-int mls_welcome_metadata_decode(const uint8_t *p, size_t n, uint64_t *message_cursor, xw_errbuf *eb);
+int xmtp_welcome_metadata_encode(uint64_t message_cursor, xw_buf *out, xw_errbuf *eb);
+int xmtp_welcome_metadata_decode(const uint8_t *p, size_t n, uint64_t *message_cursor, xw_errbuf *eb);
 
 #endif
