@@ -28,13 +28,8 @@ test_mls_group_reject_PKGS := openssl libsodium cmocka
 TESTS += test_mls_group_reject
 test_mls_group_reject_TIMEOUT := 120
 
-# build/mls-peer: a command-line member whose state lives in a file (tests/interop/README.md).
-PROGS += mls-peer
-mls-peer_SRCS := mls/mls_peer.c
-mls-peer_LIBS := mls common
-mls-peer_PKGS := openssl libsodium
-
-# Interop with ts-mls (an independent implementation), suites 1 and 3, both ways.
+# Interop with ts-mls (an independent implementation), suites 1 and 3, both ways, through
+# build/mls-peer (tools/mls_peer.c).
 TESTS += mls-interop
 mls-interop_CMD := node tests/interop/mls_interop.mjs $(BUILD)/mls-peer
 mls-interop_NEEDS = $(INTEROP_NPM) $(BUILD)/mls-peer

@@ -1,15 +1,10 @@
 # pipeline/: bounded queues, stage runner, events, SQLite outbox, sinks (Kafka, JSON lines),
-# the exporter, and the xw-export program. Tests: tests/unit/test_pipeline_*.c, the
+# the exporter (the xw-export program is in tools/). Tests: tests/unit/test_pipeline_*.c, the
 # end-to-end proofs in tests/pipeline/, tools in tests/tools/.
 LIBS += pipeline
 pipeline_SRCS := pipeline/queue.c pipeline/stage.c pipeline/event.c pipeline/outbox.c pipeline/sink.c \
 	pipeline/sink_jsonl.c pipeline/sink_kafka.c pipeline/exporter.c
 PL_PKGS := sqlite3 rdkafka jansson liblz4
-
-PROGS += xw-export
-xw-export_SRCS := pipeline/xw_export.c
-xw-export_LIBS := pipeline common
-xw-export_PKGS := $(PL_PKGS)
 
 # test tools (release build: the heavy end-to-end proofs use them)
 PROGS += kafka-mock outbox-fill export-verify

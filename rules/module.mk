@@ -1,24 +1,8 @@
-# rules/: the YAML rules engine (library `rules`), and the rules-check and rules-test tools.
+# rules/: the YAML rules engine (library `rules`); its programs rules-check and rules-test are
+# in tools/.
 RULES_PKGS := yaml-0.1 libpcre2-8 jansson
 LIBS += rules
-rules_SRCS := $(filter-out rules/cmd_%.c,$(wildcard rules/*.c))
-
-PROGS += rules-check rules-test
-rules-check_SRCS := rules/cmd_check.c
-rules-check_LIBS := rules common
-rules-check_PKGS := $(RULES_PKGS)
-rules-test_SRCS := rules/cmd_test.c
-rules-test_LIBS := rules common
-rules-test_PKGS := $(RULES_PKGS)
-
-# sanitizer builds of the tools, for the golden tests
-TESTBINS += rules-check-san rules-test-san
-rules-check-san_SRCS := rules/cmd_check.c
-rules-check-san_LIBS := rules common
-rules-check-san_PKGS := $(RULES_PKGS)
-rules-test-san_SRCS := rules/cmd_test.c
-rules-test-san_LIBS := rules common
-rules-test-san_PKGS := $(RULES_PKGS)
+rules_SRCS := $(wildcard rules/*.c)
 
 TESTBINS += test_rules
 test_rules_SRCS := tests/unit/test_rules.c

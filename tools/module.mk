@@ -1,0 +1,33 @@
+# tools/: the command-line programs. Each links the libraries it needs; no library links
+# anything from here (the layering check, tests/tools/check_layers.sh, enforces it).
+#   build/mls-peer      an MLS member whose state lives in a file (tests/interop/README.md)
+#   build/rules-check   compiles a rule set, errors as file:line:col (docs/rules.md)
+#   build/rules-test    evaluates events against a rule set (docs/rules.md)
+#   build/xw-export     runs the exporter on an outbox file (docs/export.md)
+
+PROGS += mls-peer
+mls-peer_SRCS := tools/mls_peer.c
+mls-peer_LIBS := mls common
+mls-peer_PKGS := openssl libsodium
+
+PROGS += rules-check rules-test
+rules-check_SRCS := tools/rules_check.c
+rules-check_LIBS := rules common
+rules-check_PKGS := $(RULES_PKGS)
+rules-test_SRCS := tools/rules_test.c
+rules-test_LIBS := rules common
+rules-test_PKGS := $(RULES_PKGS)
+
+# sanitizer builds of the rules tools, for the golden tests (tests/rules/module.mk)
+TESTBINS += rules-check-san rules-test-san
+rules-check-san_SRCS := tools/rules_check.c
+rules-check-san_LIBS := rules common
+rules-check-san_PKGS := $(RULES_PKGS)
+rules-test-san_SRCS := tools/rules_test.c
+rules-test-san_LIBS := rules common
+rules-test-san_PKGS := $(RULES_PKGS)
+
+PROGS += xw-export
+xw-export_SRCS := tools/xw_export.c
+xw-export_LIBS := pipeline common
+xw-export_PKGS := $(PL_PKGS)
