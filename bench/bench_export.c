@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/parse.h"
 #include "pipeline/exporter.h"
 #include "pipeline/stage.h"
 
@@ -331,18 +332,19 @@ static double median(double *v, int n)
 
 int main(int argc, char **argv)
 {
-    unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 300000;
-    int rounds = argc > 2 ? atoi(argv[2]) : 5;
-    if (argc > 3)
-        txn_events = strtoul(argv[3], NULL, 10);
-    if (txn_events < 1 || txn_events > TXN_EVENTS) {
-        fprintf(stderr, "bench_export: events per transaction must be 1..%d\n", TXN_EVENTS);
+    uint64_t n64 = 300000, rounds64 = 5, txn64 = TXN_EVENTS;
+    xw_errbuf peb = {{0}};
+    if ((argc > 1 && xw_parse_u64("EVENTS", argv[1], 1, UINT32_MAX, &n64, &peb) != XW_OK) ||
+        (argc > 2 && xw_parse_u64("ROUNDS", argv[2], 1, MAX_ROUNDS, &rounds64, &peb) != XW_OK) ||
+        (argc > 3 && xw_parse_u64("events per transaction", argv[3], 1, TXN_EVENTS, &txn64, &peb) != XW_OK)) {
+        fprintf(stderr,
+                "bench_export: %s\nusage: bench_export [EVENTS [ROUNDS (1..%d) [EVENTS_PER_TXN (1..%d)]]]\n",
+                peb.msg, MAX_ROUNDS, TXN_EVENTS);
         return 2;
     }
-    if (n == 0 || rounds < 1 || rounds > MAX_ROUNDS) {
-        fprintf(stderr, "usage: bench_export [EVENTS [ROUNDS (1..%d)]]\n", MAX_ROUNDS);
-        return 2;
-    }
+    unsigned long n = (unsigned long)n64;
+    int rounds = (int)rounds64;
+    txn_events = (unsigned long)txn64;
     xw_log_set_level(XW_LOG_ERROR);
     /* as xw-export and the worker do (exporter.h); XW_BENCH_MALLOC=default leaves it out,
      * to measure what it changes */

@@ -9,6 +9,7 @@ PL_PKGS := sqlite3 rdkafka jansson liblz4
 # test tools (release build: the heavy end-to-end proofs use them)
 PROGS += kafka-mock outbox-fill export-verify
 kafka-mock_SRCS := tests/tools/kafka_mock.c
+kafka-mock_LIBS := common
 kafka-mock_PKGS := rdkafka
 outbox-fill_SRCS := tests/tools/outbox_fill.c
 outbox-fill_LIBS := pipeline common

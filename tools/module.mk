@@ -31,3 +31,9 @@ PROGS += xw-export
 xw-export_SRCS := tools/xw_export.c
 xw-export_LIBS := pipeline common
 xw-export_PKGS := $(PL_PKGS)
+
+# bad numbers on the command line: refused with a sentence, state files unchanged
+TESTS += tools_cli
+tools_cli_CMD := tests/tools/tools_cli.sh $(BUILD)
+tools_cli_NEEDS := $(BUILD)/mls-peer $(BUILD)/outbox-fill $(BUILD)/export-verify
+tools_cli_TIMEOUT := 60

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/parse.h"
 #include "pipeline/exporter.h"
 
 static pl_exporter *g_ex;
@@ -50,16 +51,6 @@ static int print_failed(void *ctx, const pl_outbox_row *row, const char *error)
     (void)ctx;
     printf("%lld\t%s\t%s\t%s\tattempts=%d\t%s\n", (long long)row->seq, row->event_id, row->kind,
            row->group_id, row->attempts, error);
-    return 0;
-}
-
-static int parse_size(const char *s, size_t *out)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || v == 0)
-        return -1;
-    *out = (size_t)v;
     return 0;
 }
 
@@ -110,8 +101,12 @@ int main(int argc, char **argv)
             jsonl = v;
             i++;
         } else if (strcmp(a, "--max-in-flight") == 0 && v) {
-            if (parse_size(v, &ec.max_in_flight) != 0)
-                usage("--max-in-flight takes a positive number");
+            xw_errbuf eb = {{0}};
+            uint64_t n;
+            /* the exporter raises a value below a whole row and refuses one above 10,000,000 */
+            if (xw_parse_u64("--max-in-flight", v, 1, 10000000, &n, &eb) != XW_OK)
+                usage(eb.msg);
+            ec.max_in_flight = (size_t)n;
             i++;
         } else if (strcmp(a, "--log-level") == 0 && v) {
             int l = xw_log_level_parse(v);
