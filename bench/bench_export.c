@@ -25,7 +25,7 @@
  * last acknowledgement (which side is the bottleneck), for profiling (perf record; the writer
  * thread is named "writer").
  *
- * The process runs with pl_exporter_process_setup() (glibc's fastbins off), as xw-export
+ * The process runs with tools_exporter_process_setup() (glibc's fastbins off), as xw-export
  * does; XW_BENCH_MALLOC=default keeps glibc's defaults, to measure what that changes.
  *
  *   bench_export [EVENTS [ROUNDS [TXN]]]   (defaults 300000, 5, and 1000 events per writer
@@ -46,6 +46,7 @@
 #include "common/parse.h"
 #include "pipeline/exporter.h"
 #include "pipeline/stage.h"
+#include "tools/process_setup.h"
 
 #define GROUPS 1000
 #define TXN_EVENTS 1000 /* most events per writer transaction (the store stage's batch) */
@@ -346,12 +347,12 @@ int main(int argc, char **argv)
     int rounds = (int)rounds64;
     txn_events = (unsigned long)txn64;
     xw_log_set_level(XW_LOG_ERROR);
-    /* as xw-export and the worker do (exporter.h); XW_BENCH_MALLOC=default leaves it out,
-     * to measure what it changes */
+    /* as xw-export and the worker do (tools/process_setup.h); XW_BENCH_MALLOC=default leaves
+     * it out, to measure what it changes */
     const char *malloc_mode = getenv("XW_BENCH_MALLOC");
     int tuned = !(malloc_mode && strcmp(malloc_mode, "default") == 0);
-    if (tuned && pl_exporter_process_setup() != XW_OK)
-        die("pl_exporter_process_setup", NULL);
+    if (tuned && tools_exporter_process_setup() != XW_OK)
+        die("tools_exporter_process_setup", NULL);
     gen_groups();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/xw-bench-export-XXXXXX");
     if (!mkdtemp(tmpdir))
@@ -371,7 +372,7 @@ int main(int argc, char **argv)
            c_pipe[MAX_ROUNDS] = {0}, rc_pipe[MAX_ROUNDS] = {0};
     printf("bench_export: %lu events per measurement, %d groups, %d interleaved rounds, mock cluster of 3 "
            "brokers (acks=all, idempotent), events/s; malloc: %s\n",
-           n, GROUPS, rounds, tuned ? "pl_exporter_process_setup (no fastbins)" : "glibc default");
+           n, GROUPS, rounds, tuned ? "tools_exporter_process_setup (no fastbins)" : "glibc default");
     printf(
         "round     direct     writer   exporter  write+exp  concurrent   ratio(exp seq conc)   CPU us/event: "
         "direct writer exporter concurrent\n");

@@ -80,15 +80,7 @@ void pl_exporter_stop(pl_exporter *ex);
 void pl_exporter_notify(pl_exporter *ex);
 void pl_exporter_stats_get(pl_exporter *ex, pl_exporter_stats *out);
 
-/* A process setting for programs that run an exporter (xw-export, the worker, the bench),
- * called once at start before other threads: turns glibc's fastbins off (mallopt M_MXFAST
- * 0). Why: in each report poll the exporter thread frees librdkafka's small per-message
- * blocks by the thousand, and between polls SQLite allocates and frees page-sized blocks on
- * the same thread. With fastbins, each of those large blocks makes glibc consolidate every
- * small block freed since, and the next messages' allocations then go through its slow
- * path; without them, small frees coalesce at once (docs/export.md has the figures: ~0.15
- * µs less exporter CPU per event; a producer without SQLite on its thread is unaffected).
- * Returns XW_OK, or XW_EUNSUPPORTED where the C library has no such setting. */
-int pl_exporter_process_setup(void);
+/* The exporter changes nothing process-wide. A program that runs one may want glibc's
+ * fastbins off for speed; that setting is the program's choice (tools/process_setup.h). */
 
 #endif

@@ -68,15 +68,15 @@ pipeline_export_faults_NEEDS := $(PL_E2E_NEEDS)
 pipeline_export_faults_TIMEOUT := 180
 
 BENCHES += bench_export
-bench_export_SRCS := bench/bench_export.c
+bench_export_SRCS := bench/bench_export.c tools/process_setup.c
 bench_export_LIBS := pipeline common
 bench_export_PKGS := $(PL_PKGS)
 
-# pl_exporter_process_setup on the real C library (release build: sanitizers replace malloc)
+# tools_exporter_process_setup (tools/process_setup.c, the programs' side of the exporter's
+# malloc tuning) on the real C library (release build: sanitizers replace malloc)
 PROGS += process-setup-check
-process-setup-check_SRCS := tests/tools/process_setup_check.c
-process-setup-check_LIBS := pipeline common
-process-setup-check_PKGS := $(PL_PKGS)
+process-setup-check_SRCS := tests/tools/process_setup_check.c tools/process_setup.c
+process-setup-check_LIBS := common
 TESTS += pipeline_process_setup
 pipeline_process_setup_CMD := $(BUILD)/process-setup-check
 pipeline_process_setup_NEEDS := $(BUILD)/process-setup-check

@@ -28,7 +28,7 @@ rules-test-san_LIBS := rules common
 rules-test-san_PKGS := $(RULES_PKGS)
 
 PROGS += xw-export
-xw-export_SRCS := tools/xw_export.c
+xw-export_SRCS := tools/xw_export.c tools/process_setup.c
 xw-export_LIBS := pipeline common
 xw-export_PKGS := $(PL_PKGS)
 

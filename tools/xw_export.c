@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/parse.h"
 #include "pipeline/exporter.h"
+#include "tools/process_setup.h"
 
 static pl_exporter *g_ex;
 
@@ -61,7 +62,7 @@ int main(int argc, char **argv)
     pl_kafka_config kc = {0};
     pl_exporter_config ec = {0};
     xw_log_set_level(XW_LOG_WARN);
-    pl_exporter_process_setup(); /* a tuning: without it the export is only slower */
+    tools_exporter_process_setup(); /* a tuning: without it the export is only slower */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
