@@ -39,7 +39,7 @@ Q        := $(if $(filter 1,$(V)),,@)
 
 # --- dependencies: installed on first use, through a stamp ------------------------------------
 DEPS_STAMP := $(BUILD)/.deps-ok
-NODEPS_GOALS := clean deps lint format help
+NODEPS_GOALS := clean deps lint format help check-layers
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 DEPS_RC := $(shell if [ -f $(DEPS_STAMP) ] && [ ! deploy/install-deps.sh -nt $(DEPS_STAMP) ]; then echo 0; \
 	else deploy/install-deps.sh >&2 && mkdir -p $(BUILD) && touch $(DEPS_STAMP) && echo 0 || echo 1; fi)
@@ -212,10 +212,14 @@ lint:
 format:
 	clang-format -i $(LINT_FILES)
 
+# which library may include which (tests/tools/check_layers.sh has the rules)
+check-layers:
+	$(Q)tests/tools/check_layers.sh .
+
 clean:
 	rm -rf $(BUILD)
 
 help:
-	@echo "make | make test | make bench | make fuzz [FUZZ_SECONDS=N] | make tsan | make lint | make clean | make deps"
+	@echo "make | make test | make bench | make fuzz [FUZZ_SECONDS=N] | make tsan | make lint | make check-layers | make clean | make deps"
 
-.PHONY: all tests test bench fuzz tsan lint format clean deps help
+.PHONY: all tests test bench fuzz tsan lint format check-layers clean deps help
