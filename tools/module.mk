@@ -7,30 +7,24 @@
 
 PROGS += mls-peer
 mls-peer_SRCS := tools/mls_peer.c
-mls-peer_LIBS := mls common
-mls-peer_PKGS := openssl libsodium
+mls-peer_LIBS := mls
 
 PROGS += rules-check rules-test
 rules-check_SRCS := tools/rules_check.c
-rules-check_LIBS := rules common
-rules-check_PKGS := $(RULES_PKGS)
+rules-check_LIBS := rules
 rules-test_SRCS := tools/rules_test.c
-rules-test_LIBS := rules common
-rules-test_PKGS := $(RULES_PKGS)
+rules-test_LIBS := rules
 
 # sanitizer builds of the rules tools, for the golden tests (tests/rules/module.mk)
 TESTBINS += rules-check-san rules-test-san
 rules-check-san_SRCS := tools/rules_check.c
-rules-check-san_LIBS := rules common
-rules-check-san_PKGS := $(RULES_PKGS)
+rules-check-san_LIBS := rules
 rules-test-san_SRCS := tools/rules_test.c
-rules-test-san_LIBS := rules common
-rules-test-san_PKGS := $(RULES_PKGS)
+rules-test-san_LIBS := rules
 
 PROGS += xw-export
 xw-export_SRCS := tools/xw_export.c tools/process_setup.c
-xw-export_LIBS := pipeline common
-xw-export_PKGS := $(PL_PKGS)
+xw-export_LIBS := pipeline
 
 # bad numbers on the command line: refused with a sentence, state files unchanged
 TESTS += tools_cli
