@@ -5,8 +5,11 @@
 # tests/*/*.mk); this file only holds the machinery. A fragment may add to:
 #   LIBS += name           static library build/<variant>/libname.a
 #     name_SRCS := ...     its .c files
+#     name_DEPS := ...     the libraries its code calls directly (names in LIBS)
+#     name_PKGS := ...     the pkg-config packages its code uses directly
 #   PROGS += name          program build/name (release build)
-#     name_SRCS, name_LIBS (our libraries, in link order), name_PKGS (pkg-config names),
+#     name_SRCS, name_LIBS (the libraries it uses; those they need are added, see link_libs),
+#     name_PKGS (pkg-config names it needs itself, e.g. cmocka; its libraries' come with them),
 #     name_LDLIBS (extra linker flags)
 #   TESTBINS += name       test program build/tests/name (sanitizer build); same variables
 #   BENCHES += name        benchmark program build/bench/name (release build); same variables
@@ -38,7 +41,7 @@ Q        := $(if $(filter 1,$(V)),,@)
 
 # --- dependencies: installed on first use, through a stamp ------------------------------------
 DEPS_STAMP := $(BUILD)/.deps-ok
-NODEPS_GOALS := clean deps lint format help
+NODEPS_GOALS := clean deps lint format help check-layers
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 DEPS_RC := $(shell if [ -f $(DEPS_STAMP) ] && [ ! deploy/install-deps.sh -nt $(DEPS_STAMP) ]; then echo 0; \
 	else deploy/install-deps.sh >&2 && mkdir -p $(BUILD) && touch $(DEPS_STAMP) && echo 0 || echo 1; fi)
@@ -105,6 +108,22 @@ endif
 # --- modules ------------------------------------------------------------------------------------
 include $(sort $(wildcard */*.mk) $(wildcard tests/*/*.mk))
 
+# --- link lines, from the libraries' dependencies -------------------------------------------------
+# link_libs(bin): bin's libraries and everything they need through name_DEPS, each library
+# once and before every library it needs (a depth-first walk, reversed; where the DEPS leave
+# the order open, the order of bin_LIBS is kept, so a list written in link order stays as it
+# is). link_pkgs(bin): bin's own packages and those of all those libraries.
+_reverse = $(if $(1),$(call _reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
+# _visit(lib, done, path): done, then lib's dependencies not in it yet, then lib
+_visit = $(if $(filter $(1),$(3)),$(error library dependency cycle: $(strip $(3)) $(1); see the _DEPS lines),$(if \
+	$(filter $(1),$(2)),$(2),$(call _visit_all,$(call _reverse,$($(1)_DEPS)),$(2),$(3) $(1)) $(1)))
+_visit_all = $(if $(1),$(call _visit_all,$(wordlist 2,$(words $(1)),$(1)),$(call \
+	_visit,$(firstword $(1)),$(2),$(3)),$(3)),$(2))
+link_libs = $(strip $(call _reverse,$(call _visit_all,$(call _reverse,$($(1)_LIBS)),,)))
+link_pkgs = $(sort $($(1)_PKGS) $(foreach l,$(call link_libs,$(1)),$($(l)_PKGS)))
+$(foreach x,$(LIBS) $(PROGS) $(TESTBINS) $(BENCHES) $(FUZZERS),$(foreach d,$($(x)_DEPS) $($(x)_LIBS),$(if \
+	$(filter $(d),$(LIBS)),,$(error $(x) names library '$(d)', which no fragment adds to LIBS))))
+
 # --- templates ----------------------------------------------------------------------------------
 # obj path for a source in a variant: generated sources live under build/gen already.
 objs = $(patsubst %.c,$(BUILD)/obj-$(2)/%.o,$(patsubst $(BUILD)/gen/%,gen/%,$(1)))
@@ -142,20 +161,20 @@ $(BUILD)/$(2)/lib$(1).a: $(call objs,$($(1)_SRCS),$(2))
 	$(Q)rm -f $$@ && ar rcs $$@ $$^
 endef
 
-# bin_template(name, variant, outdir)
+# bin_template(name, variant, outdir, libraries in link order)
 define bin_template
-$(3)/$(1): $(call objs,$($(1)_SRCS),$(2)) $(foreach l,$($(1)_LIBS),$(BUILD)/$(2)/lib$(l).a)
+$(3)/$(1): $(call objs,$($(1)_SRCS),$(2)) $(foreach l,$(4),$(BUILD)/$(2)/lib$(l).a)
 	@mkdir -p $$(@D)
 	@echo "  LD       $$@"
-	$(Q)$(CC_$(2)) $$(filter %.o,$$^) $(foreach l,$($(1)_LIBS),$(BUILD)/$(2)/lib$(l).a) \
-		$(LDFLAGS_$(2)) $(call pkg_libs,$($(1)_PKGS)) $($(1)_LDLIBS) -lm -o $$@
+	$(Q)$(CC_$(2)) $$(filter %.o,$$^) $(foreach l,$(4),$(BUILD)/$(2)/lib$(l).a) \
+		$(LDFLAGS_$(2)) $(call pkg_libs,$(call link_pkgs,$(1))) $($(1)_LDLIBS) -lm -o $$@
 endef
 
 $(foreach l,$(LIBS),$(foreach v,rel san fuzz,$(eval $(call lib_template,$(l),$(v)))))
-$(foreach p,$(PROGS),$(eval $(call bin_template,$(p),rel,$(BUILD))))
-$(foreach t,$(TESTBINS),$(eval $(call bin_template,$(t),san,$(BUILD)/tests)))
-$(foreach b,$(BENCHES),$(eval $(call bin_template,$(b),rel,$(BUILD)/bench)))
-$(foreach f,$(FUZZERS),$(eval $(call bin_template,$(f),fuzz,$(BUILD)/fuzz)))
+$(foreach p,$(PROGS),$(eval $(call bin_template,$(p),rel,$(BUILD),$(call link_libs,$(p)))))
+$(foreach t,$(TESTBINS),$(eval $(call bin_template,$(t),san,$(BUILD)/tests,$(call link_libs,$(t)))))
+$(foreach b,$(BENCHES),$(eval $(call bin_template,$(b),rel,$(BUILD)/bench,$(call link_libs,$(b)))))
+$(foreach f,$(FUZZERS),$(eval $(call bin_template,$(f),fuzz,$(BUILD)/fuzz,$(call link_libs,$(f)))))
 
 ALL_SRCS := $(sort $(foreach x,$(LIBS) $(PROGS) $(TESTBINS) $(BENCHES) $(FUZZERS),$($(x)_SRCS)))
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
@@ -218,10 +237,14 @@ lint:
 format:
 	clang-format -i $(LINT_FILES)
 
+# which library may include which (tests/tools/check_layers.sh has the rules)
+check-layers:
+	$(Q)tests/tools/check_layers.sh .
+
 clean:
 	rm -rf $(BUILD)
 
 help:
-	@echo "make | make test | make bench | make fuzz [FUZZ_SECONDS=N] | make tsan | make lint | make clean | make deps"
+	@echo "make | make test | make bench | make fuzz [FUZZ_SECONDS=N] | make tsan | make lint | make check-layers | make clean | make deps"
 
-.PHONY: all tests test bench fuzz tsan lint format clean deps help
+.PHONY: all tests test bench fuzz tsan lint format check-layers clean deps help

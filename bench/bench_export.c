@@ -25,7 +25,7 @@
  * last acknowledgement (which side is the bottleneck), for profiling (perf record; the writer
  * thread is named "writer").
  *
- * The process runs with pl_exporter_process_setup() (glibc's fastbins off), as xw-export
+ * The process runs with tools_exporter_process_setup() (glibc's fastbins off), as xw-export
  * does; XW_BENCH_MALLOC=default keeps glibc's defaults, to measure what that changes.
  *
  *   bench_export [EVENTS [ROUNDS [TXN]]]   (defaults 300000, 5, and 1000 events per writer
@@ -43,8 +43,10 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/parse.h"
 #include "pipeline/exporter.h"
 #include "pipeline/stage.h"
+#include "tools/process_setup.h"
 
 #define GROUPS 1000
 #define TXN_EVENTS 1000 /* most events per writer transaction (the store stage's batch) */
@@ -331,25 +333,26 @@ static double median(double *v, int n)
 
 int main(int argc, char **argv)
 {
-    unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 300000;
-    int rounds = argc > 2 ? atoi(argv[2]) : 5;
-    if (argc > 3)
-        txn_events = strtoul(argv[3], NULL, 10);
-    if (txn_events < 1 || txn_events > TXN_EVENTS) {
-        fprintf(stderr, "bench_export: events per transaction must be 1..%d\n", TXN_EVENTS);
+    uint64_t n64 = 300000, rounds64 = 5, txn64 = TXN_EVENTS;
+    xw_errbuf peb = {{0}};
+    if ((argc > 1 && xw_parse_u64("EVENTS", argv[1], 1, UINT32_MAX, &n64, &peb) != XW_OK) ||
+        (argc > 2 && xw_parse_u64("ROUNDS", argv[2], 1, MAX_ROUNDS, &rounds64, &peb) != XW_OK) ||
+        (argc > 3 && xw_parse_u64("events per transaction", argv[3], 1, TXN_EVENTS, &txn64, &peb) != XW_OK)) {
+        fprintf(stderr,
+                "bench_export: %s\nusage: bench_export [EVENTS [ROUNDS (1..%d) [EVENTS_PER_TXN (1..%d)]]]\n",
+                peb.msg, MAX_ROUNDS, TXN_EVENTS);
         return 2;
     }
-    if (n == 0 || rounds < 1 || rounds > MAX_ROUNDS) {
-        fprintf(stderr, "usage: bench_export [EVENTS [ROUNDS (1..%d)]]\n", MAX_ROUNDS);
-        return 2;
-    }
+    unsigned long n = (unsigned long)n64;
+    int rounds = (int)rounds64;
+    txn_events = (unsigned long)txn64;
     xw_log_set_level(XW_LOG_ERROR);
-    /* as xw-export and the worker do (exporter.h); XW_BENCH_MALLOC=default leaves it out,
-     * to measure what it changes */
+    /* as xw-export and the worker do (tools/process_setup.h); XW_BENCH_MALLOC=default leaves
+     * it out, to measure what it changes */
     const char *malloc_mode = getenv("XW_BENCH_MALLOC");
     int tuned = !(malloc_mode && strcmp(malloc_mode, "default") == 0);
-    if (tuned && pl_exporter_process_setup() != XW_OK)
-        die("pl_exporter_process_setup", NULL);
+    if (tuned && tools_exporter_process_setup() != XW_OK)
+        die("tools_exporter_process_setup", NULL);
     gen_groups();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/xw-bench-export-XXXXXX");
     if (!mkdtemp(tmpdir))
@@ -369,7 +372,7 @@ int main(int argc, char **argv)
            c_pipe[MAX_ROUNDS] = {0}, rc_pipe[MAX_ROUNDS] = {0};
     printf("bench_export: %lu events per measurement, %d groups, %d interleaved rounds, mock cluster of 3 "
            "brokers (acks=all, idempotent), events/s; malloc: %s\n",
-           n, GROUPS, rounds, tuned ? "pl_exporter_process_setup (no fastbins)" : "glibc default");
+           n, GROUPS, rounds, tuned ? "tools_exporter_process_setup (no fastbins)" : "glibc default");
     printf(
         "round     direct     writer   exporter  write+exp  concurrent   ratio(exp seq conc)   CPU us/event: "
         "direct writer exporter concurrent\n");

@@ -16,11 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/resource.h>
 #include <time.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/parse.h"
 #include "rules/rules.h"
 
 #define NEVENTS_DEFAULT 1000000
@@ -298,12 +300,16 @@ int main(void)
      * interleaved over NROUNDS rounds and the median of each is kept: the machine may be
      * shared, and even CPU time suffers from other processes' cache traffic. */
     const char *ne = getenv("BENCH_RULES_EVENTS");
-    if (ne && atoi(ne) > 0)
-        NEVENTS = atoi(ne);
-    int rounds = NROUNDS;
     const char *nr = getenv("BENCH_RULES_ROUNDS");
-    if (nr && atoi(nr) > 0 && atoi(nr) <= 99)
-        rounds = atoi(nr);
+    uint64_t nevents = (uint64_t)NEVENTS, nrounds = NROUNDS;
+    xw_errbuf peb = {{0}};
+    if ((ne && xw_parse_u64("BENCH_RULES_EVENTS", ne, 1, INT_MAX, &nevents, &peb) != XW_OK) ||
+        (nr && xw_parse_u64("BENCH_RULES_ROUNDS", nr, 1, 99, &nrounds, &peb) != XW_OK)) {
+        fprintf(stderr, "bench_rules: %s\n", peb.msg);
+        return 2;
+    }
+    NEVENTS = (int)nevents;
+    int rounds = (int)nrounds;
     size_t nact = 0;
     double tbs[99] = {0}, t0s[99] = {0}, tts[99] = {0};
     rules_engine *e = NULL;

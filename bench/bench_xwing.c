@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "common/parse.h"
 #include "mls/mlkem.h"
 #include "mls/mlkem_int.h"
 #include "mls/xwing.h"
@@ -86,8 +87,14 @@ static double median(double *v, int n)
 
 int main(int argc, char **argv)
 {
-    double secs = (argc > 1 ? atof(argv[1]) : 700) / 1000.0;
-    if (sodium_init() < 0 || secs <= 0)
+    uint64_t ms = 700;
+    xw_errbuf peb = {{0}};
+    if (argc > 1 && xw_parse_u64("ms", argv[1], 1, 3600000, &ms, &peb) != XW_OK) {
+        fprintf(stderr, "bench_xwing: %s\nusage: bench_xwing [ms]\n", peb.msg);
+        return 2;
+    }
+    double secs = (double)ms / 1000.0;
+    if (sodium_init() < 0)
         return 1;
     randombytes_buf(xsk, sizeof xsk);
     randombytes_buf(xpeer, sizeof xpeer);

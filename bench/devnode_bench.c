@@ -26,6 +26,7 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "gen/xmtp/mls/api/v1/mls.pb-c.h"
 #include "tests/unit/devnode_helpers.h"
 
@@ -253,7 +254,12 @@ static double baseline_query(const char *path, uint64_t n)
 
 int main(int argc, char **argv)
 {
-    uint64_t total = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    uint64_t total = 1000000;
+    xw_errbuf peb = {{0}};
+    if (argc > 1 && xw_parse_u64("messages", argv[1], 1, UINT32_MAX, &total, &peb) != XW_OK) {
+        fprintf(stderr, "devnode_bench: %s\nusage: devnode_bench [messages]\n", peb.msg);
+        return 2;
+    }
     int pub_threads = 4, query_threads = 4, subs = 1000;
     if (total < (uint64_t)(BATCH * pub_threads * 10))
         total = BATCH * pub_threads * 10;

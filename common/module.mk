@@ -1,4 +1,5 @@
-# common/: error codes, allocation, bounded buffers, hex/base64, logging, clocks.
+# common/: error codes, allocation, bounded buffers, hex/base64, logging, clocks, strict
+# number parsing.
 LIBS += common
 common_SRCS := $(wildcard common/*.c)
 
@@ -7,6 +8,12 @@ test_common_SRCS := tests/unit/test_common.c
 test_common_LIBS := common
 test_common_PKGS := cmocka
 TESTS += test_common
+
+TESTBINS += test_common_parse
+test_common_parse_SRCS := tests/unit/test_common_parse.c
+test_common_parse_LIBS := common
+test_common_parse_PKGS := cmocka
+TESTS += test_common_parse
 
 FUZZERS += fuzz_codec
 fuzz_codec_SRCS := tests/fuzz/fuzz_codec.c

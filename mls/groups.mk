@@ -15,26 +15,21 @@ $(foreach k,$(MLS_GROUP_VECTOR_KINDS),$(eval $(call mls_group_vector_suite,$(k))
 
 TESTBINS += test_mls_group
 test_mls_group_SRCS := tests/unit/test_mls_group.c tests/unit/mls_group_helpers.c
-test_mls_group_LIBS := mls common
-test_mls_group_PKGS := openssl libsodium cmocka
+test_mls_group_LIBS := mls
+test_mls_group_PKGS := cmocka
 TESTS += test_mls_group
 test_mls_group_TIMEOUT := 120
 
 # rejected inputs leave the group state byte-identical (split from test_mls_group)
 TESTBINS += test_mls_group_reject
 test_mls_group_reject_SRCS := tests/unit/test_mls_group_reject.c tests/unit/mls_group_helpers.c
-test_mls_group_reject_LIBS := mls common
-test_mls_group_reject_PKGS := openssl libsodium cmocka
+test_mls_group_reject_LIBS := mls
+test_mls_group_reject_PKGS := cmocka
 TESTS += test_mls_group_reject
 test_mls_group_reject_TIMEOUT := 120
 
-# build/mls-peer: a command-line member whose state lives in a file (tests/interop/README.md).
-PROGS += mls-peer
-mls-peer_SRCS := mls/mls_peer.c
-mls-peer_LIBS := mls common
-mls-peer_PKGS := openssl libsodium
-
-# Interop with ts-mls (an independent implementation), suites 1 and 3, both ways.
+# Interop with ts-mls (an independent implementation), suites 1 and 3, both ways, through
+# build/mls-peer (tools/mls_peer.c).
 TESTS += mls-interop
 mls-interop_CMD := node tests/interop/mls_interop.mjs $(BUILD)/mls-peer
 mls-interop_NEEDS = $(INTEROP_NPM) $(BUILD)/mls-peer
@@ -43,8 +38,7 @@ mls-interop_TIMEOUT := 240
 # Scale: 100 members, 200 epochs of random adds/removes/updates, everyone agrees.
 TESTBINS += test_mls_scenario
 test_mls_scenario_SRCS := tests/unit/test_mls_scenario.c
-test_mls_scenario_LIBS := mls common
-test_mls_scenario_PKGS := openssl libsodium
+test_mls_scenario_LIBS := mls
 TESTS += test_mls_scenario
 test_mls_scenario_TIMEOUT := 240
 
@@ -54,10 +48,9 @@ FUZZERS += fuzz_mls_commit fuzz_mls_welcome fuzz_mls_group_state
 fuzz_mls_commit_SRCS := tests/fuzz/fuzz_mls_commit.c
 fuzz_mls_welcome_SRCS := tests/fuzz/fuzz_mls_welcome.c
 fuzz_mls_group_state_SRCS := tests/fuzz/fuzz_mls_group_state.c
-$(foreach f,fuzz_mls_commit fuzz_mls_welcome fuzz_mls_group_state,$(eval $(f)_LIBS := mls common)$(eval $(f)_PKGS := openssl libsodium))
+$(foreach f,fuzz_mls_commit fuzz_mls_welcome fuzz_mls_group_state,$(eval $(f)_LIBS := mls))
 
 # make bench: add-one-member commit and its processing for N = 10..1000, against ts-mls.
 BENCHES += bench_mls_groups
 bench_mls_groups_SRCS := bench/mls_groups.c
-bench_mls_groups_LIBS := mls common
-bench_mls_groups_PKGS := openssl libsodium
+bench_mls_groups_LIBS := mls

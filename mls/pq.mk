@@ -1,18 +1,18 @@
 # mls/pq.mk: the post-quantum part of mls/ (issue 9): ML-KEM-768 (FIPS 203), X-Wing
 # (draft-connolly-cfrg-xwing-kem-06), and their tests, vectors, fuzzers and benchmark.
 LIBS += mlspq
-# mlspq needs mls (HPKE, TLS codec): link `mlspq mls common` with $(PQ_PKGS). XMTP's welcome
-# wrapper built on it lives in xmtp/ (xmtp/welcome.mk); nothing here links protobuf code.
+# mlspq needs mls (HPKE, TLS codec). XMTP's welcome wrapper built on it lives in xmtp/
+# (xmtp/welcome.mk); nothing here links protobuf code.
 mlspq_SRCS := mls/pq_hash.c mls/mlkem_poly.c mls/mlkem.c mls/xwing.c mls/xwing_hpke.c
-PQ_LIBS := mlspq mls common
-PQ_PKGS := openssl libsodium
+mlspq_DEPS := mls common
+mlspq_PKGS := openssl libsodium
 PQ_VEC := $(VECTOR_DATA)/pq
 
 # --- vector runner: build/tests/pq-vectors KIND FILE [FILE...] ---------------------------------
 TESTBINS += pq-vectors
 pq-vectors_SRCS := $(wildcard tests/vectors/pq/*.c)
-pq-vectors_LIBS := $(PQ_LIBS)
-pq-vectors_PKGS := $(PQ_PKGS) jansson
+pq-vectors_LIBS := mlspq
+pq-vectors_PKGS := jansson
 
 # One suite per kind over every file of $(PQ_VEC) whose name matches the kind's patterns, so
 # that a file added in a known format is run too; a *.json or *.txt file that matches no
@@ -51,28 +51,25 @@ pqv-unclassified_NEEDS := $(BUILD)/tests/pq-vectors
 # --- unit tests and the CCTV accumulated test ---------------------------------------------------
 TESTBINS += test_pq
 test_pq_SRCS := tests/unit/test_pq.c
-test_pq_LIBS := $(PQ_LIBS)
-test_pq_PKGS := $(PQ_PKGS) cmocka
+test_pq_LIBS := mlspq
+test_pq_PKGS := cmocka
 TESTS += test_pq
 test_pq_TIMEOUT := 120
 
 TESTBINS += test_pq_accumulated
 test_pq_accumulated_SRCS := tests/unit/test_pq_accumulated.c
-test_pq_accumulated_LIBS := $(PQ_LIBS)
-test_pq_accumulated_PKGS := $(PQ_PKGS)
+test_pq_accumulated_LIBS := mlspq
 TESTS += test_pq_accumulated
 test_pq_accumulated_TIMEOUT := 120
 
 # --- benchmark and fuzzers ----------------------------------------------------------------------
 BENCHES += bench_xwing
 bench_xwing_SRCS := bench/bench_xwing.c
-bench_xwing_LIBS := $(PQ_LIBS)
-bench_xwing_PKGS := $(PQ_PKGS)
+bench_xwing_LIBS := mlspq
 
 FUZZERS += fuzz_xwing_decaps
 fuzz_xwing_decaps_SRCS := tests/fuzz/fuzz_xwing_decaps.c
-fuzz_xwing_decaps_LIBS := $(PQ_LIBS)
-fuzz_xwing_decaps_PKGS := $(PQ_PKGS)
+fuzz_xwing_decaps_LIBS := mlspq
 
 # --- make pq-ctgrind: constant-time validation under valgrind (not part of make test, because
 # valgrind is not a project dependency). The ML-KEM sources are compiled into the tool with

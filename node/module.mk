@@ -2,13 +2,9 @@
 LIBS += xwnode
 xwnode_SRCS := node/server.c node/call.c node/store.c node/subs.c node/mlswire.c node/ident.c node/rpc_common.c \
 	node/rpc_mls.c node/rpc_identity.c
-NODE_LIBS := xwnode xmtp mls xwproto common
-NODE_PKGS := libnghttp2 sqlite3 libprotobuf-c libsodium openssl libsecp256k1 jansson
-
-PROGS += xmtp-devnode
-xmtp-devnode_SRCS := node/main.c
-xmtp-devnode_LIBS := $(NODE_LIBS)
-xmtp-devnode_PKGS := $(NODE_PKGS)
+xwnode_DEPS := xmtp mls xwproto common
+xwnode_PKGS := libnghttp2 sqlite3
+# (the program's main() is tools/xmtp_devnode.c)
 
 # The headline proof: real libxmtp (@xmtp/node-bindings 1.9.1) against the node.
 TESTS += devnode_libxmtp
@@ -18,8 +14,8 @@ devnode_libxmtp_NEEDS := build/xmtp-devnode $(INTEROP_NPM)
 
 TESTBINS += test_devnode
 test_devnode_SRCS := tests/unit/test_devnode.c tests/unit/devnode_helpers.c tests/unit/devnode_rpc_helpers.c
-test_devnode_LIBS := xmtpapi $(NODE_LIBS)
-test_devnode_PKGS := cmocka libcurl $(NODE_PKGS)
+test_devnode_LIBS := xmtpapi xwnode
+test_devnode_PKGS := cmocka libcurl
 TESTS += test_devnode
 test_devnode_TIMEOUT := 120
 
@@ -27,20 +23,20 @@ test_devnode_TIMEOUT := 120
 TESTBINS += test_devnode_transport
 test_devnode_transport_SRCS := tests/unit/test_devnode_transport.c tests/unit/devnode_helpers.c \
 	tests/unit/devnode_rpc_helpers.c
-test_devnode_transport_LIBS := xmtpapi $(NODE_LIBS)
-test_devnode_transport_PKGS := cmocka libcurl $(NODE_PKGS)
+test_devnode_transport_LIBS := xmtpapi xwnode
+test_devnode_transport_PKGS := cmocka libcurl
 TESTS += test_devnode_transport
 test_devnode_transport_TIMEOUT := 120
 
 FUZZERS += fuzz_devnode_request
 fuzz_devnode_request_SRCS := tests/fuzz/fuzz_devnode_request.c
-fuzz_devnode_request_LIBS := $(NODE_LIBS)
-fuzz_devnode_request_PKGS := $(NODE_PKGS)
+fuzz_devnode_request_LIBS := xwnode
+fuzz_devnode_request_PKGS :=
 
 BENCHES += devnode_bench
 devnode_bench_SRCS := bench/devnode_bench.c tests/unit/devnode_helpers.c
-devnode_bench_LIBS := xmtpapi $(NODE_LIBS)
-devnode_bench_PKGS := libcurl $(NODE_PKGS)
+devnode_bench_LIBS := xmtpapi xwnode
+devnode_bench_PKGS := libcurl
 
 # ThreadSanitizer (make tsan): the node's tests, node thread + client threads, every source
 # instrumented (the libraries' _SRCS lists, read when the recipe runs)
@@ -55,8 +51,8 @@ test_devnode_transport_TSAN_SRCS = tests/unit/test_devnode_transport.c tests/uni
 # a file store so the checkpointer thread runs): under ASan in `make test`, TSan in `make tsan`
 TESTBINS += stress_devnode
 stress_devnode_SRCS := tests/unit/stress_devnode.c tests/unit/devnode_helpers.c
-stress_devnode_LIBS := xmtpapi $(NODE_LIBS)
-stress_devnode_PKGS := libcurl $(NODE_PKGS)
+stress_devnode_LIBS := xmtpapi xwnode
+stress_devnode_PKGS := libcurl
 TESTS += stress_devnode
 stress_devnode_TIMEOUT := 180
 TSAN_TESTS += stress_devnode
@@ -67,8 +63,8 @@ stress_devnode_TSAN_SRCS = tests/unit/stress_devnode.c tests/unit/devnode_helper
 # nghttp2-proxy) terminating TLS with a self-signed certificate made at test time by openssl.
 TESTBINS += test_devnode_tls
 test_devnode_tls_SRCS := tests/unit/test_devnode_tls.c tests/unit/devnode_helpers.c
-test_devnode_tls_LIBS := xmtpapi $(NODE_LIBS)
-test_devnode_tls_PKGS := cmocka libcurl $(NODE_PKGS)
+test_devnode_tls_LIBS := xmtpapi xwnode
+test_devnode_tls_PKGS := cmocka libcurl
 TESTS += test_devnode_tls
 test_devnode_tls_CMD := $(BUILD)/tests/test_devnode_tls $(BUILD)/xmtp-devnode
 test_devnode_tls_TIMEOUT := 60

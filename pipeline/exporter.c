@@ -21,7 +21,6 @@
 #include "pipeline/exporter.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -435,13 +434,4 @@ int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb)
         rc = src;
     atomic_store(&ex->in_flight, ex->count);
     return rc;
-}
-
-int pl_exporter_process_setup(void)
-{
-#ifdef M_MXFAST
-    return mallopt(M_MXFAST, 0) == 1 ? XW_OK : XW_EUNSUPPORTED;
-#else
-    return XW_EUNSUPPORTED;
-#endif
 }

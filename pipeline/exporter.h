@@ -80,11 +80,7 @@ void pl_exporter_stop(pl_exporter *ex);
 void pl_exporter_notify(pl_exporter *ex);
 void pl_exporter_stats_get(pl_exporter *ex, pl_exporter_stats *out);
 
-/* A process setting for programs that run an exporter (xw-export, the worker, the bench),
- * called once at start before other threads: turns glibc's fastbins off (mallopt M_MXFAST
- * 0) for the whole process. A tuning only: it lowers the exporter's CPU per event and
- * changes no behaviour (why, and what it saves: docs/export.md). Returns XW_OK, or
- * XW_EUNSUPPORTED where the C library has no such setting. */
-int pl_exporter_process_setup(void);
+/* The exporter changes nothing process-wide. A program that runs one may want glibc's
+ * fastbins off for speed; that setting is the program's choice (tools/process_setup.h). */
 
 #endif

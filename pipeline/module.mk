@@ -1,38 +1,33 @@
 # pipeline/: bounded queues, stage runner, events, SQLite outbox, sinks (Kafka, JSON lines),
-# the exporter, and the xw-export program. Tests: tests/unit/test_pipeline_*.c, the
+# the exporter (the xw-export program is in tools/). Tests: tests/unit/test_pipeline_*.c, the
 # end-to-end proofs in tests/pipeline/, tools in tests/tools/.
 LIBS += pipeline
 pipeline_SRCS := pipeline/queue.c pipeline/stage.c pipeline/event.c pipeline/outbox.c pipeline/sink.c \
 	pipeline/sink_jsonl.c pipeline/sink_kafka.c pipeline/exporter.c
-PL_PKGS := sqlite3 rdkafka jansson liblz4
-
-PROGS += xw-export
-xw-export_SRCS := pipeline/xw_export.c
-xw-export_LIBS := pipeline common
-xw-export_PKGS := $(PL_PKGS)
+pipeline_DEPS := common
+pipeline_PKGS := sqlite3 rdkafka jansson liblz4
 
 # test tools (release build: the heavy end-to-end proofs use them)
 PROGS += kafka-mock outbox-fill export-verify
 kafka-mock_SRCS := tests/tools/kafka_mock.c
+kafka-mock_LIBS := common
 kafka-mock_PKGS := rdkafka
 outbox-fill_SRCS := tests/tools/outbox_fill.c
-outbox-fill_LIBS := pipeline common
-outbox-fill_PKGS := $(PL_PKGS)
+outbox-fill_LIBS := pipeline
 export-verify_SRCS := tests/tools/export_verify.c
-export-verify_LIBS := pipeline common
-export-verify_PKGS := $(PL_PKGS)
+export-verify_LIBS := pipeline
 
 # unit tests (ASan + UBSan)
 TESTBINS += test_pipeline_queue test_pipeline_outbox test_pipeline_export
 test_pipeline_queue_SRCS := tests/unit/test_pipeline_queue.c
-test_pipeline_queue_LIBS := pipeline common
-test_pipeline_queue_PKGS := cmocka $(PL_PKGS)
+test_pipeline_queue_LIBS := pipeline
+test_pipeline_queue_PKGS := cmocka
 test_pipeline_outbox_SRCS := tests/unit/test_pipeline_outbox.c tests/unit/pipeline_test_helpers.c
-test_pipeline_outbox_LIBS := pipeline common
-test_pipeline_outbox_PKGS := cmocka $(PL_PKGS)
+test_pipeline_outbox_LIBS := pipeline
+test_pipeline_outbox_PKGS := cmocka
 test_pipeline_export_SRCS := tests/unit/test_pipeline_export.c tests/unit/pipeline_test_helpers.c
-test_pipeline_export_LIBS := pipeline common
-test_pipeline_export_PKGS := cmocka $(PL_PKGS)
+test_pipeline_export_LIBS := pipeline
+test_pipeline_export_PKGS := cmocka
 TESTS += test_pipeline_queue test_pipeline_outbox test_pipeline_export
 test_pipeline_queue_TIMEOUT := 120
 test_pipeline_outbox_TIMEOUT := 180
@@ -41,8 +36,7 @@ test_pipeline_export_TIMEOUT := 180
 # concurrency stress: under ASan in `make test`, under ThreadSanitizer in `make tsan`
 TESTBINS += stress_pipeline_queue
 stress_pipeline_queue_SRCS := tests/unit/stress_pipeline_queue.c
-stress_pipeline_queue_LIBS := pipeline common
-stress_pipeline_queue_PKGS := $(PL_PKGS)
+stress_pipeline_queue_LIBS := pipeline
 TESTS += stress_pipeline_queue
 stress_pipeline_queue_TIMEOUT := 120
 TSAN_TESTS += stress_pipeline_queue
@@ -52,8 +46,7 @@ stress_pipeline_queue_TSAN_SRCS := tests/unit/stress_pipeline_queue.c pipeline/q
 # fuzzing the event decoder (JSON-lines files and Kafka payloads are untrusted input)
 FUZZERS += fuzz_pl_event
 fuzz_pl_event_SRCS := tests/fuzz/fuzz_pl_event.c
-fuzz_pl_event_LIBS := pipeline common
-fuzz_pl_event_PKGS := $(PL_PKGS)
+fuzz_pl_event_LIBS := pipeline
 
 # end-to-end proofs against librdkafka's mock cluster, checked with kcat (release builds
 # of xw-export, kafka-mock, outbox-fill and export-verify, to fit the time budget)
@@ -72,15 +65,14 @@ pipeline_export_faults_NEEDS := $(PL_E2E_NEEDS)
 pipeline_export_faults_TIMEOUT := 180
 
 BENCHES += bench_export
-bench_export_SRCS := bench/bench_export.c
-bench_export_LIBS := pipeline common
-bench_export_PKGS := $(PL_PKGS)
+bench_export_SRCS := bench/bench_export.c tools/process_setup.c
+bench_export_LIBS := pipeline
 
-# pl_exporter_process_setup on the real C library (release build: sanitizers replace malloc)
+# tools_exporter_process_setup (tools/process_setup.c, the programs' side of the exporter's
+# malloc tuning) on the real C library (release build: sanitizers replace malloc)
 PROGS += process-setup-check
-process-setup-check_SRCS := tests/tools/process_setup_check.c
-process-setup-check_LIBS := pipeline common
-process-setup-check_PKGS := $(PL_PKGS)
+process-setup-check_SRCS := tests/tools/process_setup_check.c tools/process_setup.c
+process-setup-check_LIBS := common
 TESTS += pipeline_process_setup
 pipeline_process_setup_CMD := $(BUILD)/process-setup-check
 pipeline_process_setup_NEEDS := $(BUILD)/process-setup-check
@@ -94,5 +86,4 @@ xw_export_cli_TIMEOUT := 120
 # differential fuzzing of the encoder's embedded-JSON fast path against jansson
 FUZZERS += fuzz_pl_json
 fuzz_pl_json_SRCS := tests/fuzz/fuzz_pl_json.c
-fuzz_pl_json_LIBS := pipeline common
-fuzz_pl_json_PKGS := $(PL_PKGS)
+fuzz_pl_json_LIBS := pipeline

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/parse.h"
 #include "rules/rules_int.h"
 
 typedef struct {
@@ -176,12 +177,11 @@ static int param(rules_set *s, rules_caction *ca, const char *key, const rules_n
         return 0;
     }
     if (strcmp(key, "purge_recent") == 0) {
-        if (v->t != RN_SCALAR || v->quoted || v->len == 0 || v->len > 4 ||
-            strspn(v->s, "0123456789") != v->len)
+        uint64_t n;
+        if (v->t != RN_SCALAR || v->quoted ||
+            xw_parse_u64_len("purge_recent", v->s, v->len, 0, 1000, &n, NULL) != XW_OK)
             return err(d, v, "purge_recent must be a number of messages from 0 to 1000");
-        ca->purge_recent = (int)strtol(v->s, NULL, 10);
-        if (ca->purge_recent > 1000)
-            return err(d, v, "purge_recent must be a number of messages from 0 to 1000");
+        ca->purge_recent = (int)n;
         return add_param(s, ca, "purge_recent", v, 1, d);
     }
     if (strcmp(key, "super") == 0) {

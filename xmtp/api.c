@@ -17,6 +17,7 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
+#include "common/parse.h"
 #include "xmtp/api_frame.h"
 
 struct xmtp_api {
@@ -134,10 +135,21 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
     size_t len = size * n;
     const char *colon = memchr(buf, ':', len);
     if (len > 5 && strncmp(buf, "HTTP/", 5) == 0) {
-        /* status line: "HTTP/2 200" */
+        /* status line: "HTTP/2 200", "HTTP/1.1 200 OK" (RFC 9110 §15: three digits, 100-599) */
         const char *sp = memchr(buf, ' ', len);
-        if (sp)
-            c->st->http_status = atoi(sp + 1);
+        const char *code = sp ? sp + 1 : buf + len;
+        size_t rest = (size_t)(buf + len - code), cl = 0;
+        while (cl < rest && code[cl] != ' ' && code[cl] != '\r' && code[cl] != '\n')
+            cl++;
+        uint64_t status;
+        xw_errbuf peb = {{0}};
+        if (xw_parse_u64_len("HTTP status", code, cl, 100, 599, &status, &peb) == XW_OK) {
+            c->st->http_status = (int)status;
+        } else if (!c->bad) {
+            c->bad = 1;
+            snprintf(c->bad_why, sizeof c->bad_why, "the server sent an invalid status line (%.110s)",
+                     peb.msg);
+        }
         return len;
     }
     if (!colon) {
@@ -157,15 +169,12 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
     while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
         vl--;
     if (nl == 11 && strncasecmp(buf, "grpc-status", 11) == 0) {
-        char tmp[16];
-        size_t k = vl < sizeof tmp - 1 ? vl : sizeof tmp - 1;
-        memcpy(tmp, v, k);
-        tmp[k] = 0;
-        char *end;
-        long code = strtol(tmp, &end, 10);
-        if (*end || code < 0 || code > 16) {
+        uint64_t code;
+        xw_errbuf peb = {{0}};
+        if (xw_parse_u64_len("grpc-status", v, vl, 0, 16, &code, &peb) != XW_OK) {
             c->bad = 1;
-            snprintf(c->bad_why, sizeof c->bad_why, "the server sent an invalid grpc-status '%s'", tmp);
+            snprintf(c->bad_why, sizeof c->bad_why, "the server sent an invalid grpc-status (%.110s)",
+                     peb.msg);
         } else {
             c->st->code = (int)code;
             c->have_status = 1;

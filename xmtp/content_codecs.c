@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common/codec.h"
+#include "common/parse.h"
 #include "xmtp/content_int.h"
 
 static int oom(xw_errbuf *eb) { return xw_errf(eb, XW_ENOMEM, "out of memory in a content codec"); }
@@ -228,11 +229,10 @@ int xmtp_ct_dec_remote_attachment(xmtp_content *c, const xmtp_encoded_content *e
     r->filename = xmtp_ec_param(ec, "filename");
     const char *len = xmtp_ec_param(ec, "contentLength");
     if (len) {
-        char *end = NULL;
-        unsigned long long v = strtoull(len, &end, 10);
-        if (!*len || *end || v > UINT32_MAX || len[0] == '-' || len[0] == '+' || len[0] == ' ')
-            return xw_errf(eb, XW_EXMTP_CONTENT, "remote attachment contentLength \"%.20s\" is not a size",
-                           len);
+        uint64_t v;
+        xw_errbuf peb = {{0}};
+        if (xw_parse_u64("contentLength", len, 0, UINT32_MAX, &v, &peb) != XW_OK)
+            return xw_errf(eb, XW_EXMTP_CONTENT, "remote attachment %s", peb.msg);
         r->has_content_length = 1;
         r->content_length = (uint32_t)v;
     }

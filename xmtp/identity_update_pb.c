@@ -15,6 +15,7 @@
 
 #include "common/alloc.h"
 #include "common/codec.h"
+#include "common/parse.h"
 #include "gen/xmtp/identity/associations/association.pb-c.h"
 #include "gen/xmtp/identity/associations/signature.pb-c.h"
 #include "proto/pb.h"
@@ -238,15 +239,22 @@ static int dec_member(const PbMember *p, xmtp_member_id *m, const char *what, xw
     }
 }
 
-/* "eip155:<chain>:<address>" (CAIP-10) into chain id and account text, best effort. */
+/* "eip155:<chain>:<address>" (CAIP-10) into chain id and account text, for messages only: any
+ * other text (another namespace, a chain that is not a whole number) is kept whole as the
+ * account, with chain id 0. */
 static void dec_caip10(const char *s, xmtp_signature *out)
 {
-    unsigned long long chain = 0;
-    char acct[64] = "";
-    if (s && sscanf(s, "eip155:%llu:%63s", &chain, acct) >= 1) {
+    static const char pfx[] = "eip155:";
+    if (!s)
+        return;
+    const char *c = strncmp(s, pfx, sizeof pfx - 1) == 0 ? s + sizeof pfx - 1 : NULL;
+    const char *colon = c ? strchr(c, ':') : NULL;
+    uint64_t chain;
+    if (c && xw_parse_u64_len("chain id", c, colon ? (size_t)(colon - c) : strlen(c), 0, UINT64_MAX, &chain,
+                              NULL) == XW_OK) {
         out->chain_id = chain;
-        snprintf(out->account, sizeof out->account, "%s", acct);
-    } else if (s) {
+        snprintf(out->account, sizeof out->account, "%.63s", colon ? colon + 1 : "");
+    } else {
         snprintf(out->account, sizeof out->account, "%.63s", s);
     }
 }

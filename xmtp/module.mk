@@ -3,39 +3,38 @@
 # fragment, xmtp/api.mk, and is not part of this list.
 LIBS += xmtp
 xmtp_SRCS := $(filter-out xmtp/api%,$(wildcard xmtp/*.c))
-XMTP_PKGS := libsodium libsecp256k1 jansson libprotobuf-c
+xmtp_DEPS := mlspq mls xwproto common
+xmtp_PKGS := libsodium libsecp256k1 jansson libprotobuf-c
 
 TESTBINS += test_xmtp_identity
 test_xmtp_identity_SRCS := tests/unit/test_xmtp_identity.c
-test_xmtp_identity_LIBS := xmtp xwproto common
-test_xmtp_identity_PKGS := cmocka sqlite3 $(XMTP_PKGS)
+test_xmtp_identity_LIBS := xmtp
+test_xmtp_identity_PKGS := cmocka sqlite3
 TESTS += test_xmtp_identity
 test_xmtp_identity_TIMEOUT := 60
 
 TESTBINS += test_xmtp_association
 test_xmtp_association_SRCS := tests/unit/test_xmtp_association.c
-test_xmtp_association_LIBS := xmtp xwproto common
-test_xmtp_association_PKGS := cmocka $(XMTP_PKGS)
+test_xmtp_association_LIBS := xmtp
+test_xmtp_association_PKGS := cmocka
 TESTS += test_xmtp_association
 test_xmtp_association_TIMEOUT := 60
 
 FUZZERS += fuzz_xmtp_identity
 fuzz_xmtp_identity_SRCS := tests/fuzz/fuzz_xmtp_identity.c
-fuzz_xmtp_identity_LIBS := xmtp xwproto common
-fuzz_xmtp_identity_PKGS := $(XMTP_PKGS)
+fuzz_xmtp_identity_LIBS := xmtp
 
 TESTBINS += test_xmtp_content
 test_xmtp_content_SRCS := tests/unit/test_xmtp_content.c
-test_xmtp_content_LIBS := xmtp xwproto common
-test_xmtp_content_PKGS := cmocka $(XMTP_PKGS)
+test_xmtp_content_LIBS := xmtp
+test_xmtp_content_PKGS := cmocka
 TESTS += test_xmtp_content
 test_xmtp_content_TIMEOUT := 60
 
 # Cross-checks with libxmtp (@xmtp/node-bindings 1.9.1), viem and @noble/curves.
 TESTBINS += xmtp_interop_helper
 xmtp_interop_helper_SRCS := tests/interop/xmtp_helper.c
-xmtp_interop_helper_LIBS := xmtp xwproto common
-xmtp_interop_helper_PKGS := $(XMTP_PKGS)
+xmtp_interop_helper_LIBS := xmtp
 TESTS += interop_xmtp_identity
 interop_xmtp_identity_CMD := node tests/interop/xmtp_identity.mjs $(BUILD)/tests/xmtp_interop_helper
 interop_xmtp_identity_NEEDS = $(BUILD)/tests/xmtp_interop_helper $(INTEROP_NPM)
@@ -49,10 +48,8 @@ interop_xmtp_identity_updates_TIMEOUT := 120
 
 FUZZERS += fuzz_xmtp_content
 fuzz_xmtp_content_SRCS := tests/fuzz/fuzz_xmtp_content.c
-fuzz_xmtp_content_LIBS := xmtp xwproto common
-fuzz_xmtp_content_PKGS := $(XMTP_PKGS)
+fuzz_xmtp_content_LIBS := xmtp
 
 BENCHES += bench_xmtp_identity
 bench_xmtp_identity_SRCS := bench/bench_xmtp_identity.c
-bench_xmtp_identity_LIBS := xmtp xwproto common
-bench_xmtp_identity_PKGS := $(XMTP_PKGS)
+bench_xmtp_identity_LIBS := xmtp

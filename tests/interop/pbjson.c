@@ -18,6 +18,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/codec.h"
+#include "common/parse.h"
 #include "proto/pb.h"
 
 /* our field name -> XMTP's JSON name, where proto/README.md renames a field */
@@ -238,13 +239,18 @@ static int value_from_json(const ProtobufCFieldDescriptor *f, json_t *v, void *p
         if (!json_is_string(v))
             return set_err(err, errlen, "%s%s: expected a decimal string", f->name, "");
         const char *s = json_string_value(v);
-        char *end;
-        if (f->type == PROTOBUF_C_TYPE_UINT64 || f->type == PROTOBUF_C_TYPE_FIXED64)
-            *(uint64_t *)p = strtoull(s, &end, 10);
-        else
-            *(int64_t *)p = strtoll(s, &end, 10);
-        if (*s == 0 || *end)
-            return set_err(err, errlen, "%s: bad integer %s", f->name, s);
+        xw_errbuf peb = {{0}};
+        uint64_t u;
+        int64_t i;
+        if (f->type == PROTOBUF_C_TYPE_UINT64 || f->type == PROTOBUF_C_TYPE_FIXED64) {
+            if (xw_parse_u64(f->name, s, 0, UINT64_MAX, &u, &peb) != XW_OK)
+                return set_err(err, errlen, "%s%s", peb.msg, "");
+            *(uint64_t *)p = u;
+        } else {
+            if (xw_parse_i64(f->name, s, INT64_MIN, INT64_MAX, &i, &peb) != XW_OK)
+                return set_err(err, errlen, "%s%s", peb.msg, "");
+            *(int64_t *)p = i;
+        }
         return 0;
     }
     case PROTOBUF_C_TYPE_ENUM: {

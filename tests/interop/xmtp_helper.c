@@ -12,6 +12,7 @@
 
 #include "common/alloc.h"
 #include "common/codec.h"
+#include "common/parse.h"
 #include "xmtp/association.h"
 #include "xmtp/content.h"
 #include "xmtp/identity_update.h"
@@ -27,6 +28,12 @@ static const char *s(json_t *o, const char *k)
 {
     const char *v = json_string_value(json_object_get(o, k));
     return v ? v : "";
+}
+
+/* A u64 sent as decimal text (JSON numbers cannot carry every u64). */
+static int u64_of(json_t *o, const char *k, uint64_t *out, xw_errbuf *eb)
+{
+    return xw_parse_u64(k, s(o, k), 0, UINT64_MAX, out, eb);
 }
 
 static int unhex(const char *h, xw_buf *b) { return xw_hex_decode(h, strlen(h), b); }
@@ -375,8 +382,10 @@ static json_t *idu_build(json_t *req)
 {
     xw_errbuf eb = {{0}};
     xmtp_idu *u = NULL;
-    const char *ts = s(req, "ts");
-    int rc = xmtp_idu_new(s(req, "inboxId"), strtoull(ts, NULL, 10), &u, &eb);
+    uint64_t ts, nonce;
+    int rc = u64_of(req, "ts", &ts, &eb);
+    if (!rc)
+        rc = xmtp_idu_new(s(req, "inboxId"), ts, &u, &eb);
     json_t *acts = json_object_get(req, "actions");
     for (size_t i = 0; !rc && i < json_array_size(acts); i++) {
         json_t *a = json_array_get(acts, i);
@@ -386,9 +395,10 @@ static json_t *idu_build(json_t *req)
             break;
         if (strcmp(kind, "create") && (rc = member_of(json_object_get(a, "signer"), &signer, &eb)))
             break;
-        if (!strcmp(kind, "create"))
-            rc = xmtp_idu_create_inbox(u, m.bytes, strtoull(s(a, "nonce"), NULL, 10), &eb);
-        else if (!strcmp(kind, "add"))
+        if (!strcmp(kind, "create")) {
+            if (!(rc = u64_of(a, "nonce", &nonce, &eb)))
+                rc = xmtp_idu_create_inbox(u, m.bytes, nonce, &eb);
+        } else if (!strcmp(kind, "add"))
             rc = xmtp_idu_add_association(u, &m, &signer, &eb);
         else if (!strcmp(kind, "revoke"))
             rc = xmtp_idu_revoke(u, &m, &signer, &eb);
@@ -442,12 +452,9 @@ static json_t *handle(json_t *req)
         char id[65];
         const char *a = s(req, "address");
         /* the nonce comes as decimal text: JSON numbers cannot carry every u64 */
-        const char *ns = s(req, "nonce");
-        char *end = NULL;
-        unsigned long long nonce = strtoull(ns, &end, 10);
-        if (!*ns || *end)
-            rc = xw_errf(&eb, XW_EINVAL, "nonce must be decimal text");
-        else
+        uint64_t nonce;
+        rc = u64_of(req, "nonce", &nonce, &eb);
+        if (!rc)
             rc = xmtp_inbox_id_from_text(a, strlen(a), nonce, id, &eb);
         if (!rc)
             res = json_pack("{s:s}", "inboxId", id);

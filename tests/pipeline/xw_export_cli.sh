@@ -32,6 +32,16 @@ check "unknown kind in --topic-for: exit 2" bash -c "[ $rc -eq 2 ] && grep -q 'u
 check "weakening acks is refused: exit 1 with the reason" bash -c "[ $rc -eq 1 ] && grep -q 'acks is set by the exporter' '$work/e4'"
 "$X" --outbox /nonexistent-dir/x.db --counts 2>"$work/e5"; rc=$?
 check "unopenable outbox: exit 1 with the path" bash -c "[ $rc -eq 1 ] && grep -q 'cannot open outbox database /nonexistent-dir/x.db' '$work/e5'"
+for bad in -5 12x "" 99999999999; do
+  "$X" --outbox "$work/a.db" --jsonl - --max-in-flight "$bad" 2>"$work/e6"; rc=$?
+  case $bad in
+    -*) want='--max-in-flight must not be negative' ;;
+    9*) want='is out of range; give a whole number from 1 to 10000000' ;;
+    "") want='--max-in-flight is empty' ;;
+    *) want="'$bad' is not a whole number" ;;
+  esac
+  check "--max-in-flight '$bad': exit 2, says why" bash -c "[ $rc -eq 2 ] && grep -qF -- \"$want\" '$work/e6'"
+done
 
 # JSON lines to a file
 "$B/outbox-fill" "$work/j.db" 5000 50 >/dev/null

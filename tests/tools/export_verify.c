@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/parse.h"
 #include "pipeline/event.h"
 #include "pipeline/stage.h"
 
@@ -29,9 +30,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: export-verify N GROUPS < kcat-output\n");
         return 2;
     }
-    unsigned long n = strtoul(argv[1], NULL, 10), groups = strtoul(argv[2], NULL, 10);
-    if (n == 0 || groups == 0)
+    uint64_t n64, groups64;
+    xw_errbuf peb = {{0}};
+    if (xw_parse_u64("N", argv[1], 1, UINT32_MAX, &n64, &peb) != XW_OK ||
+        xw_parse_u64("GROUPS", argv[2], 1, UINT32_MAX, &groups64, &peb) != XW_OK) {
+        fprintf(stderr, "export-verify: %s\n", peb.msg);
         return 2;
+    }
+    unsigned long n = (unsigned long)n64, groups = (unsigned long)groups64;
     uint64_t *hash = calloc(n, sizeof *hash); /* payload hash of the first copy, 0 = unseen */
     uint32_t *copies = calloc(n, sizeof *copies);
     long *next_n = calloc(groups, sizeof *next_n);
@@ -54,10 +60,9 @@ int main(int argc, char **argv)
         *payload++ = '\0';
         pl_event ev;
         xw_errbuf eb = {{0}};
-        unsigned long idx;
-        char *end;
+        uint64_t idx;
         if (pl_event_decode(payload, strlen(payload), &ev, &eb) != XW_OK || strncmp(ev.id, "ev-", 3) != 0 ||
-            (idx = strtoul(ev.id + 3, &end, 10), *end) || idx >= n) {
+            xw_parse_u64("event number", ev.id + 3, 0, n - 1, &idx, &eb) != XW_OK) {
             if (bad++ < 5)
                 fprintf(stderr, "bad event on line %lu: %s\n", received,
                         eb.msg[0] ? eb.msg : "unexpected id");

@@ -26,22 +26,22 @@
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/parse.h"
+
 static rd_kafka_mock_cluster_t *mc;
 
 static int parse_int(const char *s, long *out)
 {
-    char *end;
-    if (!s || !*s)
+    int64_t v;
+    if (xw_parse_i64(NULL, s, LONG_MIN, LONG_MAX, &v, NULL) != XW_OK)
         return -1;
-    long v = strtol(s, &end, 10);
-    if (*end)
-        return -1;
-    *out = v;
+    *out = (long)v;
     return 0;
 }
 

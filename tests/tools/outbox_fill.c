@@ -10,30 +10,34 @@
  * where k counts that group's events from 0 (plus "pad": PAD x's when PAD is given, to
  * make events larger). export-verify checks exactly this shape.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/parse.h"
 #include "pipeline/outbox.h"
 #include "pipeline/stage.h"
 
-static int parse_u(const char *s, unsigned long *out)
+static int parse_u(const char *what, const char *s, unsigned long *out)
 {
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end)
+    uint64_t v;
+    xw_errbuf eb = {{0}};
+    if (xw_parse_u64(what, s, 0, ULONG_MAX, &v, &eb) != XW_OK) {
+        fprintf(stderr, "outbox-fill: %s\n", eb.msg);
         return -1;
-    *out = v;
+    }
+    *out = (unsigned long)v;
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     unsigned long n, groups, batch = 10000, pad = 0;
-    if (argc < 4 || parse_u(argv[2], &n) || parse_u(argv[3], &groups) || groups == 0 ||
-        (argc > 4 && (parse_u(argv[4], &batch) || batch == 0)) ||
-        (argc > 5 && (parse_u(argv[5], &pad) || pad > 100000))) {
+    if (argc < 4 || parse_u("N", argv[2], &n) || parse_u("GROUPS", argv[3], &groups) || groups == 0 ||
+        (argc > 4 && (parse_u("BATCH", argv[4], &batch) || batch == 0)) ||
+        (argc > 5 && (parse_u("PAD", argv[5], &pad) || pad > 100000))) {
         fprintf(stderr, "usage: outbox-fill DB N GROUPS [BATCH [PAD]]\n");
         return 2;
     }

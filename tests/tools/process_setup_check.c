@@ -1,15 +1,15 @@
 /*
- * process-setup-check: checks pl_exporter_process_setup() on the real C library (a release
- * build: the sanitizers replace malloc and ignore mallopt). Small blocks freed beyond the
- * thread cache go to glibc's fastbins by default (mallinfo2's fsmblks > 0, which shows the
- * probe sees them); after the setup, none may. Ends with "process-setup-check: P passed, F
- * failed".
+ * process-setup-check: checks tools_exporter_process_setup() (tools/process_setup.c) on the
+ * real C library (a release build: the sanitizers replace malloc and ignore mallopt). Small blocks freed
+ * beyond the thread cache go to glibc's fastbins by default (mallinfo2's fsmblks > 0, which shows the probe
+ * sees them); after the setup, none may. Ends with "process-setup-check: P passed, F failed".
  */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pipeline/exporter.h"
+#include "common/err.h"
+#include "tools/process_setup.h"
 
 #define BLOCKS 256
 
@@ -42,13 +42,13 @@ int main(void)
         fail++;
         printf("FAIL: by default, freed small blocks should reach the fastbins (the probe sees nothing)\n");
     }
-    int rc = pl_exporter_process_setup();
+    int rc = tools_exporter_process_setup();
     if (rc == XW_OK) {
         pass++;
-        printf("ok:   pl_exporter_process_setup returns XW_OK\n");
+        printf("ok:   tools_exporter_process_setup returns XW_OK\n");
     } else {
         fail++;
-        printf("FAIL: pl_exporter_process_setup returned %s\n", xw_strerror(rc));
+        printf("FAIL: tools_exporter_process_setup returned %s\n", xw_strerror(rc));
     }
     size_t after = fastbin_bytes_after_frees();
     if (after == 0) {

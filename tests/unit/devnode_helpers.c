@@ -18,6 +18,7 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
+#include "common/parse.h"
 #include "proto/pb.h"
 
 static void die(const char *what)
@@ -237,10 +238,11 @@ static int raw_header_cb(nghttp2_session *s, const nghttp2_frame *f, const uint8
     size_t k = vl < sizeof v - 1 ? vl : sizeof v - 1;
     memcpy(v, value, k);
     v[k] = 0;
+    uint64_t num;
     if (nl == 7 && !memcmp(name, ":status", 7))
-        r->http_status = atoi(v);
+        r->http_status = xw_parse_u64(":status", v, 100, 599, &num, NULL) == XW_OK ? (int)num : -2;
     else if (nl == 11 && !memcmp(name, "grpc-status", 11))
-        r->grpc_status = atoi(v);
+        r->grpc_status = xw_parse_u64("grpc-status", v, 0, 16, &num, NULL) == XW_OK ? (int)num : -2;
     else if (nl == 12 && !memcmp(name, "grpc-message", 12))
         snprintf(r->grpc_msg, sizeof r->grpc_msg, "%s", v);
     return 0;

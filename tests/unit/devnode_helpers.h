@@ -62,8 +62,8 @@ int32_t raw_request_timeout(rawc *r, const char *path, const char *ctype, const 
 /* Runs the session until stream `sid` closes, the connection ends, or ms pass. Returns 1 if
  * the stream closed. */
 int raw_run(rawc *r, int32_t sid, int ms);
-int raw_grpc_status(rawc *r); /* -1 if none */
-int raw_http_status(rawc *r); /* 0 if none */
+int raw_grpc_status(rawc *r); /* -1 if none, -2 if not a number from 0 to 16 */
+int raw_http_status(rawc *r); /* 0 if none, -2 if not a status from 100 to 599 */
 const char *raw_grpc_message(rawc *r);
 size_t raw_data_len(rawc *r); /* DATA bytes received */
 int raw_conn_closed(rawc *r); /* the server closed the connection / sent GOAWAY */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/parse.h"
 #include "mls/group.h"
 #include "mls/keypackage.h"
 
@@ -160,8 +161,15 @@ static int messages(const char *what)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        rng_state = strtoull(argv[1], NULL, 0) | 1;
+    if (argc > 1) {
+        uint64_t seed;
+        xw_errbuf peb = {{0}};
+        if (xw_parse_u64("SEED", argv[1], 0, UINT64_MAX, &seed, &peb) != XW_OK) {
+            fprintf(stderr, "usage: test_mls_scenario [SEED]: %s\n0 passed, 1 failed\n", peb.msg);
+            return 2;
+        }
+        rng_state = seed | 1;
+    }
     suite = mls_suite_get(3);
     mls_group_config_default(&cfg);
     xw_buf kp;

@@ -19,6 +19,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "pipeline/exporter.h"
 #include "tests/unit/pipeline_test_helpers.h"
 
@@ -94,7 +95,18 @@ typedef struct {
     int broken, restarts, refusals, failing;
 } script_sink;
 
-static int ev_num(const char *id) { return atoi(id + 3); }
+/* The number in an event id "ev-NNNNNNNNNN" that this file made; anything else is a bug in the
+ * test or the exporter, and stops the run (this may be called on the exporter's thread). */
+static int ev_num(const char *id)
+{
+    uint64_t n;
+    xw_errbuf eb = {{0}};
+    if (strncmp(id, "ev-", 3) != 0 || xw_parse_u64("event number", id + 3, 0, 999999, &n, &eb) != XW_OK) {
+        fprintf(stderr, "unexpected event id '%s' %s\n", id, eb.msg);
+        abort();
+    }
+    return (int)n;
+}
 
 static int script_produce(pl_sink *s, const pl_sink_msg *m, void *opaque, xw_errbuf *eb)
 {

@@ -18,6 +18,7 @@
 
 #include "common/alloc.h"
 #include "common/codec.h"
+#include "common/parse.h"
 #include "mls/mlkem.h"
 #include "mls/pq_hash.h"
 
@@ -25,7 +26,13 @@
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 10000;
+    uint64_t n64 = 10000;
+    xw_errbuf peb = {{0}};
+    if (argc > 1 && xw_parse_u64("N", argv[1], 1, 1000000, &n64, &peb) != XW_OK) {
+        printf("%s\n0 passed, 1 failed\n", peb.msg);
+        return 1;
+    }
+    long n = (long)n64;
     const char *want = n == 10000     ? "f959d18d3d1180121433bf0e05f11e7908cf9d03edc150b2b07cb90bef5bc1c1"
                        : n == 1000000 ? "3b108396a277f2952ff3243a985c9709bcb95788c39b7b36a2c4e19d1a41e51e"
                                       : NULL;

@@ -433,7 +433,23 @@ static void test_bad_bodies(void **state)
                            {"scheme", "s"},
                            {"contentDigest", "d"},
                            {"contentLength", "-1"}},
-               6, "u", 1, "not a size");
+               6, "u", 1, "contentLength must not be negative");
+    expect_bad("xmtp.org", "remoteStaticAttachment", 1,
+               (xmtp_kv[]){{"secret", "00"},
+                           {"salt", "00"},
+                           {"nonce", "00"},
+                           {"scheme", "s"},
+                           {"contentDigest", "d"},
+                           {"contentLength", "12 "}},
+               6, "u", 1, "'12 ' is not a whole number");
+    expect_bad("xmtp.org", "remoteStaticAttachment", 1,
+               (xmtp_kv[]){{"secret", "00"},
+                           {"salt", "00"},
+                           {"nonce", "00"},
+                           {"scheme", "s"},
+                           {"contentDigest", "d"},
+                           {"contentLength", "4294967296"}},
+               6, "u", 1, "out of range; give a whole number from 0 to 4294967295");
     expect_bad("xmtp.org", "multiRemoteStaticAttachment", 1, NULL, 0, "\x0a\x05\x32\x03\xff\xff\xff", 7,
                "UTF-8");
     expect_bad("xmtp.org", "group_updated", 1, NULL, 0, "\x12\x02\x0a", 3, "GroupUpdated");

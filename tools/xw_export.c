@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/parse.h"
 #include "pipeline/exporter.h"
+#include "tools/process_setup.h"
 
 static pl_exporter *g_ex;
 
@@ -53,16 +55,6 @@ static int print_failed(void *ctx, const pl_outbox_row *row, const char *error)
     return 0;
 }
 
-static int parse_size(const char *s, size_t *out)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || v == 0)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *outbox = NULL, *jsonl = NULL;
@@ -70,7 +62,7 @@ int main(int argc, char **argv)
     pl_kafka_config kc = {0};
     pl_exporter_config ec = {0};
     xw_log_set_level(XW_LOG_WARN);
-    pl_exporter_process_setup(); /* a tuning: without it the export is only slower */
+    tools_exporter_process_setup(); /* a tuning: without it the export is only slower */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -110,8 +102,12 @@ int main(int argc, char **argv)
             jsonl = v;
             i++;
         } else if (strcmp(a, "--max-in-flight") == 0 && v) {
-            if (parse_size(v, &ec.max_in_flight) != 0)
-                usage("--max-in-flight takes a positive number");
+            xw_errbuf eb = {{0}};
+            uint64_t n;
+            /* the exporter raises a value below a whole row and refuses one above 10,000,000 */
+            if (xw_parse_u64("--max-in-flight", v, 1, 10000000, &n, &eb) != XW_OK)
+                usage(eb.msg);
+            ec.max_in_flight = (size_t)n;
             i++;
         } else if (strcmp(a, "--log-level") == 0 && v) {
             int l = xw_log_level_parse(v);

@@ -27,6 +27,7 @@
 
 #include "common/alloc.h"
 #include "common/codec.h"
+#include "common/parse.h"
 #include "mls/group.h"
 #include "mls/hpke.h"
 #include "mls/keypackage.h"
@@ -317,6 +318,8 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
         int n = argc - 1 > 64 ? 64 : argc - 1;
         for (int i = 0; i < n; i++)
             xw_buf_init(&bufs[i], PEER_MAX);
+        if (argc - 1 > 64)
+            rc = xw_errf(eb, XW_ELIMIT, "at most 64 key packages per commit, got %d", argc - 1);
         for (int i = 0; i < n && rc == XW_OK; i++) {
             if (arg_bytes(argv[1 + i], &bufs[i]) != XW_OK)
                 rc = xw_errf(eb, XW_EINVAL, "key package %d is not hex or a readable @file", i + 1);
@@ -331,11 +334,11 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
     } else if (!strcmp(cmd, "remove") && argc >= 2) {
         uint32_t leaves[64];
         int n = argc - 1 > 64 ? 64 : argc - 1;
+        if (argc - 1 > 64)
+            rc = xw_errf(eb, XW_ELIMIT, "at most 64 leaves per commit, got %d", argc - 1);
         for (int i = 0; i < n && rc == XW_OK; i++) {
-            char *end;
-            unsigned long v = strtoul(argv[1 + i], &end, 10);
-            if (*end || v > UINT32_MAX)
-                rc = xw_errf(eb, XW_EINVAL, "leaf index \"%s\" is not a number", argv[1 + i]);
+            uint64_t v = 0;
+            rc = xw_parse_u64("leaf index", argv[1 + i], 0, UINT32_MAX, &v, eb);
             leaves[i] = (uint32_t)v;
         }
         mls_commit_opts o = {.remove = leaves, .n_remove = (size_t)n};
@@ -348,13 +351,11 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
         mls_commit_opts o = {.include_pending = 1};
         rc = do_commit(pr, &o, eb);
     } else if (!strcmp(cmd, "propose-remove") && argc == 2) {
-        char *end;
-        unsigned long v = strtoul(argv[1], &end, 10);
+        uint64_t v = 0;
         xw_buf m;
         xw_buf_init(&m, PEER_MAX);
-        if (*end || v > UINT32_MAX)
-            rc = xw_errf(eb, XW_EINVAL, "leaf index \"%s\" is not a number", argv[1]);
-        else
+        rc = xw_parse_u64("leaf index", argv[1], 0, UINT32_MAX, &v, eb);
+        if (rc == XW_OK)
             rc = mls_group_propose_remove(pr->g, (uint32_t)v, &m, eb);
         if (rc == XW_OK)
             print_hex("proposal", m.data, m.len);
@@ -463,13 +464,18 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
 
 int main(int argc, char **argv)
 {
-    int suite = 3, public_hs = 0, i = 1;
+    uint64_t suite = 3;
+    int public_hs = 0, i = 1;
+    xw_errbuf eb = {{0}};
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
-        if (!strcmp(argv[i], "--suite") && i + 1 < argc)
-            suite = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--public"))
+        if (!strcmp(argv[i], "--suite") && i + 1 < argc) {
+            if (xw_parse_u64("--suite", argv[++i], 1, UINT16_MAX, &suite, &eb) != XW_OK) {
+                die("%s", eb.msg);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--public")) {
             public_hs = 1;
-        else {
+        } else {
             usage();
             return 2;
         }
@@ -479,12 +485,11 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!mls_suite_get((uint16_t)suite))
-        return die("cipher suite %d is not supported (1 and 3 are)", suite);
+        return die("cipher suite %u is not supported (1 and 3 are)", (unsigned)suite);
     const char *path = argv[i];
     peer pr;
     memset(&pr, 0, sizeof pr);
     xw_buf_init(&pr.identity, 1 << 16);
-    xw_errbuf eb = {{0}};
     if (access(path, F_OK) == 0) {
         if (peer_load(&pr, path, &eb) != XW_OK) {
             peer_free(&pr);
