@@ -1,6 +1,6 @@
 # mls/ group half (RFC 9420 §7, §10-§12): ratchet tree, TreeKEM, key packages, proposals,
 # commits, welcomes, group state. Built into the same library as the core (libmls).
-mls_SRCS += mls/leaf.c mls/tree.c mls/tree_hash.c mls/keypackage.c mls/proposal.c mls/treekem.c mls/group.c mls/commit.c mls/welcome.c mls/group_state.c
+mls_SRCS += mls/leaf.c mls/tree.c mls/tree_hash.c mls/keypackage.c mls/proposal.c mls/treekem.c mls/group.c mls/roster.c mls/proposal_list.c mls/commit.c mls/welcome.c mls/group_state.c
 
 # The vector kinds of the group half: one suite per kind, like the core kinds.
 MLS_GROUP_VECTOR_KINDS := tree-validation tree-operations treekem welcome \

@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         {{sig, 64}, {tag, 32}}};
         mls_group *next = NULL;
         int removed = 0;
-        rc = mls_group_process_commit(member, &ac, &next, &removed, NULL);
+        rc = mls_group_process_commit(member, &ac, &next, &removed, NULL, NULL);
         mls_group_free(next);
         check_unchanged(); /* processing builds a fork; the group itself never changes */
     } else {
