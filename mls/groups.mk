@@ -28,6 +28,14 @@ test_mls_group_reject_PKGS := openssl libsodium cmocka
 TESTS += test_mls_group_reject
 test_mls_group_reject_TIMEOUT := 120
 
+# the leaf check, received commits staged for inspection, the committer's proposal filtering
+TESTBINS += test_mls_group_roster
+test_mls_group_roster_SRCS := tests/unit/test_mls_group_roster.c tests/unit/mls_group_helpers.c
+test_mls_group_roster_LIBS := mls common
+test_mls_group_roster_PKGS := openssl libsodium cmocka
+TESTS += test_mls_group_roster
+test_mls_group_roster_TIMEOUT := 120
+
 # build/mls-peer: a command-line member whose state lives in a file (tests/interop/README.md).
 PROGS += mls-peer
 mls-peer_SRCS := mls/mls_peer.c

@@ -378,6 +378,8 @@ int mls_group_apply_proposals(const mls_group *g, mls_group *next, const mls_pli
             rc = mls_commit_changes_add(a->changes, MLS_ROSTER_REMOVED, items[i].p->removed, items[i].sender,
                                         gone, NULL);
         mls_tree_remove(next->tree, items[i].p->removed);
+        if (items[i].p->removed == next->me)
+            next->active = 0; /* even when an Add of this commit takes the slot again */
     }
     /* Adds, in order */
     for (size_t i = 0; i < n && rc == XW_OK; i++) {
