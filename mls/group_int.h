@@ -176,7 +176,7 @@ int mls_group_framing_ctx(mls_group *g, mls_framing_ctx *ctx, xw_errbuf *eb);
  * to reject. */
 extern int mls_group_test_unchecked;
 #else
-#define mls_group_test_unchecked 0
+static const int mls_group_test_unchecked = 0;
 #endif
 
 #endif
