@@ -1,11 +1,12 @@
 /*
- * Proposal lists and commits (RFC 9420 §12.1-§12.4.2): validation of a proposal received on
- * its own, the §12.2 rules for a committed list, applying it in the §12.3 order, creating a
- * commit (with its UpdatePath and Welcome) and processing a received one.
+ * Commits (RFC 9420 §12.4): decoding a received one and processing it (proposal list through
+ * proposal_list.c, the UpdatePath with the leaf check on the committer's new leaf, the key
+ * schedule and the confirmation tag), creating one (the committer's list, with its cached
+ * proposals filtered, the UpdatePath and the Welcome), and sending proposals.
  *
  * Both directions build the next epoch in a fork of the group (mls_group_fork), so a
  * failure anywhere leaves the current epoch untouched; the fork becomes the staged commit
- * (own) or replaces the current epoch (received).
+ * (own) or the incoming commit (received) that group.c merges or drops.
  */
 #include <sodium.h>
 #include <string.h>
@@ -14,240 +15,6 @@
 #include "mls/group_int.h"
 
 #define MAX_ITEMS 4096
-
-#ifdef XW_TESTING
-/* Test builds only: when set, mls_group_commit skips the §12.2 checks of its own proposal
- * list, so that tests can produce signed but invalid commits for receivers to reject. */
-int mls_group_test_unchecked;
-#else
-static const int mls_group_test_unchecked = 0;
-#endif
-
-static int default_ext(uint16_t t) { return t >= 1 && t <= 5; }
-
-/* Every current member (excluding `removed`) supports the required_capabilities in exts. */
-static int check_required_caps(const mls_group *g, mls_tree *t, mls_span exts, xw_errbuf *eb)
-{
-    mls_span req;
-    if (!mls_extensions_find(exts, MLS_EXT_REQUIRED_CAPABILITIES, &req))
-        return XW_OK;
-    for (uint32_t i = 0; i < t->n_leaves; i++) {
-        const mls_leaf *l = mls_tree_leaf(t, i);
-        if (!l)
-            continue;
-        /* mls_leaf_validate checks required capabilities among other things; reuse its
-         * capability part by validating against an empty group id only for key packages */
-        mls_reader r;
-        mls_reader_init(&r, req.p, req.len, NULL);
-        for (int list = 0; list < 3; list++) {
-            mls_span v = mls_read_opaque(&r);
-            for (size_t k = 0; k + 1 < v.len; k += 2) {
-                uint16_t ty = (uint16_t)(v.p[k] << 8 | v.p[k + 1]);
-                mls_span have = list == 0 ? l->ext_types : list == 1 ? l->proposal_types : l->cred_types;
-                if (list == 0 && default_ext(ty))
-                    continue;
-                if (list == 1 && ty >= 1 && ty <= 7)
-                    continue;
-                if (!mls_u16_list_has(have, ty))
-                    return xw_errf(eb, XW_EMLS_PROPOSAL,
-                                   "member %u does not support %s 0x%04x that the new required_capabilities "
-                                   "extension requires",
-                                   i,
-                                   list == 0   ? "extension"
-                                   : list == 1 ? "proposal type"
-                                               : "credential type",
-                                   ty);
-            }
-        }
-        if (r.err)
-            return xw_errf(eb, XW_EMALFORMED, "required_capabilities extension is malformed");
-    }
-    (void)g;
-    return XW_OK;
-}
-
-/* Checks of one proposal that do not depend on the rest of the list. */
-static int check_one(const mls_group *g, const mls_proposal *p, uint32_t sender, mls_span exts, xw_errbuf *eb)
-{
-    const mls_suite *s = g->suite;
-    mls_span gid = {g->group_id.data, g->group_id.len};
-    switch (p->type) {
-    case MLS_PROPOSAL_ADD: {
-        /* RFC 9420 §7.3 recommends the lifetime check for what a member receives; the
-         * sender always checks (mls_group_commit) */
-        int rc = mls_key_package_validate(s, p->kp, g->cfg.check_lifetimes ? mls_group_now(g) : 0, exts, eb);
-        const mls_leaf *l = p->kp->leaf;
-        if (rc == XW_OK && g->cfg.max_lifetime && l->not_after - l->not_before > g->cfg.max_lifetime)
-            rc = xw_errf(eb, XW_EMLS_KEYPACKAGE,
-                         "key package is valid for %llu seconds, more than the group's maximum of %llu; ask "
-                         "the member "
-                         "for a key package with a shorter lifetime",
-                         (unsigned long long)(l->not_after - l->not_before),
-                         (unsigned long long)g->cfg.max_lifetime);
-        return rc == XW_OK ? XW_OK : xw_errctx(eb, rc, "Add proposal");
-    }
-    case MLS_PROPOSAL_UPDATE: {
-        const mls_leaf *cur = mls_tree_leaf(g->tree, sender);
-        if (!cur)
-            return xw_errf(eb, XW_EMLS_PROPOSAL, "Update proposal from leaf %u, which is blank", sender);
-        if (p->leaf->source != MLS_LEAF_SOURCE_UPDATE)
-            return xw_errf(eb, XW_EMLS_PROPOSAL,
-                           "Update proposal's leaf node has source %u; it must be update (2)",
-                           p->leaf->source);
-        if (p->leaf->enc_key.len == cur->enc_key.len &&
-            memcmp(p->leaf->enc_key.p, cur->enc_key.p, cur->enc_key.len) == 0)
-            return xw_errf(eb, XW_EMLS_PROPOSAL,
-                           "Update proposal keeps the same encryption key; it must change it");
-        int rc = mls_leaf_validate(s, p->leaf, gid, sender, exts, eb);
-        return rc == XW_OK ? XW_OK : xw_errctx(eb, rc, "Update proposal");
-    }
-    case MLS_PROPOSAL_REMOVE:
-        if (!mls_tree_leaf(g->tree, p->removed))
-            return xw_errf(eb, XW_EMLS_PROPOSAL, "Remove proposal for leaf %u, which is not a member",
-                           p->removed);
-        return XW_OK;
-    case MLS_PROPOSAL_PSK:
-        if (p->psk.psk_nonce.len != s->nh)
-            return xw_errf(eb, XW_EMLS_PROPOSAL,
-                           "PreSharedKey proposal's nonce has %zu bytes; it must have %zu",
-                           p->psk.psk_nonce.len, s->nh);
-        if (p->psk.psktype == MLS_PSK_RESUMPTION && p->psk.usage != MLS_PSK_USAGE_APPLICATION)
-            return xw_errf(
-                eb, XW_EMLS_PROPOSAL,
-                "PreSharedKey proposal with a resumption PSK of usage %u (reinit/branch) is invalid here",
-                p->psk.usage);
-        return XW_OK;
-    case MLS_PROPOSAL_GCE:
-        return mls_check_extension_list(p->extensions, "GroupContextExtensions proposal", eb);
-    default:
-        return xw_errf(eb, XW_EUNSUPPORTED, "%s proposals are not supported",
-                       mls_proposal_type_name(p->type));
-    }
-}
-
-int mls_group_check_proposal(const mls_group *g, const mls_proposal *p, uint32_t sender, xw_errbuf *eb)
-{
-    return check_one(g, p, sender, (mls_span){g->extensions.data, g->extensions.len}, eb);
-}
-
-int mls_group_apply_proposals(const mls_group *g, mls_group *next, const mls_plist_item *items, size_t n,
-                              uint32_t committer, uint32_t *added, size_t *n_added, mls_psk *psks,
-                              size_t *n_psks, int *path_required, xw_errbuf *eb)
-{
-    const mls_suite *s = g->suite;
-    size_t gce = 0;
-    const mls_proposal *gce_p = NULL;
-    *path_required = n == 0;
-    *n_added = *n_psks = 0;
-    for (size_t i = 0; i < n; i++) {
-        const mls_proposal *p = items[i].p;
-        if (p->type == MLS_PROPOSAL_GCE) {
-            gce++;
-            gce_p = p;
-        }
-        if (p->type == MLS_PROPOSAL_UPDATE || p->type == MLS_PROPOSAL_REMOVE || p->type == MLS_PROPOSAL_GCE)
-            *path_required = 1;
-    }
-    if (gce > 1)
-        return xw_errf(eb, XW_EMLS_PROPOSAL,
-                       "the commit holds %zu GroupContextExtensions proposals; at most one is "
-                       "allowed",
-                       gce);
-    mls_span exts = gce_p ? gce_p->extensions : (mls_span){g->extensions.data, g->extensions.len};
-    int unchecked = committer == g->me && mls_group_test_unchecked;
-    for (size_t i = 0; i < n && !unchecked; i++) {
-        const mls_proposal *p = items[i].p;
-        int rc = check_one(g, p, items[i].sender, exts, eb);
-        if (rc != XW_OK)
-            return xw_errctx(eb, rc, "proposal %zu of the commit", i);
-        if (p->type == MLS_PROPOSAL_UPDATE && items[i].sender == committer)
-            return xw_errf(eb, XW_EMLS_PROPOSAL,
-                           "the commit holds an Update proposal from the committer itself");
-        if (p->type == MLS_PROPOSAL_REMOVE && p->removed == committer)
-            return xw_errf(eb, XW_EMLS_PROPOSAL, "the commit removes the committer itself");
-        for (size_t j = 0; j < i; j++) {
-            const mls_proposal *q = items[j].p;
-            uint32_t a = p->type == MLS_PROPOSAL_UPDATE ? items[i].sender : p->removed;
-            uint32_t b = q->type == MLS_PROPOSAL_UPDATE ? items[j].sender : q->removed;
-            if ((p->type == MLS_PROPOSAL_UPDATE || p->type == MLS_PROPOSAL_REMOVE) &&
-                (q->type == MLS_PROPOSAL_UPDATE || q->type == MLS_PROPOSAL_REMOVE) && a == b)
-                return xw_errf(eb, XW_EMLS_PROPOSAL,
-                               "the commit holds two Update/Remove proposals for leaf %u", a);
-            if (p->type == MLS_PROPOSAL_ADD && q->type == MLS_PROPOSAL_ADD &&
-                p->kp->leaf->sig_key.len == q->kp->leaf->sig_key.len &&
-                memcmp(p->kp->leaf->sig_key.p, q->kp->leaf->sig_key.p, p->kp->leaf->sig_key.len) == 0)
-                return xw_errf(eb, XW_EMLS_PROPOSAL,
-                               "the commit adds the same client twice (proposals %zu and %zu)", j, i);
-            if (p->type == MLS_PROPOSAL_PSK && q->type == MLS_PROPOSAL_PSK &&
-                p->psk.psktype == q->psk.psktype && p->psk.psk_nonce.len == q->psk.psk_nonce.len &&
-                memcmp(p->psk.psk_nonce.p, q->psk.psk_nonce.p, p->psk.psk_nonce.len) == 0 &&
-                p->psk.psk_id.len == q->psk.psk_id.len &&
-                (p->psk.psk_id.len == 0 ||
-                 memcmp(p->psk.psk_id.p, q->psk.psk_id.p, p->psk.psk_id.len) == 0) &&
-                p->psk.psk_epoch == q->psk.psk_epoch)
-                return xw_errf(eb, XW_EMLS_PROPOSAL, "the commit injects the same PSK twice");
-        }
-    }
-    /* GroupContextExtensions */
-    if (gce_p) {
-        xw_buf_reset(&next->extensions);
-        if (xw_buf_append(&next->extensions, gce_p->extensions.p, gce_p->extensions.len))
-            return xw_errf(eb, XW_ETOOBIG, "group context extensions too large");
-    }
-    /* Updates, then Removes */
-    for (size_t i = 0; i < n; i++)
-        if (items[i].p->type == MLS_PROPOSAL_UPDATE) {
-            int rc = unchecked ? XW_OK
-                               : mls_tree_check_leaf_fits(next->tree, items[i].p->leaf, items[i].sender, eb);
-            if (rc != XW_OK)
-                return xw_errctx(eb, rc, "Update proposal %zu", i);
-            mls_tree_update(next->tree, items[i].sender, items[i].p->leaf);
-            /* our own Update, committed by another member: its private key becomes our leaf's */
-            const mls_leaf *l = items[i].p->leaf;
-            if (items[i].sender == next->me && g->update_len && l->enc_key.len == g->update_len &&
-                memcmp(l->enc_key.p, g->update_pub, g->update_len) == 0) {
-                int r2 = mls_tree_set_priv(next->tree, 2 * next->me, g->update_priv, s->hpke_priv_len);
-                if (r2 != XW_OK)
-                    return r2;
-            }
-        }
-    for (size_t i = 0; i < n; i++)
-        if (items[i].p->type == MLS_PROPOSAL_REMOVE)
-            mls_tree_remove(next->tree, items[i].p->removed);
-    /* Adds, in order */
-    for (size_t i = 0; i < n; i++) {
-        const mls_proposal *p = items[i].p;
-        if (p->type != MLS_PROPOSAL_ADD)
-            continue;
-        int rc = unchecked ? XW_OK : mls_tree_check_leaf_fits(next->tree, p->kp->leaf, UINT32_MAX, eb);
-        if (rc != XW_OK)
-            return xw_errctx(eb, rc, "Add proposal %zu", i);
-        uint32_t idx;
-        if ((rc = mls_tree_add(next->tree, p->kp->leaf, &idx)) != XW_OK)
-            return xw_errf(eb, rc, "the tree cannot grow further (%u leaves)", next->tree->n_leaves);
-        added[(*n_added)++] = idx;
-    }
-    if (gce_p && !unchecked) {
-        int rc = check_required_caps(g, next->tree, exts, eb);
-        if (rc != XW_OK)
-            return rc;
-    }
-    /* PSKs, in order */
-    for (size_t i = 0; i < n; i++) {
-        const mls_proposal *p = items[i].p;
-        if (p->type != MLS_PROPOSAL_PSK)
-            continue;
-        mls_psk *k = &psks[(*n_psks)++];
-        k->id = p->psk;
-        int rc = mls_group_psk_lookup(g, &p->psk, &k->psk, &k->psk_len, eb);
-        if (rc != XW_OK)
-            return rc;
-    }
-    if (!mls_tree_leaf(next->tree, next->me) || next->me >= next->tree->n_leaves)
-        next->active = 0;
-    (void)s;
-    return XW_OK;
-}
 
 /* --- Commit decoding --- */
 
@@ -374,7 +141,7 @@ static int finish_epoch(const mls_group *g, mls_group *next, const mls_authentic
 }
 
 int mls_group_process_commit(mls_group *g, const mls_authenticated_content *ac, mls_group **next_out,
-                             int *removed, xw_errbuf *eb)
+                             int *removed, mls_commit_changes *changes, xw_errbuf *eb)
 {
     const mls_suite *s = g->suite;
     if (ac->content.sender.type != MLS_SENDER_MEMBER)
@@ -383,26 +150,28 @@ int mls_group_process_commit(mls_group *g, const mls_authenticated_content *ac, 
                        ac->content.sender.type);
     uint32_t committer = ac->content.sender.index;
     commit_parts *c = xw_calloc(1, sizeof *c);
-    uint32_t *added = xw_malloc(MAX_ITEMS * sizeof *added);
-    mls_psk *psks = xw_malloc(MAX_ITEMS * sizeof *psks);
+    mls_apply a = {.committer = committer, .changes = changes};
+    a.added = xw_malloc(MAX_ITEMS * sizeof *a.added);
+    a.psks = xw_malloc(MAX_ITEMS * sizeof *a.psks);
     mls_group *next = NULL;
-    int rc = (!c || !added || !psks) ? xw_errf(eb, XW_ENOMEM, "out of memory") : XW_OK;
+    int rc = (!c || !a.added || !a.psks) ? xw_errf(eb, XW_ENOMEM, "out of memory") : XW_OK;
     if (rc == XW_OK)
         rc = commit_decode(g, ac->content.content, committer, c, eb);
+    if (rc == XW_OK && changes && (rc = mls_commit_changes_reserve(changes, c->n + 1, eb)) == XW_OK) {
+        changes->committer = committer;
+        changes->epoch = g->epoch + 1;
+    }
     if (rc == XW_OK && !(next = mls_group_fork(g)))
         rc = xw_errf(eb, XW_ENOMEM, "out of memory");
-    size_t n_added = 0, n_psks = 0;
-    int path_required = 0;
     if (rc == XW_OK)
-        rc = mls_group_apply_proposals(g, next, c->items, c->n, committer, added, &n_added, psks, &n_psks,
-                                       &path_required, eb);
-    if (rc == XW_OK && path_required && !c->has_path)
+        rc = mls_group_apply_proposals(g, next, c->items, c->n, &a, eb);
+    if (rc == XW_OK && a.path_required && !c->has_path)
         rc =
             xw_errf(eb, XW_EMLS_COMMIT,
                     "the commit has no update path but its proposals (or their absence) require one (§12.4)");
     mls_span gid = {g->group_id.data, g->group_id.len};
     if (rc == XW_OK && c->has_path) {
-        const mls_leaf *cur = mls_tree_leaf(next->tree, committer);
+        mls_leaf *cur = mls_tree_leaf(next->tree, committer);
         rc = mls_leaf_validate(s, c->path.leaf, gid, committer,
                                (mls_span){next->extensions.data, next->extensions.len}, eb);
         if (rc == XW_OK && cur && cur->enc_key.len == c->path.leaf->enc_key.len &&
@@ -410,6 +179,12 @@ int mls_group_process_commit(mls_group *g, const mls_authenticated_content *ac, 
             rc = xw_errf(eb, XW_EMLS_COMMIT, "the committer's new leaf keeps its old encryption key");
         if (rc == XW_OK)
             rc = mls_tree_check_leaf_fits(next->tree, c->path.leaf, committer, eb);
+        mls_leaf_check_args lc = {
+            MLS_LEAF_COMMIT_PATH, committer, c->path.leaf, cur, {NULL, 0}, committer, gid, g->epoch + 1};
+        if (rc == XW_OK)
+            rc = mls_group_leaf_check(&g->cfg, &lc, eb);
+        if (rc == XW_OK && changes)
+            rc = mls_commit_changes_add(changes, MLS_ROSTER_UPDATED, committer, committer, c->path.leaf, cur);
         if (rc == XW_OK)
             rc = mls_treekem_merge(next->tree, committer, &c->path, gid, eb);
     }
@@ -421,15 +196,17 @@ int mls_group_process_commit(mls_group *g, const mls_authenticated_content *ac, 
     if (rc == XW_OK && !next->active) {
         /* removed: the path was not encrypted to us; the group ends here for this member */
         *removed = 1;
+        if (changes)
+            changes->removes_self = 1;
         *next_out = next;
         next = NULL;
         goto out;
     }
     if (rc == XW_OK && c->has_path)
-        rc = mls_treekem_decrypt(next->tree, committer, next->me, &c->path, added, n_added, next->gc.data,
+        rc = mls_treekem_decrypt(next->tree, committer, next->me, &c->path, a.added, a.n_added, next->gc.data,
                                  next->gc.len, commit_secret, NULL, eb);
     if (rc == XW_OK)
-        rc = finish_epoch(g, next, ac, c->has_path ? commit_secret : NULL, psks, n_psks,
+        rc = finish_epoch(g, next, ac, c->has_path ? commit_secret : NULL, a.psks, a.n_psks,
                           ac->auth.confirmation_tag.p, NULL, eb);
     if (rc == XW_OK && ac->auth.confirmation_tag.len != s->nh)
         rc = xw_errf(eb, XW_EMLS_TAG, "confirmation tag has the wrong length");
@@ -440,11 +217,13 @@ int mls_group_process_commit(mls_group *g, const mls_authenticated_content *ac, 
 out:
     xw_wipe(commit_secret, sizeof commit_secret);
     mls_group_free(next);
+    if (rc != XW_OK && changes)
+        mls_commit_changes_clear(changes);
     if (c)
         parts_free(c);
     xw_free(c);
-    xw_free(added);
-    xw_free(psks);
+    xw_free(a.added);
+    xw_free(a.psks);
     return rc;
 }
 
@@ -483,6 +262,8 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
         return xw_errf(eb, XW_ESTATE, "this member was removed from the group; it cannot commit");
     if (g->staged)
         return xw_errf(eb, XW_ESTATE, "a commit is already staged; confirm or discard it first");
+    if (g->incoming)
+        return xw_errf(eb, XW_ESTATE, "a received commit awaits its merge; merge or discard it first");
     size_t total =
         o->n_add + o->n_remove + o->n_psks + (o->gce ? 1 : 0) + (o->include_pending ? g->n_props : 0);
     if (total > MAX_ITEMS)
@@ -491,6 +272,7 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
     uint32_t *added = xw_malloc(MAX_ITEMS * sizeof *added);
     mls_psk *psks = xw_malloc(MAX_ITEMS * sizeof *psks);
     mls_key_package **kps = xw_calloc(MAX_ITEMS, sizeof *kps);
+    uint8_t *dropped = xw_calloc(MAX_ITEMS, 1);
     xw_buf body, cbytes, upb;
     xw_buf_init(&body, (size_t)1 << 24);
     xw_buf_init(&cbytes, (size_t)1 << 27);
@@ -498,7 +280,7 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
     mls_group *next = NULL;
     mls_treekem_path path;
     int have_path = 0;
-    int rc = (!c || !added || !psks || !kps) ? xw_errf(eb, XW_ENOMEM, "out of memory") : XW_OK;
+    int rc = (!c || !added || !psks || !kps || !dropped) ? xw_errf(eb, XW_ENOMEM, "out of memory") : XW_OK;
     uint64_t now = mls_group_now(g);
     /* by-value proposals */
     for (size_t i = 0; i < o->n_add && rc == XW_OK; i++) {
@@ -557,6 +339,7 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
             c->items[c->n++] = (mls_plist_item){p, g->me, 0, {0}};
         }
     }
+    size_t n_fixed = c->n;
     if (o->include_pending)
         for (size_t i = 0; i < g->n_props && rc == XW_OK; i++) {
             if (g->props[i].sender == g->me && g->props[i].p->type == MLS_PROPOSAL_UPDATE)
@@ -569,11 +352,23 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
         }
     if (rc == XW_OK && !(next = mls_group_fork(g)))
         rc = xw_errf(eb, XW_ENOMEM, "out of memory");
-    size_t n_added = 0, n_psks = 0;
-    int path_required = 0;
+    /* the cached proposals are filtered (dropped[]), the committer's own are checked strictly */
+    mls_apply a = {.committer = g->me,
+                   .n_fixed = n_fixed,
+                   .dropped = mls_group_test_unchecked ? NULL : dropped,
+                   .added = added,
+                   .psks = psks};
     if (rc == XW_OK)
-        rc = mls_group_apply_proposals(g, next, c->items, c->n, g->me, added, &n_added, psks, &n_psks,
-                                       &path_required, eb);
+        rc = mls_group_apply_proposals(g, next, c->items, c->n, &a, eb);
+    if (rc == XW_OK && a.dropped) {
+        size_t k = 0;
+        for (size_t i = 0; i < c->n; i++)
+            if (!dropped[i])
+                c->items[k++] = c->items[i];
+        c->n = k;
+    }
+    size_t n_added = a.n_added, n_psks = a.n_psks;
+    int path_required = a.path_required;
     mls_span gid = {g->group_id.data, g->group_id.len};
     int with_path = !o->no_path || (path_required && !mls_group_test_unchecked);
     if (rc == XW_OK && with_path) {
@@ -649,6 +444,7 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
     xw_free(added);
     xw_free(psks);
     xw_free(kps);
+    xw_free(dropped);
     xw_buf_free(&body);
     xw_buf_free(&cbytes);
     xw_buf_free(&upb);
@@ -660,6 +456,8 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
 static int send_proposal(mls_group *g, uint16_t type, const uint8_t *body, size_t n, xw_buf *out,
                          xw_errbuf *eb)
 {
+    if (g->incoming)
+        return xw_errf(eb, XW_ESTATE, "a received commit awaits its merge; merge or discard it first");
     mls_proposal *p = make_proposal(type, body, n, eb);
     if (!p)
         return XW_EINVAL;

@@ -137,6 +137,10 @@ typedef struct {
     mls_secret_tree *secret_tree;
     mls_sender_key_fn sender_key;
     void *sender_key_arg;
+    /* 0 (default): mls_unprotect consumes a PrivateMessage's ratchet generation once the
+     * message verified. 1: it leaves the secret tree untouched, and the caller consumes the
+     * generation with mls_unprotected_consume() once it accepted the content too. */
+    int defer_consume;
 } mls_framing_ctx;
 
 /* Fills ctx, decoding group_id and epoch out of the encoded group context (borrowed). */
@@ -167,5 +171,9 @@ void mls_unprotected_free(mls_unprotected *u);
  * and epoch. On failure u is left empty and nothing in ctx changed. */
 int mls_unprotect(const mls_framing_ctx *ctx, const uint8_t *msg, size_t n, mls_unprotected *u,
                   xw_errbuf *eb);
+/* With ctx->defer_consume: consumes the ratchet generation of the PrivateMessage u was opened
+ * from (nothing for a PublicMessage). ctx's secret tree must be the one it was opened with and
+ * unchanged since; then this fails only when memory runs out, changing nothing. */
+int mls_unprotected_consume(const mls_framing_ctx *ctx, const mls_unprotected *u, xw_errbuf *eb);
 
 #endif

@@ -69,6 +69,7 @@ void mls_group_free(mls_group *g)
     if (!g)
         return;
     mls_group_free(g->staged);
+    mls_group_free(g->incoming);
     xw_buf_free(&g->group_id);
     xw_buf_free(&g->extensions);
     xw_buf_free(&g->gc);
@@ -442,6 +443,8 @@ int mls_group_send(mls_group *g, const uint8_t *data, size_t n, xw_buf *out, xw_
 {
     if (!g->active)
         return xw_errf(eb, XW_ESTATE, "this member was removed from the group; it cannot send");
+    if (g->incoming)
+        return xw_errf(eb, XW_ESTATE, "a received commit awaits its merge; merge or discard it first");
     if (g->n_props)
         return xw_errf(
             eb, XW_ESTATE,
@@ -467,17 +470,23 @@ void mls_received_init(mls_received *r)
     xw_buf_init(&r->data, GROUP_BUF_MAX);
 }
 
-void mls_received_free(mls_received *r) { xw_buf_free_secret(&r->data); }
-
-static int st_copy(const mls_group *g, mls_secret_tree *st, mls_secret_tree **out, xw_errbuf *eb)
+void mls_received_free(mls_received *r)
 {
-    xw_buf b;
-    xw_buf_init(&b, (size_t)1 << 30);
-    int rc = mls_secret_tree_encode(st, &b, eb);
-    if (rc == XW_OK)
-        rc = mls_secret_tree_decode(g->suite, b.data, b.len, out, eb);
-    xw_buf_free_secret(&b);
-    return rc;
+    xw_buf_free_secret(&r->data);
+    mls_commit_changes_clear(&r->changes);
+}
+
+/* Empties a result for the next message (keeps the data buffer's storage). */
+static void received_reset(mls_received *r)
+{
+    if (r->data.data)
+        xw_wipe(r->data.data, r->data.len);
+    xw_buf_reset(&r->data);
+    mls_commit_changes_clear(&r->changes);
+    r->kind = 0;
+    r->sender = 0;
+    r->epoch = 0;
+    r->removed = r->own_commit = r->incoming = 0;
 }
 
 static int proposal_ref(const mls_suite *s, const mls_authenticated_content *ac, uint8_t *out)
@@ -493,15 +502,17 @@ static int proposal_ref(const mls_suite *s, const mls_authenticated_content *ac,
     return rc;
 }
 
-static int cache_proposal(mls_group *g, const mls_authenticated_content *ac, xw_errbuf *eb)
+/* Validates a received proposal and caches it; then consumes its ratchet generation (a
+ * PrivateMessage). Everything that can fail comes before the first change. A proposal that
+ * is cached already (the same AuthenticatedContent, e.g. delivered twice) is taken without
+ * caching it again. */
+static int cache_proposal(mls_group *g, const mls_framing_ctx *ctx, const mls_unprotected *u, xw_errbuf *eb)
 {
+    const mls_authenticated_content *ac = &u->ac;
     uint8_t st = ac->content.sender.type;
     if (st != MLS_SENDER_MEMBER && st != MLS_SENDER_EXTERNAL)
         return xw_errf(eb, XW_EMLS_SENDER, "proposals from new members (sender type %u) are not accepted",
                        st);
-    if (g->n_props >= MLS_GROUP_MAX_PROPOSALS)
-        return xw_errf(eb, XW_ELIMIT, "more than %d proposals are pending; commit first",
-                       MLS_GROUP_MAX_PROPOSALS);
     mls_proposal *p = NULL;
     int rc = mls_proposal_decode(ac->content.content.p, ac->content.content.len, &p, eb);
     uint32_t sender = st == MLS_SENDER_EXTERNAL ? MLS_GROUP_EXTERNAL_SENDER : ac->content.sender.index;
@@ -514,14 +525,27 @@ static int cache_proposal(mls_group *g, const mls_authenticated_content *ac, xw_
     uint8_t ref[MLS_MAX_HASH];
     if (rc == XW_OK)
         rc = proposal_ref(g->suite, ac, ref);
-    mls_cached_proposal *n = rc == XW_OK ? xw_realloc(g->props, (g->n_props + 1) * sizeof *n) : NULL;
-    if (rc == XW_OK && !n)
-        rc = xw_errf(eb, XW_ENOMEM, "out of memory");
-    if (rc != XW_OK) {
+    int known = 0;
+    for (size_t i = 0; rc == XW_OK && i < g->n_props && !known; i++)
+        known = memcmp(g->props[i].ref, ref, g->suite->nh) == 0;
+    if (rc == XW_OK && !known && g->n_props >= MLS_GROUP_MAX_PROPOSALS)
+        rc = xw_errf(eb, XW_ELIMIT, "more than %d proposals are pending; commit first",
+                     MLS_GROUP_MAX_PROPOSALS);
+    mls_cached_proposal *n = NULL;
+    if (rc == XW_OK && !known) {
+        /* room first: a larger array with the same entries is the same state */
+        n = xw_realloc(g->props, (g->n_props + 1) * sizeof *n);
+        if (!n)
+            rc = xw_errf(eb, XW_ENOMEM, "out of memory");
+        else
+            g->props = n;
+    }
+    if (rc == XW_OK)
+        rc = mls_unprotected_consume(ctx, u, eb);
+    if (rc != XW_OK || known) {
         mls_proposal_free(p);
         return rc;
     }
-    g->props = n;
     memcpy(n[g->n_props].ref, ref, sizeof ref);
     n[g->n_props].p = p;
     n[g->n_props].sender = sender;
@@ -529,22 +553,59 @@ static int cache_proposal(mls_group *g, const mls_authenticated_content *ac, xw_
     return XW_OK;
 }
 
-int mls_group_receive(mls_group *g, const uint8_t *msg, size_t n, mls_received *out, xw_errbuf *eb)
+/* The framing context for a message of `epoch` (current, or a kept past one for application
+ * messages). The ratchet generation is never consumed by mls_unprotect: the caller does it
+ * once everything else passed. */
+static int receive_ctx(mls_group *g, uint64_t epoch, uint8_t ct, mls_framing_ctx *ctx, xw_errbuf *eb)
 {
+    int rc;
+    if (epoch != g->epoch) {
+        if (ct != MLS_CONTENT_APPLICATION || epoch > g->epoch)
+            return xw_errf(eb, XW_EMLS_EPOCH, "%s is for epoch %llu but the group is at epoch %llu",
+                           ct == MLS_CONTENT_APPLICATION ? "application message" : "handshake message",
+                           (unsigned long long)epoch, (unsigned long long)g->epoch);
+        mls_past_epoch *past = NULL;
+        for (size_t i = 0; i < g->n_past; i++)
+            if (g->past[i].epoch == epoch)
+                past = &g->past[i];
+        if (!past)
+            return xw_errf(eb, XW_EMLS_EPOCH,
+                           "application message of epoch %llu is too old: only the last %u epochs are kept",
+                           (unsigned long long)epoch, g->cfg.past_epochs);
+        g->lookup.tree = past->tree;
+        g->lookup.extensions = (mls_span){NULL, 0}; /* application messages come from members only */
+        rc = mls_framing_ctx_init(ctx, g->suite, past->gc.data, past->gc.len, past->sec.membership_key,
+                                  past->sec.sender_data_secret, past->st, tree_sender_key, &g->lookup, eb);
+    } else {
+        rc = mls_group_framing_ctx(g, ctx, eb);
+    }
+    ctx->defer_consume = 1;
+    return rc;
+}
+
+/* Our own staged commit came back from the delivery service: it was accepted. */
+static int own_echo(mls_group *g, mls_received *out, xw_errbuf *eb)
+{
+    int rc = mls_group_commit_confirm(g, eb);
+    if (rc == XW_OK) {
+        out->kind = MLS_RECEIVED_COMMIT;
+        out->own_commit = 1;
+        out->sender = g->me;
+        out->epoch = g->epoch - 1;
+    }
+    return rc;
+}
+
+int mls_group_process(mls_group *g, const uint8_t *msg, size_t n, mls_received *out, xw_errbuf *eb)
+{
+    received_reset(out);
     if (!g->active)
         return xw_errf(eb, XW_ESTATE, "this member was removed from the group");
-    if (g->staged && g->staged_msg.len == n && memcmp(g->staged_msg.data, msg, n) == 0) {
-        /* our own staged commit, echoed by the delivery service: it was accepted */
-        int rc = mls_group_commit_confirm(g, eb);
-        if (rc == XW_OK) {
-            out->kind = MLS_RECEIVED_COMMIT;
-            out->own_commit = 1;
-            out->removed = 0;
-            out->sender = g->me;
-            out->epoch = g->epoch - 1;
-        }
-        return rc;
-    }
+    if (g->incoming)
+        return xw_errf(eb, XW_ESTATE,
+                       "a received commit awaits its merge; call mls_group_incoming_merge or _discard first");
+    if (g->staged && g->staged_msg.len == n && memcmp(g->staged_msg.data, msg, n) == 0)
+        return own_echo(g, out, eb);
     mls_message m;
     int rc = mls_message_decode(msg, n, &m, eb);
     if (rc != XW_OK)
@@ -568,34 +629,8 @@ int mls_group_receive(mls_group *g, const uint8_t *msg, size_t n, mls_received *
                        m.wire_format);
     }
     mls_framing_ctx ctx;
-    mls_past_epoch *past = NULL;
-    if (epoch != g->epoch) {
-        if (ct != MLS_CONTENT_APPLICATION || epoch > g->epoch)
-            return xw_errf(eb, XW_EMLS_EPOCH, "%s is for epoch %llu but the group is at epoch %llu",
-                           ct == MLS_CONTENT_APPLICATION ? "application message" : "handshake message",
-                           (unsigned long long)epoch, (unsigned long long)g->epoch);
-        for (size_t i = 0; i < g->n_past; i++)
-            if (g->past[i].epoch == epoch)
-                past = &g->past[i];
-        if (!past)
-            return xw_errf(eb, XW_EMLS_EPOCH,
-                           "application message of epoch %llu is too old: only the last %u epochs are kept",
-                           (unsigned long long)epoch, g->cfg.past_epochs);
-        g->lookup.tree = past->tree;
-        g->lookup.extensions = (mls_span){NULL, 0}; /* application messages come from members only */
-        rc = mls_framing_ctx_init(&ctx, g->suite, past->gc.data, past->gc.len, past->sec.membership_key,
-                                  past->sec.sender_data_secret, past->st, tree_sender_key, &g->lookup, eb);
-    } else {
-        rc = mls_group_framing_ctx(g, &ctx, eb);
-    }
-    if (rc != XW_OK)
+    if ((rc = receive_ctx(g, epoch, ct, &ctx, eb)) != XW_OK)
         return rc;
-    mls_secret_tree *st_copy_ = NULL;
-    if (ct != MLS_CONTENT_APPLICATION && m.wire_format == MLS_WIRE_FORMAT_PRIVATE_MESSAGE) {
-        if ((rc = st_copy(g, g->st, &st_copy_, eb)) != XW_OK)
-            return rc;
-        ctx.secret_tree = st_copy_;
-    }
     mls_unprotected u;
     mls_unprotected_init(&u);
     rc = mls_unprotect(&ctx, msg, n, &u, eb);
@@ -603,54 +638,85 @@ int mls_group_receive(mls_group *g, const uint8_t *msg, size_t n, mls_received *
     if (rc == XW_OK) {
         out->epoch = epoch;
         out->sender = u.ac.content.sender.index;
-        out->removed = 0;
-        out->own_commit = 0;
-        xw_buf_reset(&out->data);
         switch (u.ac.content.content_type) {
         case MLS_CONTENT_APPLICATION:
             out->kind = MLS_RECEIVED_APPLICATION;
             if (xw_buf_append(&out->data, u.ac.content.content.p, u.ac.content.content.len))
                 rc = xw_errf(eb, XW_ETOOBIG, "application message too large for the output buffer");
+            if (rc == XW_OK)
+                rc = mls_unprotected_consume(&ctx, &u, eb);
             break;
         case MLS_CONTENT_PROPOSAL:
             out->kind = MLS_RECEIVED_PROPOSAL;
-            rc = cache_proposal(g, &u.ac, eb);
+            rc = cache_proposal(g, &ctx, &u, eb);
             break;
         case MLS_CONTENT_COMMIT:
             out->kind = MLS_RECEIVED_COMMIT;
             if (u.ac.content.sender.type == MLS_SENDER_MEMBER && u.ac.content.sender.index == g->me) {
-                if (g->staged && g->staged_msg.len == n && memcmp(g->staged_msg.data, msg, n) == 0) {
-                    out->own_commit = 1;
-                    break;
-                }
                 rc = xw_errf(
                     eb, XW_EMLS_COMMIT,
                     "a commit signed by this member arrived that is not the staged one; the state may have "
                     "been restored from an older copy");
                 break;
             }
-            rc = mls_group_process_commit(g, &u.ac, &next, &out->removed, eb);
+            rc = mls_group_process_commit(g, &u.ac, &next, &out->removed, &out->changes, eb);
             break;
         default:
             rc = xw_errf(eb, XW_EMALFORMED, "unknown content type %u", u.ac.content.content_type);
         }
     }
+    if (rc == XW_OK && next) {
+        /* kept aside; its handshake generation is consumed at the merge */
+        g->incoming = next;
+        g->incoming_private = u.ac.wire_format == MLS_WIRE_FORMAT_PRIVATE_MESSAGE;
+        g->incoming_leaf = u.ac.content.sender.index;
+        g->incoming_gen = u.generation;
+        out->incoming = 1;
+    }
     mls_unprotected_free(&u);
     if (rc != XW_OK) {
-        mls_secret_tree_free(st_copy_);
         mls_group_free(next);
+        received_reset(out);
+    }
+    return rc;
+}
+
+int mls_group_incoming_merge(mls_group *g, xw_errbuf *eb)
+{
+    if (!g->incoming)
+        return xw_errf(eb, XW_ESTATE, "no received commit awaits a merge");
+    if (g->incoming_private) {
+        int rc = mls_secret_tree_consume(g->st, g->incoming_leaf, MLS_RATCHET_HANDSHAKE, g->incoming_gen, eb);
+        if (rc != XW_OK)
+            return rc;
+    }
+    mls_group *next = g->incoming;
+    g->incoming = NULL;
+    mls_group_commit_discard(g); /* another commit won the epoch */
+    mls_group_advance(g, next);
+    return XW_OK;
+}
+
+void mls_group_incoming_discard(mls_group *g)
+{
+    mls_group_free(g->incoming);
+    g->incoming = NULL;
+}
+
+int mls_group_has_incoming(const mls_group *g) { return g->incoming != NULL; }
+
+int mls_group_receive(mls_group *g, const uint8_t *msg, size_t n, mls_received *out, xw_errbuf *eb)
+{
+    int rc = mls_group_process(g, msg, n, out, eb);
+    if (rc != XW_OK || !out->incoming)
+        return rc;
+    rc = mls_group_incoming_merge(g, eb);
+    if (rc != XW_OK) {
+        mls_group_incoming_discard(g);
+        received_reset(out);
         return rc;
     }
-    if (st_copy_) {
-        mls_secret_tree_free(g->st);
-        g->st = st_copy_;
-    }
-    if (out->own_commit)
-        return mls_group_commit_confirm(g, eb);
-    if (next) {
-        mls_group_commit_discard(g); /* another commit won the epoch */
-        mls_group_advance(g, next);
-    }
+    out->incoming = 0;
     return XW_OK;
 }
 
@@ -660,6 +726,9 @@ int mls_group_commit_confirm(mls_group *g, xw_errbuf *eb)
 {
     if (!g->staged)
         return xw_errf(eb, XW_ESTATE, "no commit is staged");
+    if (g->incoming)
+        return xw_errf(eb, XW_ESTATE,
+                       "a received commit for this epoch awaits its merge; merge or discard it first");
     mls_group *next = g->staged;
     g->staged = NULL;
     xw_buf_reset(&g->staged_msg);

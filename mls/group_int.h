@@ -26,9 +26,6 @@ typedef struct {
     mls_tree *tree; /* public view: sender signature keys */
 } mls_past_epoch;
 
-/* The sender "leaf index" of proposals from external senders. */
-#define MLS_GROUP_EXTERNAL_SENDER UINT32_MAX
-
 typedef struct {
     uint8_t ref[MLS_MAX_HASH];
     mls_proposal *p;
@@ -76,6 +73,11 @@ struct mls_group {
     mls_group *staged;        /* own commit awaiting confirmation */
     mls_sender_lookup lookup; /* argument of the framing sender-key lookup */
     xw_buf staged_msg;        /* its message bytes */
+    /* a received commit awaiting mls_group_incoming_merge (never saved), and the handshake
+     * generation of its PrivateMessage, consumed in g->st at the merge */
+    mls_group *incoming;
+    int incoming_private;
+    uint32_t incoming_leaf, incoming_gen;
 };
 
 /* An empty group shell (buffers initialised). */
@@ -96,6 +98,29 @@ void mls_group_advance(mls_group *g, mls_group *next);
 int mls_group_psk_lookup(const mls_group *g, const mls_psk_id *id, const uint8_t **psk, size_t *len,
                          xw_errbuf *eb);
 
+/* roster.c */
+void mls_leaf_view_of(const mls_leaf *l, mls_leaf_view *v);
+typedef struct {
+    mls_leaf_reason reason;
+    uint32_t index;
+    const mls_leaf *leaf, *previous; /* previous: NULL when none */
+    mls_span key_package;
+    uint32_t sender;
+    mls_span group_id;
+    uint64_t epoch;
+} mls_leaf_check_args;
+/* Runs the application's leaf check (XW_OK when there is none); a refusal gets a sentence
+ * naming the leaf and the check's own. */
+int mls_group_leaf_check(const mls_group_config *cfg, const mls_leaf_check_args *a, xw_errbuf *eb);
+/* Empties a report (drops its leaf references). */
+void mls_commit_changes_clear(mls_commit_changes *c);
+/* Empties a report and makes room for n entries. */
+int mls_commit_changes_reserve(mls_commit_changes *c, size_t n, xw_errbuf *eb);
+/* Appends an entry (takes references on the leaves; previous may be NULL). */
+int mls_commit_changes_add(mls_commit_changes *c, mls_roster_kind kind, uint32_t index, uint32_t proposer,
+                           mls_leaf *leaf, mls_leaf *previous);
+int mls_commit_changes_extensions(mls_commit_changes *c, mls_span before, mls_span after, xw_errbuf *eb);
+
 /* commit.c */
 typedef struct {
     mls_proposal *p; /* borrowed */
@@ -104,15 +129,31 @@ typedef struct {
     uint8_t ref[MLS_MAX_HASH];
 } mls_plist_item;
 
-/* Validates a proposal list (§12.2) for committer and applies it (§12.3) to next (a fork).
- * Writes the leaf indices of added members (in order), the PSKs (in order) and whether a
- * path is required. */
+/* How a proposal list is applied, and what applying it gave. */
+typedef struct {
+    uint32_t committer;
+    /* Lenient (the committer filtering its own list): items from n_fixed on are dropped
+     * (dropped[i] = 1) instead of failing the list when they are invalid, conflict with an
+     * earlier item or are refused by the leaf check. Strict when dropped is NULL. */
+    size_t n_fixed;
+    uint8_t *dropped;
+    mls_commit_changes *changes; /* filled when not NULL */
+    /* results */
+    uint32_t *added; /* leaf indices of the added members, in order (room for n) */
+    size_t n_added;
+    mls_psk *psks; /* room for n */
+    size_t n_psks;
+    int path_required;
+} mls_apply;
+
+/* Validates a proposal list (§12.2) and applies it (§12.3) to next (a fork of g). */
 int mls_group_apply_proposals(const mls_group *g, mls_group *next, const mls_plist_item *items, size_t n,
-                              uint32_t committer, uint32_t *added, size_t *n_added, mls_psk *psks,
-                              size_t *n_psks, int *path_required, xw_errbuf *eb);
-/* Processes an unprotected commit into a new staged state. */
+                              mls_apply *a, xw_errbuf *eb);
+/* Processes an unprotected commit into a new state (the group itself is not changed).
+ * changes, when not NULL, receives what the commit changes. */
 int mls_group_process_commit(mls_group *g, const mls_authenticated_content *ac, mls_group **next_out,
-                             int *removed, xw_errbuf *eb);
+                             int *removed, mls_commit_changes *changes, xw_errbuf *eb);
+
 /* Checks a proposal received on its own (before caching it). */
 int mls_group_check_proposal(const mls_group *g, const mls_proposal *p, uint32_t sender, xw_errbuf *eb);
 
@@ -130,7 +171,12 @@ uint64_t mls_group_now(const mls_group *g);
 int mls_group_framing_ctx(mls_group *g, mls_framing_ctx *ctx, xw_errbuf *eb);
 
 #ifdef XW_TESTING
+/* Test builds only: when set, mls_group_commit skips the §12.2 checks (and the leaf check) of
+ * its own proposal list, so that tests can produce signed but invalid commits for receivers
+ * to reject. */
 extern int mls_group_test_unchecked;
+#else
+static const int mls_group_test_unchecked = 0;
 #endif
 
 #endif

@@ -1,6 +1,6 @@
 # mls/ group half (RFC 9420 §7, §10-§12): ratchet tree, TreeKEM, key packages, proposals,
 # commits, welcomes, group state. Built into the same library as the core (libmls).
-mls_SRCS += mls/leaf.c mls/tree.c mls/tree_hash.c mls/keypackage.c mls/proposal.c mls/treekem.c mls/group.c mls/commit.c mls/welcome.c mls/group_state.c
+mls_SRCS += mls/leaf.c mls/tree.c mls/tree_hash.c mls/keypackage.c mls/proposal.c mls/treekem.c mls/group.c mls/roster.c mls/proposal_list.c mls/commit.c mls/welcome.c mls/group_state.c
 
 # The vector kinds of the group half: one suite per kind, like the core kinds.
 MLS_GROUP_VECTOR_KINDS := tree-validation tree-operations treekem welcome \
@@ -27,6 +27,14 @@ test_mls_group_reject_LIBS := mls
 test_mls_group_reject_PKGS := cmocka
 TESTS += test_mls_group_reject
 test_mls_group_reject_TIMEOUT := 120
+
+# the leaf check, received commits staged for inspection, the committer's proposal filtering
+TESTBINS += test_mls_group_roster
+test_mls_group_roster_SRCS := tests/unit/test_mls_group_roster.c tests/unit/mls_group_helpers.c
+test_mls_group_roster_LIBS := mls
+test_mls_group_roster_PKGS := cmocka
+TESTS += test_mls_group_roster
+test_mls_group_roster_TIMEOUT := 120
 
 # Interop with ts-mls (an independent implementation), suites 1 and 3, both ways, through
 # build/mls-peer (tools/mls_peer.c).

@@ -8,8 +8,9 @@
  * first Nh bytes of the ciphertext, under SenderDataAAD.
  *
  * Unprotect copies the message into the result's buffer first (so every span of the result
- * points into memory it owns), then decrypts into the same buffer, verifies, and only then
- * consumes the ratchet generation.
+ * points into memory it owns), then decrypts into the same buffer (the key comes from a peek
+ * that changes nothing), verifies, and only then consumes the ratchet generation, or leaves
+ * that to the caller (defer_consume) when the content still has to pass the caller's checks.
  */
 #include <sodium.h>
 #include <string.h>
@@ -420,13 +421,24 @@ static int unprotect_private(const mls_framing_ctx *ctx, const mls_message *m, m
     rc = sender_key(ctx, &sender, &pub, eb);
     if (rc == XW_OK)
         rc = mls_framed_content_verify(s, &ac, ctx->group_context, pub, eb);
-    if (rc == XW_OK)
+    if (rc == XW_OK && !ctx->defer_consume)
         rc = mls_secret_tree_consume(ctx->secret_tree, sender.index, type, gen, eb);
     if (rc)
         return rc;
     u->ac = ac;
     u->generation = gen;
     return XW_OK;
+}
+
+int mls_unprotected_consume(const mls_framing_ctx *ctx, const mls_unprotected *u, xw_errbuf *eb)
+{
+    if (u->ac.wire_format != MLS_WIRE_FORMAT_PRIVATE_MESSAGE)
+        return XW_OK;
+    if (!ctx->secret_tree)
+        return xw_errf(eb, XW_EINVAL, "a PrivateMessage's generation is consumed in the epoch's secret tree");
+    mls_ratchet_type type = u->ac.content.content_type == MLS_CONTENT_APPLICATION ? MLS_RATCHET_APPLICATION
+                                                                                  : MLS_RATCHET_HANDSHAKE;
+    return mls_secret_tree_consume(ctx->secret_tree, u->ac.content.sender.index, type, u->generation, eb);
 }
 
 /* Empties u but keeps its storage, so that a reused result does not allocate again. */

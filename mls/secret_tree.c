@@ -105,6 +105,57 @@ static uint32_t child(const mls_secret_tree *st, uint32_t p, int right)
     return c;
 }
 
+/* Frees the windows of a leaf that is not ready (an allocation failed half-way). */
+static void leaf_windows_free(leaf_state *ls)
+{
+    for (int t = 0; t < 2; t++) {
+        xw_free(ls->r[t].window);
+        xw_free(ls->r[t].window_used);
+        ls->r[t].window = NULL;
+        ls->r[t].window_used = NULL;
+    }
+}
+
+/* The present node on the path from the root down to leaf node `target`: every split deletes
+ * a node and creates both children, so exactly one node of that path holds a secret until the
+ * leaf's ratchets exist. */
+static uint32_t present_ancestor(const mls_secret_tree *st, uint32_t target)
+{
+    uint32_t x = mls_tree_root(st->n_leaves);
+    while (x != target && !st->node_has[x])
+        x = child(st, x, target > x);
+    return st->node_has[x] ? x : MLS_NODE_NONE;
+}
+
+/* The initial chain secret of a ratchet of a leaf that is not ready, derived on the side from
+ * the present ancestor: what leaf_init would compute, without changing the tree. */
+static int fresh_chain_secret(const mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, uint8_t *out,
+                              xw_errbuf *eb)
+{
+    const mls_suite *s = st->suite;
+    size_t nh = s->nh;
+    uint32_t target = mls_tree_leaf_node(leaf), x = present_ancestor(st, target);
+    if (x == MLS_NODE_NONE)
+        return xw_errf(eb, XW_EINTERNAL, "secret of leaf %u was deleted before its ratchets were made", leaf);
+    uint8_t cur[MLS_MAX_HASH], next[MLS_MAX_HASH];
+    memcpy(cur, st->node_secret + (size_t)x * nh, nh);
+    int rc = XW_OK;
+    while (x != target && rc == XW_OK) {
+        int right = target > x;
+        rc = mls_expand_with_label(s, cur, "tree", 4, (const uint8_t *)(right ? "right" : "left"),
+                                   right ? 5 : 4, next, nh);
+        memcpy(cur, next, nh);
+        x = child(st, x, right);
+    }
+    if (rc == XW_OK)
+        rc = type == MLS_RATCHET_HANDSHAKE
+                 ? mls_expand_with_label(s, cur, "handshake", 9, NULL, 0, out, nh)
+                 : mls_expand_with_label(s, cur, "application", 11, NULL, 0, out, nh);
+    xw_wipe(cur, sizeof cur);
+    xw_wipe(next, sizeof next);
+    return rc ? xw_errf(eb, rc, "secret tree derivation failed") : XW_OK;
+}
+
 static int leaf_init(mls_secret_tree *st, uint32_t leaf, xw_errbuf *eb)
 {
     leaf_state *ls = &st->leaves[leaf];
@@ -113,6 +164,19 @@ static int leaf_init(mls_secret_tree *st, uint32_t leaf, xw_errbuf *eb)
     const mls_suite *s = st->suite;
     size_t nh = s->nh;
     uint32_t target = mls_tree_leaf_node(leaf);
+    if (present_ancestor(st, target) == MLS_NODE_NONE)
+        return xw_errf(eb, XW_EINTERNAL, "secret of leaf %u was deleted before its ratchets were made", leaf);
+    /* the windows first: a failed allocation leaves the tree as it was */
+    if (st->cfg.out_of_order) {
+        for (int t = 0; t < 2; t++) {
+            ls->r[t].window = xw_calloc(st->cfg.out_of_order, sizeof(mls_ratchet_key));
+            ls->r[t].window_used = xw_calloc(st->cfg.out_of_order, 1);
+            if (!ls->r[t].window || !ls->r[t].window_used) {
+                leaf_windows_free(ls);
+                return xw_errf(eb, XW_ENOMEM, "out of memory for the ratchets of leaf %u", leaf);
+            }
+        }
+    }
     /* Walk down from the root to the leaf, splitting every present node on the way. */
     uint32_t x = mls_tree_root(st->n_leaves);
     while (x != target) {
@@ -125,38 +189,25 @@ static int leaf_init(mls_secret_tree *st, uint32_t leaf, xw_errbuf *eb)
             if (rc == XW_OK)
                 rc = mls_expand_with_label(s, ps, "tree", 4, (const uint8_t *)"right", 5,
                                            st->node_secret + (size_t)r * nh, nh);
-            if (rc)
+            if (rc) {
+                leaf_windows_free(ls);
                 return xw_errf(eb, rc, "secret tree derivation failed");
+            }
             st->node_has[l] = st->node_has[r] = 1;
             xw_wipe(ps, nh);
             st->node_has[x] = 0;
         }
         x = child(st, x, go_right);
     }
-    if (!st->node_has[target])
-        return xw_errf(eb, XW_EINTERNAL, "secret of leaf %u was deleted before its ratchets were made", leaf);
     uint8_t *lsec = st->node_secret + (size_t)target * nh;
-    if (st->cfg.out_of_order) {
-        for (int t = 0; t < 2; t++) {
-            ls->r[t].window = xw_calloc(st->cfg.out_of_order, sizeof(mls_ratchet_key));
-            ls->r[t].window_used = xw_calloc(st->cfg.out_of_order, 1);
-            if (!ls->r[t].window || !ls->r[t].window_used) {
-                for (int u = 0; u <= t; u++) {
-                    xw_free(ls->r[u].window);
-                    xw_free(ls->r[u].window_used);
-                    ls->r[u].window = NULL;
-                    ls->r[u].window_used = NULL;
-                }
-                return xw_errf(eb, XW_ENOMEM, "out of memory for the ratchets of leaf %u", leaf);
-            }
-        }
-    }
     int rc = mls_expand_with_label(s, lsec, "handshake", 9, NULL, 0, ls->r[MLS_RATCHET_HANDSHAKE].secret, nh);
     if (rc == XW_OK)
         rc = mls_expand_with_label(s, lsec, "application", 11, NULL, 0, ls->r[MLS_RATCHET_APPLICATION].secret,
                                    nh);
-    if (rc)
+    if (rc) {
+        leaf_windows_free(ls);
         return xw_errf(eb, rc, "ratchet derivation failed");
+    }
     xw_wipe(lsec, nh);
     st->node_has[target] = 0;
     ls->ready = 1;
@@ -191,13 +242,20 @@ static int key_of(const mls_suite *s, const uint8_t *secret, uint32_t gen, mls_r
     return rc;
 }
 
-static int get_ratchet(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, ratchet **r, xw_errbuf *eb)
+static int check_ratchet(const mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, xw_errbuf *eb)
 {
     if (leaf >= st->n_leaves)
         return xw_errf(eb, XW_EMLS_SENDER, "leaf %u is outside the tree of %u leaves", leaf, st->n_leaves);
     if (type != MLS_RATCHET_HANDSHAKE && type != MLS_RATCHET_APPLICATION)
         return xw_errf(eb, XW_EINVAL, "unknown ratchet type %d", (int)type);
-    int rc = leaf_init(st, leaf, eb);
+    return XW_OK;
+}
+
+static int get_ratchet(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, ratchet **r, xw_errbuf *eb)
+{
+    int rc = check_ratchet(st, leaf, type, eb);
+    if (rc == XW_OK)
+        rc = leaf_init(st, leaf, eb);
     if (rc)
         return rc;
     *r = &st->leaves[leaf].r[type];
@@ -240,15 +298,23 @@ static int window_find(const mls_secret_tree *st, const ratchet *r, uint32_t gen
     return -1;
 }
 
-int mls_secret_tree_peek(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, uint32_t gen,
+int mls_secret_tree_peek(const mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, uint32_t gen,
                          mls_ratchet_key *out, xw_errbuf *eb)
 {
-    ratchet *r = NULL;
-    int rc = get_ratchet(st, leaf, type, &r, eb);
+    int rc = check_ratchet(st, leaf, type, eb);
     if (rc)
         return rc;
-    if (r->exhausted || gen < r->next_gen) {
-        int i = window_find(st, r, gen);
+    /* a leaf without ratchets yet is read on the side: peeking changes nothing */
+    const ratchet *r = st->leaves[leaf].ready ? &st->leaves[leaf].r[type] : NULL;
+    uint8_t s[MLS_MAX_HASH];
+    uint32_t next_gen = r ? r->next_gen : 0;
+    if (r)
+        memcpy(s, r->secret, st->suite->nh);
+    else if ((rc = fresh_chain_secret(st, leaf, type, s, eb)) != XW_OK)
+        return rc;
+    if ((r && r->exhausted) || gen < next_gen) {
+        xw_wipe(s, sizeof s);
+        int i = r ? window_find(st, r, gen) : -1;
         if (i >= 0) {
             *out = r->window[i];
             return XW_OK;
@@ -257,17 +323,17 @@ int mls_secret_tree_peek(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type ty
             eb, XW_EMLS_GENERATION,
             "generation %u of leaf %u's %s ratchet was already used or is older than the window of %u "
             "skipped keys (next expected: %u); the message is a replay or arrived too late",
-            gen, leaf, rname(type), st->cfg.out_of_order, r->next_gen);
+            gen, leaf, rname(type), st->cfg.out_of_order, next_gen);
     }
-    if (gen - r->next_gen > st->cfg.max_forward)
+    if (gen - next_gen > st->cfg.max_forward) {
+        xw_wipe(s, sizeof s);
         return xw_errf(
             eb, XW_EMLS_GENERATION,
             "generation %u of leaf %u's %s ratchet is %u ahead of the next expected (%u); at most %u is "
             "allowed",
-            gen, leaf, rname(type), gen - r->next_gen, r->next_gen, st->cfg.max_forward);
-    uint8_t s[MLS_MAX_HASH];
-    memcpy(s, r->secret, st->suite->nh);
-    for (uint32_t g = r->next_gen; g < gen && rc == XW_OK; g++)
+            gen, leaf, rname(type), gen - next_gen, next_gen, st->cfg.max_forward);
+    }
+    for (uint32_t g = next_gen; g < gen && rc == XW_OK; g++)
         rc = ratchet_step(st->suite, s, g, NULL, 1);
     if (rc == XW_OK)
         rc = key_of(st->suite, s, gen, out);

@@ -9,9 +9,11 @@
  * (out-of-order tolerance, default 5); a generation more than `max_forward` (default 1000)
  * ahead is refused, and a key is deleted once consumed.
  *
- * Receiving is two-phase so that a message that fails later checks (its signature) changes
- * nothing: mls_secret_tree_peek() computes the key for a generation without advancing,
- * mls_secret_tree_consume() advances and deletes it once the message is accepted.
+ * Receiving is two-phase so that a message that fails later checks (its tag, its signature,
+ * the group's rules) changes nothing: mls_secret_tree_peek() computes the key for a
+ * generation without changing the tree at all (a leaf whose ratchets do not exist yet is
+ * derived on the side), mls_secret_tree_consume() advances and deletes it once the message
+ * is accepted.
  *
  * Not thread-safe: one owner (the group) at a time. Freeing wipes every secret.
  */
@@ -55,12 +57,14 @@ uint32_t mls_secret_tree_leaves(const mls_secret_tree *st);
 /* Sender side: the key and nonce of the leaf's next generation, which is consumed. */
 int mls_secret_tree_next(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, mls_ratchet_key *out,
                          xw_errbuf *eb);
-/* Receiver side: the key and nonce for `generation`, without consuming it.
- * XW_EMLS_GENERATION when it was consumed already, fell out of the window or is too far ahead. */
-int mls_secret_tree_peek(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, uint32_t generation,
+/* Receiver side: the key and nonce for `generation`, without consuming it or changing the
+ * tree. XW_EMLS_GENERATION when it was consumed already, fell out of the window or is too far
+ * ahead. */
+int mls_secret_tree_peek(const mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, uint32_t generation,
                          mls_ratchet_key *out, xw_errbuf *eb);
 /* Consumes `generation` (after a successful peek): keys of skipped generations go into the
- * window, the key itself is deleted. */
+ * window, the key itself is deleted. After a successful peek of the same generation it fails
+ * only when memory runs out, and then changes nothing. */
 int mls_secret_tree_consume(mls_secret_tree *st, uint32_t leaf, mls_ratchet_type type, uint32_t generation,
                             xw_errbuf *eb);
 

@@ -3,7 +3,8 @@
  * adds members, opening one (GroupSecrets decrypted with the key package's init key, the
  * GroupInfo decrypted with the welcome key) and joining a group from it: GroupInfo signature,
  * ratchet tree (from the ratchet_tree extension or out of band) with its tree hash and full
- * validation, own leaf, path secret, key schedule and confirmation tag.
+ * validation, the application's leaf check on every member, own leaf, path secret, key
+ * schedule and confirmation tag.
  */
 #include <sodium.h>
 #include <string.h>
@@ -308,6 +309,14 @@ int mls_group_join(const mls_group_config *cfg, const uint8_t *welcome, size_t w
                      "group's tree (or not this epoch's)");
     if (rc == XW_OK)
         rc = mls_tree_validate(t, gi.gc.group_id, gi.gc.extensions, eb);
+    /* the application's leaf check sees every member of the tree joined */
+    for (uint32_t i = 0; rc == XW_OK && cfg && cfg->leaf_check && i < t->n_leaves; i++) {
+        const mls_leaf *l = mls_tree_leaf(t, i);
+        mls_leaf_check_args lc = {MLS_LEAF_JOIN,  i,          l, NULL, {NULL, 0}, gi.signer,
+                                  gi.gc.group_id, gi.gc.epoch};
+        if (l)
+            rc = mls_group_leaf_check(cfg, &lc, eb);
+    }
     uint32_t me = UINT32_MAX;
     if (rc == XW_OK && (me = mls_tree_find_leaf(t, kp->leaf->raw, kp->leaf->raw_len)) == UINT32_MAX)
         rc = xw_errf(eb, XW_EMLS_WELCOME, "the tree does not contain this key package's leaf");

@@ -5,10 +5,13 @@
  *      its signature are assumed checked: this reaches proposal lists, update paths,
  *      decryption and the key schedule);
  *   1: the rest is (offset, xor) triples applied to a valid Commit body (an add plus a path);
- *   2: the rest is a whole MLSMessage given to mls_group_receive;
+ *   2: the rest is a whole MLSMessage given to mls_group_process;
  *   3: (offset, xor) triples applied to that valid commit's whole PublicMessage.
- * Every rejected input must leave the saved group state byte-identical: the target aborts
- * otherwise.
+ * The member has a leaf check that refuses every leaf for one input in seven (picked by the
+ * last input byte), so refusals are fuzzed too. Every rejected input, and every accepted
+ * commit that is then discarded, must leave the saved group state byte-identical; a change
+ * report must be consistent (counts, spans inside the leaves they describe): the target
+ * aborts otherwise.
  */
 #include <stdlib.h>
 
@@ -20,6 +23,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static mls_group *member; /* leaf 2's view */
 static xw_buf saved, valid_msg, valid_body;
+static int refuse_all;
+
+static void check_view(const mls_leaf_view *v)
+{
+    if (!v->leaf_node.p || v->signature_key.p < v->leaf_node.p ||
+        v->signature_key.p + v->signature_key.len > v->leaf_node.p + v->leaf_node.len)
+        abort(); /* a view points outside its leaf */
+}
+
+static int leaf_check(void *arg, const mls_leaf_event *ev, xw_errbuf *eb)
+{
+    (void)arg;
+    check_view(&ev->leaf);
+    if (ev->has_previous)
+        check_view(&ev->previous);
+    return refuse_all ? xw_errf(eb, XW_EDENIED, "refused by the fuzzer") : XW_OK;
+}
+
+static void check_changes(const mls_commit_changes *c)
+{
+    if (c->n != c->n_added + c->n_removed + c->n_updated)
+        abort();
+    for (size_t i = 0; i < c->n; i++) {
+        check_view(&c->entries[i].leaf);
+        if (c->entries[i].kind == MLS_ROSTER_UPDATED)
+            check_view(&c->entries[i].previous);
+    }
+}
 
 static void setup(void)
 {
@@ -59,6 +90,7 @@ static void setup(void)
         abort();
     xw_buf_append(&valid_body, m.pub.content.content.p, m.pub.content.content.len);
     member = g[2];
+    mls_group_set_leaf_check(member, leaf_check, NULL);
     xw_buf_init(&saved, (size_t)1 << 26);
     mls_group_save(member, &saved);
     for (int i = 0; i < 4; i++)
@@ -88,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         setup();
     if (size < 2)
         return 0;
+    refuse_all = data[size - 1] % 7 == 0;
     xw_buf buf;
     xw_buf_init(&buf, 1 << 24);
     int mode = data[0] % 4;
@@ -110,7 +143,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         {{sig, 64}, {tag, 32}}};
         mls_group *next = NULL;
         int removed = 0;
-        rc = mls_group_process_commit(member, &ac, &next, &removed, NULL);
+        mls_commit_changes ch;
+        memset(&ch, 0, sizeof ch);
+        rc = mls_group_process_commit(member, &ac, &next, &removed, &ch, NULL);
+        if (rc == XW_OK)
+            check_changes(&ch);
+        else if (ch.n)
+            abort(); /* a failed commit reports nothing */
+        mls_commit_changes_clear(&ch);
         mls_group_free(next);
         check_unchanged(); /* processing builds a fork; the group itself never changes */
     } else {
@@ -120,12 +160,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fz_mutate(&valid_msg, data + 1, size - 1, &buf);
         mls_received r;
         mls_received_init(&r);
-        rc = mls_group_receive(member, buf.data, buf.len, &r, NULL);
+        rc = mls_group_process(member, buf.data, buf.len, &r, NULL);
+        if (rc == XW_OK && r.incoming) {
+            /* an accepted commit waits aside: dropping it changes nothing, merging it moves on */
+            check_changes(&r.changes);
+            mls_group_incoming_discard(member);
+            check_unchanged();
+            rc = mls_group_receive(member, buf.data, buf.len, &r, NULL);
+            if (rc != XW_OK)
+                abort(); /* the same commit was accepted a moment ago */
+        }
         mls_received_free(&r);
         if (rc == XW_OK) {
-            /* an accepted commit moved the group: start again from the saved state */
+            /* an accepted message moved the group: start again from the saved state */
             mls_group_free(member);
             mls_group_load(saved.data, saved.len, &member, NULL);
+            mls_group_set_leaf_check(member, leaf_check, NULL);
         } else {
             check_unchanged();
         }

@@ -130,14 +130,39 @@ static void test_bad_signature_consumes_nothing(void **state)
     mls_unprotected u;
     mls_unprotected_init(&u);
     xw_errbuf eb = {{0}};
+    xw_buf before, after;
+    xw_buf_init(&before, 1 << 20);
+    xw_buf_init(&after, 1 << 20);
+    assert_int_equal(mls_secret_tree_encode(f->rcv, &before, NULL), XW_OK);
     f->lookup_key = &f->other; /* the receiver expects another key for leaf 2 */
     assert_int_equal(mls_unprotect(&f->rctx, m.data, m.len, &u, &eb), XW_EBADSIG);
     assert_non_null(strstr(eb.msg, "FramedContentTBS"));
     f->lookup_key = &f->signer;
-    /* the generation was not consumed: the genuine check still succeeds */
+    /* a bad tag: the content does not decrypt */
+    m.data[m.len - 1] ^= 1;
+    assert_int_equal(mls_unprotect(&f->rctx, m.data, m.len, &u, &eb), XW_EDECRYPT);
+    m.data[m.len - 1] ^= 1;
+    /* the secret tree is byte for byte what it was, the leaf's ratchets not even created */
+    assert_int_equal(mls_secret_tree_encode(f->rcv, &after, NULL), XW_OK);
+    assert_int_equal(after.len, before.len);
+    assert_memory_equal(after.data, before.data, before.len);
+    /* deferred consumption: opening changes nothing until the caller consumes */
+    f->rctx.defer_consume = 1;
     assert_int_equal(mls_unprotect(&f->rctx, m.data, m.len, &u, &eb), XW_OK);
-    expect_text(&u, "signed");
+    xw_buf_reset(&after);
+    assert_int_equal(mls_secret_tree_encode(f->rcv, &after, NULL), XW_OK);
+    assert_memory_equal(after.data, before.data, before.len);
+    assert_int_equal(mls_unprotected_consume(&f->rctx, &u, &eb), XW_OK);
+    assert_int_equal(mls_unprotect(&f->rctx, m.data, m.len, &u, &eb), XW_EMLS_GENERATION);
+    f->rctx.defer_consume = 0;
+    xw_buf_free_secret(&before);
+    xw_buf_free_secret(&after);
+    /* the generation was not consumed by the failures: the genuine check succeeded */
+    protect(f, "signed again", &after);
+    assert_int_equal(mls_unprotect(&f->rctx, after.data, after.len, &u, &eb), XW_OK);
+    expect_text(&u, "signed again");
     mls_unprotected_free(&u);
+    xw_buf_free(&after);
     xw_buf_free(&m);
 }
 
@@ -254,13 +279,16 @@ static void test_decoder_regressions(void **state)
 static void test_unprotect_allocation_failures(void **state)
 {
     fixture *f = *state;
-    xw_buf m;
+    xw_buf first, m;
+    protect(f, "first", &first);
     protect(f, "under memory pressure", &m);
     mls_unprotected u;
-    /* Deriving a leaf's ratchets allocates state the tree keeps (it is not a change of
-     * meaning, and it happens on the first message from a leaf): do it before counting. */
-    mls_ratchet_key k;
-    assert_int_equal(mls_secret_tree_peek(f->rcv, 2, MLS_RATCHET_APPLICATION, 0, &k, NULL), XW_OK);
+    /* The first message from a leaf creates its ratchets, state the tree keeps: receive one
+     * before counting. */
+    mls_unprotected_init(&u);
+    assert_int_equal(mls_unprotect(&f->rctx, first.data, first.len, &u, NULL), XW_OK);
+    mls_unprotected_free(&u);
+    xw_buf_free(&first);
     int64_t live = xw_alloc_live();
     int ok = 0;
     for (uint64_t nth = 1; nth < 64 && !ok; nth++) {

@@ -114,6 +114,144 @@ static void test_reject_bad_commits(void **st)
     world_free(&w);
 }
 
+/* A PrivateMessage from member `from` with the given content, signed by `signer` (NULL: its
+ * own key): lets tests send what the API would refuse to build. */
+static void craft_private(world *w, size_t from, uint8_t content_type, const uint8_t *body, size_t n,
+                          const mls_sig_priv *signer, xw_buf *out)
+{
+    mls_group *g = w->m[from];
+    mls_framing_ctx ctx;
+    xw_errbuf eb = {{0}};
+    assert_int_equal(mls_group_framing_ctx(g, &ctx, &eb), XW_OK);
+    mls_framed_content fc = {{g->group_id.data, g->group_id.len},
+                             g->epoch,
+                             {MLS_SENDER_MEMBER, g->me},
+                             {NULL, 0},
+                             content_type,
+                             {body, n}};
+    xw_buf_init(out, 1 << 20);
+    assert_int_equal(mls_protect_private(&ctx, &fc, signer ? signer : &g->sig, NULL, 32, out, &eb), XW_OK);
+}
+
+static void send_text(mls_group *g, const char *text, xw_buf *out)
+{
+    xw_errbuf eb = {{0}};
+    xw_buf_init(out, 1 << 20);
+    assert_int_equal(mls_group_send(g, (const uint8_t *)text, strlen(text), out, &eb), XW_OK);
+}
+
+static void accept_text(mls_group *g, const xw_buf *m, const char *text)
+{
+    mls_received r;
+    mls_received_init(&r);
+    xw_errbuf eb = {{0}};
+    int rc = mls_group_receive(g, m->data, m->len, &r, &eb);
+    if (rc != XW_OK)
+        fail_msg("receive: %s", eb.msg);
+    assert_int_equal(r.kind, MLS_RECEIVED_APPLICATION);
+    assert_int_equal(r.data.len, strlen(text));
+    assert_memory_equal(r.data.data, text, r.data.len);
+    mls_received_free(&r);
+}
+
+/* Every kind of rejected message, with XMTP's policy (PrivateMessage handshakes), leaves the
+ * saved state byte-identical: bad tag, bad signature, wrong epoch, invalid proposal, bad
+ * commit, and generations outside the window, with valid messages still accepted after. */
+static void test_private_rejects_leave_state(void **st)
+{
+    (void)st;
+    world w;
+    world_init(&w, 3, 0);
+    w.cfg.max_forward = 10; /* the joiners' window: a generation 11 ahead is refused */
+    add_members(&w, 0, 3);
+    mls_group *rcv = w.m[2];
+    /* bad tag: the first message of member 1 in this epoch, one ciphertext byte flipped (the
+     * secret tree used to derive member 1's ratchets before the tag was checked) */
+    xw_buf m;
+    send_text(w.m[1], "first", &m);
+    m.data[m.len - 3] ^= 0x40;
+    reject_unchanged(rcv, m.data, m.len, XW_EDECRYPT);
+    m.data[m.len - 3] ^= 0x40;
+    accept_text(rcv, &m, "first");
+    reject_unchanged(rcv, m.data, m.len, XW_EMLS_GENERATION); /* replayed */
+    xw_buf_free(&m);
+    /* bad signature: encrypted with member 1's ratchet, signed with another key */
+    mls_sig_priv other;
+    assert_int_equal(mls_sig_priv_generate(w.s, &other), XW_OK);
+    const char *text = "forged";
+    craft_private(&w, 1, MLS_CONTENT_APPLICATION, (const uint8_t *)text, strlen(text), &other, &m);
+    reject_unchanged(rcv, m.data, m.len, XW_EBADSIG);
+    xw_buf_free(&m);
+    /* a proposal that is invalid (Remove of a blank leaf), and one signed by another key */
+    uint8_t rm[6] = {0x00, 0x03, 0x00, 0x00, 0x00, 0x07};
+    craft_private(&w, 1, MLS_CONTENT_PROPOSAL, rm, sizeof rm, NULL, &m);
+    reject_unchanged(rcv, m.data, m.len, XW_EMLS_PROPOSAL);
+    xw_buf_free(&m);
+    rm[5] = (uint8_t)mls_group_own_leaf(w.m[3]);
+    craft_private(&w, 1, MLS_CONTENT_PROPOSAL, rm, sizeof rm, &other, &m);
+    reject_unchanged(rcv, m.data, m.len, XW_EBADSIG);
+    xw_buf_free(&m);
+    /* a commit whose proposal list is invalid, sent as a PrivateMessage: its handshake
+     * generation stays unconsumed */
+    uint32_t twice[2] = {mls_group_own_leaf(w.m[3]), mls_group_own_leaf(w.m[3])};
+    mls_commit_opts o2 = {.remove = twice, .n_remove = 2};
+    bad_commit(&w, 1, &o2, XW_EMLS_PROPOSAL);
+    /* a tampered private commit */
+    xw_buf cm, wm;
+    xw_buf_init(&cm, 1 << 24);
+    xw_buf_init(&wm, 1 << 24);
+    xw_errbuf eb = {{0}};
+    mls_commit_opts none = {0};
+    assert_int_equal(mls_group_commit(w.m[1], &none, &cm, &wm, &eb), XW_OK);
+    cm.data[cm.len - 5] ^= 1;
+    reject_unchanged(rcv, cm.data, cm.len, XW_EDECRYPT);
+    cm.data[cm.len - 5] ^= 1;
+    mls_group_commit_discard(w.m[1]);
+    /* the generation window: member 3 sends 16 messages; the receiver gets #3 first */
+    xw_buf g[16];
+    for (int i = 0; i < 16; i++) {
+        char t[16];
+        snprintf(t, sizeof t, "gen %d", i);
+        send_text(w.m[3], t, &g[i]);
+    }
+    accept_text(rcv, &g[3], "gen 3");                                 /* #0-#2 are kept in the window */
+    reject_unchanged(rcv, g[15].data, g[15].len, XW_EMLS_GENERATION); /* 11 ahead of #4 */
+    g[1].data[g[1].len - 1] ^= 1;                                     /* in the window, bad tag */
+    reject_unchanged(rcv, g[1].data, g[1].len, XW_EDECRYPT);
+    g[1].data[g[1].len - 1] ^= 1;
+    g[9].data[g[9].len - 1] ^= 1; /* ahead, within reach, bad tag */
+    reject_unchanged(rcv, g[9].data, g[9].len, XW_EDECRYPT);
+    g[9].data[g[9].len - 1] ^= 1;
+    reject_unchanged(rcv, g[3].data, g[3].len, XW_EMLS_GENERATION); /* replay */
+    accept_text(rcv, &g[1], "gen 1");
+    accept_text(rcv, &g[2], "gen 2");
+    accept_text(rcv, &g[9], "gen 9");   /* #4-#8 enter the window, #0 leaves it */
+    accept_text(rcv, &g[15], "gen 15"); /* 6 ahead of #10: #10-#14 replace #4-#8 */
+    reject_unchanged(rcv, g[0].data, g[0].len, XW_EMLS_GENERATION);
+    reject_unchanged(rcv, g[4].data, g[4].len, XW_EMLS_GENERATION);
+    accept_text(rcv, &g[12], "gen 12");
+    /* wrong epoch: after a commit, a handshake of the old epoch and an application message
+     * older than the kept epochs */
+    xw_buf prop;
+    xw_buf_init(&prop, 1 << 20);
+    assert_int_equal(mls_group_propose_remove(w.m[1], mls_group_own_leaf(w.m[3]), &prop, &eb), XW_OK);
+    mls_group_free(w.m[1]); /* its pending proposal must not block the next commits */
+    w.m[1] = NULL;
+    xw_buf old;
+    send_text(w.m[0], "old", &old);
+    for (size_t i = 0; i < 4; i++)
+        commit(&w, 0, &none, NULL, 0);
+    reject_unchanged(rcv, prop.data, prop.len, XW_EMLS_EPOCH);
+    reject_unchanged(rcv, old.data, old.len, XW_EMLS_EPOCH);
+    for (int i = 0; i < 16; i++)
+        xw_buf_free(&g[i]);
+    xw_buf_free(&old);
+    xw_buf_free(&prop);
+    xw_buf_free(&cm);
+    xw_buf_free(&wm);
+    world_free(&w);
+}
+
 static void test_reject_more(void **st)
 {
     (void)st;
@@ -687,6 +825,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reject_bad_commits),
         cmocka_unit_test(test_reject_more),
+        cmocka_unit_test(test_private_rejects_leave_state),
         cmocka_unit_test(test_update_path_checks),
         cmocka_unit_test(test_external_sender),
         cmocka_unit_test(test_tree_validation_rules),
