@@ -97,7 +97,7 @@ xwproto_SRCS := $(PROTO_GEN_C)
 endif
 
 # --- modules ------------------------------------------------------------------------------------
-include $(sort $(wildcard */*.mk) $(wildcard tests/*/*.mk))
+include $(sort $(wildcard */*.mk) $(wildcard xmtp/*/*.mk) $(wildcard tests/*/*.mk))
 
 # --- templates ----------------------------------------------------------------------------------
 # obj path for a source in a variant: generated sources live under build/gen already.

@@ -1,0 +1,15 @@
+# xmtp/client/: the XMTP client (library xmtpclient): store, key packages, welcomes, group
+# sync, sending; the node through an ops table (real gRPC client or the fake). Link order:
+# xmtpclient xmtpapi mlspq mls xmtp xwproto common.
+LIBS += xmtpclient
+xmtpclient_SRCS := $(wildcard xmtp/client/*.c)
+XC_LIBS := xmtpclient xmtpapi mlspq mls xmtp xwproto common
+XC_PKGS := sqlite3 libcurl openssl libsodium libsecp256k1 jansson libprotobuf-c
+
+# store, registration, key packages (fake node)
+TESTBINS += test_xmtp_client
+test_xmtp_client_SRCS := tests/unit/test_xmtp_client.c tests/unit/xc_peer.c
+test_xmtp_client_LIBS := $(XC_LIBS)
+test_xmtp_client_PKGS := cmocka $(XC_PKGS)
+TESTS += test_xmtp_client
+test_xmtp_client_TIMEOUT := 120
