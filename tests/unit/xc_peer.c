@@ -77,8 +77,16 @@ xc_peer *xc_peer_new(xc_node *node, const xw_clock *clock)
     xw_buf_init(&b, 1 << 20);
     CHECK(xmtp_idu_encode(u, &b, eb));
     CHECK(node->ops->publish_identity_update(node->ctx, b.data, b.len, eb));
-    xw_buf_free(&b);
     xmtp_idu_free(u);
+    /* a key package on the node, so that others can add this peer (it never joins) */
+    uint8_t wrap[32];
+    mls_random(wrap, sizeof wrap);
+    mls_key_package_secrets sec;
+    xw_buf_reset(&b);
+    CHECK(xc_kp_build(p->suite, &p->sig, p->inbox, wrap, xw_clock_now_ns(clock), &b, &sec, eb));
+    mls_key_package_secrets_wipe(&sec);
+    CHECK(node->ops->upload_key_package(node->ctx, b.data, b.len, eb));
+    xw_buf_free(&b);
     return p;
 }
 

@@ -13,3 +13,11 @@ test_xmtp_client_LIBS := $(XC_LIBS)
 test_xmtp_client_PKGS := cmocka $(XC_PKGS)
 TESTS += test_xmtp_client
 test_xmtp_client_TIMEOUT := 120
+
+# welcomes, group sync, commits of others, quarantine, sending (fake node + C peer)
+TESTBINS += test_xmtp_client_sync
+test_xmtp_client_sync_SRCS := tests/unit/test_xmtp_client_sync.c tests/unit/xc_peer.c
+test_xmtp_client_sync_LIBS := $(XC_LIBS)
+test_xmtp_client_sync_PKGS := cmocka $(XC_PKGS)
+TESTS += test_xmtp_client_sync
+test_xmtp_client_sync_TIMEOUT := 180

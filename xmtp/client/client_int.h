@@ -10,7 +10,8 @@
  *   group.c     loading, rostering and saving a group
  *   welcome.c   welcomes: unwrap, join, validate, store
  *   sync.c      group messages: fetch pages, apply envelopes, quarantine
- *   commit.c    validation of others' commits and the GroupUpdated transcript
+ *   commit.c    validation of others' commits
+ *   transcript.c  GroupUpdated transcripts (encoding, storing)
  *   send.c      sending text, intents, publishing
  */
 #ifndef XW_XMTP_CLIENT_CLIENT_INT_H
@@ -183,7 +184,7 @@ int xc_quarantine(xc_client *c, const char *kind, const uint8_t *gid, size_t gid
 /* --- welcome.c --- */
 int xc_welcome_apply(xc_client *c, const xc_welcome_env *w, uint8_t *gid, size_t *gid_len, xw_errbuf *eb);
 
-/* --- commit.c --- */
+/* --- commit.c and transcript.c --- */
 /* Validates a commit already applied to `next` (a copy of `cur`'s group) and builds the
  * GroupUpdated transcript (EncodedContent bytes appended to transcript; empty when the
  * commit changed nothing libxmtp reports). actor_leaf: the committer. */
@@ -202,6 +203,10 @@ typedef struct {
     size_t n_added_admins, n_removed_admins, n_added_supers, n_removed_supers;
 } xc_group_updated;
 int xc_group_updated_encode(const xc_group_updated *u, xw_buf *out, xw_errbuf *eb);
+/* Stores a GroupUpdated transcript message (kind membership change, published). */
+int xc_transcript_store(xc_client *c, const uint8_t *gid, size_t gid_len, const uint8_t *ec, size_t ec_len,
+                        const char *idempotency_key, int64_t sent_at_ns, const char *sender_inbox,
+                        const uint8_t *sender_installation, uint64_t cursor, uint64_t epoch, xw_errbuf *eb);
 
 /* --- send.c --- */
 /* Recognises one of our own payloads by its hash: marks the intent done and the message
