@@ -21,3 +21,13 @@ test_xmtp_client_sync_LIBS := $(XC_LIBS)
 test_xmtp_client_sync_PKGS := cmocka $(XC_PKGS)
 TESTS += test_xmtp_client_sync
 test_xmtp_client_sync_TIMEOUT := 180
+
+# The C client against real libxmtp (@xmtp/node-bindings 1.9.1) on the dev node.
+TESTBINS += client-driver
+client-driver_SRCS := tests/interop/client_driver.c
+client-driver_LIBS := $(XC_LIBS)
+client-driver_PKGS := $(XC_PKGS)
+TESTS += interop_client_libxmtp
+interop_client_libxmtp_CMD := node tests/interop/client_libxmtp.mjs $(BUILD)/xmtp-devnode $(BUILD)/tests/client-driver
+interop_client_libxmtp_NEEDS = $(BUILD)/tests/client-driver $(BUILD)/xmtp-devnode $(INTEROP_NPM)
+interop_client_libxmtp_TIMEOUT := 240
