@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "common/alloc.h"
 #include "common/codec.h"
 #include "mls/tree.h"
@@ -428,6 +430,24 @@ static void test_key_package_rotation(void **state)
     xmtp_wallet_free(w);
 }
 
+/* Regression: a field that was empty ("" decoded by protobuf-c, i.e. protobuf_c_empty_string)
+ * keeps old_value "" in the transcript, as libxmtp writes it (the id depends on it). */
+static void test_transcript_empty_old_value(void **state)
+{
+    (void)state;
+    const char *name = "description", *old = protobuf_c_empty_string, *nw = "a test group";
+    xc_group_updated u = {
+        .initiated_by = "a", .field_names = &name, .old_values = &old, .new_values = &nw, .n_fields = 1};
+    xw_buf b;
+    xw_buf_init(&b, 4096);
+    xw_errbuf eb = {{0}};
+    assert_int_equal(xc_group_updated_encode(&u, &b, &eb), XW_OK);
+    static const uint8_t change[] = {0x0a, 0x0b, 'd', 'e', 's', 'c',  'r', 'i',
+                                     'p',  't',  'i', 'o', 'n', 0x12, 0x00};
+    assert_non_null(memmem(b.data, b.len, change, sizeof change));
+    xw_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +458,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_registration_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_package_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_package_rotation, setup, teardown),
+        cmocka_unit_test(test_transcript_empty_old_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
