@@ -47,6 +47,14 @@ static int print_group(void *ctx, const xc_group_row *r)
     json_object_set_new(o, "id", hex(r->id, r->id_len));
     json_object_set_new(o, "epoch", json_integer((json_int_t)r->epoch));
     json_object_set_new(o, "name", json_stringn(r->name.data ? (const char *)r->name.data : "", r->name.len));
+    json_object_set_new(
+        o, "description",
+        json_stringn(r->description.data ? (const char *)r->description.data : "", r->description.len));
+    json_object_set_new(o, "admins",
+                        json_stringn(r->admins.data ? (const char *)r->admins.data : "", r->admins.len));
+    json_object_set_new(
+        o, "super_admins",
+        json_stringn(r->super_admins.data ? (const char *)r->super_admins.data : "", r->super_admins.len));
     json_object_set_new(o, "membership", json_integer(r->membership_state));
     json_object_set_new(o, "consent", json_integer(r->consent));
     json_object_set_new(o, "active", json_boolean(r->active));
@@ -165,6 +173,20 @@ int main(int argc, char **argv)
         rc = group_arg(argv[i], gid, &gl);
         if (rc == XW_OK)
             rc = xc_store_message_each(xc_client_store(c), gid, gl, 0, print_message, NULL, &eb);
+    } else if (strcmp(cmd, "members") == 0 && i < argc) {
+        xc_member_row *m = NULL;
+        size_t n = 0;
+        rc = group_arg(argv[i], gid, &gl);
+        if (rc == XW_OK)
+            rc = xc_store_members_get(xc_client_store(c), gid, gl, &m, &n, &eb);
+        for (size_t k = 0; rc == XW_OK && k < n; k++) {
+            json_t *j = json_object();
+            json_object_set_new(j, "leaf", json_integer(m[k].leaf));
+            json_object_set_new(j, "inbox", json_string(m[k].inbox_id));
+            json_object_set_new(j, "installation", hex(m[k].installation_id, 32));
+            emit(j);
+        }
+        xw_free(m);
     } else if (strcmp(cmd, "send") == 0 && i + 1 < argc) {
         uint8_t id[32];
         rc = group_arg(argv[i], gid, &gl);

@@ -145,6 +145,37 @@ async function main() {
     `${rename?.id} not in ${JSON.stringify(aliceUpdates.map((m) => m.id))}`);
   check('nothing quarantined after the commit', s2.quarantined === 0, JSON.stringify(bot('quarantine')));
 
+  // 4b. more commits by alice; after each, the bot's view equals alice's
+  const carol = await newUser('carol');
+  const steps = [
+    ['alice makes bob an admin', () => group.addAdmin(bob.inboxId)],
+    ['alice sets a description', () => group.updateGroupDescription('a test group')],
+    ['alice adds carol', () => group.addMembersByInboxId([carol.inboxId])],
+    ['alice makes carol a super admin', () => group.addSuperAdmin(carol.inboxId)],
+    ['alice removes bob as admin', () => group.removeAdmin(bob.inboxId)],
+    ['alice removes carol as super admin', () => group.removeSuperAdmin(carol.inboxId)],
+    ['alice removes carol', () => group.removeMembersByInboxId([carol.inboxId])],
+  ];
+  for (const [what, step] of steps) {
+    await step();
+    await group.sync();
+    const [s] = bot('sync');
+    const g = bot('groups').find((x) => x.id === group.id());
+    const members = [...new Set(bot('members', group.id()).map((m) => m.inbox))].sort();
+    const aliceMembers = (await group.listMembers()).map((m) => m.inboxId).sort();
+    const split = (t) => (t ? t.split(' ').sort() : []);
+    const same = JSON.stringify(members) === JSON.stringify(aliceMembers) &&
+      JSON.stringify(split(g.admins)) === JSON.stringify([...group.adminList()].sort()) &&
+      JSON.stringify(split(g.super_admins)) === JSON.stringify([...group.superAdminList()].sort()) &&
+      g.name === group.groupName() && g.description === group.groupDescription();
+    check(`${what}: the bot's members, admins, super admins, name, description equal alice's`, same &&
+      s.quarantined === 0, JSON.stringify({ g, members, aliceMembers, admins: group.adminList(),
+        supers: group.superAdminList(), q: bot('quarantine') }));
+    const mine = bot('messages', group.id()).filter((m) => m.kind === 2).pop();
+    const theirs = (await group.findMessages({ direction: 0 })).filter((m) => m.kind === 1).map((m) => m.id);
+    check(`${what}: the bot's transcript has libxmtp's id`, theirs.includes(mine?.id), `${mine?.id}`);
+  }
+
   // 5. the bot sends
   const [sent] = bot('send', group.id(), 'hello from the bot');
   const aliceAfter = await appMessages(group);

@@ -364,6 +364,44 @@ static void test_invalid_commit_quarantined(void **state)
     xc_peer_free(dave);
 }
 
+static void test_permission_policies(void **state)
+{
+    fixture *f = *state;
+    join(f, NULL);
+    sync_all(f);
+    const char *alice = xc_peer_inbox(f->alice), *bot = xc_client_inbox_id(f->bot);
+    const char *keys[2] = {"group_name", "message_disappear_in_ns"}, *vals[2] = {"g1", "1000"};
+    /* 1. alice, the only super admin, demotes herself: one must remain; refused */
+    xc_peer_set_mutable(f->alice, keys, vals, 1, NULL, 0, NULL, 0);
+    sync_all(f);
+    assert_int_equal(quarantined(f, "group_message"), 1);
+    assert_non_null(strstr(quarantine_reasons(f), "one must remain"));
+    xc_peer_free(f->alice); /* alice's own view moved on: a fresh group for the next steps */
+    f->alice = xc_peer_new(f->node, f->clock);
+    join(f, NULL);
+    sync_all(f);
+    alice = xc_peer_inbox(f->alice);
+    /* 2. alice makes the bot a super admin, then steps down: both allowed */
+    const char *both[2] = {alice, bot};
+    xc_peer_set_mutable(f->alice, keys, vals, 1, NULL, 0, both, 2);
+    xc_peer_set_mutable(f->alice, keys, vals, 1, NULL, 0, &bot, 1);
+    sync_all(f);
+    xc_group_row r;
+    group_row(f, &r);
+    assert_int_equal(r.super_admins.len, 64);
+    assert_memory_equal(r.super_admins.data, bot, 64);
+    xc_group_row_free(&r);
+    int64_t before = quarantined(f, "group_message");
+    /* 3. alice, now a plain member, sets an admin-only field: refused */
+    xc_peer_set_mutable(f->alice, keys, vals, 2, NULL, 0, &bot, 1);
+    sync_all(f);
+    assert_int_equal(quarantined(f, "group_message"), before + 1);
+    assert_non_null(strstr(quarantine_reasons(f), "not allowed to change message_disappear_in_ns"));
+    group_row(f, &r);
+    assert_int_equal(r.epoch, 3);
+    xc_group_row_free(&r);
+}
+
 static void test_invalid_welcome_quarantined(void **state)
 {
     fixture *f = *state;
@@ -490,6 +528,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commits_of_others, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_envelopes_quarantined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_commit_quarantined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_permission_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_welcome_quarantined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_no_duplicates, setup, teardown),

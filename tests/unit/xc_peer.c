@@ -1,12 +1,8 @@
 /*
  * The libxmtp-like test peer (xc_peer.h).
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -39,20 +35,31 @@ struct xc_peer {
     char texts[1 << 16];
 };
 
+/* The peer is a fixture: any failure is a broken test setup, reported and fatal. */
 #define CHECK(expr)                                                                                          \
     do {                                                                                                     \
         xw_errbuf eb_ = {{0}};                                                                               \
         xw_errbuf *eb = &eb_;                                                                                \
         int rc_ = (expr);                                                                                    \
-        if (rc_ != XW_OK)                                                                                    \
-            fail_msg("%s:%d: %s -> %s: %s", __FILE__, __LINE__, #expr, xw_errname(rc_), eb_.msg);            \
+        if (rc_ != XW_OK) {                                                                                  \
+            fprintf(stderr, "xc_peer %s:%d: %s -> %s: %s\n", __FILE__, __LINE__, #expr, xw_errname(rc_),     \
+                    eb_.msg);                                                                                \
+            abort();                                                                                         \
+        }                                                                                                    \
         (void)eb;                                                                                            \
+    } while (0)
+#define REQUIRE(cond)                                                                                        \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            fprintf(stderr, "xc_peer %s:%d: %s does not hold\n", __FILE__, __LINE__, #cond);                 \
+            abort();                                                                                         \
+        }                                                                                                    \
     } while (0)
 
 xc_peer *xc_peer_new(xc_node *node, const xw_clock *clock)
 {
     xc_peer *p = xw_calloc(1, sizeof *p);
-    assert_non_null(p);
+    REQUIRE(p);
     p->node = node;
     p->clock = clock;
     CHECK(xmtp_wallet_generate(&p->wallet, eb));
@@ -112,7 +119,7 @@ uint64_t xc_peer_latest_seq(xc_peer *p, const char *inbox)
 {
     xc_idlog log = {0};
     CHECK(p->node->ops->get_identity_updates(p->node->ctx, inbox, 0, &log, eb));
-    assert_true(log.n > 0);
+    REQUIRE(log.n > 0);
     uint64_t seq = log.e[log.n - 1].sequence_id;
     xc_idlog_free(&log);
     return seq;
@@ -149,7 +156,7 @@ static uint64_t publish(xc_peer *p, const xw_buf *msg, int is_commit)
     uint64_t id = 0;
     CHECK(xc_node_fake_add_group_message(p->node, p->gid, sizeof p->gid, msg->data, msg->len, is_commit, &id,
                                          eb));
-    assert_true(p->n_own < MAX_OWN);
+    REQUIRE(p->n_own < MAX_OWN);
     p->own[p->n_own++] = id;
     return id;
 }
@@ -180,7 +187,7 @@ uint64_t xc_peer_add_at(xc_peer *p, const char *inbox, const uint8_t installatio
 {
     size_t kp_len = 0;
     const uint8_t *kp = xc_node_fake_key_package(p->node, installation, 32, &kp_len);
-    assert_non_null(kp);
+    REQUIRE(kp);
     mls_span exts = mls_group_extensions(p->g);
     xc_meta_membership ms;
     CHECK(xc_meta_membership_get(exts.p, exts.len, &ms, eb));
@@ -274,6 +281,22 @@ uint64_t xc_peer_send_text(xc_peer *p, const char *text, uint8_t msg_id[32])
     xw_free(m);
     xw_buf_free(&ec);
     xw_buf_free(&env);
+    return id;
+}
+
+uint64_t xc_peer_set_mutable(xc_peer *p, const char *const *keys, const char *const *values, size_t n,
+                             const char *const *admins, size_t n_admins, const char *const *supers,
+                             size_t n_supers)
+{
+    mls_span exts = mls_group_extensions(p->g);
+    xw_buf mut, gce;
+    xw_buf_init(&mut, 1 << 20);
+    xw_buf_init(&gce, 1 << 20);
+    CHECK(xc_meta_mutable_encode(keys, values, n, admins, n_admins, supers, n_supers, &mut, eb));
+    CHECK(xc_meta_replace_ext(exts.p, exts.len, XC_EXT_MUTABLE_METADATA, mut.data, mut.len, &gce, eb));
+    uint64_t id = commit(p, &gce, NULL, 0, NULL);
+    xw_buf_free(&mut);
+    xw_buf_free(&gce);
     return id;
 }
 

@@ -4,7 +4,7 @@
  * creates groups with libxmtp's GroupContext extensions, adds members by their key
  * packages (one commit: Adds + the new membership map), sends X-Wing-wrapped welcomes with
  * the commit's cursor, sends text and changes metadata. It talks to the fake node through
- * the same ops as the client. Every function aborts the test on failure (fail_msg).
+ * the same ops as the client. It is a fixture: any failure prints why and aborts.
  */
 #ifndef XW_TESTS_XC_PEER_H
 #define XW_TESTS_XC_PEER_H
@@ -35,6 +35,10 @@ uint64_t xc_peer_add(xc_peer *p, const char *inbox, const uint8_t installation[3
 uint64_t xc_peer_add_at(xc_peer *p, const char *inbox, const uint8_t installation[32], uint64_t seq);
 /* Sends text; returns the envelope id and the libxmtp message id. */
 uint64_t xc_peer_send_text(xc_peer *p, const char *text, uint8_t msg_id[32]);
+/* Commits a whole new mutable metadata (attributes and admin lists). */
+uint64_t xc_peer_set_mutable(xc_peer *p, const char *const *keys, const char *const *values, size_t n,
+                             const char *const *admins, size_t n_admins, const char *const *supers,
+                             size_t n_supers);
 /* Commits a new group_name. */
 uint64_t xc_peer_set_name(xc_peer *p, const char *name);
 /* Processes everything on the node for the group after its cursor (own commits confirmed,

@@ -31,3 +31,9 @@ TESTS += interop_client_libxmtp
 interop_client_libxmtp_CMD := node tests/interop/client_libxmtp.mjs $(BUILD)/xmtp-devnode $(BUILD)/tests/client-driver
 interop_client_libxmtp_NEEDS = $(BUILD)/tests/client-driver $(BUILD)/xmtp-devnode $(INTEROP_NPM)
 interop_client_libxmtp_TIMEOUT := 240
+
+# libFuzzer: welcome processing and envelope application (make fuzz)
+FUZZERS += fuzz_xmtp_client_apply
+fuzz_xmtp_client_apply_SRCS := tests/fuzz/fuzz_xmtp_client_apply.c tests/unit/xc_peer.c
+fuzz_xmtp_client_apply_LIBS := $(XC_LIBS)
+fuzz_xmtp_client_apply_PKGS := $(XC_PKGS)

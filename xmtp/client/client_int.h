@@ -11,6 +11,7 @@
  *   welcome.c   welcomes: unwrap, join, validate, store
  *   sync.c      group messages: fetch pages, apply envelopes, quarantine
  *   commit.c    validation of others' commits
+ *   policy.c    permission policies of a commit
  *   transcript.c  GroupUpdated transcripts (encoding, storing)
  *   send.c      sending text, intents, publishing
  */
@@ -207,6 +208,29 @@ int xc_group_updated_encode(const xc_group_updated *u, xw_buf *out, xw_errbuf *e
 int xc_transcript_store(xc_client *c, const uint8_t *gid, size_t gid_len, const uint8_t *ec, size_t ec_len,
                         const char *idempotency_key, int64_t sent_at_ns, const char *sender_inbox,
                         const uint8_t *sender_installation, uint64_t cursor, uint64_t epoch, xw_errbuf *eb);
+
+/* --- policy.c --- */
+typedef struct {
+    const char *inbox_id;
+    int is_admin, is_super_admin; /* in the group before the commit */
+} xc_policy_actor;
+typedef struct {
+    xc_policy_actor actor;
+    const char *const *added;
+    size_t n_added;
+    const char *const *removed;
+    const int *removed_is_super_admin;
+    size_t n_removed;
+    const char *const *fields; /* metadata fields whose value changes */
+    size_t n_fields;
+    size_t admins_added, admins_removed, supers_added, supers_removed;
+    size_t supers_left;        /* super admins after the commit */
+    const char *dm_members[2]; /* DMs only */
+} xc_policy_commit;
+/* XW_EDENIED (with who may not do what) when the group's permissions before the commit
+ * (cur_exts) do not allow it; XW_EMALFORMED for an unusable policy set. */
+int xc_policy_evaluate(const uint8_t *cur_exts, size_t cur_len, const uint8_t *next_exts, size_t next_len,
+                       const xc_policy_commit *pc, xw_errbuf *eb);
 
 /* --- send.c --- */
 /* Recognises one of our own payloads by its hash: marks the intent done and the message

@@ -15,10 +15,11 @@
  *      installation of its credential's inbox at the sequence id in the new map;
  *   7. new metadata values respect libxmtp's length limits (name 100, description 1000,
  *      image URL 2048, app data 8192 bytes).
- * The immutable metadata (0xf000) may not change. Rules 5 (all proposals from one actor)
- * and 6 (no PSK proposals) need the commit's proposal list, which mls/group.h does not
- * report yet; an external PSK proposal already fails in the MLS engine because this client
- * holds no PSKs. Permission policies (§3.5) are not evaluated yet (docs/client.md).
+ * The immutable metadata (0xf000) may not change, and the committer must have been allowed
+ * to make the changes by the group's permission policies (policy.c, §3.5). Rules 5 (all
+ * proposals from one actor) and 6 (no PSK proposals) need the commit's proposal list, which
+ * mls/group.h does not report yet; an external PSK proposal already fails in the MLS engine
+ * because this client holds no PSKs.
  *
  * The transcript lists the added and removed inboxes, the metadata fields that changed
  * (sorted by name) and the admin and super-admin list changes, initiated by the committer;
@@ -294,6 +295,42 @@ static int metadata_changes(const xc_meta_mutable *old, const xc_meta_mutable *n
     return XW_OK;
 }
 
+/* §3.5, with admin statuses from the metadata before the commit. */
+static int check_policies(const xc_group *cur, const xc_group *next, const char *actor, const diff *d,
+                          const meta_changes *mc, const xc_meta_mutable *om, const xc_meta_mutable *nm,
+                          xw_errbuf *eb)
+{
+    mls_span ce = mls_group_extensions(cur->mls), ne = mls_group_extensions(next->mls);
+    xc_meta_immutable im;
+    int rc = xc_meta_immutable_get(ce.p, ce.len, &im, eb);
+    int *supers = rc == XW_OK ? xw_calloc(d->n_removed + 1, sizeof *supers) : NULL;
+    if (rc == XW_OK && !supers)
+        rc = xw_errf(eb, XW_ENOMEM, "out of memory");
+    if (rc != XW_OK)
+        return rc;
+    for (size_t i = 0; i < d->n_removed; i++)
+        supers[i] = xc_meta_is_super_admin(om, d->removed[i]);
+    xc_policy_commit pc = {
+        .actor = {actor, xc_meta_is_admin(om, actor), xc_meta_is_super_admin(om, actor)},
+        .added = d->added,
+        .n_added = d->n_added,
+        .removed = d->removed,
+        .removed_is_super_admin = supers,
+        .n_removed = d->n_removed,
+        .fields = mc->names,
+        .n_fields = mc->n,
+        .admins_added = mc->n_adm_add,
+        .admins_removed = mc->n_adm_rem,
+        .supers_added = mc->n_sup_add,
+        .supers_removed = mc->n_sup_rem,
+        .supers_left = nm->n_super,
+        .dm_members = {im.has_dm ? im.dm[0] : NULL, im.has_dm ? im.dm[1] : NULL},
+    };
+    rc = xc_policy_evaluate(ce.p, ce.len, ne.p, ne.len, &pc, eb);
+    xw_free(supers);
+    return rc;
+}
+
 static int same_ext(const xc_group *a, const xc_group *b, uint16_t type)
 {
     mls_span x = {0}, y = {0};
@@ -331,6 +368,8 @@ int xc_commit_validate(xc_client *c, const xc_group *cur, const xc_group *next, 
         rc = xc_meta_mutable_get(ne.p, ne.len, &nm, eb);
     if (rc == XW_OK)
         rc = metadata_changes(&om, &nm, mc, eb);
+    if (rc == XW_OK)
+        rc = check_policies(cur, next, actor->inbox_id, &d, mc, &om, &nm, eb);
     int empty = rc == XW_OK && d.n_added == 0 && d.n_removed == 0 && mc->n == 0 && mc->n_adm_add == 0 &&
                 mc->n_adm_rem == 0 && mc->n_sup_add == 0 && mc->n_sup_rem == 0 && !mc->has_min_version;
     if (rc == XW_OK && !empty) {

@@ -68,6 +68,8 @@ typedef struct {
 } xc_idlog;
 
 void xc_idlog_free(xc_idlog *l);
+/* A copy of n bytes that is never NULL for n == 0 (one byte allocated, nothing read). */
+uint8_t *xc_bytes_dup(const void *p, size_t n);
 int xc_idlog_add(xc_idlog *l, uint64_t seq, uint64_t server_ns, const uint8_t *update, size_t len);
 
 /* Largest page a query asks for (the node's own maximum). */

@@ -374,11 +374,19 @@ int xc_idlog_add(xc_idlog *l, uint64_t seq, uint64_t server_ns, const uint8_t *u
     if (!e)
         return XW_ENOMEM;
     l->e = e;
-    uint8_t *copy = xw_memdup(update, len ? len : 1);
+    uint8_t *copy = xc_bytes_dup(update, len);
     if (!copy)
         return XW_ENOMEM;
     l->e[l->n++] = (xc_idlog_entry){seq, server_ns, copy, len};
     return XW_OK;
+}
+
+uint8_t *xc_bytes_dup(const void *p, size_t n)
+{
+    uint8_t *d = xw_malloc(n ? n : 1);
+    if (d && n)
+        memcpy(d, p, n);
+    return d;
 }
 
 void xc_node_free(xc_node *n)

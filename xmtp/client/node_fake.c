@@ -93,8 +93,8 @@ static int store_msg(fake *f, const uint8_t *gid, size_t gid_len, const uint8_t 
         }
     GROW(f->msgs, f->n_msgs);
     fake_msg *m = &f->msgs[f->n_msgs];
-    m->gid = xw_memdup(gid, gid_len ? gid_len : 1);
-    m->data = xw_memdup(data, len ? len : 1);
+    m->gid = xc_bytes_dup(gid, gid_len);
+    m->data = xc_bytes_dup(data, len);
     if (!m->gid || !m->data) {
         xw_free(m->gid);
         xw_free(m->data);
@@ -247,7 +247,7 @@ static int publish_identity_update(void *ctx, const uint8_t *update, size_t len,
             a->member.kind == XMTP_MEMBER_ETHEREUM)
             rc = link_address(f, a->member.bytes, u->inbox_id, eb);
     }
-    uint8_t *copy = rc == XW_OK ? xw_memdup(update, len ? len : 1) : NULL;
+    uint8_t *copy = rc == XW_OK ? xc_bytes_dup(update, len) : NULL;
     if (rc == XW_OK && !copy)
         rc = xw_errf(eb, XW_ENOMEM, "out of memory");
     void *np = rc == XW_OK ? xw_realloc(f->idus, (f->n_idus + 1) * sizeof *f->idus) : NULL;
@@ -347,7 +347,7 @@ int xc_node_fake_new(const xw_clock *clock, xc_node **out, xw_errbuf *eb)
 
 static int dup_bytes(xc_bytes *dst, xc_bytes src)
 {
-    dst->p = xw_memdup(src.p ? src.p : (const uint8_t *)"", src.len ? src.len : 1);
+    dst->p = xc_bytes_dup(src.p, src.len);
     dst->len = src.len;
     return dst->p ? XW_OK : XW_ENOMEM;
 }
