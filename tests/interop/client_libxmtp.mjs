@@ -204,6 +204,38 @@ async function main() {
   const b3 = (await appMessages(g3)).map((m) => `${m.id}|${m.senderInboxId}`);
   check('and reads bob\'s message with libxmtp\'s id', JSON.stringify(m3.map((m) => `${m.id}|${m.sender}`)) ===
     JSON.stringify(b3), JSON.stringify({ bot: m3, bob: b3 }));
+
+  // 7. a DM from bob
+  const dm = await bob.client.conversations().createDmByInboxId(reg.inbox);
+  await dm.sendText('a direct message');
+  const [s4] = bot('sync');
+  const dmRow = bot('groups').find((g) => g.id === dm.id());
+  check('bot joins bob\'s DM (validated as a DM)', s4.joined === 1 && !!dmRow && s4.quarantined === 0,
+    JSON.stringify({ s4, q: bot('quarantine') }));
+  const dmMsgs = bot('messages', dm.id()).filter((m) => m.kind === 1);
+  const bobDm = (await appMessages(dm)).map((m) => `${m.id}|${m.senderInboxId}`);
+  check('and reads it with libxmtp\'s id', JSON.stringify(dmMsgs.map((m) => `${m.id}|${m.sender}`)) ===
+    JSON.stringify(bobDm), JSON.stringify({ bot: dmMsgs, bob: bobDm }));
+  const [dmSent] = bot('send', dm.id(), 'a direct answer');
+  const bobDmAfter = await appMessages(dm);
+  check('bob reads the bot\'s DM answer', bobDmAfter.some((m) => m.id === dmSent.id && m.senderInboxId === reg.inbox &&
+    textOf(m) === 'a direct answer'), JSON.stringify(bobDmAfter.map(textOf)));
+
+  // 8. alice removes the bot: its group becomes inactive and sending is refused
+  await group.removeMembersByInboxId([reg.inbox]);
+  const [s5] = bot('sync');
+  const gone = bot('groups').find((g) => g.id === group.id());
+  check('bot sees it was removed: group inactive', gone && gone.active === false && s5.quarantined === 0,
+    JSON.stringify({ gone, q: bot('quarantine') }));
+  let refused = '';
+  try {
+    bot('send', group.id(), 'should not go');
+  } catch (e) {
+    refused = String(e.message);
+  }
+  check('a send to it is refused with a clear error', refused.includes('no longer a member'), refused);
+  const aliceEnd = await appMessages(group);
+  check('nothing reached alice', !aliceEnd.some((m) => textOf(m) === 'should not go'), '');
 }
 
 try {

@@ -476,6 +476,36 @@ static void test_send_text(void **state)
     assert_string_equal(l.text[l.n - 1], "thanks");
 }
 
+static void test_removed_group_inactive(void **state)
+{
+    fixture *f = *state;
+    join(f, NULL);
+    sync_all(f);
+    xc_peer_remove(f->alice, xc_client_inbox_id(f->bot));
+    tick(f);
+    xc_peer_send_text(f->alice, "after the bot left", NULL);
+    sync_all(f);
+    xc_group_row r;
+    group_row(f, &r);
+    assert_false(r.active);
+    assert_int_equal(r.epoch, 2);
+    xc_group_row_free(&r);
+    /* the removal is a transcript; nothing after it was read or quarantined */
+    msgs l;
+    messages(f, &l);
+    assert_int_equal(l.kind[l.n - 1], XC_KIND_MEMBERSHIP_CHANGE);
+    assert_int_equal(quarantined(f, NULL), 0);
+    size_t gl;
+    const uint8_t *gid = xc_peer_group_id(f->alice, &gl);
+    uint8_t id[32];
+    xw_errbuf eb = {{0}};
+    assert_int_equal(xc_group_send_text(f->bot, gid, gl, "no", id, &eb), XW_ESTATE);
+    assert_non_null(strstr(eb.msg, "no longer a member"));
+    size_t before = xc_node_fake_group_message_count(f->node);
+    sync_all(f);
+    assert_int_equal(xc_node_fake_group_message_count(f->node), before);
+}
+
 static void test_restart_no_duplicates(void **state)
 {
     fixture *f = *state;
@@ -531,6 +561,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_permission_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_welcome_quarantined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_removed_group_inactive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_no_duplicates, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

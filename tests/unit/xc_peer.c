@@ -161,14 +161,17 @@ static uint64_t publish(xc_peer *p, const xw_buf *msg, int is_commit)
     return id;
 }
 
-/* Commits gce (and optional adds), publishes, confirms; returns the commit id. */
-static uint64_t commit(xc_peer *p, const xw_buf *gce, const uint8_t *kp, size_t kp_len, xw_buf *welcome)
+/* Commits gce (and optional adds or removes), publishes, confirms; returns the commit id. */
+static uint64_t commit_full(xc_peer *p, const xw_buf *gce, const uint8_t *kp, size_t kp_len,
+                            const uint32_t *rm, size_t n_rm, xw_buf *welcome)
 {
     xw_buf out;
     xw_buf_init(&out, 1 << 24);
     const uint8_t *kps[1] = {kp};
     size_t lens[1] = {kp_len};
     mls_commit_opts o = {0};
+    o.remove = rm;
+    o.n_remove = n_rm;
     if (kp) {
         o.add_kps = kps;
         o.add_lens = lens;
@@ -180,6 +183,45 @@ static uint64_t commit(xc_peer *p, const xw_buf *gce, const uint8_t *kp, size_t 
     uint64_t id = publish(p, &out, 1);
     CHECK(mls_group_commit_confirm(p->g, eb));
     xw_buf_free(&out);
+    return id;
+}
+
+static uint64_t commit(xc_peer *p, const xw_buf *gce, const uint8_t *kp, size_t kp_len, xw_buf *welcome)
+{
+    return commit_full(p, gce, kp, kp_len, NULL, 0, welcome);
+}
+
+uint64_t xc_peer_remove(xc_peer *p, const char *inbox)
+{
+    mls_span exts = mls_group_extensions(p->g);
+    xc_meta_membership ms;
+    CHECK(xc_meta_membership_get(exts.p, exts.len, &ms, eb));
+    const char *names[64];
+    uint64_t seqs[64];
+    size_t n = 0;
+    for (size_t i = 0; i < ms.n && n < 64; i++)
+        if (strcmp(ms.inboxes[i].inbox_id, inbox) != 0) {
+            names[n] = ms.inboxes[i].inbox_id;
+            seqs[n++] = ms.inboxes[i].sequence_id;
+        }
+    xc_member_row *m = NULL;
+    size_t nm = 0;
+    CHECK(xc_roster(p->g, &m, &nm, eb));
+    uint32_t rm[64];
+    size_t n_rm = 0;
+    for (size_t i = 0; i < nm && n_rm < 64; i++)
+        if (strcmp(m[i].inbox_id, inbox) == 0)
+            rm[n_rm++] = m[i].leaf;
+    xw_free(m);
+    xw_buf mem, gce;
+    xw_buf_init(&mem, 1 << 20);
+    xw_buf_init(&gce, 1 << 20);
+    CHECK(xc_meta_membership_encode(names, seqs, n, &mem, eb));
+    CHECK(xc_meta_replace_ext(exts.p, exts.len, XC_EXT_GROUP_MEMBERSHIP, mem.data, mem.len, &gce, eb));
+    xc_meta_membership_free(&ms);
+    uint64_t id = commit_full(p, &gce, NULL, 0, rm, n_rm, NULL);
+    xw_buf_free(&mem);
+    xw_buf_free(&gce);
     return id;
 }
 

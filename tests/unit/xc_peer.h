@@ -33,6 +33,8 @@ const uint8_t *xc_peer_group_id(const xc_peer *p, size_t *len);
 uint64_t xc_peer_add(xc_peer *p, const char *inbox, const uint8_t installation[32]);
 /* Like xc_peer_add, with the membership map's sequence id for that inbox given. */
 uint64_t xc_peer_add_at(xc_peer *p, const char *inbox, const uint8_t installation[32], uint64_t seq);
+/* Removes every installation of inbox, in one commit with the new membership map. */
+uint64_t xc_peer_remove(xc_peer *p, const char *inbox);
 /* Sends text; returns the envelope id and the libxmtp message id. */
 uint64_t xc_peer_send_text(xc_peer *p, const char *text, uint8_t msg_id[32]);
 /* Commits a whole new mutable metadata (attributes and admin lists). */
