@@ -84,6 +84,7 @@ typedef struct {
     char text[64][128];
     int kind[64], delivery[64];
     uint64_t cursor[64];
+    int64_t sent[64];
 } msgs;
 
 static int take(void *ctx, const xc_message_row *m)
@@ -98,6 +99,7 @@ static int take(void *ctx, const xc_message_row *m)
     l->kind[l->n] = m->kind;
     l->delivery[l->n] = m->delivery;
     l->cursor[l->n] = m->cursor;
+    l->sent[l->n] = m->sent_at_ns;
     l->n++;
     return XW_OK;
 }
@@ -464,11 +466,15 @@ static void test_send_text(void **state)
     assert_memory_equal(l.id[l.n - 1], id, 32);
     assert_int_equal(l.delivery[l.n - 1], XC_DELIVERY_UNPUBLISHED);
     assert_string_equal(xc_peer_sync(f->alice), "");
+    int64_t sent_at = l.sent[l.n - 1];
+    tick(f);
     sync_all(f); /* publishes */
     assert_string_equal(xc_peer_sync(f->alice), "second");
     sync_all(f); /* sees the echo */
     messages(f, &l);
     assert_int_equal(l.delivery[l.n - 1], XC_DELIVERY_PUBLISHED);
+    /* re-dated to the node's time, as libxmtp does */
+    assert_int_equal(l.sent[l.n - 1], sent_at + XW_NS_PER_SEC);
     /* alice answers, the bot reads */
     xc_peer_send_text(f->alice, "thanks", NULL);
     sync_all(f);

@@ -234,8 +234,8 @@ int xc_policy_evaluate(const uint8_t *cur_exts, size_t cur_len, const uint8_t *n
 
 /* --- send.c --- */
 /* Recognises one of our own payloads by its hash: marks the intent done and the message
- * published at `cursor`. *ours = 1 when it was ours. */
-int xc_send_own_echo(xc_client *c, const uint8_t *data, size_t len, uint64_t cursor, int *ours,
-                     xw_errbuf *eb);
+ * published at `cursor`, dated `created_ns` (the node's time). *ours = 1 when it was ours. */
+int xc_send_own_echo(xc_client *c, const uint8_t *data, size_t len, uint64_t cursor, int64_t created_ns,
+                     int *ours, xw_errbuf *eb);
 
 #endif

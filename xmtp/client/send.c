@@ -11,7 +11,8 @@
  *            attempt and, after XC_MAX_PUBLISH_ATTEMPTS, marks the intent `error` and the
  *            message `failed` with the node's reason.
  *   echo:    when sync meets the payload on the node (same SHA-256), the intent is `done`
- *            and the message `published` at that cursor.
+ *            and the message `published` at that cursor, re-dated to the node's timestamp
+ *            as libxmtp does (so both sides order it the same way).
  *
  * Not done yet (docs/client.md): the self-update commit libxmtp sends before the first
  * message in a freshly joined group (or every 30 days), and the 5 s installation check.
@@ -32,7 +33,8 @@ static int payload_hash(const xc_client *c, const uint8_t *p, size_t n, uint8_t 
     return mls_hash(c->suite, p, n, out) == XW_OK ? XW_OK : XW_ECRYPTO;
 }
 
-int xc_send_own_echo(xc_client *c, const uint8_t *data, size_t len, uint64_t cursor, int *ours, xw_errbuf *eb)
+int xc_send_own_echo(xc_client *c, const uint8_t *data, size_t len, uint64_t cursor, int64_t created_ns,
+                     int *ours, xw_errbuf *eb)
 {
     *ours = 0;
     uint8_t h[32];
@@ -48,7 +50,8 @@ int xc_send_own_echo(xc_client *c, const uint8_t *data, size_t len, uint64_t cur
     if (rc == XW_OK && r.state != XC_INTENT_DONE) {
         rc = xc_store_intent_set_state(c->st, r.id, XC_INTENT_DONE, r.attempts, NULL, eb);
         if (rc == XW_OK && r.kind == XC_INTENT_SEND_MESSAGE)
-            rc = xc_store_message_set_delivery(c->st, r.message_id, XC_DELIVERY_PUBLISHED, cursor, eb);
+            rc = xc_store_message_set_delivery(c->st, r.message_id, XC_DELIVERY_PUBLISHED, cursor, created_ns,
+                                               eb);
     }
     xc_intent_row_free(&r);
     *ours = rc == XW_OK;
@@ -179,7 +182,7 @@ int xc_group_publish(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb
             rc = xc_store_intent_set_state(c->st, r->id, failed ? XC_INTENT_ERROR : XC_INTENT_TO_PUBLISH,
                                            attempts, pe.msg, eb);
             if (rc == XW_OK && failed && r->kind == XC_INTENT_SEND_MESSAGE)
-                rc = xc_store_message_set_delivery(c->st, r->message_id, XC_DELIVERY_FAILED, 0, eb);
+                rc = xc_store_message_set_delivery(c->st, r->message_id, XC_DELIVERY_FAILED, 0, 0, eb);
             if (rc == XW_OK)
                 rc = xw_errf(eb, pr, "the node refused a message (attempt %d of %d): %s", attempts,
                              XC_MAX_PUBLISH_ATTEMPTS, pe.msg);

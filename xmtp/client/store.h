@@ -168,8 +168,10 @@ typedef struct {
 
 /* Inserts unless a message with that id exists (*inserted says which). */
 int xc_store_message_insert(xc_store *st, const xc_message_row *m, int *inserted, xw_errbuf *eb);
+/* sent_at_ns: the node's time for a published message (libxmtp re-dates its own messages
+ * to the envelope's timestamp); 0 keeps the stored one. */
 int xc_store_message_set_delivery(xc_store *st, const uint8_t id[32], int delivery, uint64_t cursor,
-                                  xw_errbuf *eb);
+                                  int64_t sent_at_ns, xw_errbuf *eb);
 typedef int (*xc_message_fn)(void *ctx, const xc_message_row *m);
 /* A group's messages ordered by sent_at_ns then insertion; limit 0 = all. */
 int xc_store_message_each(xc_store *st, const uint8_t *gid, size_t gid_len, size_t limit, xc_message_fn fn,

@@ -302,15 +302,21 @@ int xc_store_message_insert(xc_store *st, const xc_message_row *m, int *inserted
 }
 
 int xc_store_message_set_delivery(xc_store *st, const uint8_t id[32], int delivery, uint64_t cursor,
-                                  xw_errbuf *eb)
+                                  int64_t sent_at_ns, xw_errbuf *eb)
 {
     sqlite3_stmt *s;
-    int rc = xc_sql_prepare(st, "UPDATE messages SET delivery = ?, cursor = ? WHERE id = ?", &s, eb);
+    int rc =
+        xc_sql_prepare(st,
+                       "UPDATE messages SET delivery = ?, cursor = ?, sent_at_ns = CASE WHEN ? > 0 THEN ? "
+                       "ELSE sent_at_ns END WHERE id = ?",
+                       &s, eb);
     if (rc != XW_OK)
         return rc;
     sqlite3_bind_int(s, 1, delivery);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)cursor);
-    xc_sql_bind_blob(s, 3, id, 32);
+    sqlite3_bind_int64(s, 3, sent_at_ns);
+    sqlite3_bind_int64(s, 4, sent_at_ns);
+    xc_sql_bind_blob(s, 5, id, 32);
     return xc_sql_exec_stmt(st, s, "updating a message's delivery", eb);
 }
 

@@ -194,7 +194,7 @@ static int restore(applier *a, xw_errbuf *eb)
 static int apply_envelope(applier *a, const xc_group_env *e, xw_errbuf *eb)
 {
     int ours = 0;
-    int rc = xc_send_own_echo(a->c, e->data.p, e->data.len, e->id, &ours, eb);
+    int rc = xc_send_own_echo(a->c, e->data.p, e->data.len, e->id, (int64_t)e->created_ns, &ours, eb);
     if (rc != XW_OK || ours) {
         if (rc == XW_OK && a->stats)
             a->stats->own_published++;

@@ -15,6 +15,8 @@
  *      consent `unknown` unless we created it, cursor = the metadata's message cursor,
  *      rotated_at 0), its roster, and the "added" GroupUpdated transcript libxmtp writes
  *      (idempotency key "<welcome created_ns>_welcome_added", sender = the inviter).
+ * The welcome also marks the key package rotation due; the rotation runs at the end of the
+ * sync, and again at the next one if the node could not take the new key package.
  * Welcome pointers are refused: our key packages do not advertise 0xff04, so senders never
  * use them for us.
  */
@@ -204,6 +206,8 @@ int xc_welcome_apply(xc_client *c, const xc_welcome_env *w, uint8_t *gid, size_t
         rc = store_joined(c, w, &j, eb);
         if (rc == XW_OK)
             rc = xc_store_cursor_set(c->st, "welcomes", w->id, eb);
+        if (rc == XW_OK) /* a used key package is replaced, even if this run stops before */
+            rc = xc_store_cursor_set(c->st, "key_package_rotation_due", 1, eb);
         if (rc == XW_OK)
             rc = xc_store_commit(c->st, eb);
         else
@@ -280,8 +284,11 @@ int xc_client_sync_welcomes(xc_client *c, xc_welcome_stats *stats, xw_errbuf *eb
     /* the new groups' history, from their welcome cursors */
     for (size_t i = 0; rc == XW_OK && i < n_joined; i++)
         rc = xc_group_sync(c, joined_ids[i], joined_lens[i], NULL, eb);
-    if (rc == XW_OK && s.joined) /* libxmtp rotates the key package after a welcome */
-        rc = xc_kp_rotate(c, eb);
+    uint64_t due = 0; /* libxmtp rotates the key package after a welcome */
+    if (rc == XW_OK)
+        rc = xc_store_cursor_get(c->st, "key_package_rotation_due", &due, eb);
+    if (rc == XW_OK && due && (rc = xc_kp_rotate(c, eb)) == XW_OK)
+        rc = xc_store_cursor_set(c->st, "key_package_rotation_due", 0, eb);
     xw_free(joined_ids);
     xw_free(joined_lens);
     if (stats)
