@@ -106,7 +106,7 @@ xwproto_SRCS := $(PROTO_GEN_C)
 endif
 
 # --- modules ------------------------------------------------------------------------------------
-include $(sort $(wildcard */*.mk) $(wildcard tests/*/*.mk))
+include $(sort $(wildcard */*.mk) $(wildcard xmtp/*/*.mk) $(wildcard tests/*/*.mk))
 
 # --- link lines, from the libraries' dependencies -------------------------------------------------
 # link_libs(bin): bin's libraries and everything they need through name_DEPS, each library

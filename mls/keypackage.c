@@ -126,7 +126,7 @@ int mls_key_package_validate(const mls_suite *s, const mls_key_package *kp, uint
     return mls_check_extension_list(kp->extensions, "key package", eb);
 }
 
-void mls_capabilities_write(mls_writer *w, const mls_suite *s, mls_span extra)
+static void capabilities_write(mls_writer *w, const mls_suite *s, mls_span extra, mls_span proposals)
 {
     mls_write_varint(w, 2);
     mls_write_u16(w, MLS_PROTOCOL_VERSION_10);
@@ -135,9 +135,14 @@ void mls_capabilities_write(mls_writer *w, const mls_suite *s, mls_span extra)
     mls_write_varint(w, 2 + extra.len);
     mls_write_u16(w, MLS_EXT_LAST_RESORT);
     mls_write_fixed(w, extra.p, extra.len);
-    mls_write_varint(w, 0);
+    mls_write_opaque(w, proposals.p, proposals.len);
     mls_write_varint(w, 2);
     mls_write_u16(w, MLS_CREDENTIAL_BASIC);
+}
+
+void mls_capabilities_write(mls_writer *w, const mls_suite *s, mls_span extra)
+{
+    capabilities_write(w, s, extra, (mls_span){NULL, 0});
 }
 
 int mls_key_package_create(const mls_suite *s, const mls_sig_priv *sig, const mls_key_package_opts *o,
@@ -165,7 +170,7 @@ int mls_key_package_create(const mls_suite *s, const mls_sig_priv *sig, const ml
     mls_write_span(&w, o->identity);
     int werr = w.err;
     mls_writer_init(&w, &caps);
-    mls_capabilities_write(&w, s, o->extra_ext_types);
+    capabilities_write(&w, s, o->extra_ext_types, o->proposal_types);
     werr |= w.err;
     xw_buf_append(&lext, o->leaf_extensions.p, o->leaf_extensions.len);
     xw_buf_append(&kext, o->kp_extensions.p, o->kp_extensions.len);

@@ -52,6 +52,7 @@ typedef struct {
     mls_span leaf_extensions; /* contents of the LeafNode extensions vector */
     mls_span kp_extensions;   /* contents of the KeyPackage extensions vector */
     mls_span extra_ext_types; /* raw uint16 list added to the capabilities' extensions */
+    mls_span proposal_types;  /* raw uint16 list: the capabilities' proposals (default empty) */
     int last_resort;          /* add the last_resort extension */
 } mls_key_package_opts;
 

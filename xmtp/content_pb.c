@@ -309,18 +309,24 @@ int xmtp_ct_enc_group_updated(const xmtp_content *c, xmtp_encoded_content *ec, x
         xmtp_arena_array(a, g->n_metadata_changes + 1, sizeof *chp);
     if (!ch || !chp)
         return oom(eb);
+    /* protobuf-c does not pack a present optional string whose pointer is the field's default
+     * (&protobuf_c_empty_string, which decoded empty strings point to): an empty value gets
+     * its own "" so that presence survives (libxmtp writes old_value "" for a field that was
+     * empty) */
+    static char empty[1];
     for (size_t i = 0; i < g->n_metadata_changes; i++) {
         xmtp__mls__message_contents__group_updated__metadata_field_change__init(&ch[i]);
         ch[i].field_name = (char *)g->metadata_changes[i].field_name;
-        if (g->metadata_changes[i].old_value) {
+        const char *ov = g->metadata_changes[i].old_value, *nv = g->metadata_changes[i].new_value;
+        if (ov) {
             ch[i]._old_value_case =
                 XMTP__MLS__MESSAGE_CONTENTS__GROUP_UPDATED__METADATA_FIELD_CHANGE___OLD_VALUE_OLD_VALUE;
-            ch[i].old_value = (char *)g->metadata_changes[i].old_value;
+            ch[i].old_value = *ov ? (char *)ov : empty;
         }
-        if (g->metadata_changes[i].new_value) {
+        if (nv) {
             ch[i]._new_value_case =
                 XMTP__MLS__MESSAGE_CONTENTS__GROUP_UPDATED__METADATA_FIELD_CHANGE___NEW_VALUE_NEW_VALUE;
-            ch[i].new_value = (char *)g->metadata_changes[i].new_value;
+            ch[i].new_value = *nv ? (char *)nv : empty;
         }
         chp[i] = &ch[i];
     }
