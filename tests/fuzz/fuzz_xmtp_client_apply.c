@@ -21,7 +21,7 @@
 #include "common/alloc.h"
 #include "mls/keypackage.h"
 #include "mls/tree.h"
-#include "mls/welcome_wrap.h"
+#include "xmtp/welcome_wrap.h"
 #include "tests/unit/xc_peer.h"
 #include "xmtp/client/client_int.h"
 
@@ -105,9 +105,9 @@ static void apply_welcome(const uint8_t *p, size_t n, int wrap)
     if (!kp || mls_key_package_decode(kp, kp_len, &k, &eb) != XW_OK)
         die("key package", &eb);
     mls_span ff03;
-    mls_wrap_key key;
-    if (!mls_extensions_find(k->extensions, MLS_EXT_WELCOME_WRAPPER_ENCRYPTION, &ff03) ||
-        mls_wrap_key_for(k->init_key.p, k->init_key.len, ff03.p, ff03.len, &key, &eb) != XW_OK)
+    xmtp_welcome_key key;
+    if (!mls_extensions_find(k->extensions, XMTP_WELCOME_EXT_WRAPPER_ENCRYPTION, &ff03) ||
+        xmtp_welcome_key_for(k->init_key.p, k->init_key.len, ff03.p, ff03.len, &key, &eb) != XW_OK)
         die("wrap key", &eb);
     mls_key_package_free(k);
     xw_buf data, meta, meta_ct;
@@ -115,13 +115,13 @@ static void apply_welcome(const uint8_t *p, size_t n, int wrap)
     xw_buf_init(&meta, 64);
     xw_buf_init(&meta_ct, 4096);
     if (wrap) {
-        if (mls_welcome_metadata_encode(1, &meta, &eb) != XW_OK ||
-            mls_welcome_wrap(&key, p, n, meta.data, meta.len, NULL, &data, &meta_ct, &eb) != XW_OK)
+        if (xmtp_welcome_metadata_encode(1, &meta, &eb) != XW_OK ||
+            xmtp_welcome_wrap(&key, p, n, meta.data, meta.len, NULL, &data, &meta_ct, &eb) != XW_OK)
             die("wrap", &eb);
     } else if (xw_buf_append(&data, p, n) != XW_OK) {
         die("copy", NULL);
     }
-    xc_welcome_env w = {.wrapper_algorithm = MLS_WRAP_XWING,
+    xc_welcome_env w = {.wrapper_algorithm = XMTP_WELCOME_XWING,
                         .installation_key = {xc_client_installation_id(F.bot), 32},
                         .data = {data.data, data.len},
                         .hpke_public_key = {key.pub, key.pub_len},

@@ -20,7 +20,7 @@
 #include "common/alloc.h"
 #include "common/codec.h"
 #include "mls/tree.h"
-#include "mls/welcome_wrap.h"
+#include "xmtp/welcome_wrap.h"
 #include "tests/unit/xc_peer.h"
 #include "xmtp/client/client_int.h"
 #include "xmtp/client/store_int.h"
@@ -360,12 +360,12 @@ static void test_key_package_shape(void **state)
     assert_int_equal(kp->extensions.p[1], 0x0a);
     assert_int_equal(kp->extensions.p[2], 0x00);
     mls_span ff03;
-    assert_true(mls_extensions_find(kp->extensions, MLS_EXT_WELCOME_WRAPPER_ENCRYPTION, &ff03));
-    mls_wrap_key key;
-    assert_int_equal(mls_wrap_ext_decode(ff03.p, ff03.len, &key, &eb), XW_OK);
-    assert_int_equal(key.alg, MLS_WRAP_XWING);
+    assert_true(mls_extensions_find(kp->extensions, XMTP_WELCOME_EXT_WRAPPER_ENCRYPTION, &ff03));
+    xmtp_welcome_key key;
+    assert_int_equal(xmtp_welcome_wrapper_ext_decode(ff03.p, ff03.len, &key, &eb), XW_OK);
+    assert_int_equal(key.alg, XMTP_WELCOME_XWING);
     assert_int_equal(key.pub_len, 1216);
-    assert_false(mls_extensions_find(kp->extensions, MLS_EXT_WELCOME_POINTEE_AEAD_TYPES, NULL));
+    assert_false(mls_extensions_find(kp->extensions, XMTP_WELCOME_EXT_POINTEE_AEAD_TYPES, NULL));
     mls_key_package_free(kp);
     xc_client_free(c);
     xmtp_wallet_free(w);
@@ -409,14 +409,14 @@ static void test_key_package_rotation(void **state)
     mls_key_package *k = NULL;
     assert_int_equal(mls_key_package_decode(first, first_len, &k, &eb), XW_OK);
     xc_kp_keys keys;
-    assert_int_equal(xc_kp_keys_for(c, k->init_key.p, k->init_key.len, MLS_WRAP_CURVE25519, &keys, &eb),
+    assert_int_equal(xc_kp_keys_for(c, k->init_key.p, k->init_key.len, XMTP_WELCOME_CURVE25519, &keys, &eb),
                      XW_OK);
     xc_kp_keys_free(&keys);
     /* a day and a bit later, the next rotation purges it */
     xw_clock_manual_advance(f->clock, 86401 * XW_NS_PER_SEC);
     assert_int_equal(xc_client_rotate_key_package(c, &eb), XW_OK);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM key_packages"), 2);
-    assert_int_equal(xc_kp_keys_for(c, k->init_key.p, k->init_key.len, MLS_WRAP_CURVE25519, &keys, &eb),
+    assert_int_equal(xc_kp_keys_for(c, k->init_key.p, k->init_key.len, XMTP_WELCOME_CURVE25519, &keys, &eb),
                      XW_ENOTFOUND);
     assert_non_null(strstr(eb.msg, "HPKE public key"));
     /* a failed upload leaves the current key package as it was */

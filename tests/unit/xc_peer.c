@@ -9,7 +9,7 @@
 #include "mls/group.h"
 #include "mls/hpke.h"
 #include "mls/tree.h"
-#include "mls/welcome_wrap.h"
+#include "xmtp/welcome_wrap.h"
 #include "tests/unit/xc_peer.h"
 #include "xmtp/client/client_int.h"
 #include "xmtp/content.h"
@@ -263,20 +263,20 @@ uint64_t xc_peer_add_at(xc_peer *p, const char *inbox, const uint8_t installatio
     mls_key_package *k = NULL;
     CHECK(mls_key_package_decode(kp, kp_len, &k, eb));
     mls_span ff03 = {0};
-    int has = mls_extensions_find(k->extensions, MLS_EXT_WELCOME_WRAPPER_ENCRYPTION, &ff03);
-    mls_wrap_key key;
-    CHECK(mls_wrap_key_for(k->init_key.p, k->init_key.len, has ? ff03.p : NULL, ff03.len, &key, eb));
+    int has = mls_extensions_find(k->extensions, XMTP_WELCOME_EXT_WRAPPER_ENCRYPTION, &ff03);
+    xmtp_welcome_key key;
+    CHECK(xmtp_welcome_key_for(k->init_key.p, k->init_key.len, has ? ff03.p : NULL, ff03.len, &key, eb));
     xw_buf meta, data, meta_ct;
     xw_buf_init(&meta, 4096);
     xw_buf_init(&data, 1 << 24);
     xw_buf_init(&meta_ct, 4096);
-    CHECK(mls_welcome_metadata_encode(id, &meta, eb));
-    CHECK(mls_welcome_wrap(&key, welcome.data, welcome.len, meta.data, meta.len, NULL, &data, &meta_ct, eb));
+    CHECK(xmtp_welcome_metadata_encode(id, &meta, eb));
+    CHECK(xmtp_welcome_wrap(&key, welcome.data, welcome.len, meta.data, meta.len, NULL, &data, &meta_ct, eb));
     xc_welcome_env w = {.wrapper_algorithm = key.alg,
                         .installation_key = {installation, 32},
                         .data = {data.data, data.len},
-                        .hpke_public_key = {key.alg == MLS_WRAP_XWING ? key.pub : k->init_key.p,
-                                            key.alg == MLS_WRAP_XWING ? key.pub_len : k->init_key.len},
+                        .hpke_public_key = {key.alg == XMTP_WELCOME_XWING ? key.pub : k->init_key.p,
+                                            key.alg == XMTP_WELCOME_XWING ? key.pub_len : k->init_key.len},
                         .metadata = {meta_ct.data, meta_ct.len}};
     CHECK(xc_node_fake_add_welcome(p->node, &w, NULL, eb));
     mls_key_package_free(k);

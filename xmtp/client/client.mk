@@ -1,32 +1,31 @@
 # xmtp/client/: the XMTP client (library xmtpclient): store, key packages, welcomes, group
-# sync, sending; the node through an ops table (real gRPC client or the fake). Link order:
-# xmtpclient xmtpapi mlspq mls xmtp xwproto common.
+# sync, sending; the node through an ops table (real gRPC client or the fake).
 LIBS += xmtpclient
 xmtpclient_SRCS := $(wildcard xmtp/client/*.c)
-XC_LIBS := xmtpclient xmtpapi mlspq mls xmtp xwproto common
-XC_PKGS := sqlite3 libcurl openssl libsodium libsecp256k1 jansson libprotobuf-c
+xmtpclient_DEPS := xmtpapi xmtp mlspq mls xwproto common
+xmtpclient_PKGS := sqlite3
 
 # store, registration, key packages (fake node)
 TESTBINS += test_xmtp_client
 test_xmtp_client_SRCS := tests/unit/test_xmtp_client.c tests/unit/xc_peer.c
-test_xmtp_client_LIBS := $(XC_LIBS)
-test_xmtp_client_PKGS := cmocka $(XC_PKGS)
+test_xmtp_client_LIBS := xmtpclient
+test_xmtp_client_PKGS := cmocka
 TESTS += test_xmtp_client
 test_xmtp_client_TIMEOUT := 120
 
 # welcomes, group sync, commits of others, quarantine, sending (fake node + C peer)
 TESTBINS += test_xmtp_client_sync
 test_xmtp_client_sync_SRCS := tests/unit/test_xmtp_client_sync.c tests/unit/xc_peer.c
-test_xmtp_client_sync_LIBS := $(XC_LIBS)
-test_xmtp_client_sync_PKGS := cmocka $(XC_PKGS)
+test_xmtp_client_sync_LIBS := xmtpclient
+test_xmtp_client_sync_PKGS := cmocka
 TESTS += test_xmtp_client_sync
 test_xmtp_client_sync_TIMEOUT := 180
 
 # The C client against real libxmtp (@xmtp/node-bindings 1.9.1) on the dev node.
 TESTBINS += client-driver
 client-driver_SRCS := tests/interop/client_driver.c
-client-driver_LIBS := $(XC_LIBS)
-client-driver_PKGS := $(XC_PKGS)
+client-driver_LIBS := xmtpclient
+client-driver_PKGS :=
 TESTS += interop_client_libxmtp
 interop_client_libxmtp_CMD := node tests/interop/client_libxmtp.mjs $(BUILD)/xmtp-devnode $(BUILD)/tests/client-driver
 interop_client_libxmtp_NEEDS = $(BUILD)/tests/client-driver $(BUILD)/xmtp-devnode $(INTEROP_NPM)
@@ -35,5 +34,5 @@ interop_client_libxmtp_TIMEOUT := 240
 # libFuzzer: welcome processing and envelope application (make fuzz)
 FUZZERS += fuzz_xmtp_client_apply
 fuzz_xmtp_client_apply_SRCS := tests/fuzz/fuzz_xmtp_client_apply.c tests/unit/xc_peer.c
-fuzz_xmtp_client_apply_LIBS := $(XC_LIBS)
-fuzz_xmtp_client_apply_PKGS := $(XC_PKGS)
+fuzz_xmtp_client_apply_LIBS := xmtpclient
+fuzz_xmtp_client_apply_PKGS :=

@@ -23,7 +23,7 @@
 #include "common/alloc.h"
 #include "mls/tls.h"
 #include "mls/tree.h"
-#include "mls/welcome_wrap.h"
+#include "xmtp/welcome_wrap.h"
 #include "mls/xwing.h"
 #include "xmtp/client/client_int.h"
 
@@ -53,11 +53,11 @@ int xc_kp_build(const mls_suite *s, const mls_sig_priv *sig, const char *inbox_i
     mls_write_varint(&w, 0);
     werr |= w.err;
     if (rc == XW_OK && wrap_seed) {
-        mls_wrap_key key = {.alg = MLS_WRAP_XWING, .pub_len = MLS_XWING_PK_LEN};
+        xmtp_welcome_key key = {.alg = XMTP_WELCOME_XWING, .pub_len = MLS_XWING_PK_LEN};
         rc = mls_xwing_keygen_derand(wrap_seed, key.pub, eb);
         if (rc == XW_OK)
-            rc = mls_wrap_ext_encode(&key, &wrap, eb);
-        mls_write_u16(&w, MLS_EXT_WELCOME_WRAPPER_ENCRYPTION);
+            rc = xmtp_welcome_wrapper_ext_encode(&key, &wrap, eb);
+        mls_write_u16(&w, XMTP_WELCOME_EXT_WRAPPER_ENCRYPTION);
         mls_write_opaque(&w, wrap.data, wrap.len);
         werr |= w.err;
     }
@@ -111,9 +111,9 @@ int xc_kp_rotate(xc_client *c, xw_errbuf *eb)
     if (rc == XW_OK) {
         mls_span wrap;
         rc = xw_buf_append(&row.init_pub, kp->init_key.p, kp->init_key.len);
-        if (rc == XW_OK && mls_extensions_find(kp->extensions, MLS_EXT_WELCOME_WRAPPER_ENCRYPTION, &wrap)) {
-            mls_wrap_key key;
-            rc = mls_wrap_ext_decode(wrap.p, wrap.len, &key, eb);
+        if (rc == XW_OK && mls_extensions_find(kp->extensions, XMTP_WELCOME_EXT_WRAPPER_ENCRYPTION, &wrap)) {
+            xmtp_welcome_key key;
+            rc = xmtp_welcome_wrapper_ext_decode(wrap.p, wrap.len, &key, eb);
             if (rc == XW_OK)
                 rc = xw_buf_append(&row.wrap_pub, key.pub, key.pub_len);
         }
@@ -167,14 +167,14 @@ int xc_kp_keys_for(xc_client *c, const uint8_t *pub, size_t len, int alg, xc_kp_
     if (rc == XW_OK && row.secrets.len != 2 * sk + 32)
         rc = xw_errf(eb, XW_ECORRUPT, "client store: the private keys of key package %lld are damaged",
                      (long long)row.id);
-    if (rc == XW_OK && alg == MLS_WRAP_XWING &&
+    if (rc == XW_OK && alg == XMTP_WELCOME_XWING &&
         (row.wrap_pub.len != len || memcmp(row.wrap_pub.data, pub, len) != 0))
         rc = xw_errf(eb, XW_EBADKEY,
                      "the welcome names X-Wing wrapping but its key is our key package's init key");
-    if (rc == XW_OK && alg == MLS_WRAP_CURVE25519 &&
+    if (rc == XW_OK && alg == XMTP_WELCOME_CURVE25519 &&
         (row.init_pub.len != len || memcmp(row.init_pub.data, pub, len) != 0))
         rc = xw_errf(eb, XW_EBADKEY, "the welcome names X25519 wrapping but its key is not our init key");
-    if (rc == XW_OK && alg != MLS_WRAP_XWING && alg != MLS_WRAP_CURVE25519)
+    if (rc == XW_OK && alg != XMTP_WELCOME_XWING && alg != XMTP_WELCOME_CURVE25519)
         rc = xw_errf(eb, XW_EUNSUPPORTED,
                      "welcome wrapper algorithm %d is not supported (1 = X25519, 2 = X-Wing)", alg);
     if (rc == XW_OK)
@@ -185,7 +185,7 @@ int xc_kp_keys_for(xc_client *c, const uint8_t *pub, size_t len, int alg, xc_kp_
         memcpy(k->sec.init_priv, row.secrets.data, sk);
         memcpy(k->sec.enc_priv, row.secrets.data + sk, sk);
         k->sec.sig = c->sig;
-        memcpy(k->wrap_sk, alg == MLS_WRAP_XWING ? row.secrets.data + 2 * sk : row.secrets.data, 32);
+        memcpy(k->wrap_sk, alg == XMTP_WELCOME_XWING ? row.secrets.data + 2 * sk : row.secrets.data, 32);
     }
     xc_kp_row_free(&row);
     if (rc != XW_OK)

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "common/alloc.h"
-#include "identity/api/v1/identity.pb-c.h"
-#include "mls/api/v1/mls.pb-c.h"
+#include "gen/xmtp/identity/api/v1/identity.pb-c.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
 #include "proto/pb.h"
 #include "xmtp/api.h"
 #include "xmtp/client/node.h"

@@ -15,7 +15,7 @@
  */
 #include <string.h>
 
-#include "mls/message_contents/group_permissions.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_permissions.pb-c.h"
 #include "mls/tree.h"
 #include "proto/pb.h"
 #include "xmtp/client/client_int.h"

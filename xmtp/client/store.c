@@ -7,10 +7,12 @@
  * transaction together with the user_version bump, so a crash leaves the file at a version
  * it really has. Never edit a shipped migration: add the next one.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "xmtp/client/store_int.h"
@@ -196,10 +198,13 @@ int xc_store_open(const char *path, xc_store **out, xw_errbuf *eb)
     xc_store *st = xw_calloc(1, sizeof *st);
     if (!st)
         return xw_errf(eb, XW_ENOMEM, "out of memory");
-    mode_t old = umask(077); /* the file holds private keys */
+    /* The file holds private keys: create it 0600 ourselves (SQLite gives its -wal and -shm
+     * files the database file's mode). No umask(): that is process-wide state. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
     int orc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                               NULL);
-    umask(old);
     if (orc != SQLITE_OK) {
         int rc = xw_errf(eb, XW_EIO,
                          "cannot open the client store %s: %s; check the directory exists and is writable",

@@ -25,7 +25,7 @@
 
 #include "common/alloc.h"
 #include "mls/welcome.h"
-#include "mls/welcome_wrap.h"
+#include "xmtp/welcome_wrap.h"
 #include "xmtp/client/client_int.h"
 
 #define WELCOME_MAX ((size_t)32 << 20)
@@ -83,12 +83,13 @@ static int open_and_validate(xc_client *c, const xc_welcome_env *w, joined *j, x
         return rc;
     xw_buf welcome, meta;
     xw_buf_init(&welcome, WELCOME_MAX);
-    xw_buf_init(&meta, MLS_WELCOME_METADATA_MAX);
-    rc = mls_welcome_unwrap((mls_wrap_alg)w->wrapper_algorithm, k.wrap_sk, sizeof k.wrap_sk, w->data.p,
-                            w->data.len, w->metadata.len ? w->metadata.p : NULL, w->metadata.len, &welcome,
-                            &meta, NULL, eb);
+    xw_buf_init(&meta, XMTP_WELCOME_METADATA_MAX);
+    rc = xmtp_welcome_unwrap((xmtp_welcome_alg)w->wrapper_algorithm, k.wrap_sk, sizeof k.wrap_sk, w->data.p,
+                             w->data.len, w->metadata.len ? w->metadata.p : NULL, w->metadata.len, &welcome,
+                             &meta, NULL, eb);
     if (rc == XW_OK && meta.len &&
-        mls_welcome_metadata_decode(meta.data, meta.len, &j->cursor, NULL) != XW_OK) /* ignored, as libxmtp */
+        xmtp_welcome_metadata_decode(meta.data, meta.len, &j->cursor, NULL) !=
+            XW_OK) /* ignored, as libxmtp */
         j->cursor = 0;
     mls_group_config cfg;
     mls_group_config_default(&cfg);

@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "common/alloc.h"
-#include "identity/credential.pb-c.h"
-#include "mls/message_contents/group_membership.pb-c.h"
-#include "mls/message_contents/group_metadata.pb-c.h"
-#include "mls/message_contents/group_mutable_metadata.pb-c.h"
-#include "mls/message_contents/group_permissions.pb-c.h"
+#include "gen/xmtp/identity/credential.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_membership.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_metadata.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_mutable_metadata.pb-c.h"
+#include "gen/xmtp/mls/message_contents/group_permissions.pb-c.h"
 #include "mls/tls.h"
 #include "mls/tree.h"
 #include "proto/pb.h"
