@@ -5,7 +5,7 @@ common_SRCS := $(wildcard common/*.c)
 TESTBINS += test_common
 test_common_SRCS := tests/unit/test_common.c
 test_common_LIBS := common
-test_common_PKGS := cmocka
+test_common_PKGS := cmocka jansson
 TESTS += test_common
 
 FUZZERS += fuzz_codec
