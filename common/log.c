@@ -82,7 +82,10 @@ static void json_escape(char *line, size_t cap, size_t *n, const char *s)
     line[*n] = '\0';
 }
 
-static int key_char_ok(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }
+static int key_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
 
 /* Appends a field key: '_' first when the key is reserved, empty or has characters other
  * than letters, digits and '_' (which become '_'), so that keys stay unique and plain. */
