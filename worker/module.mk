@@ -1,0 +1,14 @@
+# worker/: the `xmtpw` program and its library `worker`: configuration (YAML + environment),
+# the Prometheus metrics registry and endpoint. main() is worker/xmtpw.c; its subcommands are
+# worker/cmd_*.c. Tests: tests/unit/test_worker_*.c, tests/worker/ (CLI and endpoint scripts).
+WORKER_PKGS := yaml-0.1 libmicrohttpd rdkafka sqlite3 jansson liblz4 libpcre2-8 libsodium libsecp256k1 \
+	libprotobuf-c
+WORKER_LIBS := worker pipeline rules xmtp xwproto common
+LIBS += worker
+worker_SRCS := worker/config.c worker/config_load.c worker/config_yaml.c worker/config_show.c \
+	worker/config_files.c worker/util.c
+
+PROGS += xmtpw
+xmtpw_SRCS := worker/xmtpw.c worker/cmd_config.c
+xmtpw_LIBS := $(WORKER_LIBS)
+xmtpw_PKGS := $(WORKER_PKGS)
