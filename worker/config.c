@@ -265,14 +265,21 @@ static int parse_int(const char *s, size_t len, int64_t *out)
     return 0;
 }
 
-static void set_origin(char **slot, const char *where)
+/* Records where a value came from (NULL: the default). -1 with an error when out of memory. */
+static int set_origin(wk_loader *L, char **slot, const char *where)
 {
+    char *o = NULL;
+    if (where && !(o = xw_strdup(where))) {
+        wk_diags_add(L->d, 0, where, "out of memory");
+        return -1;
+    }
     xw_free(*slot);
-    *slot = where ? xw_strdup(where) : NULL;
+    *slot = o;
+    return 0;
 }
 
 /* Checks text for key k; on success writes the parsed value. */
-int wk_cfg_set(wk_loader *L, wk_key k, const char *text, size_t len, const char *where)
+static int set_value(wk_loader *L, wk_key k, const char *text, size_t len, const char *where)
 {
     const wk_keydef *kd = &wk_keydefs[k];
     wk_config *c = L->c;
@@ -412,8 +419,15 @@ int wk_cfg_set(wk_loader *L, wk_key k, const char *text, size_t len, const char 
         break;
     }
     }
-    set_origin(&c->meta->origin[k], where);
-    return 0;
+    return set_origin(L, &c->meta->origin[k], where);
+}
+
+int wk_cfg_set(wk_loader *L, wk_key k, const char *text, size_t len, const char *where)
+{
+    int rc = set_value(L, k, text, len, where);
+    if (rc != 0)
+        L->c->meta->refused[k] = 1; /* so that resolution does not also call it missing */
+    return rc;
 }
 
 void wk_cfg_list_reset(wk_loader *L, wk_key k, const char *where)
@@ -426,7 +440,7 @@ void wk_cfg_list_reset(wk_loader *L, wk_key k, const char *where)
         c->meta->list_origin[i] = NULL;
     }
     c->rules.nfiles = 0;
-    set_origin(&c->meta->origin[k], where);
+    set_origin(L, &c->meta->origin[k], where);
 }
 
 int wk_cfg_list_add(wk_loader *L, wk_key k, const char *text, size_t len, const char *where)
@@ -500,11 +514,14 @@ int wk_cfg_map_put(wk_loader *L, wk_key k, const char *name, size_t nlen, const 
             return -1;
         }
         char *v = xw_strndup(value, vlen);
-        if (!v)
+        if (!v || set_origin(L, &c->meta->topic_origin[kind], where) != 0) {
+            if (!v)
+                wk_diags_add(L->d, 0, where, "out of memory");
+            xw_free(v);
             return -1;
+        }
         xw_free(c->sink.kafka.topics[kind]);
         c->sink.kafka.topics[kind] = v;
-        set_origin(&c->meta->topic_origin[kind], where);
         return 0;
     }
     /* kafka properties: librdkafka's names are lowercase words joined by '.' (a few by '_') */
@@ -524,7 +541,9 @@ int wk_cfg_map_put(wk_loader *L, wk_key k, const char *name, size_t nlen, const 
         return -1;
     }
     char *nm = xw_strndup(name, nlen), *v = xw_strndup(value, vlen);
-    if (!nm || !v) {
+    if (!nm || !v || set_origin(L, &c->meta->prop_origin[i], where) != 0) {
+        if (!nm || !v)
+            wk_diags_add(L->d, 0, where, "out of memory");
         xw_free(nm);
         xw_free(v);
         return -1;
@@ -537,7 +556,6 @@ int wk_cfg_map_put(wk_loader *L, wk_key k, const char *name, size_t nlen, const 
     p->value = v;
     if (i == c->sink.kafka.nprops)
         c->sink.kafka.nprops++;
-    set_origin(&c->meta->prop_origin[i], where);
     return 0;
 }
 
@@ -546,7 +564,14 @@ void wk_cfg_section_seen(wk_loader *L, const char *path, const char *where)
     wk_config_meta *m = L->c->meta;
     if (m->nsections >= WK_MAX_SECTIONS)
         return;
-    m->section_path[m->nsections] = xw_strdup(path);
-    m->section_origin[m->nsections] = xw_strdup(where);
+    char *p = xw_strdup(path), *o = xw_strdup(where);
+    if (!p || !o) {
+        xw_free(p);
+        xw_free(o);
+        wk_diags_add(L->d, 0, where, "out of memory");
+        return;
+    }
+    m->section_path[m->nsections] = p;
+    m->section_origin[m->nsections] = o;
     m->nsections++;
 }

@@ -117,6 +117,7 @@ int wk_key_is_section(const char *prefix, size_t len);
 struct wk_config_meta {
     char *file; /* the configuration file as named, or NULL */
     char *origin[WK_K__COUNT];
+    unsigned char refused[WK_K__COUNT]; /* a value was given and refused */
     char *list_origin[WK_CONFIG_MAX_RULES_FILES];
     char *prop_origin[WK_CONFIG_MAX_KAFKA_PROPS];
     char *topic_origin[PL_EVENT__KIND_COUNT];

@@ -248,10 +248,10 @@ static void resolve(wk_loader *L)
                     jsonl_set ? "sink.jsonl" : "sink.kafka");
     }
     if (c->sink.type == WK_SINK_KAFKA) {
-        if (!c->sink.kafka.brokers)
+        if (!c->sink.kafka.brokers && !c->meta->refused[WK_K_SINK_KAFKA_BROKERS])
             wk_diags_add(L->d, 0, section_where(L, "sink.kafka", buf, sizeof buf),
                          "sink.kafka.brokers is required for the Kafka sink (XMTPW_SINK_KAFKA_BROKERS)");
-        if (!c->sink.kafka.topic)
+        if (!c->sink.kafka.topic && !c->meta->refused[WK_K_SINK_KAFKA_TOPIC])
             wk_diags_add(L->d, 0, section_where(L, "sink.kafka", buf, sizeof buf),
                          "sink.kafka.topic is required for the Kafka sink (XMTPW_SINK_KAFKA_TOPIC)");
         if (jsonl_set)
@@ -259,7 +259,7 @@ static void resolve(wk_loader *L)
                          "sink.jsonl.path is set but sink.type is kafka (%s); remove one",
                          origin(c, WK_K_SINK_TYPE));
     } else {
-        if (!c->sink.jsonl.path)
+        if (!c->sink.jsonl.path && !c->meta->refused[WK_K_SINK_JSONL_PATH])
             wk_diags_add(L->d, 0, section_where(L, "sink.jsonl", buf, sizeof buf),
                          "sink.jsonl.path is required for the JSON-lines sink (XMTPW_SINK_JSONL_PATH)");
         if (kafka_set)
@@ -271,6 +271,8 @@ static void resolve(wk_loader *L)
     if (!origin(c, WK_K_OUTBOX_PATH) && c->xmtp.db_directory) {
         size_t n = strlen(c->xmtp.db_directory);
         char *p = xw_malloc(n + 16);
+        if (!p)
+            wk_diags_add(L->d, 0, origin(c, WK_K_XMTP_DB_DIRECTORY), "out of memory");
         if (p) {
             snprintf(p, n + 16, "%s%soutbox.db3", c->xmtp.db_directory,
                      n && c->xmtp.db_directory[n - 1] == '/' ? "" : "/");

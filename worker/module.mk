@@ -12,3 +12,11 @@ PROGS += xmtpw
 xmtpw_SRCS := worker/xmtpw.c worker/cmd_config.c
 xmtpw_LIBS := $(WORKER_LIBS)
 xmtpw_PKGS := $(WORKER_PKGS)
+
+# unit tests (ASan + UBSan)
+TESTBINS += test_worker_config
+test_worker_config_SRCS := tests/unit/test_worker_config.c
+test_worker_config_LIBS := $(WORKER_LIBS)
+test_worker_config_PKGS := cmocka $(WORKER_PKGS)
+TESTS += test_worker_config
+test_worker_config_TIMEOUT := 120

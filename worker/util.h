@@ -7,7 +7,8 @@
 
 #include <stddef.h>
 
-/* The closest of n words to w[0..len) by edit distance (letters compared without case),
+/* The closest of n words to w[0..len) by edit distance (a swap of neighbours
+ * counts as one edit; letters compared without case),
  * when it is close enough to be a likely misspelling (at most a third of w's length, 1 for
  * short words, 4 at most), or else the only word that w begins (at least 2 bytes: "prod" for
  * "production"); else NULL. Words longer than 64 bytes are never suggested. */
