@@ -6,7 +6,8 @@ WORKER_PKGS := yaml-0.1 libmicrohttpd rdkafka sqlite3 jansson liblz4 libpcre2-8 
 WORKER_LIBS := worker pipeline rules xmtp xwproto common
 LIBS += worker
 worker_SRCS := worker/config.c worker/config_load.c worker/config_yaml.c worker/config_show.c \
-	worker/config_files.c worker/util.c
+	worker/config_files.c worker/util.c \
+	worker/metrics.c worker/metrics_http.c
 
 PROGS += xmtpw
 xmtpw_SRCS := worker/xmtpw.c worker/cmd_config.c
@@ -20,3 +21,9 @@ test_worker_config_LIBS := $(WORKER_LIBS)
 test_worker_config_PKGS := cmocka $(WORKER_PKGS)
 TESTS += test_worker_config
 test_worker_config_TIMEOUT := 120
+TESTBINS += test_worker_metrics
+test_worker_metrics_SRCS := tests/unit/test_worker_metrics.c
+test_worker_metrics_LIBS := $(WORKER_LIBS)
+test_worker_metrics_PKGS := cmocka $(WORKER_PKGS)
+TESTS += test_worker_metrics
+test_worker_metrics_TIMEOUT := 120
