@@ -48,7 +48,7 @@ typedef enum {
     X(RULES_FILES, "rules.files", "XMTPW_RULES_FILES", WK_T_LIST, 0, WK_CONFIG_MAX_RULES_FILES, NULL,        \
       "rule files, compiled in order (later ones override earlier ones); none: export only")                 \
     X(SINK_TYPE, "sink.type", "XMTPW_SINK_TYPE", WK_T_ENUM, 0, 0, NULL,                                      \
-      "kafka or jsonl; by default the one whose keys are set")                                               \
+      "where events go: Kafka or a JSON-lines file")                                                         \
     X(SINK_KAFKA_BROKERS, "sink.kafka.brokers", "XMTPW_SINK_KAFKA_BROKERS", WK_T_STR, 1, WK_MAXLEN, NULL,    \
       "bootstrap brokers, host:port[,host:port...]")                                                         \
     X(SINK_KAFKA_TOPIC, "sink.kafka.topic", "XMTPW_SINK_KAFKA_TOPIC", WK_T_TOPIC, 1, 249, NULL,              \
@@ -63,7 +63,7 @@ typedef enum {
     X(SINK_JSONL_FSYNC, "sink.jsonl.fsync", "XMTPW_SINK_JSONL_FSYNC", WK_T_BOOL, 0, 0, "false",              \
       "an event counts as delivered only once its line is on disk")                                          \
     X(OUTBOX_PATH, "outbox.path", "XMTPW_OUTBOX_PATH", WK_T_PATH, 1, WK_MAXLEN, NULL,                        \
-      "SQLite file of events waiting for the sink; default <xmtp.db_directory>/outbox.db3")                  \
+      "SQLite file of the events waiting for the sink")                                                      \
     X(OUTBOX_MAX_EVENTS, "outbox.max_events", "XMTPW_OUTBOX_MAX_EVENTS", WK_T_INT, 1000, 1000000000,         \
       "1000000", "events waiting for the sink before processing waits for it (backpressure)")                \
     X(PIPELINE_SHARDS, "pipeline.shards", "XMTPW_PIPELINE_SHARDS", WK_T_INT, 1, 64, "2",                     \
@@ -80,10 +80,9 @@ typedef enum {
       1000000, "256", "planned actions waiting for their group's shard")                                     \
     X(METRICS_ADDRESS, "metrics.address", "XMTPW_METRICS_ADDRESS", WK_T_ADDR, 1, 300, "127.0.0.1:9464",      \
       "host:port of the Prometheus endpoint (/metrics, /healthz, /readyz); off for none")                    \
-    X(LOG_LEVEL, "log.level", "XMTPW_LOG_LEVEL", WK_T_ENUM, 0, 0, "info",                                    \
-      "trace, debug, info, warn, error or off")                                                              \
+    X(LOG_LEVEL, "log.level", "XMTPW_LOG_LEVEL", WK_T_ENUM, 0, 0, "info", "the least severe level written")  \
     X(LOG_FORMAT, "log.format", "XMTPW_LOG_FORMAT", WK_T_ENUM, 0, 0, "json",                                 \
-      "json (one object per line) or text")                                                                  \
+      "json: one object per line; text: for people")                                                         \
     X(SHUTDOWN_DRAIN_DEADLINE, "shutdown.drain_deadline", "XMTPW_SHUTDOWN_DRAIN_DEADLINE", WK_T_DUR, 100,    \
       3600000, "30s", "on SIGTERM, how long the queues may take to drain before the worker exits")
 

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "worker/metrics.h"
@@ -485,4 +487,47 @@ int wk_metrics_ready(wk_metrics *m, char *reason, size_t cap)
         snprintf(reason, cap, "%s", m->reason);
     pthread_mutex_unlock(&m->ready_lock);
     return r;
+}
+
+/* --- the process ------------------------------------------------------------------------------ */
+static void read_rss(void *ctx)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size, resident;
+    if (!f)
+        return;
+    if (fscanf(f, "%llu %llu", &size, &resident) == 2)
+        wk_series_set(ctx, (double)resident * (double)sysconf(_SC_PAGESIZE));
+    fclose(f);
+}
+
+int wk_metrics_add_process(wk_metrics *m, xw_errbuf *eb)
+{
+    wk_metric *start, *rss;
+    wk_metric_def ds = {"process_start_time_seconds",
+                        "Start time of the process since the Unix epoch, in seconds.",
+                        WK_METRIC_GAUGE,
+                        NULL,
+                        0,
+                        NULL,
+                        0,
+                        0};
+    wk_metric_def dr = {"process_resident_memory_bytes",
+                        "Resident memory of the process, in bytes.",
+                        WK_METRIC_GAUGE,
+                        NULL,
+                        0,
+                        NULL,
+                        0,
+                        0};
+    int rc = wk_metrics_register(m, &ds, &start, eb);
+    rc = rc ? rc : wk_metrics_register(m, &dr, &rss, eb);
+    if (rc != XW_OK)
+        return rc;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    wk_series_set(wk_metric_only(start), (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    read_rss(wk_metric_only(rss));
+    rc = wk_metrics_on_scrape(m, read_rss, wk_metric_only(rss));
+    return rc == XW_OK ? rc : xw_errf(eb, rc, "no room for the process metrics' scrape hook");
 }

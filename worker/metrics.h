@@ -88,6 +88,11 @@ int wk_metrics_on_scrape(wk_metrics *m, void (*fn)(void *ctx), void *ctx);
 /* Appends the text exposition of every family to out. */
 int wk_metrics_render(wk_metrics *m, xw_buf *out);
 
+/* The process's own gauges: process_start_time_seconds (set now) and
+ * process_resident_memory_bytes (read from /proc/self/statm at each scrape), named as
+ * Prometheus' client libraries name them. */
+int wk_metrics_add_process(wk_metrics *m, xw_errbuf *eb);
+
 /* Readiness for /readyz: ready, or not with a reason (one line, copied, cut at 200 bytes). */
 void wk_metrics_set_ready(wk_metrics *m, int ready, const char *reason);
 /* 1 if ready; else 0 with the reason copied into reason[cap]. */

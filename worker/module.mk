@@ -27,3 +27,15 @@ test_worker_metrics_LIBS := $(WORKER_LIBS)
 test_worker_metrics_PKGS := cmocka $(WORKER_PKGS)
 TESTS += test_worker_metrics
 test_worker_metrics_TIMEOUT := 120
+
+# the sanitizer build of xmtpw, for tests/worker/xmtpw_cli.sh
+TESTBINS += xmtpw-san
+xmtpw-san_SRCS := $(xmtpw_SRCS)
+xmtpw-san_LIBS := $(WORKER_LIBS)
+xmtpw-san_PKGS := $(WORKER_PKGS)
+
+# libFuzzer target: the configuration loader (YAML and environment)
+FUZZERS += fuzz_wk_config
+fuzz_wk_config_SRCS := tests/fuzz/fuzz_wk_config.c
+fuzz_wk_config_LIBS := $(WORKER_LIBS)
+fuzz_wk_config_PKGS := $(WORKER_PKGS)

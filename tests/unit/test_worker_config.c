@@ -255,7 +255,7 @@ static void test_value_too_long_and_lists_bounded(void **state)
     assert_non_null(y);
     int n = snprintf(y, 8000, "xmtp:\n  db_directory: /");
     memset(y + n, 'a', 3800);
-    strcpy(y + n + 3800, "\n");
+    memcpy(y + n + 3800, "\n", 2);
     char *got = load_msgs(y, ENV_SINK, NULL);
     assert_string_equal(got,
                         "w.yaml:2:17: error: xmtp.db_directory: the value is 3801 bytes long; at most 3800 "

@@ -534,6 +534,23 @@ static void test_readiness_and_limits(void **state)
     wk_metrics_free(m);
 
     assert_int_equal(wk_metrics_new(&m), XW_OK);
+    xw_errbuf peb;
+    assert_int_equal(wk_metrics_add_process(m, &peb), XW_OK);
+    char *text = render(m);
+    parsed *p = xw_malloc(sizeof *p);
+    assert_non_null(p);
+    if (parse_text(text, p) != 0)
+        fail_msg("%s", p->err);
+    assert_int_equal(p->n, 2);
+    assert_string_equal(p->s[0].name, "process_start_time_seconds");
+    assert_true(p->s[0].v > 1.7e9);
+    assert_string_equal(p->s[1].name, "process_resident_memory_bytes");
+    assert_true(p->s[1].v > 1e6); /* this test, under ASan, is megabytes */
+    xw_free(p);
+    xw_free(text);
+    wk_metrics_free(m);
+
+    assert_int_equal(wk_metrics_new(&m), XW_OK);
     char name[32];
     wk_metric *f;
     xw_errbuf eb;
