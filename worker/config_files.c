@@ -77,6 +77,14 @@ static void read_key_file(wk_config *c, wk_diags *d)
     xmtp_wallet_free(wal);
     c->xmtp.wallet_key = xw_strndup(buf + a, b - a);
     xw_wipe(buf, sizeof buf);
+    char *o = xw_strdup("read from xmtp.wallet_key_file");
+    if (!c->xmtp.wallet_key || !o) {
+        wk_diags_add(d, 0, w, "out of memory");
+        xw_free(o);
+        return;
+    }
+    xw_free(c->meta->origin[WK_K_XMTP_WALLET_KEY]);
+    c->meta->origin[WK_K_XMTP_WALLET_KEY] = o;
 }
 
 static void check_ca_file(const wk_config *c, wk_diags *d)

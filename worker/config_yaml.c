@@ -192,7 +192,7 @@ static void set_key(wk_loader *L, yaml_document_t *doc, wk_key k, yaml_node_t *v
 static void unknown_key(wk_loader *L, const char *prefix, const char *name, size_t nlen, const char *w)
 {
     /* the names allowed here, and a match anywhere else for a key put in the wrong place */
-    const char *here[WK_K__COUNT];
+    const char *here[WK_K__COUNT] = {NULL};
     char buf[WK_K__COUNT][MAX_PATH];
     size_t n = 0, pl = strlen(prefix);
     for (int k = 0; k < WK_K__COUNT; k++) {

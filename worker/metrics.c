@@ -8,6 +8,7 @@
  * plain atomic integers. Every atomic uses relaxed order: a scrape needs each number to be
  * one that was true at some moment, not a consistent cut across numbers.
  */
+#include <assert.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>

@@ -615,6 +615,7 @@ static void test_check_files(void **state)
     free(got);
     assert_string_equal(c->xmtp.wallet_key, KEY1);
     assert_string_equal(wk_config_wallet_address(c), ADDR1);
+    assert_string_equal(wk_config_origin(c, "xmtp.wallet_key"), "read from xmtp.wallet_key_file");
     wk_config_free(c);
     write_file(key, "0x12\n", 0600);
     got = check_msgs(y, ENV_NONE, NULL);
