@@ -6,7 +6,7 @@ common_SRCS := $(wildcard common/*.c)
 TESTBINS += test_common
 test_common_SRCS := tests/unit/test_common.c
 test_common_LIBS := common
-test_common_PKGS := cmocka
+test_common_PKGS := cmocka jansson
 TESTS += test_common
 
 TESTBINS += test_common_parse

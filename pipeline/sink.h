@@ -101,6 +101,11 @@ typedef struct {
 } pl_kafka_config;
 
 int pl_sink_kafka_new(const pl_kafka_config *cfg, pl_sink **out, xw_errbuf *eb);
+/* The checks of pl_sink_kafka_new() without a producer (nothing connects): topics, refused
+ * properties, and every property's name and value as librdkafka's configuration takes it.
+ * What librdkafka checks only when a client starts (files named by ssl.* properties, SASL
+ * settings that go together) is not covered. For `xmtpw config check`. */
+int pl_sink_kafka_check(const pl_kafka_config *cfg, xw_errbuf *eb);
 #ifdef XW_TESTING
 /* Tests only: makes the producer fail fatally, as a lost idempotence state would. */
 int pl_sink_kafka_test_fatal(pl_sink *s, const char *reason);

@@ -252,7 +252,9 @@ static int topic_valid(const char *t)
     return 1;
 }
 
-int pl_sink_kafka_new(const pl_kafka_config *cfg, pl_sink **out, xw_errbuf *eb)
+/* Checks cfg and builds the producer configuration it gives (without callbacks): what
+ * pl_sink_kafka_new() and pl_sink_kafka_check() share. */
+static int build_conf(const pl_kafka_config *cfg, rd_kafka_conf_t **out, xw_errbuf *eb)
 {
     *out = NULL;
     if (!cfg->brokers || !*cfg->brokers)
@@ -275,17 +277,7 @@ int pl_sink_kafka_new(const pl_kafka_config *cfg, pl_sink **out, xw_errbuf *eb)
                 eb, XW_ECONFIG,
                 "kafka property %s is set by the exporter to keep delivery exactly-once; remove it",
                 cfg->props[i][0]);
-    kafka_sink *k = xw_calloc(1, sizeof *k);
-    if (!k)
-        return xw_errf(eb, XW_ENOMEM, "out of memory creating the kafka sink");
-    k->base.ops = &kafka_ops;
-    int rc = XW_OK;
-    for (int i = 0; i < NTOPICS && rc == XW_OK; i++) {
-        const char *n = i < PL_EVENT__KIND_COUNT && cfg->topics[i] ? cfg->topics[i] : cfg->topic;
-        if (!(k->names[i] = xw_strdup(n)))
-            rc = xw_errf(eb, XW_ENOMEM, "out of memory creating the kafka sink");
-    }
-    k->tmpl = rd_kafka_conf_new();
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
     static const char *const defaults[][2] = {
         {"enable.idempotence", "true"},       {"acks", "all"},
         {"enable.gapless.guarantee", "true"}, {"message.timeout.ms", "0"},
@@ -293,12 +285,47 @@ int pl_sink_kafka_new(const pl_kafka_config *cfg, pl_sink **out, xw_errbuf *eb)
         {"batch.num.messages", "10000"},      {"queue.buffering.max.messages", "1000000"},
         {"client.id", "xmtp-worker"},
     };
-    if (rc == XW_OK)
-        rc = conf_set(k->tmpl, "bootstrap.servers", cfg->brokers, eb);
+    int rc = conf_set(conf, "bootstrap.servers", cfg->brokers, eb);
     for (size_t i = 0; rc == XW_OK && i < sizeof defaults / sizeof defaults[0]; i++)
-        rc = conf_set(k->tmpl, defaults[i][0], defaults[i][1], eb);
+        rc = conf_set(conf, defaults[i][0], defaults[i][1], eb);
     for (size_t i = 0; rc == XW_OK && i < cfg->nprops; i++)
-        rc = conf_set(k->tmpl, cfg->props[i][0], cfg->props[i][1], eb);
+        rc = conf_set(conf, cfg->props[i][0], cfg->props[i][1], eb);
+    if (rc != XW_OK) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    *out = conf;
+    return XW_OK;
+}
+
+int pl_sink_kafka_check(const pl_kafka_config *cfg, xw_errbuf *eb)
+{
+    rd_kafka_conf_t *conf = NULL;
+    int rc = build_conf(cfg, &conf, eb);
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    return rc;
+}
+
+int pl_sink_kafka_new(const pl_kafka_config *cfg, pl_sink **out, xw_errbuf *eb)
+{
+    *out = NULL;
+    rd_kafka_conf_t *conf = NULL;
+    int rc = build_conf(cfg, &conf, eb);
+    if (rc != XW_OK)
+        return rc;
+    kafka_sink *k = xw_calloc(1, sizeof *k);
+    if (!k) {
+        rd_kafka_conf_destroy(conf);
+        return xw_errf(eb, XW_ENOMEM, "out of memory creating the kafka sink");
+    }
+    k->base.ops = &kafka_ops;
+    k->tmpl = conf;
+    for (int i = 0; i < NTOPICS && rc == XW_OK; i++) {
+        const char *n = i < PL_EVENT__KIND_COUNT && cfg->topics[i] ? cfg->topics[i] : cfg->topic;
+        if (!(k->names[i] = xw_strdup(n)))
+            rc = xw_errf(eb, XW_ENOMEM, "out of memory creating the kafka sink");
+    }
     if (rc == XW_OK) {
         rd_kafka_conf_set_dr_msg_cb(k->tmpl, dr_cb);
         rd_kafka_conf_set_error_cb(k->tmpl, error_cb);

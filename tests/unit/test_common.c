@@ -1,12 +1,13 @@
 /*
  * Tests for common/: error table, allocation wrapper and its failure hook, bounded buffers,
- * hex and base64, logger, clocks.
+ * hex and base64, logger (text, JSON lines, structured fields), clocks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,6 +314,83 @@ static void test_log(void **state)
     assert_string_equal(xw_log_level_name(XW_LOG_ERROR), "error");
 }
 
+/* Every JSON line of mem parses as one object; returns the last one (caller decrefs). */
+static json_t *last_json_line(const char *mem)
+{
+    json_t *last = NULL;
+    for (const char *l = mem, *nl; (nl = strchr(l, '\n')); l = nl + 1) {
+        json_error_t je;
+        json_t *o = json_loadb(l, (size_t)(nl - l), 0, &je);
+        if (!o || !json_is_object(o))
+            fail_msg("not a JSON object: %.*s (%s)", (int)(nl - l), l, je.text);
+        json_decref(last);
+        last = o;
+    }
+    return last;
+}
+
+static void test_log_fields(void **state)
+{
+    (void)state;
+    char *mem = NULL;
+    size_t memlen = 0;
+    FILE *f = open_memstream(&mem, &memlen);
+    assert_non_null(f);
+    xw_log_set_output(f);
+    xw_log_set_level(XW_LOG_DEBUG);
+    xw_log_set_format(XW_LOG_JSON);
+    assert_int_equal(xw_log_get_format(), XW_LOG_JSON);
+    assert_true(xw_log_enabled(XW_LOG_DEBUG));
+    assert_false(xw_log_enabled(XW_LOG_TRACE));
+    assert_false(xw_log_enabled(XW_LOG_OFF));
+
+    /* fields become members; reserved and odd keys get a leading '_'; NULL is null */
+    xw_log_field fl[] = {{"group", "ab\"12"}, {"msg", "clash"}, {"bad key", "x"}, {"none", NULL}};
+    xw_log_fields(XW_LOG_INFO, "decrypt", fl, 4, "applied %d", 3);
+    fflush(f);
+    json_t *o = last_json_line(mem);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "msg")), "applied 3");
+    assert_string_equal(json_string_value(json_object_get(o, "module")), "decrypt");
+    assert_string_equal(json_string_value(json_object_get(o, "level")), "info");
+    assert_string_equal(json_string_value(json_object_get(o, "group")), "ab\"12");
+    assert_string_equal(json_string_value(json_object_get(o, "_msg")), "clash");
+    assert_string_equal(json_string_value(json_object_get(o, "_bad_key")), "x");
+    assert_true(json_is_null(json_object_get(o, "none")));
+    json_decref(o);
+
+    /* a message far longer than a line is cut, and the line is still one JSON object */
+    char big[3000];
+    memset(big, '"', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    xw_log_field many[XW_LOG_MAX_FIELDS + 4];
+    for (size_t i = 0; i < sizeof many / sizeof many[0]; i++)
+        many[i] = (xw_log_field){"k", big};
+    xw_log_fields(XW_LOG_WARN, "m", many, sizeof many / sizeof many[0], "%s", big);
+    fflush(f);
+    o = last_json_line(mem);
+    assert_non_null(o);
+    assert_true(json_is_true(json_object_get(o, "truncated")));
+    assert_true(strlen(strrchr(mem, '{')) <= XW_LOG_MAX_LINE);
+    json_decref(o);
+
+    /* text: key=value, quoted when needed */
+    xw_log_set_format(XW_LOG_TEXT);
+    xw_log_field tf[] = {{"stage", "store"}, {"why", "two words"}, {"empty", ""}, {"n", NULL}};
+    xw_log_fields(XW_LOG_ERROR, "w", tf, 4, "stopped");
+    fflush(f);
+    assert_non_null(strstr(mem, "ERROR w: stopped stage=store why=\"two words\" empty=\"\" n=-\n"));
+    xw_log_set_output(NULL);
+    xw_log_set_level(XW_LOG_INFO);
+    fclose(f);
+    free(mem);
+
+    assert_int_equal(xw_log_format_parse("JSON"), XW_LOG_JSON);
+    assert_int_equal(xw_log_format_parse("text"), XW_LOG_TEXT);
+    assert_int_equal(xw_log_format_parse("yaml"), -1);
+    assert_string_equal(xw_log_format_name(XW_LOG_JSON), "json");
+}
+
 static void test_clock(void **state)
 {
     (void)state;
@@ -344,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_log),
+        cmocka_unit_test(test_log_fields),
         cmocka_unit_test(test_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
