@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/utf8.h"
 #include "mls/message_contents/content.pb-c.h"
 #include "xmtp/content_int.h"
 #include "xmtp/pbutil.h"
@@ -92,43 +93,6 @@ int xmtp_content_deletable(xmtp_content_kind k)
     return 0;
 }
 
-int xmtp_ct_utf8_ok(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + len > n)
-            return 0;
-        for (size_t j = 1; j < len; j++) {
-            if ((p[i + j] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i + j] & 0x3f);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 int xmtp_content_type_format(const xmtp_content_type_id *t, char *out, size_t size)
 {
     int n = snprintf(out, size, "%s/%s:%u.%u", t->authority_id ? t->authority_id : "",
@@ -152,7 +116,7 @@ const char *xmtp_ec_param(const xmtp_encoded_content *ec, const char *key)
     return NULL;
 }
 
-static int str_ok(const char *s) { return xmtp_ct_utf8_ok((const uint8_t *)s, strlen(s)); }
+static int str_ok(const char *s) { return xw_utf8_valid(s, strlen(s)); }
 
 /* Copies a decoded protobuf EncodedContent into an arena-owned model. */
 static int ec_from_pb(const Xmtp__Mls__MessageContents__EncodedContent *p, xmtp_arena *a,

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common/codec.h"
+#include "common/utf8.h"
 #include "xmtp/content_int.h"
 
 static int oom(xw_errbuf *eb) { return xw_errf(eb, XW_ENOMEM, "out of memory in a content codec"); }
@@ -18,7 +19,7 @@ static int oom(xw_errbuf *eb) { return xw_errf(eb, XW_ENOMEM, "out of memory in 
 static int dup_text(xmtp_content *c, const uint8_t *p, size_t n, const char *what, const char **out,
                     xw_errbuf *eb)
 {
-    if (!xmtp_ct_utf8_ok(p, n))
+    if (!xw_utf8_valid(p, n))
         return xw_errf(eb, XW_EXMTP_CONTENT, "%s is not valid UTF-8", what);
     if (memchr(p, 0, n))
         return xw_errf(eb, XW_EXMTP_CONTENT, "%s contains a NUL character", what);

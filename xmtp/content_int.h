@@ -18,7 +18,6 @@ typedef int (*xmtp_ct_enc_fn)(const xmtp_content *c, xmtp_encoded_content *ec, x
 /* content.c helpers */
 int xmtp_ct_set_type(xmtp_encoded_content *ec, const char *authority, const char *type, uint32_t major);
 int xmtp_ct_add_param(xmtp_encoded_content *ec, xmtp_arena *a, const char *key, const char *value);
-int xmtp_ct_utf8_ok(const uint8_t *p, size_t n);
 /* Deep copy of an EncodedContent into arena a. XW_ENOMEM only. */
 int xmtp_ct_copy_ec(const xmtp_encoded_content *src, xmtp_arena *a, const xmtp_encoded_content **out);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "mls/message_contents/content_types/delete_message.pb-c.h"
 #include "mls/message_contents/content_types/leave_request.pb-c.h"
 #include "mls/message_contents/content_types/multi_remote_attachment.pb-c.h"
@@ -20,7 +21,7 @@ static int oom(xw_errbuf *eb) { return xw_errf(eb, XW_ENOMEM, "out of memory in 
 /* Copies a protobuf string into the arena after checking it. */
 static int str(xmtp_arena *a, const char *s, const char *what, const char **out, xw_errbuf *eb)
 {
-    if (!xmtp_ct_utf8_ok((const uint8_t *)s, strlen(s)))
+    if (!xw_utf8_valid(s, strlen(s)))
         return xw_errf(eb, XW_EXMTP_CONTENT, "%s is not valid UTF-8", what);
     return (*out = xmtp_arena_strdup(a, s)) ? XW_OK : oom(eb);
 }

@@ -1,6 +1,6 @@
 /*
  * Tests for common/: error table, allocation wrapper and its failure hook, bounded buffers,
- * hex and base64, logger, clocks.
+ * hex and base64, logger, clocks, UTF-8 validation.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +18,7 @@
 #include "common/codec.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/utf8.h"
 
 static void test_err_table(void **state)
 {
@@ -333,6 +334,71 @@ static void test_clock(void **state)
     xw_clock_free(m);
 }
 
+/* The oracle for test_utf8: decode the code point the obvious way and reject what RFC 3629
+ * forbids. Returns the sequence's length, or 0 when s[0..n) does not start with one. */
+static size_t utf8_oracle_one(const uint8_t *s, size_t n)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] >> 5 == 6 ? 2 : s[0] >> 4 == 14 ? 3 : s[0] >> 3 == 30 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    uint32_t cp = len == 1 ? s[0] : s[0] & (0x7fu >> len);
+    for (size_t k = 1; k < len; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[k] & 0x3f);
+    }
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+static size_t utf8_oracle(const uint8_t *s, size_t n)
+{
+    size_t i = 0, len;
+    while (i < n && (len = utf8_oracle_one(s + i, n - i)) != 0)
+        i += len;
+    return i;
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t n, bad;
+    } cases[] = {
+        {"", 0, 0},
+        {"plain ascii", 11, 11},
+        {"caf\xc3\xa9", 5, 5},
+        {"\xe2\x82\xac \xf0\x9f\x98\x80", 8, 8}, /* euro sign, emoji */
+        {"\xf4\x8f\xbf\xbf", 4, 4},              /* U+10FFFF, the last code point */
+        {"a\0b", 3, 3},                          /* NUL is a character */
+        {"ab\xc0\x80", 4, 2},                    /* overlong NUL */
+        {"\xe0\x80\xaf", 3, 0},                  /* overlong '/' */
+        {"\xf0\x8f\xbf\xbf", 4, 0},              /* overlong U+FFFF */
+        {"x\xed\xa0\x80", 4, 1},                 /* surrogate U+D800 */
+        {"\xf4\x90\x80\x80", 4, 0},              /* U+110000 */
+        {"\xf5\x80\x80\x80", 4, 0},              /* lead byte past F4 */
+        {"ok\x80", 3, 2},                        /* stray continuation byte */
+        {"\xe2\x82", 2, 0},                      /* cut short */
+        {"\xc3\xa9\xc3(", 4, 2},                 /* continuation missing */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const uint8_t *s = (const uint8_t *)cases[i].s;
+        assert_int_equal(xw_utf8_bad_at(s, cases[i].n), cases[i].bad);
+        assert_int_equal(xw_utf8_valid(s, cases[i].n), cases[i].bad == cases[i].n);
+    }
+    /* every string of three bytes and the four-byte ones behind each lead, against the oracle */
+    uint8_t b[4] = {0, 0, 0, 0x80};
+    for (uint32_t v = 0; v < 1u << 24; v++) {
+        b[0] = (uint8_t)(v >> 16), b[1] = (uint8_t)(v >> 8), b[2] = (uint8_t)v;
+        assert_true(xw_utf8_bad_at(b, 3) == utf8_oracle(b, 3));
+        if (b[0] >= 0xf0 && b[2] >= 0x80 && b[2] < 0x82)
+            assert_true(xw_utf8_bad_at(b, 4) == utf8_oracle(b, 4));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_log),
         cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
