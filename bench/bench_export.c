@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "pipeline/exporter.h"
 #include "pipeline/stage.h"
@@ -53,12 +54,7 @@ static unsigned long txn_events = TXN_EVENTS; /* events per transaction (argumen
 static const char *bootstrap;
 static char tmpdir[64];
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return (double)xw_clock_mono_ns(xw_clock_real()) / 1e9; }
 
 /* CPU seconds used by the whole process (every thread, including the mock cluster's, user
  * and system): less sensitive than wall time to other processes on a shared machine. */
@@ -81,12 +77,7 @@ static long minflt(void)
     return ru.ru_minflt;
 }
 
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double thread_cpu_s(void) { return (double)xw_clock_thread_cpu_ns() / 1e9; }
 
 static void die(const char *what, const xw_errbuf *eb)
 {

@@ -21,6 +21,7 @@
 
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "rules/rules.h"
 
 #define NEVENTS_DEFAULT 1000000
@@ -55,12 +56,8 @@ static void make_vocab(void)
     }
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: the machine may be shared */
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+/* CPU time: the machine may be shared */
+static double now(void) { return (double)xw_clock_thread_cpu_ns() / 1e9; }
 
 static int cmp_double(const void *a, const void *b)
 {

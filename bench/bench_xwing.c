@@ -15,17 +15,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "mls/mlkem.h"
 #include "mls/mlkem_int.h"
 #include "mls/xwing.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return (double)xw_clock_thread_cpu_ns() / 1e9; }
 
 static uint8_t xsk[32], xpk[32], xpeer[32], xss[32];
 static uint8_t wsk[32], wpk[MLS_XWING_PK_LEN], wct[MLS_XWING_CT_LEN], wss[32];

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "mls/group.h"
 #include "mls/keypackage.h"
 
@@ -41,12 +42,7 @@ static const int sizes[NSIZES] = {10, 100, 250, 1000};
 
 /* CPU time of the calling thread: what our (single-threaded) operations cost, whatever else
  * the machine is running. */
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+static double now_ms(void) { return (double)xw_clock_thread_cpu_ns() / 1e6; }
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -174,8 +174,7 @@ static void *ck_main(void *arg)
     while (!st->ck_stop) {
         if (!st->ck_wanted) {
             struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_sec += NODE_CKPT_PERIOD_MS / 1000;
+            xw_deadline_after_ms(&until, NODE_CKPT_PERIOD_MS);
             pthread_cond_timedwait(&st->ck_cv, &st->ck_mu, &until);
             if (st->ck_stop)
                 break;
@@ -210,11 +209,7 @@ static int ck_start(node_store *st, const char *path, xw_errbuf *eb)
     const char *file = sqlite3_db_filename(st->db, "main");
     if (!file || !*file)
         return XW_OK;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int bad = pthread_mutex_init(&st->ck_mu, NULL) || pthread_cond_init(&st->ck_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    int bad = pthread_mutex_init(&st->ck_mu, NULL) || xw_cond_init_monotonic(&st->ck_cv);
     if (bad)
         return xw_errf(eb, XW_ENOMEM, "store: cannot create the checkpointer's lock");
     st->ck_inited = 1;

@@ -381,12 +381,6 @@ static int build_body(const uint8_t *req, size_t len, uint8_t **out, xw_errbuf *
     return XW_OK;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 int xmtp_api_unary(xmtp_api *a, const char *method, const uint8_t *req, size_t len, xw_buf *resp,
                    xmtp_api_status *st, xw_errbuf *eb)
 {
@@ -434,7 +428,7 @@ int xmtp_api_unary(xmtp_api *a, const char *method, const uint8_t *req, size_t l
         int64_t now = xw_clock_mono_ns(xw_clock_real());
         if (now + (int64_t)wait * XW_NS_PER_MS >= deadline)
             break;
-        sleep_ms(wait);
+        xw_sleep_ms(wait);
         delay = delay < 5000 ? delay * 2 : delay;
     }
     if (rc != XW_OK)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,6 +333,28 @@ static void test_clock(void **state)
     xw_clock_manual_set(m, 7);
     assert_int_equal(xw_clock_now_ns(m), 7);
     xw_clock_free(m);
+
+    int64_t cpu = xw_clock_thread_cpu_ns();
+    assert_true(cpu > 0 && xw_clock_thread_cpu_ns() >= cpu);
+    /* a timed wait on xw_cond_init_monotonic's variable ends at xw_deadline_after_ms's
+     * deadline, not before: both are on CLOCK_MONOTONIC */
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cv;
+    assert_int_equal(xw_cond_init_monotonic(&cv), 0);
+    struct timespec until;
+    xw_deadline_after_ms(&until, 2);
+    int64_t deadline = (int64_t)until.tv_sec * XW_NS_PER_SEC + until.tv_nsec;
+    pthread_mutex_lock(&mu);
+    int rc;
+    while ((rc = pthread_cond_timedwait(&cv, &mu, &until)) == 0) /* spurious wake-ups */
+        ;
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(rc, ETIMEDOUT);
+    assert_true(xw_clock_mono_ns(real) >= deadline);
+    pthread_cond_destroy(&cv);
+    a = xw_clock_mono_ms(real);
+    xw_sleep_ms(1);
+    assert_true(xw_clock_mono_ms(real) >= a + 1);
 }
 
 /* The oracle for test_utf8: decode the code point the obvious way and reject what RFC 3629
