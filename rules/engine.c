@@ -103,7 +103,7 @@ rules_engine *rules_engine_new(const rules_limits *lim)
         e->lim = *lim;
     else
         rules_limits_default(&e->lim);
-    rules_arena_init(&e->darena);
+    xw_arena_init(&e->darena, 0, XW_ARENA_UNBOUNDED);
     e->ws = rules_wstore_new(e->lim.window_cap);
     e->md = pcre2_match_data_create(1, NULL);
     if (!e->ws || !e->md || alloc_scratch(e, NULL) != XW_OK) {
@@ -127,7 +127,7 @@ void rules_engine_free(rules_engine *e)
     xw_free(e->words.buf);
     xw_free(e->words.items);
     pcre2_match_data_free(e->md);
-    rules_arena_free(&e->darena);
+    xw_arena_release(&e->darena);
     xw_free(e->results);
     xw_free(e->actions);
     xw_free(e->params);
@@ -210,7 +210,7 @@ static const char *missing_text(rules_engine *e, uint64_t bits)
         if (bits & (UINT64_C(1) << f))
             n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? "," : "",
                                   rules_field_name((rules_field)f));
-    return rules_arena_strndup(&e->darena, buf, n);
+    return xw_arena_strndup(&e->darena, buf, n);
 }
 
 static int add_tag(rules_engine *e, const char *t)
@@ -337,7 +337,7 @@ static int plan(rules_engine *e, const rules_event *ev, const rules_crule *r)
         p->target = targets[i];
         p->simulate = r->simulate;
         rules_idem_key(r->id, rules_action_name(a->kind), targets[i], msgid, p->key);
-        rules_param *pp = rules_arena_alloc(&e->darena, (a->nparams + 1) * sizeof *pp);
+        rules_param *pp = xw_arena_alloc(&e->darena, (a->nparams + 1) * sizeof *pp);
         if (!pp)
             return XW_ENOMEM;
         for (size_t k = 0; k < a->nparams; k++) {
@@ -359,7 +359,7 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
     *out = NULL;
     if ((unsigned)ev->kind >= RULES_KIND__COUNT)
         return xw_errf(eb, XW_EINVAL, "the event has no kind");
-    rules_arena_reset(&e->darena);
+    xw_arena_reset(&e->darena);
     memset(&e->dec, 0, sizeof e->dec);
     e->dec.kind = ev->kind;
     e->dec.event_id = ev->f[RULES_F_EVENT_ID].state == RV_SET ? ev->f[RULES_F_EVENT_ID].s : "";

@@ -1,6 +1,6 @@
 /*
  * Tests for common/: error table, allocation wrapper and its failure hook, bounded buffers,
- * hex and base64, logger, clocks, UTF-8 validation.
+ * hex and base64, logger, clocks, UTF-8 validation, arena.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/arena.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/codec.h"
@@ -422,6 +423,56 @@ static void test_utf8(void **state)
     }
 }
 
+static void test_arena(void **state)
+{
+    (void)state;
+    int64_t live = xw_alloc_live();
+    xw_arena a;
+    xw_arena_init(&a, 64, 200);
+    uint8_t *p = xw_arena_alloc(&a, 3), *q = xw_arena_alloc(&a, 5);
+    assert_non_null(p);
+    assert_non_null(q);
+    assert_int_equal((uintptr_t)q % 8, 0);
+    assert_ptr_equal(q, p + 8); /* one block, requests rounded up to 8 */
+    assert_int_equal(xw_alloc_live(), live + 1);
+    memset(q, 0xff, 5);
+    /* a request over the block size gets its own block, behind the head: the head's free
+     * tail still serves the next small request */
+    uint8_t *big = xw_arena_alloc(&a, 100);
+    assert_non_null(big);
+    assert_int_equal(xw_alloc_live(), live + 2);
+    assert_ptr_equal(xw_arena_alloc(&a, 8), q + 8);
+    /* the maximum: 8 + 8 + 104 + 8 = 128 of 200 handed out */
+    assert_null(xw_arena_alloc(&a, 73));
+    assert_non_null(xw_arena_alloc(&a, 72));
+    assert_null(xw_arena_alloc(&a, 1));
+    assert_null(xw_arena_array(&a, SIZE_MAX / 2, 4)); /* overflow refused, not attempted */
+    /* reset keeps the newest block and hands out zeroed memory from its start again */
+    xw_arena_reset(&a);
+    assert_int_equal(a.total, 0);
+    uint8_t *r = xw_arena_alloc(&a, 16);
+    assert_non_null(r);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(r[i], 0);
+    xw_arena_release(&a);
+    assert_int_equal(xw_alloc_live(), live);
+    assert_int_equal(a.block, 64); /* still initialised: usable again */
+
+    xw_arena *h = xw_arena_new(0, XW_ARENA_UNBOUNDED);
+    assert_non_null(h);
+    assert_string_equal(xw_arena_strdup(h, "arena"), "arena");
+    assert_string_equal(xw_arena_strndup(h, "arena", 3), "are");
+    assert_non_null(xw_arena_memdup(h, "", 0)); /* a valid pointer even for nothing */
+    assert_memory_equal(xw_arena_memdup(h, "\1\2\3", 3), "\1\2\3", 3);
+    assert_null(xw_arena_alloc(h, SIZE_MAX - 3));
+    xw_alloc_fail_at(1, 0); /* the next block cannot be had */
+    assert_null(xw_arena_alloc(h, XW_ARENA_BLOCK_DEFAULT));
+    xw_alloc_fail_at(0, 0);
+    xw_arena_free(h);
+    xw_arena_free(NULL);
+    assert_int_equal(xw_alloc_live(), live);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_log),
         cmocka_unit_test(test_clock),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_arena),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
