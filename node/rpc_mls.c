@@ -96,7 +96,7 @@ static int pack_welcome(const node_welcome *w, xw_buf *out)
 static int store_failed(node_status *st, const xw_errbuf *eb)
 {
     xw_log_error("node", "%s", eb->msg);
-    return node_status_set(st, NODE_GRPC_INTERNAL, "the node's store failed (%s); retry later", eb->msg);
+    return node_status_set(st, XW_GRPC_INTERNAL, "the node's store failed (%s); retry later", eb->msg);
 }
 
 /* --- the two kinds of rows --------------------------------------------------------------------- */
@@ -302,7 +302,7 @@ static int store_and_publish(node_ctx *ctx, node_subs *subs, const row_kind *kin
             node_subs_publish(subs, key, key_len, id, tmp.data, tmp.len);
     }
     xw_buf_free(&tmp);
-    return NODE_GRPC_OK;
+    return XW_GRPC_OK;
 }
 
 /* --- SendGroupMessages ------------------------------------------------------------------------- */
@@ -312,32 +312,32 @@ static int send_group_messages(void *vctx, const uint8_t *req, size_t len, xw_bu
     node_ctx *ctx = vctx;
     (void)resp;
     UNPACK(Xmtp__Mls__Api__V1__SendGroupMessagesRequest, xmtp__mls__api__v1__send_group_messages_request, r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     node_group_msg *rows = NULL;
     xw_errbuf eb = {{0}};
     if (r->n_messages == 0) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "no group messages to send");
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "no group messages to send");
         goto out;
     }
     if (r->n_messages > MAX_BATCH) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu group messages in one request; at most %d",
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu group messages in one request; at most %d",
                              r->n_messages, MAX_BATCH);
         goto out;
     }
     rows = xw_calloc(r->n_messages, sizeof *rows);
     if (!rows) {
-        rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < r->n_messages; i++) {
         const Xmtp__Mls__Api__V1__GroupMessageInput *in = r->messages[i];
         if (in->version_case != XMTP__MLS__API__V1__GROUP_MESSAGE_INPUT__VERSION_V1 || !in->v1) {
-            rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "message %zu has no V1 body", i);
+            rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "message %zu has no V1 body", i);
             goto out;
         }
         node_mls_info info;
         if (node_mls_peek(in->v1->data.data, in->v1->data.len, &info, &eb) != XW_OK) {
-            rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "invalid group message %zu: %s", i, eb.msg);
+            rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "invalid group message %zu: %s", i, eb.msg);
             goto out;
         }
         rows[i].group_id = info.group_id;
@@ -364,16 +364,16 @@ static int send_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_
     (void)resp;
     UNPACK(Xmtp__Mls__Api__V1__SendWelcomeMessagesRequest, xmtp__mls__api__v1__send_welcome_messages_request,
            r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     node_welcome *rows = NULL;
     if (r->n_messages == 0 || r->n_messages > MAX_BATCH) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu welcome messages; send 1 to %d",
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu welcome messages; send 1 to %d",
                              r->n_messages, MAX_BATCH);
         goto out;
     }
     rows = xw_calloc(r->n_messages, sizeof *rows);
     if (!rows) {
-        rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < r->n_messages; i++) {
@@ -383,17 +383,17 @@ static int send_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_
             const Xmtp__Mls__Api__V1__WelcomeMessageInput__V1 *v = in->v1;
             int alg = (int)v->wrapper_algorithm;
             if (!v->installation_key.len || !v->data.len) {
-                rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+                rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                                      "welcome %zu: installation_key and data are required", i);
                 goto out;
             }
             if (alg < 0 || alg > 3) {
-                rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+                rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                                      "welcome %zu: unknown wrapper algorithm %d (0-3 exist)", i, alg);
                 goto out;
             }
             if (!v->hpke_public_key.len && alg != 3) {
-                rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+                rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                                      "welcome %zu: hpke_public_key is required unless the wrapper is "
                                      "SYMMETRIC_KEY",
                                      i);
@@ -413,7 +413,7 @@ static int send_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_
             const Xmtp__Mls__Api__V1__WelcomeMessageInput__WelcomePointer *v = in->welcome_pointer;
             if (!v->installation_key.len || !v->welcome_pointer.len || !v->hpke_public_key.len) {
                 rc = node_status_set(
-                    st, NODE_GRPC_INVALID_ARGUMENT,
+                    st, XW_GRPC_INVALID_ARGUMENT,
                     "welcome pointer %zu: installation_key, welcome_pointer and hpke_public_key "
                     "are required",
                     i);
@@ -421,7 +421,7 @@ static int send_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_
             }
             if ((int)v->wrapper_algorithm != 2) {
                 rc = node_status_set(
-                    st, NODE_GRPC_INVALID_ARGUMENT,
+                    st, XW_GRPC_INVALID_ARGUMENT,
                     "welcome pointer %zu: wrapper algorithm %d is not valid for pointers; use "
                     "XWING_MLKEM_768_DRAFT_6 (2)",
                     i, (int)v->wrapper_algorithm);
@@ -436,7 +436,7 @@ static int send_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_
                                 .hpke_public_key_len = v->hpke_public_key.len,
                                 .wrapper_algorithm = 2};
         } else {
-            rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+            rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                                  "welcome %zu has neither V1 nor WelcomePointer", i);
             goto out;
         }
@@ -455,15 +455,15 @@ static int store_key_package(node_ctx *ctx, const Xmtp__Mls__Api__V1__KeyPackage
 {
     xw_errbuf eb = {{0}};
     if (!kpu || !kpu->key_package_tls_serialized.len)
-        return node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "key_package is required");
+        return node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "key_package is required");
     if (node_kp_validate(kpu->key_package_tls_serialized.data, kpu->key_package_tls_serialized.len, info,
                          &eb) != XW_OK)
-        return node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "invalid identity: %s", eb.msg);
+        return node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "invalid identity: %s", eb.msg);
     if (node_store_kp_put(ctx->store, info->signature_key, info->signature_key_len,
                           kpu->key_package_tls_serialized.data, kpu->key_package_tls_serialized.len,
                           info->inbox_id, &eb) != XW_OK)
         return store_failed(st, &eb);
-    return NODE_GRPC_OK;
+    return XW_GRPC_OK;
 }
 
 static int upload_key_package(void *vctx, const uint8_t *req, size_t len, xw_buf *resp, node_status *st)
@@ -482,7 +482,7 @@ static int register_installation(void *vctx, const uint8_t *req, size_t len, xw_
            r);
     node_kp_info info;
     int rc = store_key_package(vctx, r->key_package, &info, st);
-    if (rc == NODE_GRPC_OK) {
+    if (rc == XW_GRPC_OK) {
         Xmtp__Mls__Api__V1__RegisterInstallationResponse out =
             XMTP__MLS__API__V1__REGISTER_INSTALLATION_RESPONSE__INIT;
         out.installation_key = (ProtobufCBinaryData){info.signature_key_len, (uint8_t *)info.signature_key};
@@ -511,11 +511,11 @@ static int fetch_key_packages(void *vctx, const uint8_t *req, size_t len, xw_buf
 {
     node_ctx *ctx = vctx;
     UNPACK(Xmtp__Mls__Api__V1__FetchKeyPackagesRequest, xmtp__mls__api__v1__fetch_key_packages_request, r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
     kp_ctx x = {.out = resp};
     if (r->n_installation_keys > MAX_BATCH) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu installation keys; ask for at most %d",
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu installation keys; ask for at most %d",
                              r->n_installation_keys, MAX_BATCH);
         goto out;
     }
@@ -527,7 +527,7 @@ static int fetch_key_packages(void *vctx, const uint8_t *req, size_t len, xw_buf
         }
     }
     if (x.err)
-        rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "the key packages do not fit in one response");
+        rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "the key packages do not fit in one response");
 out:
     node_pb_free(&r->base);
     return rc;
@@ -568,14 +568,14 @@ static int query_rows(node_ctx *ctx, const row_kind *kind, const uint8_t *req, s
     ProtobufCMessage *r = node_pb_unpack(kind->query_request, req, len, st);
     if (!r)
         return st->code;
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
     page_ctx x = {.kind = kind, .out = resp};
     xw_buf_init(&x.tmp, ctx->max_msg + 1024);
     const PagingInfo *pi;
     ProtobufCBinaryData key = kind->query_key(r, &pi);
     if (!key.len) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%s is required", kind->key_name);
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%s is required", kind->key_name);
         goto out;
     }
     paging p = paging_of(pi);
@@ -585,7 +585,7 @@ static int query_rows(node_ctx *ctx, const row_kind *kind, const uint8_t *req, s
         goto out;
     }
     if (x.err || append_paging(resp, &p, x.count, x.last, 2) != XW_OK)
-        rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED,
+        rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED,
                              "the page does not fit in one response; ask for a smaller limit");
 out:
     xw_buf_free(&x.tmp);
@@ -660,7 +660,7 @@ static int subscribe_rows(node_subs *subs, const row_kind *kind, node_call *call
     node_sub_filter *f = n ? xw_calloc(n, sizeof *f) : NULL;
     int rc;
     if (n && !f) {
-        rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
     } else {
         kind->filters(r, f);
         rc = node_subs_open(subs, call, f, n, st);
@@ -690,26 +690,26 @@ static int batch_publish_commit_log(void *vctx, const uint8_t *req, size_t len, 
     (void)resp;
     UNPACK(Xmtp__Mls__Api__V1__BatchPublishCommitLogRequest,
            xmtp__mls__api__v1__batch_publish_commit_log_request, r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
     xw_buf sigs;
     xw_buf_init(&sigs, ctx->max_msg);
     size_t offs[MAX_COMMIT_LOG_PUBLISH + 1] = {0};
     if (r->n_requests == 0 || r->n_requests > MAX_COMMIT_LOG_PUBLISH) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu commit log entries; send 1 to %d per batch",
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu commit log entries; send 1 to %d per batch",
                              r->n_requests, MAX_COMMIT_LOG_PUBLISH);
         goto out;
     }
     for (size_t i = 0; i < r->n_requests; i++) {
         const Xmtp__Mls__Api__V1__PublishCommitLogRequest *e = r->requests[i];
         if (!e->group_id.len || !e->serialized_commit_log_entry.len || !e->signature) {
-            rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+            rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                                  "invalid commit log entry %zu: group_id, serialized_commit_log_entry and "
                                  "signature are required",
                                  i);
             goto out;
         }
-        if (node_pb_pack(&e->signature->base, &sigs, st) != NODE_GRPC_OK) {
+        if (node_pb_pack(&e->signature->base, &sigs, st) != XW_GRPC_OK) {
             rc = st->code;
             goto out;
         }
@@ -773,25 +773,24 @@ static int batch_query_commit_log(void *vctx, const uint8_t *req, size_t len, xw
     node_ctx *ctx = vctx;
     UNPACK(Xmtp__Mls__Api__V1__BatchQueryCommitLogRequest, xmtp__mls__api__v1__batch_query_commit_log_request,
            r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
     xw_buf one;
     xw_buf_init(&one, ctx->max_msg);
     if (r->n_requests == 0 || r->n_requests > MAX_COMMIT_LOG_QUERIES) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu commit log queries; send 1 to %d per batch",
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu commit log queries; send 1 to %d per batch",
                              r->n_requests, MAX_COMMIT_LOG_QUERIES);
         goto out;
     }
     for (size_t i = 0; i < r->n_requests; i++) {
         const Xmtp__Mls__Api__V1__QueryCommitLogRequest *q = r->requests[i];
         if (!q->group_id.len) {
-            rc =
-                node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "commit log query %zu: group is required", i);
+            rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "commit log query %zu: group is required", i);
             goto out;
         }
         if (q->paging_info &&
             q->paging_info->direction == XMTP__MLS__API__V1__SORT_DIRECTION__SORT_DIRECTION_DESCENDING) {
-            rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+            rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                                  "commit log query %zu: descending direction is not supported", i);
             goto out;
         }
@@ -803,7 +802,7 @@ static int batch_query_commit_log(void *vctx, const uint8_t *req, size_t len, xw
         xw_buf_reset(&one);
         commit_ctx x = {.out = &one};
         if (node_pb_append_field(&one, 1, q->group_id.data, q->group_id.len) != XW_OK) {
-            rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "response too large");
+            rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "response too large");
             goto out;
         }
         if (node_store_commits(ctx->store, q->group_id.data, q->group_id.len, 1, p.cursor, p.limit,
@@ -813,7 +812,7 @@ static int batch_query_commit_log(void *vctx, const uint8_t *req, size_t len, xw
         }
         if (x.err || append_paging(&one, &p, x.count, x.last, 3) != XW_OK ||
             node_pb_append_field(resp, 1, one.data, one.len) != XW_OK) {
-            rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED,
+            rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED,
                                  "the commit log pages do not fit in one response; ask for fewer");
             goto out;
         }
@@ -844,13 +843,13 @@ static int get_newest_group_message(void *vctx, const uint8_t *req, size_t len, 
     node_ctx *ctx = vctx;
     UNPACK(Xmtp__Mls__Api__V1__GetNewestGroupMessageRequest,
            xmtp__mls__api__v1__get_newest_group_message_request, r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
     xw_buf tmp, one;
     xw_buf_init(&tmp, ctx->max_msg + 1024);
     xw_buf_init(&one, ctx->max_msg + 1024);
     if (r->n_group_ids == 0 || r->n_group_ids > MAX_BATCH) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu group ids; ask for 1 to %d", r->n_group_ids,
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu group ids; ask for 1 to %d", r->n_group_ids,
                              MAX_BATCH);
         goto out;
     }
@@ -867,7 +866,7 @@ static int get_newest_group_message(void *vctx, const uint8_t *req, size_t len, 
         /* Response { optional GroupMessage group_message = 1 } */
         if ((x.found && node_pb_append_field(&one, 1, tmp.data, tmp.len) != XW_OK) ||
             node_pb_append_field(resp, 1, one.data ? one.data : (const uint8_t *)"", one.len) != XW_OK) {
-            rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED,
+            rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED,
                                  "the newest messages do not fit in one response; ask for fewer groups or "
                                  "without content");
             goto out;

@@ -1,6 +1,6 @@
 /*
  * Tests for common/: error table, allocation wrapper and its failure hook, bounded buffers,
- * hex and base64, logger, clocks, UTF-8 validation, arena.
+ * hex and base64, logger, clocks, UTF-8 validation, arena, gRPC status names.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/err.h"
+#include "common/grpc_status.h"
 #include "common/log.h"
 #include "common/utf8.h"
 
@@ -473,6 +474,19 @@ static void test_arena(void **state)
     assert_int_equal(xw_alloc_live(), live);
 }
 
+static void test_grpc_status(void **state)
+{
+    (void)state;
+    assert_int_equal(XW_GRPC_OK, 0);
+    assert_int_equal(XW_GRPC_UNAVAILABLE, 14);
+    assert_int_equal(XW_GRPC_UNAUTHENTICATED, 16);
+    assert_string_equal(xw_grpc_code_name(XW_GRPC_OK), "OK");
+    assert_string_equal(xw_grpc_code_name(5), "NOT_FOUND");
+    assert_string_equal(xw_grpc_code_name(16), "UNAUTHENTICATED");
+    assert_string_equal(xw_grpc_code_name(17), "UNKNOWN_CODE");
+    assert_string_equal(xw_grpc_code_name(-1), "UNKNOWN_CODE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -487,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_clock),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_grpc_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

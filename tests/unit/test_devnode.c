@@ -124,7 +124,7 @@ static void test_group_messages_paging_dedupe_commit(void **state)
     nq.n_group_ids = 0;
     xw_buf_reset(&resp);
     assert_int_equal(call(&tn, MLS "GetNewestGroupMessage", &nq.base, &resp, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     xw_buf_free(&resp);
     tn_stop(&tn);
 }
@@ -158,7 +158,7 @@ static void test_commit_log(void **state)
     bp.requests = pe;
     bp.n_requests = 11; /* more than 10 */
     assert_int_equal(call(&tn, MLS "BatchPublishCommitLog", &bp.base, &resp, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     bp.n_requests = 10;
     assert_int_equal(call(&tn, MLS "BatchPublishCommitLog", &bp.base, &resp, &st), XW_OK);
 
@@ -190,7 +190,7 @@ static void test_commit_log(void **state)
     pi.direction = XMTP__MLS__API__V1__SORT_DIRECTION__SORT_DIRECTION_DESCENDING;
     xw_buf_reset(&resp);
     assert_int_equal(call(&tn, MLS "BatchQueryCommitLog", &bq.base, &resp, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     xw_buf_free(&resp);
     tn_stop(&tn);
 }
@@ -231,13 +231,13 @@ static void test_key_packages(void **state)
     xw_buf_append(&bad, kp_b.data, kp_b.len);
     bad.data[40] ^= 1;
     assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "signature"));
     /* truncated */
     xw_buf_reset(&bad);
     xw_buf_append(&bad, kp_b.data, kp_b.len - 10);
     assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     /* a credential that is not an MlsCredential with a hex inbox id */
     xw_buf_reset(&bad);
     uint8_t pk3[32], sk3[64];
@@ -344,7 +344,7 @@ static void test_welcomes(void **state)
     req.messages = &pin[2];
     req.n_messages = 1;
     assert_int_equal(call(&tn, MLS "SendWelcomeMessages", &req.base, &resp, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     /* V1 without hpke key (not symmetric) is refused */
     v1[0].hpke_public_key.len = 0;
     req.messages = &pin[0];
@@ -515,7 +515,7 @@ static void test_identity_updates_validated(void **state)
 
     /* an inbox must be created before anything is added to it */
     assert_int_equal(publish(&tn, &add, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     char inbox[65];
     assert_false(lookup(&tn, f.addr_text, inbox));
 
@@ -524,7 +524,7 @@ static void test_identity_updates_validated(void **state)
     assert_string_equal(inbox, f.inbox);
     /* replaying the registration is refused */
     assert_int_equal(publish(&tn, &reg, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "refused"));
     assert_int_equal(publish(&tn, &add, &st), XW_OK);
 
@@ -532,7 +532,7 @@ static void test_identity_updates_validated(void **state)
     ident_update(&g, 1, &bad);
     bad.data[bad.len - 70] ^= 0x01;
     assert_int_equal(publish(&tn, &bad, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_false(lookup(&tn, g.addr_text, inbox));
     Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *r = get_updates(&tn, g.inbox, 0);
     assert_int_equal(r->n_responses, 1);
@@ -616,7 +616,7 @@ static void test_inbox_update_limit(void **state)
     ident_update(&f, 0, &add);
     xmtp_api_status st;
     assert_int_equal(publish(&tn, &add, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "256"));
     xw_buf_free(&add);
     ident_fx_free(&f);

@@ -267,7 +267,7 @@ static void test_unary_and_stream_over_tls(void **state)
     xw_errbuf eb = {{0}};
     xw_buf m1, m2, m3;
     assert_int_equal(publish(a, "tls-one", &m1, &st, &eb), XW_OK);
-    assert_int_equal(st.code, XMTP_GRPC_OK);
+    assert_int_equal(st.code, XW_GRPC_OK);
     assert_int_equal(st.http_status, 200);
     assert_int_equal(publish(a, "tls-two", &m2, &st, &eb), XW_OK);
 

@@ -55,7 +55,7 @@ static void test_bad_requests_change_nothing(void **state)
     const uint8_t welcome_wf[] = {0, 1, 0, 3, 0, 0};
     xw_buf_append(&m[1], welcome_wf, sizeof welcome_wf);
     assert_int_equal(send_msgs(&tn, m, 2, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "message 1"));
     assert_non_null(strstr(st.message, "wire format 3"));
     Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = query(&tn, GID_A, -1, 0, 0);
@@ -64,27 +64,27 @@ static void test_bad_requests_change_nothing(void **state)
     /* truncated MLS message */
     xw_buf_truncate(&m[0], m[0].len - 3);
     assert_int_equal(send_msgs(&tn, m, 1, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_true(strstr(st.message, "ends early") || strstr(st.message, "remain"));
     xw_buf_free(&m[0]);
     xw_buf_free(&m[1]);
     /* empty batch */
     assert_int_equal(send_msgs(&tn, NULL, 0, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
 
     /* bytes that are not the request protobuf */
     const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01};
     assert_int_equal(xmtp_api_unary(tn.api, MLS "QueryGroupMessages", junk, sizeof junk, &resp, &st, &eb),
                      XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "QueryGroupMessagesRequest"));
 
     /* unknown methods and services */
     assert_int_equal(xmtp_api_unary(tn.api, MLS "Subscribe", NULL, 0, &resp, &st, &eb), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_UNIMPLEMENTED);
+    assert_int_equal(st.code, XW_GRPC_UNIMPLEMENTED);
     assert_int_equal(
         xmtp_api_unary(tn.api, "/xmtp.message_api.v1.MessageApi/Query", NULL, 0, &resp, &st, &eb), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_UNIMPLEMENTED);
+    assert_int_equal(st.code, XW_GRPC_UNIMPLEMENTED);
 
     /* commit log batch limits */
     Xmtp__Mls__Api__V1__BatchQueryCommitLogRequest bq =
@@ -97,7 +97,7 @@ static void test_bad_requests_change_nothing(void **state)
     bq.requests = qs;
     bq.n_requests = 21;
     assert_int_equal(call(&tn, MLS "BatchQueryCommitLog", &bq.base, &resp, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     bq.n_requests = 20;
     xw_buf_reset(&resp);
     assert_int_equal(call(&tn, MLS "BatchQueryCommitLog", &bq.base, &resp, &st), XW_OK);
@@ -227,7 +227,7 @@ static void test_subscribe_ends_unavailable_on_shutdown(void **state)
     node_server_stop(tn.srv);
     pthread_join(th, NULL);
     assert_int_equal(s.rc, XW_EGRPC);
-    assert_int_equal(s.st.code, XMTP_GRPC_UNAVAILABLE);
+    assert_int_equal(s.st.code, XW_GRPC_UNAVAILABLE);
     pthread_join(tn.thread, NULL);
     node_server_free(tn.srv);
     node_ctx_fini(&tn.ctx);
@@ -273,7 +273,7 @@ static void test_slow_subscriber_aborted_others_served(void **state)
     assert_true(node_subs_count(tn.ctx.group_subs) >= 1);
     raw_close(gone);
     assert_true(raw_run(slow, sid, 3000));
-    assert_int_equal(raw_grpc_status(slow), XMTP_GRPC_ABORTED);
+    assert_int_equal(raw_grpc_status(slow), XW_GRPC_ABORTED);
     assert_non_null(strstr(raw_grpc_message(slow), "fast enough"));
     for (int i = 0; i < 100 && node_subs_count(tn.ctx.group_subs) > 0; i++)
         usleep(10000);
@@ -334,38 +334,38 @@ static void test_grpc_framing_and_http2_errors(void **state)
     tn_grpc_body(&body, big, sizeof big);
     int32_t sid = raw_request(r, MLS "QueryGroupMessages", NULL, body.data, body.len);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_RESOURCE_EXHAUSTED);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_RESOURCE_EXHAUSTED);
     assert_non_null(strstr(raw_grpc_message(r), "2048"));
 
     /* compressed flag */
     const uint8_t compressed[] = {1, 0, 0, 0, 2, 0x0a, 0x00};
     sid = raw_request(r, MLS "QueryGroupMessages", NULL, compressed, sizeof compressed);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_UNIMPLEMENTED);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_UNIMPLEMENTED);
 
     /* the body ends inside the message */
     const uint8_t cut[] = {0, 0, 0, 0, 9, 0x0a, 0x01};
     sid = raw_request(r, MLS "QueryGroupMessages", NULL, cut, sizeof cut);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(raw_grpc_message(r), "ends inside"));
 
     /* two messages for a unary call */
     const uint8_t two[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     sid = raw_request(r, MLS "QueryGroupMessages", NULL, two, sizeof two);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_INVALID_ARGUMENT);
 
     /* no body at all */
     sid = raw_request(r, MLS "QueryGroupMessages", NULL, NULL, 0);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_INVALID_ARGUMENT);
 
     /* a subscription whose request is not a protobuf: refused before any stream starts */
     const uint8_t junk_sub[] = {0, 0, 0, 0, 3, 0x0a, 0x7f, 0x01};
     sid = raw_request(r, MLS "SubscribeWelcomeMessages", NULL, junk_sub, sizeof junk_sub);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(raw_grpc_message(r), "SubscribeWelcomeMessagesRequest"));
     assert_int_equal(node_subs_count(tn.ctx.welcome_subs), 0);
 
@@ -404,7 +404,7 @@ static void test_grpc_framing_and_http2_errors(void **state)
     tn_grpc_body(&body, qb, qn);
     sid = raw_request(r, MLS "QueryGroupMessages", NULL, body.data, body.len);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_OK);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_OK);
     assert_true(raw_data_len(r) >= 5);
     raw_close(r);
     xw_buf_free(&body);
@@ -450,8 +450,8 @@ static int flaky_method(void *ctx, const uint8_t *req, size_t len, xw_buf *resp,
 {
     flaky_ctx *f = ctx;
     if (++f->calls < 3)
-        return node_status_set(st, NODE_GRPC_UNAVAILABLE, "try again (call %d)", f->calls);
-    return xw_buf_append(resp, req, len) == XW_OK ? NODE_GRPC_OK : NODE_GRPC_INTERNAL; /* echo */
+        return node_status_set(st, XW_GRPC_UNAVAILABLE, "try again (call %d)", f->calls);
+    return xw_buf_append(resp, req, len) == XW_OK ? XW_GRPC_OK : XW_GRPC_INTERNAL; /* echo */
 }
 
 static void *serve(void *p)
@@ -494,7 +494,7 @@ static void test_client_retries_unavailable(void **state)
     xw_buf_reset(&resp);
     assert_int_equal(xmtp_api_unary(a, "/test.Flaky/Echo", (const uint8_t *)"x", 1, &resp, &st, NULL),
                      XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_UNAVAILABLE);
+    assert_int_equal(st.code, XW_GRPC_UNAVAILABLE);
     assert_string_equal(st.message, "try again (call 1)");
     assert_int_equal(st.attempts, 1);
     assert_int_equal(resp.len, 0);
