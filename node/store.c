@@ -31,6 +31,7 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
+#include "common/sqlite_err.h"
 
 enum {
     Q_GM_ADD,
@@ -156,7 +157,7 @@ struct node_store {
 
 static int db_err(node_store *st, xw_errbuf *eb, const char *what)
 {
-    return xw_errf(eb, XW_EDB, "store: %s: %s", what, sqlite3_errmsg(st->db));
+    return xw_errf(eb, xw_sqlite_err(sqlite3_errcode(st->db)), "store: %s: %s", what, sqlite3_errmsg(st->db));
 }
 
 static sqlite3_stmt *stmt(node_store *st, int q)
@@ -215,7 +216,8 @@ static int ck_start(node_store *st, const char *path, xw_errbuf *eb)
     st->ck_inited = 1;
     if (sqlite3_open_v2(file, &st->ck_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
         sqlite3_busy_timeout(st->ck_db, 5000) != SQLITE_OK)
-        return xw_errf(eb, XW_EDB, "cannot open the node database '%s' for checkpoints: %s", path,
+        return xw_errf(eb, xw_sqlite_err(st->ck_db ? sqlite3_errcode(st->ck_db) : SQLITE_NOMEM),
+                       "cannot open the node database '%s' for checkpoints: %s", path,
                        st->ck_db ? sqlite3_errmsg(st->ck_db) : "out of memory");
     if (pthread_create(&st->ck_thread, NULL, ck_main, st) != 0)
         return xw_errf(eb, XW_ENOMEM, "store: cannot start the checkpointer thread");
@@ -231,21 +233,22 @@ int node_store_open(const char *path, node_store **out, xw_errbuf *eb)
     if (!st)
         return xw_errf(eb, XW_ENOMEM, "out of memory");
     int rc;
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        rc = xw_errf(eb, XW_EDB, "cannot open the node database '%s': %s", path,
+    if ((rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                              NULL)) != SQLITE_OK) {
+        rc = xw_errf(eb, xw_sqlite_err(rc), "cannot open the node database '%s': %s", path,
                      st->db ? sqlite3_errmsg(st->db) : "out of memory");
         node_store_close(st);
         return rc;
     }
     char *err = NULL;
-    if (sqlite3_exec(
-            st->db,
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; "
-            "PRAGMA cache_size=-16384; PRAGMA busy_timeout=5000; PRAGMA journal_size_limit=67108864;",
-            NULL, NULL, &err) != SQLITE_OK ||
-        sqlite3_exec(st->db, schema, NULL, NULL, &err) != SQLITE_OK) {
-        rc = xw_errf(eb, XW_EDB, "cannot set up the node database '%s': %s (is it a devnode database?)", path,
+    if ((rc = sqlite3_exec(
+             st->db,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; "
+             "PRAGMA cache_size=-16384; PRAGMA busy_timeout=5000; PRAGMA journal_size_limit=67108864;",
+             NULL, NULL, &err)) != SQLITE_OK ||
+        (rc = sqlite3_exec(st->db, schema, NULL, NULL, &err)) != SQLITE_OK) {
+        rc = xw_errf(eb, xw_sqlite_err(rc),
+                     "cannot set up the node database '%s': %s (is it a devnode database?)", path,
                      err ? err : "?");
         sqlite3_free(err);
         node_store_close(st);

@@ -65,6 +65,25 @@ void tn_stop(test_node *tn)
     node_store_close(tn->ctx.store);
 }
 
+void tn_db_path(char *tmpl)
+{
+    int fd = mkstemp(tmpl);
+    if (fd < 0)
+        die("mkstemp failed");
+    close(fd);
+    unlink(tmpl);
+}
+
+void tn_db_remove(const char *path)
+{
+    char side[600];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 static void put_vlen(xw_buf *b, size_t n)
 {
     if (n < 64) {

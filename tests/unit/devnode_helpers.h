@@ -32,6 +32,12 @@ void tn_start(test_node *tn, const char *db, size_t max_msg, size_t max_call_buf
 /* Stops it (SIGTERM path) and frees everything. */
 void tn_stop(test_node *tn);
 
+/* A fresh database path from a mkstemp template ("/tmp/devnode-x-XXXXXX", rewritten in place);
+ * nothing exists there yet. */
+void tn_db_path(char *tmpl);
+/* Removes the database at path with its -wal and -shm files. */
+void tn_db_remove(const char *path);
+
 /* An MLS PrivateMessage (wire format 2) for group `gid` with the given content type and
  * payload bytes. */
 void tn_mls_private(xw_buf *out, const uint8_t *gid, size_t gidlen, uint8_t content_type,

@@ -1,6 +1,7 @@
 /*
  * Tests for common/: error table, allocation wrapper and its failure hook, bounded buffers,
- * hex and base64, logger, clocks, UTF-8 validation, arena, gRPC status names.
+ * hex and base64, logger, clocks, UTF-8 validation, arena, gRPC status names, the SQLite
+ * error mapping.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "common/err.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "common/sqlite_err.h"
 #include "common/utf8.h"
 
 static void test_err_table(void **state)
@@ -487,6 +490,23 @@ static void test_grpc_status(void **state)
     assert_string_equal(xw_grpc_code_name(-1), "UNKNOWN_CODE");
 }
 
+static void test_sqlite_err(void **state)
+{
+    (void)state;
+    assert_int_equal(xw_sqlite_err(SQLITE_BUSY), XW_EBUSY);
+    assert_int_equal(xw_sqlite_err(SQLITE_LOCKED_SHAREDCACHE), XW_EBUSY); /* extended codes too */
+    assert_int_equal(xw_sqlite_err(SQLITE_IOERR_FSYNC), XW_EIO);
+    assert_int_equal(xw_sqlite_err(SQLITE_FULL), XW_EIO);
+    assert_int_equal(xw_sqlite_err(SQLITE_CORRUPT), XW_ECORRUPT);
+    assert_int_equal(xw_sqlite_err(SQLITE_CORRUPT_INDEX), XW_ECORRUPT);
+    assert_int_equal(xw_sqlite_err(SQLITE_NOTADB), XW_ECORRUPT);
+    assert_int_equal(xw_sqlite_err(SQLITE_CONSTRAINT), XW_EDB);
+    assert_true(xw_err_is_retriable(xw_sqlite_err(SQLITE_BUSY)));
+    assert_true(xw_err_is_retriable(xw_sqlite_err(SQLITE_IOERR)));
+    assert_true(xw_err_is_fatal(xw_sqlite_err(SQLITE_CORRUPT)));
+    assert_false(xw_err_is_retriable(xw_sqlite_err(SQLITE_NOTADB)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_arena),
         cmocka_unit_test(test_grpc_status),
+        cmocka_unit_test(test_sqlite_err),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -592,10 +592,7 @@ static void test_inbox_update_limit(void **state)
 {
     (void)state;
     char path[] = "/tmp/devnode-limit-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
+    tn_db_path(path);
     ident_fx f;
     ident_fx_init(&f);
     /* an inbox that already has 256 updates (written straight into the store) */
@@ -621,12 +618,78 @@ static void test_inbox_update_limit(void **state)
     xw_buf_free(&add);
     ident_fx_free(&f);
     tn_stop(&tn);
-    char wal[600];
-    unlink(path);
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    unlink(wal);
+    tn_db_remove(path);
+}
+
+/* --- a damaged store ------------------------------------------------------------------------- */
+
+/* Writes n bytes of 0xa5 over path from off. */
+static void overwrite(const char *path, long off, size_t n)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, off, SEEK_SET), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(fputc(0xa5, f), 0xa5);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int count_row(void *ctx, const node_group_msg *m)
+{
+    (void)m;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* A damaged database is fatal, not retriable (SQLite's CORRUPT and NOTADB are XW_ECORRUPT):
+ * retrying cannot mend the file, and a node that kept retrying would hide the damage. */
+static void test_store_corruption_is_fatal(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/devnode-corrupt-XXXXXX";
+    tn_db_path(path);
+    node_store *store;
+    xw_errbuf eb;
+    assert_int_equal(node_store_open(path, &store, &eb), XW_OK);
+    assert_int_equal(node_store_begin(store, NULL), XW_OK);
+    uint8_t data[1000] = {0};
+    for (int i = 0; i < 64; i++) { /* 64 KB of rows: pages well past the first */
+        data[0] = (uint8_t)i;
+        node_group_msg m = {
+            .group_id = (const uint8_t *)"g", .group_id_len = 1, .data = data, .data_len = sizeof data};
+        assert_int_equal(node_store_group_msg_add(store, &m, NULL), XW_OK);
+    }
+    assert_int_equal(node_store_commit(store, NULL), XW_OK);
+    node_store_close(store); /* the last connection checkpoints: everything is in the main file */
+
+    /* the pages behind the schema page damaged: opening works, reading the rows does not */
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t hdr[100];
+    assert_int_equal(fread(hdr, 1, sizeof hdr, f), sizeof hdr);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    fclose(f);
+    long page = hdr[16] << 8 | hdr[17];
+    assert_true(page >= 512 && size > 8 * page);
+    overwrite(path, page, (size_t)(size - page));
+    assert_int_equal(node_store_open(path, &store, &eb), XW_OK);
+    int rows = 0;
+    int rc = node_store_group_msgs(store, (const uint8_t *)"g", 1, 1, 0, 100, count_row, &rows, &eb);
+    assert_int_equal(rc, XW_ECORRUPT);
+    assert_false(xw_err_is_retriable(rc));
+    assert_true(xw_err_is_fatal(rc));
+    assert_non_null(strstr(eb.msg, "query group messages"));
+    node_store_close(store);
+
+    /* the header damaged: not a database any more, refused at open */
+    overwrite(path, 0, 100);
+    store = NULL;
+    rc = node_store_open(path, &store, &eb);
+    assert_int_equal(rc, XW_ECORRUPT);
+    assert_true(xw_err_is_fatal(rc));
+    assert_null(store);
+    tn_db_remove(path);
 }
 
 /* --- persistence ------------------------------------------------------------------------------ */
@@ -635,10 +698,7 @@ static void test_restart_keeps_everything(void **state)
 {
     (void)state;
     char path[] = "/tmp/devnode-test-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
+    tn_db_path(path);
     test_node tn;
     xmtp_api_status st;
     tn_start(&tn, path, 0, 0);
@@ -654,12 +714,7 @@ static void test_restart_keeps_everything(void **state)
     assert_true(r->messages[1]->v1->id > r->messages[0]->v1->id);
     xmtp__mls__api__v1__query_group_messages_response__free_unpacked(r, NULL);
     tn_stop(&tn);
-    char wal[600];
-    unlink(path);
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    unlink(wal);
+    tn_db_remove(path);
 }
 
 int main(void)
@@ -674,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_restart_keeps_everything),
         cmocka_unit_test(test_identity_updates_validated),
         cmocka_unit_test(test_inbox_update_limit),
+        cmocka_unit_test(test_store_corruption_is_fatal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
