@@ -393,6 +393,16 @@ static sqlite3_stmt *range_stmt(node_store *st, int q_asc, const uint8_t *key, s
     return s;
 }
 
+/* The end of a loop over s's rows: rc is SQLITE_ROW when the callback stopped it early,
+ * SQLITE_DONE after the last row, anything else an error. */
+static int rows_end(node_store *st, sqlite3_stmt *s, int rc, const char *what, xw_errbuf *eb)
+{
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_err(st, eb, what);
+    sqlite3_reset(s);
+    return XW_OK;
+}
+
 static const uint8_t *col_blob(sqlite3_stmt *s, int i, size_t *len)
 {
     const uint8_t *p = sqlite3_column_blob(s, i);
@@ -414,15 +424,10 @@ int node_store_group_msgs(node_store *st, const uint8_t *group_id, size_t len, i
         m.sender_hmac = col_blob(s, 4, &m.sender_hmac_len);
         m.should_push = sqlite3_column_int(s, 5);
         m.is_commit = sqlite3_column_int(s, 6);
-        if (fn(ctx, &m)) {
-            sqlite3_reset(s);
-            return XW_OK;
-        }
+        if (fn(ctx, &m))
+            break;
     }
-    if (rc != SQLITE_DONE)
-        return db_err(st, eb, "query group messages");
-    sqlite3_reset(s);
-    return XW_OK;
+    return rows_end(st, s, rc, "query group messages", eb);
 }
 
 int node_store_welcomes(node_store *st, const uint8_t *installation_key, size_t len, int ascending,
@@ -440,15 +445,10 @@ int node_store_welcomes(node_store *st, const uint8_t *installation_key, size_t 
         w.wrapper_algorithm = sqlite3_column_int(s, 5);
         w.welcome_metadata = col_blob(s, 6, &w.welcome_metadata_len);
         w.is_pointer = sqlite3_column_int(s, 7);
-        if (fn(ctx, &w)) {
-            sqlite3_reset(s);
-            return XW_OK;
-        }
+        if (fn(ctx, &w))
+            break;
     }
-    if (rc != SQLITE_DONE)
-        return db_err(st, eb, "query welcomes");
-    sqlite3_reset(s);
-    return XW_OK;
+    return rows_end(st, s, rc, "query welcomes", eb);
 }
 
 int node_store_kp_put(node_store *st, const uint8_t *installation_key, size_t iklen, const uint8_t *kp,
@@ -526,10 +526,7 @@ int node_store_inbox_log(node_store *st, const char *inbox_id, uint64_t after, n
             return r < 0 ? XW_EINTERNAL : XW_OK;
         }
     }
-    if (rc != SQLITE_DONE)
-        return db_err(st, eb, "read inbox log");
-    sqlite3_reset(s);
-    return XW_OK;
+    return rows_end(st, s, rc, "read inbox log", eb);
 }
 
 int node_store_address_associate(node_store *st, const char *identifier, int kind, const char *inbox_id,
@@ -601,15 +598,10 @@ int node_store_commits(node_store *st, const uint8_t *group_id, size_t len, int 
         e.entry = col_blob(s, 2, &e.entry_len);
         e.sig = col_blob(s, 3, &e.sig_len);
         e.sig_pubkey = col_blob(s, 4, &e.sig_pubkey_len);
-        if (fn(ctx, &e)) {
-            sqlite3_reset(s);
-            return XW_OK;
-        }
+        if (fn(ctx, &e))
+            break;
     }
-    if (rc != SQLITE_DONE)
-        return db_err(st, eb, "query commit log");
-    sqlite3_reset(s);
-    return XW_OK;
+    return rows_end(st, s, rc, "query commit log", eb);
 }
 
 int64_t node_store_group_msg_total(node_store *st)
