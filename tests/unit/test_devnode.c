@@ -459,15 +459,8 @@ static Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *get_updates(test_nod
     r.sequence_id = after;
     req.requests = pr;
     req.n_requests = 1;
-    xw_buf resp;
-    xw_buf_init(&resp, 1 << 20);
-    xmtp_api_status st;
-    assert_int_equal(call(tn, IDA "GetIdentityUpdates", &req.base, &resp, &st), XW_OK);
-    Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *out =
-        xmtp__identity__api__v1__get_identity_updates_response__unpack(NULL, resp.len, resp.data);
-    assert_non_null(out);
-    xw_buf_free(&resp);
-    return out;
+    return call_ok(tn, IDA "GetIdentityUpdates", &req.base,
+                   &xmtp__identity__api__v1__get_identity_updates_response__descriptor);
 }
 
 static int lookup(test_node *tn, const char *address, char *inbox_out)
@@ -480,20 +473,14 @@ static int lookup(test_node *tn, const char *address, char *inbox_out)
     r.identifier_kind = 1;
     req.requests = pr;
     req.n_requests = 1;
-    xw_buf resp;
-    xw_buf_init(&resp, 1 << 20);
-    xmtp_api_status st;
-    assert_int_equal(call(tn, IDA "GetInboxIds", &req.base, &resp, &st), XW_OK);
-    Xmtp__Identity__Api__V1__GetInboxIdsResponse *out =
-        xmtp__identity__api__v1__get_inbox_ids_response__unpack(NULL, resp.len, resp.data);
-    assert_non_null(out);
+    Xmtp__Identity__Api__V1__GetInboxIdsResponse *out = call_ok(
+        tn, IDA "GetInboxIds", &req.base, &xmtp__identity__api__v1__get_inbox_ids_response__descriptor);
     assert_int_equal(out->n_responses, 1);
     assert_string_equal(out->responses[0]->identifier, address);
     int found = out->responses[0]->_inbox_id_case != 0;
     if (found)
         snprintf(inbox_out, 65, "%s", out->responses[0]->inbox_id);
     xmtp__identity__api__v1__get_inbox_ids_response__free_unpacked(out, NULL);
-    xw_buf_free(&resp);
     return found;
 }
 

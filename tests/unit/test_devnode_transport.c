@@ -142,25 +142,17 @@ static void on_open(void *c) { atomic_store(&((sub_ctx *)c)->opened, 1); }
 static void *sub_thread(void *p)
 {
     sub_ctx *s = p;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req =
-        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter f[2];
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter *pf[2] = {&f[0], &f[1]};
-    xmtp__mls__api__v1__subscribe_group_messages_request__filter__init(&f[0]);
-    xmtp__mls__api__v1__subscribe_group_messages_request__filter__init(&f[1]);
-    f[0].group_id = (ProtobufCBinaryData){16, (uint8_t *)GID_A};
-    f[0].id_cursor = s->cursor;
-    f[1] = f[0]; /* a duplicate filter must not duplicate messages */
-    req.filters = pf;
-    req.n_filters = 2;
-    uint8_t buf[256];
-    size_t n = xmtp__mls__api__v1__subscribe_group_messages_request__pack(&req, buf);
+    const uint8_t *g[2] = {GID_A, GID_A}; /* a duplicate filter must not duplicate messages */
+    xw_buf req;
+    xw_buf_init(&req, 1024);
+    tn_pack_subscribe(&req, g, 2, s->cursor);
     xmtp_api_stream_opts so = {.on_message = on_msg, .on_open = on_open, .ctx = s, .cancel = &s->cancel};
     xw_errbuf eb = {{0}};
     xmtp_api *api;
     xmtp_api_opts ao = {.url = s->tn->url};
     xmtp_api_new(&ao, &api, &eb);
-    s->rc = xmtp_api_stream(api, MLS "SubscribeGroupMessages", buf, n, &so, &s->st, &eb);
+    s->rc = xmtp_api_stream(api, MLS "SubscribeGroupMessages", req.data, req.len, &so, &s->st, &eb);
+    xw_buf_free(&req);
     if (getenv("TN_DEBUG"))
         fprintf(stderr, "stream ended: %s\n", eb.msg);
     xmtp_api_free(api);
@@ -242,19 +234,13 @@ static void test_slow_subscriber_aborted_others_served(void **state)
     xmtp_api_status st;
     /* a subscriber that grants no flow-control window: it cannot receive any DATA */
     rawc *slow = raw_connect(tn.port, 0);
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req =
-        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter f =
-        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__FILTER__INIT;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter *pf[1] = {&f};
-    f.group_id = (ProtobufCBinaryData){16, (uint8_t *)GID_A};
-    req.filters = pf;
-    req.n_filters = 1;
-    uint8_t pb[128];
-    size_t pn = xmtp__mls__api__v1__subscribe_group_messages_request__pack(&req, pb);
-    xw_buf body;
+    const uint8_t *g = GID_A;
+    xw_buf req, body;
+    xw_buf_init(&req, 1024);
+    tn_pack_subscribe(&req, &g, 1, 0);
     xw_buf_init(&body, 1 << 20);
-    tn_grpc_body(&body, pb, pn);
+    tn_grpc_body(&body, req.data, req.len);
+    xw_buf_free(&req);
     int32_t sid = raw_request(slow, MLS "SubscribeGroupMessages", NULL, body.data, body.len);
     raw_run(slow, sid, 200);
     assert_int_equal(raw_http_status(slow), 200);
@@ -397,11 +383,11 @@ static void test_grpc_framing_and_http2_errors(void **state)
 
     /* the node still serves the first connection */
     xw_buf_reset(&body);
-    Xmtp__Mls__Api__V1__QueryGroupMessagesRequest q = XMTP__MLS__API__V1__QUERY_GROUP_MESSAGES_REQUEST__INIT;
-    q.group_id = (ProtobufCBinaryData){16, (uint8_t *)GID_A};
-    uint8_t qb[64];
-    size_t qn = xmtp__mls__api__v1__query_group_messages_request__pack(&q, qb);
-    tn_grpc_body(&body, qb, qn);
+    xw_buf q;
+    xw_buf_init(&q, 1024);
+    tn_pack_query(&q, GID_A, -1, 0, 0);
+    tn_grpc_body(&body, q.data, q.len);
+    xw_buf_free(&q);
     sid = raw_request(r, MLS "QueryGroupMessages", NULL, body.data, body.len);
     assert_true(raw_run(r, sid, 3000));
     assert_int_equal(raw_grpc_status(r), XW_GRPC_OK);
