@@ -181,15 +181,11 @@ int rules_engine_state_import(rules_engine *e, const uint8_t *p, size_t n, xw_er
 /* --- the decision ---------------------------------------------------------------------------- */
 static rules_rule_result *add_result(rules_engine *e, const rules_crule *r, rules_result_kind k)
 {
-    if (e->dec.nresults == e->capresults) {
-        size_t nc = e->capresults ? e->capresults * 2 : 8;
-        rules_rule_result *nr = xw_realloc(e->results, nc * sizeof *nr);
-        if (!nr)
-            return NULL;
-        e->results = nr;
-        e->capresults = nc;
-        e->dec.results = nr;
-    }
+    rules_rule_result *nr = xw_grow(e->results, e->dec.nresults, &e->capresults, 8, sizeof *nr);
+    if (!nr)
+        return NULL;
+    e->results = nr;
+    e->dec.results = nr;
     rules_rule_result *x = &e->results[e->dec.nresults++];
     memset(x, 0, sizeof *x);
     x->rule = r->id;
@@ -218,14 +214,10 @@ static int add_tag(rules_engine *e, const char *t)
     for (size_t i = 0; i < e->dec.ntags; i++)
         if (strcmp(e->tags[i], t) == 0)
             return 0;
-    if (e->dec.ntags == e->captags) {
-        size_t nc = e->captags ? e->captags * 2 : 8;
-        const char **nt = xw_realloc(e->tags, nc * sizeof *nt);
-        if (!nt)
-            return -1;
-        e->tags = nt;
-        e->captags = nc;
-    }
+    const char **nt = xw_grow(e->tags, e->dec.ntags, &e->captags, 8, sizeof *nt);
+    if (!nt)
+        return -1;
+    e->tags = nt;
     e->tags[e->dec.ntags++] = t;
     return 0;
 }
@@ -322,14 +314,10 @@ static int plan(rules_engine *e, const rules_event *ev, const rules_crule *r)
     x->reason = rules_tmpl_render(&e->darena, &dt, ev, r->id);
     for (size_t i = 0; i < r->nactions; i++) {
         const rules_caction *a = &r->actions[i];
-        if (e->dec.nactions == e->capactions) {
-            size_t nc = e->capactions ? e->capactions * 2 : 8;
-            rules_planned_action *na = xw_realloc(e->actions, nc * sizeof *na);
-            if (!na)
-                return XW_ENOMEM;
-            e->actions = na;
-            e->capactions = nc;
-        }
+        rules_planned_action *na = xw_grow(e->actions, e->dec.nactions, &e->capactions, 8, sizeof *na);
+        if (!na)
+            return XW_ENOMEM;
+        e->actions = na;
         rules_planned_action *p = &e->actions[e->dec.nactions++];
         memset(p, 0, sizeof *p);
         p->kind = a->kind;

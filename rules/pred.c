@@ -337,16 +337,12 @@ static uint32_t list_bit(rules_cctx *c, const rules_list_c *l, int list_idx, con
     }
     uint32_t bit = c->nbits++;
     for (size_t i = 0; i < l->n; i++) {
-        if (c->ndict == c->capdict) {
-            size_t nc = c->capdict ? c->capdict * 2 : 256;
-            rules_dict_entry *nd = xw_realloc(c->dict, nc * sizeof *nd);
-            if (!nd) {
-                c->failed = 1;
-                return bit;
-            }
-            c->dict = nd;
-            c->capdict = nc;
+        rules_dict_entry *nd = xw_grow(c->dict, c->ndict, &c->capdict, 256, sizeof *nd);
+        if (!nd) {
+            c->failed = 1;
+            return bit;
         }
+        c->dict = nd;
         c->dict[c->ndict++] = (rules_dict_entry){l->strs[i], l->lens[i], bit};
     }
     if (list_idx >= 0)
@@ -404,14 +400,10 @@ static rules_cnode *share(rules_cctx *c, rules_cnode *leaf, xw_buf *canon)
     char *keep = xw_arena_strndup(&c->tmp, (const char *)canon->data, canon->len);
     if (!keep)
         return NULL;
-    if (c->nleaves == c->capleaves) {
-        size_t nc = c->capleaves ? c->capleaves * 2 : 64;
-        rules_cnode **nl = xw_realloc(c->leaves, nc * sizeof *nl);
-        if (!nl)
-            return NULL;
-        c->leaves = nl;
-        c->capleaves = nc;
-    }
+    rules_cnode **nl = xw_grow(c->leaves, c->nleaves, &c->capleaves, 64, sizeof *nl);
+    if (!nl)
+        return NULL;
+    c->leaves = nl;
     leaf->leaf = (uint32_t)c->nleaves;
     c->leaves[c->nleaves++] = leaf;
     if (rules_map_put(&c->leafmap, keep, canon->len, (int32_t)leaf->leaf) < 0)

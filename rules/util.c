@@ -122,16 +122,12 @@ void rules_diags_vadd(rules_diags *d, rules_diag_level lvl, const char *file, in
         d->dropped++;
         return;
     }
-    if (d->n == d->cap) {
-        size_t nc = d->cap ? d->cap * 2 : 8;
-        rules_diag *v = xw_realloc(d->v, nc * sizeof *v);
-        if (!v) {
-            d->dropped++;
-            return;
-        }
-        d->v = v;
-        d->cap = nc;
+    rules_diag *v = xw_grow(d->v, d->n, &d->cap, 8, sizeof *v);
+    if (!v) {
+        d->dropped++;
+        return;
     }
+    d->v = v;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     rules_diag *g = &d->v[d->n];

@@ -137,6 +137,22 @@ static void test_alloc_sticky_and_count(void **state)
     xw_free(q);
     /* overflowing calloc is refused, not attempted */
     assert_null(xw_calloc(SIZE_MAX / 2, 4));
+    /* xw_grow: the same array while there is room, then twice the room */
+    size_t cap = 0;
+    int *v = xw_grow(NULL, 0, &cap, 3, sizeof *v);
+    assert_non_null(v);
+    assert_int_equal(cap, 3);
+    assert_ptr_equal(xw_grow(v, 2, &cap, 3, sizeof *v), v);
+    v = xw_grow(v, 3, &cap, 3, sizeof *v);
+    assert_non_null(v);
+    assert_int_equal(cap, 6);
+    xw_alloc_fail_at(1, 0);
+    assert_null(xw_grow(v, 6, &cap, 3, sizeof *v)); /* v is still ours, cap unchanged */
+    xw_alloc_fail_at(0, 0);
+    assert_int_equal(cap, 6);
+    size_t huge = SIZE_MAX / 4;
+    assert_null(xw_grow(v, huge, &huge, 3, sizeof *v)); /* overflow refused, not attempted */
+    xw_free(v);
     uint8_t secret[16];
     memset(secret, 0xAA, sizeof secret);
     xw_wipe(secret, sizeof secret);
