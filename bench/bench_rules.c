@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/clock.h"
@@ -58,19 +59,6 @@ static void make_vocab(void)
 
 /* CPU time: the machine may be shared */
 static double now(void) { return (double)xw_clock_thread_cpu_ns() / 1e9; }
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Median of n values (sorts them in place). */
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void build_rules(xw_buf *y)
 {
@@ -320,7 +308,7 @@ int main(void)
         nact = 0;
         tts[rep] = run(e, &nact);
     }
-    double tb = median(tbs, rounds), t0 = median(t0s, rounds), tt = median(tts, rounds);
+    double tb = bench_median(tbs, rounds), t0 = bench_median(t0s, rounds), tt = bench_median(tts, rounds);
     double te = tt - tb;
 
     /* JSON in: parse + eval on a sample */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "mls/mlkem.h"
@@ -67,19 +68,6 @@ static double rate(void (*op)(void), double seconds)
     return (double)n / t;
 }
 
-static double median(double *v, int n)
-{
-    double t[16];
-    memcpy(t, v, (size_t)n * sizeof *v);
-    for (int i = 1; i < n; i++) /* insertion sort of a handful of values */
-        for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
-            double x = t[j];
-            t[j] = t[j - 1];
-            t[j - 1] = x;
-        }
-    return t[n / 2];
-}
-
 int main(int argc, char **argv)
 {
     double secs = (argc > 1 ? atof(argv[1]) : 700) / 1000.0;
@@ -120,8 +108,8 @@ int main(int argc, char **argv)
     }
     printf("%-36s %12s %10s %14s\n", "operation (median of 5 rounds)", "ops/s", "us/op", "x X25519 cost");
     for (size_t i = 0; i < NOPS; i++) {
-        double rt = median(rates[i], ROUNDS);
-        printf("%-36s %12.0f %10.1f %14.2f\n", ops[i].name, rt, 1e6 / rt, median(ratios[i], ROUNDS));
+        double rt = bench_median(rates[i], ROUNDS);
+        printf("%-36s %12.0f %10.1f %14.2f\n", ops[i].name, rt, 1e6 / rt, bench_median(ratios[i], ROUNDS));
     }
     mls_xwing_key_free(wkey);
     if (failures)

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -46,12 +47,6 @@ static long rss_kib(void)
         fclose(f);
     }
     return res * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static void gid_of(int g, uint8_t out[16])
@@ -147,7 +142,7 @@ static void *querier(void *p)
 
 static void percentiles(double *lat, uint64_t n, double *p50, double *p99)
 {
-    qsort(lat, n, sizeof *lat, cmp_double);
+    bench_sort(lat, n);
     *p50 = n ? lat[n / 2] * 1000 : 0;
     *p99 = n ? lat[(n * 99) / 100] * 1000 : 0;
 }

@@ -73,7 +73,7 @@ test_welcome_wrap_TIMEOUT := 60
 
 # --- benchmark and fuzzers ----------------------------------------------------------------------
 BENCHES += bench_xwing
-bench_xwing_SRCS := bench/bench_xwing.c
+bench_xwing_SRCS := bench/bench_xwing.c bench/bench_util.c
 bench_xwing_LIBS := $(PQ_LIBS)
 bench_xwing_PKGS := $(PQ_PKGS)
 

@@ -38,7 +38,7 @@ fuzz_devnode_request_LIBS := $(NODE_LIBS)
 fuzz_devnode_request_PKGS := $(NODE_PKGS)
 
 BENCHES += devnode_bench
-devnode_bench_SRCS := bench/devnode_bench.c tests/unit/devnode_helpers.c
+devnode_bench_SRCS := bench/devnode_bench.c bench/bench_util.c tests/unit/devnode_helpers.c
 devnode_bench_LIBS := xmtpapi $(NODE_LIBS)
 devnode_bench_PKGS := libcurl $(NODE_PKGS)
 

@@ -72,7 +72,7 @@ pipeline_export_faults_NEEDS := $(PL_E2E_NEEDS)
 pipeline_export_faults_TIMEOUT := 180
 
 BENCHES += bench_export
-bench_export_SRCS := bench/bench_export.c
+bench_export_SRCS := bench/bench_export.c bench/bench_util.c
 bench_export_LIBS := pipeline common
 bench_export_PKGS := $(PL_PKGS)
 
