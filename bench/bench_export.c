@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "pipeline/exporter.h"
@@ -55,12 +57,7 @@ static unsigned long txn_events = TXN_EVENTS; /* events per transaction (argumen
 static const char *bootstrap;
 static char tmpdir[64];
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return (double)xw_clock_mono_ns(xw_clock_real()) / 1e9; }
 
 /* CPU seconds used by the whole process (every thread, including the mock cluster's, user
  * and system): less sensitive than wall time to other processes on a shared machine. */
@@ -83,12 +80,7 @@ static long minflt(void)
     return ru.ru_minflt;
 }
 
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double thread_cpu_s(void) { return (double)xw_clock_thread_cpu_ns() / 1e9; }
 
 static void die(const char *what, const xw_errbuf *eb)
 {
@@ -317,18 +309,6 @@ static double run_outbox(unsigned long n, const char *topic, int concurrent, int
     return (double)n / dt;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 #define MAX_ROUNDS 20
 
 int main(int argc, char **argv)
@@ -427,9 +407,11 @@ int main(int argc, char **argv)
     }
     if (only)
         goto done;
-    double m_direct = median(direct, rounds), m_exp = median(exp, rounds), m_wr = median(wr, rounds),
-           m_seq = median(seq, rounds), m_pipe = median(pipe, rounds);
-    double m_rexp = median(r_exp, rounds), m_rseq = median(r_seq, rounds), m_rpipe = median(r_pipe, rounds);
+    double m_direct = bench_median(direct, rounds), m_exp = bench_median(exp, rounds),
+           m_wr = bench_median(wr, rounds), m_seq = bench_median(seq, rounds),
+           m_pipe = bench_median(pipe, rounds);
+    double m_rexp = bench_median(r_exp, rounds), m_rseq = bench_median(r_seq, rounds),
+           m_rpipe = bench_median(r_pipe, rounds);
     printf("\nmedians over %d rounds (ratios: median of the per-round ratios to direct)\n", rounds);
     printf("  direct      encode + produce + ack, no outbox (baseline)         %9.0f events/s\n", m_direct);
     printf("  writer      encode + insert into the outbox, %d per transaction %9.0f events/s\n",
@@ -441,8 +423,9 @@ int main(int argc, char **argv)
     printf("  concurrent  writer thread and exporter together, first insert    %9.0f events/s   ratio %.2f\n",
            m_pipe, m_rpipe);
     printf("              to last ack (the worker's shape)\n");
-    double mc_direct = median(c_direct, rounds), mc_wr = median(c_wr, rounds), mc_exp = median(c_exp, rounds),
-           mc_pipe = median(c_pipe, rounds), mrc_pipe = median(rc_pipe, rounds);
+    double mc_direct = bench_median(c_direct, rounds), mc_wr = bench_median(c_wr, rounds),
+           mc_exp = bench_median(c_exp, rounds), mc_pipe = bench_median(c_pipe, rounds),
+           mrc_pipe = bench_median(rc_pipe, rounds);
     printf(
         "CPU per event (whole process, all threads, mock brokers included; median): direct %.2f us, writer "
         "%.2f us, exporter %.2f us, concurrent %.2f us; direct/concurrent CPU ratio %.2f\n",

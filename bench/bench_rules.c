@@ -20,9 +20,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/parse.h"
+#include "common/clock.h"
 #include "rules/rules.h"
 
 #define NEVENTS_DEFAULT 1000000
@@ -57,25 +59,8 @@ static void make_vocab(void)
     }
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: the machine may be shared */
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Median of n values (sorts them in place). */
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+/* CPU time: the machine may be shared */
+static double now(void) { return (double)xw_clock_thread_cpu_ns() / 1e9; }
 
 static void build_rules(xw_buf *y)
 {
@@ -329,7 +314,7 @@ int main(void)
         nact = 0;
         tts[rep] = run(e, &nact);
     }
-    double tb = median(tbs, rounds), t0 = median(t0s, rounds), tt = median(tts, rounds);
+    double tb = bench_median(tbs, rounds), t0 = bench_median(t0s, rounds), tt = bench_median(tts, rounds);
     double te = tt - tb;
 
     /* JSON in: parse + eval on a sample */

@@ -12,15 +12,11 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "xmtp/association.h"
 #include "xmtp/content.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double now(void) { return (double)xw_clock_mono_ns(xw_clock_real()) / 1e9; }
 
 int main(void)
 {

@@ -15,18 +15,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/parse.h"
 #include "mls/mlkem.h"
 #include "mls/mlkem_int.h"
 #include "mls/xwing.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return (double)xw_clock_thread_cpu_ns() / 1e9; }
 
 static uint8_t xsk[32], xpk[32], xpeer[32], xss[32];
 static uint8_t wsk[32], wpk[MLS_XWING_PK_LEN], wct[MLS_XWING_CT_LEN], wss[32];
@@ -70,19 +67,6 @@ static double rate(void (*op)(void), double seconds)
         t = now_s() - start;
     } while (t < seconds);
     return (double)n / t;
-}
-
-static double median(double *v, int n)
-{
-    double t[16];
-    memcpy(t, v, (size_t)n * sizeof *v);
-    for (int i = 1; i < n; i++) /* insertion sort of a handful of values */
-        for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
-            double x = t[j];
-            t[j] = t[j - 1];
-            t[j - 1] = x;
-        }
-    return t[n / 2];
 }
 
 int main(int argc, char **argv)
@@ -131,8 +115,8 @@ int main(int argc, char **argv)
     }
     printf("%-36s %12s %10s %14s\n", "operation (median of 5 rounds)", "ops/s", "us/op", "x X25519 cost");
     for (size_t i = 0; i < NOPS; i++) {
-        double rt = median(rates[i], ROUNDS);
-        printf("%-36s %12.0f %10.1f %14.2f\n", ops[i].name, rt, 1e6 / rt, median(ratios[i], ROUNDS));
+        double rt = bench_median(rates[i], ROUNDS);
+        printf("%-36s %12.0f %10.1f %14.2f\n", ops[i].name, rt, 1e6 / rt, bench_median(ratios[i], ROUNDS));
     }
     mls_xwing_key_free(wkey);
     if (failures)

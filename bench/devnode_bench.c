@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -49,12 +50,6 @@ static long rss_kib(void)
     return res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void gid_of(int g, uint8_t out[16])
 {
     memset(out, 0, 16);
@@ -66,31 +61,19 @@ static void build_batch(xw_buf *body, int g, uint64_t seq)
 {
     uint8_t gid[16];
     gid_of(g, gid);
-    Xmtp__Mls__Api__V1__GroupMessageInput in[BATCH], *pin[BATCH];
-    Xmtp__Mls__Api__V1__GroupMessageInput__V1 v1[BATCH];
-    xw_buf msgs[BATCH];
+    xw_buf msgs[BATCH], req;
     char payload[MSG_PAYLOAD + 1];
     for (int i = 0; i < BATCH; i++) {
         xw_buf_init(&msgs[i], 4096);
         snprintf(payload, sizeof payload, "%0*llu", MSG_PAYLOAD,
                  (unsigned long long)(seq * BATCH + (uint64_t)i));
         tn_mls_private(&msgs[i], gid, 16, 1, payload);
-        xmtp__mls__api__v1__group_message_input__init(&in[i]);
-        xmtp__mls__api__v1__group_message_input__v1__init(&v1[i]);
-        v1[i].data = (ProtobufCBinaryData){msgs[i].len, msgs[i].data};
-        in[i].version_case = XMTP__MLS__API__V1__GROUP_MESSAGE_INPUT__VERSION_V1;
-        in[i].v1 = &v1[i];
-        pin[i] = &in[i];
     }
-    Xmtp__Mls__Api__V1__SendGroupMessagesRequest req = XMTP__MLS__API__V1__SEND_GROUP_MESSAGES_REQUEST__INIT;
-    req.messages = pin;
-    req.n_messages = BATCH;
-    size_t n = xmtp__mls__api__v1__send_group_messages_request__get_packed_size(&req);
-    uint8_t *p = xw_malloc(n);
-    xmtp__mls__api__v1__send_group_messages_request__pack(&req, p);
+    xw_buf_init(&req, 1 << 20);
+    tn_pack_send(&req, msgs, BATCH, 0);
     xw_buf_reset(body);
-    tn_grpc_body(body, p, n);
-    xw_free(p);
+    tn_grpc_body(body, req.data, req.len);
+    xw_buf_free(&req);
     for (int i = 0; i < BATCH; i++)
         xw_buf_free(&msgs[i]);
 }
@@ -129,24 +112,17 @@ static void *querier(void *p)
 {
     worker *w = p;
     rawc *r = raw_connect(w->port, 1 << 20);
-    xw_buf body;
+    xw_buf body, req;
     xw_buf_init(&body, 1 << 16);
+    xw_buf_init(&req, 1024);
     uint64_t cursor = 0;
     int g = w->id;
     for (uint64_t q = 0; q < w->batches; q++) {
-        uint8_t gid[16], pb[128];
+        uint8_t gid[16];
         gid_of(g % GROUPS, gid);
-        Xmtp__Mls__Api__V1__QueryGroupMessagesRequest req =
-            XMTP__MLS__API__V1__QUERY_GROUP_MESSAGES_REQUEST__INIT;
-        Xmtp__Mls__Api__V1__PagingInfo pi = XMTP__MLS__API__V1__PAGING_INFO__INIT;
-        pi.direction = 1;
-        pi.limit = 100;
-        pi.id_cursor = cursor;
-        req.group_id = (ProtobufCBinaryData){16, gid};
-        req.paging_info = &pi;
-        size_t n = xmtp__mls__api__v1__query_group_messages_request__pack(&req, pb);
+        tn_pack_query(&req, gid, 1, 100, cursor);
         xw_buf_reset(&body);
-        tn_grpc_body(&body, pb, n);
+        tn_grpc_body(&body, req.data, req.len);
         double t0 = now_s();
         int32_t sid = raw_request(r, MLS "QueryGroupMessages", NULL, body.data, body.len);
         if (!raw_run(r, sid, 10000) || raw_grpc_status(r) != 0)
@@ -160,13 +136,14 @@ static void *querier(void *p)
             g += w->nthreads;
     }
     xw_buf_free(&body);
+    xw_buf_free(&req);
     raw_close(r);
     return NULL;
 }
 
 static void percentiles(double *lat, uint64_t n, double *p50, double *p99)
 {
-    qsort(lat, n, sizeof *lat, cmp_double);
+    bench_sort(lat, n);
     *p50 = n ? lat[n / 2] * 1000 : 0;
     *p99 = n ? lat[(n * 99) / 100] * 1000 : 0;
 }
@@ -324,21 +301,15 @@ int main(int argc, char **argv)
     /* 3. subscriptions: `subs` streams over 10 connections, all on group 0 from the end */
     int nconn = 10;
     rawc *conns[10];
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest sreq =
-        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter f =
-        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__FILTER__INIT;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter *pf[1] = {&f};
-    uint8_t gid[16], pb[128];
+    uint8_t gid[16];
+    const uint8_t *g0 = gid;
     gid_of(0, gid);
-    f.group_id = (ProtobufCBinaryData){16, gid};
-    f.id_cursor = (uint64_t)node_store_group_msg_total(tn.ctx.store); /* only new messages */
-    sreq.filters = pf;
-    sreq.n_filters = 1;
-    size_t sn = xmtp__mls__api__v1__subscribe_group_messages_request__pack(&sreq, pb);
-    xw_buf sbody;
+    xw_buf sreq, sbody;
+    xw_buf_init(&sreq, 1024);
+    tn_pack_subscribe(&sreq, &g0, 1, (uint64_t)node_store_group_msg_total(tn.ctx.store)); /* only new ones */
     xw_buf_init(&sbody, 1024);
-    tn_grpc_body(&sbody, pb, sn);
+    tn_grpc_body(&sbody, sreq.data, sreq.len);
+    xw_buf_free(&sreq);
     double t_open0 = now_s();
     for (int c = 0; c < nconn; c++) {
         conns[c] = raw_connect(tn.port, 1 << 20);

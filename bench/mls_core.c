@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "mls/framing.h"
 #include "mls/key_schedule.h"
 #include "mls/secret_tree.h"
@@ -26,12 +27,7 @@
 
 /* Thread CPU time, not wall time: the machine is shared, and time spent descheduled
  * says nothing about this code. Everything measured is single-threaded. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+static double now(void) { return (double)xw_clock_thread_cpu_ns() / 1e9; }
 
 static mls_sig_priv signer;
 

@@ -30,7 +30,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "mls/group.h"
 #include "mls/keypackage.h"
 
@@ -41,24 +43,7 @@ static const int sizes[NSIZES] = {10, 100, 250, 1000};
 
 /* CPU time of the calling thread: what our (single-threaded) operations cost, whatever else
  * the machine is running. */
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+static double now_ms(void) { return (double)xw_clock_thread_cpu_ns() / 1e6; }
 
 static const mls_suite *suite;
 static mls_group_config cfg;
@@ -289,9 +274,9 @@ int main(void)
     printf("%6s %12s %12s %12s %12s %9s %9s %9s\n", "N", "commit ms", "ts-mls ms", "process ms", "ts-mls ms",
            "commit x", "process x", "both x");
     for (int i = 0; i < NSIZES; i++) {
-        double mc = median(c[i], ROUNDS), mp = median(p[i], ROUNDS);
+        double mc = bench_median(c[i], ROUNDS), mp = bench_median(p[i], ROUNDS);
         if (have_ts) {
-            double mtc = median(tc[i], ROUNDS), mtp = median(tp[i], ROUNDS);
+            double mtc = bench_median(tc[i], ROUNDS), mtp = bench_median(tp[i], ROUNDS);
             /* "both": the whole operation the issue names, create the commit and process it */
             printf("%6d %12.3f %12.3f %12.3f %12.3f %9.1f %9.1f %9.1f\n", sizes[i], mc, mtc, mp, mtp,
                    mtc / mc, mtp / mp, (mtc + mtp) / (mc + mp));

@@ -71,6 +71,21 @@ void *xw_realloc(void *p, size_t n)
     return q;
 }
 
+void *xw_grow(void *arr, size_t n, size_t *cap, size_t first, size_t size)
+{
+    if (n < *cap)
+        return arr;
+    if (*cap > SIZE_MAX / 2)
+        return NULL;
+    size_t nc = *cap ? *cap * 2 : first ? first : 1;
+    if (size && nc > SIZE_MAX / size)
+        return NULL;
+    void *p = xw_realloc(arr, nc * size);
+    if (p)
+        *cap = nc;
+    return p;
+}
+
 char *xw_strndup(const char *s, size_t n)
 {
     size_t len = strnlen(s, n);

@@ -19,6 +19,11 @@
 void *xw_malloc(size_t n);
 void *xw_calloc(size_t count, size_t size);
 void *xw_realloc(void *p, size_t n);
+/* Room for one more element in an array of `size`-byte elements, n used of room for *cap:
+ * arr itself while n < *cap, else arr reallocated to twice the room (`first` elements when it
+ * had none) with *cap updated. NULL when out of memory or past SIZE_MAX: then arr and *cap
+ * are as they were and arr is still the caller's. */
+void *xw_grow(void *arr, size_t n, size_t *cap, size_t first, size_t size);
 char *xw_strdup(const char *s);
 char *xw_strndup(const char *s, size_t n);
 void *xw_memdup(const void *p, size_t n);

@@ -40,6 +40,8 @@ int64_t xw_clock_mono_ns(const xw_clock *c)
     return read_clock(CLOCK_MONOTONIC);
 }
 
+int64_t xw_clock_thread_cpu_ns(void) { return read_clock(CLOCK_THREAD_CPUTIME_ID); }
+
 xw_clock *xw_clock_manual_new(int64_t now_ns, int64_t mono_ns)
 {
     xw_clock *c = xw_calloc(1, sizeof *c);
@@ -76,4 +78,20 @@ void xw_deadline_after_ms(struct timespec *ts, int64_t ms)
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000L;
     }
+}
+
+int xw_cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return rc;
+}
+
+void xw_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
 }

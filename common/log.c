@@ -12,6 +12,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/clock.h"
+
 static atomic_int log_level = XW_LOG_INFO;
 static atomic_int log_format = XW_LOG_TEXT;
 static FILE *log_out; /* guarded by log_lock; NULL = stderr */
@@ -133,13 +135,13 @@ static void vlog_fields(xw_log_level level, const char *module, const xw_log_fie
     if (nf > XW_LOG_MAX_FIELDS)
         nf = XW_LOG_MAX_FIELDS;
 
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = xw_clock_now_ns(xw_clock_real());
+    time_t sec = (time_t)(now / XW_NS_PER_SEC);
     struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&sec, &tm);
     char when[40];
     size_t wl = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(when + wl, sizeof when - wl, ".%03ldZ", ts.tv_nsec / 1000000);
+    snprintf(when + wl, sizeof when - wl, ".%03ldZ", (long)(now % XW_NS_PER_SEC / XW_NS_PER_MS));
 
     /* the fields and the closing characters need room: escaping stops this far from the end */
     char line[XW_LOG_MAX_LINE];

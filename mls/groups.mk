@@ -60,5 +60,5 @@ $(foreach f,fuzz_mls_commit fuzz_mls_welcome fuzz_mls_group_state,$(eval $(f)_LI
 
 # make bench: add-one-member commit and its processing for N = 10..1000, against ts-mls.
 BENCHES += bench_mls_groups
-bench_mls_groups_SRCS := bench/mls_groups.c
+bench_mls_groups_SRCS := bench/mls_groups.c bench/bench_util.c
 bench_mls_groups_LIBS := mls

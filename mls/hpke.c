@@ -211,14 +211,15 @@ static int key_schedule_ksc(const mls_hpke_suite *s, const uint8_t *shared, size
     return rc;
 }
 
+/* The base mode's key schedule from the KEM's shared secret; a failure is said in eb. */
 static int key_schedule(const mls_hpke_suite *s, const uint8_t *shared, size_t shared_len,
-                        const uint8_t *info, size_t info_len, mls_hpke_ctx *ctx)
+                        const uint8_t *info, size_t info_len, mls_hpke_ctx *ctx, xw_errbuf *eb)
 {
     uint8_t ksc[1 + 2 * MLS_HPKE_MAX_NH];
     int rc = key_schedule_context(s, info, info_len, ksc);
     if (rc == XW_OK)
         rc = key_schedule_ksc(s, shared, shared_len, ksc, 1, ctx);
-    return rc;
+    return rc ? xw_errf(eb, rc, "HPKE key schedule failed") : XW_OK;
 }
 
 int mls_hpke_setup_base_s(const mls_hpke_suite *s, const uint8_t *pk_r, size_t pk_r_len, const uint8_t *info,
@@ -238,11 +239,8 @@ int mls_hpke_setup_base_s(const mls_hpke_suite *s, const uint8_t *pk_r, size_t p
         rand = rnd;
     }
     rc = kem->encap(kem, pk_r, rand, shared, enc, eb);
-    if (rc == XW_OK) {
-        rc = key_schedule(s, shared, kem->n_secret, info, info_len, ctx);
-        if (rc)
-            xw_errf(eb, rc, "HPKE key schedule failed");
-    }
+    if (rc == XW_OK)
+        rc = key_schedule(s, shared, kem->n_secret, info, info_len, ctx, eb);
     xw_wipe(rnd, sizeof rnd);
     xw_wipe(shared, sizeof shared);
     return rc;
@@ -264,11 +262,8 @@ int mls_hpke_setup_base_r(const mls_hpke_suite *s, const uint8_t *enc, size_t en
                        kem->n_sk);
     uint8_t shared[MLS_HPKE_MAX_SECRET];
     rc = kem->decap(kem, enc, sk_r, pk_r, shared, eb);
-    if (rc == XW_OK) {
-        rc = key_schedule(s, shared, kem->n_secret, info, info_len, ctx);
-        if (rc)
-            xw_errf(eb, rc, "HPKE key schedule failed");
-    }
+    if (rc == XW_OK)
+        rc = key_schedule(s, shared, kem->n_secret, info, info_len, ctx, eb);
     xw_wipe(shared, sizeof shared);
     return rc;
 }
@@ -283,10 +278,7 @@ int mls_hpke_setup_base_r_shared(const mls_hpke_suite *s, const uint8_t *shared,
     if (!shared || shared_len != kem->n_secret)
         return xw_errf(eb, XW_EINVAL, "HPKE shared secret is %zu bytes; %s gives %zu",
                        shared ? shared_len : 0, kem->name, kem->n_secret);
-    rc = key_schedule(s, shared, shared_len, info, info_len, ctx);
-    if (rc)
-        xw_errf(eb, rc, "HPKE key schedule failed");
-    return rc;
+    return key_schedule(s, shared, shared_len, info, info_len, ctx, eb);
 }
 
 static void next_nonce(const mls_hpke_ctx *ctx, uint8_t nonce[MLS_HPKE_NN])

@@ -64,7 +64,7 @@ test_pq_accumulated_TIMEOUT := 120
 
 # --- benchmark and fuzzers ----------------------------------------------------------------------
 BENCHES += bench_xwing
-bench_xwing_SRCS := bench/bench_xwing.c
+bench_xwing_SRCS := bench/bench_xwing.c bench/bench_util.c
 bench_xwing_LIBS := mlspq
 
 FUZZERS += fuzz_xwing_decaps

@@ -60,16 +60,12 @@ static void emit(walker *w, uint8_t kind, uint64_t v, mls_span b)
 {
     if (!w->t || w->r->err)
         return;
-    if (w->t->n == w->t->cap) {
-        size_t cap = w->t->cap ? w->t->cap * 2 : 64;
-        mls_tok *n = xw_realloc(w->t->toks, cap * sizeof *n);
-        if (!n) {
-            mls_reader_fail(w->r, XW_ENOMEM, "out of memory while decoding");
-            return;
-        }
-        w->t->toks = n;
-        w->t->cap = cap;
+    mls_tok *n = xw_grow(w->t->toks, w->t->n, &w->t->cap, 64, sizeof *n);
+    if (!n) {
+        mls_reader_fail(w->r, XW_ENOMEM, "out of memory while decoding");
+        return;
     }
+    w->t->toks = n;
     w->t->toks[w->t->n++] = (mls_tok){kind, v, b};
 }
 

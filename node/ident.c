@@ -82,38 +82,38 @@ int node_ident_check(node_store *st, const char *inbox_id, const uint8_t *bytes,
     xw_errbuf eb = {{0}};
     fold_ctx f = {0};
     xmtp_assoc_state *after = NULL;
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     if (xmtp_assoc_state_new(inbox_id, &f.st, &eb) != XW_OK)
-        return node_status_set(status, NODE_GRPC_INVALID_ARGUMENT, "%s", eb.msg);
+        return node_status_set(status, XW_GRPC_INVALID_ARGUMENT, "%s", eb.msg);
     if (node_store_inbox_log(st, inbox_id, 0, fold_row, &f, &eb) != XW_OK && f.rc == XW_OK) {
-        rc = node_status_set(status, NODE_GRPC_INTERNAL, "the node's store failed (%s)", eb.msg);
+        rc = node_status_set(status, XW_GRPC_INTERNAL, "the node's store failed (%s)", eb.msg);
         goto out;
     }
     if (f.rc != XW_OK) {
         /* the stored log no longer folds (rules changed or data damaged): say so */
-        rc = node_status_set(status, NODE_GRPC_INTERNAL,
+        rc = node_status_set(status, XW_GRPC_INTERNAL,
                              "the stored log of inbox %s does not fold at update %llu: %s", inbox_id,
                              (unsigned long long)f.seq, f.eb.msg);
         goto out;
     }
     if (xmtp_assoc_state_clone(f.st, &after, &eb) != XW_OK) {
-        rc = node_status_set(status, NODE_GRPC_RESOURCE_EXHAUSTED, "%s", eb.msg);
+        rc = node_status_set(status, XW_GRPC_RESOURCE_EXHAUSTED, "%s", eb.msg);
         goto out;
     }
     if (xmtp_assoc_state_apply(after, bytes, len, &eb) != XW_OK) {
-        rc = node_status_set(status, NODE_GRPC_INVALID_ARGUMENT, "identity update refused: %s", eb.msg);
+        rc = node_status_set(status, XW_GRPC_INVALID_ARGUMENT, "identity update refused: %s", eb.msg);
         goto out;
     }
     /* identifier changes: members after but not before, and before but not after */
-    for (size_t i = 0; i < xmtp_assoc_state_member_count(after) && rc == NODE_GRPC_OK; i++) {
+    for (size_t i = 0; i < xmtp_assoc_state_member_count(after) && rc == XW_GRPC_OK; i++) {
         const xmtp_member *m = xmtp_assoc_state_member_at(after, i);
         if (!xmtp_assoc_state_find(f.st, &m->id) && add_change(res, &m->id, 1) != XW_OK)
-            rc = node_status_set(status, NODE_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+            rc = node_status_set(status, XW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
     }
-    for (size_t i = 0; i < xmtp_assoc_state_member_count(f.st) && rc == NODE_GRPC_OK; i++) {
+    for (size_t i = 0; i < xmtp_assoc_state_member_count(f.st) && rc == XW_GRPC_OK; i++) {
         const xmtp_member *m = xmtp_assoc_state_member_at(f.st, i);
         if (!xmtp_assoc_state_find(after, &m->id) && add_change(res, &m->id, 0) != XW_OK)
-            rc = node_status_set(status, NODE_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+            rc = node_status_set(status, XW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
     }
 out:
     xmtp_assoc_state_free(after);

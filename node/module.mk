@@ -34,7 +34,7 @@ fuzz_devnode_request_LIBS := xwnode
 fuzz_devnode_request_PKGS :=
 
 BENCHES += devnode_bench
-devnode_bench_SRCS := bench/devnode_bench.c tests/unit/devnode_helpers.c
+devnode_bench_SRCS := bench/devnode_bench.c bench/bench_util.c tests/unit/devnode_helpers.c
 devnode_bench_LIBS := xmtpapi xwnode
 devnode_bench_PKGS := libcurl
 

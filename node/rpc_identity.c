@@ -30,7 +30,7 @@
 static int store_failed(node_status *st, const xw_errbuf *eb)
 {
     xw_log_error("node", "%s", eb->msg);
-    return node_status_set(st, NODE_GRPC_INTERNAL, "the node's store failed (%s); retry later", eb->msg);
+    return node_status_set(st, XW_GRPC_INTERNAL, "the node's store failed (%s); retry later", eb->msg);
 }
 
 static int publish_identity_update(void *vctx, const uint8_t *req, size_t len, xw_buf *resp, node_status *st)
@@ -39,18 +39,18 @@ static int publish_identity_update(void *vctx, const uint8_t *req, size_t len, x
     (void)resp;
     UNPACK(Xmtp__Identity__Api__V1__PublishIdentityUpdateRequest,
            xmtp__identity__api__v1__publish_identity_update_request, r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
     node_ident_result res = {0};
     xw_buf upd;
     xw_buf_init(&upd, ctx->max_msg);
     const Xmtp__Identity__Associations__IdentityUpdate *u = r->identity_update;
     if (!u) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "identity_update is required");
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "identity_update is required");
         goto out;
     }
     if (!u->inbox_id || !u->inbox_id[0] || strlen(u->inbox_id) > 128) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "identity update has no valid inbox_id");
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "identity update has no valid inbox_id");
         goto out;
     }
     /* keep the update exactly as the client encoded it (field 1 of the request) */
@@ -58,7 +58,7 @@ static int publish_identity_update(void *vctx, const uint8_t *req, size_t len, x
     size_t rawlen;
     if (xw_pb_field_find(req, len, 1, "PublishIdentityUpdateRequest", &raw, &rawlen, NULL) != XW_OK ||
         xw_buf_append(&upd, raw, rawlen) != XW_OK) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                              "the request must carry exactly one identity_update field");
         goto out;
     }
@@ -74,13 +74,13 @@ static int publish_identity_update(void *vctx, const uint8_t *req, size_t len, x
     }
     if (count >= MAX_INBOX_UPDATES) {
         node_store_rollback(ctx->store);
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                              "inbox %s already has %d identity updates, the most an inbox may have",
                              u->inbox_id, MAX_INBOX_UPDATES);
         goto out;
     }
     rc = node_ident_check(ctx->store, u->inbox_id, upd.data, upd.len, &res, st);
-    if (rc != NODE_GRPC_OK) {
+    if (rc != XW_GRPC_OK) {
         node_store_rollback(ctx->store);
         goto out;
     }
@@ -138,12 +138,12 @@ static int get_identity_updates(void *vctx, const uint8_t *req, size_t len, xw_b
     node_ctx *ctx = vctx;
     UNPACK(Xmtp__Identity__Api__V1__GetIdentityUpdatesRequest,
            xmtp__identity__api__v1__get_identity_updates_request, r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
     xw_buf one;
     xw_buf_init(&one, resp->max);
     if (r->n_requests > MAX_LOOKUPS) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu inboxes in one request; ask for at most %d",
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu inboxes in one request; ask for at most %d",
                              r->n_requests, MAX_LOOKUPS);
         goto out;
     }
@@ -160,7 +160,7 @@ static int get_identity_updates(void *vctx, const uint8_t *req, size_t len, xw_b
         xw_buf_reset(&one);
         log_ctx x = {.out = &one};
         if (xw_pb_append_bytes(&one, 1, (const uint8_t *)inbox, strlen(inbox)) != XW_OK) {
-            rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "response too large");
+            rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "response too large");
             goto out;
         }
         if (node_store_inbox_log(ctx->store, lower, r->requests[i]->sequence_id, log_row, &x, &eb) != XW_OK &&
@@ -169,7 +169,7 @@ static int get_identity_updates(void *vctx, const uint8_t *req, size_t len, xw_b
             goto out;
         }
         if (x.err || xw_pb_append_bytes(resp, 1, one.data, one.len) != XW_OK) {
-            rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED,
+            rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED,
                                  "the identity updates do not fit in one response; ask for fewer inboxes");
             goto out;
         }
@@ -184,11 +184,11 @@ static int get_inbox_ids(void *vctx, const uint8_t *req, size_t len, xw_buf *res
 {
     node_ctx *ctx = vctx;
     UNPACK(Xmtp__Identity__Api__V1__GetInboxIdsRequest, xmtp__identity__api__v1__get_inbox_ids_request, r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
     if (r->n_requests > MAX_LOOKUPS) {
         rc =
-            node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+            node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                             "%zu identifiers in one request; ask for at most %d", r->n_requests, MAX_LOOKUPS);
         goto out;
     }
@@ -213,7 +213,7 @@ static int get_inbox_ids(void *vctx, const uint8_t *req, size_t len, xw_buf *res
             o.inbox_id = inbox;
         }
         if (xw_pb_append_message(resp, 1, &o.base) != XW_OK) {
-            rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "response too large");
+            rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "response too large");
             goto out;
         }
     }
@@ -227,9 +227,9 @@ static int verify_scw_signatures(void *vctx, const uint8_t *req, size_t len, xw_
     (void)vctx;
     UNPACK(Xmtp__Identity__Api__V1__VerifySmartContractWalletSignaturesRequest,
            xmtp__identity__api__v1__verify_smart_contract_wallet_signatures_request, r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     if (r->n_signatures > MAX_LOOKUPS) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu signatures in one request; at most %d",
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu signatures in one request; at most %d",
                              r->n_signatures, MAX_LOOKUPS);
         goto out;
     }
@@ -243,7 +243,7 @@ static int verify_scw_signatures(void *vctx, const uint8_t *req, size_t len, xw_
             "the dev node has no chain access and cannot verify smart-contract wallet signatures; use an "
             "EOA wallet (EIP-191) with the dev node";
         if (xw_pb_append_message(resp, 1, &o.base) != XW_OK) {
-            rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "response too large");
+            rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "response too large");
             goto out;
         }
     }

@@ -96,8 +96,149 @@ static int pack_welcome(const node_welcome *w, xw_buf *out)
 static int store_failed(node_status *st, const xw_errbuf *eb)
 {
     xw_log_error("node", "%s", eb->msg);
-    return node_status_set(st, NODE_GRPC_INTERNAL, "the node's store failed (%s); retry later", eb->msg);
+    return node_status_set(st, XW_GRPC_INTERNAL, "the node's store failed (%s); retry later", eb->msg);
 }
+
+/* --- the two kinds of rows --------------------------------------------------------------------- */
+
+/* Group messages, filed by group id, and welcomes, filed by installation key, are published,
+ * queried and subscribed to the same way; a row_kind says what differs. */
+
+typedef int (*row_fn)(void *arg, const void *row); /* 0 to go on, non-zero to stop */
+
+typedef struct {
+    const char *key_name; /* the request field that names the key, for errors */
+    size_t size;          /* sizeof one row */
+    /* Stores the row in the open transaction and sets its id (0: a duplicate already stored). */
+    int (*add)(node_store *store, void *row, xw_errbuf *eb);
+    /* Packs a row (nothing when its id is 0) and says its id and the key it is filed under. */
+    int (*pack)(const void *row, xw_buf *out, uint64_t *id, const uint8_t **key, size_t *key_len);
+    /* Calls fn for the rows stored under key (node_store_group_msgs, node_store_welcomes). */
+    int (*walk)(node_store *store, const uint8_t *key, size_t klen, int ascending, uint64_t cursor,
+                uint32_t limit, row_fn fn, void *arg, xw_errbuf *eb);
+    /* The query request and its key and paging. */
+    const ProtobufCMessageDescriptor *query_request;
+    ProtobufCBinaryData (*query_key)(const ProtobufCMessage *req, const PagingInfo **paging);
+    /* The subscribe request, its number of filters and (when out is not NULL) its filters. */
+    const ProtobufCMessageDescriptor *subscribe_request;
+    size_t (*filters)(const ProtobufCMessage *req, node_sub_filter *out);
+} row_kind;
+
+/* Hands the store's typed rows to a row_fn. */
+typedef struct {
+    row_fn fn;
+    void *arg;
+} row_walk;
+
+static int group_row_add(node_store *store, void *row, xw_errbuf *eb)
+{
+    return node_store_group_msg_add(store, row, eb);
+}
+
+static int group_row_pack(const void *row, xw_buf *out, uint64_t *id, const uint8_t **key, size_t *key_len)
+{
+    const node_group_msg *m = row;
+    *id = m->id;
+    *key = m->group_id;
+    *key_len = m->group_id_len;
+    return *id ? pack_group_msg(m, 1, out) : XW_OK;
+}
+
+static int group_row_each(void *arg, const node_group_msg *m)
+{
+    const row_walk *w = arg;
+    return w->fn(w->arg, m);
+}
+
+static int group_row_walk(node_store *store, const uint8_t *key, size_t klen, int ascending, uint64_t cursor,
+                          uint32_t limit, row_fn fn, void *arg, xw_errbuf *eb)
+{
+    row_walk w = {fn, arg};
+    return node_store_group_msgs(store, key, klen, ascending, cursor, limit, group_row_each, &w, eb);
+}
+
+static ProtobufCBinaryData group_query_key(const ProtobufCMessage *req, const PagingInfo **paging)
+{
+    const Xmtp__Mls__Api__V1__QueryGroupMessagesRequest *r = (const void *)req;
+    *paging = r->paging_info;
+    return r->group_id;
+}
+
+static size_t group_filters(const ProtobufCMessage *req, node_sub_filter *out)
+{
+    const Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest *r = (const void *)req;
+    for (size_t i = 0; out && i < r->n_filters; i++)
+        out[i] = (node_sub_filter){r->filters[i]->group_id.data, r->filters[i]->group_id.len,
+                                   r->filters[i]->id_cursor};
+    return r->n_filters;
+}
+
+static int welcome_row_add(node_store *store, void *row, xw_errbuf *eb)
+{
+    return node_store_welcome_add(store, row, eb);
+}
+
+static int welcome_row_pack(const void *row, xw_buf *out, uint64_t *id, const uint8_t **key, size_t *key_len)
+{
+    const node_welcome *w = row;
+    *id = w->id;
+    *key = w->installation_key;
+    *key_len = w->installation_key_len;
+    return *id ? pack_welcome(w, out) : XW_OK;
+}
+
+static int welcome_row_each(void *arg, const node_welcome *r)
+{
+    const row_walk *w = arg;
+    return w->fn(w->arg, r);
+}
+
+static int welcome_row_walk(node_store *store, const uint8_t *key, size_t klen, int ascending,
+                            uint64_t cursor, uint32_t limit, row_fn fn, void *arg, xw_errbuf *eb)
+{
+    row_walk w = {fn, arg};
+    return node_store_welcomes(store, key, klen, ascending, cursor, limit, welcome_row_each, &w, eb);
+}
+
+static ProtobufCBinaryData welcome_query_key(const ProtobufCMessage *req, const PagingInfo **paging)
+{
+    const Xmtp__Mls__Api__V1__QueryWelcomeMessagesRequest *r = (const void *)req;
+    *paging = r->paging_info;
+    return r->installation_key;
+}
+
+static size_t welcome_filters(const ProtobufCMessage *req, node_sub_filter *out)
+{
+    const Xmtp__Mls__Api__V1__SubscribeWelcomeMessagesRequest *r = (const void *)req;
+    for (size_t i = 0; out && i < r->n_filters; i++)
+        out[i] = (node_sub_filter){r->filters[i]->installation_key.data, r->filters[i]->installation_key.len,
+                                   r->filters[i]->id_cursor};
+    return r->n_filters;
+}
+
+static const row_kind group_rows = {
+    .key_name = "group",
+    .size = sizeof(node_group_msg),
+    .add = group_row_add,
+    .pack = group_row_pack,
+    .walk = group_row_walk,
+    .query_request = &xmtp__mls__api__v1__query_group_messages_request__descriptor,
+    .query_key = group_query_key,
+    .subscribe_request = &xmtp__mls__api__v1__subscribe_group_messages_request__descriptor,
+    .filters = group_filters,
+};
+
+static const row_kind welcome_rows = {
+    .key_name = "installation_key",
+    .size = sizeof(node_welcome),
+    .add = welcome_row_add,
+    .pack = welcome_row_pack,
+    .walk = welcome_row_walk,
+    .query_request = &xmtp__mls__api__v1__query_welcome_messages_request__descriptor,
+    .query_key = welcome_query_key,
+    .subscribe_request = &xmtp__mls__api__v1__subscribe_welcome_messages_request__descriptor,
+    .filters = welcome_filters,
+};
 
 /* --- paging ------------------------------------------------------------------------------------ */
 
@@ -129,81 +270,7 @@ static int append_paging(xw_buf *out, const paging *p, uint32_t count, uint64_t 
     return node_pb_append_message(out, field, &pi.base);
 }
 
-typedef struct {
-    xw_buf *out;
-    xw_buf tmp;
-    uint32_t count;
-    uint64_t last;
-    int err;
-} page_ctx;
-
-static int page_group_row(void *c, const node_group_msg *m)
-{
-    page_ctx *x = c;
-    xw_buf_reset(&x->tmp);
-    if (pack_group_msg(m, 1, &x->tmp) != XW_OK || node_pb_append_field(x->out, 1, x->tmp.data, x->tmp.len)) {
-        x->err = 1;
-        return 1;
-    }
-    x->count++;
-    x->last = m->id;
-    return 0;
-}
-
-static int page_welcome_row(void *c, const node_welcome *w)
-{
-    page_ctx *x = c;
-    xw_buf_reset(&x->tmp);
-    if (pack_welcome(w, &x->tmp) != XW_OK || node_pb_append_field(x->out, 1, x->tmp.data, x->tmp.len)) {
-        x->err = 1;
-        return 1;
-    }
-    x->count++;
-    x->last = w->id;
-    return 0;
-}
-
 /* --- storing and publishing a batch ------------------------------------------------------------ */
-
-/* What store_and_publish needs to know about one kind of row (group message or welcome). */
-typedef struct {
-    size_t size; /* sizeof one row */
-    /* Stores the row in the open transaction and sets its id (0: a duplicate already stored). */
-    int (*add)(node_store *store, void *row, xw_errbuf *eb);
-    /* Packs a stored row for subscribers and says its id and the key they subscribe by. */
-    int (*pack)(const void *row, xw_buf *out, uint64_t *id, const uint8_t **key, size_t *key_len);
-} row_kind;
-
-static int group_row_add(node_store *store, void *row, xw_errbuf *eb)
-{
-    return node_store_group_msg_add(store, row, eb);
-}
-
-static int group_row_pack(const void *row, xw_buf *out, uint64_t *id, const uint8_t **key, size_t *key_len)
-{
-    const node_group_msg *m = row;
-    *id = m->id;
-    *key = m->group_id;
-    *key_len = m->group_id_len;
-    return *id ? pack_group_msg(m, 1, out) : XW_OK;
-}
-
-static int welcome_row_add(node_store *store, void *row, xw_errbuf *eb)
-{
-    return node_store_welcome_add(store, row, eb);
-}
-
-static int welcome_row_pack(const void *row, xw_buf *out, uint64_t *id, const uint8_t **key, size_t *key_len)
-{
-    const node_welcome *w = row;
-    *id = w->id;
-    *key = w->installation_key;
-    *key_len = w->installation_key_len;
-    return *id ? pack_welcome(w, out) : XW_OK;
-}
-
-static const row_kind group_rows = {sizeof(node_group_msg), group_row_add, group_row_pack};
-static const row_kind welcome_rows = {sizeof(node_welcome), welcome_row_add, welcome_row_pack};
 
 /*
  * Stores n rows in one transaction (all or none), then hands each newly stored row to the
@@ -235,7 +302,7 @@ static int store_and_publish(node_ctx *ctx, node_subs *subs, const row_kind *kin
             node_subs_publish(subs, key, key_len, id, tmp.data, tmp.len);
     }
     xw_buf_free(&tmp);
-    return NODE_GRPC_OK;
+    return XW_GRPC_OK;
 }
 
 /* --- SendGroupMessages ------------------------------------------------------------------------- */
@@ -245,32 +312,32 @@ static int send_group_messages(void *vctx, const uint8_t *req, size_t len, xw_bu
     node_ctx *ctx = vctx;
     (void)resp;
     UNPACK(Xmtp__Mls__Api__V1__SendGroupMessagesRequest, xmtp__mls__api__v1__send_group_messages_request, r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     node_group_msg *rows = NULL;
     xw_errbuf eb = {{0}};
     if (r->n_messages == 0) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "no group messages to send");
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "no group messages to send");
         goto out;
     }
     if (r->n_messages > MAX_BATCH) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu group messages in one request; at most %d",
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu group messages in one request; at most %d",
                              r->n_messages, MAX_BATCH);
         goto out;
     }
     rows = xw_calloc(r->n_messages, sizeof *rows);
     if (!rows) {
-        rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < r->n_messages; i++) {
         const Xmtp__Mls__Api__V1__GroupMessageInput *in = r->messages[i];
         if (in->version_case != XMTP__MLS__API__V1__GROUP_MESSAGE_INPUT__VERSION_V1 || !in->v1) {
-            rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "message %zu has no V1 body", i);
+            rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "message %zu has no V1 body", i);
             goto out;
         }
         node_mls_info info;
         if (node_mls_peek(in->v1->data.data, in->v1->data.len, &info, &eb) != XW_OK) {
-            rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "invalid group message %zu: %s", i, eb.msg);
+            rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "invalid group message %zu: %s", i, eb.msg);
             goto out;
         }
         rows[i].group_id = info.group_id;
@@ -297,16 +364,16 @@ static int send_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_
     (void)resp;
     UNPACK(Xmtp__Mls__Api__V1__SendWelcomeMessagesRequest, xmtp__mls__api__v1__send_welcome_messages_request,
            r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     node_welcome *rows = NULL;
     if (r->n_messages == 0 || r->n_messages > MAX_BATCH) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu welcome messages; send 1 to %d",
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu welcome messages; send 1 to %d",
                              r->n_messages, MAX_BATCH);
         goto out;
     }
     rows = xw_calloc(r->n_messages, sizeof *rows);
     if (!rows) {
-        rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < r->n_messages; i++) {
@@ -316,17 +383,17 @@ static int send_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_
             const Xmtp__Mls__Api__V1__WelcomeMessageInput__V1 *v = in->v1;
             int alg = (int)v->wrapper_algorithm;
             if (!v->installation_key.len || !v->data.len) {
-                rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+                rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                                      "welcome %zu: installation_key and data are required", i);
                 goto out;
             }
             if (alg < 0 || alg > 3) {
-                rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+                rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                                      "welcome %zu: unknown wrapper algorithm %d (0-3 exist)", i, alg);
                 goto out;
             }
             if (!v->hpke_public_key.len && alg != 3) {
-                rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+                rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                                      "welcome %zu: hpke_public_key is required unless the wrapper is "
                                      "SYMMETRIC_KEY",
                                      i);
@@ -346,7 +413,7 @@ static int send_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_
             const Xmtp__Mls__Api__V1__WelcomeMessageInput__WelcomePointer *v = in->welcome_pointer;
             if (!v->installation_key.len || !v->welcome_pointer.len || !v->hpke_public_key.len) {
                 rc = node_status_set(
-                    st, NODE_GRPC_INVALID_ARGUMENT,
+                    st, XW_GRPC_INVALID_ARGUMENT,
                     "welcome pointer %zu: installation_key, welcome_pointer and hpke_public_key "
                     "are required",
                     i);
@@ -354,7 +421,7 @@ static int send_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_
             }
             if ((int)v->wrapper_algorithm != 2) {
                 rc = node_status_set(
-                    st, NODE_GRPC_INVALID_ARGUMENT,
+                    st, XW_GRPC_INVALID_ARGUMENT,
                     "welcome pointer %zu: wrapper algorithm %d is not valid for pointers; use "
                     "XWING_MLKEM_768_DRAFT_6 (2)",
                     i, (int)v->wrapper_algorithm);
@@ -369,7 +436,7 @@ static int send_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_
                                 .hpke_public_key_len = v->hpke_public_key.len,
                                 .wrapper_algorithm = 2};
         } else {
-            rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+            rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                                  "welcome %zu has neither V1 nor WelcomePointer", i);
             goto out;
         }
@@ -388,15 +455,15 @@ static int store_key_package(node_ctx *ctx, const Xmtp__Mls__Api__V1__KeyPackage
 {
     xw_errbuf eb = {{0}};
     if (!kpu || !kpu->key_package_tls_serialized.len)
-        return node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "key_package is required");
+        return node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "key_package is required");
     if (node_kp_validate(kpu->key_package_tls_serialized.data, kpu->key_package_tls_serialized.len, info,
                          &eb) != XW_OK)
-        return node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "invalid identity: %s", eb.msg);
+        return node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "invalid identity: %s", eb.msg);
     if (node_store_kp_put(ctx->store, info->signature_key, info->signature_key_len,
                           kpu->key_package_tls_serialized.data, kpu->key_package_tls_serialized.len,
                           info->inbox_id, &eb) != XW_OK)
         return store_failed(st, &eb);
-    return NODE_GRPC_OK;
+    return XW_GRPC_OK;
 }
 
 static int upload_key_package(void *vctx, const uint8_t *req, size_t len, xw_buf *resp, node_status *st)
@@ -415,7 +482,7 @@ static int register_installation(void *vctx, const uint8_t *req, size_t len, xw_
            r);
     node_kp_info info;
     int rc = store_key_package(vctx, r->key_package, &info, st);
-    if (rc == NODE_GRPC_OK) {
+    if (rc == XW_GRPC_OK) {
         Xmtp__Mls__Api__V1__RegisterInstallationResponse out =
             XMTP__MLS__API__V1__REGISTER_INSTALLATION_RESPONSE__INIT;
         out.installation_key = (ProtobufCBinaryData){info.signature_key_len, (uint8_t *)info.signature_key};
@@ -444,11 +511,11 @@ static int fetch_key_packages(void *vctx, const uint8_t *req, size_t len, xw_buf
 {
     node_ctx *ctx = vctx;
     UNPACK(Xmtp__Mls__Api__V1__FetchKeyPackagesRequest, xmtp__mls__api__v1__fetch_key_packages_request, r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
     kp_ctx x = {.out = resp};
     if (r->n_installation_keys > MAX_BATCH) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu installation keys; ask for at most %d",
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu installation keys; ask for at most %d",
                              r->n_installation_keys, MAX_BATCH);
         goto out;
     }
@@ -460,7 +527,7 @@ static int fetch_key_packages(void *vctx, const uint8_t *req, size_t len, xw_buf
         }
     }
     if (x.err)
-        rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "the key packages do not fit in one response");
+        rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "the key packages do not fit in one response");
 out:
     node_pb_free(&r->base);
     return rc;
@@ -468,151 +535,151 @@ out:
 
 /* --- queries ----------------------------------------------------------------------------------- */
 
-static int query_group_messages(void *vctx, const uint8_t *req, size_t len, xw_buf *resp, node_status *st)
+typedef struct {
+    const row_kind *kind;
+    xw_buf *out;
+    xw_buf tmp;
+    uint32_t count;
+    uint64_t last;
+    int err;
+} page_ctx;
+
+static int page_row(void *c, const void *row)
 {
-    node_ctx *ctx = vctx;
-    UNPACK(Xmtp__Mls__Api__V1__QueryGroupMessagesRequest, xmtp__mls__api__v1__query_group_messages_request,
-           r);
-    int rc = NODE_GRPC_OK;
+    page_ctx *x = c;
+    uint64_t id;
+    const uint8_t *key;
+    size_t key_len;
+    xw_buf_reset(&x->tmp);
+    if (x->kind->pack(row, &x->tmp, &id, &key, &key_len) != XW_OK ||
+        node_pb_append_field(x->out, 1, x->tmp.data, x->tmp.len)) {
+        x->err = 1;
+        return 1;
+    }
+    x->count++;
+    x->last = id;
+    return 0;
+}
+
+/* QueryGroupMessages and QueryWelcomeMessages: one page of rows under the request's key. */
+static int query_rows(node_ctx *ctx, const row_kind *kind, const uint8_t *req, size_t len, xw_buf *resp,
+                      node_status *st)
+{
+    ProtobufCMessage *r = node_pb_unpack(kind->query_request, req, len, st);
+    if (!r)
+        return st->code;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
-    page_ctx x = {.out = resp};
+    page_ctx x = {.kind = kind, .out = resp};
     xw_buf_init(&x.tmp, ctx->max_msg + 1024);
-    if (!r->group_id.len) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "group is required");
+    const PagingInfo *pi;
+    ProtobufCBinaryData key = kind->query_key(r, &pi);
+    if (!key.len) {
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%s is required", kind->key_name);
         goto out;
     }
-    paging p = paging_of(r->paging_info);
-    if (node_store_group_msgs(ctx->store, r->group_id.data, r->group_id.len, p.ascending, p.cursor, p.limit,
-                              page_group_row, &x, &eb) != XW_OK) {
+    paging p = paging_of(pi);
+    if (kind->walk(ctx->store, key.data, key.len, p.ascending, p.cursor, p.limit, page_row, &x, &eb) !=
+        XW_OK) {
         rc = store_failed(st, &eb);
         goto out;
     }
     if (x.err || append_paging(resp, &p, x.count, x.last, 2) != XW_OK)
-        rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED,
+        rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED,
                              "the page does not fit in one response; ask for a smaller limit");
 out:
     xw_buf_free(&x.tmp);
-    node_pb_free(&r->base);
+    node_pb_free(r);
     return rc;
+}
+
+static int query_group_messages(void *vctx, const uint8_t *req, size_t len, xw_buf *resp, node_status *st)
+{
+    return query_rows(vctx, &group_rows, req, len, resp, st);
 }
 
 static int query_welcome_messages(void *vctx, const uint8_t *req, size_t len, xw_buf *resp, node_status *st)
 {
-    node_ctx *ctx = vctx;
-    UNPACK(Xmtp__Mls__Api__V1__QueryWelcomeMessagesRequest,
-           xmtp__mls__api__v1__query_welcome_messages_request, r);
-    int rc = NODE_GRPC_OK;
-    xw_errbuf eb = {{0}};
-    page_ctx x = {.out = resp};
-    xw_buf_init(&x.tmp, ctx->max_msg + 1024);
-    if (!r->installation_key.len) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "installation_key is required");
-        goto out;
-    }
-    paging p = paging_of(r->paging_info);
-    if (node_store_welcomes(ctx->store, r->installation_key.data, r->installation_key.len, p.ascending,
-                            p.cursor, p.limit, page_welcome_row, &x, &eb) != XW_OK) {
-        rc = store_failed(st, &eb);
-        goto out;
-    }
-    if (x.err || append_paging(resp, &p, x.count, x.last, 2) != XW_OK)
-        rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED,
-                             "the page does not fit in one response; ask for a smaller limit");
-out:
-    xw_buf_free(&x.tmp);
-    node_pb_free(&r->base);
-    return rc;
+    return query_rows(vctx, &welcome_rows, req, len, resp, st);
 }
 
 /* --- subscriptions ----------------------------------------------------------------------------- */
 
 typedef struct {
+    const row_kind *kind;
     node_subs_emit_fn emit;
     void *e;
     xw_buf tmp;
     int stop;
 } sub_fetch_ctx;
 
-static int sub_group_row(void *c, const node_group_msg *m)
+static int sub_row(void *c, const void *row)
 {
     sub_fetch_ctx *x = c;
+    uint64_t id;
+    const uint8_t *key;
+    size_t key_len;
     xw_buf_reset(&x->tmp);
-    if (pack_group_msg(m, 1, &x->tmp) != XW_OK)
+    if (x->kind->pack(row, &x->tmp, &id, &key, &key_len) != XW_OK)
         return x->stop = 1;
-    return x->stop = x->emit(x->e, m->id, x->tmp.data, x->tmp.len);
+    return x->stop = x->emit(x->e, id, x->tmp.data, x->tmp.len);
 }
 
-static int sub_welcome_row(void *c, const node_welcome *w)
+/* The subscriptions' catch-up: the stored rows after cursor, oldest first. */
+static int fetch_rows(node_ctx *ctx, const row_kind *kind, const uint8_t *key, size_t klen, uint64_t cursor,
+                      uint32_t limit, node_subs_emit_fn emit, void *e)
 {
-    sub_fetch_ctx *x = c;
-    xw_buf_reset(&x->tmp);
-    if (pack_welcome(w, &x->tmp) != XW_OK)
-        return x->stop = 1;
-    return x->stop = x->emit(x->e, w->id, x->tmp.data, x->tmp.len);
+    sub_fetch_ctx x = {.kind = kind, .emit = emit, .e = e};
+    xw_buf_init(&x.tmp, ctx->max_msg + 1024);
+    int rc = kind->walk(ctx->store, key, klen, 1, cursor, limit, sub_row, &x, NULL);
+    xw_buf_free(&x.tmp);
+    return rc;
 }
 
 static int fetch_groups(void *vctx, const uint8_t *key, size_t klen, uint64_t cursor, uint32_t limit,
                         node_subs_emit_fn emit, void *e)
 {
-    node_ctx *ctx = vctx;
-    sub_fetch_ctx x = {.emit = emit, .e = e};
-    xw_buf_init(&x.tmp, ctx->max_msg + 1024);
-    int rc = node_store_group_msgs(ctx->store, key, klen, 1, cursor, limit, sub_group_row, &x, NULL);
-    xw_buf_free(&x.tmp);
-    return rc;
+    return fetch_rows(vctx, &group_rows, key, klen, cursor, limit, emit, e);
 }
 
 static int fetch_welcomes(void *vctx, const uint8_t *key, size_t klen, uint64_t cursor, uint32_t limit,
                           node_subs_emit_fn emit, void *e)
 {
-    node_ctx *ctx = vctx;
-    sub_fetch_ctx x = {.emit = emit, .e = e};
-    xw_buf_init(&x.tmp, ctx->max_msg + 1024);
-    int rc = node_store_welcomes(ctx->store, key, klen, 1, cursor, limit, sub_welcome_row, &x, NULL);
-    xw_buf_free(&x.tmp);
+    return fetch_rows(vctx, &welcome_rows, key, klen, cursor, limit, emit, e);
+}
+
+/* SubscribeGroupMessages and SubscribeWelcomeMessages: a subscription on subs with the
+ * request's filters. */
+static int subscribe_rows(node_subs *subs, const row_kind *kind, node_call *call, const uint8_t *req,
+                          size_t len, node_status *st)
+{
+    ProtobufCMessage *r = node_pb_unpack(kind->subscribe_request, req, len, st);
+    if (!r)
+        return st->code;
+    size_t n = kind->filters(r, NULL);
+    node_sub_filter *f = n ? xw_calloc(n, sizeof *f) : NULL;
+    int rc;
+    if (n && !f) {
+        rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+    } else {
+        kind->filters(r, f);
+        rc = node_subs_open(subs, call, f, n, st);
+    }
+    xw_free(f);
+    node_pb_free(r);
     return rc;
 }
 
 static int subscribe_group_messages(void *vctx, node_call *call, const uint8_t *req, size_t len,
                                     node_status *st)
 {
-    node_ctx *ctx = vctx;
-    UNPACK(Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest,
-           xmtp__mls__api__v1__subscribe_group_messages_request, r);
-    node_sub_filter *f = r->n_filters ? xw_calloc(r->n_filters, sizeof *f) : NULL;
-    int rc;
-    if (r->n_filters && !f) {
-        rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "out of memory");
-    } else {
-        for (size_t i = 0; i < r->n_filters; i++)
-            f[i] = (node_sub_filter){r->filters[i]->group_id.data, r->filters[i]->group_id.len,
-                                     r->filters[i]->id_cursor};
-        rc = node_subs_open(ctx->group_subs, call, f, r->n_filters, st);
-    }
-    xw_free(f);
-    node_pb_free(&r->base);
-    return rc;
+    return subscribe_rows(((node_ctx *)vctx)->group_subs, &group_rows, call, req, len, st);
 }
 
 static int subscribe_welcome_messages(void *vctx, node_call *call, const uint8_t *req, size_t len,
                                       node_status *st)
 {
-    node_ctx *ctx = vctx;
-    UNPACK(Xmtp__Mls__Api__V1__SubscribeWelcomeMessagesRequest,
-           xmtp__mls__api__v1__subscribe_welcome_messages_request, r);
-    node_sub_filter *f = r->n_filters ? xw_calloc(r->n_filters, sizeof *f) : NULL;
-    int rc;
-    if (r->n_filters && !f) {
-        rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "out of memory");
-    } else {
-        for (size_t i = 0; i < r->n_filters; i++)
-            f[i] = (node_sub_filter){r->filters[i]->installation_key.data,
-                                     r->filters[i]->installation_key.len, r->filters[i]->id_cursor};
-        rc = node_subs_open(ctx->welcome_subs, call, f, r->n_filters, st);
-    }
-    xw_free(f);
-    node_pb_free(&r->base);
-    return rc;
+    return subscribe_rows(((node_ctx *)vctx)->welcome_subs, &welcome_rows, call, req, len, st);
 }
 
 /* --- commit log -------------------------------------------------------------------------------- */
@@ -623,26 +690,26 @@ static int batch_publish_commit_log(void *vctx, const uint8_t *req, size_t len, 
     (void)resp;
     UNPACK(Xmtp__Mls__Api__V1__BatchPublishCommitLogRequest,
            xmtp__mls__api__v1__batch_publish_commit_log_request, r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
     xw_buf sigs;
     xw_buf_init(&sigs, ctx->max_msg);
     size_t offs[MAX_COMMIT_LOG_PUBLISH + 1] = {0};
     if (r->n_requests == 0 || r->n_requests > MAX_COMMIT_LOG_PUBLISH) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu commit log entries; send 1 to %d per batch",
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu commit log entries; send 1 to %d per batch",
                              r->n_requests, MAX_COMMIT_LOG_PUBLISH);
         goto out;
     }
     for (size_t i = 0; i < r->n_requests; i++) {
         const Xmtp__Mls__Api__V1__PublishCommitLogRequest *e = r->requests[i];
         if (!e->group_id.len || !e->serialized_commit_log_entry.len || !e->signature) {
-            rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+            rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                                  "invalid commit log entry %zu: group_id, serialized_commit_log_entry and "
                                  "signature are required",
                                  i);
             goto out;
         }
-        if (node_pb_pack(&e->signature->base, &sigs, st) != NODE_GRPC_OK) {
+        if (node_pb_pack(&e->signature->base, &sigs, st) != XW_GRPC_OK) {
             rc = st->code;
             goto out;
         }
@@ -705,25 +772,24 @@ static int batch_query_commit_log(void *vctx, const uint8_t *req, size_t len, xw
     node_ctx *ctx = vctx;
     UNPACK(Xmtp__Mls__Api__V1__BatchQueryCommitLogRequest, xmtp__mls__api__v1__batch_query_commit_log_request,
            r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
     xw_buf one;
     xw_buf_init(&one, ctx->max_msg);
     if (r->n_requests == 0 || r->n_requests > MAX_COMMIT_LOG_QUERIES) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu commit log queries; send 1 to %d per batch",
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu commit log queries; send 1 to %d per batch",
                              r->n_requests, MAX_COMMIT_LOG_QUERIES);
         goto out;
     }
     for (size_t i = 0; i < r->n_requests; i++) {
         const Xmtp__Mls__Api__V1__QueryCommitLogRequest *q = r->requests[i];
         if (!q->group_id.len) {
-            rc =
-                node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "commit log query %zu: group is required", i);
+            rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "commit log query %zu: group is required", i);
             goto out;
         }
         if (q->paging_info &&
             q->paging_info->direction == XMTP__MLS__API__V1__SORT_DIRECTION__SORT_DIRECTION_DESCENDING) {
-            rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+            rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
                                  "commit log query %zu: descending direction is not supported", i);
             goto out;
         }
@@ -735,7 +801,7 @@ static int batch_query_commit_log(void *vctx, const uint8_t *req, size_t len, xw
         xw_buf_reset(&one);
         commit_ctx x = {.out = &one};
         if (node_pb_append_field(&one, 1, q->group_id.data, q->group_id.len) != XW_OK) {
-            rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED, "response too large");
+            rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "response too large");
             goto out;
         }
         if (node_store_commits(ctx->store, q->group_id.data, q->group_id.len, 1, p.cursor, p.limit,
@@ -745,7 +811,7 @@ static int batch_query_commit_log(void *vctx, const uint8_t *req, size_t len, xw
         }
         if (x.err || append_paging(&one, &p, x.count, x.last, 3) != XW_OK ||
             node_pb_append_field(resp, 1, one.data, one.len) != XW_OK) {
-            rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED,
+            rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED,
                                  "the commit log pages do not fit in one response; ask for fewer");
             goto out;
         }
@@ -776,13 +842,13 @@ static int get_newest_group_message(void *vctx, const uint8_t *req, size_t len, 
     node_ctx *ctx = vctx;
     UNPACK(Xmtp__Mls__Api__V1__GetNewestGroupMessageRequest,
            xmtp__mls__api__v1__get_newest_group_message_request, r);
-    int rc = NODE_GRPC_OK;
+    int rc = XW_GRPC_OK;
     xw_errbuf eb = {{0}};
     xw_buf tmp, one;
     xw_buf_init(&tmp, ctx->max_msg + 1024);
     xw_buf_init(&one, ctx->max_msg + 1024);
     if (r->n_group_ids == 0 || r->n_group_ids > MAX_BATCH) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu group ids; ask for 1 to %d", r->n_group_ids,
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu group ids; ask for 1 to %d", r->n_group_ids,
                              MAX_BATCH);
         goto out;
     }
@@ -799,7 +865,7 @@ static int get_newest_group_message(void *vctx, const uint8_t *req, size_t len, 
         /* Response { optional GroupMessage group_message = 1 } */
         if ((x.found && node_pb_append_field(&one, 1, tmp.data, tmp.len) != XW_OK) ||
             node_pb_append_field(resp, 1, one.data ? one.data : (const uint8_t *)"", one.len) != XW_OK) {
-            rc = node_status_set(st, NODE_GRPC_RESOURCE_EXHAUSTED,
+            rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED,
                                  "the newest messages do not fit in one response; ask for fewer groups or "
                                  "without content");
             goto out;

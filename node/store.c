@@ -31,6 +31,7 @@
 
 #include "common/alloc.h"
 #include "common/clock.h"
+#include "common/sqlite_err.h"
 
 enum {
     Q_GM_ADD,
@@ -156,7 +157,7 @@ struct node_store {
 
 static int db_err(node_store *st, xw_errbuf *eb, const char *what)
 {
-    return xw_errf(eb, XW_EDB, "store: %s: %s", what, sqlite3_errmsg(st->db));
+    return xw_errf(eb, xw_sqlite_err(sqlite3_errcode(st->db)), "store: %s: %s", what, sqlite3_errmsg(st->db));
 }
 
 static sqlite3_stmt *stmt(node_store *st, int q)
@@ -174,8 +175,7 @@ static void *ck_main(void *arg)
     while (!st->ck_stop) {
         if (!st->ck_wanted) {
             struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_sec += NODE_CKPT_PERIOD_MS / 1000;
+            xw_deadline_after_ms(&until, NODE_CKPT_PERIOD_MS);
             pthread_cond_timedwait(&st->ck_cv, &st->ck_mu, &until);
             if (st->ck_stop)
                 break;
@@ -210,17 +210,14 @@ static int ck_start(node_store *st, const char *path, xw_errbuf *eb)
     const char *file = sqlite3_db_filename(st->db, "main");
     if (!file || !*file)
         return XW_OK;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int bad = pthread_mutex_init(&st->ck_mu, NULL) || pthread_cond_init(&st->ck_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    int bad = pthread_mutex_init(&st->ck_mu, NULL) || xw_cond_init_monotonic(&st->ck_cv);
     if (bad)
         return xw_errf(eb, XW_ENOMEM, "store: cannot create the checkpointer's lock");
     st->ck_inited = 1;
     if (sqlite3_open_v2(file, &st->ck_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
         sqlite3_busy_timeout(st->ck_db, 5000) != SQLITE_OK)
-        return xw_errf(eb, XW_EDB, "cannot open the node database '%s' for checkpoints: %s", path,
+        return xw_errf(eb, xw_sqlite_err(st->ck_db ? sqlite3_errcode(st->ck_db) : SQLITE_NOMEM),
+                       "cannot open the node database '%s' for checkpoints: %s", path,
                        st->ck_db ? sqlite3_errmsg(st->ck_db) : "out of memory");
     if (pthread_create(&st->ck_thread, NULL, ck_main, st) != 0)
         return xw_errf(eb, XW_ENOMEM, "store: cannot start the checkpointer thread");
@@ -236,21 +233,22 @@ int node_store_open(const char *path, node_store **out, xw_errbuf *eb)
     if (!st)
         return xw_errf(eb, XW_ENOMEM, "out of memory");
     int rc;
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        rc = xw_errf(eb, XW_EDB, "cannot open the node database '%s': %s", path,
+    if ((rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                              NULL)) != SQLITE_OK) {
+        rc = xw_errf(eb, xw_sqlite_err(rc), "cannot open the node database '%s': %s", path,
                      st->db ? sqlite3_errmsg(st->db) : "out of memory");
         node_store_close(st);
         return rc;
     }
     char *err = NULL;
-    if (sqlite3_exec(
-            st->db,
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; "
-            "PRAGMA cache_size=-16384; PRAGMA busy_timeout=5000; PRAGMA journal_size_limit=67108864;",
-            NULL, NULL, &err) != SQLITE_OK ||
-        sqlite3_exec(st->db, schema, NULL, NULL, &err) != SQLITE_OK) {
-        rc = xw_errf(eb, XW_EDB, "cannot set up the node database '%s': %s (is it a devnode database?)", path,
+    if ((rc = sqlite3_exec(
+             st->db,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; "
+             "PRAGMA cache_size=-16384; PRAGMA busy_timeout=5000; PRAGMA journal_size_limit=67108864;",
+             NULL, NULL, &err)) != SQLITE_OK ||
+        (rc = sqlite3_exec(st->db, schema, NULL, NULL, &err)) != SQLITE_OK) {
+        rc = xw_errf(eb, xw_sqlite_err(rc),
+                     "cannot set up the node database '%s': %s (is it a devnode database?)", path,
                      err ? err : "?");
         sqlite3_free(err);
         node_store_close(st);
@@ -395,6 +393,16 @@ static sqlite3_stmt *range_stmt(node_store *st, int q_asc, const uint8_t *key, s
     return s;
 }
 
+/* The end of a loop over s's rows: rc is SQLITE_ROW when the callback stopped it early,
+ * SQLITE_DONE after the last row, anything else an error. */
+static int rows_end(node_store *st, sqlite3_stmt *s, int rc, const char *what, xw_errbuf *eb)
+{
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_err(st, eb, what);
+    sqlite3_reset(s);
+    return XW_OK;
+}
+
 static const uint8_t *col_blob(sqlite3_stmt *s, int i, size_t *len)
 {
     const uint8_t *p = sqlite3_column_blob(s, i);
@@ -416,15 +424,10 @@ int node_store_group_msgs(node_store *st, const uint8_t *group_id, size_t len, i
         m.sender_hmac = col_blob(s, 4, &m.sender_hmac_len);
         m.should_push = sqlite3_column_int(s, 5);
         m.is_commit = sqlite3_column_int(s, 6);
-        if (fn(ctx, &m)) {
-            sqlite3_reset(s);
-            return XW_OK;
-        }
+        if (fn(ctx, &m))
+            break;
     }
-    if (rc != SQLITE_DONE)
-        return db_err(st, eb, "query group messages");
-    sqlite3_reset(s);
-    return XW_OK;
+    return rows_end(st, s, rc, "query group messages", eb);
 }
 
 int node_store_welcomes(node_store *st, const uint8_t *installation_key, size_t len, int ascending,
@@ -442,15 +445,10 @@ int node_store_welcomes(node_store *st, const uint8_t *installation_key, size_t 
         w.wrapper_algorithm = sqlite3_column_int(s, 5);
         w.welcome_metadata = col_blob(s, 6, &w.welcome_metadata_len);
         w.is_pointer = sqlite3_column_int(s, 7);
-        if (fn(ctx, &w)) {
-            sqlite3_reset(s);
-            return XW_OK;
-        }
+        if (fn(ctx, &w))
+            break;
     }
-    if (rc != SQLITE_DONE)
-        return db_err(st, eb, "query welcomes");
-    sqlite3_reset(s);
-    return XW_OK;
+    return rows_end(st, s, rc, "query welcomes", eb);
 }
 
 int node_store_kp_put(node_store *st, const uint8_t *installation_key, size_t iklen, const uint8_t *kp,
@@ -528,10 +526,7 @@ int node_store_inbox_log(node_store *st, const char *inbox_id, uint64_t after, n
             return r < 0 ? XW_EINTERNAL : XW_OK;
         }
     }
-    if (rc != SQLITE_DONE)
-        return db_err(st, eb, "read inbox log");
-    sqlite3_reset(s);
-    return XW_OK;
+    return rows_end(st, s, rc, "read inbox log", eb);
 }
 
 int node_store_address_associate(node_store *st, const char *identifier, int kind, const char *inbox_id,
@@ -603,15 +598,10 @@ int node_store_commits(node_store *st, const uint8_t *group_id, size_t len, int 
         e.entry = col_blob(s, 2, &e.entry_len);
         e.sig = col_blob(s, 3, &e.sig_len);
         e.sig_pubkey = col_blob(s, 4, &e.sig_pubkey_len);
-        if (fn(ctx, &e)) {
-            sqlite3_reset(s);
-            return XW_OK;
-        }
+        if (fn(ctx, &e))
+            break;
     }
-    if (rc != SQLITE_DONE)
-        return db_err(st, eb, "query commit log");
-    sqlite3_reset(s);
-    return XW_OK;
+    return rows_end(st, s, rc, "query commit log", eb);
 }
 
 int64_t node_store_group_msg_total(node_store *st)

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/utf8.h"
 
 static const char *const kind_names[] = {
 #define PL_EVENT_KIND_NAME(name, wire) wire,
@@ -69,40 +70,6 @@ int pl_event_id_random(char out[33], xw_errbuf *eb)
     return XW_OK;
 }
 
-/* Checks that s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, min = 0x80, c &= 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, min = 0x800, c &= 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, min = 0x10000, c &= 0x07;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            c = (c << 6) | (s[i + k] & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 /* A printable UTF-8 field of bounded length with no control characters. */
 static int check_text(const char *what, const char *s, size_t max, int required, xw_errbuf *eb)
 {
@@ -125,7 +92,7 @@ static int check_text(const char *what, const char *s, size_t max, int required,
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return xw_errf(eb, XW_EINVAL, "event %s contains a control character at offset %zu", what, i);
-    if (!utf8_valid((const unsigned char *)s, n))
+    if (!xw_utf8_valid(s, n))
         return xw_errf(eb, XW_EINVAL, "event %s is not valid UTF-8", what);
     return XW_OK;
 }
@@ -289,7 +256,7 @@ static int fast_string(fast *f, size_t *at)
         if (c < 0x20)
             return FAST_DEFER;
         if (c == '\\') {
-            if (!utf8_valid(run, (size_t)(f->p - run)))
+            if (!xw_utf8_valid(run, (size_t)(f->p - run)))
                 return FAST_DEFER;
             put(f->e, run, (size_t)(f->p - run));
             if (f->end - f->p < 2)
@@ -328,7 +295,7 @@ static int fast_string(fast *f, size_t *at)
         }
         f->p++;
     }
-    if (!utf8_valid(run, (size_t)(f->p - run)))
+    if (!xw_utf8_valid(run, (size_t)(f->p - run)))
         return FAST_DEFER;
     put(f->e, run, (size_t)(f->p - run));
     put(f->e, "\"", 1);

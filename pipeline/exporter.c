@@ -61,19 +61,6 @@ struct pl_exporter {
     atomic_size_t in_flight;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void on_report(void *ctx, void *opaque, int err, const char *detail)
 {
     pl_exporter *ex = ctx;
@@ -309,8 +296,8 @@ static void drain(pl_exporter *ex)
     while (pl_sink_in_flight(ex->sink) > 0) {
         if (atomic_load(&ex->stop)) {
             if (!stop_deadline)
-                stop_deadline = mono_ms() + ex->cfg.stop_timeout_ms;
-            else if (mono_ms() > stop_deadline)
+                stop_deadline = xw_clock_mono_ms(xw_clock_real()) + ex->cfg.stop_timeout_ms;
+            else if (xw_clock_mono_ms(xw_clock_real()) > stop_deadline)
                 break;
         }
         xw_errbuf e;
@@ -343,12 +330,12 @@ static int recover(pl_exporter *ex, int *backoff, xw_errbuf *eb)
     while ((rc = settle(ex, 1, eb)) != XW_OK) {
         if (!xw_err_is_retriable(rc) || atomic_load(&ex->stop))
             return rc;
-        sleep_ms(100);
+        xw_sleep_ms(100);
     }
     xw_log_warn("export", "delivery interrupted (%s); redelivering pending events from the outbox in %d ms",
                 ex->retry_detail, *backoff);
     for (int waited = 0; waited < *backoff && !atomic_load(&ex->stop); waited += 50)
-        sleep_ms(50);
+        xw_sleep_ms(50);
     *backoff = *backoff * 2 > ex->cfg.backoff_max_ms ? ex->cfg.backoff_max_ms : *backoff * 2;
     ex->cursor = 0;
     ex->resume_seq = 0;
@@ -361,7 +348,7 @@ static int recover(pl_exporter *ex, int *backoff, xw_errbuf *eb)
 int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb)
 {
     int backoff = ex->cfg.backoff_ms;
-    int64_t last_settle = mono_ms();
+    int64_t last_settle = xw_clock_mono_ms(xw_clock_real());
     int rc = XW_OK;
     ex->cursor = 0;
     ex->resume_seq = 0;
@@ -381,7 +368,7 @@ int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb)
                     break;
                 xw_log_warn("export", "%s; trying again", eb ? eb->msg : xw_strerror(rc));
                 rc = XW_OK;
-                sleep_ms(100);
+                xw_sleep_ms(100);
             }
             atomic_store(&ex->in_flight, ex->count);
         }
@@ -394,7 +381,7 @@ int pl_exporter_run(pl_exporter *ex, int until_empty, xw_errbuf *eb)
             ex->rewind = 1;
             continue;
         }
-        int64_t now = mono_ms();
+        int64_t now = xw_clock_mono_ms(xw_clock_real());
         /* Settling in large transactions matters: each one rewrites the outbox pages it
          * deletes from, and small ones rewrite the same pages again and again. */
         if (ex->completed > 0 &&

@@ -65,7 +65,7 @@ pipeline_export_faults_NEEDS := $(PL_E2E_NEEDS)
 pipeline_export_faults_TIMEOUT := 180
 
 BENCHES += bench_export
-bench_export_SRCS := bench/bench_export.c tools/process_setup.c
+bench_export_SRCS := bench/bench_export.c bench/bench_util.c tools/process_setup.c
 bench_export_LIBS := pipeline
 
 # tools_exporter_process_setup (tools/process_setup.c, the programs' side of the exporter's

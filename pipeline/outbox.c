@@ -16,6 +16,7 @@
 
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/sqlite_err.h"
 
 #define OUTBOX_BUSY_MS 10000
 
@@ -72,8 +73,8 @@ void pl_outbox_busy_wait(sqlite3 *db) { sqlite3_busy_handler(db, busy_wait, NULL
 static int db_err(xw_errbuf *eb, sqlite3 *db, const char *what)
 {
     int code = sqlite3_errcode(db);
-    int err = (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) ? XW_ECORRUPT : XW_EDB;
-    return xw_errf(eb, err, "outbox: %s: %s (SQLite code %d)", what, sqlite3_errmsg(db), code);
+    return xw_errf(eb, xw_sqlite_err(code), "outbox: %s: %s (SQLite code %d)", what, sqlite3_errmsg(db),
+                   code);
 }
 
 /* --- batch framing ------------------------------------------------------------------------------ */

@@ -45,13 +45,9 @@ int pl_queue_new(size_t capacity, pl_queue **out, xw_errbuf *eb)
         xw_free(q);
         return xw_errf(eb, XW_ENOMEM, "out of memory allocating %zu queue slots", capacity);
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->not_full, &ca);
-    pthread_cond_init(&q->not_empty, &ca);
-    pthread_condattr_destroy(&ca);
+    xw_cond_init_monotonic(&q->not_full);
+    xw_cond_init_monotonic(&q->not_empty);
     q->cap = capacity;
     *out = q;
     return XW_OK;

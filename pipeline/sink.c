@@ -3,7 +3,9 @@
  */
 #include "pipeline/sink.h"
 
-#include <time.h>
+#include <stdint.h>
+
+#include "common/clock.h"
 
 void pl_sink_set_report(pl_sink *s, pl_sink_report_fn fn, void *ctx)
 {
@@ -22,18 +24,11 @@ int pl_sink_broken(pl_sink *s, xw_errbuf *eb) { return s->ops->broken(s, eb); }
 int pl_sink_restart(pl_sink *s, xw_errbuf *eb) { return s->ops->restart(s, eb); }
 const char *pl_sink_name(const pl_sink *s) { return s->ops->name; }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int pl_sink_flush(pl_sink *s, int timeout_ms)
 {
-    int64_t end = timeout_ms < 0 ? INT64_MAX : mono_ms() + timeout_ms;
+    int64_t end = timeout_ms < 0 ? INT64_MAX : xw_clock_mono_ms(xw_clock_real()) + timeout_ms;
     while (s->ops->in_flight(s) > 0) {
-        int64_t left = end - mono_ms();
+        int64_t left = end - xw_clock_mono_ms(xw_clock_real());
         if (left <= 0)
             return XW_ETIMEOUT;
         s->ops->poll(s, left > 100 ? 100 : (int)left);

@@ -62,13 +62,13 @@ long rules_tmpl_check(const char *s, size_t len, char *bad, size_t badsz)
     return -1;
 }
 
-static void put(rules_arena *a, char **out, size_t *n, size_t *cap, const char *s, size_t len)
+static void put(xw_arena *a, char **out, size_t *n, size_t *cap, const char *s, size_t len)
 {
     if (*n + len + 1 > *cap || !*out) {
         size_t nc = (*cap ? *cap : 64);
         while (nc < *n + len + 1)
             nc *= 2;
-        char *nb = rules_arena_alloc(a, nc);
+        char *nb = xw_arena_alloc(a, nc);
         if (!nb)
             return;
         if (*n)
@@ -81,7 +81,7 @@ static void put(rules_arena *a, char **out, size_t *n, size_t *cap, const char *
     (*out)[*n] = '\0';
 }
 
-const char *rules_tmpl_render(rules_arena *a, const rules_tmpl *t, const rules_event *ev, const char *rule)
+const char *rules_tmpl_render(xw_arena *a, const rules_tmpl *t, const rules_event *ev, const char *rule)
 {
     char *out = NULL;
     size_t n = 0, cap = 0;
@@ -156,9 +156,8 @@ static int add_param(rules_set *s, rules_caction *ca, const char *key, const rul
     char bad[64];
     if (!is_num && rules_tmpl_check(v->s, v->len, bad, sizeof bad) >= 0)
         return err(d, v, "unknown field '%s' in {{...}} of '%s'", bad, key);
-    ca->keys[ca->nparams] =
-        rules_arena_strndup(&s->arena, key, strlen(key)); /* YAML nodes die after compile */
-    ca->vals[ca->nparams].text = rules_arena_strndup(&s->arena, v->s, v->len);
+    ca->keys[ca->nparams] = xw_arena_strndup(&s->arena, key, strlen(key)); /* YAML nodes die after compile */
+    ca->vals[ca->nparams].text = xw_arena_strndup(&s->arena, v->s, v->len);
     ca->vals[ca->nparams].len = v->len;
     ca->is_num[ca->nparams] = is_num;
     ca->nparams++;
@@ -273,7 +272,7 @@ int rules_actions_compile(rules_set *s, rules_crule *r, const rules_item *it, ru
     }
     if (total > 32)
         return err(d, it->where, "rule '%s' has more than 32 actions", r->id);
-    r->actions = rules_arena_alloc(&s->arena, (total + 1) * sizeof *r->actions);
+    r->actions = xw_arena_alloc(&s->arena, (total + 1) * sizeof *r->actions);
     if (!r->actions)
         return -1;
     int rc = 0;

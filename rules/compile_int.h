@@ -34,7 +34,7 @@ typedef struct {
     rules_set *set;
     rules_defs *defs;
     rules_diags *d;
-    rules_arena tmp; /* ASTs and scratch; freed at the end */
+    xw_arena tmp; /* ASTs and scratch; freed at the end */
     /* where offsets point: condition fragments, or one fixed node (exceptions, actions) */
     const rules_node *const *frags;
     const size_t *fstart;

@@ -103,7 +103,7 @@ rules_engine *rules_engine_new(const rules_limits *lim)
         e->lim = *lim;
     else
         rules_limits_default(&e->lim);
-    rules_arena_init(&e->darena);
+    xw_arena_init(&e->darena, 0, XW_ARENA_UNBOUNDED);
     e->ws = rules_wstore_new(e->lim.window_cap);
     e->md = pcre2_match_data_create(1, NULL);
     if (!e->ws || !e->md || alloc_scratch(e, NULL) != XW_OK) {
@@ -127,7 +127,7 @@ void rules_engine_free(rules_engine *e)
     xw_free(e->words.buf);
     xw_free(e->words.items);
     pcre2_match_data_free(e->md);
-    rules_arena_free(&e->darena);
+    xw_arena_release(&e->darena);
     xw_free(e->results);
     xw_free(e->actions);
     xw_free(e->params);
@@ -181,15 +181,11 @@ int rules_engine_state_import(rules_engine *e, const uint8_t *p, size_t n, xw_er
 /* --- the decision ---------------------------------------------------------------------------- */
 static rules_rule_result *add_result(rules_engine *e, const rules_crule *r, rules_result_kind k)
 {
-    if (e->dec.nresults == e->capresults) {
-        size_t nc = e->capresults ? e->capresults * 2 : 8;
-        rules_rule_result *nr = xw_realloc(e->results, nc * sizeof *nr);
-        if (!nr)
-            return NULL;
-        e->results = nr;
-        e->capresults = nc;
-        e->dec.results = nr;
-    }
+    rules_rule_result *nr = xw_grow(e->results, e->dec.nresults, &e->capresults, 8, sizeof *nr);
+    if (!nr)
+        return NULL;
+    e->results = nr;
+    e->dec.results = nr;
     rules_rule_result *x = &e->results[e->dec.nresults++];
     memset(x, 0, sizeof *x);
     x->rule = r->id;
@@ -210,7 +206,7 @@ static const char *missing_text(rules_engine *e, uint64_t bits)
         if (bits & (UINT64_C(1) << f))
             n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? "," : "",
                                   rules_field_name((rules_field)f));
-    return rules_arena_strndup(&e->darena, buf, n);
+    return xw_arena_strndup(&e->darena, buf, n);
 }
 
 static int add_tag(rules_engine *e, const char *t)
@@ -218,14 +214,10 @@ static int add_tag(rules_engine *e, const char *t)
     for (size_t i = 0; i < e->dec.ntags; i++)
         if (strcmp(e->tags[i], t) == 0)
             return 0;
-    if (e->dec.ntags == e->captags) {
-        size_t nc = e->captags ? e->captags * 2 : 8;
-        const char **nt = xw_realloc(e->tags, nc * sizeof *nt);
-        if (!nt)
-            return -1;
-        e->tags = nt;
-        e->captags = nc;
-    }
+    const char **nt = xw_grow(e->tags, e->dec.ntags, &e->captags, 8, sizeof *nt);
+    if (!nt)
+        return -1;
+    e->tags = nt;
     e->tags[e->dec.ntags++] = t;
     return 0;
 }
@@ -322,14 +314,10 @@ static int plan(rules_engine *e, const rules_event *ev, const rules_crule *r)
     x->reason = rules_tmpl_render(&e->darena, &dt, ev, r->id);
     for (size_t i = 0; i < r->nactions; i++) {
         const rules_caction *a = &r->actions[i];
-        if (e->dec.nactions == e->capactions) {
-            size_t nc = e->capactions ? e->capactions * 2 : 8;
-            rules_planned_action *na = xw_realloc(e->actions, nc * sizeof *na);
-            if (!na)
-                return XW_ENOMEM;
-            e->actions = na;
-            e->capactions = nc;
-        }
+        rules_planned_action *na = xw_grow(e->actions, e->dec.nactions, &e->capactions, 8, sizeof *na);
+        if (!na)
+            return XW_ENOMEM;
+        e->actions = na;
         rules_planned_action *p = &e->actions[e->dec.nactions++];
         memset(p, 0, sizeof *p);
         p->kind = a->kind;
@@ -337,7 +325,7 @@ static int plan(rules_engine *e, const rules_event *ev, const rules_crule *r)
         p->target = targets[i];
         p->simulate = r->simulate;
         rules_idem_key(r->id, rules_action_name(a->kind), targets[i], msgid, p->key);
-        rules_param *pp = rules_arena_alloc(&e->darena, (a->nparams + 1) * sizeof *pp);
+        rules_param *pp = xw_arena_alloc(&e->darena, (a->nparams + 1) * sizeof *pp);
         if (!pp)
             return XW_ENOMEM;
         for (size_t k = 0; k < a->nparams; k++) {
@@ -359,7 +347,7 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
     *out = NULL;
     if ((unsigned)ev->kind >= RULES_KIND__COUNT)
         return xw_errf(eb, XW_EINVAL, "the event has no kind");
-    rules_arena_reset(&e->darena);
+    xw_arena_reset(&e->darena);
     memset(&e->dec, 0, sizeof e->dec);
     e->dec.kind = ev->kind;
     e->dec.event_id = ev->f[RULES_F_EVENT_ID].state == RV_SET ? ev->f[RULES_F_EVENT_ID].s : "";

@@ -54,7 +54,7 @@ struct rules_engine {
     uint64_t missing;
     int regex_err;
     /* the decision */
-    rules_arena darena;
+    xw_arena darena;
     rules_decision dec;
     rules_rule_result *results;
     size_t capresults;

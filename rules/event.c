@@ -19,8 +19,7 @@ rules_event *rules_event_new(rules_kind kind, int64_t ts_ns)
     rules_event *ev = xw_calloc(1, sizeof *ev);
     if (!ev)
         return NULL;
-    rules_arena_init(&ev->arena);
-    ev->arena.block = 1024; /* events are small and may be many */
+    xw_arena_init(&ev->arena, 1024, XW_ARENA_UNBOUNDED); /* events are small and may be many */
     ev->kind = kind;
     ev->ts_ns = ts_ns;
     return ev;
@@ -30,13 +29,13 @@ void rules_event_free(rules_event *ev)
 {
     if (!ev)
         return;
-    rules_arena_free(&ev->arena);
+    xw_arena_release(&ev->arena);
     xw_free(ev);
 }
 
 void rules_event_reset(rules_event *ev, rules_kind kind, int64_t ts_ns)
 {
-    rules_arena_reset(&ev->arena);
+    xw_arena_reset(&ev->arena);
     memset(ev->f, 0, sizeof ev->f);
     ev->kind = kind;
     ev->ts_ns = ts_ns;
@@ -48,7 +47,7 @@ int rules_event_set_str(rules_event *ev, rules_field f, const char *s, size_t le
 {
     if ((unsigned)f >= RULES_F__COUNT || rules_field_type(f) != RULES_T_STR)
         return XW_EINVAL;
-    char *c = rules_arena_strndup(&ev->arena, s, len);
+    char *c = xw_arena_strndup(&ev->arena, s, len);
     if (!c)
         return XW_ENOMEM;
     ev->f[f].state = RV_SET;
@@ -87,7 +86,7 @@ int rules_event_list_add(rules_event *ev, rules_field f, const char *s, size_t l
     }
     if (v->nitems == v->cap) {
         size_t nc = v->cap ? v->cap * 2 : 4;
-        rules_str *ni = rules_arena_alloc(&ev->arena, nc * sizeof *ni);
+        rules_str *ni = xw_arena_alloc(&ev->arena, nc * sizeof *ni);
         if (!ni)
             return XW_ENOMEM;
         if (v->nitems)
@@ -95,7 +94,7 @@ int rules_event_list_add(rules_event *ev, rules_field f, const char *s, size_t l
         v->items = ni;
         v->cap = nc;
     }
-    char *c = rules_arena_strndup(&ev->arena, s, len);
+    char *c = xw_arena_strndup(&ev->arena, s, len);
     if (!c)
         return XW_ENOMEM;
     v->items[v->nitems].s = c;
@@ -131,13 +130,13 @@ static int json_duration(json_t *v, int64_t *out)
         return 0;
     }
     if (json_is_string(v)) {
-        rules_arena a;
-        rules_arena_init(&a);
+        xw_arena a;
+        xw_arena_init(&a, 0, XW_ARENA_UNBOUNDED);
         rules_lexer lx;
         rules_lexer_init(&lx, json_string_value(v), json_string_length(v), &a);
         rules_tok t = rules_lex_next(&lx);
         rules_tok e = rules_lex_next(&lx);
-        rules_arena_free(&a);
+        xw_arena_release(&a);
         if (t.k != TK_DURATION || e.k != TK_EOF || t.num < 0)
             return -1;
         *out = t.num;

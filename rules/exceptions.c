@@ -16,7 +16,7 @@
 /* A YAML scalar or list as a right-hand value for field type t. */
 static rules_aval *yaml_aval(rules_cctx *c, const rules_node *v, rules_type t, rules_op op)
 {
-    rules_aval *a = rules_arena_alloc(&c->tmp, sizeof *a);
+    rules_aval *a = xw_arena_alloc(&c->tmp, sizeof *a);
     if (!a)
         return NULL;
     c->fixed = v;
@@ -26,7 +26,7 @@ static rules_aval *yaml_aval(rules_cctx *c, const rules_node *v, rules_type t, r
             return NULL;
         }
         a->k = AV_LIST;
-        a->items = rules_arena_alloc(&c->tmp, (v->n + 1) * sizeof *a->items);
+        a->items = xw_arena_alloc(&c->tmp, (v->n + 1) * sizeof *a->items);
         if (!a->items)
             return NULL;
         for (size_t i = 0; i < v->n; i++) {

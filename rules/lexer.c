@@ -13,7 +13,7 @@
 
 #include "rules/rules_int.h"
 
-void rules_lexer_init(rules_lexer *lx, const char *text, size_t len, rules_arena *arena)
+void rules_lexer_init(rules_lexer *lx, const char *text, size_t len, xw_arena *arena)
 {
     lx->text = text;
     lx->len = len;
@@ -37,7 +37,7 @@ static rules_tok lex_string(rules_lexer *lx, size_t start)
 {
     char q = lx->text[start];
     size_t i = start + 1;
-    char *out = rules_arena_alloc(lx->arena, lx->len - start + 1);
+    char *out = xw_arena_alloc(lx->arena, lx->len - start + 1);
     if (!out)
         return tok_err(start, "out of memory");
     size_t n = 0;

@@ -70,8 +70,8 @@ static int push_str(rules_cctx *c, rules_list_c *l, size_t *cap, const char *s, 
         return -1;
     if (l->n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
-        const char **ns = rules_arena_alloc(&c->set->arena, nc * sizeof *ns);
-        size_t *nl = rules_arena_alloc(&c->set->arena, nc * sizeof *nl);
+        const char **ns = xw_arena_alloc(&c->set->arena, nc * sizeof *ns);
+        size_t *nl = xw_arena_alloc(&c->set->arena, nc * sizeof *nl);
         if (!ns || !nl)
             return -1;
         if (l->n) {
@@ -129,8 +129,7 @@ rules_list_c *rules_list_expand(rules_cctx *c, int idx, size_t off)
                         goto toobig;
                 continue;
             }
-            const char *keep =
-                rules_arena_strndup(&c->set->arena, v->s, v->len); /* nodes die after compile */
+            const char *keep = xw_arena_strndup(&c->set->arena, v->s, v->len); /* nodes die after compile */
             if (!keep || push_str(c, l, &cap, keep, v->len) != 0)
                 goto toobig;
         }
@@ -174,8 +173,8 @@ uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window
         return got >= 0 ? (uint32_t)got : 0;
     }
     rules_set *s = c->set;
-    rules_slot *ns = rules_arena_alloc(&s->arena, (s->nslots + 1) * sizeof *ns);
-    char *keep = rules_arena_strndup(&s->arena, name, n);
+    rules_slot *ns = xw_arena_alloc(&s->arena, (s->nslots + 1) * sizeof *ns);
+    char *keep = xw_arena_strndup(&s->arena, name, n);
     xw_buf_free(&nb);
     if (!ns || !keep) {
         c->failed = 1;
@@ -320,7 +319,7 @@ static int rhs_strings(rules_cctx *c, const rules_aval *v, rules_list_c *out, in
             rules_cerr(c, it->off, "a duration cannot be a text value; quote it if you mean the text");
             return -1;
         }
-        char *keep = rules_arena_strndup(&c->set->arena, s, len);
+        char *keep = xw_arena_strndup(&c->set->arena, s, len);
         if (!keep || push_str(c, out, &cap, keep, len) != 0)
             return -1;
     }
@@ -338,22 +337,18 @@ static uint32_t list_bit(rules_cctx *c, const rules_list_c *l, int list_idx, con
     }
     uint32_t bit = c->nbits++;
     for (size_t i = 0; i < l->n; i++) {
-        if (c->ndict == c->capdict) {
-            size_t nc = c->capdict ? c->capdict * 2 : 256;
-            rules_dict_entry *nd = xw_realloc(c->dict, nc * sizeof *nd);
-            if (!nd) {
-                c->failed = 1;
-                return bit;
-            }
-            c->dict = nd;
-            c->capdict = nc;
+        rules_dict_entry *nd = xw_grow(c->dict, c->ndict, &c->capdict, 256, sizeof *nd);
+        if (!nd) {
+            c->failed = 1;
+            return bit;
         }
+        c->dict = nd;
         c->dict[c->ndict++] = (rules_dict_entry){l->strs[i], l->lens[i], bit};
     }
     if (list_idx >= 0)
         c->lists[list_idx].bit = (int)bit;
     else {
-        char *keep = rules_arena_strndup(&c->tmp, canon, clen);
+        char *keep = xw_arena_strndup(&c->tmp, canon, clen);
         if (!keep || rules_map_put(&c->anonbits, keep, clen, (int32_t)bit) < 0)
             c->failed = 1;
     }
@@ -381,7 +376,7 @@ static pcre2_code *regex(rules_cctx *c, const char *pat, size_t len, size_t off)
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* falls back to the interpreter if JIT is unavailable */
     rules_set *s = c->set;
     pcre2_code **nr = xw_realloc(s->regexes, (s->nregexes + 1) * sizeof *nr);
-    char *keep = rules_arena_strndup(&s->arena, pat, len);
+    char *keep = xw_arena_strndup(&s->arena, pat, len);
     if (!nr || !keep) {
         if (nr)
             s->regexes = nr;
@@ -402,17 +397,13 @@ static rules_cnode *share(rules_cctx *c, rules_cnode *leaf, xw_buf *canon)
     int32_t got = rules_map_get(&c->leafmap, (const char *)canon->data, canon->len);
     if (got >= 0)
         return c->leaves[got];
-    char *keep = rules_arena_strndup(&c->tmp, (const char *)canon->data, canon->len);
+    char *keep = xw_arena_strndup(&c->tmp, (const char *)canon->data, canon->len);
     if (!keep)
         return NULL;
-    if (c->nleaves == c->capleaves) {
-        size_t nc = c->capleaves ? c->capleaves * 2 : 64;
-        rules_cnode **nl = xw_realloc(c->leaves, nc * sizeof *nl);
-        if (!nl)
-            return NULL;
-        c->leaves = nl;
-        c->capleaves = nc;
-    }
+    rules_cnode **nl = xw_grow(c->leaves, c->nleaves, &c->capleaves, 64, sizeof *nl);
+    if (!nl)
+        return NULL;
+    c->leaves = nl;
     leaf->leaf = (uint32_t)c->nleaves;
     c->leaves[c->nleaves++] = leaf;
     if (rules_map_put(&c->leafmap, keep, canon->len, (int32_t)leaf->leaf) < 0)
@@ -441,7 +432,7 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
     int t = operand(c, lhs, &o);
     if (t < 0)
         return NULL;
-    rules_cnode *n = rules_arena_alloc(&c->set->code, sizeof *n);
+    rules_cnode *n = xw_arena_alloc(&c->set->code, sizeof *n);
     if (!n)
         return NULL;
     n->k = CN_LEAF;
@@ -491,7 +482,7 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
                            (int)rhs->len, rhs->s);
                 return NULL;
             }
-            n->s = rules_arena_strndup(&c->set->arena, rhs->s, rhs->len);
+            n->s = xw_arena_strndup(&c->set->arena, rhs->s, rhs->len);
             n->slen = rhs->len;
             if (o.k == CV_LOWER)
                 lower_ascii((char *)n->s, n->slen);
@@ -551,7 +542,7 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
             n->re = regex(c, rhs->s, rhs->len, rhs->off);
             if (!n->re)
                 return NULL;
-            n->s = rules_arena_strndup(&c->set->arena, rhs->s, rhs->len);
+            n->s = xw_arena_strndup(&c->set->arena, rhs->s, rhs->len);
             n->slen = rhs->len;
             break;
         }
@@ -594,11 +585,11 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
         n->lens = l.lens;
         n->nstrs = l.n;
         if (op == OP_ICONTAINS || op == OP_IGLOB) { /* lowered copies */
-            const char **ls = rules_arena_alloc(&c->set->arena, (l.n + 1) * sizeof *ls);
+            const char **ls = xw_arena_alloc(&c->set->arena, (l.n + 1) * sizeof *ls);
             if (!ls)
                 return NULL;
             for (size_t i = 0; i < l.n; i++) {
-                char *cp = rules_arena_strndup(&c->set->arena, l.strs[i], l.lens[i]);
+                char *cp = xw_arena_strndup(&c->set->arena, l.strs[i], l.lens[i]);
                 if (!cp)
                     return NULL;
                 lower_ascii(cp, l.lens[i]);

@@ -1,11 +1,9 @@
 /*
  * Small tools the rest of rules/ stands on: names of fields, kinds and actions (from the
- * X-macro tables in rules.h), default limits, diagnostics, a chunked arena, a 64-bit hash
- * and an open-addressing string map.
+ * X-macro tables in rules.h), default limits, diagnostics, a 64-bit hash and an
+ * open-addressing string map.
  *
- * The arena hands out zeroed, 8-aligned memory from blocks of at least 16 KiB and frees
- * them all at once; compiled sets, events and decisions each own one. The map stores
- * pointers to strings that must outlive it (they live in an arena).
+ * The map stores pointers to strings that must outlive it (they live in an arena).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,16 +122,12 @@ void rules_diags_vadd(rules_diags *d, rules_diag_level lvl, const char *file, in
         d->dropped++;
         return;
     }
-    if (d->n == d->cap) {
-        size_t nc = d->cap ? d->cap * 2 : 8;
-        rules_diag *v = xw_realloc(d->v, nc * sizeof *v);
-        if (!v) {
-            d->dropped++;
-            return;
-        }
-        d->v = v;
-        d->cap = nc;
+    rules_diag *v = xw_grow(d->v, d->n, &d->cap, 8, sizeof *v);
+    if (!v) {
+        d->dropped++;
+        return;
     }
+    d->v = v;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     rules_diag *g = &d->v[d->n];
@@ -163,89 +157,6 @@ void rules_diags_print(const rules_diags *d, FILE *out)
     }
     if (d->dropped)
         fprintf(out, "(%zu more diagnostics not shown)\n", d->dropped);
-}
-
-/* --- arena ---------------------------------------------------------------------------------- */
-struct rules_arena_block {
-    rules_arena_block *next;
-    size_t used, cap;
-    _Alignas(8) unsigned char data[];
-};
-
-void rules_arena_init(rules_arena *a)
-{
-    a->head = NULL;
-    a->total = 0;
-    a->block = 0;
-}
-
-void *rules_arena_alloc(rules_arena *a, size_t n)
-{
-    n = (n + 7) & ~(size_t)7;
-    rules_arena_block *b = a->head;
-    if (!b || b->cap - b->used < n) {
-        size_t bs = a->block ? a->block : 16384;
-        size_t cap = n > bs ? n : bs;
-        rules_arena_block *nb = xw_malloc(sizeof *nb + cap);
-        if (!nb)
-            return NULL;
-        nb->cap = cap;
-        nb->used = 0;
-        if (b && n > bs) { /* a big one goes behind the current block, which stays in use */
-            nb->next = b->next;
-            b->next = nb;
-        } else {
-            nb->next = b;
-            a->head = nb;
-        }
-        b = nb;
-    }
-    void *p = b->data + b->used;
-    b->used += n;
-    a->total += n;
-    memset(p, 0, n);
-    return p;
-}
-
-char *rules_arena_strndup(rules_arena *a, const char *s, size_t n)
-{
-    char *d = rules_arena_alloc(a, n + 1);
-    if (!d)
-        return NULL;
-    if (n)
-        memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
-
-void rules_arena_reset(rules_arena *a)
-{
-    rules_arena_block *b = a->head;
-    if (!b)
-        return;
-    /* keep the most recent block only (the others are freed) */
-    rules_arena_block *rest = b->next;
-    while (rest) {
-        rules_arena_block *nx = rest->next;
-        xw_free(rest);
-        rest = nx;
-    }
-    b->next = NULL;
-    b->used = 0;
-    a->total = 0;
-}
-
-void rules_arena_free(rules_arena *a)
-{
-    rules_arena_block *b = a->head;
-    while (b) {
-        rules_arena_block *nx = b->next;
-        xw_free(b);
-        b = nx;
-    }
-    size_t bs = a->block;
-    rules_arena_init(a);
-    a->block = bs;
 }
 
 /* --- hash ----------------------------------------------------------------------------------- */

@@ -247,20 +247,20 @@ static int http_to_grpc(int http)
 {
     switch (http) {
     case 400:
-        return XMTP_GRPC_INTERNAL;
+        return XW_GRPC_INTERNAL;
     case 401:
         return 16;
     case 403:
         return 7;
     case 404:
-        return XMTP_GRPC_UNIMPLEMENTED;
+        return XW_GRPC_UNIMPLEMENTED;
     case 429:
     case 502:
     case 503:
     case 504:
-        return XMTP_GRPC_UNAVAILABLE;
+        return XW_GRPC_UNAVAILABLE;
     default:
-        return XMTP_GRPC_UNKNOWN;
+        return XW_GRPC_UNKNOWN;
     }
 }
 
@@ -335,7 +335,7 @@ static int attempt(xmtp_api *a, CURL *h, const char *method, const uint8_t *body
     }
     if (cc == CURLE_OPERATION_TIMEDOUT) {
         snprintf(c->st->message, sizeof c->st->message, "deadline of %d ms exceeded", timeout_ms);
-        c->st->code = c->have_status ? c->st->code : XMTP_GRPC_DEADLINE_EXCEEDED;
+        c->st->code = c->have_status ? c->st->code : XW_GRPC_DEADLINE_EXCEEDED;
         return xw_errf(eb, XW_ETIMEOUT, "%s%s: no answer within %d ms", a->url, method, timeout_ms);
     }
     if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
@@ -364,7 +364,7 @@ static int attempt(xmtp_api *a, CURL *h, const char *method, const uint8_t *body
         snprintf(c->st->message, sizeof c->st->message, "the response ended inside a gRPC message");
         return xw_errf(eb, XW_EPROTOCOL, "%s%s: the response ended inside a gRPC message", a->url, method);
     }
-    if (c->st->code != XMTP_GRPC_OK)
+    if (c->st->code != XW_GRPC_OK)
         return xw_errf(eb, XW_EGRPC, "%s failed: %d %s", method, c->st->code, c->st->message);
     if (!c->streaming && c->nmsgs != 1)
         return xw_errf(eb, XW_EPROTOCOL, "%s: status OK but %zu response messages (expected 1)", method,
@@ -388,12 +388,6 @@ static int build_body(const uint8_t *req, size_t len, uint8_t **out, xw_errbuf *
         memcpy(b + 5, req, len);
     *out = b;
     return XW_OK;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 int xmtp_api_unary(xmtp_api *a, const char *method, const uint8_t *req, size_t len, xw_buf *resp,
@@ -427,7 +421,7 @@ int xmtp_api_unary(xmtp_api *a, const char *method, const uint8_t *req, size_t l
         rc = left > 0 ? attempt(a, a->unary, method, body, 5 + len, left, &c, eb)
                       : xw_errf(eb, XW_ETIMEOUT, "%s: deadline of %d ms exceeded", method, a->timeout_ms);
         xmtp_grpc_deframer_free(&c.df);
-        int retriable = rc == XW_ENETWORK || (rc == XW_EGRPC && st->code == XMTP_GRPC_UNAVAILABLE);
+        int retriable = rc == XW_ENETWORK || (rc == XW_EGRPC && st->code == XW_GRPC_UNAVAILABLE);
         if (rc == XW_OK || !retriable || i >= a->retries)
             break;
         xw_buf_truncate(resp, mark);
@@ -443,7 +437,7 @@ int xmtp_api_unary(xmtp_api *a, const char *method, const uint8_t *req, size_t l
         int64_t now = xw_clock_mono_ns(xw_clock_real());
         if (now + (int64_t)wait * XW_NS_PER_MS >= deadline)
             break;
-        sleep_ms(wait);
+        xw_sleep_ms(wait);
         delay = delay < 5000 ? delay * 2 : delay;
     }
     if (rc != XW_OK)

@@ -33,6 +33,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/grpc_status.h"
 
 typedef struct xmtp_api xmtp_api;
 
@@ -50,22 +51,8 @@ typedef struct {
                                     NULL = the system store. Certificates are always verified. */
 } xmtp_api_opts;
 
-/* gRPC status codes used by callers. */
-enum {
-    XMTP_GRPC_OK = 0,
-    XMTP_GRPC_CANCELLED = 1,
-    XMTP_GRPC_UNKNOWN = 2,
-    XMTP_GRPC_INVALID_ARGUMENT = 3,
-    XMTP_GRPC_DEADLINE_EXCEEDED = 4,
-    XMTP_GRPC_RESOURCE_EXHAUSTED = 8,
-    XMTP_GRPC_ABORTED = 10,
-    XMTP_GRPC_UNIMPLEMENTED = 12,
-    XMTP_GRPC_INTERNAL = 13,
-    XMTP_GRPC_UNAVAILABLE = 14,
-};
-
 typedef struct {
-    int code;          /* grpc-status, or -1 when the call failed before any status arrived */
+    int code;          /* grpc-status (XW_GRPC_*), or -1 when the call failed before any status arrived */
     int http_status;   /* :status of the response, 0 if none */
     char message[256]; /* percent-decoded grpc-message (or a transport error) */
     int attempts;      /* how many times the call was sent */

@@ -92,14 +92,10 @@ int xmtp_assoc_put_member_(xmtp_assoc_state *st, const xmtp_member *m, xw_errbuf
     if (st->n_members == XMTP_ASSOC_MAX_MEMBERS)
         return xw_errf(eb, XW_ELIMIT, "inbox has %d members, the most this state holds",
                        XMTP_ASSOC_MAX_MEMBERS);
-    if (st->n_members == st->cap_members) {
-        size_t cap = st->cap_members ? 2 * st->cap_members : 8;
-        xmtp_member *p = xw_realloc(st->members, cap * sizeof *p);
-        if (!p)
-            return xw_errf(eb, XW_ENOMEM, "out of memory adding a member");
-        st->members = p;
-        st->cap_members = cap;
-    }
+    xmtp_member *p = xw_grow(st->members, st->n_members, &st->cap_members, 8, sizeof *p);
+    if (!p)
+        return xw_errf(eb, XW_ENOMEM, "out of memory adding a member");
+    st->members = p;
     st->members[st->n_members++] = *m;
     return XW_OK;
 }
@@ -121,14 +117,10 @@ int xmtp_assoc_add_seen_(xmtp_assoc_state *st, const xmtp_seen_key *k, xw_errbuf
     if (st->n_seen == XMTP_ASSOC_MAX_SEEN)
         return xw_errf(eb, XW_ELIMIT, "inbox has used %d signatures, the most this state holds",
                        XMTP_ASSOC_MAX_SEEN);
-    if (st->n_seen == st->cap_seen) {
-        size_t cap = st->cap_seen ? 2 * st->cap_seen : 16;
-        xmtp_seen_key *p = xw_realloc(st->seen, cap * sizeof *p);
-        if (!p)
-            return xw_errf(eb, XW_ENOMEM, "out of memory recording a signature");
-        st->seen = p;
-        st->cap_seen = cap;
-    }
+    xmtp_seen_key *p = xw_grow(st->seen, st->n_seen, &st->cap_seen, 16, sizeof *p);
+    if (!p)
+        return xw_errf(eb, XW_ENOMEM, "out of memory recording a signature");
+    st->seen = p;
     st->seen[st->n_seen++] = *k;
     return XW_OK;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/utf8.h"
 #include "gen/xmtp/mls/message_contents/content.pb-c.h"
 #include "proto/pb.h"
 #include "xmtp/content_int.h"
@@ -92,43 +93,6 @@ int xmtp_content_deletable(xmtp_content_kind k)
     return 0;
 }
 
-int xmtp_ct_utf8_ok(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + len > n)
-            return 0;
-        for (size_t j = 1; j < len; j++) {
-            if ((p[i + j] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i + j] & 0x3f);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 int xmtp_content_type_format(const xmtp_content_type_id *t, char *out, size_t size)
 {
     int n = snprintf(out, size, "%s/%s:%u.%u", t->authority_id ? t->authority_id : "",
@@ -141,7 +105,7 @@ int xmtp_content_type_format(const xmtp_content_type_id *t, char *out, size_t si
 void xmtp_ec_free(xmtp_encoded_content *ec)
 {
     if (ec)
-        xmtp_arena_free(ec->arena_); /* ec itself lives in its arena */
+        xw_arena_free(ec->arena_); /* ec itself lives in its arena */
 }
 
 const char *xmtp_ec_param(const xmtp_encoded_content *ec, const char *key)
@@ -152,10 +116,10 @@ const char *xmtp_ec_param(const xmtp_encoded_content *ec, const char *key)
     return NULL;
 }
 
-static int str_ok(const char *s) { return xmtp_ct_utf8_ok((const uint8_t *)s, strlen(s)); }
+static int str_ok(const char *s) { return xw_utf8_valid(s, strlen(s)); }
 
 /* Copies a decoded protobuf EncodedContent into an arena-owned model. */
-static int ec_from_pb(const Xmtp__Mls__MessageContents__EncodedContent *p, xmtp_arena *a,
+static int ec_from_pb(const Xmtp__Mls__MessageContents__EncodedContent *p, xw_arena *a,
                       xmtp_encoded_content *ec, xw_errbuf *eb)
 {
     if (p->n_parameters > XMTP_CONTENT_MAX_PARAMS)
@@ -165,14 +129,14 @@ static int ec_from_pb(const Xmtp__Mls__MessageContents__EncodedContent *p, xmtp_
         ec->has_type = 1;
         if (!str_ok(p->type->authority_id) || !str_ok(p->type->type_id))
             return xw_errf(eb, XW_EXMTP_CONTENT, "content type id is not UTF-8");
-        ec->type.authority_id = xmtp_arena_strdup(a, p->type->authority_id);
-        ec->type.type_id = xmtp_arena_strdup(a, p->type->type_id);
+        ec->type.authority_id = xw_arena_strdup(a, p->type->authority_id);
+        ec->type.type_id = xw_arena_strdup(a, p->type->type_id);
         ec->type.major = p->type->version_major;
         ec->type.minor = p->type->version_minor;
         if (!ec->type.authority_id || !ec->type.type_id)
             return xw_errf(eb, XW_ENOMEM, "out of memory decoding content");
     }
-    xmtp_kv *kv = xmtp_arena_array(a, p->n_parameters ? p->n_parameters : 1, sizeof *kv);
+    xmtp_kv *kv = xw_arena_array(a, p->n_parameters ? p->n_parameters : 1, sizeof *kv);
     if (!kv)
         return xw_errf(eb, XW_ENOMEM, "out of memory decoding content parameters");
     size_t n = 0;
@@ -185,8 +149,8 @@ static int ec_from_pb(const Xmtp__Mls__MessageContents__EncodedContent *p, xmtp_
             j++;
         if (j == n)
             n++;
-        kv[j].key = xmtp_arena_strdup(a, k);
-        kv[j].value = xmtp_arena_strdup(a, v);
+        kv[j].key = xw_arena_strdup(a, k);
+        kv[j].value = xw_arena_strdup(a, v);
         if (!kv[j].key || !kv[j].value)
             return xw_errf(eb, XW_ENOMEM, "out of memory decoding content parameters");
     }
@@ -195,7 +159,7 @@ static int ec_from_pb(const Xmtp__Mls__MessageContents__EncodedContent *p, xmtp_
     if (p->_fallback_case == XMTP__MLS__MESSAGE_CONTENTS__ENCODED_CONTENT___FALLBACK_FALLBACK) {
         if (!str_ok(p->fallback))
             return xw_errf(eb, XW_EXMTP_CONTENT, "content fallback text is not UTF-8");
-        if (!(ec->fallback = xmtp_arena_strdup(a, p->fallback)))
+        if (!(ec->fallback = xw_arena_strdup(a, p->fallback)))
             return xw_errf(eb, XW_ENOMEM, "out of memory decoding content");
     }
     if (p->_compression_case == XMTP__MLS__MESSAGE_CONTENTS__ENCODED_CONTENT___COMPRESSION_COMPRESSION) {
@@ -203,7 +167,7 @@ static int ec_from_pb(const Xmtp__Mls__MessageContents__EncodedContent *p, xmtp_
         ec->compression = (int)p->compression;
     }
     ec->content.len = p->content.len;
-    if (!(ec->content.data = xmtp_arena_memdup(a, p->content.data, p->content.len)))
+    if (!(ec->content.data = xw_arena_memdup(a, p->content.data, p->content.len)))
         return xw_errf(eb, XW_ENOMEM, "out of memory decoding content body");
     return XW_OK;
 }
@@ -215,8 +179,8 @@ int xmtp_ec_decode(const uint8_t *data, size_t len, xmtp_encoded_content **out, 
                              XMTP_CONTENT_MAX_BYTES, &p, eb);
     if (rc)
         return xw_errctx(eb, rc, "encoded content");
-    xmtp_arena *a = xmtp_arena_new((size_t)XMTP_CONTENT_MAX_BYTES * 2);
-    xmtp_encoded_content *ec = a ? xmtp_arena_alloc(a, sizeof *ec) : NULL;
+    xw_arena *a = xw_arena_new(XMTP_CT_ARENA_BLOCK, (size_t)XMTP_CONTENT_MAX_BYTES * 2);
+    xmtp_encoded_content *ec = a ? xw_arena_alloc(a, sizeof *ec) : NULL;
     if (!ec) {
         rc = xw_errf(eb, XW_ENOMEM, "out of memory decoding content");
     } else {
@@ -225,7 +189,7 @@ int xmtp_ec_decode(const uint8_t *data, size_t len, xmtp_encoded_content **out, 
     }
     xw_pb_free(&p->base);
     if (rc) {
-        xmtp_arena_free(a);
+        xw_arena_free(a);
         return rc;
     }
     *out = ec;
@@ -280,11 +244,11 @@ int xmtp_ct_set_type(xmtp_encoded_content *ec, const char *authority, const char
     return XW_OK;
 }
 
-int xmtp_ct_add_param(xmtp_encoded_content *ec, xmtp_arena *a, const char *key, const char *value)
+int xmtp_ct_add_param(xmtp_encoded_content *ec, xw_arena *a, const char *key, const char *value)
 {
     if (ec->n_params == XMTP_CONTENT_MAX_PARAMS)
         return XW_ELIMIT;
-    xmtp_kv *kv = xmtp_arena_array(a, ec->n_params + 1, sizeof *kv);
+    xmtp_kv *kv = xw_arena_array(a, ec->n_params + 1, sizeof *kv);
     if (!kv)
         return XW_ENOMEM;
     if (ec->n_params)
@@ -299,32 +263,32 @@ int xmtp_ct_add_param(xmtp_encoded_content *ec, xmtp_arena *a, const char *key, 
 void xmtp_content_free(xmtp_content *c)
 {
     if (c)
-        xmtp_arena_free(c->arena_);
+        xw_arena_free(c->arena_);
 }
 
-int xmtp_ct_copy_ec(const xmtp_encoded_content *src, xmtp_arena *a, const xmtp_encoded_content **out)
+int xmtp_ct_copy_ec(const xmtp_encoded_content *src, xw_arena *a, const xmtp_encoded_content **out)
 {
-    xmtp_encoded_content *ec = xmtp_arena_alloc(a, sizeof *ec);
+    xmtp_encoded_content *ec = xw_arena_alloc(a, sizeof *ec);
     if (!ec)
         return XW_ENOMEM;
     *ec = *src;
     ec->arena_ = NULL;
     if (src->has_type &&
         (!(ec->type.authority_id =
-               xmtp_arena_strdup(a, src->type.authority_id ? src->type.authority_id : "")) ||
-         !(ec->type.type_id = xmtp_arena_strdup(a, src->type.type_id ? src->type.type_id : ""))))
+               xw_arena_strdup(a, src->type.authority_id ? src->type.authority_id : "")) ||
+         !(ec->type.type_id = xw_arena_strdup(a, src->type.type_id ? src->type.type_id : ""))))
         return XW_ENOMEM;
-    xmtp_kv *kv = xmtp_arena_array(a, src->n_params ? src->n_params : 1, sizeof *kv);
+    xmtp_kv *kv = xw_arena_array(a, src->n_params ? src->n_params : 1, sizeof *kv);
     if (!kv)
         return XW_ENOMEM;
     for (size_t i = 0; i < src->n_params; i++)
-        if (!(kv[i].key = xmtp_arena_strdup(a, src->params[i].key)) ||
-            !(kv[i].value = xmtp_arena_strdup(a, src->params[i].value)))
+        if (!(kv[i].key = xw_arena_strdup(a, src->params[i].key)) ||
+            !(kv[i].value = xw_arena_strdup(a, src->params[i].value)))
             return XW_ENOMEM;
     ec->params = kv;
-    if (src->fallback && !(ec->fallback = xmtp_arena_strdup(a, src->fallback)))
+    if (src->fallback && !(ec->fallback = xw_arena_strdup(a, src->fallback)))
         return XW_ENOMEM;
-    if (!(ec->content.data = xmtp_arena_memdup(a, src->content.data, src->content.len)))
+    if (!(ec->content.data = xw_arena_memdup(a, src->content.data, src->content.len)))
         return XW_ENOMEM;
     *out = ec;
     return XW_OK;
@@ -332,16 +296,16 @@ int xmtp_ct_copy_ec(const xmtp_encoded_content *src, xmtp_arena *a, const xmtp_e
 
 int xmtp_content_decode(const xmtp_encoded_content *ec, xmtp_content **out, xw_errbuf *eb)
 {
-    xmtp_arena *a = xmtp_arena_new((size_t)XMTP_CONTENT_MAX_BYTES * 4);
-    xmtp_content *c = a ? xmtp_arena_alloc(a, sizeof *c) : NULL;
+    xw_arena *a = xw_arena_new(XMTP_CT_ARENA_BLOCK, (size_t)XMTP_CONTENT_MAX_BYTES * 4);
+    xmtp_content *c = a ? xw_arena_alloc(a, sizeof *c) : NULL;
     if (!c) {
-        xmtp_arena_free(a);
+        xw_arena_free(a);
         return xw_errf(eb, XW_ENOMEM, "out of memory decoding content");
     }
     c->arena_ = a;
     int rc = xmtp_ct_copy_ec(ec, a, &c->raw);
     if (rc) {
-        xmtp_arena_free(a);
+        xw_arena_free(a);
         return xw_errf(eb, rc, "out of memory decoding content");
     }
     c->fallback = c->raw->fallback;
@@ -356,7 +320,7 @@ int xmtp_content_decode(const xmtp_encoded_content *ec, xmtp_content **out, xw_e
                     char t[256];
                     xmtp_content_type_format(&ec->type, t, sizeof t);
                     xw_errctx(eb, rc, "%s content", t);
-                    xmtp_arena_free(a);
+                    xw_arena_free(a);
                     return rc;
                 }
                 break;
@@ -385,7 +349,7 @@ int xmtp_content_encode(const xmtp_content *c, xw_buf *out, xw_errbuf *eb)
             continue;
         if (c->kind == XMTP_CT_REACTION && (table[i].major == 1) != (c->u.reaction.legacy_json != 0))
             continue;
-        xmtp_arena *a = xmtp_arena_new((size_t)XMTP_CONTENT_MAX_BYTES * 4);
+        xw_arena *a = xw_arena_new(XMTP_CT_ARENA_BLOCK, (size_t)XMTP_CONTENT_MAX_BYTES * 4);
         if (!a)
             return xw_errf(eb, XW_ENOMEM, "out of memory encoding content");
         xmtp_encoded_content ec = {0};
@@ -395,7 +359,7 @@ int xmtp_content_encode(const xmtp_content *c, xw_buf *out, xw_errbuf *eb)
             rc = xmtp_ec_encode(&ec, out, eb);
         else
             xw_errctx(eb, rc, "encoding %s content", xmtp_content_kind_name(c->kind));
-        xmtp_arena_free(a);
+        xw_arena_free(a);
         return rc;
     }
     if (c->kind == XMTP_CT_UNKNOWN && c->raw)

@@ -20,14 +20,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/arena.h"
 #include "common/buf.h"
 #include "common/err.h"
 
 #define XMTP_CONTENT_MAX_BYTES (32u << 20) /* largest EncodedContent decoded */
 #define XMTP_CONTENT_MAX_PARAMS 64
 #define XMTP_CONTENT_MAX_ITEMS 1024 /* list items (attachments, calls, inboxes) per content */
-
-typedef struct xmtp_arena xmtp_arena;
 
 typedef struct {
     const char *authority_id;
@@ -54,7 +53,7 @@ typedef struct {
     int has_compression;
     int compression; /* 0 deflate, 1 gzip: carried, never applied (like libxmtp) */
     xmtp_bytes content;
-    xmtp_arena *arena_; /* owner of everything above when decoded; NULL when caller-built */
+    xw_arena *arena_; /* owner of everything above when decoded; NULL when caller-built */
 } xmtp_encoded_content;
 
 int xmtp_ec_decode(const uint8_t *data, size_t len, xmtp_encoded_content **out, xw_errbuf *eb);
@@ -217,7 +216,7 @@ typedef struct {
         xmtp_intent intent;
     } u;
     const xmtp_encoded_content *raw; /* decoded only: what it was decoded from */
-    xmtp_arena *arena_;
+    xw_arena *arena_;
 } xmtp_content;
 
 /* Decodes ec (not taken over; the result copies what it needs). */

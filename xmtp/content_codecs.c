@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common/codec.h"
+#include "common/utf8.h"
 #include "common/parse.h"
 #include "xmtp/content_int.h"
 
@@ -19,11 +20,11 @@ static int oom(xw_errbuf *eb) { return xw_errf(eb, XW_ENOMEM, "out of memory in 
 static int dup_text(xmtp_content *c, const uint8_t *p, size_t n, const char *what, const char **out,
                     xw_errbuf *eb)
 {
-    if (!xmtp_ct_utf8_ok(p, n))
+    if (!xw_utf8_valid(p, n))
         return xw_errf(eb, XW_EXMTP_CONTENT, "%s is not valid UTF-8", what);
     if (memchr(p, 0, n))
         return xw_errf(eb, XW_EXMTP_CONTENT, "%s contains a NUL character", what);
-    if (!(*out = xmtp_arena_strndup(c->arena_, (const char *)p, n)))
+    if (!(*out = xw_arena_strndup(c->arena_, (const char *)p, n)))
         return oom(eb);
     return XW_OK;
 }
@@ -38,7 +39,7 @@ static int dec_utf8_body(xmtp_content *c, const xmtp_encoded_content *ec, xw_err
     return dup_text(c, ec->content.data, ec->content.len, "text", &c->u.text, eb);
 }
 
-static int enc_utf8_body(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+static int enc_utf8_body(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     if (!c->u.text)
         return xw_errf(eb, XW_EINVAL, "text is missing");
@@ -53,7 +54,7 @@ int xmtp_ct_dec_text(xmtp_content *c, const xmtp_encoded_content *ec, xw_errbuf 
 {
     return dec_utf8_body(c, ec, eb);
 }
-int xmtp_ct_enc_text(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+int xmtp_ct_enc_text(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     return enc_utf8_body(c, ec, a, eb);
 }
@@ -61,7 +62,7 @@ int xmtp_ct_dec_markdown(xmtp_content *c, const xmtp_encoded_content *ec, xw_err
 {
     return dec_utf8_body(c, ec, eb);
 }
-int xmtp_ct_enc_markdown(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+int xmtp_ct_enc_markdown(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     return enc_utf8_body(c, ec, a, eb);
 }
@@ -86,7 +87,7 @@ int xmtp_ct_dec_reply(xmtp_content *c, const xmtp_encoded_content *ec, xw_errbuf
     return XW_OK;
 }
 
-int xmtp_ct_enc_reply(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+int xmtp_ct_enc_reply(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     const xmtp_reply *r = &c->u.reply;
     const xmtp_encoded_content *in = r->inner;
@@ -96,7 +97,7 @@ int xmtp_ct_enc_reply(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_aren
                        "a reply's content needs a complete content type (authority and type id)");
     if (!r->reference)
         return xw_errf(eb, XW_EINVAL, "a reply needs the id of the message it replies to");
-    char *t = xmtp_arena_alloc(a, 256);
+    char *t = xw_arena_alloc(a, 256);
     xw_buf body;
     xw_buf_init(&body, XMTP_CONTENT_MAX_BYTES);
     if (!t)
@@ -106,7 +107,7 @@ int xmtp_ct_enc_reply(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_aren
     int rc = xmtp_ec_encode(in, &body, eb);
     if (rc)
         return rc;
-    ec->content.data = xmtp_arena_memdup(a, body.data ? body.data : (const uint8_t *)"", body.len);
+    ec->content.data = xw_arena_memdup(a, body.data ? body.data : (const uint8_t *)"", body.len);
     ec->content.len = body.len;
     xw_buf_free(&body);
     if (!ec->content.data)
@@ -121,7 +122,7 @@ int xmtp_ct_enc_reply(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_aren
         if (xmtp_content_decode(in, &inner, NULL) == XW_OK) {
             if (inner->kind == XMTP_CT_TEXT) {
                 size_t n = strlen(inner->u.text) + 64;
-                char *q = xmtp_arena_alloc(a, n);
+                char *q = xw_arena_alloc(a, n);
                 if (q) {
                     snprintf(q, n, "Replied with \"%s\" to an earlier message", inner->u.text);
                     fb = q;
@@ -144,7 +145,7 @@ int xmtp_ct_dec_read_receipt(xmtp_content *c, const xmtp_encoded_content *ec, xw
     return XW_OK; /* the body carries nothing; libxmtp ignores it too */
 }
 
-int xmtp_ct_enc_read_receipt(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+int xmtp_ct_enc_read_receipt(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     (void)c;
     (void)a;
@@ -168,17 +169,17 @@ int xmtp_ct_dec_attachment(xmtp_content *c, const xmtp_encoded_content *ec, xw_e
     return XW_OK;
 }
 
-static const char *cant_display(xmtp_arena *a, const char *filename, const char *what)
+static const char *cant_display(xw_arena *a, const char *filename, const char *what)
 {
     size_t n = (filename ? strlen(filename) : 0) + strlen(what) + 64;
-    char *s = xmtp_arena_alloc(a, n);
+    char *s = xw_arena_alloc(a, n);
     if (s)
         snprintf(s, n, "Can't display %s. This app doesn't support %s.", filename ? filename : "this content",
                  what);
     return s;
 }
 
-int xmtp_ct_enc_attachment(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+int xmtp_ct_enc_attachment(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     const xmtp_attachment *at = &c->u.attachment;
     if (!at->mime_type)
@@ -209,7 +210,7 @@ static int hex_param(xmtp_content *c, const xmtp_encoded_content *ec, const char
         return xw_errf(eb, XW_EXMTP_CONTENT, "remote attachment \"%s\" parameter is not hex", key);
     }
     out->len = b.len;
-    out->data = xmtp_arena_memdup(c->arena_, b.data ? b.data : (const uint8_t *)"", b.len);
+    out->data = xw_arena_memdup(c->arena_, b.data ? b.data : (const uint8_t *)"", b.len);
     xw_buf_free(&b);
     return out->data ? XW_OK : oom(eb);
 }
@@ -239,22 +240,21 @@ int xmtp_ct_dec_remote_attachment(xmtp_content *c, const xmtp_encoded_content *e
     return XW_OK;
 }
 
-static const char *hex_in(xmtp_arena *a, xmtp_bytes b)
+static const char *hex_in(xw_arena *a, xmtp_bytes b)
 {
-    char *s = xmtp_arena_alloc(a, 2 * b.len + 1);
+    char *s = xw_arena_alloc(a, 2 * b.len + 1);
     if (s)
         xw_hex_encode(b.data ? b.data : (const uint8_t *)"", b.len, s);
     return s;
 }
 
-int xmtp_ct_enc_remote_attachment(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a,
-                                  xw_errbuf *eb)
+int xmtp_ct_enc_remote_attachment(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     const xmtp_remote_attachment *r = &c->u.remote_attachment;
     if (!r->url || !r->content_digest || !r->scheme)
         return xw_errf(eb, XW_EINVAL, "a remote attachment needs a URL, a content digest and a scheme");
     const char *secret = hex_in(a, r->secret), *salt = hex_in(a, r->salt), *nonce = hex_in(a, r->nonce);
-    char *len = xmtp_arena_alloc(a, 16);
+    char *len = xw_arena_alloc(a, 16);
     if (!secret || !salt || !nonce || !len)
         return oom(eb);
     snprintf(len, 16, "%u", r->content_length);

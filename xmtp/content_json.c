@@ -29,7 +29,7 @@ static int load(const xmtp_encoded_content *ec, json_t **out, xw_errbuf *eb)
 }
 
 /* Copies o[key] (a string) into the arena; NULL out when absent and !required. */
-static int jstr(xmtp_arena *a, json_t *o, const char *key, int required, const char **out, xw_errbuf *eb)
+static int jstr(xw_arena *a, json_t *o, const char *key, int required, const char **out, xw_errbuf *eb)
 {
     json_t *v = json_object_get(o, key);
     *out = NULL;
@@ -40,11 +40,11 @@ static int jstr(xmtp_arena *a, json_t *o, const char *key, int required, const c
     }
     if (!json_is_string(v))
         return xw_errf(eb, XW_EXMTP_CONTENT, "JSON field \"%s\" must be a string", key);
-    return (*out = xmtp_arena_strndup(a, json_string_value(v), json_string_length(v))) ? XW_OK : oom(eb);
+    return (*out = xw_arena_strndup(a, json_string_value(v), json_string_length(v))) ? XW_OK : oom(eb);
 }
 
 /* An object of string values as a key/value list. */
-static int jmap(xmtp_arena *a, json_t *o, const char *key, size_t *n, const xmtp_kv **out, xw_errbuf *eb)
+static int jmap(xw_arena *a, json_t *o, const char *key, size_t *n, const xmtp_kv **out, xw_errbuf *eb)
 {
     json_t *m = json_object_get(o, key);
     *n = 0;
@@ -54,7 +54,7 @@ static int jmap(xmtp_arena *a, json_t *o, const char *key, size_t *n, const xmtp
     if (!json_is_object(m) || json_object_size(m) > XMTP_CONTENT_MAX_PARAMS)
         return xw_errf(eb, XW_EXMTP_CONTENT, "JSON field \"%s\" must be an object of at most %d strings", key,
                        XMTP_CONTENT_MAX_PARAMS);
-    xmtp_kv *kv = xmtp_arena_array(a, json_object_size(m) + 1, sizeof *kv);
+    xmtp_kv *kv = xw_arena_array(a, json_object_size(m) + 1, sizeof *kv);
     if (!kv)
         return oom(eb);
     const char *k;
@@ -64,8 +64,8 @@ static int jmap(xmtp_arena *a, json_t *o, const char *key, size_t *n, const xmtp
     {
         if (!json_is_string(v))
             return xw_errf(eb, XW_EXMTP_CONTENT, "JSON field \"%s.%s\" must be a string", key, k);
-        if (!(kv[i].key = xmtp_arena_strdup(a, k)) ||
-            !(kv[i].value = xmtp_arena_strndup(a, json_string_value(v), json_string_length(v))))
+        if (!(kv[i].key = xw_arena_strdup(a, k)) ||
+            !(kv[i].value = xw_arena_strndup(a, json_string_value(v), json_string_length(v))))
             return oom(eb);
         i++;
     }
@@ -75,7 +75,7 @@ static int jmap(xmtp_arena *a, json_t *o, const char *key, size_t *n, const xmtp
 }
 
 /* Serialises j into the body (compact, insertion order, UTF-8 unescaped like serde). */
-static int set_json(xmtp_encoded_content *ec, xmtp_arena *a, json_t *j, xw_errbuf *eb)
+static int set_json(xmtp_encoded_content *ec, xw_arena *a, json_t *j, xw_errbuf *eb)
 {
     if (!j)
         return oom(eb);
@@ -84,7 +84,7 @@ static int set_json(xmtp_encoded_content *ec, xmtp_arena *a, json_t *j, xw_errbu
     if (!s)
         return xw_errf(eb, XW_EINVAL, "content cannot be written as JSON (invalid UTF-8 in a field?)");
     ec->content.len = strlen(s);
-    ec->content.data = (const uint8_t *)xmtp_arena_strdup(a, s);
+    ec->content.data = (const uint8_t *)xw_arena_strdup(a, s);
     free(s);
     return ec->content.data ? XW_OK : oom(eb);
 }
@@ -138,7 +138,7 @@ int xmtp_ct_dec_reaction_json(xmtp_content *c, const xmtp_encoded_content *ec, x
     return XW_OK;
 }
 
-int xmtp_ct_enc_reaction_json(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+int xmtp_ct_enc_reaction_json(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     const xmtp_reaction *r = &c->u.reaction;
     static const char *const actions[] = {"unknown", "added", "removed"};
@@ -170,12 +170,12 @@ int xmtp_ct_dec_transaction_reference(xmtp_content *c, const xmtp_encoded_conten
     if (rc)
         return rc;
     xmtp_transaction_reference *t = &c->u.transaction_reference;
-    xmtp_arena *a = c->arena_;
+    xw_arena *a = c->arena_;
     json_t *nid = json_object_get(j, "networkId");
     if (json_is_integer(nid)) { /* JavaScript clients may send a number */
         char num[32];
         snprintf(num, sizeof num, "%lld", (long long)json_integer_value(nid));
-        if (!(t->network_id = xmtp_arena_strdup(a, num)))
+        if (!(t->network_id = xw_arena_strdup(a, num)))
             rc = oom(eb);
     } else {
         rc = jstr(a, j, "networkId", 1, &t->network_id, eb);
@@ -203,7 +203,7 @@ int xmtp_ct_dec_transaction_reference(xmtp_content *c, const xmtp_encoded_conten
     return rc;
 }
 
-int xmtp_ct_enc_transaction_reference(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a,
+int xmtp_ct_enc_transaction_reference(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a,
                                       xw_errbuf *eb)
 {
     const xmtp_transaction_reference *t = &c->u.transaction_reference;
@@ -229,7 +229,7 @@ int xmtp_ct_enc_transaction_reference(const xmtp_content *c, xmtp_encoded_conten
     if (rc)
         return rc;
     size_t n = strlen(t->reference) + 100;
-    char *fb = xmtp_arena_alloc(a, n);
+    char *fb = xw_arena_alloc(a, n);
     if (!fb)
         return oom(eb);
     snprintf(fb, n,
@@ -245,7 +245,7 @@ typedef struct {
     const char *plural; /* "... of at most 50 calls" */
     const char *noun;   /* "call 3 is not an object" */
     size_t size;        /* sizeof one decoded item */
-    int (*item)(xmtp_arena *a, json_t *o, void *out, xw_errbuf *eb);
+    int (*item)(xw_arena *a, json_t *o, void *out, xw_errbuf *eb);
 } jobjects_kind;
 
 /*
@@ -253,13 +253,13 @@ typedef struct {
  * one zeroed spare item at the end. Stops at the first item that fails; *n and *out are set
  * once the array is allocated, even then.
  */
-static int jobjects(xmtp_arena *a, json_t *arr, const jobjects_kind *k, size_t *n, void **out, xw_errbuf *eb)
+static int jobjects(xw_arena *a, json_t *arr, const jobjects_kind *k, size_t *n, void **out, xw_errbuf *eb)
 {
     *out = NULL;
     if (!json_is_array(arr) || json_array_size(arr) > XMTP_CONTENT_MAX_ITEMS)
         return xw_errf(eb, XW_EXMTP_CONTENT, "\"%s\" must be an array of at most %d %s", k->key,
                        XMTP_CONTENT_MAX_ITEMS, k->plural);
-    uint8_t *items = xmtp_arena_array(a, json_array_size(arr) + 1, k->size);
+    uint8_t *items = xw_arena_array(a, json_array_size(arr) + 1, k->size);
     if (!items)
         return oom(eb);
     int rc = XW_OK;
@@ -277,7 +277,7 @@ static int jobjects(xmtp_arena *a, json_t *arr, const jobjects_kind *k, size_t *
 
 /* --- wallet send calls ----------------------------------------------------------------------------- */
 
-static int dec_call(xmtp_arena *a, json_t *o, void *out, xw_errbuf *eb)
+static int dec_call(xw_arena *a, json_t *o, void *out, xw_errbuf *eb)
 {
     xmtp_wallet_call *c = out;
     int rc;
@@ -294,7 +294,7 @@ int xmtp_ct_dec_wallet_send_calls(xmtp_content *c, const xmtp_encoded_content *e
     if (rc)
         return rc;
     xmtp_wallet_send_calls *w = &c->u.wallet_send_calls;
-    xmtp_arena *a = c->arena_;
+    xw_arena *a = c->arena_;
     json_t *calls = json_object_get(j, "calls");
     if ((rc = jstr(a, j, "version", 1, &w->version, eb)) ||
         (rc = jstr(a, j, "chainId", 1, &w->chain_id, eb)) || (rc = jstr(a, j, "from", 1, &w->from, eb)) ||
@@ -309,8 +309,7 @@ out:
     return rc;
 }
 
-int xmtp_ct_enc_wallet_send_calls(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a,
-                                  xw_errbuf *eb)
+int xmtp_ct_enc_wallet_send_calls(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     const xmtp_wallet_send_calls *w = &c->u.wallet_send_calls;
     if (!w->version || !w->chain_id || !w->from)
@@ -341,7 +340,7 @@ int xmtp_ct_enc_wallet_send_calls(const xmtp_content *c, xmtp_encoded_content *e
     if (rc)
         return rc;
     size_t n = ec->content.len + 40;
-    char *fb = xmtp_arena_alloc(a, n);
+    char *fb = xw_arena_alloc(a, n);
     if (!fb)
         return oom(eb);
     snprintf(fb, n, "[Transaction request generated]: %s", (const char *)ec->content.data);
@@ -351,7 +350,7 @@ int xmtp_ct_enc_wallet_send_calls(const xmtp_content *c, xmtp_encoded_content *e
 
 /* --- coinbase actions and intent --------------------------------------------------------------------- */
 
-static int dec_action(xmtp_arena *a, json_t *o, void *out, xw_errbuf *eb)
+static int dec_action(xw_arena *a, json_t *o, void *out, xw_errbuf *eb)
 {
     xmtp_action_item *it = out;
     int rc;
@@ -368,7 +367,7 @@ int xmtp_ct_dec_actions(xmtp_content *c, const xmtp_encoded_content *ec, xw_errb
     if (rc)
         return rc;
     xmtp_actions *x = &c->u.actions;
-    xmtp_arena *a = c->arena_;
+    xw_arena *a = c->arena_;
     json_t *arr = json_object_get(j, "actions");
     if ((rc = jstr(a, j, "id", 1, &x->id, eb)) || (rc = jstr(a, j, "description", 1, &x->description, eb)) ||
         (rc = jstr(a, j, "expiresAt", 0, &x->expires_at, eb)))
@@ -382,7 +381,7 @@ out:
     return rc;
 }
 
-int xmtp_ct_enc_actions(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+int xmtp_ct_enc_actions(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     const xmtp_actions *x = &c->u.actions;
     if (!x->id || !x->description)
@@ -412,7 +411,7 @@ int xmtp_ct_enc_actions(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_ar
         json_decref(j);
         return xw_errf(eb, XW_EINVAL, "actions need an id and a label for every item, all UTF-8");
     }
-    ec->fallback = xmtp_arena_strdup(a, (const char *)fb.data);
+    ec->fallback = xw_arena_strdup(a, (const char *)fb.data);
     xw_buf_free(&fb);
     if (!ec->fallback) {
         json_decref(j);
@@ -433,7 +432,7 @@ int xmtp_ct_dec_intent(xmtp_content *c, const xmtp_encoded_content *ec, xw_errbu
         json_t *m = json_object_get(j, "metadata");
         if (m && !json_is_null(m)) {
             char *s = json_dumps(m, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-            if (!s || !(x->metadata_json = xmtp_arena_strdup(c->arena_, s)))
+            if (!s || !(x->metadata_json = xw_arena_strdup(c->arena_, s)))
                 rc = oom(eb);
             free(s);
         }
@@ -442,7 +441,7 @@ int xmtp_ct_dec_intent(xmtp_content *c, const xmtp_encoded_content *ec, xw_errbu
     return rc;
 }
 
-int xmtp_ct_enc_intent(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+int xmtp_ct_enc_intent(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     const xmtp_intent *x = &c->u.intent;
     if (!x->id || !x->action_id)
@@ -464,7 +463,7 @@ int xmtp_ct_enc_intent(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_are
         return xw_errf(eb, XW_EINVAL, "intent fields must be UTF-8 and metadata a JSON object");
     }
     size_t n = strlen(x->action_id) + 32;
-    char *fb = xmtp_arena_alloc(a, n);
+    char *fb = xw_arena_alloc(a, n);
     if (!fb) {
         json_decref(j);
         return oom(eb);

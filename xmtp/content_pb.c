@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "gen/xmtp/mls/message_contents/content_types/delete_message.pb-c.h"
 #include "gen/xmtp/mls/message_contents/content_types/leave_request.pb-c.h"
 #include "gen/xmtp/mls/message_contents/content_types/multi_remote_attachment.pb-c.h"
@@ -18,11 +19,11 @@
 static int oom(xw_errbuf *eb) { return xw_errf(eb, XW_ENOMEM, "out of memory in a content codec"); }
 
 /* Copies a protobuf string into the arena after checking it. */
-static int str(xmtp_arena *a, const char *s, const char *what, const char **out, xw_errbuf *eb)
+static int str(xw_arena *a, const char *s, const char *what, const char **out, xw_errbuf *eb)
 {
-    if (!xmtp_ct_utf8_ok((const uint8_t *)s, strlen(s)))
+    if (!xw_utf8_valid(s, strlen(s)))
         return xw_errf(eb, XW_EXMTP_CONTENT, "%s is not valid UTF-8", what);
-    return (*out = xmtp_arena_strdup(a, s)) ? XW_OK : oom(eb);
+    return (*out = xw_arena_strdup(a, s)) ? XW_OK : oom(eb);
 }
 
 static int body(const ProtobufCMessageDescriptor *d, const xmtp_encoded_content *ec, ProtobufCMessage **m,
@@ -32,7 +33,7 @@ static int body(const ProtobufCMessageDescriptor *d, const xmtp_encoded_content 
     return rc == XW_ENOMEM ? rc : rc ? XW_EXMTP_CONTENT : XW_OK;
 }
 
-static int set_body(xmtp_encoded_content *ec, xmtp_arena *a, const ProtobufCMessage *m, xw_errbuf *eb)
+static int set_body(xmtp_encoded_content *ec, xw_arena *a, const ProtobufCMessage *m, xw_errbuf *eb)
 {
     xw_buf b;
     xw_buf_init(&b, XMTP_CONTENT_MAX_BYTES);
@@ -40,17 +41,17 @@ static int set_body(xmtp_encoded_content *ec, xmtp_arena *a, const ProtobufCMess
     if (rc)
         return rc;
     ec->content.len = b.len;
-    ec->content.data = xmtp_arena_memdup(a, b.data ? b.data : (const uint8_t *)"", b.len);
+    ec->content.data = xw_arena_memdup(a, b.data ? b.data : (const uint8_t *)"", b.len);
     xw_buf_free(&b);
     return ec->content.data ? XW_OK : oom(eb);
 }
 
 /* --- reaction ---------------------------------------------------------------------------------- */
 
-static const char *reaction_fallback(xmtp_arena *a, int removed, const char *content)
+static const char *reaction_fallback(xw_arena *a, int removed, const char *content)
 {
     size_t n = strlen(content) + 64;
-    char *s = xmtp_arena_alloc(a, n);
+    char *s = xw_arena_alloc(a, n);
     if (s)
         snprintf(s, n, "%s \"%s\" %s an earlier message", removed ? "Removed" : "Reacted with", content,
                  removed ? "from" : "to");
@@ -77,7 +78,7 @@ int xmtp_ct_dec_reaction(xmtp_content *c, const xmtp_encoded_content *ec, xw_err
     return rc;
 }
 
-int xmtp_ct_enc_reaction(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+int xmtp_ct_enc_reaction(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     const xmtp_reaction *r = &c->u.reaction;
     if (!r->reference || !r->content)
@@ -98,7 +99,7 @@ int xmtp_ct_enc_reaction(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_a
                                                                                                  : oom(eb);
 }
 
-const char *xmtp_ct_reaction_fallback_(xmtp_arena *a, int removed, const char *content)
+const char *xmtp_ct_reaction_fallback_(xw_arena *a, int removed, const char *content)
 {
     return reaction_fallback(a, removed, content);
 }
@@ -119,7 +120,7 @@ int xmtp_ct_dec_multi_remote_attachment(xmtp_content *c, const xmtp_encoded_cont
                      XMTP_CONTENT_MAX_ITEMS);
         goto out;
     }
-    if (!(items = xmtp_arena_array(c->arena_, m->n_attachments + 1, sizeof *items))) {
+    if (!(items = xw_arena_array(c->arena_, m->n_attachments + 1, sizeof *items))) {
         rc = oom(eb);
         goto out;
     }
@@ -133,9 +134,9 @@ int xmtp_ct_dec_multi_remote_attachment(xmtp_content *c, const xmtp_encoded_cont
         r->secret.len = p->secret.len;
         r->salt.len = p->salt.len;
         r->nonce.len = p->nonce.len;
-        if (!(r->secret.data = xmtp_arena_memdup(c->arena_, p->secret.data, p->secret.len)) ||
-            !(r->salt.data = xmtp_arena_memdup(c->arena_, p->salt.data, p->salt.len)) ||
-            !(r->nonce.data = xmtp_arena_memdup(c->arena_, p->nonce.data, p->nonce.len))) {
+        if (!(r->secret.data = xw_arena_memdup(c->arena_, p->secret.data, p->secret.len)) ||
+            !(r->salt.data = xw_arena_memdup(c->arena_, p->salt.data, p->salt.len)) ||
+            !(r->nonce.data = xw_arena_memdup(c->arena_, p->nonce.data, p->nonce.len))) {
             rc = oom(eb);
             break;
         }
@@ -157,16 +158,16 @@ out:
     return rc;
 }
 
-int xmtp_ct_enc_multi_remote_attachment(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a,
+int xmtp_ct_enc_multi_remote_attachment(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a,
                                         xw_errbuf *eb)
 {
     const xmtp_multi_remote_attachment *in = &c->u.multi_remote_attachment;
     if (in->n > XMTP_CONTENT_MAX_ITEMS)
         return xw_errf(eb, XW_EINVAL, "at most %d attachments", XMTP_CONTENT_MAX_ITEMS);
     Xmtp__Mls__MessageContents__ContentTypes__RemoteAttachmentInfo *infos =
-        xmtp_arena_array(a, in->n + 1, sizeof *infos);
+        xw_arena_array(a, in->n + 1, sizeof *infos);
     Xmtp__Mls__MessageContents__ContentTypes__RemoteAttachmentInfo **ptrs =
-        xmtp_arena_array(a, in->n + 1, sizeof *ptrs);
+        xw_arena_array(a, in->n + 1, sizeof *ptrs);
     if (!infos || !ptrs)
         return oom(eb);
     for (size_t i = 0; i < in->n; i++) {
@@ -211,12 +212,12 @@ int xmtp_ct_enc_multi_remote_attachment(const xmtp_content *c, xmtp_encoded_cont
 
 typedef Xmtp__Mls__MessageContents__GroupUpdated__Inbox PbInbox;
 
-static int dec_inboxes(xmtp_arena *a, PbInbox **in, size_t n, xmtp_inbox_list *out, xw_errbuf *eb)
+static int dec_inboxes(xw_arena *a, PbInbox **in, size_t n, xmtp_inbox_list *out, xw_errbuf *eb)
 {
     if (n > XMTP_CONTENT_MAX_ITEMS)
         return xw_errf(eb, XW_EXMTP_CONTENT, "%zu inboxes in one list, more than %d", n,
                        XMTP_CONTENT_MAX_ITEMS);
-    const char **ids = xmtp_arena_array(a, n + 1, sizeof *ids);
+    const char **ids = xw_arena_array(a, n + 1, sizeof *ids);
     if (!ids)
         return oom(eb);
     for (size_t i = 0; i < n; i++) {
@@ -236,7 +237,7 @@ int xmtp_ct_dec_group_updated(xmtp_content *c, const xmtp_encoded_content *ec, x
     if (rc)
         return xw_errctx(eb, rc, "body is not a GroupUpdated protobuf");
     xmtp_group_updated *g = &c->u.group_updated;
-    xmtp_arena *a = c->arena_;
+    xw_arena *a = c->arena_;
     if ((rc = str(a, m->initiated_by_inbox_id, "initiator", &g->initiated_by_inbox_id, eb)) ||
         (rc = dec_inboxes(a, m->added_inboxes, m->n_added_inboxes, &g->added, eb)) ||
         (rc = dec_inboxes(a, m->removed_inboxes, m->n_removed_inboxes, &g->removed, eb)) ||
@@ -252,7 +253,7 @@ int xmtp_ct_dec_group_updated(xmtp_content *c, const xmtp_encoded_content *ec, x
         rc = xw_errf(eb, XW_EXMTP_CONTENT, "too many metadata changes (%zu)", m->n_metadata_field_changes);
         goto out;
     }
-    xmtp_metadata_change *ch = xmtp_arena_array(a, m->n_metadata_field_changes + 1, sizeof *ch);
+    xmtp_metadata_change *ch = xw_arena_array(a, m->n_metadata_field_changes + 1, sizeof *ch);
     if (!ch) {
         rc = oom(eb);
         goto out;
@@ -272,10 +273,10 @@ out:
     return rc;
 }
 
-static int enc_inboxes(xmtp_arena *a, const xmtp_inbox_list *l, size_t *n, PbInbox ***out)
+static int enc_inboxes(xw_arena *a, const xmtp_inbox_list *l, size_t *n, PbInbox ***out)
 {
-    PbInbox *v = xmtp_arena_array(a, l->n + 1, sizeof *v);
-    PbInbox **p = xmtp_arena_array(a, l->n + 1, sizeof *p);
+    PbInbox *v = xw_arena_array(a, l->n + 1, sizeof *v);
+    PbInbox **p = xw_arena_array(a, l->n + 1, sizeof *p);
     if (!v || !p)
         return XW_ENOMEM;
     for (size_t i = 0; i < l->n; i++) {
@@ -288,7 +289,7 @@ static int enc_inboxes(xmtp_arena *a, const xmtp_inbox_list *l, size_t *n, PbInb
     return XW_OK;
 }
 
-int xmtp_ct_enc_group_updated(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+int xmtp_ct_enc_group_updated(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     const xmtp_group_updated *g = &c->u.group_updated;
     Xmtp__Mls__MessageContents__GroupUpdated m = XMTP__MLS__MESSAGE_CONTENTS__GROUP_UPDATED__INIT;
@@ -304,9 +305,9 @@ int xmtp_ct_enc_group_updated(const xmtp_content *c, xmtp_encoded_content *ec, x
                     &m.removed_super_admin_inboxes))
         return oom(eb);
     Xmtp__Mls__MessageContents__GroupUpdated__MetadataFieldChange *ch =
-        xmtp_arena_array(a, g->n_metadata_changes + 1, sizeof *ch);
+        xw_arena_array(a, g->n_metadata_changes + 1, sizeof *ch);
     Xmtp__Mls__MessageContents__GroupUpdated__MetadataFieldChange **chp =
-        xmtp_arena_array(a, g->n_metadata_changes + 1, sizeof *chp);
+        xw_arena_array(a, g->n_metadata_changes + 1, sizeof *chp);
     if (!ch || !chp)
         return oom(eb);
     /* protobuf-c does not pack a present optional string whose pointer is the field's default
@@ -348,14 +349,14 @@ int xmtp_ct_dec_leave_request(xmtp_content *c, const xmtp_encoded_content *ec, x
         c->u.leave_request.has_note = 1;
         c->u.leave_request.note.len = m->authenticated_note.len;
         if (!(c->u.leave_request.note.data =
-                  xmtp_arena_memdup(c->arena_, m->authenticated_note.data, m->authenticated_note.len)))
+                  xw_arena_memdup(c->arena_, m->authenticated_note.data, m->authenticated_note.len)))
             rc = oom(eb);
     }
     xw_pb_free(&m->base);
     return rc;
 }
 
-int xmtp_ct_enc_leave_request(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+int xmtp_ct_enc_leave_request(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     Xmtp__Mls__MessageContents__ContentTypes__LeaveRequest m =
         XMTP__MLS__MESSAGE_CONTENTS__CONTENT_TYPES__LEAVE_REQUEST__INIT;
@@ -380,7 +381,7 @@ int xmtp_ct_dec_delete_message(xmtp_content *c, const xmtp_encoded_content *ec, 
     return rc;
 }
 
-int xmtp_ct_enc_delete_message(const xmtp_content *c, xmtp_encoded_content *ec, xmtp_arena *a, xw_errbuf *eb)
+int xmtp_ct_enc_delete_message(const xmtp_content *c, xmtp_encoded_content *ec, xw_arena *a, xw_errbuf *eb)
 {
     if (!c->u.delete_message.message_id)
         return xw_errf(eb, XW_EINVAL, "deleteMessage needs the id of the message to delete");

@@ -86,17 +86,21 @@ async function compareText(step, text) {
   check(`${step}: C signature text equals libxmtp's`, r.text === text, { c: r.text, libxmtp: text });
 }
 
+// Has `acct` sign req's text, publishes it with `apply`, and checks C against libxmtp.
+async function signAndCompare(step, req, acct, apply, client) {
+  const text = await req.signatureText();
+  await req.addEcdsaSignature(await sign(acct, text));
+  await apply(req);
+  await compareText(step, text);
+  await compare(step, client);
+}
+
 let step = 'start';
 try {
   step = '1';
   // 1. libxmtp registers the inbox (CreateInbox + installation A)
   const A = await b.createClient(node.url, null, false, null, inboxId, ident1, ...opts(1n));
-  let req = await A.createInboxSignatureRequest();
-  let text = await req.signatureText();
-  await req.addEcdsaSignature(await sign(w1, text));
-  await A.registerIdentity(req);
-  await compareText('register', text);
-  await compare('register', A);
+  await signAndCompare('register', await A.createInboxSignatureRequest(), w1, (r) => A.registerIdentity(r), A);
 
   // libxmtp's installation key signs (public context); C verifies with the installation id
   const t = 'hello from libxmtp';
@@ -108,12 +112,7 @@ try {
 
   step = '2';
   // 2. libxmtp links wallet 2 (installation A signs as the existing member, wallet 2 as the new one)
-  req = await A.addIdentifierSignatureRequest({ identifier: a2, identifierKind: 0 });
-  text = await req.signatureText();
-  await req.addEcdsaSignature(await sign(w2, text));
-  await A.applySignatureRequest(req);
-  await compareText('link wallet 2', text);
-  await compare('link wallet 2', A);
+  await signAndCompare('link wallet 2', await A.addIdentifierSignatureRequest({ identifier: a2, identifierKind: 0 }), w2, (r) => A.applySignatureRequest(r), A);
 
   step = '3';
   // 3. C adds an installation, signed by wallet 2 (a member that is not the recovery address)
@@ -131,12 +130,7 @@ try {
   step = '4';
   // 4. a second libxmtp installation B joins the inbox
   const B = await b.createClient(node.url, null, false, null, inboxId, ident1, ...opts(1n));
-  req = await B.createInboxSignatureRequest();
-  text = await req.signatureText();
-  await req.addEcdsaSignature(await sign(w1, text));
-  await B.registerIdentity(req);
-  await compareText('installation B', text);
-  await compare('installation B', A);
+  await signAndCompare('installation B', await B.createInboxSignatureRequest(), w1, (r) => B.registerIdentity(r), A);
 
   step = '5';
   // 5. C revokes its installation with the recovery address (wallet 1)
@@ -150,21 +144,11 @@ try {
 
   step = '6';
   // 6. libxmtp revokes installation B
-  req = await A.revokeInstallationsSignatureRequest([B.installationIdBytes()]);
-  text = await req.signatureText();
-  await req.addEcdsaSignature(await sign(w1, text));
-  await A.applySignatureRequest(req);
-  await compareText('revoke B', text);
-  await compare('revoke B', A);
+  await signAndCompare('revoke B', await A.revokeInstallationsSignatureRequest([B.installationIdBytes()]), w1, (r) => A.applySignatureRequest(r), A);
 
   step = '7';
   // 7. libxmtp changes the recovery address to wallet 2
-  req = await A.changeRecoveryIdentifierSignatureRequest({ identifier: a2, identifierKind: 0 });
-  text = await req.signatureText();
-  await req.addEcdsaSignature(await sign(w1, text));
-  await A.applySignatureRequest(req);
-  await compareText('change recovery', text);
-  await compare('change recovery', A);
+  await signAndCompare('change recovery', await A.changeRecoveryIdentifierSignatureRequest({ identifier: a2, identifierKind: 0 }), w1, (r) => A.applySignatureRequest(r), A);
 
   step = '8';
   // 8. replaying a libxmtp update is refused by C

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/parse.h"
 #include "proto/pb.h"
+#include "gen/xmtp/mls/api/v1/mls.pb-c.h"
 
 static void die(const char *what)
 {
@@ -65,6 +66,25 @@ void tn_stop(test_node *tn)
     node_server_free(tn->srv);
     node_ctx_fini(&tn->ctx);
     node_store_close(tn->ctx.store);
+}
+
+void tn_db_path(char *tmpl)
+{
+    int fd = mkstemp(tmpl);
+    if (fd < 0)
+        die("mkstemp failed");
+    close(fd);
+    unlink(tmpl);
+}
+
+void tn_db_remove(const char *path)
+{
+    char side[600];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
 }
 
 static void put_vlen(xw_buf *b, size_t n)
@@ -190,6 +210,76 @@ void tn_grpc_body(xw_buf *out, const uint8_t *msg, size_t len)
     xw_buf_append(out, h, 5);
     if (len)
         xw_buf_append(out, msg, len);
+}
+
+/* Packs m into out, replacing what it held. */
+static void pack_into(xw_buf *out, const ProtobufCMessage *m)
+{
+    xw_buf_reset(out);
+    uint8_t *p = xw_buf_extend(out, protobuf_c_message_get_packed_size(m));
+    if (!p)
+        die("a request does not fit its buffer");
+    protobuf_c_message_pack(m, p);
+}
+
+void tn_pack_send(xw_buf *out, const xw_buf *msgs, size_t n, int should_push)
+{
+    Xmtp__Mls__Api__V1__GroupMessageInput *in = xw_calloc(n, sizeof *in);
+    Xmtp__Mls__Api__V1__GroupMessageInput__V1 *v1 = xw_calloc(n, sizeof *v1);
+    Xmtp__Mls__Api__V1__GroupMessageInput **pin = xw_calloc(n, sizeof *pin);
+    if (n && (!in || !v1 || !pin))
+        die("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        xmtp__mls__api__v1__group_message_input__init(&in[i]);
+        xmtp__mls__api__v1__group_message_input__v1__init(&v1[i]);
+        v1[i].data = (ProtobufCBinaryData){msgs[i].len, msgs[i].data};
+        v1[i].should_push = should_push;
+        in[i].version_case = XMTP__MLS__API__V1__GROUP_MESSAGE_INPUT__VERSION_V1;
+        in[i].v1 = &v1[i];
+        pin[i] = &in[i];
+    }
+    Xmtp__Mls__Api__V1__SendGroupMessagesRequest req = XMTP__MLS__API__V1__SEND_GROUP_MESSAGES_REQUEST__INIT;
+    req.n_messages = n;
+    req.messages = pin;
+    pack_into(out, &req.base);
+    xw_free(in);
+    xw_free(v1);
+    xw_free(pin);
+}
+
+void tn_pack_query(xw_buf *out, const uint8_t *gid, int direction, uint32_t limit, uint64_t cursor)
+{
+    Xmtp__Mls__Api__V1__QueryGroupMessagesRequest q = XMTP__MLS__API__V1__QUERY_GROUP_MESSAGES_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__PagingInfo pi = XMTP__MLS__API__V1__PAGING_INFO__INIT;
+    q.group_id = (ProtobufCBinaryData){16, (uint8_t *)gid};
+    if (direction >= 0) {
+        pi.direction = direction;
+        pi.limit = limit;
+        pi.id_cursor = cursor;
+        q.paging_info = &pi;
+    }
+    pack_into(out, &q.base);
+}
+
+void tn_pack_subscribe(xw_buf *out, const uint8_t *const *gids, size_t n, uint64_t cursor)
+{
+    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter *f = xw_calloc(n, sizeof *f);
+    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter **pf = xw_calloc(n, sizeof *pf);
+    if (n && (!f || !pf))
+        die("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        xmtp__mls__api__v1__subscribe_group_messages_request__filter__init(&f[i]);
+        f[i].group_id = (ProtobufCBinaryData){16, (uint8_t *)gids[i]};
+        f[i].id_cursor = cursor;
+        pf[i] = &f[i];
+    }
+    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req =
+        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
+    req.n_filters = n;
+    req.filters = pf;
+    pack_into(out, &req.base);
+    xw_free(f);
+    xw_free(pf);
 }
 
 /* --- raw client ----------------------------------------------------------------------------- */

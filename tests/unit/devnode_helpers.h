@@ -32,6 +32,12 @@ void tn_start(test_node *tn, const char *db, size_t max_msg, size_t max_call_buf
 /* Stops it (SIGTERM path) and frees everything. */
 void tn_stop(test_node *tn);
 
+/* A fresh database path from a mkstemp template ("/tmp/devnode-x-XXXXXX", rewritten in place);
+ * nothing exists there yet. */
+void tn_db_path(char *tmpl);
+/* Removes the database at path with its -wal and -shm files. */
+void tn_db_remove(const char *path);
+
 /* An MLS PrivateMessage (wire format 2) for group `gid` with the given content type and
  * payload bytes. */
 void tn_mls_private(xw_buf *out, const uint8_t *gid, size_t gidlen, uint8_t content_type,
@@ -77,5 +83,14 @@ int raw_streams_closed(rawc *r);
 
 /* Body = gRPC prefix + message. */
 void tn_grpc_body(xw_buf *out, const uint8_t *msg, size_t len);
+
+/* --- MlsApi requests, packed into out (replacing what it held; the message alone, without
+ * the gRPC prefix). Group ids are 16 bytes. --- */
+/* SendGroupMessages with msgs[0..n) as V1 inputs. */
+void tn_pack_send(xw_buf *out, const xw_buf *msgs, size_t n, int should_push);
+/* QueryGroupMessages for gid; direction < 0 sends no paging info (the node's defaults). */
+void tn_pack_query(xw_buf *out, const uint8_t *gid, int direction, uint32_t limit, uint64_t cursor);
+/* SubscribeGroupMessages with a filter for each of gids[0..n), each from cursor. */
+void tn_pack_subscribe(xw_buf *out, const uint8_t *const *gids, size_t n, uint64_t cursor);
 
 #endif

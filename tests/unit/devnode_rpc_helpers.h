@@ -19,6 +19,10 @@ extern const uint8_t GID_A[16];
 extern const uint8_t GID_B[16];
 
 int call(test_node *tn, const char *method, const ProtobufCMessage *req, xw_buf *resp, xmtp_api_status *st);
+/* Calls method with req, asserts that it succeeds, and returns the response unpacked as a
+ * message of type d (free it with its __free_unpacked(m, NULL)). */
+void *call_ok(test_node *tn, const char *method, const ProtobufCMessage *req,
+              const ProtobufCMessageDescriptor *d);
 int send_msgs(test_node *tn, const xw_buf *msgs, size_t n, xmtp_api_status *st);
 int send_one(test_node *tn, const uint8_t *gid, uint8_t ct, const char *payload, xmtp_api_status *st);
 /* dir < 0: no paging info. Asserts the call succeeds and the response parses. */

@@ -31,6 +31,24 @@ pl_event sample_event(void)
     return ev;
 }
 
+pl_outbox *outbox_with_writer(const char *path, pl_outbox_writer **w)
+{
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob;
+    assert_int_equal(pl_outbox_open(path, &ob, &eb), XW_OK);
+    assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), w, &eb), XW_OK);
+    return ob;
+}
+
+void assert_outbox_counts(pl_outbox *ob, int64_t pending, int64_t failed)
+{
+    xw_errbuf eb = {{0}};
+    int64_t p, f;
+    assert_int_equal(pl_outbox_counts(ob, &p, &f, &eb), XW_OK);
+    assert_int_equal(p, pending);
+    assert_int_equal(f, failed);
+}
+
 void fill(sqlite3 *db, pl_outbox_writer *w, int from, int to, int ngroups)
 {
     assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);

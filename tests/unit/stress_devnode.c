@@ -68,38 +68,25 @@ static void *publisher(void *arg)
     for (int b = 0; b < BATCHES; b++) {
         uint8_t gid[16];
         gid_of((p + b) % GROUPS, gid);
-        xw_buf msgs[BATCH];
-        Xmtp__Mls__Api__V1__GroupMessageInput in[BATCH], *pin[BATCH];
-        Xmtp__Mls__Api__V1__GroupMessageInput__V1 v1[BATCH];
+        xw_buf msgs[BATCH], req;
         for (int i = 0; i < BATCH; i++) {
             char payload[48];
             snprintf(payload, sizeof payload, "p%d-b%d-m%d", p, b, i);
             xw_buf_init(&msgs[i], 1024);
             tn_mls_private(&msgs[i], gid, 16, 1, payload);
-            xmtp__mls__api__v1__group_message_input__init(&in[i]);
-            xmtp__mls__api__v1__group_message_input__v1__init(&v1[i]);
-            v1[i].data = (ProtobufCBinaryData){msgs[i].len, msgs[i].data};
-            in[i].version_case = XMTP__MLS__API__V1__GROUP_MESSAGE_INPUT__VERSION_V1;
-            in[i].v1 = &v1[i];
-            pin[i] = &in[i];
         }
-        Xmtp__Mls__Api__V1__SendGroupMessagesRequest req =
-            XMTP__MLS__API__V1__SEND_GROUP_MESSAGES_REQUEST__INIT;
-        req.messages = pin;
-        req.n_messages = BATCH;
-        size_t n = xmtp__mls__api__v1__send_group_messages_request__get_packed_size(&req);
-        uint8_t *buf = xw_malloc(n);
-        xmtp__mls__api__v1__send_group_messages_request__pack(&req, buf);
+        xw_buf_init(&req, 1 << 20);
+        tn_pack_send(&req, msgs, BATCH, 0);
         xw_buf resp;
         xw_buf_init(&resp, 1 << 16);
         xmtp_api_status st;
         xw_errbuf eb = {{0}};
         atomic_fetch_add(&checks, 1);
-        if (xmtp_api_unary(api, MLS "SendGroupMessages", buf, n, &resp, &st, &eb) != XW_OK)
+        if (xmtp_api_unary(api, MLS "SendGroupMessages", req.data, req.len, &resp, &st, &eb) != XW_OK)
             FAIL("publisher %d batch %d: %s (status %d)", p, b, eb.msg, st.code);
         atomic_fetch_add(&published, 1);
         xw_buf_free(&resp);
-        xw_free(buf);
+        xw_buf_free(&req);
         for (int i = 0; i < BATCH; i++)
             xw_buf_free(&msgs[i]);
     }
@@ -117,21 +104,16 @@ static void *querier(void *arg)
     while (!atomic_load(&publishing_done) || pages < 20) {
         uint8_t gid[16];
         gid_of((q + pages) % GROUPS, gid);
-        Xmtp__Mls__Api__V1__QueryGroupMessagesRequest req =
-            XMTP__MLS__API__V1__QUERY_GROUP_MESSAGES_REQUEST__INIT;
-        Xmtp__Mls__Api__V1__PagingInfo pi = XMTP__MLS__API__V1__PAGING_INFO__INIT;
-        pi.direction = (pages & 1) ? 1 : 2; /* ascending, descending */
-        pi.limit = 25;
-        req.group_id = (ProtobufCBinaryData){16, gid};
-        req.paging_info = &pi;
-        uint8_t buf[128];
-        size_t n = xmtp__mls__api__v1__query_group_messages_request__pack(&req, buf);
+        int direction = (pages & 1) ? 1 : 2; /* ascending, descending */
+        xw_buf req;
+        xw_buf_init(&req, 1024);
+        tn_pack_query(&req, gid, direction, 25, 0);
         xw_buf resp;
         xw_buf_init(&resp, 1 << 20);
         xmtp_api_status st;
         xw_errbuf eb = {{0}};
         atomic_fetch_add(&checks, 1);
-        if (xmtp_api_unary(api, MLS "QueryGroupMessages", buf, n, &resp, &st, &eb) != XW_OK) {
+        if (xmtp_api_unary(api, MLS "QueryGroupMessages", req.data, req.len, &resp, &st, &eb) != XW_OK) {
             FAIL("querier %d: %s", q, eb.msg);
         } else {
             Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = NULL;
@@ -142,7 +124,7 @@ static void *querier(void *arg)
             } else {
                 for (size_t i = 1; i < r->n_messages; i++) {
                     uint64_t a = r->messages[i - 1]->v1->id, b = r->messages[i]->v1->id;
-                    if (pi.direction == 1 ? a >= b : a <= b)
+                    if (direction == 1 ? a >= b : a <= b)
                         FAIL("querier %d: page out of order (%llu then %llu)", q, (unsigned long long)a,
                              (unsigned long long)b);
                 }
@@ -150,6 +132,7 @@ static void *querier(void *arg)
             }
         }
         xw_buf_free(&resp);
+        xw_buf_free(&req);
         pages++;
     }
     xmtp_api_free(api);
@@ -204,24 +187,19 @@ static void *subscriber(void *arg)
     xmtp_api *api = client();
     if (!api)
         return NULL;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req =
-        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter f[GROUPS], *pf[GROUPS];
     uint8_t gids[GROUPS][16];
-    for (int g = 0; g < GROUPS; g++) {
-        gid_of(g, gids[g]);
-        xmtp__mls__api__v1__subscribe_group_messages_request__filter__init(&f[g]);
-        f[g].group_id = (ProtobufCBinaryData){16, gids[g]};
-        f[g].id_cursor = 0; /* from the beginning: replay whatever is stored, then live */
-        pf[g] = &f[g];
+    const uint8_t *g[GROUPS];
+    for (int i = 0; i < GROUPS; i++) {
+        gid_of(i, gids[i]);
+        g[i] = gids[i];
     }
-    req.filters = pf;
-    req.n_filters = GROUPS;
-    uint8_t buf[512];
-    size_t n = xmtp__mls__api__v1__subscribe_group_messages_request__pack(&req, buf);
+    xw_buf req;
+    xw_buf_init(&req, 4096);
+    tn_pack_subscribe(&req, g, GROUPS, 0); /* from the beginning: replay whatever is stored, then live */
     xmtp_api_stream_opts so = {.on_message = on_msg, .on_open = on_open, .ctx = s, .cancel = &s->cancel};
     xw_errbuf eb = {{0}};
-    s->rc = xmtp_api_stream(api, MLS "SubscribeGroupMessages", buf, n, &so, &s->st, &eb);
+    s->rc = xmtp_api_stream(api, MLS "SubscribeGroupMessages", req.data, req.len, &so, &s->st, &eb);
+    xw_buf_free(&req);
     if (s->rc != XW_ECLOSED)
         FAIL("subscriber %d ended with %d: %s", s->idx, s->rc, eb.msg);
     xmtp_api_free(api);

@@ -1,24 +1,31 @@
 /*
  * Tests for common/: error table, allocation wrapper and its failure hook, bounded buffers,
- * hex and base64, logger (text, JSON lines, structured fields), clocks.
+ * hex and base64, logger (text, JSON lines, structured fields), clocks, UTF-8 validation,
+ * arena, gRPC status names, the SQLite error mapping.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/arena.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/err.h"
+#include "common/grpc_status.h"
 #include "common/log.h"
+#include "common/sqlite_err.h"
+#include "common/utf8.h"
 
 static void test_err_table(void **state)
 {
@@ -131,6 +138,22 @@ static void test_alloc_sticky_and_count(void **state)
     xw_free(q);
     /* overflowing calloc is refused, not attempted */
     assert_null(xw_calloc(SIZE_MAX / 2, 4));
+    /* xw_grow: the same array while there is room, then twice the room */
+    size_t cap = 0;
+    int *v = xw_grow(NULL, 0, &cap, 3, sizeof *v);
+    assert_non_null(v);
+    assert_int_equal(cap, 3);
+    assert_ptr_equal(xw_grow(v, 2, &cap, 3, sizeof *v), v);
+    v = xw_grow(v, 3, &cap, 3, sizeof *v);
+    assert_non_null(v);
+    assert_int_equal(cap, 6);
+    xw_alloc_fail_at(1, 0);
+    assert_null(xw_grow(v, 6, &cap, 3, sizeof *v)); /* v is still ours, cap unchanged */
+    xw_alloc_fail_at(0, 0);
+    assert_int_equal(cap, 6);
+    size_t huge = SIZE_MAX / 4;
+    assert_null(xw_grow(v, huge, &huge, 3, sizeof *v)); /* overflow refused, not attempted */
+    xw_free(v);
     uint8_t secret[16];
     memset(secret, 0xAA, sizeof secret);
     xw_wipe(secret, sizeof secret);
@@ -409,6 +432,173 @@ static void test_clock(void **state)
     xw_clock_manual_set(m, 7);
     assert_int_equal(xw_clock_now_ns(m), 7);
     xw_clock_free(m);
+
+    int64_t cpu = xw_clock_thread_cpu_ns();
+    assert_true(cpu > 0 && xw_clock_thread_cpu_ns() >= cpu);
+    /* a timed wait on xw_cond_init_monotonic's variable ends at xw_deadline_after_ms's
+     * deadline, not before: both are on CLOCK_MONOTONIC */
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cv;
+    assert_int_equal(xw_cond_init_monotonic(&cv), 0);
+    struct timespec until;
+    xw_deadline_after_ms(&until, 2);
+    int64_t deadline = (int64_t)until.tv_sec * XW_NS_PER_SEC + until.tv_nsec;
+    pthread_mutex_lock(&mu);
+    int rc;
+    while ((rc = pthread_cond_timedwait(&cv, &mu, &until)) == 0) /* spurious wake-ups */
+        ;
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(rc, ETIMEDOUT);
+    assert_true(xw_clock_mono_ns(real) >= deadline);
+    pthread_cond_destroy(&cv);
+    a = xw_clock_mono_ms(real);
+    xw_sleep_ms(1);
+    assert_true(xw_clock_mono_ms(real) >= a + 1);
+}
+
+/* The oracle for test_utf8: decode the code point the obvious way and reject what RFC 3629
+ * forbids. Returns the sequence's length, or 0 when s[0..n) does not start with one. */
+static size_t utf8_oracle_one(const uint8_t *s, size_t n)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] >> 5 == 6 ? 2 : s[0] >> 4 == 14 ? 3 : s[0] >> 3 == 30 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    uint32_t cp = len == 1 ? s[0] : s[0] & (0x7fu >> len);
+    for (size_t k = 1; k < len; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[k] & 0x3f);
+    }
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+static size_t utf8_oracle(const uint8_t *s, size_t n)
+{
+    size_t i = 0, len;
+    while (i < n && (len = utf8_oracle_one(s + i, n - i)) != 0)
+        i += len;
+    return i;
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t n, bad;
+    } cases[] = {
+        {"", 0, 0},
+        {"plain ascii", 11, 11},
+        {"caf\xc3\xa9", 5, 5},
+        {"\xe2\x82\xac \xf0\x9f\x98\x80", 8, 8}, /* euro sign, emoji */
+        {"\xf4\x8f\xbf\xbf", 4, 4},              /* U+10FFFF, the last code point */
+        {"a\0b", 3, 3},                          /* NUL is a character */
+        {"ab\xc0\x80", 4, 2},                    /* overlong NUL */
+        {"\xe0\x80\xaf", 3, 0},                  /* overlong '/' */
+        {"\xf0\x8f\xbf\xbf", 4, 0},              /* overlong U+FFFF */
+        {"x\xed\xa0\x80", 4, 1},                 /* surrogate U+D800 */
+        {"\xf4\x90\x80\x80", 4, 0},              /* U+110000 */
+        {"\xf5\x80\x80\x80", 4, 0},              /* lead byte past F4 */
+        {"ok\x80", 3, 2},                        /* stray continuation byte */
+        {"\xe2\x82", 2, 0},                      /* cut short */
+        {"\xc3\xa9\xc3(", 4, 2},                 /* continuation missing */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const uint8_t *s = (const uint8_t *)cases[i].s;
+        assert_int_equal(xw_utf8_bad_at(s, cases[i].n), cases[i].bad);
+        assert_int_equal(xw_utf8_valid(s, cases[i].n), cases[i].bad == cases[i].n);
+    }
+    /* every string of three bytes and the four-byte ones behind each lead, against the oracle */
+    uint8_t b[4] = {0, 0, 0, 0x80};
+    for (uint32_t v = 0; v < 1u << 24; v++) {
+        b[0] = (uint8_t)(v >> 16), b[1] = (uint8_t)(v >> 8), b[2] = (uint8_t)v;
+        assert_true(xw_utf8_bad_at(b, 3) == utf8_oracle(b, 3));
+        if (b[0] >= 0xf0 && b[2] >= 0x80 && b[2] < 0x82)
+            assert_true(xw_utf8_bad_at(b, 4) == utf8_oracle(b, 4));
+    }
+}
+
+static void test_arena(void **state)
+{
+    (void)state;
+    int64_t live = xw_alloc_live();
+    xw_arena a;
+    xw_arena_init(&a, 64, 200);
+    uint8_t *p = xw_arena_alloc(&a, 3), *q = xw_arena_alloc(&a, 5);
+    assert_non_null(p);
+    assert_non_null(q);
+    assert_int_equal((uintptr_t)q % 8, 0);
+    assert_ptr_equal(q, p + 8); /* one block, requests rounded up to 8 */
+    assert_int_equal(xw_alloc_live(), live + 1);
+    memset(q, 0xff, 5);
+    /* a request over the block size gets its own block, behind the head: the head's free
+     * tail still serves the next small request */
+    uint8_t *big = xw_arena_alloc(&a, 100);
+    assert_non_null(big);
+    assert_int_equal(xw_alloc_live(), live + 2);
+    assert_ptr_equal(xw_arena_alloc(&a, 8), q + 8);
+    /* the maximum: 8 + 8 + 104 + 8 = 128 of 200 handed out */
+    assert_null(xw_arena_alloc(&a, 73));
+    assert_non_null(xw_arena_alloc(&a, 72));
+    assert_null(xw_arena_alloc(&a, 1));
+    assert_null(xw_arena_array(&a, SIZE_MAX / 2, 4)); /* overflow refused, not attempted */
+    /* reset keeps the newest block and hands out zeroed memory from its start again */
+    xw_arena_reset(&a);
+    assert_int_equal(a.total, 0);
+    uint8_t *r = xw_arena_alloc(&a, 16);
+    assert_non_null(r);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(r[i], 0);
+    xw_arena_release(&a);
+    assert_int_equal(xw_alloc_live(), live);
+    assert_int_equal(a.block, 64); /* still initialised: usable again */
+
+    xw_arena *h = xw_arena_new(0, XW_ARENA_UNBOUNDED);
+    assert_non_null(h);
+    assert_string_equal(xw_arena_strdup(h, "arena"), "arena");
+    assert_string_equal(xw_arena_strndup(h, "arena", 3), "are");
+    assert_non_null(xw_arena_memdup(h, "", 0)); /* a valid pointer even for nothing */
+    assert_memory_equal(xw_arena_memdup(h, "\1\2\3", 3), "\1\2\3", 3);
+    assert_null(xw_arena_alloc(h, SIZE_MAX - 3));
+    xw_alloc_fail_at(1, 0); /* the next block cannot be had */
+    assert_null(xw_arena_alloc(h, XW_ARENA_BLOCK_DEFAULT));
+    xw_alloc_fail_at(0, 0);
+    xw_arena_free(h);
+    xw_arena_free(NULL);
+    assert_int_equal(xw_alloc_live(), live);
+}
+
+static void test_grpc_status(void **state)
+{
+    (void)state;
+    assert_int_equal(XW_GRPC_OK, 0);
+    assert_int_equal(XW_GRPC_UNAVAILABLE, 14);
+    assert_int_equal(XW_GRPC_UNAUTHENTICATED, 16);
+    assert_string_equal(xw_grpc_code_name(XW_GRPC_OK), "OK");
+    assert_string_equal(xw_grpc_code_name(5), "NOT_FOUND");
+    assert_string_equal(xw_grpc_code_name(16), "UNAUTHENTICATED");
+    assert_string_equal(xw_grpc_code_name(17), "UNKNOWN_CODE");
+    assert_string_equal(xw_grpc_code_name(-1), "UNKNOWN_CODE");
+}
+
+static void test_sqlite_err(void **state)
+{
+    (void)state;
+    assert_int_equal(xw_sqlite_err(SQLITE_BUSY), XW_EBUSY);
+    assert_int_equal(xw_sqlite_err(SQLITE_LOCKED_SHAREDCACHE), XW_EBUSY); /* extended codes too */
+    assert_int_equal(xw_sqlite_err(SQLITE_IOERR_FSYNC), XW_EIO);
+    assert_int_equal(xw_sqlite_err(SQLITE_FULL), XW_EIO);
+    assert_int_equal(xw_sqlite_err(SQLITE_CORRUPT), XW_ECORRUPT);
+    assert_int_equal(xw_sqlite_err(SQLITE_CORRUPT_INDEX), XW_ECORRUPT);
+    assert_int_equal(xw_sqlite_err(SQLITE_NOTADB), XW_ECORRUPT);
+    assert_int_equal(xw_sqlite_err(SQLITE_CONSTRAINT), XW_EDB);
+    assert_true(xw_err_is_retriable(xw_sqlite_err(SQLITE_BUSY)));
+    assert_true(xw_err_is_retriable(xw_sqlite_err(SQLITE_IOERR)));
+    assert_true(xw_err_is_fatal(xw_sqlite_err(SQLITE_CORRUPT)));
+    assert_false(xw_err_is_retriable(xw_sqlite_err(SQLITE_NOTADB)));
 }
 
 int main(void)
@@ -424,6 +614,10 @@ int main(void)
         cmocka_unit_test(test_log),
         cmocka_unit_test(test_log_fields),
         cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_grpc_status),
+        cmocka_unit_test(test_sqlite_err),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,7 +127,7 @@ static void test_group_messages_paging_dedupe_commit(void **state)
     nq.n_group_ids = 0;
     xw_buf_reset(&resp);
     assert_int_equal(call(&tn, MLS "GetNewestGroupMessage", &nq.base, &resp, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     xw_buf_free(&resp);
     tn_stop(&tn);
 }
@@ -161,7 +161,7 @@ static void test_commit_log(void **state)
     bp.requests = pe;
     bp.n_requests = 11; /* more than 10 */
     assert_int_equal(call(&tn, MLS "BatchPublishCommitLog", &bp.base, &resp, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     bp.n_requests = 10;
     assert_int_equal(call(&tn, MLS "BatchPublishCommitLog", &bp.base, &resp, &st), XW_OK);
 
@@ -194,7 +194,7 @@ static void test_commit_log(void **state)
     pi.direction = XMTP__MLS__API__V1__SORT_DIRECTION__SORT_DIRECTION_DESCENDING;
     xw_buf_reset(&resp);
     assert_int_equal(call(&tn, MLS "BatchQueryCommitLog", &bq.base, &resp, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     xw_buf_free(&resp);
     tn_stop(&tn);
 }
@@ -235,13 +235,13 @@ static void test_key_packages(void **state)
     xw_buf_append(&bad, kp_b.data, kp_b.len);
     bad.data[40] ^= 1;
     assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "signature"));
     /* truncated */
     xw_buf_reset(&bad);
     xw_buf_append(&bad, kp_b.data, kp_b.len - 10);
     assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     /* a credential that is not an MlsCredential with a hex inbox id */
     xw_buf_reset(&bad);
     uint8_t pk3[32], sk3[64];
@@ -258,18 +258,18 @@ static void test_key_packages(void **state)
     xw_buf_reset(&bad);
     tn_key_package_with(&bad, inbox, pk4, sk4, &o);
     assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "differ"));
     xw_buf_reset(&bad);
     static const uint8_t mls_kp_prefix[] = {0, 1, 0, 5};
     xw_buf_append(&bad, mls_kp_prefix, sizeof mls_kp_prefix);
     xw_buf_append(&bad, kp_b.data, kp_b.len);
     assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     xw_buf_reset(&bad);
     tn_key_package_with(&bad, "", pk4, sk4, &(tn_kp_opts){0});
     assert_int_equal(upload_kp(&tn, &bad, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "no inbox id"));
     xw_buf_reset(&bad);
     tn_key_package_with(&bad, inbox, pk4, sk4, &(tn_kp_opts){.not_after = 2000, .bare_caps = 1});
@@ -377,7 +377,7 @@ static void test_welcomes(void **state)
     req.messages = &pin[2];
     req.n_messages = 1;
     assert_int_equal(call(&tn, MLS "SendWelcomeMessages", &req.base, &resp, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     /* V1 without hpke key (not symmetric) is refused */
     v1[0].hpke_public_key.len = 0;
     req.messages = &pin[0];
@@ -484,16 +484,8 @@ static Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *get_updates(test_nod
     r.sequence_id = after;
     req.requests = pr;
     req.n_requests = 1;
-    xw_buf resp;
-    xw_buf_init(&resp, 1 << 20);
-    xmtp_api_status st;
-    assert_int_equal(call(tn, IDA "GetIdentityUpdates", &req.base, &resp, &st), XW_OK);
-    Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *out = NULL;
-    xw_pb_decode_as(&xmtp__identity__api__v1__get_identity_updates_response__descriptor, resp.data, resp.len,
-                    SIZE_MAX, &out, NULL);
-    assert_non_null(out);
-    xw_buf_free(&resp);
-    return out;
+    return call_ok(tn, IDA "GetIdentityUpdates", &req.base,
+                   &xmtp__identity__api__v1__get_identity_updates_response__descriptor);
 }
 
 static int lookup(test_node *tn, const char *address, char *inbox_out)
@@ -506,21 +498,14 @@ static int lookup(test_node *tn, const char *address, char *inbox_out)
     r.identifier_kind = 1;
     req.requests = pr;
     req.n_requests = 1;
-    xw_buf resp;
-    xw_buf_init(&resp, 1 << 20);
-    xmtp_api_status st;
-    assert_int_equal(call(tn, IDA "GetInboxIds", &req.base, &resp, &st), XW_OK);
-    Xmtp__Identity__Api__V1__GetInboxIdsResponse *out = NULL;
-    xw_pb_decode_as(&xmtp__identity__api__v1__get_inbox_ids_response__descriptor, resp.data, resp.len,
-                    SIZE_MAX, &out, NULL);
-    assert_non_null(out);
+    Xmtp__Identity__Api__V1__GetInboxIdsResponse *out = call_ok(
+        tn, IDA "GetInboxIds", &req.base, &xmtp__identity__api__v1__get_inbox_ids_response__descriptor);
     assert_int_equal(out->n_responses, 1);
     assert_string_equal(out->responses[0]->identifier, address);
     int found = out->responses[0]->_inbox_id_case != 0;
     if (found)
         snprintf(inbox_out, 65, "%s", out->responses[0]->inbox_id);
-    xw_pb_free(&out->base);
-    xw_buf_free(&resp);
+    xmtp__identity__api__v1__get_inbox_ids_response__free_unpacked(out, NULL);
     return found;
 }
 
@@ -542,7 +527,7 @@ static void test_identity_updates_validated(void **state)
 
     /* an inbox must be created before anything is added to it */
     assert_int_equal(publish(&tn, &add, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     char inbox[65];
     assert_false(lookup(&tn, f.addr_text, inbox));
 
@@ -551,7 +536,7 @@ static void test_identity_updates_validated(void **state)
     assert_string_equal(inbox, f.inbox);
     /* replaying the registration is refused */
     assert_int_equal(publish(&tn, &reg, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "refused"));
     assert_int_equal(publish(&tn, &add, &st), XW_OK);
 
@@ -559,7 +544,7 @@ static void test_identity_updates_validated(void **state)
     ident_update(&g, 1, &bad);
     bad.data[bad.len - 70] ^= 0x01;
     assert_int_equal(publish(&tn, &bad, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_false(lookup(&tn, g.addr_text, inbox));
     Xmtp__Identity__Api__V1__GetIdentityUpdatesResponse *r = get_updates(&tn, g.inbox, 0);
     assert_int_equal(r->n_responses, 1);
@@ -619,10 +604,7 @@ static void test_inbox_update_limit(void **state)
 {
     (void)state;
     char path[] = "/tmp/devnode-limit-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
+    tn_db_path(path);
     ident_fx f;
     ident_fx_init(&f);
     /* an inbox that already has 256 updates (written straight into the store) */
@@ -643,17 +625,83 @@ static void test_inbox_update_limit(void **state)
     ident_update(&f, 0, &add);
     xmtp_api_status st;
     assert_int_equal(publish(&tn, &add, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "256"));
     xw_buf_free(&add);
     ident_fx_free(&f);
     tn_stop(&tn);
-    char wal[600];
-    unlink(path);
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    unlink(wal);
+    tn_db_remove(path);
+}
+
+/* --- a damaged store ------------------------------------------------------------------------- */
+
+/* Writes n bytes of 0xa5 over path from off. */
+static void overwrite(const char *path, long off, size_t n)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, off, SEEK_SET), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(fputc(0xa5, f), 0xa5);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int count_row(void *ctx, const node_group_msg *m)
+{
+    (void)m;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* A damaged database is fatal, not retriable (SQLite's CORRUPT and NOTADB are XW_ECORRUPT):
+ * retrying cannot mend the file, and a node that kept retrying would hide the damage. */
+static void test_store_corruption_is_fatal(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/devnode-corrupt-XXXXXX";
+    tn_db_path(path);
+    node_store *store;
+    xw_errbuf eb;
+    assert_int_equal(node_store_open(path, &store, &eb), XW_OK);
+    assert_int_equal(node_store_begin(store, NULL), XW_OK);
+    uint8_t data[1000] = {0};
+    for (int i = 0; i < 64; i++) { /* 64 KB of rows: pages well past the first */
+        data[0] = (uint8_t)i;
+        node_group_msg m = {
+            .group_id = (const uint8_t *)"g", .group_id_len = 1, .data = data, .data_len = sizeof data};
+        assert_int_equal(node_store_group_msg_add(store, &m, NULL), XW_OK);
+    }
+    assert_int_equal(node_store_commit(store, NULL), XW_OK);
+    node_store_close(store); /* the last connection checkpoints: everything is in the main file */
+
+    /* the pages behind the schema page damaged: opening works, reading the rows does not */
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t hdr[100];
+    assert_int_equal(fread(hdr, 1, sizeof hdr, f), sizeof hdr);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    fclose(f);
+    long page = hdr[16] << 8 | hdr[17];
+    assert_true(page >= 512 && size > 8 * page);
+    overwrite(path, page, (size_t)(size - page));
+    assert_int_equal(node_store_open(path, &store, &eb), XW_OK);
+    int rows = 0;
+    int rc = node_store_group_msgs(store, (const uint8_t *)"g", 1, 1, 0, 100, count_row, &rows, &eb);
+    assert_int_equal(rc, XW_ECORRUPT);
+    assert_false(xw_err_is_retriable(rc));
+    assert_true(xw_err_is_fatal(rc));
+    assert_non_null(strstr(eb.msg, "query group messages"));
+    node_store_close(store);
+
+    /* the header damaged: not a database any more, refused at open */
+    overwrite(path, 0, 100);
+    store = NULL;
+    rc = node_store_open(path, &store, &eb);
+    assert_int_equal(rc, XW_ECORRUPT);
+    assert_true(xw_err_is_fatal(rc));
+    assert_null(store);
+    tn_db_remove(path);
 }
 
 /* --- persistence ------------------------------------------------------------------------------ */
@@ -662,10 +710,7 @@ static void test_restart_keeps_everything(void **state)
 {
     (void)state;
     char path[] = "/tmp/devnode-test-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
+    tn_db_path(path);
     test_node tn;
     xmtp_api_status st;
     tn_start(&tn, path, 0, 0);
@@ -681,12 +726,7 @@ static void test_restart_keeps_everything(void **state)
     assert_true(r->messages[1]->v1->id > r->messages[0]->v1->id);
     xw_pb_free(&r->base);
     tn_stop(&tn);
-    char wal[600];
-    unlink(path);
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    unlink(wal);
+    tn_db_remove(path);
 }
 
 int main(void)
@@ -701,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_restart_keeps_everything),
         cmocka_unit_test(test_identity_updates_validated),
         cmocka_unit_test(test_inbox_update_limit),
+        cmocka_unit_test(test_store_corruption_is_fatal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

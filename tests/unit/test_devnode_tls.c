@@ -185,22 +185,12 @@ static int publish(xmtp_api *a, const char *p, xw_buf *out, xmtp_api_status *st,
 {
     xw_buf_init(out, 1 << 16);
     tn_mls_private(out, GID, sizeof GID, 1, p);
-    Xmtp__Mls__Api__V1__GroupMessageInput__V1 v1 = XMTP__MLS__API__V1__GROUP_MESSAGE_INPUT__V1__INIT;
-    Xmtp__Mls__Api__V1__GroupMessageInput in = XMTP__MLS__API__V1__GROUP_MESSAGE_INPUT__INIT;
-    Xmtp__Mls__Api__V1__GroupMessageInput *pin = &in;
-    v1.data.data = out->data;
-    v1.data.len = out->len;
-    in.version_case = XMTP__MLS__API__V1__GROUP_MESSAGE_INPUT__VERSION_V1;
-    in.v1 = &v1;
-    Xmtp__Mls__Api__V1__SendGroupMessagesRequest req = XMTP__MLS__API__V1__SEND_GROUP_MESSAGES_REQUEST__INIT;
-    req.n_messages = 1;
-    req.messages = &pin;
-    uint8_t buf[1024];
-    assert_true(xmtp__mls__api__v1__send_group_messages_request__get_packed_size(&req) <= sizeof buf);
-    size_t n = xmtp__mls__api__v1__send_group_messages_request__pack(&req, buf);
-    xw_buf resp;
+    xw_buf req, resp;
+    xw_buf_init(&req, 1024);
+    tn_pack_send(&req, out, 1, 0);
     xw_buf_init(&resp, 1 << 16);
-    int rc = xmtp_api_unary(a, MLS "SendGroupMessages", buf, n, &resp, st, eb);
+    int rc = xmtp_api_unary(a, MLS "SendGroupMessages", req.data, req.len, &resp, st, eb);
+    xw_buf_free(&req);
     xw_buf_free(&resp);
     return rc;
 }
@@ -234,19 +224,14 @@ static void on_open(void *c) { atomic_store(&((sub_ctx *)c)->opened, 1); }
 static void *sub_thread(void *p)
 {
     sub_ctx *s = p;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req =
-        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter f =
-        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__FILTER__INIT;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter *pf = &f;
-    f.group_id = (ProtobufCBinaryData){sizeof GID, (uint8_t *)GID};
-    req.filters = &pf;
-    req.n_filters = 1;
-    uint8_t buf[128];
-    size_t n = xmtp__mls__api__v1__subscribe_group_messages_request__pack(&req, buf);
+    const uint8_t *g = GID;
+    xw_buf req;
+    xw_buf_init(&req, 1024);
+    tn_pack_subscribe(&req, &g, 1, 0);
     xmtp_api_stream_opts so = {.on_message = on_msg, .on_open = on_open, .ctx = s, .cancel = &s->cancel};
     xw_errbuf eb = {{0}};
-    s->rc = xmtp_api_stream(s->api, MLS "SubscribeGroupMessages", buf, n, &so, &s->st, &eb);
+    s->rc = xmtp_api_stream(s->api, MLS "SubscribeGroupMessages", req.data, req.len, &so, &s->st, &eb);
+    xw_buf_free(&req);
     return NULL;
 }
 
@@ -269,21 +254,17 @@ static void test_unary_and_stream_over_tls(void **state)
     xw_errbuf eb = {{0}};
     xw_buf m1, m2, m3;
     assert_int_equal(publish(a, "tls-one", &m1, &st, &eb), XW_OK);
-    assert_int_equal(st.code, XMTP_GRPC_OK);
+    assert_int_equal(st.code, XW_GRPC_OK);
     assert_int_equal(st.http_status, 200);
     assert_int_equal(publish(a, "tls-two", &m2, &st, &eb), XW_OK);
 
     /* unary query: both messages, ascending, byte for byte */
-    Xmtp__Mls__Api__V1__QueryGroupMessagesRequest q = XMTP__MLS__API__V1__QUERY_GROUP_MESSAGES_REQUEST__INIT;
-    Xmtp__Mls__Api__V1__PagingInfo pi = XMTP__MLS__API__V1__PAGING_INFO__INIT;
-    q.group_id = (ProtobufCBinaryData){sizeof GID, (uint8_t *)GID};
-    pi.direction = XMTP__MLS__API__V1__SORT_DIRECTION__SORT_DIRECTION_ASCENDING;
-    q.paging_info = &pi;
-    uint8_t qb[128];
-    size_t qn = xmtp__mls__api__v1__query_group_messages_request__pack(&q, qb);
-    xw_buf resp;
+    xw_buf q, resp;
+    xw_buf_init(&q, 1024);
+    tn_pack_query(&q, GID, XMTP__MLS__API__V1__SORT_DIRECTION__SORT_DIRECTION_ASCENDING, 0, 0);
     xw_buf_init(&resp, 1 << 20);
-    assert_int_equal(xmtp_api_unary(a, MLS "QueryGroupMessages", qb, qn, &resp, &st, &eb), XW_OK);
+    assert_int_equal(xmtp_api_unary(a, MLS "QueryGroupMessages", q.data, q.len, &resp, &st, &eb), XW_OK);
+    xw_buf_free(&q);
     Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = NULL;
     xw_pb_decode_as(&xmtp__mls__api__v1__query_group_messages_response__descriptor, resp.data, resp.len,
                     SIZE_MAX, &r, NULL);

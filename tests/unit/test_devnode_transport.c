@@ -56,7 +56,7 @@ static void test_bad_requests_change_nothing(void **state)
     const uint8_t welcome_wf[] = {0, 1, 0, 3, 0, 0};
     xw_buf_append(&m[1], welcome_wf, sizeof welcome_wf);
     assert_int_equal(send_msgs(&tn, m, 2, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "message 1"));
     assert_non_null(strstr(st.message, "wire format 3"));
     Xmtp__Mls__Api__V1__QueryGroupMessagesResponse *r = query(&tn, GID_A, -1, 0, 0);
@@ -65,34 +65,34 @@ static void test_bad_requests_change_nothing(void **state)
     /* truncated MLS message */
     xw_buf_truncate(&m[0], m[0].len - 3);
     assert_int_equal(send_msgs(&tn, m, 1, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_true(strstr(st.message, "ends early") || strstr(st.message, "remain"));
     xw_buf_free(&m[0]);
     xw_buf_free(&m[1]);
     /* empty batch */
     assert_int_equal(send_msgs(&tn, NULL, 0, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
 
     /* bytes that are not the request protobuf */
     const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01};
     assert_int_equal(xmtp_api_unary(tn.api, MLS "QueryGroupMessages", junk, sizeof junk, &resp, &st, &eb),
                      XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "QueryGroupMessagesRequest"));
     /* a string with a NUL ("a\0b" would read as "a" in C): refused, naming the field */
     const uint8_t nul_ident[] = {0x0a, 0x05, 0x0a, 0x03, 'a', 0x00, 'b'};
     assert_int_equal(xmtp_api_unary(tn.api, "/xmtp.identity.api.v1.IdentityApi/GetInboxIds", nul_ident,
                                     sizeof nul_ident, &resp, &st, &eb),
                      XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "identifier has a NUL byte"));
 
     /* unknown methods and services */
     assert_int_equal(xmtp_api_unary(tn.api, MLS "Subscribe", NULL, 0, &resp, &st, &eb), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_UNIMPLEMENTED);
+    assert_int_equal(st.code, XW_GRPC_UNIMPLEMENTED);
     assert_int_equal(
         xmtp_api_unary(tn.api, "/xmtp.message_api.v1.MessageApi/Query", NULL, 0, &resp, &st, &eb), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_UNIMPLEMENTED);
+    assert_int_equal(st.code, XW_GRPC_UNIMPLEMENTED);
 
     /* commit log batch limits */
     Xmtp__Mls__Api__V1__BatchQueryCommitLogRequest bq =
@@ -105,7 +105,7 @@ static void test_bad_requests_change_nothing(void **state)
     bq.requests = qs;
     bq.n_requests = 21;
     assert_int_equal(call(&tn, MLS "BatchQueryCommitLog", &bq.base, &resp, &st), XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(st.code, XW_GRPC_INVALID_ARGUMENT);
     bq.n_requests = 20;
     xw_buf_reset(&resp);
     assert_int_equal(call(&tn, MLS "BatchQueryCommitLog", &bq.base, &resp, &st), XW_OK);
@@ -151,25 +151,17 @@ static void on_open(void *c) { atomic_store(&((sub_ctx *)c)->opened, 1); }
 static void *sub_thread(void *p)
 {
     sub_ctx *s = p;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req =
-        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter f[2];
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter *pf[2] = {&f[0], &f[1]};
-    xmtp__mls__api__v1__subscribe_group_messages_request__filter__init(&f[0]);
-    xmtp__mls__api__v1__subscribe_group_messages_request__filter__init(&f[1]);
-    f[0].group_id = (ProtobufCBinaryData){16, (uint8_t *)GID_A};
-    f[0].id_cursor = s->cursor;
-    f[1] = f[0]; /* a duplicate filter must not duplicate messages */
-    req.filters = pf;
-    req.n_filters = 2;
-    uint8_t buf[256];
-    size_t n = xmtp__mls__api__v1__subscribe_group_messages_request__pack(&req, buf);
+    const uint8_t *g[2] = {GID_A, GID_A}; /* a duplicate filter must not duplicate messages */
+    xw_buf req;
+    xw_buf_init(&req, 1024);
+    tn_pack_subscribe(&req, g, 2, s->cursor);
     xmtp_api_stream_opts so = {.on_message = on_msg, .on_open = on_open, .ctx = s, .cancel = &s->cancel};
     xw_errbuf eb = {{0}};
     xmtp_api *api;
     xmtp_api_opts ao = {.url = s->tn->url};
     xmtp_api_new(&ao, &api, &eb);
-    s->rc = xmtp_api_stream(api, MLS "SubscribeGroupMessages", buf, n, &so, &s->st, &eb);
+    s->rc = xmtp_api_stream(api, MLS "SubscribeGroupMessages", req.data, req.len, &so, &s->st, &eb);
+    xw_buf_free(&req);
     if (getenv("TN_DEBUG"))
         fprintf(stderr, "stream ended: %s\n", eb.msg);
     xmtp_api_free(api);
@@ -236,7 +228,7 @@ static void test_subscribe_ends_unavailable_on_shutdown(void **state)
     node_server_stop(tn.srv);
     pthread_join(th, NULL);
     assert_int_equal(s.rc, XW_EGRPC);
-    assert_int_equal(s.st.code, XMTP_GRPC_UNAVAILABLE);
+    assert_int_equal(s.st.code, XW_GRPC_UNAVAILABLE);
     pthread_join(tn.thread, NULL);
     node_server_free(tn.srv);
     node_ctx_fini(&tn.ctx);
@@ -251,19 +243,13 @@ static void test_slow_subscriber_aborted_others_served(void **state)
     xmtp_api_status st;
     /* a subscriber that grants no flow-control window: it cannot receive any DATA */
     rawc *slow = raw_connect(tn.port, 0);
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req =
-        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter f =
-        XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__FILTER__INIT;
-    Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter *pf[1] = {&f};
-    f.group_id = (ProtobufCBinaryData){16, (uint8_t *)GID_A};
-    req.filters = pf;
-    req.n_filters = 1;
-    uint8_t pb[128];
-    size_t pn = xmtp__mls__api__v1__subscribe_group_messages_request__pack(&req, pb);
-    xw_buf body;
+    const uint8_t *g = GID_A;
+    xw_buf req, body;
+    xw_buf_init(&req, 1024);
+    tn_pack_subscribe(&req, &g, 1, 0);
     xw_buf_init(&body, 1 << 20);
-    tn_grpc_body(&body, pb, pn);
+    tn_grpc_body(&body, req.data, req.len);
+    xw_buf_free(&req);
     int32_t sid = raw_request(slow, MLS "SubscribeGroupMessages", NULL, body.data, body.len);
     raw_run(slow, sid, 200);
     assert_int_equal(raw_http_status(slow), 200);
@@ -282,7 +268,7 @@ static void test_slow_subscriber_aborted_others_served(void **state)
     assert_true(node_subs_count(tn.ctx.group_subs) >= 1);
     raw_close(gone);
     assert_true(raw_run(slow, sid, 3000));
-    assert_int_equal(raw_grpc_status(slow), XMTP_GRPC_ABORTED);
+    assert_int_equal(raw_grpc_status(slow), XW_GRPC_ABORTED);
     assert_non_null(strstr(raw_grpc_message(slow), "fast enough"));
     for (int i = 0; i < 100 && node_subs_count(tn.ctx.group_subs) > 0; i++)
         usleep(10000);
@@ -343,38 +329,38 @@ static void test_grpc_framing_and_http2_errors(void **state)
     tn_grpc_body(&body, big, sizeof big);
     int32_t sid = raw_request(r, MLS "QueryGroupMessages", NULL, body.data, body.len);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_RESOURCE_EXHAUSTED);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_RESOURCE_EXHAUSTED);
     assert_non_null(strstr(raw_grpc_message(r), "2048"));
 
     /* compressed flag */
     const uint8_t compressed[] = {1, 0, 0, 0, 2, 0x0a, 0x00};
     sid = raw_request(r, MLS "QueryGroupMessages", NULL, compressed, sizeof compressed);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_UNIMPLEMENTED);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_UNIMPLEMENTED);
 
     /* the body ends inside the message */
     const uint8_t cut[] = {0, 0, 0, 0, 9, 0x0a, 0x01};
     sid = raw_request(r, MLS "QueryGroupMessages", NULL, cut, sizeof cut);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(raw_grpc_message(r), "ends inside"));
 
     /* two messages for a unary call */
     const uint8_t two[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     sid = raw_request(r, MLS "QueryGroupMessages", NULL, two, sizeof two);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_INVALID_ARGUMENT);
 
     /* no body at all */
     sid = raw_request(r, MLS "QueryGroupMessages", NULL, NULL, 0);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_INVALID_ARGUMENT);
 
     /* a subscription whose request is not a protobuf: refused before any stream starts */
     const uint8_t junk_sub[] = {0, 0, 0, 0, 3, 0x0a, 0x7f, 0x01};
     sid = raw_request(r, MLS "SubscribeWelcomeMessages", NULL, junk_sub, sizeof junk_sub);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_INVALID_ARGUMENT);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_INVALID_ARGUMENT);
     assert_non_null(strstr(raw_grpc_message(r), "SubscribeWelcomeMessagesRequest"));
     assert_int_equal(node_subs_count(tn.ctx.welcome_subs), 0);
 
@@ -406,14 +392,14 @@ static void test_grpc_framing_and_http2_errors(void **state)
 
     /* the node still serves the first connection */
     xw_buf_reset(&body);
-    Xmtp__Mls__Api__V1__QueryGroupMessagesRequest q = XMTP__MLS__API__V1__QUERY_GROUP_MESSAGES_REQUEST__INIT;
-    q.group_id = (ProtobufCBinaryData){16, (uint8_t *)GID_A};
-    uint8_t qb[64];
-    size_t qn = xmtp__mls__api__v1__query_group_messages_request__pack(&q, qb);
-    tn_grpc_body(&body, qb, qn);
+    xw_buf q;
+    xw_buf_init(&q, 1024);
+    tn_pack_query(&q, GID_A, -1, 0, 0);
+    tn_grpc_body(&body, q.data, q.len);
+    xw_buf_free(&q);
     sid = raw_request(r, MLS "QueryGroupMessages", NULL, body.data, body.len);
     assert_true(raw_run(r, sid, 3000));
-    assert_int_equal(raw_grpc_status(r), XMTP_GRPC_OK);
+    assert_int_equal(raw_grpc_status(r), XW_GRPC_OK);
     assert_true(raw_data_len(r) >= 5);
     raw_close(r);
     xw_buf_free(&body);
@@ -459,8 +445,8 @@ static int flaky_method(void *ctx, const uint8_t *req, size_t len, xw_buf *resp,
 {
     flaky_ctx *f = ctx;
     if (++f->calls < 3)
-        return node_status_set(st, NODE_GRPC_UNAVAILABLE, "try again (call %d)", f->calls);
-    return xw_buf_append(resp, req, len) == XW_OK ? NODE_GRPC_OK : NODE_GRPC_INTERNAL; /* echo */
+        return node_status_set(st, XW_GRPC_UNAVAILABLE, "try again (call %d)", f->calls);
+    return xw_buf_append(resp, req, len) == XW_OK ? XW_GRPC_OK : XW_GRPC_INTERNAL; /* echo */
 }
 
 static void *serve(void *p)
@@ -503,7 +489,7 @@ static void test_client_retries_unavailable(void **state)
     xw_buf_reset(&resp);
     assert_int_equal(xmtp_api_unary(a, "/test.Flaky/Echo", (const uint8_t *)"x", 1, &resp, &st, NULL),
                      XW_EGRPC);
-    assert_int_equal(st.code, XMTP_GRPC_UNAVAILABLE);
+    assert_int_equal(st.code, XW_GRPC_UNAVAILABLE);
     assert_string_equal(st.message, "try again (call 1)");
     assert_int_equal(st.attempts, 1);
     assert_int_equal(resp.len, 0);

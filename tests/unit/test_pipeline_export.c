@@ -33,10 +33,8 @@ static void test_export_jsonl(void **state)
     path_in_tmp(out, sizeof out, "events.jsonl");
     unlink(out);
     xw_errbuf eb = {{0}};
-    pl_outbox *ob;
-    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
     pl_outbox_writer *w;
-    assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
+    pl_outbox *ob = outbox_with_writer(db, &w);
     fill(pl_outbox_db(ob), w, 0, 3000, 7);
     pl_sink *sink;
     assert_int_equal(pl_sink_jsonl_new("/nonexistent-dir/x", 0, &sink, &eb), XW_EIO);
@@ -55,9 +53,7 @@ static void test_export_jsonl(void **state)
     assert_int_equal(st.in_flight, 0);
     pl_exporter_free(ex);
     pl_sink_free(sink);
-    int64_t pending, failed;
-    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
-    assert_true(pending == 0 && failed == 0);
+    assert_outbox_counts(ob, 0, 0);
     FILE *f = fopen(out, "r");
     assert_non_null(f);
     char line[4096];
@@ -227,10 +223,8 @@ static void export_failures(int per_row)
     char db[128];
     path_in_tmp(db, sizeof db, "script.db");
     xw_errbuf eb = {{0}};
-    pl_outbox *ob;
-    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
     pl_outbox_writer *w;
-    assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
+    pl_outbox *ob = outbox_with_writer(db, &w);
     if (per_row == 1)
         fill(pl_outbox_db(ob), w, 0, 1000, 5);
     else
@@ -263,9 +257,7 @@ static void export_failures(int per_row)
     for (int n = 0; n < 1000; n++)
         assert_int_equal(seen[n] > 0, n != 13 && n != 901);
     /* the two failures are kept in the outbox, with their reasons */
-    int64_t pending, failed;
-    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
-    assert_true(pending == 0 && failed == 2);
+    assert_outbox_counts(ob, 0, 2);
     struct collect fl = {0};
     assert_int_equal(pl_outbox_scan_failed(ob, list_failed_ids, &fl, &eb), XW_OK);
     assert_int_equal(fl.n, 2);
@@ -292,18 +284,33 @@ static void test_export_failures_batched(void **state)
 
 /* --- Kafka sink into the mock cluster, checked with kcat ----------------------------------------- */
 
+/* librdkafka's mock cluster (three brokers, topic "events" with 4 partitions, replication 3),
+ * hosted by a producer handle in this process that *mrk receives. */
+static rd_kafka_mock_cluster_t *mock_cluster_new(rd_kafka_t **mrk)
+{
+    char errstr[256];
+    rd_kafka_conf_t *mconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(mconf, "log_level", "2", errstr, sizeof errstr);
+    *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, errstr, sizeof errstr);
+    assert_non_null(*mrk);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(*mrk, 3);
+    assert_non_null(mc);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, "events", 4, 3), 0);
+    return mc;
+}
+
+static void mock_cluster_free(rd_kafka_mock_cluster_t *mc, rd_kafka_t *mrk)
+{
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(mrk);
+}
+
 static void test_export_kafka_mock(void **state)
 {
     (void)state;
     xw_log_set_level(XW_LOG_ERROR);
-    char errstr[256];
-    rd_kafka_conf_t *mconf = rd_kafka_conf_new();
-    rd_kafka_conf_set(mconf, "log_level", "2", errstr, sizeof errstr);
-    rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, errstr, sizeof errstr);
-    assert_non_null(mrk);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 3);
-    assert_non_null(mc);
-    assert_int_equal(rd_kafka_mock_topic_create(mc, "events", 4, 3), 0);
+    rd_kafka_t *mrk;
+    rd_kafka_mock_cluster_t *mc = mock_cluster_new(&mrk);
     assert_int_equal(rd_kafka_mock_topic_create(mc, "members", 2, 3), 0);
     const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
 
@@ -326,10 +333,8 @@ static void test_export_kafka_mock(void **state)
 
     char db[128];
     path_in_tmp(db, sizeof db, "kafka.db");
-    pl_outbox *ob;
-    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
     pl_outbox_writer *w;
-    assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
+    pl_outbox *ob = outbox_with_writer(db, &w);
     fill(pl_outbox_db(ob), w, 0, 2000, 10);
     /* a member event, routed to its own topic, and one too large for the broker limit */
     char big[3000];
@@ -361,9 +366,7 @@ static void test_export_kafka_mock(void **state)
     pl_exporter_stats_get(ex, &st);
     assert_int_equal(st.delivered, 2001);
     assert_int_equal(st.failed, 1);
-    int64_t pending, failed;
-    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
-    assert_true(pending == 0 && failed == 1);
+    assert_outbox_counts(ob, 0, 1);
 
     /* read back with kcat, an independent client */
     char cmd[512];
@@ -411,8 +414,7 @@ static void test_export_kafka_mock(void **state)
     pl_outbox_writer_free(w);
     pl_outbox_close(ob);
     unlink(db);
-    rd_kafka_mock_cluster_destroy(mc);
-    rd_kafka_destroy(mrk);
+    mock_cluster_free(mc, mrk);
     xw_log_set_level(XW_LOG_INFO);
 }
 
@@ -474,9 +476,7 @@ static void test_export_notify_and_stop(void **state)
     pl_exporter_stop(ex);
     pthread_join(t, NULL);
     assert_int_equal(ra.rc, XW_OK);
-    int64_t pending, failed;
-    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
-    assert_true(pending == 0 && failed == 0);
+    assert_outbox_counts(ob, 0, 0);
     pl_exporter_free(ex);
     pl_sink_free(sink);
     pl_outbox_writer_free(w);
@@ -578,21 +578,14 @@ static void test_export_kafka_fatal_restart(void **state)
 {
     (void)state;
     xw_log_set_level(XW_LOG_OFF);
-    char errstr[256];
-    rd_kafka_conf_t *mconf = rd_kafka_conf_new();
-    rd_kafka_conf_set(mconf, "log_level", "2", errstr, sizeof errstr);
-    rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, errstr, sizeof errstr);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 3);
-    assert_non_null(mc);
-    assert_int_equal(rd_kafka_mock_topic_create(mc, "events", 4, 3), 0);
+    rd_kafka_t *mrk;
+    rd_kafka_mock_cluster_t *mc = mock_cluster_new(&mrk);
     const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
     char db[128];
     path_in_tmp(db, sizeof db, "fatal.db");
     xw_errbuf eb = {{0}};
-    pl_outbox *ob;
-    assert_int_equal(pl_outbox_open(db, &ob, &eb), XW_OK);
     pl_outbox_writer *w;
-    assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
+    pl_outbox *ob = outbox_with_writer(db, &w);
     for (int i = 0; i < 20; i++)
         fill(pl_outbox_db(ob), w, i * 1000, (i + 1) * 1000, 10);
     pl_kafka_config kc = {.brokers = bs, .topic = "events"};
@@ -613,9 +606,7 @@ static void test_export_kafka_fatal_restart(void **state)
     assert_true(st.retries >= 1);
     assert_int_equal(st.delivered, 20000);
     assert_int_equal(st.failed, 0);
-    int64_t pending, failed;
-    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
-    assert_true(pending == 0 && failed == 0);
+    assert_outbox_counts(ob, 0, 0);
     /* kcat: all 20000 there, first occurrences in order per group, repeats exact */
     char cmd[512];
     snprintf(cmd, sizeof cmd, "kcat -C -b '%s' -t events -o beginning -e -q -f '%%k\\t%%s\\n' 2>/dev/null",
@@ -651,8 +642,7 @@ static void test_export_kafka_fatal_restart(void **state)
     pl_outbox_writer_free(w);
     pl_outbox_close(ob);
     unlink(db);
-    rd_kafka_mock_cluster_destroy(mc);
-    rd_kafka_destroy(mrk);
+    mock_cluster_free(mc, mrk);
     xw_log_set_level(XW_LOG_INFO);
 }
 int main(void)

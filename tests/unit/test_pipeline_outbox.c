@@ -314,15 +314,12 @@ static void test_outbox(void **state)
     int64_t seq;
     assert_int_equal(pl_outbox_writer_add(w, &ev, 5, &seq, &eb), XW_OK);
     assert_int_equal(sqlite3_exec(wdb, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-    int64_t pending = -1, failed = -1;
-    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
-    assert_true(pending == 0 && failed == 0);
+    assert_outbox_counts(ob, 0, 0);
     /* an invalid event inserts nothing */
     ev.id = "";
     assert_int_equal(pl_outbox_writer_add(w, &ev, 5, &seq, &eb), XW_EINVAL);
     fill(wdb, w, 0, 10, 3);
-    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
-    assert_true(pending == 10 && failed == 0);
+    assert_outbox_counts(ob, 10, 0);
     /* read in order, incrementally, and stop when the callback says so */
     struct collect c = {.stop_at = 4};
     size_t visited;
@@ -340,8 +337,7 @@ static void test_outbox(void **state)
     pl_outbox_range done[] = {{c.seqs[0], c.seqs[2]}, {c.seqs[4], c.seqs[5]}};
     pl_outbox_failure bad[] = {{c.seqs[3], "too large"}};
     assert_int_equal(pl_outbox_settle(ob, done, 2, bad, 1, &eb), XW_OK);
-    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
-    assert_true(pending == 4 && failed == 1);
+    assert_outbox_counts(ob, 4, 1);
     int nfailed = 0;
     assert_int_equal(pl_outbox_scan_failed(ob, count_failed, &nfailed, &eb), XW_OK);
     assert_int_equal(nfailed, 1);
@@ -361,8 +357,7 @@ static void test_outbox(void **state)
     assert_string_equal(c3.ids[4], "ev-000003");
     assert_true(c3.seqs[4] > c.seqs[9 - 3]);
     assert_int_equal(pl_outbox_settle(ob, all, 1, NULL, 0, &eb), XW_OK);
-    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
-    assert_true(pending == 0 && failed == 0);
+    assert_outbox_counts(ob, 0, 0);
     /* new rows never reuse old seqs (AUTOINCREMENT) */
     fill(wdb, w, 10, 11, 3);
     struct collect c4 = {.stop_at = 64};
@@ -499,10 +494,8 @@ static void test_outbox_partial_batch(void **state)
     path_in_tmp(path, sizeof path, "partial.db");
     unlink(path);
     xw_errbuf eb = {{0}};
-    pl_outbox *ob;
-    assert_int_equal(pl_outbox_open(path, &ob, &eb), XW_OK);
     pl_outbox_writer *w;
-    assert_int_equal(pl_outbox_writer_new(pl_outbox_db(ob), &w, &eb), XW_OK);
+    pl_outbox *ob = outbox_with_writer(path, &w);
     static char ids[10][16];
     pl_event evs[10];
     for (int i = 0; i < 10; i++) {
@@ -513,9 +506,7 @@ static void test_outbox_partial_batch(void **state)
     assert_int_equal(pl_outbox_writer_add_many(w, evs, 10, 1, seqs, &eb), XW_OK);
     pl_outbox_failure bad[] = {{seqs[0], "reason two", 2}, {seqs[0], "reason seven", 7}};
     assert_int_equal(pl_outbox_settle(ob, NULL, 0, bad, 2, &eb), XW_OK);
-    int64_t pending = -1, failed = -1;
-    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
-    assert_true(pending == 0 && failed == 2);
+    assert_outbox_counts(ob, 0, 2);
     struct collect c = {0};
     assert_int_equal(pl_outbox_scan_failed(ob, collect_failed, &c, &eb), XW_OK);
     assert_int_equal(c.n, 2);
@@ -574,9 +565,7 @@ static void test_outbox_migrate(void **state)
     xw_errbuf eb = {{0}};
     pl_outbox *ob;
     assert_int_equal(pl_outbox_open(path, &ob, &eb), XW_OK);
-    int64_t pending = -1, failed = -1;
-    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
-    assert_true(pending == 2 && failed == 1);
+    assert_outbox_counts(ob, 2, 1);
     struct collect c = {.stop_at = 64};
     size_t visited;
     assert_int_equal(pl_outbox_scan(ob, 0, 10, collect_row, &c, &visited, &eb), XW_OK);

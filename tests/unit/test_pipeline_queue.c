@@ -15,18 +15,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/alloc.h"
 #include "pipeline/queue.h"
 #include "pipeline/stage.h"
 
 static void *tag(uintptr_t v) { return (void *)(v + 1); } /* never NULL */
 static uintptr_t untag(void *p) { return (uintptr_t)p - 1; }
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static void test_queue_fifo_full_empty(void **state)
 {
@@ -133,7 +128,7 @@ static void test_queue_close_wakes_waiters(void **state)
         pl_queue_stats_get(full, &b);
         if (a.pop_waits == 1 && b.push_waits == 1)
             break;
-        sleep_ms(1);
+        xw_sleep_ms(1);
     }
     pl_queue_close(empty);
     pl_queue_close(full);
@@ -188,7 +183,7 @@ static void test_queue_backpressure(void **state)
             b.max_live = live;
         assert_int_equal(*(int *)out, expect++);
         if (expect % 100 == 0)
-            sleep_ms(1); /* slow consumer */
+            xw_sleep_ms(1); /* slow consumer */
         xw_free(out);
         atomic_fetch_sub(&b.alive, 1);
     }

@@ -127,15 +127,23 @@ static void test_reaction(void **state)
     xmtp_content_free(d);
 }
 
+/* The EncodedContent of a text, decoded: a reply's inner content (free with xmtp_ec_free). */
+static xmtp_encoded_content *text_ec(const char *text)
+{
+    xw_buf b;
+    xw_buf_init(&b, 1 << 16);
+    xmtp_content t = {.kind = XMTP_CT_TEXT, .u.text = text};
+    assert_int_equal(xmtp_content_encode(&t, &b, NULL), XW_OK);
+    xmtp_encoded_content *ec = NULL;
+    assert_int_equal(xmtp_ec_decode(b.data, b.len, &ec, NULL), XW_OK);
+    xw_buf_free(&b);
+    return ec;
+}
+
 static void test_reply(void **state)
 {
     (void)state;
-    xw_buf inner;
-    xw_buf_init(&inner, 1 << 16);
-    xmtp_content t = {.kind = XMTP_CT_TEXT, .u.text = "inner"};
-    assert_int_equal(xmtp_content_encode(&t, &inner, NULL), XW_OK);
-    xmtp_encoded_content *iec = NULL;
-    assert_int_equal(xmtp_ec_decode(inner.data, inner.len, &iec, NULL), XW_OK);
+    xmtp_encoded_content *iec = text_ec("inner");
     xmtp_content c = {.kind = XMTP_CT_REPLY};
     c.u.reply = (xmtp_reply){.reference = "0011", .reference_inbox_id = "rib", .inner = iec};
     xmtp_encoded_content *ec = NULL;
@@ -167,7 +175,6 @@ static void test_reply(void **state)
     assert_int_equal(xmtp_content_encode(&c, &b, &eb), XW_EINVAL);
     assert_non_null(strstr(eb.msg, "complete content type"));
     xmtp_ec_free(iec);
-    xw_buf_free(&inner);
 }
 
 static void test_attachments(void **state)
@@ -551,13 +558,9 @@ static void test_plaintext_and_message_id(void **state)
 static void test_alloc_failures(void **state)
 {
     (void)state;
-    xw_buf inner, outer;
-    xw_buf_init(&inner, 1 << 16);
+    xw_buf outer;
     xw_buf_init(&outer, 1 << 16);
-    xmtp_content t = {.kind = XMTP_CT_TEXT, .u.text = "quoted"};
-    assert_int_equal(xmtp_content_encode(&t, &inner, NULL), XW_OK);
-    xmtp_encoded_content *iec = NULL;
-    assert_int_equal(xmtp_ec_decode(inner.data, inner.len, &iec, NULL), XW_OK);
+    xmtp_encoded_content *iec = text_ec("quoted");
     xmtp_content c = {.kind = XMTP_CT_REPLY};
     c.u.reply = (xmtp_reply){.reference = "ab", .reference_inbox_id = "cd", .inner = iec};
     assert_int_equal(xmtp_content_encode(&c, &outer, NULL), XW_OK);
@@ -580,7 +583,6 @@ static void test_alloc_failures(void **state)
     }
     assert_true(ok);
     xmtp_ec_free(iec);
-    xw_buf_free(&inner);
     xw_buf_free(&outer);
 }
 

@@ -36,10 +36,10 @@ static int call(api_ctx *c, const char *rpc, const ProtobufCMessage *req, xw_buf
     rc = xmtp_api_unary(c->api, rpc, body.data, body.len, resp, &st, eb);
     xw_buf_free(&body);
     if (rc == XW_EGRPC) {
-        int mapped = st.code == XMTP_GRPC_UNAVAILABLE          ? XW_EUNAVAILABLE
-                     : st.code == XMTP_GRPC_RESOURCE_EXHAUSTED ? XW_EAGAIN
-                     : st.code == XMTP_GRPC_DEADLINE_EXCEEDED  ? XW_ETIMEOUT
-                                                               : XW_EGRPC;
+        int mapped = st.code == XW_GRPC_UNAVAILABLE          ? XW_EUNAVAILABLE
+                     : st.code == XW_GRPC_RESOURCE_EXHAUSTED ? XW_EAGAIN
+                     : st.code == XW_GRPC_DEADLINE_EXCEEDED  ? XW_ETIMEOUT
+                                                             : XW_EGRPC;
         return xw_errf(eb, mapped, "the node refused %s (gRPC status %d): %s", rpc, st.code, st.message);
     }
     return rc;

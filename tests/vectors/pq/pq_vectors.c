@@ -40,6 +40,23 @@ void pqv_result(pqv_count *c, const char *id, const char *reason, ...)
     va_end(ap);
 }
 
+void pqv_verdict(pqv_count *c, const char *id, const char *bad)
+{
+    if (bad)
+        pqv_result(c, id, "%s", bad);
+    else
+        pqv_result(c, id, NULL);
+}
+
+json_t *pqv_vectors(json_t *root, const char *kind)
+{
+    json_t *vs = json_is_array(root) ? root : json_object_get(root, "vectors");
+    if (json_is_array(vs))
+        return vs;
+    printf("an %s file is a JSON array of vectors or an object with \"vectors\"\n", kind);
+    return NULL;
+}
+
 int pqv_has(json_t *obj, const char *name) { return json_is_string(json_object_get(obj, name)); }
 
 int pqv_hex(json_t *obj, const char *name, xw_buf *b, char *why, size_t why_len)
@@ -109,11 +126,7 @@ static void run_case(pqv_count *c, const char *id, json_t *g, json_t *t, case_fn
         xw_buf_init(&fs.f[i], HEX_MAX);
     fs.why[0] = 0;
     fs.eb.msg[0] = 0;
-    const char *bad = fn(g, t, &fs);
-    if (bad)
-        pqv_result(c, id, "%s", bad);
-    else
-        pqv_result(c, id, NULL);
+    pqv_verdict(c, id, fn(g, t, &fs));
     for (size_t i = 0; i < 8; i++)
         xw_buf_free(&fs.f[i]);
 }
@@ -168,19 +181,25 @@ static const char *check_decaps(const uint8_t *dk, size_t dk_len, const xw_buf *
     return diff("shared key", ss, sizeof ss, want_k);
 }
 
-/* ACVP keyGen: d, z -> ek, dk. */
-static const char *case_acvp_keygen(json_t *g, json_t *t, fields *fs)
+/* Key generation from the seeds d = f[0] and z = f[1] must give ek = f[2] and dk = f[3]. */
+static const char *check_keygen_dz(fields *fs)
 {
-    (void)g;
     uint8_t ek[MLS_MLKEM768_EK_LEN], dk[MLS_MLKEM768_DK_LEN];
-    if (!HEX(t, "d", 0) || !HEX(t, "z", 1) || !HEX(t, "ek", 2) || !HEX(t, "dk", 3))
-        return fs->why;
     if (fs->f[0].len != 32 || fs->f[1].len != 32)
         return "d and z must be 32 bytes";
     if (mls_mlkem768_keygen_derand(fs->f[0].data, fs->f[1].data, ek, dk) != XW_OK)
         return "key generation failed";
     const char *bad = diff("ek", ek, sizeof ek, &fs->f[2]);
     return bad ? bad : diff("dk", dk, sizeof dk, &fs->f[3]);
+}
+
+/* ACVP keyGen: d, z -> ek, dk. */
+static const char *case_acvp_keygen(json_t *g, json_t *t, fields *fs)
+{
+    (void)g;
+    if (!HEX(t, "d", 0) || !HEX(t, "z", 1) || !HEX(t, "ek", 2) || !HEX(t, "dk", 3))
+        return fs->why;
+    return check_keygen_dz(fs);
 }
 
 /* Wycheproof keygen_seed: 64-byte seed -> ek, dk. */
@@ -284,21 +303,14 @@ static const char *case_cctv_strcmp(json_t *g, json_t *t, fields *fs)
 static const char *case_cctv_unlucky(json_t *g, json_t *t, fields *fs)
 {
     (void)g;
-    uint8_t ek[MLS_MLKEM768_EK_LEN], dk[MLS_MLKEM768_DK_LEN];
     if (!HEX(t, "d", 0) || !HEX(t, "z", 1) || !HEX(t, "ek", 2) || !HEX(t, "dk", 3) || !HEX(t, "m", 4) ||
         !HEX(t, "c", 5) || !HEX(t, "K", 6))
         return fs->why;
-    if (fs->f[0].len != 32 || fs->f[1].len != 32)
-        return "d and z must be 32 bytes";
-    if (mls_mlkem768_keygen_derand(fs->f[0].data, fs->f[1].data, ek, dk) != XW_OK)
-        return "key generation failed";
-    const char *bad = diff("ek", ek, sizeof ek, &fs->f[2]);
-    if (!bad)
-        bad = diff("dk", dk, sizeof dk, &fs->f[3]);
+    const char *bad = check_keygen_dz(fs); /* then dk = f[3] is the generated key */
     if (!bad)
         bad = check_encaps(&fs->f[2], &fs->f[4], &fs->f[5], &fs->f[6], 1, &fs->eb);
     if (!bad)
-        bad = check_decaps(dk, sizeof dk, &fs->f[5], &fs->f[6], 1, &fs->eb);
+        bad = check_decaps(fs->f[3].data, fs->f[3].len, &fs->f[5], &fs->f[6], 1, &fs->eb);
     return bad;
 }
 

@@ -18,6 +18,12 @@ typedef struct {
 /* Records one case: prints "FAIL <id>: <reason>" when reason is not NULL. */
 void pqv_result(pqv_count *c, const char *id, const char *reason, ...) __attribute__((format(printf, 3, 4)));
 
+/* pqv_result with reason `bad` (NULL: passed). */
+void pqv_verdict(pqv_count *c, const char *id, const char *bad);
+/* The vectors of a file that is a JSON array of them or an object with "vectors"; NULL, after
+ * saying that a `kind` file is neither, otherwise. */
+json_t *pqv_vectors(json_t *root, const char *kind);
+
 /* Decodes the hex string field `name` of obj into b (reset first). 0 on success; -1 when the
  * field is missing or not hex (`why` then says which). */
 int pqv_hex(json_t *obj, const char *name, xw_buf *b, char *why, size_t why_len);

@@ -262,12 +262,10 @@ static const char *check_vector(json_t *v, hv *x)
 
 int pqv_xwing_hpke(json_t *root, pqv_count *c)
 {
-    json_t *vs = json_is_array(root) ? root : json_object_get(root, "vectors");
+    json_t *vs = pqv_vectors(root, "xwing-hpke");
     xw_errbuf eb = {{0}};
-    if (!json_is_array(vs)) {
-        printf("an xwing-hpke file is a JSON array of vectors or an object with \"vectors\"\n");
+    if (!vs)
         return -1;
-    }
     if (mls_xwing_hpke_register(&eb) != XW_OK) {
         printf("%s\n", eb.msg);
         return -1;
@@ -285,11 +283,7 @@ int pqv_xwing_hpke(json_t *root, pqv_count *c)
         char id[128];
         const char *name = json_string_value(json_object_get(json_array_get(vs, i), "name"));
         snprintf(id, sizeof id, "vector %zu%s%s%s", i, name ? " (" : "", name ? name : "", name ? ")" : "");
-        const char *bad = check_vector(json_array_get(vs, i), x);
-        if (bad)
-            pqv_result(c, id, "%s", bad);
-        else
-            pqv_result(c, id, NULL);
+        pqv_verdict(c, id, check_vector(json_array_get(vs, i), x));
         for (int k = 0; k < NF; k++)
             xw_buf_free(&x->f[k]);
         xw_buf_free(&x->aad);

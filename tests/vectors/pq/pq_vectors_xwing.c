@@ -133,11 +133,9 @@ static const char *check_vector(json_t *v, xfields *x)
 
 int pqv_xwing(json_t *root, pqv_count *c)
 {
-    json_t *vs = json_is_array(root) ? root : json_object_get(root, "vectors");
-    if (!json_is_array(vs)) {
-        printf("an xwing file is a JSON array of vectors or an object with \"vectors\"\n");
+    json_t *vs = pqv_vectors(root, "xwing");
+    if (!vs)
         return -1;
-    }
     for (size_t i = 0; i < json_array_size(vs); i++) {
         xfields *x = xw_calloc(1, sizeof *x);
         if (!x)
@@ -146,11 +144,7 @@ int pqv_xwing(json_t *root, pqv_count *c)
             xw_buf_init(&x->f[k], 1u << 20);
         char id[32];
         snprintf(id, sizeof id, "vector %zu", i);
-        const char *bad = check_vector(json_array_get(vs, i), x);
-        if (bad)
-            pqv_result(c, id, "%s", bad);
-        else
-            pqv_result(c, id, NULL);
+        pqv_verdict(c, id, check_vector(json_array_get(vs, i), x));
         for (int k = 0; k < NF; k++)
             xw_buf_free(&x->f[k]);
         xw_free(x);
