@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/utf8.h"
 
 /* Largest field number protobuf allows (2^29 - 1). */
 #define PB_MAX_FIELD_NUMBER 536870911u
@@ -71,46 +72,12 @@ static int read_varint(const uint8_t *p, size_t len, size_t *off, uint64_t *v)
     return -1;
 }
 
-/* Returns the offset of the first byte that makes s[0..n) not UTF-8 (or a NUL), or n. */
+/* The offset of the first byte that makes s[0..n) not UTF-8 (common/utf8.h), or of its first
+ * NUL, whichever comes first; n when there is neither. */
 static size_t utf8_bad_at(const uint8_t *s, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c == 0)
-            return i;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (n - i - 1 < need)
-            return i;
-        for (size_t k = 1; k <= need; k++) {
-            uint8_t b = s[i + k];
-            if ((b & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (b & 0x3f);
-        }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return i;
-        i += need + 1;
-    }
-    return n;
+    const uint8_t *nul = memchr(s, 0, n);
+    return xw_utf8_bad_at(s, nul ? (size_t)(nul - s) : n);
 }
 
 int xw_pb_field_next(const uint8_t *p, size_t len, size_t *off, const char *what, xw_pb_field *f,
