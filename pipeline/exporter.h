@@ -62,7 +62,10 @@ typedef struct {
 } pl_exporter_stats;
 
 /* The exporter borrows ob and sink (the caller frees them after pl_exporter_free) and sets
- * itself as the sink's report receiver. cfg may be NULL for the defaults. */
+ * itself as the sink's report receiver. cfg may be NULL for the defaults.
+ * One exporter per outbox: it takes the outbox's lease (pipeline/lease.h) until
+ * pl_exporter_free; while another exporter, in any process, holds it, this fails at once with
+ * XW_EBUSY and a sentence naming that exporter (pid, host, since when, program). */
 int pl_exporter_new(pl_outbox *ob, pl_sink *sink, const pl_exporter_config *cfg, pl_exporter **out,
                     xw_errbuf *eb);
 void pl_exporter_free(pl_exporter *ex);
