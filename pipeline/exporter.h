@@ -41,7 +41,8 @@
 typedef struct pl_exporter pl_exporter;
 
 typedef struct {
-    size_t max_in_flight; /* default 100000; PL_OUTBOX_BATCH_MAX_EVENTS (raised to it)..10000000 */
+    size_t max_in_flight; /* default 100000; PL_OUTBOX_BATCH_MAX_EVENTS (raised to it)..10000000;
+                           * also the most events a crash makes the next run repeat */
     size_t batch;         /* rows read per query; default 5000 */
     int settle_ms;        /* settle the completed prefix at least this often; default 100 */
     size_t settle_rows;   /* and whenever this many rows are completed; default 20000 */
