@@ -29,6 +29,7 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "pipeline/lease.h"
 
 enum { SLOT_INFLIGHT = 0, SLOT_OK, SLOT_FAILED, SLOT_RETRY };
 
@@ -43,6 +44,7 @@ struct pl_exporter {
     pl_outbox *ob;
     pl_sink *sink;
     pl_exporter_config cfg;
+    pl_lease *lease; /* one exporter per outbox (lease.h) */
     slot *ring;
     size_t head, count, completed;
     int64_t cursor;     /* highest seq whose events were all produced since the last rewind */
@@ -107,9 +109,16 @@ int pl_exporter_new(pl_outbox *ob, pl_sink *sink, const pl_exporter_config *cfg,
     if (c.max_in_flight > 10000000)
         return xw_errf(eb, XW_EINVAL, "exporter max_in_flight %zu is too large; use at most 10000000",
                        c.max_in_flight);
+    pl_lease *lease;
+    int rc = pl_lease_acquire(pl_outbox_path(ob), &lease, eb);
+    if (rc != XW_OK)
+        return rc;
     pl_exporter *ex = xw_calloc(1, sizeof *ex);
-    if (!ex)
+    if (!ex) {
+        pl_lease_release(lease);
         return xw_errf(eb, XW_ENOMEM, "out of memory creating the exporter");
+    }
+    ex->lease = lease;
     sem_init(&ex->wake, 0, 0);
     ex->ring = xw_calloc(c.max_in_flight, sizeof *ex->ring);
     ex->ranges = xw_calloc(c.max_in_flight, sizeof *ex->ranges);
@@ -137,6 +146,7 @@ void pl_exporter_free(pl_exporter *ex)
     xw_free(ex->ranges);
     xw_free(ex->fails);
     sem_destroy(&ex->wake);
+    pl_lease_release(ex->lease);
     xw_free(ex);
 }
 

@@ -41,7 +41,8 @@
 typedef struct pl_exporter pl_exporter;
 
 typedef struct {
-    size_t max_in_flight; /* default 100000; PL_OUTBOX_BATCH_MAX_EVENTS (raised to it)..10000000 */
+    size_t max_in_flight; /* default 100000; PL_OUTBOX_BATCH_MAX_EVENTS (raised to it)..10000000;
+                           * also the most events a crash makes the next run repeat */
     size_t batch;         /* rows read per query; default 5000 */
     int settle_ms;        /* settle the completed prefix at least this often; default 100 */
     size_t settle_rows;   /* and whenever this many rows are completed; default 20000 */
@@ -62,7 +63,10 @@ typedef struct {
 } pl_exporter_stats;
 
 /* The exporter borrows ob and sink (the caller frees them after pl_exporter_free) and sets
- * itself as the sink's report receiver. cfg may be NULL for the defaults. */
+ * itself as the sink's report receiver. cfg may be NULL for the defaults.
+ * One exporter per outbox: it takes the outbox's lease (pipeline/lease.h) until
+ * pl_exporter_free; while another exporter, in any process, holds it, this fails at once with
+ * XW_EBUSY and a sentence naming that exporter (pid, host, since when, program). */
 int pl_exporter_new(pl_outbox *ob, pl_sink *sink, const pl_exporter_config *cfg, pl_exporter **out,
                     xw_errbuf *eb);
 void pl_exporter_free(pl_exporter *ex);

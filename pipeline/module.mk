@@ -3,7 +3,7 @@
 # end-to-end proofs in tests/pipeline/, tools in tests/tools/.
 LIBS += pipeline
 pipeline_SRCS := pipeline/queue.c pipeline/stage.c pipeline/event.c pipeline/outbox.c pipeline/sink.c \
-	pipeline/sink_jsonl.c pipeline/sink_kafka.c pipeline/exporter.c
+	pipeline/sink_jsonl.c pipeline/sink_kafka.c pipeline/lease.c pipeline/exporter.c
 pipeline_DEPS := common
 pipeline_PKGS := sqlite3 rdkafka jansson liblz4
 

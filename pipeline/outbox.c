@@ -9,9 +9,11 @@
  */
 #include "pipeline/outbox.h"
 
+#include <errno.h>
 #include <lz4.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/alloc.h"
@@ -620,9 +622,28 @@ void pl_outbox_close(pl_outbox *ob)
     xw_free(ob);
 }
 
-int pl_outbox_open(const char *path, pl_outbox **out, xw_errbuf *eb)
+/* An existing file must be there and hold an outbox table (of any layout) before anything
+ * is written to it: no file is created, no journal mode changed. */
+static int check_existing(const char *path, sqlite3 *db, xw_errbuf *eb)
+{
+    int old, batch, codec;
+    int rc = schema_state(db, &old, &batch, &codec, eb);
+    if (rc != XW_OK)
+        return rc;
+    if (!old && !batch)
+        return xw_errf(eb, XW_ENOTFOUND,
+                       "%s holds no outbox (no table pl_outbox_batch); is it the worker's database?", path);
+    return XW_OK;
+}
+
+static int outbox_open(const char *path, int create, pl_outbox **out, xw_errbuf *eb)
 {
     *out = NULL;
+    struct stat st;
+    if (!create && stat(path, &st) != 0 && errno == ENOENT)
+        return xw_errf(
+            eb, XW_ENOTFOUND,
+            "no outbox at %s: the file does not exist; check the path (the worker creates the outbox)", path);
     pl_outbox *ob = xw_calloc(1, sizeof *ob);
     if (!ob)
         return xw_errf(eb, XW_ENOMEM, "out of memory opening the outbox");
@@ -630,13 +651,16 @@ int pl_outbox_open(const char *path, pl_outbox **out, xw_errbuf *eb)
     xw_buf_init(&ob->tmp2, (size_t)PL_OUTBOX_BATCH_MAX_EVENTS * 65538);
     xw_buf_init(&ob->raw, PL_OUTBOX_BATCH_MAX_BYTES);
     int rc;
-    if (sqlite3_open_v2(path, &ob->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+    if (sqlite3_open_v2(path, &ob->db,
+                        SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         rc = xw_errf(eb, XW_EIO, "cannot open outbox database %s: %s; check the path and its permissions",
                      path, ob->db ? sqlite3_errmsg(ob->db) : "out of memory");
         goto fail;
     }
     pl_outbox_busy_wait(ob->db);
+    if (!create && (rc = check_existing(path, ob->db, eb)) != XW_OK)
+        goto fail;
     /* Settings (docs/export.md, "SQLite settings"): 16 KiB pages if this creates the file
      * (fewer WAL frames and system calls per event; no effect on an existing file), WAL with
      * synchronous=NORMAL (commits are atomic; a power cut may undo the last deletes, which
@@ -671,13 +695,26 @@ int pl_outbox_open(const char *path, pl_outbox **out, xw_errbuf *eb)
     *out = ob;
     return XW_OK;
 fail:
-    if (rc != XW_OK)
+    if (rc != XW_OK && rc != XW_ENOTFOUND)
         xw_errctx(eb, rc, "opening outbox %s", path);
     pl_outbox_close(ob);
     return rc;
 }
 
+int pl_outbox_open(const char *path, pl_outbox **out, xw_errbuf *eb) { return outbox_open(path, 1, out, eb); }
+
+int pl_outbox_open_existing(const char *path, pl_outbox **out, xw_errbuf *eb)
+{
+    return outbox_open(path, 0, out, eb);
+}
+
 sqlite3 *pl_outbox_db(pl_outbox *ob) { return ob->db; }
+
+const char *pl_outbox_path(pl_outbox *ob)
+{
+    const char *p = sqlite3_db_filename(ob->db, "main");
+    return p ? p : "";
+}
 
 /* The error for a damaged row: its reason first (the buffer is short, and the reason is what
  * an operator needs most), then what to do. */

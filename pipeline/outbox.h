@@ -125,9 +125,15 @@ int pl_outbox_writer_add_many(pl_outbox_writer *w, const pl_event *evs, size_t n
 /* --- reading and settling (the exporter's connection) --- */
 /* Opens (creating if needed) the outbox in the SQLite file at path, in WAL mode. */
 int pl_outbox_open(const char *path, pl_outbox **out, xw_errbuf *eb);
+/* Opens an outbox that must exist already (an operator's tool must not create one from a
+ * mistyped path): XW_ENOTFOUND, with nothing created or changed, when there is no file at
+ * path or the file holds no outbox table; otherwise as pl_outbox_open. */
+int pl_outbox_open_existing(const char *path, pl_outbox **out, xw_errbuf *eb);
 void pl_outbox_close(pl_outbox *ob);
 /* The connection, for callers that write events through the same handle (tools, tests). */
 sqlite3 *pl_outbox_db(pl_outbox *ob);
+/* The database file's absolute path, as SQLite reports it ("" for an in-memory database). */
+const char *pl_outbox_path(pl_outbox *ob);
 
 /* One event, as the scans visit it: seq is its row's, index its place in the row (0..count-1). */
 typedef struct {

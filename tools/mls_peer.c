@@ -11,13 +11,17 @@
  * Binary inputs are hex, or @FILE for the raw bytes of a file; binary outputs are hex on
  * stdout, one "name value" per line. Any failure prints a sentence on stderr and exits 1
  * (2 for usage errors); the state file is then unchanged. The state file is rewritten
- * atomically (temporary file + rename) after every successful command.
+ * atomically (temporary file, fsync, rename) after every successful command, and only then
+ * is the output printed: a key package is never printed before the private keys behind it
+ * are on disk, nor a message before its ratchet generation is (a crash or a failure to save
+ * prints nothing). --help prints the usage on stdout.
  *
  * The state file holds: "XWPEER1", the suite, the wire-format policy, the identity, the key
  * packages issued and not yet used (with their private keys) and the group state
  * (mls_group_save). It holds secrets: keep it private.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,19 +86,69 @@ static int arg_bytes(const char *a, xw_buf *out)
     return xw_hex_decode(a, strlen(a), out);
 }
 
-static void print_hex(const char *name, const uint8_t *p, size_t n)
+/* What a command prints on stdout is held here and written only once the state file holding
+ * what it refers to (the private keys of a key package, a ratchet generation that must not be
+ * used twice, a pending commit) has been saved: a failure or a crash before then prints
+ * nothing, so nothing is ever handed out that the saved state cannot back. out_err records
+ * an append that did not fit (nothing is saved or printed then). */
+static xw_buf g_out;
+static int g_out_err;
+
+static void out_hex(const char *name, const uint8_t *p, size_t n)
 {
-    char *h = xw_malloc(2 * n + 1);
-    if (!h)
+    size_t start = g_out.len;
+    char *h = NULL;
+    if (xw_buf_appendf(&g_out, "%s ", name) == XW_OK &&
+        (h = (char *)xw_buf_extend(&g_out, 2 * n + 1)) != NULL) {
+        xw_hex_encode(p, n, h);
+        g_out.data[g_out.len - 1] = '\n'; /* over the NUL */
         return;
-    xw_hex_encode(p, n, h);
-    printf("%s %s\n", name, h);
-    xw_free(h);
+    }
+    xw_buf_truncate(&g_out, start);
+    g_out_err = 1;
+}
+
+static void out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out_printf(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof line || xw_buf_append(&g_out, line, (size_t)n) != XW_OK)
+        g_out_err = 1;
+}
+
+static void out_bytes(const void *p, size_t n)
+{
+    if (xw_buf_append(&g_out, p, n) != XW_OK)
+        g_out_err = 1;
 }
 
 static void w_opaque(mls_writer *w, const void *p, size_t n) { mls_write_opaque(w, p, n); }
 
-static int peer_save(const peer *pr, const char *path)
+/* fsync of the folder holding path (best effort: some file systems refuse it). */
+static void sync_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    else
+        return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (fsync(fd) != 0) {
+            /* nothing more to do: the state file itself is synced */
+        }
+        close(fd);
+    }
+}
+
+static int peer_save(const peer *pr, const char *path, xw_errbuf *eb)
 {
     xw_buf b;
     xw_buf_init(&b, PEER_MAX);
@@ -122,20 +176,43 @@ static int peer_save(const peer *pr, const char *path)
         xw_buf_free_secret(&gs);
     }
     int rc = w.err;
+    if (rc != XW_OK) {
+        xw_buf_free_secret(&b);
+        return xw_errf(eb, rc, "cannot serialise the state for %s", path);
+    }
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = rc == XW_OK ? fopen(tmp, "wb") : NULL;
-    if (rc == XW_OK && !f)
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= sizeof tmp) {
+        xw_buf_free_secret(&b);
+        return xw_errf(eb, XW_EINVAL, "state file path %s is too long", path);
+    }
+    /* written whole and synced before it replaces the old file, so a crash or a power cut
+     * leaves either the old state or the new one */
+    const char *step = "create";
+    FILE *f = fopen(tmp, "wb");
+    int made = f != NULL;
+    if (!f)
         rc = XW_EIO;
-    if (f) {
-        if (fwrite(b.data, 1, b.len, f) != b.len)
+    else {
+        if (fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+            step = "write";
             rc = XW_EIO;
-        if (fclose(f) != 0)
+        }
+        if (fclose(f) != 0 && rc == XW_OK) {
+            step = "write";
             rc = XW_EIO;
-        if (rc == XW_OK && rename(tmp, path) != 0)
+        }
+        if (rc == XW_OK && rename(tmp, path) != 0) {
+            step = "rename";
             rc = XW_EIO;
-        if (rc != XW_OK)
+        }
+        if (rc == XW_OK)
+            sync_dir(path); /* the rename itself survives a power cut */
+    }
+    if (rc != XW_OK) {
+        int e = errno;
+        if (made)
             unlink(tmp);
+        xw_errf(eb, rc, "cannot %s %s: %s", step, strcmp(step, "rename") ? tmp : path, strerror(e));
     }
     xw_buf_free_secret(&b);
     return rc;
@@ -260,25 +337,25 @@ static int do_commit(peer *pr, const mls_commit_opts *o, xw_errbuf *eb)
     xw_buf_init(&w, PEER_MAX);
     int rc = mls_group_commit(pr->g, o, &c, &w, eb);
     if (rc == XW_OK) {
-        print_hex("commit", c.data, c.len);
+        out_hex("commit", c.data, c.len);
         if (w.len)
-            print_hex("welcome", w.data, w.len);
+            out_hex("welcome", w.data, w.len);
     }
     xw_buf_free(&c);
     xw_buf_free(&w);
     return rc;
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    fprintf(stderr,
-            "usage: mls-peer [--suite 1|3] [--public] STATE COMMAND [ARG...]\n"
-            "commands: keypackage IDENTITY | create GROUP_ID_HEX | add KEYPACKAGE... | remove LEAF... |\n"
-            "          update | propose-remove LEAF | propose-add KEYPACKAGE | propose-update | commit |\n"
-            "          confirm | discard |\n"
-            "          join WELCOME [TREE] | send TEXT |\n"
-            "          receive MESSAGE | info | tree\n"
-            "binary arguments are hex or @FILE; see tests/interop/README.md\n");
+    fprintf(f, "usage: mls-peer [--suite 1|3] [--public] STATE COMMAND [ARG...]\n"
+               "commands: keypackage IDENTITY | create GROUP_ID_HEX | add KEYPACKAGE... | remove LEAF... |\n"
+               "          update | propose-remove LEAF | propose-add KEYPACKAGE | propose-update | commit |\n"
+               "          confirm | discard |\n"
+               "          join WELCOME [TREE] | send TEXT |\n"
+               "          receive MESSAGE | info | tree\n"
+               "binary arguments are hex or @FILE; outputs are printed once the state file is saved;\n"
+               "see tests/interop/README.md\n");
 }
 
 static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
@@ -297,7 +374,7 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
     if (!strcmp(cmd, "keypackage") && argc == 2) {
         size_t i;
         if ((rc = new_key_package(pr, argv[1], strlen(argv[1]), &i, eb)) == XW_OK)
-            print_hex("keypackage", pr->kp[i].data, pr->kp[i].len);
+            out_hex("keypackage", pr->kp[i].data, pr->kp[i].len);
     } else if (!strcmp(cmd, "create") && argc == 2) {
         size_t i;
         if (pr->g)
@@ -358,14 +435,14 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
         if (rc == XW_OK)
             rc = mls_group_propose_remove(pr->g, (uint32_t)v, &m, eb);
         if (rc == XW_OK)
-            print_hex("proposal", m.data, m.len);
+            out_hex("proposal", m.data, m.len);
         xw_buf_free(&m);
     } else if (!strcmp(cmd, "propose-update") && argc == 1) {
         xw_buf m;
         xw_buf_init(&m, PEER_MAX);
         rc = mls_group_propose_update(pr->g, &m, eb);
         if (rc == XW_OK)
-            print_hex("proposal", m.data, m.len);
+            out_hex("proposal", m.data, m.len);
         xw_buf_free(&m);
     } else if (!strcmp(cmd, "propose-add") && argc == 2) {
         xw_buf m;
@@ -375,7 +452,7 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
         else
             rc = mls_group_propose_add(pr->g, a.data, a.len, &m, eb);
         if (rc == XW_OK)
-            print_hex("proposal", m.data, m.len);
+            out_hex("proposal", m.data, m.len);
         xw_buf_free(&m);
     } else if (!strcmp(cmd, "confirm") && argc == 1) {
         rc = mls_group_commit_confirm(pr->g, eb);
@@ -411,7 +488,7 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
         xw_buf_init(&m, PEER_MAX);
         rc = mls_group_send(pr->g, (const uint8_t *)argv[1], strlen(argv[1]), &m, eb);
         if (rc == XW_OK)
-            print_hex("message", m.data, m.len);
+            out_hex("message", m.data, m.len);
         xw_buf_free(&m);
     } else if (!strcmp(cmd, "receive") && argc == 2) {
         mls_received r;
@@ -422,40 +499,43 @@ static int run(peer *pr, int argc, char **argv, xw_errbuf *eb)
             rc = mls_group_receive(pr->g, a.data, a.len, &r, eb);
         if (rc == XW_OK) {
             if (r.kind == MLS_RECEIVED_APPLICATION) {
-                printf("application %u ", r.sender);
-                fwrite(r.data.data, 1, r.data.len, stdout);
-                printf("\n");
+                out_printf("application %u ", r.sender);
+                out_bytes(r.data.data, r.data.len);
+                out_bytes("\n", 1);
             } else {
-                printf("%s %u%s\n", r.kind == MLS_RECEIVED_PROPOSAL ? "proposal" : "commit", r.sender,
-                       r.removed      ? " removed"
-                       : r.own_commit ? " own"
-                                      : "");
+                out_printf("%s %u%s\n", r.kind == MLS_RECEIVED_PROPOSAL ? "proposal" : "commit", r.sender,
+                           r.removed      ? " removed"
+                           : r.own_commit ? " own"
+                                          : "");
             }
         }
         mls_received_free(&r);
     } else if (!strcmp(cmd, "info") && argc == 1) {
         size_t n;
         const uint8_t *p = mls_group_id(pr->g, &n);
-        print_hex("group_id", p, n);
-        printf("epoch %llu\n", (unsigned long long)mls_group_epoch(pr->g));
+        out_hex("group_id", p, n);
+        out_printf("epoch %llu\n", (unsigned long long)mls_group_epoch(pr->g));
         p = mls_group_epoch_authenticator(pr->g, &n);
-        print_hex("epoch_authenticator", p, n);
-        printf("own_leaf %u\n", mls_group_own_leaf(pr->g));
-        printf("active %d\n", mls_group_active(pr->g));
+        out_hex("epoch_authenticator", p, n);
+        out_printf("own_leaf %u\n", mls_group_own_leaf(pr->g));
+        out_printf("active %d\n", mls_group_active(pr->g));
         for (uint32_t i = 0; i < mls_group_leaf_count(pr->g); i++) {
             mls_span id;
-            if (mls_group_member(pr->g, i, &id))
-                printf("member %u %.*s\n", i, (int)id.len, (const char *)id.p);
+            if (mls_group_member(pr->g, i, &id)) {
+                out_printf("member %u ", i);
+                out_bytes(id.p, id.len);
+                out_bytes("\n", 1);
+            }
         }
     } else if (!strcmp(cmd, "tree") && argc == 1) {
         xw_buf t;
         xw_buf_init(&t, PEER_MAX);
         rc = mls_group_tree(pr->g, &t);
         if (rc == XW_OK)
-            print_hex("tree", t.data, t.len);
+            out_hex("tree", t.data, t.len);
         xw_buf_free(&t);
     } else {
-        usage();
+        usage(stderr);
         rc = -1;
     }
     xw_buf_free(&a);
@@ -467,8 +547,11 @@ int main(int argc, char **argv)
     uint64_t suite = 3;
     int public_hs = 0, i = 1;
     xw_errbuf eb = {{0}};
-    for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
-        if (!strcmp(argv[i], "--suite") && i + 1 < argc) {
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--suite") && i + 1 < argc) {
             if (xw_parse_u64("--suite", argv[++i], 1, UINT16_MAX, &suite, &eb) != XW_OK) {
                 die("%s", eb.msg);
                 return 2;
@@ -476,12 +559,13 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--public")) {
             public_hs = 1;
         } else {
-            usage();
+            die("unknown option '%s'", argv[i]);
+            usage(stderr);
             return 2;
         }
     }
     if (argc - i < 2) {
-        usage();
+        usage(stderr);
         return 2;
     }
     if (!mls_suite_get((uint16_t)suite))
@@ -490,6 +574,7 @@ int main(int argc, char **argv)
     peer pr;
     memset(&pr, 0, sizeof pr);
     xw_buf_init(&pr.identity, 1 << 16);
+    xw_buf_init(&g_out, 4 * PEER_MAX);
     if (access(path, F_OK) == 0) {
         if (peer_load(&pr, path, &eb) != XW_OK) {
             peer_free(&pr);
@@ -502,11 +587,19 @@ int main(int argc, char **argv)
     int rc = run(&pr, argc - i - 1, argv + i + 1, &eb);
     if (rc == -1) {
         peer_free(&pr);
+        xw_buf_free(&g_out);
         return 2;
     }
-    if (rc == XW_OK && (rc = peer_save(&pr, path)) != XW_OK)
-        xw_errf(&eb, rc, "cannot write state file %s", path);
+    if (rc == XW_OK && g_out_err)
+        rc = xw_errf(&eb, XW_ENOMEM, "the output does not fit in memory; nothing was saved");
+    /* save first, then print (see g_out) */
+    if (rc == XW_OK && (rc = peer_save(&pr, path, &eb)) != XW_OK)
+        xw_errctx(&eb, rc, "state file not saved, nothing printed");
     peer_free(&pr);
+    if (rc == XW_OK && g_out.len > 0 &&
+        (fwrite(g_out.data, 1, g_out.len, stdout) != g_out.len || fflush(stdout) != 0))
+        rc = xw_errf(&eb, XW_EIO, "the state was saved but writing the output failed: %s", strerror(errno));
+    xw_buf_free(&g_out);
     if (rc != XW_OK)
         return die("%s (%s)", eb.msg[0] ? eb.msg : xw_strerror(rc), xw_errname(rc));
     return 0;

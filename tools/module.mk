@@ -31,8 +31,10 @@ PROGS += xw-export
 xw-export_SRCS := tools/xw_export.c tools/process_setup.c
 xw-export_LIBS := pipeline
 
-# bad numbers on the command line: refused with a sentence, state files unchanged
+# --help on every program; bad and negative numbers refused with a sentence, state files
+# unchanged; mls-peer prints nothing that a saved state does not back
 TESTS += tools_cli
 tools_cli_CMD := tests/tools/tools_cli.sh $(BUILD)
-tools_cli_NEEDS := $(BUILD)/mls-peer $(BUILD)/outbox-fill $(BUILD)/export-verify
+tools_cli_NEEDS := $(BUILD)/mls-peer $(BUILD)/outbox-fill $(BUILD)/export-verify $(BUILD)/xw-export \
+	$(BUILD)/rules-check $(BUILD)/rules-test $(BUILD)/xmtp-devnode $(BUILD)/kafka-mock
 tools_cli_TIMEOUT := 60

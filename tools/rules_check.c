@@ -8,13 +8,15 @@
 
 #include "rules/rules.h"
 
-static int usage(void)
+static int usage(FILE *f, int status)
 {
-    fprintf(stderr, "usage: rules-check [--strict] [--needs] FILE...\n"
-                    "  compiles the rule files in order (later files may override earlier ones)\n"
-                    "  --strict  treat warnings as errors\n"
-                    "  --needs   list the rules that need the bot to be an admin\n");
-    return 2;
+    fprintf(f, "usage: rules-check [--strict] [--needs] FILE...\n"
+               "  compiles the rule files in order (later files may override earlier ones)\n"
+               "  --strict  treat warnings as errors\n"
+               "  --needs   list the rules that need the bot to be an admin\n"
+               "  --help    this text\n"
+               "exit status 0 when the set compiles, 1 on errors, 2 on bad usage (docs/rules.md)\n");
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -26,12 +28,16 @@ int main(int argc, char **argv)
         else if (strcmp(argv[first], "--needs") == 0)
             needs = 1;
         else if (strcmp(argv[first], "--help") == 0)
-            return usage() - 2;
-        else
-            return usage();
+            return usage(stdout, 0);
+        else {
+            fprintf(stderr, "rules-check: unknown option '%s'\n", argv[first]);
+            return usage(stderr, 2);
+        }
     }
+    if (first < argc && strcmp(argv[first], "-h") == 0)
+        return usage(stdout, 0);
     if (first >= argc)
-        return usage();
+        return usage(stderr, 2);
     rules_diags d;
     rules_diags_init(&d);
     rules_set *s = NULL;

@@ -13,10 +13,15 @@
 #include "common/buf.h"
 #include "rules/rules.h"
 
-static int usage(void)
+static int usage(FILE *f, int status)
 {
-    fprintf(stderr, "usage: rules-test [--state-in FILE] [--state-out FILE] RULEFILE... < events.jsonl\n");
-    return 2;
+    fprintf(f, "usage: rules-test [--state-in FILE] [--state-out FILE] RULEFILE... < events.jsonl\n"
+               "  evaluates each event (one JSON object per line of stdin) against the rule files and\n"
+               "  prints one decision per line, as JSON (docs/rules.md)\n"
+               "  --state-in FILE   load the window state (rate windows, cooldowns) first\n"
+               "  --state-out FILE  save it at the end\n"
+               "  --help            this text\n");
+    return status;
 }
 
 static int read_file(const char *path, xw_buf *b)
@@ -47,11 +52,17 @@ int main(int argc, char **argv)
             state_in = argv[++first];
         else if (strcmp(argv[first], "--state-out") == 0 && first + 1 < argc)
             state_out = argv[++first];
-        else
-            return usage();
+        else if (strcmp(argv[first], "--help") == 0)
+            return usage(stdout, 0);
+        else {
+            fprintf(stderr, "rules-test: unknown option '%s' or missing value\n", argv[first]);
+            return usage(stderr, 2);
+        }
     }
+    if (first < argc && strcmp(argv[first], "-h") == 0)
+        return usage(stdout, 0);
     if (first >= argc)
-        return usage();
+        return usage(stderr, 2);
     rules_limits lim;
     rules_limits_default(&lim);
     rules_engine *e = rules_engine_new(&lim);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/parse.h"
 #include "node/rpc.h"
 #include "node/server.h"
 #include "node/store.h"
@@ -61,6 +62,19 @@ int main(int argc, char **argv)
         }
         i++;
         if (!strcmp(a, "--listen")) {
+            /* the port is checked here: the resolver would take "-5" or "99999" as a port */
+            const char *colon = strrchr(v, ':');
+            uint64_t port;
+            xw_errbuf peb = {{0}};
+            if (!colon) {
+                fprintf(stderr, "xmtp-devnode: --listen takes HOST:PORT (e.g. 127.0.0.1:5556), got '%s'\n",
+                        v);
+                return 2;
+            }
+            if (xw_parse_u64("the --listen port", colon + 1, 0, 65535, &port, &peb) != XW_OK) {
+                fprintf(stderr, "xmtp-devnode: %s (0 picks a free port)\n", peb.msg);
+                return 2;
+            }
             listen = v;
         } else if (!strcmp(a, "--db")) {
             db = v;
@@ -75,12 +89,10 @@ int main(int argc, char **argv)
             }
             xw_log_set_level((xw_log_level)l);
         } else if (!strcmp(a, "--max-message-size")) {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(v, &end, 10);
-            if (errno || *end || n < 1024 || n > (1ull << 31)) {
-                fprintf(stderr,
-                        "xmtp-devnode: --max-message-size must be a byte count from 1024 to 2147483648\n");
+            uint64_t n;
+            xw_errbuf peb = {{0}};
+            if (xw_parse_u64("--max-message-size", v, 1024, UINT64_C(1) << 31, &n, &peb) != XW_OK) {
+                fprintf(stderr, "xmtp-devnode: %s (a byte count)\n", peb.msg);
                 return 2;
             }
             max_msg = (size_t)n;

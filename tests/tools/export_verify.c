@@ -26,6 +26,11 @@
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: export-verify N GROUPS < kcat-output\n"
+               "  checks what kcat read back against what outbox-fill N GROUPS wrote\n");
+        return 0;
+    }
     if (argc != 3) {
         fprintf(stderr, "usage: export-verify N GROUPS < kcat-output\n");
         return 2;

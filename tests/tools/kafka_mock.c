@@ -4,6 +4,7 @@
  * what arrived.
  *
  *   kafka-mock [--brokers N] [--topic NAME:PARTITIONS]...
+ *   kafka-mock --help
  *
  * Prints the bootstrap address ("127.0.0.1:PORT,...") on the first line of stdout, then
  * reads commands from stdin, one per line, and answers each with "ok" or "error: ...":
@@ -41,6 +42,20 @@ static int parse_int(const char *s, long *out)
     int64_t v;
     if (xw_parse_i64(NULL, s, LONG_MIN, LONG_MAX, &v, NULL) != XW_OK)
         return -1;
+    *out = (long)v;
+    return 0;
+}
+
+/* A count, a broker id, a partition or a time: a whole number in [min, max], never negative;
+ * on failure the reason (naming what and the value) is in why. */
+static int parse_count(const char *what, const char *s, long min, long max, long *out, char *why, size_t n)
+{
+    uint64_t v;
+    xw_errbuf eb = {{0}};
+    if (xw_parse_u64(what, s, (uint64_t)min, (uint64_t)max, &v, &eb) != XW_OK) {
+        snprintf(why, n, "%s", eb.msg);
+        return -1;
+    }
     *out = (long)v;
     return 0;
 }
@@ -103,14 +118,15 @@ static const char *command(char *line, int brokers, int *quit, char *reply, size
         return NULL;
     }
     if (strcmp(argv[0], "topic") == 0 && argc == 3) {
-        if (parse_int(argv[2], &a) != 0)
-            return "usage: topic NAME PARTITIONS";
+        if (parse_count("PARTITIONS", argv[2], 1, 1000, &a, reply, reply_size) != 0)
+            return reply;
         return topic_create(argv[1], a, brokers);
     }
     if (strcmp(argv[0], "errors") == 0 && argc == 4) {
-        if (parse_apikey(argv[1], &key) != 0 || parse_error(argv[2], &err) != 0 ||
-            parse_int(argv[3], &a) != 0 || a < 1 || a > 100000)
+        if (parse_apikey(argv[1], &key) != 0 || parse_error(argv[2], &err) != 0)
             return "usage: errors APIKEY ERROR COUNT (COUNT 1..100000)";
+        if (parse_count("COUNT", argv[3], 1, 100000, &a, reply, reply_size) != 0)
+            return reply;
         rd_kafka_resp_err_t *errs = calloc((size_t)a, sizeof *errs);
         if (!errs)
             return "out of memory";
@@ -122,10 +138,12 @@ static const char *command(char *line, int brokers, int *quit, char *reply, size
     }
     if (strcmp(argv[0], "berrors") == 0 && (argc == 5 || argc == 6)) {
         long rtt = 0;
-        if (parse_int(argv[1], &b) != 0 || parse_apikey(argv[2], &key) != 0 ||
-            parse_error(argv[3], &err) != 0 || parse_int(argv[4], &a) != 0 || a < 1 || a > 100000 ||
-            (argc == 6 && parse_int(argv[5], &rtt) != 0))
+        if (parse_apikey(argv[2], &key) != 0 || parse_error(argv[3], &err) != 0)
             return "usage: berrors BROKER APIKEY ERROR COUNT [RTT_MS]";
+        if (parse_count("BROKER", argv[1], 1, brokers, &b, reply, reply_size) != 0 ||
+            parse_count("COUNT", argv[4], 1, 100000, &a, reply, reply_size) != 0 ||
+            (argc == 6 && parse_count("RTT_MS", argv[5], 0, 3600000, &rtt, reply, reply_size) != 0))
+            return reply;
         for (long i = 0; i < a; i++) {
             e = rd_kafka_mock_broker_push_request_error_rtts(mc, (int32_t)b, key, 1, err, (int)rtt);
             if (e)
@@ -135,8 +153,10 @@ static const char *command(char *line, int brokers, int *quit, char *reply, size
     }
     if (strcmp(argv[0], "bpending") == 0 && argc == 3) {
         size_t cnt = 0;
-        if (parse_int(argv[1], &b) != 0 || parse_apikey(argv[2], &key) != 0)
+        if (parse_apikey(argv[2], &key) != 0)
             return "usage: bpending BROKER APIKEY";
+        if (parse_count("BROKER", argv[1], 1, brokers, &b, reply, reply_size) != 0)
+            return reply;
         e = rd_kafka_mock_broker_error_stack_cnt(mc, (int32_t)b, key, &cnt);
         if (e)
             return rd_kafka_err2str(e);
@@ -150,44 +170,59 @@ static const char *command(char *line, int brokers, int *quit, char *reply, size
         return NULL;
     }
     if (strcmp(argv[0], "leader") == 0 && argc == 4) {
-        if (parse_int(argv[2], &a) != 0 || parse_int(argv[3], &b) != 0)
-            return "usage: leader TOPIC PARTITION BROKER";
+        if (parse_count("PARTITION", argv[2], 0, 999, &a, reply, reply_size) != 0 ||
+            parse_count("BROKER", argv[3], 1, brokers, &b, reply, reply_size) != 0)
+            return reply;
         e = rd_kafka_mock_partition_set_leader(mc, argv[1], (int32_t)a, (int32_t)b);
         return e ? rd_kafka_err2str(e) : NULL;
     }
     if ((strcmp(argv[0], "down") == 0 || strcmp(argv[0], "up") == 0) && argc == 2) {
-        if (parse_int(argv[1], &a) != 0)
-            return "usage: down|up BROKER";
+        if (parse_count("BROKER", argv[1], 1, brokers, &a, reply, reply_size) != 0)
+            return reply;
         e = argv[0][0] == 'd' ? rd_kafka_mock_broker_set_down(mc, (int32_t)a)
                               : rd_kafka_mock_broker_set_up(mc, (int32_t)a);
         return e ? rd_kafka_err2str(e) : NULL;
     }
     if (strcmp(argv[0], "rtt") == 0 && argc == 3) {
-        if (parse_int(argv[1], &a) != 0 || parse_int(argv[2], &b) != 0)
-            return "usage: rtt BROKER MS";
+        if (parse_count("BROKER", argv[1], 1, brokers, &a, reply, reply_size) != 0 ||
+            parse_count("MS", argv[2], 0, 3600000, &b, reply, reply_size) != 0)
+            return reply;
         e = rd_kafka_mock_broker_set_rtt(mc, (int32_t)a, (int)b);
         return e ? rd_kafka_err2str(e) : NULL;
     }
     return "unknown command (topic, errors, clear, leader, down, up, rtt, quit)";
 }
 
-static void usage(void)
+static void usage(FILE *f, const char *why, int status)
 {
-    fprintf(stderr, "usage: kafka-mock [--brokers N] [--topic NAME:PARTITIONS]...\n");
-    exit(2);
+    if (why)
+        fprintf(f, "kafka-mock: %s\n", why);
+    fprintf(f, "usage: kafka-mock [--brokers N (1-16, default 3)] [--topic NAME:PARTITIONS]...\n"
+               "  hosts librdkafka's mock Kafka cluster; prints its bootstrap address, then takes\n"
+               "  commands on stdin (topic, errors, berrors, bpending, clear, leader, down, up, rtt,\n"
+               "  quit; see tests/tools/kafka_mock.c and docs/export.md)\n");
+    exit(status);
 }
 
 int main(int argc, char **argv)
 {
     long brokers = 3;
+    char bad[256];
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc) {
-            if (parse_int(argv[++i], &brokers) != 0 || brokers < 1 || brokers > 16)
-                usage();
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout, NULL, 0);
+        } else if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc) {
+            if (parse_count("--brokers", argv[++i], 1, 16, &brokers, bad, sizeof bad) != 0)
+                usage(stderr, bad, 2);
         } else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
-            i++; /* created below, once the cluster exists */
+            const char *colon = strrchr(argv[++i], ':'); /* created below, once the cluster exists */
+            long parts;
+            if (colon &&
+                parse_count("--topic's PARTITIONS", colon + 1, 1, 1000, &parts, bad, sizeof bad) != 0)
+                usage(stderr, bad, 2);
         } else {
-            usage();
+            snprintf(bad, sizeof bad, "unknown option '%.64s' or missing value", argv[i]);
+            usage(stderr, bad, 2);
         }
     }
     signal(SIGPIPE, SIG_IGN);
@@ -214,7 +249,7 @@ int main(int argc, char **argv)
         if (colon) {
             *colon = '\0';
             if (parse_int(colon + 1, &parts) != 0)
-                usage();
+                usage(stderr, "--topic takes NAME:PARTITIONS", 2);
         }
         const char *why = topic_create(spec, parts, (int)brokers);
         if (why) {
@@ -230,7 +265,7 @@ int main(int argc, char **argv)
     char line[512];
     int quit = 0;
     while (!quit && fgets(line, sizeof line, stdin)) {
-        char reply[64] = "ok";
+        char reply[256] = "ok";
         const char *why = command(line, (int)brokers, &quit, reply, sizeof reply);
         if (why)
             printf("error: %s\n", why);

@@ -35,6 +35,12 @@ static int parse_u(const char *what, const char *s, unsigned long *out)
 int main(int argc, char **argv)
 {
     unsigned long n, groups, batch = 10000, pad = 0;
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: outbox-fill DB N GROUPS [BATCH [PAD]]\n"
+               "  writes N test events in GROUPS groups into the outbox DB (created if missing), BATCH\n"
+               "  events per transaction (default 10000), PAD bytes of padding each (default 0)\n");
+        return 0;
+    }
     if (argc < 4 || parse_u("N", argv[2], &n) || parse_u("GROUPS", argv[3], &groups) || groups == 0 ||
         (argc > 4 && (parse_u("BATCH", argv[4], &batch) || batch == 0)) ||
         (argc > 5 && (parse_u("PAD", argv[5], &pad) || pad > 100000))) {

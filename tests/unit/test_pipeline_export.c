@@ -9,18 +9,22 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "pipeline/exporter.h"
+#include "pipeline/lease.h"
 #include "tests/unit/pipeline_test_helpers.h"
 
 /* --- exporter through JSON lines --------------------------------------------------------------- */
@@ -645,16 +649,104 @@ static void test_export_kafka_fatal_restart(void **state)
     mock_cluster_free(mc, mrk);
     xw_log_set_level(XW_LOG_INFO);
 }
+/* --- one exporter per outbox ----------------------------------------------------------------- */
+
+/* The lock file's first line, or "" (a file of the lease's own making, in tmpdir). */
+static void read_line(const char *path, char *out, size_t n)
+{
+    out[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(out, (int)n, f))
+            out[0] = '\0';
+        fclose(f);
+    }
+}
+
+/* Issue 19: two exporters on one outbox delivered events twice, and one of them could wait
+ * for ever on a row the other had deleted. The second exporter, on another connection and by
+ * another path (a symbolic link), is now refused at once with XW_EBUSY naming the holder;
+ * once the first is freed, it starts. (Two processes, and a SIGKILLed holder:
+ * tests/pipeline/xw_export_cli.sh.) */
+static void test_export_lease(void **state)
+{
+    (void)state;
+    char db[128], link[128], out1[128], out2[128], lock[PATH_MAX + 32], real[PATH_MAX];
+    path_in_tmp(db, sizeof db, "lease.db");
+    path_in_tmp(link, sizeof link, "lease-link.db");
+    path_in_tmp(out1, sizeof out1, "lease1.jsonl");
+    path_in_tmp(out2, sizeof out2, "lease2.jsonl");
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob1, *ob2;
+    assert_int_equal(pl_outbox_open(db, &ob1, &eb), XW_OK);
+    assert_int_equal(symlink(db, link), 0);
+    assert_int_equal(pl_outbox_open(link, &ob2, &eb), XW_OK);
+    assert_non_null(realpath(db, real));
+    snprintf(lock, sizeof lock, "%s-exporter.lock", real);
+    pl_sink *s1, *s2;
+    assert_int_equal(pl_sink_jsonl_new(out1, 0, &s1, &eb), XW_OK);
+    assert_int_equal(pl_sink_jsonl_new(out2, 0, &s2, &eb), XW_OK);
+    pl_exporter *ex1, *ex2 = NULL;
+    assert_int_equal(pl_exporter_new(ob1, s1, NULL, &ex1, &eb), XW_OK);
+
+    /* the holder line: who, where, since when, which program */
+    char host[64], want[160], line[256];
+    assert_int_equal(gethostname(host, sizeof host), 0);
+    host[sizeof host - 1] = '\0';
+    snprintf(want, sizeof want, "pid %ld, host %s, since 20", (long)getpid(), host);
+    read_line(lock, line, sizeof line);
+    assert_non_null(strstr(line, want));
+    assert_non_null(strstr(line, "Z, program test_pipeline_export\n"));
+
+    assert_int_equal(pl_exporter_new(ob2, s2, NULL, &ex2, &eb), XW_EBUSY);
+    assert_null(ex2);
+    print_message("refused: %s\n", eb.msg);
+    assert_non_null(strstr(eb.msg, "another exporter holds this outbox (pid "));
+    assert_non_null(strstr(eb.msg, want));
+    assert_non_null(strstr(eb.msg, "one exporter per outbox"));
+    pl_exporter_free(ex1);
+    assert_int_equal(pl_exporter_new(ob2, s2, NULL, &ex2, &eb), XW_OK);
+    pl_exporter_free(ex2);
+
+    /* a holder that has not written its line yet, and one whose line has control bytes */
+    int fd = open(lock, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    assert_int_equal(ftruncate(fd, 0), 0);
+    pl_lease *l = NULL;
+    assert_int_equal(pl_lease_acquire(db, &l, &eb), XW_EBUSY);
+    assert_null(l);
+    assert_non_null(strstr(eb.msg, "(holder not recorded yet: it has just started)"));
+    assert_int_equal(pwrite(fd, "pid 1\033[2J, host x\n", 19, 0), 19);
+    assert_int_equal(pl_lease_acquire(db, &l, &eb), XW_EBUSY);
+    assert_non_null(strstr(eb.msg, "(pid 1?[2J, host x)"));
+    close(fd); /* as a holder's death does */
+    assert_int_equal(pl_lease_acquire(link, &l, &eb), XW_OK);
+    assert_string_equal(pl_lease_path(l), lock);
+    pl_lease_release(l);
+
+    /* nothing to share, nothing to lock; a folder where no file can be made */
+    assert_int_equal(pl_lease_acquire("", &l, &eb), XW_OK);
+    assert_null(l);
+    assert_int_equal(pl_lease_acquire(":memory:", &l, &eb), XW_OK);
+    assert_null(l);
+    assert_int_equal(pl_lease_acquire("/proc/xw-no-such.db", &l, &eb), XW_EIO);
+    assert_null(l);
+    assert_non_null(strstr(eb.msg, "cannot open the exporter lock file /proc/xw-no-such.db-exporter.lock"));
+
+    pl_sink_free(s1);
+    pl_sink_free(s2);
+    pl_outbox_close(ob1);
+    pl_outbox_close(ob2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_export_jsonl),
-        cmocka_unit_test(test_export_failures),
-        cmocka_unit_test(test_export_failures_batched),
-        cmocka_unit_test(test_export_kafka_mock),
-        cmocka_unit_test(test_export_kafka_fatal_restart),
-        cmocka_unit_test(test_alloc_failures),
-        cmocka_unit_test(test_export_notify_and_stop),
+        cmocka_unit_test(test_export_lease),      cmocka_unit_test(test_export_jsonl),
+        cmocka_unit_test(test_export_failures),   cmocka_unit_test(test_export_failures_batched),
+        cmocka_unit_test(test_export_kafka_mock), cmocka_unit_test(test_export_kafka_fatal_restart),
+        cmocka_unit_test(test_alloc_failures),    cmocka_unit_test(test_export_notify_and_stop),
     };
     return cmocka_run_group_tests_name("pipeline_export", tests, pl_test_setup, pl_test_teardown);
 }

@@ -292,6 +292,81 @@ static int count_failed(void *ctx, const pl_outbox_row *row, const char *error)
     return 0;
 }
 
+/* The whole file, or an empty buffer when it cannot be read. */
+static void slurp(const char *path, xw_buf *b)
+{
+    xw_buf_reset(b);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        assert_int_equal(xw_buf_append(b, chunk, n), XW_OK);
+    fclose(f);
+}
+
+/* Issue 19: `xw-export --outbox typo.db --counts` created an empty outbox and answered
+ * "pending 0". pl_outbox_open_existing refuses a missing file and a file without an outbox
+ * (XW_ENOTFOUND, a sentence saying which) and creates or changes nothing. */
+static void test_outbox_open_existing(void **state)
+{
+    (void)state;
+    char path[128], other[128], text[128];
+    path_in_tmp(path, sizeof path, "existing.db");
+    path_in_tmp(other, sizeof other, "not-an-outbox.db");
+    path_in_tmp(text, sizeof text, "text.db");
+    xw_errbuf eb = {{0}};
+    pl_outbox *ob = NULL;
+    assert_int_equal(pl_outbox_open_existing(path, &ob, &eb), XW_ENOTFOUND);
+    assert_null(ob);
+    assert_non_null(strstr(eb.msg, "no outbox at "));
+    assert_non_null(strstr(eb.msg, "existing.db: the file does not exist; check the path"));
+    assert_int_equal(access(path, F_OK), -1);
+
+    /* another SQLite database: refused, byte for byte unchanged (no table, no WAL mode) */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "CREATE TABLE notes(x); INSERT INTO notes VALUES (1);", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    xw_buf before, after;
+    xw_buf_init(&before, 1 << 20);
+    xw_buf_init(&after, 1 << 20);
+    slurp(other, &before);
+    assert_true(before.len > 0);
+    assert_int_equal(pl_outbox_open_existing(other, &ob, &eb), XW_ENOTFOUND);
+    assert_non_null(strstr(eb.msg, "not-an-outbox.db holds no outbox (no table pl_outbox_batch)"));
+    slurp(other, &after);
+    assert_true(after.len == before.len && memcmp(after.data, before.data, before.len) == 0);
+
+    /* not a database at all */
+    FILE *f = fopen(text, "w");
+    assert_non_null(f);
+    fputs("pending 0\nthis is not a database, but it is long enough for SQLite to look at its header\n", f);
+    fclose(f);
+    assert_int_equal(pl_outbox_open_existing(text, &ob, &eb), XW_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "opening outbox"));
+
+    /* an outbox opens, and knows its absolute path */
+    assert_int_equal(pl_outbox_open(path, &ob, &eb), XW_OK);
+    pl_outbox_close(ob);
+    assert_int_equal(pl_outbox_open_existing(path, &ob, &eb), XW_OK);
+    const char *abs = pl_outbox_path(ob);
+    assert_true(abs[0] == '/' && strlen(abs) >= strlen("/existing.db") &&
+                strcmp(abs + strlen(abs) - strlen("/existing.db"), "/existing.db") == 0);
+    int64_t pending = -1, failed = -1;
+    assert_int_equal(pl_outbox_counts(ob, &pending, &failed, &eb), XW_OK);
+    assert_true(pending == 0 && failed == 0);
+    pl_outbox_close(ob);
+    assert_int_equal(pl_outbox_open(":memory:", &ob, &eb), XW_OK);
+    assert_string_equal(pl_outbox_path(ob), "");
+    pl_outbox_close(ob);
+    xw_buf_free(&before);
+    xw_buf_free(&after);
+}
+
 static void test_outbox(void **state)
 {
     (void)state;
@@ -837,6 +912,7 @@ int main(void)
         cmocka_unit_test(test_outbox_migrate),
         cmocka_unit_test(test_outbox_codec),
         cmocka_unit_test(test_outbox_compressed_rows),
+        cmocka_unit_test(test_outbox_open_existing), /* issue 19 */
     };
     return cmocka_run_group_tests_name("pipeline_outbox", tests, pl_test_setup, pl_test_teardown);
 }
