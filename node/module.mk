@@ -1,6 +1,6 @@
 # node/: xmtp-devnode, a local XMTP v3 node (gRPC over h2c with libnghttp2, SQLite store).
 LIBS += xwnode
-xwnode_SRCS := node/server.c node/call.c node/store.c node/subs.c node/mlswire.c node/ident.c node/rpc_common.c \
+xwnode_SRCS := node/server.c node/conn.c node/call.c node/store.c node/subs.c node/mlswire.c node/ident.c node/rpc_common.c \
 	node/rpc_mls.c node/rpc_identity.c
 NODE_LIBS := xwnode xmtp mls xwproto common
 NODE_PKGS := libnghttp2 sqlite3 libprotobuf-c libsodium openssl libsecp256k1 jansson
