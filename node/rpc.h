@@ -34,6 +34,12 @@ void node_ctx_fini(node_ctx *ctx);
 #define NODE_RPC_MAX_METHODS 32
 size_t node_rpc_methods(node_ctx *ctx, node_method *out, size_t cap);
 
+/* XMTP group ids are 16-32 bytes; every RPC that takes one refuses longer than this. */
+#define NODE_MAX_GROUP_ID 256
+/* INVALID_ARGUMENT naming `what` (and its index unless index < 0) if a group id of len bytes
+ * is longer than NODE_MAX_GROUP_ID; NODE_GRPC_OK otherwise. */
+int node_check_group_id(size_t len, const char *what, long index, node_status *st);
+
 /* --- shared helpers --- */
 extern ProtobufCAllocator node_pb_alloc;
 

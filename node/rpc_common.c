@@ -4,6 +4,7 @@
  */
 #include "node/rpc.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -139,4 +140,17 @@ int node_pb_find_field(const uint8_t *p, size_t n, uint32_t field, const uint8_t
         }
     }
     return found ? XW_OK : XW_ENOTFOUND;
+}
+
+int node_check_group_id(size_t len, const char *what, long index, node_status *st)
+{
+    if (len <= NODE_MAX_GROUP_ID)
+        return NODE_GRPC_OK;
+    char at[24] = "";
+    if (index >= 0)
+        snprintf(at, sizeof at, " %ld", index);
+    return node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+                           "%s%s: the group id is %zu bytes; the node accepts at most %d (XMTP group ids are "
+                           "16-32 bytes)",
+                           what, at, len, NODE_MAX_GROUP_ID);
 }

@@ -18,6 +18,7 @@
 #define MAX_COMMIT_LOG_PUBLISH 10
 #define MAX_COMMIT_LOG_QUERIES 20
 #define MAX_BATCH 10000
+#define MAX_NEWEST_IDS 1000 /* libxmtp asks in chunks of 1000 */
 
 #define M(name) "/xmtp.mls.api.v1.MlsApi/" name
 
@@ -273,6 +274,8 @@ static int send_group_messages(void *vctx, const uint8_t *req, size_t len, xw_bu
             rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "invalid group message %zu: %s", i, eb.msg);
             goto out;
         }
+        if ((rc = node_check_group_id(info.group_id_len, "group message", (long)i, st)) != NODE_GRPC_OK)
+            goto out;
         rows[i].group_id = info.group_id;
         rows[i].group_id_len = info.group_id_len;
         rows[i].data = in->v1->data.data;
@@ -481,6 +484,8 @@ static int query_group_messages(void *vctx, const uint8_t *req, size_t len, xw_b
         rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "group is required");
         goto out;
     }
+    if ((rc = node_check_group_id(r->group_id.len, "query", -1, st)) != NODE_GRPC_OK)
+        goto out;
     paging p = paging_of(r->paging_info);
     if (node_store_group_msgs(ctx->store, r->group_id.data, r->group_id.len, p.ascending, p.cursor, p.limit,
                               page_group_row, &x, &eb) != XW_OK) {
@@ -642,6 +647,8 @@ static int batch_publish_commit_log(void *vctx, const uint8_t *req, size_t len, 
                                  i);
             goto out;
         }
+        if ((rc = node_check_group_id(e->group_id.len, "commit log entry", (long)i, st)) != NODE_GRPC_OK)
+            goto out;
         if (node_pb_pack(&e->signature->base, &sigs, st) != NODE_GRPC_OK) {
             rc = st->code;
             goto out;
@@ -722,6 +729,8 @@ static int batch_query_commit_log(void *vctx, const uint8_t *req, size_t len, xw
                 node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "commit log query %zu: group is required", i);
             goto out;
         }
+        if ((rc = node_check_group_id(q->group_id.len, "commit log query", (long)i, st)) != NODE_GRPC_OK)
+            goto out;
         if (q->paging_info &&
             q->paging_info->direction == XMTP__MLS__API__V1__SORT_DIRECTION__SORT_DIRECTION_DESCENDING) {
             rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
@@ -782,11 +791,14 @@ static int get_newest_group_message(void *vctx, const uint8_t *req, size_t len, 
     xw_buf tmp, one;
     xw_buf_init(&tmp, ctx->max_msg + 1024);
     xw_buf_init(&one, ctx->max_msg + 1024);
-    if (r->n_group_ids == 0 || r->n_group_ids > MAX_BATCH) {
-        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu group ids; ask for 1 to %d", r->n_group_ids,
-                             MAX_BATCH);
+    if (r->n_group_ids == 0 || r->n_group_ids > MAX_NEWEST_IDS) {
+        rc = node_status_set(st, NODE_GRPC_INVALID_ARGUMENT, "%zu group ids; ask for 1 to %d per request",
+                             r->n_group_ids, MAX_NEWEST_IDS);
         goto out;
     }
+    for (size_t i = 0; i < r->n_group_ids; i++)
+        if ((rc = node_check_group_id(r->group_ids[i].len, "group_ids", (long)i, st)) != NODE_GRPC_OK)
+            goto out;
     for (size_t i = 0; i < r->n_group_ids; i++) {
         xw_buf_reset(&tmp);
         xw_buf_reset(&one);
