@@ -2,11 +2,28 @@
 # regression tests in process, the attacks played against the real binary, the HTTP/2 and
 # gRPC framing fuzzer. (NODE_LIBS and NODE_PKGS come from node/module.mk, read after this
 # fragment: these variables are recursive so they expand when the rules are made.)
-DEVNODE_TEST_SRCS = tests/unit/devnode_helpers.c tests/unit/devnode_rpc_helpers.c tests/unit/devnode_attack.c
+DEVNODE_ATTACK_SRCS = tests/unit/devnode_helpers.c tests/unit/devnode_attack.c
 
 TESTBINS += test_devnode_limits
-test_devnode_limits_SRCS = tests/unit/test_devnode_limits.c $(DEVNODE_TEST_SRCS)
+test_devnode_limits_SRCS = tests/unit/test_devnode_limits.c tests/unit/devnode_rpc_helpers.c $(DEVNODE_ATTACK_SRCS)
 test_devnode_limits_LIBS = xmtpapi $(NODE_LIBS)
 test_devnode_limits_PKGS = cmocka libcurl $(NODE_PKGS)
 TESTS += test_devnode_limits
 test_devnode_limits_TIMEOUT := 240
+
+# The attacks against the real binary (tests/unit/attack_devnode.c): latency and RSS per
+# attack, RSS asserted, latency printed. The bench build (release, `make bench`) is the same
+# program: named *bench, it runs each attack longer.
+TESTBINS += attack_devnode
+attack_devnode_SRCS = tests/unit/attack_devnode.c $(DEVNODE_ATTACK_SRCS)
+attack_devnode_LIBS = xmtpapi $(NODE_LIBS)
+attack_devnode_PKGS = libcurl $(NODE_PKGS)
+TESTS += attack_devnode
+attack_devnode_CMD := $(BUILD)/tests/attack_devnode $(BUILD)/xmtp-devnode
+attack_devnode_TIMEOUT := 240
+attack_devnode_NEEDS := $(BUILD)/tests/attack_devnode $(BUILD)/xmtp-devnode
+
+BENCHES += devnode_attack_bench
+devnode_attack_bench_SRCS = tests/unit/attack_devnode.c $(DEVNODE_ATTACK_SRCS)
+devnode_attack_bench_LIBS = xmtpapi $(NODE_LIBS)
+devnode_attack_bench_PKGS = libcurl $(NODE_PKGS)

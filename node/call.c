@@ -93,7 +93,8 @@ static ssize_t data_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t
         *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
         return 0;
     }
-    if (call->out_off == call->out.len && !call->finishing && call->ops && call->ops->drain) {
+    if (call->out_off == call->out.len && !call->finishing && !call->yielded && call->ops &&
+        call->ops->drain) {
         xw_buf_reset(&call->out);
         call->out_off = 0;
         call->ops->drain(call, call->user);
@@ -190,6 +191,12 @@ void node_call_set_ops(node_call *call, const node_call_ops *ops, void *user)
 {
     call->ops = ops;
     call->user = user;
+}
+
+void node_call_yield(node_call *call)
+{
+    call->yielded = 1;
+    call->c->yielded = 1; /* flush_dirty services the connection again next turn */
 }
 
 int node_call_send(node_call *call, const uint8_t *msg, size_t len)
@@ -303,7 +310,7 @@ void node_call_dispatch(node_call *call)
             respond_error(call, 200, rc, "%s", st.msg);
             return;
         }
-        xw_buf_init(&call->out, 5 + s->max_msg);
+        xw_buf_init(&call->out, 5 + resp.len); /* exactly: the buffer never grows past its max */
         if (frame_append(&call->out, resp.data ? resp.data : (const uint8_t *)"", resp.len) != XW_OK) {
             xw_buf_free(&resp);
             respond_error(call, 200, NODE_GRPC_RESOURCE_EXHAUSTED, "response too large");

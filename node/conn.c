@@ -176,20 +176,9 @@ conn *node_conn_new(node_server *s, int fd, const char *peer, node_addr *addr)
     c->fd = fd;
     c->addr = addr;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
-    if (nghttp2_session_server_new2(&c->h2, s->cbs, c, s->h2opt) != 0) {
-        xw_free(c);
-        return NULL;
-    }
-    nghttp2_settings_entry iv[] = {
-        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->max_streams},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, NODE_RECV_WINDOW},
-    };
-    nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, 2);
-    nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, NODE_RECV_WINDOW);
     struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
     c->ev = EPOLLIN;
     if (epoll_ctl(s->efd, EPOLL_CTL_ADD, fd, &e) != 0) {
-        nghttp2_session_del(c->h2);
         xw_free(c);
         return NULL;
     }
@@ -201,8 +190,25 @@ conn *node_conn_new(node_server *s, int fd, const char *peer, node_addr *addr)
     s->nconns++;
     atomic_store_explicit(&s->ctr.connections, s->nconns, memory_order_relaxed);
     xw_log_debug("node", "%s connected", c->peer);
-    node_conn_mark_dirty(c); /* our SETTINGS */
     return c;
+}
+
+/* The HTTP/2 session starts with the client's first bytes: a socket that never sends any
+ * costs the node its descriptor and this structure, not a session (~30 KiB). */
+static int conn_start_h2(conn *c)
+{
+    node_server *s = c->srv;
+    if (nghttp2_session_server_new2(&c->h2, s->cbs, c, s->h2opt) != 0) {
+        c->h2 = NULL;
+        return -1;
+    }
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->max_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, NODE_RECV_WINDOW},
+    };
+    nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, 2);
+    nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, NODE_RECV_WINDOW);
+    return 0;
 }
 
 void node_conn_free(conn *c)
@@ -258,6 +264,8 @@ static int conn_flush(conn *c)
         c->last_progress_ns = now_ns();
     }
     c->wpend_off = c->wpend_len = 0;
+    if (!c->h2)
+        return 0; /* the client has not spoken yet */
     size_t sent = 0;
     while (sent < NODE_FLUSH_PER_TURN) {
         const uint8_t *data;
@@ -322,6 +330,10 @@ void node_conn_read(conn *c)
             break;
         }
         total += (size_t)n;
+        if (!c->h2 && conn_start_h2(c) != 0) {
+            c->dead = 1;
+            break;
+        }
         ssize_t r = nghttp2_session_mem_recv(c->h2, buf, (size_t)n);
         xw_log_trace("node", "%s: read %zd bytes, nghttp2 took %zd", c->peer, n, r);
         if (r < 0) {
@@ -375,6 +387,17 @@ int node_conn_service(conn *c)
             if (call->streaming && call->deferred && !call->finishing) {
                 call->deferred = 0;
                 nghttp2_session_resume_data(c->h2, call->stream_id);
+            }
+    }
+    if (c->yielded) {
+        c->yielded = 0;
+        for (node_call *call = c->calls; call; call = call->next)
+            if (call->yielded) {
+                call->yielded = 0;
+                if (call->deferred) {
+                    call->deferred = 0;
+                    nghttp2_session_resume_data(c->h2, call->stream_id);
+                }
             }
     }
     if (c->ready_head && !c->in_rr && node_conn_may_send(c))

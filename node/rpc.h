@@ -43,7 +43,10 @@ int node_check_group_id(size_t len, const char *what, long index, node_status *s
 /* --- shared helpers --- */
 extern ProtobufCAllocator node_pb_alloc;
 
-/* Unpacks a request or fills st with INVALID_ARGUMENT naming the message type. */
+/* The most items of any list in one request (messages, ids, filters, lookups). */
+#define NODE_MAX_ITEMS 10000
+/* Unpacks a request or fills st with INVALID_ARGUMENT naming the message type. A request
+ * with more than NODE_MAX_ITEMS + 16 top-level fields is refused before it is decoded. */
 ProtobufCMessage *node_pb_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
                                  node_status *st);
 void node_pb_free(ProtobufCMessage *m);

@@ -23,9 +23,56 @@ static void pb_free(void *data, void *p)
 
 ProtobufCAllocator node_pb_alloc = {.alloc = pb_alloc, .free = pb_free, .allocator_data = NULL};
 
+/* Top-level fields of a message, counted without decoding it (stops at malformed input and
+ * at limit + 1: protobuf-c then says what is wrong, or the caller refuses). */
+static size_t count_top_fields(const uint8_t *p, size_t n, size_t limit)
+{
+    size_t off = 0, count = 0;
+    while (off < n && count <= limit) {
+        uint64_t key = 0, v = 0;
+        int shift = 0;
+        do {
+            if (off >= n || shift > 63)
+                return count;
+            key |= (uint64_t)(p[off] & 0x7f) << shift;
+            shift += 7;
+        } while (p[off++] & 0x80);
+        unsigned wt = key & 7;
+        if (wt == 0 || wt == 2) {
+            shift = 0;
+            do {
+                if (off >= n || shift > 63)
+                    return count;
+                v |= (uint64_t)(p[off] & 0x7f) << shift;
+                shift += 7;
+            } while (p[off++] & 0x80);
+            if (wt == 2) {
+                if (v > n - off)
+                    return count;
+                off += (size_t)v;
+            }
+        } else if (wt == 1 || wt == 5) {
+            off += wt == 1 ? 8 : 4;
+        } else {
+            return count;
+        }
+        count++;
+    }
+    return count;
+}
+
 ProtobufCMessage *node_pb_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
                                  node_status *st)
 {
+    /* every list in a request is capped at NODE_MAX_ITEMS; refusing a longer one before
+     * decoding it keeps a request of a million tiny items from holding the loop for seconds */
+    size_t fields = count_top_fields(p, n, NODE_MAX_ITEMS + 16);
+    if (fields > NODE_MAX_ITEMS + 16) {
+        node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,
+                        "the %s holds more than %d items; the node accepts at most %d per request", d->name,
+                        NODE_MAX_ITEMS + 16, NODE_MAX_ITEMS);
+        return NULL;
+    }
     ProtobufCMessage *m = protobuf_c_message_unpack(d, &node_pb_alloc, n, p);
     if (!m)
         node_status_set(st, NODE_GRPC_INVALID_ARGUMENT,

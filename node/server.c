@@ -169,7 +169,7 @@ static int evict_idle(node_server *s)
         return 0;
     xw_log_debug("node", "%s: closing this idle connection to make room for a new one", old->peer);
     atomic_fetch_add_explicit(&s->ctr.evicted, 1, memory_order_relaxed);
-    if (old->handshake_done)
+    if (old->h2)
         nghttp2_session_terminate_session(old->h2, NGHTTP2_NO_ERROR);
     old->dead = 1; /* freed at the end of this turn, after a last flush of its GOAWAY */
     node_conn_mark_dirty(old);
@@ -472,7 +472,7 @@ static int flush_dirty(node_server *s)
                 node_conn_free(c);
             continue;
         }
-        if (rc == 1) {
+        if (rc == 1 || c->yielded) {
             c->flush_more = 1;
             more = 1;
         }
@@ -510,6 +510,11 @@ static void goaway_idle(node_server *s, int64_t now)
     for (conn *c = s->conns; c; c = c->next) {
         if (c->calls || c->goaway_sent || c->dead || now - c->idle_since <= 100 * XW_NS_PER_MS)
             continue;
+        if (!c->h2) { /* never spoke: nothing to say goodbye to */
+            c->dead = 1;
+            node_conn_mark_dirty(c);
+            continue;
+        }
         nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->h2),
                               NGHTTP2_NO_ERROR, NULL, 0);
         c->goaway_sent = 1;

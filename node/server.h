@@ -134,6 +134,10 @@ typedef struct {
 } node_call_ops;
 
 void node_call_set_ops(node_call *call, const node_call_ops *ops, void *user);
+/* From `drain`: the handler did a bounded slice of work and has more; drain is called
+ * again on the next loop turn (after other connections had theirs) even if it queued
+ * nothing. */
+void node_call_yield(node_call *call);
 /* Queues one message (serialized protobuf, no prefix). XW_EFULL when the call's outbound
  * buffer would pass its maximum (nothing queued), XW_ECLOSED once the call is finishing. */
 int node_call_send(node_call *call, const uint8_t *msg, size_t len);

@@ -74,6 +74,7 @@ struct node_call {
     int finishing;
     int trailers_sent;
     int deferred;
+    int yielded; /* drain asked to run again next turn (node_call_yield) */
     int status;
     char status_msg[XW_ERRBUF_SIZE];
     const node_call_ops *ops;
@@ -107,6 +108,7 @@ struct conn {
     size_t out_mem; /* of which: responses not yet sent */
     size_t owed;    /* request bytes not yet granted back (sum over calls and gone calls) */
     int starved;    /* a subscription stopped reading the store for lack of memory */
+    int yielded;    /* a call yielded: service it again next turn */
     size_t filters; /* subscription filters open on this connection */
     /* requests ready to dispatch, oldest first; the connection is in the server's round
      * robin while it has some and may take more memory */

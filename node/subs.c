@@ -26,6 +26,9 @@
 
 #define NBUCKETS 65536u
 #define CATCHUP_PAGE 100u
+/* Store reads per drain: a subscription with thousands of filters catches up a slice per
+ * loop turn instead of holding the loop for all of them. */
+#define CATCHUP_FETCHES 32
 
 typedef struct sub sub;
 
@@ -170,7 +173,11 @@ static void drain(node_call *call, void *user)
 {
     sub *u = user;
     (void)call;
-    while (!u->dead && u->catchup < u->n) {
+    for (int fetches = 0; !u->dead && u->catchup < u->n; fetches++) {
+        if (fetches == CATCHUP_FETCHES) {
+            node_call_yield(u->call); /* the rest on the next loop turn */
+            return;
+        }
         emit_ctx x = {.u = u, .f = &u->f[u->catchup]};
         int rc = u->s->fetch(u->s->fetch_ctx, x.f->key, x.f->klen, x.f->cursor, CATCHUP_PAGE, emit, &x);
         if (rc != XW_OK || x.full < 0) {

@@ -73,7 +73,7 @@ static int fnv_collide(uint8_t *key, size_t keylen, uint16_t target)
     return 0;
 }
 
-void atk_subscribe_body(xw_buf *out, size_t n, size_t keylen, int collide, uint32_t seed)
+void atk_subscribe_body(xw_buf *out, size_t n, size_t keylen, int collide, uint32_t seed, const uint8_t *also)
 {
     xw_buf msg, f;
     xw_buf_init(&msg, 256u << 20);
@@ -91,6 +91,11 @@ void atk_subscribe_body(xw_buf *out, size_t n, size_t keylen, int collide, uint3
         } while (collide && keylen >= 8 && !fnv_collide(key, keylen, 0x1234));
         xw_buf_reset(&f);
         must(node_pb_append_field(&f, 1, key, keylen), "filter key");
+        must(node_pb_append_field(&msg, 1, f.data, f.len), "filter");
+    }
+    if (also) {
+        xw_buf_reset(&f);
+        must(node_pb_append_field(&f, 1, also, 16), "filter key");
         must(node_pb_append_field(&msg, 1, f.data, f.len), "filter");
     }
     frame(out, &msg);
@@ -123,15 +128,25 @@ void atk_query_body(xw_buf *out, const uint8_t gid[16], uint32_t limit)
     xw_buf_free(&msg);
 }
 
-void atk_newest_body(xw_buf *out, size_t n, size_t keylen)
+void atk_group_id(uint8_t gid[16], uint32_t i)
+{
+    char s[17];
+    snprintf(s, sizeof s, "group-%010u", i);
+    memcpy(gid, s, 16);
+}
+
+void atk_newest_body(xw_buf *out, size_t n, size_t keylen, uint32_t first)
 {
     xw_buf msg;
     xw_buf_init(&msg, 64u << 20);
     uint8_t key[256];
-    if (keylen > sizeof key)
+    if (keylen > sizeof key || (first && keylen != 16))
         die("newest key length");
     for (size_t i = 0; i < n; i++) {
-        randombytes_buf(key, keylen);
+        if (first)
+            atk_group_id(key, first + (uint32_t)i);
+        else
+            randombytes_buf(key, keylen);
         must(node_pb_append_field(&msg, 1, key, keylen), "group id");
     }
     put_varint_field(&msg, 2, 1);
@@ -139,38 +154,63 @@ void atk_newest_body(xw_buf *out, size_t n, size_t keylen)
     xw_buf_free(&msg);
 }
 
-void atk_fill_group(test_node *tn, const uint8_t gid[16], size_t n, size_t size)
+/* SendGroupMessages with the given MLS messages (n of them, in one buffer at offsets). */
+static void send_batch(xmtp_api *api, const xw_buf *mls, const size_t *off, size_t n)
+{
+    xw_buf body, in, v1, resp;
+    xw_buf_init(&body, 64u << 20);
+    xw_buf_init(&in, 64u << 20);
+    xw_buf_init(&v1, 64u << 20);
+    xw_buf_init(&resp, 1024);
+    for (size_t i = 0; i < n; i++) {
+        xw_buf_reset(&in);
+        xw_buf_reset(&v1);
+        must(node_pb_append_field(&v1, 1, mls->data + off[i], off[i + 1] - off[i]), "data");
+        must(node_pb_append_field(&in, 1, v1.data, v1.len), "v1");
+        must(node_pb_append_field(&body, 1, in.data, in.len), "messages");
+    }
+    xmtp_api_status st;
+    xw_errbuf eb = {{0}};
+    if (xmtp_api_unary(api, MLS_PATH "SendGroupMessages", body.data, body.len, &resp, &st, &eb) != XW_OK)
+        die(eb.msg);
+    xw_buf_free(&in);
+    xw_buf_free(&v1);
+    xw_buf_free(&body);
+    xw_buf_free(&resp);
+}
+
+void atk_fill_group(xmtp_api *api, const uint8_t gid[16], size_t n, size_t size)
 {
     char *payload = xw_malloc(size + 16);
     xw_buf m;
     xw_buf_init(&m, size + 4096);
     for (size_t i = 0; i < n; i++) {
         int k = snprintf(payload, 16, "%zu-", i);
-        memset(payload + k, 'p', size - (size_t)k);
-        payload[size] = 0;
+        memset(payload + k, 'p', size > (size_t)k ? size - (size_t)k : 0);
+        payload[size > (size_t)k ? size : (size_t)k] = 0;
         xw_buf_reset(&m);
         tn_mls_private(&m, gid, 16, 1, payload);
-        xw_buf body, resp;
-        xw_buf_init(&body, size + 8192);
-        xw_buf_init(&resp, 1024);
-        xw_buf in, v1;
-        xw_buf_init(&in, size + 8192);
-        xw_buf_init(&v1, size + 8192);
-        must(node_pb_append_field(&v1, 1, m.data, m.len), "data");
-        must(node_pb_append_field(&in, 1, v1.data, v1.len), "v1");
-        must(node_pb_append_field(&body, 1, in.data, in.len), "messages");
-        xmtp_api_status st;
-        xw_errbuf eb = {{0}};
-        if (xmtp_api_unary(tn->api, MLS_PATH "SendGroupMessages", body.data, body.len, &resp, &st, &eb) !=
-            XW_OK)
-            die(eb.msg);
-        xw_buf_free(&in);
-        xw_buf_free(&v1);
-        xw_buf_free(&body);
-        xw_buf_free(&resp);
+        size_t off[2] = {0, m.len};
+        send_batch(api, &m, off, 1);
     }
     xw_buf_free(&m);
     xw_free(payload);
+}
+
+void atk_fill_groups(xmtp_api *api, uint32_t first, size_t n)
+{
+    xw_buf m;
+    xw_buf_init(&m, 64u << 20);
+    size_t *off = xw_calloc(n + 1, sizeof *off);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t gid[16];
+        atk_group_id(gid, first + (uint32_t)i);
+        tn_mls_private(&m, gid, 16, 1, "newest");
+        off[i + 1] = m.len;
+    }
+    send_batch(api, &m, off, n);
+    xw_free(off);
+    xw_buf_free(&m);
 }
 
 const char *atk_group_id_body(xw_buf *out, int rpc, size_t gid_len)
