@@ -3,7 +3,7 @@
  * checked when they are complete (method, content type, encoding, grpc-timeout, path), the
  * body is collected into a bounded buffer whose 5-byte gRPC prefix is checked as soon as it
  * arrives (an oversized message is refused before anything is allocated for it), and the
- * complete request waits in its connection's ready queue until the server's round robin
+ * complete request waits in its connection's ready queue until the server's fair queue
  * dispatches it to the method's handler. Responses come from one nghttp2 data provider per
  * call that reads the call's outbound buffer and ends with trailers (grpc-status and a
  * percent-encoded grpc-message); errors before any message are Trailers-Only responses.

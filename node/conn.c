@@ -1,19 +1,21 @@
 /*
  * gRPC over h2c, one connection (see server_int.h): its socket and HTTP/2 session, reading
- * and writing, what unblocks when memory frees, the round-robin dispatch of complete
+ * and writing, what unblocks when memory frees, the fair dispatch of complete
  * requests across connections, and the connection's timers.
  *
  * Output: each loop turn, every connection that has something to say is serviced: what
  * memory now allows is unblocked (owed request bytes granted, subscriptions resumed, the
- * connection put back in the round robin), then nghttp2's output is written, at most
+ * connection put back in the fair queue), then nghttp2's output is written, at most
  * NODE_FLUSH_PER_TURN per turn. A connection whose socket would block keeps the unwritten
  * tail, waits for EPOLLOUT and stops reading until it is written, so a peer that does not
  * read cannot make the node buffer without bound.
  *
  * Dispatch: a complete request waits in its connection's ready queue; the server takes one
- * request from each connection in turn (round robin) for a few milliseconds per loop turn,
- * so one connection's pipelined heavy requests delay another's by at most one request, and
- * the loop still reads sockets between turns.
+ * request at a time from the ready connection that has used the least handler time so far
+ * (start-time fair queueing: a connection's clock starts at the server's when it becomes
+ * ready, and advances by what each of its requests took), for a few milliseconds per loop
+ * turn. A connection's pipelined heavy requests thus delay another's cheap one by at most
+ * the request already running, and the loop still reads sockets between turns.
  *
  * Timers (checked every 100 ms): a connection that has not sent its HTTP/2 SETTINGS within
  * the handshake timeout is closed; one without calls for the idle timeout gets GOAWAY; one
@@ -37,6 +39,8 @@
 
 #define READ_CHUNK 65536
 #define READ_PER_TURN (4 * READ_CHUNK)
+/* What a dispatch costs its connection at least, in the fair queue's time. */
+#define DISPATCH_MIN_NS (10 * 1000)
 
 static int64_t now_ns(void) { return xw_clock_mono_ns(xw_clock_real()); }
 
@@ -74,13 +78,15 @@ int node_conn_may_send(const conn *c)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* round robin of connections with ready requests */
+/* the fair queue of connections with ready requests */
 
 static void rr_push(conn *c)
 {
     node_server *s = c->srv;
     if (c->in_rr)
         return;
+    if (c->vtime < s->vnow)
+        c->vtime = s->vnow; /* time not used while idle is not saved up */
     c->in_rr = 1;
     c->rr_next = NULL;
     c->rr_prev = s->rr_tail;
@@ -143,9 +149,14 @@ void node_conn_ready_remove(node_call *call)
 
 int node_server_run_ready(node_server *s, int64_t budget_ns)
 {
-    int64_t end = now_ns() + budget_ns;
+    int64_t start = now_ns(), end = start + budget_ns;
     while (s->rr_head) {
+        /* start-time fair queueing: the connection that has used the least handler time
+         * goes first, so a cheap request waits for at most the one heavy request running */
         conn *c = s->rr_head;
+        for (conn *o = c->rr_next; o; o = o->rr_next)
+            if (o->vtime < c->vtime)
+                c = o;
         rr_remove(c);
         if (c->dead || !c->ready_head)
             continue;
@@ -153,10 +164,14 @@ int node_server_run_ready(node_server *s, int64_t budget_ns)
             continue; /* node_conn_service puts it back once memory frees */
         node_call *call = c->ready_head;
         node_conn_ready_remove(call);
+        s->vnow = c->vtime;
         node_call_dispatch(call);
+        int64_t t = now_ns();
+        c->vtime += (t - start > DISPATCH_MIN_NS ? t - start : DISPATCH_MIN_NS);
+        start = t;
         if (c->ready_head)
             rr_push(c);
-        if (now_ns() >= end)
+        if (t >= end)
             break;
     }
     return s->rr_head != NULL;

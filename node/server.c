@@ -6,7 +6,7 @@
  *
  * Design: one thread runs an epoll loop over the listening socket, an eventfd used to stop,
  * and every connection. Bytes read from a connection go straight into its nghttp2 session;
- * nghttp2 calls back per frame into call.c; complete requests are dispatched round robin
+ * nghttp2 calls back per frame into call.c; complete requests are dispatched fairly
  * (conn.c); after every batch of events each connection that has something to say is
  * serviced and flushed. Streaming calls deliver data from other connections' requests (a
  * publish fans out to subscribers), so node_call_send marks the subscriber's connection
@@ -272,10 +272,16 @@ static void conn_accept(node_server *s)
             a = *slot;
             a->count++;
         }
-        if (!node_conn_new(s, fd, peer, a)) {
+        conn *c = node_conn_new(s, fd, peer, a);
+        if (!c) {
             node_server_conn_closed(s, a);
             close(fd);
+            continue;
         }
+        /* a client usually sends its preface and first request right behind the handshake:
+         * take them now rather than one loop turn later */
+        node_conn_read(c);
+        node_conn_mark_dirty(c);
     }
 }
 

@@ -17,9 +17,9 @@
  * No client can stall, exhaust or lock out the node (docs/devnode.md, "Limits"): the memory
  * held for each connection and for all of them is budgeted (past it the node stops reading
  * request bodies through HTTP/2 flow control, stops producing responses, refuses new
- * streams), complete requests are dispatched round robin across connections, and
- * connections are limited per address, in total (the oldest idle one makes room) and in
- * time (handshake, idle and stall timeouts).
+ * streams), complete requests are dispatched fairly across connections (the one that has
+ * used the least time first), and connections are limited per address, in total (the
+ * oldest idle one makes room) and in time (handshake, idle and stall timeouts).
  *
  * Everything here runs on the loop thread, except node_server_stop(), which is
  * async-signal-safe, and the counters (node_server_connections, node_server_get_stats).

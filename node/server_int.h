@@ -1,7 +1,7 @@
 /*
  * Internals shared by the three parts of the gRPC server: server.c (listening socket,
  * accepting under connection limits, the epoll loop, timers, shutdown), conn.c (one
- * connection: its socket, its HTTP/2 session, its memory, the round-robin dispatch of its
+ * connection: its socket, its HTTP/2 session, its memory, the fair dispatch of its
  * requests) and call.c (one gRPC call per HTTP/2 stream: request headers and body,
  * dispatch, responses and trailers). Not for other modules; tests and the framing fuzzer
  * may include it. Loop thread only.
@@ -114,6 +114,7 @@ struct conn {
      * robin while it has some and may take more memory */
     node_call *ready_head, *ready_tail;
     int in_rr;
+    int64_t vtime; /* fair queueing: handler time used, from the server's clock when it joined */
     conn *rr_prev, *rr_next;
     int flush_more;  /* stopped at the per-turn output limit */
     node_addr *addr; /* per-address count (server.c) */
@@ -143,7 +144,8 @@ struct node_server {
     conn *conns;
     size_t nconns;
     conn *dirty;
-    conn *rr_head, *rr_tail; /* round robin of connections with requests to dispatch */
+    conn *rr_head, *rr_tail; /* connections with requests to dispatch (fair queue) */
+    int64_t vnow;            /* the fair queue's clock: the time of the last one served */
     size_t mem;
     int mem_released; /* the server's memory fell below its budget: wake blocked connections */
     int stopping;
@@ -185,7 +187,7 @@ int node_conn_may_send(const conn *c);
 /* Adds call to c's ready queue. */
 void node_conn_ready_push(conn *c, node_call *call);
 void node_conn_ready_remove(node_call *call);
-/* Dispatches ready requests round robin across connections for at most budget_ns.
+/* Dispatches ready requests, fairly across connections (conn.c), for at most budget_ns.
  * Returns 1 if some are still waiting (and may run). */
 int node_server_run_ready(node_server *s, int64_t budget_ns);
 /* Timers of one connection (handshake, idle, stalled peer, calls' deadlines). */
@@ -202,7 +204,7 @@ int node_call_on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame
 int node_call_on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data);
 int node_call_on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
                               void *user_data);
-/* Runs the method of a ready call (the connection's round robin decided it may). */
+/* Runs the method of a ready call (the fair queue chose it). */
 void node_call_dispatch(node_call *call);
 /* Recomputes what call holds and charges the difference to its connection and the server. */
 void node_call_account(node_call *call);

@@ -13,7 +13,8 @@
  *
  *   attack_devnode [--bench] [--seconds S] [NODE_BINARY]   (default build/xmtp-devnode)
  *
- * ATTACK_NODE_LOG_LEVEL=info shows the node's log line of every request (with its time).
+ * ATTACK_NODE_LOG_LEVEL=info shows the node's log line of every request (with its time);
+ * ATTACK_ONLY=23 plays only attacks 2 and 3.
  * `make test` runs it (3 s per attack); `make bench` runs the release build,
  * build/bench/devnode_attack_bench, which behaves as with --bench (10 s per attack).
  */
@@ -246,6 +247,9 @@ typedef void (*attack_fn)(const node_proc *node, int ms, void *arg);
 
 static void play(const char *name, const node_proc *node, attack_fn attack, void *arg)
 {
+    const char *only = getenv("ATTACK_ONLY"); /* e.g. "23": only attacks 2 and 3 */
+    if (only && !strchr(only, name[0]))
+        return;
     good_client g = {.node = node};
     g.lat = xw_calloc(MAX_LAT, sizeof *g.lat);
     rss_sampler r = {.pid = node->pid};
