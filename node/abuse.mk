@@ -27,3 +27,10 @@ BENCHES += devnode_attack_bench
 devnode_attack_bench_SRCS = tests/unit/attack_devnode.c $(DEVNODE_ATTACK_SRCS)
 devnode_attack_bench_LIBS = xmtpapi $(NODE_LIBS)
 devnode_attack_bench_PKGS = libcurl $(NODE_PKGS)
+
+# The HTTP/2 and gRPC framing fuzzer: client bytes through the server's real input path
+# (seeds: tests/fuzz/corpus/fuzz_devnode_h2, sessions of a real nghttp2 client).
+FUZZERS += fuzz_devnode_h2
+fuzz_devnode_h2_SRCS = tests/fuzz/fuzz_devnode_h2.c
+fuzz_devnode_h2_LIBS = $(NODE_LIBS)
+fuzz_devnode_h2_PKGS = $(NODE_PKGS)
