@@ -34,3 +34,8 @@ FUZZERS += fuzz_devnode_h2
 fuzz_devnode_h2_SRCS = tests/fuzz/fuzz_devnode_h2.c
 fuzz_devnode_h2_LIBS = $(NODE_LIBS)
 fuzz_devnode_h2_PKGS = $(NODE_PKGS)
+
+# ThreadSanitizer (make tsan): the limits tests read the node's counters from other threads
+TSAN_TESTS += test_devnode_limits
+test_devnode_limits_TSAN_SRCS = tests/unit/test_devnode_limits.c tests/unit/devnode_rpc_helpers.c \
+	$(DEVNODE_ATTACK_SRCS) $(xmtpapi_SRCS) $(xwnode_SRCS) $(xmtp_SRCS) $(mls_SRCS) $(xwproto_SRCS) $(common_SRCS)

@@ -430,7 +430,6 @@ int node_call_on_begin_headers(nghttp2_session *session, const nghttp2_frame *fr
     if (c->calls)
         c->calls->prev = call;
     c->calls = call;
-    c->ncalls++;
     node_call_account(call);
     nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, call);
     return 0;
@@ -452,7 +451,7 @@ static int64_t parse_timeout(const uint8_t *v, size_t n)
         x = x * 10 + (v[i] - '0'); /* at most 99999999 */
     }
     const char *u = memchr(units, v[n - 1], 6);
-    if (!u || !v[n - 1])
+    if (!u)
         return -1;
     int64_t per = unit_ns[u - units];
     return x > MAX_TIMEOUT_NS / per ? MAX_TIMEOUT_NS : x * per;
@@ -648,7 +647,6 @@ static void call_free(node_call *call)
         c->calls = call->next;
     if (call->next)
         call->next->prev = call->prev;
-    c->ncalls--;
     if (!c->calls)
         c->idle_since = now_ns();
     xw_buf_free(&call->req);

@@ -8,15 +8,16 @@
  *
  * Memory budget (docs/devnode.md, "Limits"): every byte the server holds for a client is
  * charged to its connection and to the server: the call structures, request bodies being
- * received, responses not yet sent, and what handlers charge (subscription filters). One
- * rule, node_conn_may_grow(), decides whether a connection may take more: below its own
- * budget, and below the server's budget unless the connection holds almost nothing (the
- * floor, so small well-behaved clients keep working while others hold the rest). Where it
- * says no, the server stops taking more instead of failing: request bytes are not granted
- * back to the peer (HTTP/2 flow control, manual window updates), complete requests wait
- * in the connection's ready queue, subscriptions stop reading the store, and new streams
- * are refused (REFUSED_STREAM). Only a live message that cannot be queued ends its
- * subscription (ABORTED), as before.
+ * received, responses not yet sent, and what handlers charge (subscription filters). Two
+ * rules decide whether a connection may take more: node_conn_may_grow() for input (below
+ * its own budget, and below the server's unless the connection holds almost nothing: the
+ * floor, so small well-behaved clients keep working while others hold the rest) and
+ * node_conn_may_send() for output (half the connection's budget, the floor counting only
+ * unsent output). Where they say no, the server stops taking more instead of failing:
+ * request bytes are not granted back to the peer (HTTP/2 flow control, manual window
+ * updates), new streams are refused (REFUSED_STREAM), complete requests wait in the
+ * connection's ready queue and subscriptions stop reading the store. Only a live message
+ * that cannot be queued ends its subscription (ABORTED), as before.
  */
 #ifndef XW_NODE_SERVER_INT_H
 #define XW_NODE_SERVER_INT_H
@@ -102,21 +103,20 @@ struct conn {
     int64_t created_ns;
     int64_t idle_since;       /* no calls since then (also used while stopping) */
     int64_t last_progress_ns; /* bytes written to the socket */
-    size_t ncalls;
     /* memory */
     size_t mem;     /* everything charged to this connection */
-    size_t out_mem; /* of which: responses not yet sent */
-    size_t owed;    /* request bytes not yet granted back (sum over calls and gone calls) */
+    size_t out_mem; /* of which: outbound buffers (responses not yet sent) */
+    size_t owed;    /* request bytes not yet granted back (sum over its calls) */
     int starved;    /* a subscription stopped reading the store for lack of memory */
     int yielded;    /* a call yielded: service it again next turn */
     size_t filters; /* subscription filters open on this connection */
-    /* requests ready to dispatch, oldest first; the connection is in the server's round
-     * robin while it has some and may take more memory */
+    /* requests ready to dispatch, oldest first; the connection is in the server's fair
+     * queue while it has some and may produce more output */
     node_call *ready_head, *ready_tail;
     int in_rr;
     int64_t vtime; /* fair queueing: handler time used, from the server's clock when it joined */
     conn *rr_prev, *rr_next;
-    int flush_more;  /* stopped at the per-turn output limit */
+    int flush_more;  /* stopped at the per-turn output limit, or a call yielded */
     node_addr *addr; /* per-address count (server.c) */
     conn *prev, *next;
     conn *next_dirty;
