@@ -177,10 +177,33 @@ static void respond_headers(node_call *call, int streaming)
     node_conn_mark_dirty(call->c);
 }
 
+/* Makes room for n more bytes in a request or response buffer, growing it by a quarter
+ * (not doubling as xw_buf does) so that what is charged for it stays close to what it holds:
+ * the memory budget counts capacity. */
+static int buf_grow(xw_buf *b, size_t n)
+{
+    if (n > b->max || b->len > b->max - n)
+        return XW_ETOOBIG;
+    if (b->data && b->len + n <= b->cap)
+        return XW_OK;
+    size_t want = b->cap + b->cap / 4;
+    if (want < b->len + n)
+        want = b->len + n;
+    if (want < 4096)
+        want = 4096;
+    if (want > b->max)
+        want = b->max;
+    size_t max = b->max;
+    b->max = want; /* xw_buf_reserve grows to at most its maximum */
+    int rc = xw_buf_reserve(b, n);
+    b->max = max;
+    return rc;
+}
+
 static int frame_append(xw_buf *b, const uint8_t *msg, size_t len)
 {
     uint8_t hdr[5] = {0, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
-    if (xw_buf_reserve(b, 5 + len) != XW_OK)
+    if (buf_grow(b, 5 + len) != XW_OK)
         return XW_EFULL;
     xw_buf_append(b, hdr, 5);
     xw_buf_append(b, msg, len);
@@ -576,7 +599,7 @@ int node_call_on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t str
             return 0;
         }
     }
-    if (xw_buf_append(&call->req, data, len) != XW_OK) {
+    if (buf_grow(&call->req, len) != XW_OK || xw_buf_append(&call->req, data, len) != XW_OK) {
         respond_error(call, 200, NODE_GRPC_RESOURCE_EXHAUSTED,
                       "request body is larger than one message of at most %zu bytes", s->max_msg);
         nghttp2_session_consume(session, stream_id, len);

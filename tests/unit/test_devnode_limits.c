@@ -157,7 +157,8 @@ static void test_request_memory_bounded_by_flow_control(void **state)
     node_server_stats s = stats(&tn);
     fprintf(stderr, "one connection, 32 x 2 MiB: %zu bytes sent, node held at most %zu\n", raw_body_sent(a),
             s.memory_peak);
-    assert_true(s.memory_peak <= (4u << 20) + MSG_2M + NODE_RECV_WINDOW);
+    /* docs/devnode.md: a quarter over the budget and what was on the way, 16 KiB a stream */
+    assert_true(s.memory_peak <= ((4u << 20) + NODE_RECV_WINDOW) / 4 * 5 + 32 * (16u << 10) + 32 * 2048);
     good_client_served(&tn);
     /* nothing stays stuck: requests that cannot fit together are refused one by one */
     for (int64_t end = ms_now() + 20000; raw_streams_closed(a) < 32 && ms_now() < end;)
@@ -180,7 +181,8 @@ static void test_request_memory_bounded_by_flow_control(void **state)
     good_client_served(&tn);
     s = stats(&tn);
     fprintf(stderr, "six connections, 8 x 2 MiB each: node held at most %zu\n", s.memory_peak);
-    assert_true(s.memory_peak <= (12u << 20) + 6 * (2 * NODE_MEM_FLOOR + MSG_2M + NODE_RECV_WINDOW));
+    assert_true(s.memory_peak <= ((12u << 20) + 6 * (NODE_MEM_FLOOR + NODE_RECV_WINDOW)) / 4 * 5 +
+                                     6 * 8 * ((16u << 10) + 2048));
     int closed = 0;
     for (int64_t end = ms_now() + 30000; closed < 6 * 8 && ms_now() < end;) {
         closed = 0;
