@@ -9,6 +9,7 @@
  * GOAWAY, the store is closed cleanly.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -22,6 +23,10 @@
 #include "node/store.h"
 
 static node_server *g_server;
+
+/* Memory freed by clients goes back to the system, so RSS follows what the node holds:
+ * glibc keeps freed blocks below the mmap threshold in its heaps otherwise. */
+static void give_back_memory(void) { malloc_trim(0); }
 
 static void on_signal(int sig)
 {
@@ -149,6 +154,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "xmtp-devnode: libsodium failed to initialise\n");
         return 1;
     }
+    /* Request and response buffers (up to a message each) come and go with clients: from
+     * 256 KiB up they get pages of their own, given back to the system when freed (smaller
+     * ones by give_back_memory), so the node's RSS follows what it holds (docs/devnode.md,
+     * "Limits"). A fixed threshold also stops glibc from raising it to 32 MiB after the
+     * first large free. */
+    mallopt(M_MMAP_THRESHOLD, 256 << 10);
     xw_errbuf eb = {{0}};
     node_ctx ctx = {.max_msg = max_msg};
     if (node_store_open(db, &ctx.store, &eb) != XW_OK) {
@@ -164,6 +175,7 @@ int main(int argc, char **argv)
     size_t nm = node_rpc_methods(&ctx, methods, NODE_RPC_MAX_METHODS);
     opts.listen = listen;
     opts.max_message_size = max_msg;
+    opts.memory_freed = give_back_memory;
     if (node_server_new(&opts, methods, nm, &g_server, &eb) != XW_OK) {
         fprintf(stderr, "xmtp-devnode: %s\n", eb.msg);
         node_ctx_fini(&ctx);

@@ -44,6 +44,7 @@
 #define ACCEPT_PAUSE_NS (100 * XW_NS_PER_MS)
 #define SWEEP_NS (100 * XW_NS_PER_MS)
 #define DISPATCH_SLICE_NS (5 * XW_NS_PER_MS)
+#define MEMORY_FREED_STEP (32u << 20) /* see node_server_opts.memory_freed */
 /* Descriptors kept for the store (database, WAL, shared memory, the checkpointer's second
  * connection, journals) and the loop (epoll, eventfd, listening socket). */
 #define FD_RESERVE 64
@@ -352,6 +353,7 @@ static int set_limits(node_server *s, const node_server_opts *o, xw_errbuf *eb)
     s->handshake_ns = (o->handshake_timeout_ms ? o->handshake_timeout_ms : DEF_HANDSHAKE_MS) * XW_NS_PER_MS;
     s->idle_ns = (o->idle_timeout_ms ? o->idle_timeout_ms : DEF_IDLE_MS) * XW_NS_PER_MS;
     s->stall_ns = (o->stall_timeout_ms ? o->stall_timeout_ms : DEF_STALL_MS) * XW_NS_PER_MS;
+    s->memory_freed = o->memory_freed;
     return XW_OK;
 }
 
@@ -448,6 +450,8 @@ void node_server_mem_changed(node_server *s, size_t before)
     atomic_store_explicit(&s->ctr.memory, s->mem, memory_order_relaxed);
     if (s->mem > atomic_load_explicit(&s->ctr.memory_peak, memory_order_relaxed))
         atomic_store_explicit(&s->ctr.memory_peak, s->mem, memory_order_relaxed);
+    if (s->mem > s->mem_high)
+        s->mem_high = s->mem;
     if (before >= s->max_mem && s->mem < s->max_mem)
         s->mem_released = 1;
 }
@@ -536,6 +540,10 @@ int node_server_turn(node_server *s, int timeout_ms)
         s->next_sweep = now + SWEEP_NS;
         for (conn *c = s->conns; c; c = c->next)
             node_conn_sweep(c, now);
+        if (s->memory_freed && s->mem_high - s->mem >= MEMORY_FREED_STEP) {
+            s->memory_freed();
+            s->mem_high = s->mem;
+        }
     }
     if (s->stopping)
         goaway_idle(s, now);

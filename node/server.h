@@ -95,6 +95,10 @@ typedef struct {
     int64_t handshake_timeout_ms; /* to send the HTTP/2 preface and SETTINGS; 10 s */
     int64_t idle_timeout_ms;      /* a connection without calls is closed (GOAWAY); 300 s */
     int64_t stall_timeout_ms;     /* a peer that neither sends its request nor reads; 30 s */
+    /* Optional, called on the loop thread when the memory held for clients has fallen by
+     * 32 MiB or more since the last call (at most every 100 ms): a program may give freed
+     * memory back to the system there (xmtp-devnode calls glibc's malloc_trim). */
+    void (*memory_freed)(void);
 } node_server_opts;
 
 #define NODE_DEFAULT_MAX_MESSAGE (50u * 1024 * 1024)

@@ -147,7 +147,9 @@ struct node_server {
     conn *rr_head, *rr_tail; /* connections with requests to dispatch (fair queue) */
     int64_t vnow;            /* the fair queue's clock: the time of the last one served */
     size_t mem;
-    int mem_released; /* the server's memory fell below its budget: wake blocked connections */
+    int mem_released;           /* the server's memory fell below its budget: wake blocked connections */
+    size_t mem_high;            /* the most held since memory_freed was last called */
+    void (*memory_freed)(void); /* node_server_opts */
     int stopping;
     int grace_ms;
     int64_t stop_deadline;

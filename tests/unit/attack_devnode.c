@@ -250,6 +250,7 @@ static void play(const char *name, const node_proc *node, attack_fn attack, void
     const char *only = getenv("ATTACK_ONLY"); /* e.g. "23": only attacks 2 and 3 */
     if (only && !strchr(only, name[0]))
         return;
+    usleep(300000); /* the previous attack's memory goes back to the system (node sweep: 100 ms) */
     good_client g = {.node = node};
     g.lat = xw_calloc(MAX_LAT, sizeof *g.lat);
     rss_sampler r = {.pid = node->pid};
