@@ -105,6 +105,9 @@ static void test_subscription_filters_keyed_and_bounded(void **state)
         sid = raw_request(r, MLS "SubscribeGroupMessages", NULL, body.data, body.len);
         assert_false(raw_run(r, sid, 300));
     }
+    for (int64_t end = ms_now() + 20000;
+         node_subs_count(tn.ctx.group_subs) < (size_t)per_conn && ms_now() < end;)
+        raw_pump(r, 20);
     assert_int_equal(node_subs_count(tn.ctx.group_subs), (size_t)per_conn);
     atk_subscribe_body(&body, 1, 16, 0, 7, NULL);
     sid = raw_request(r, MLS "SubscribeGroupMessages", NULL, body.data, body.len);
@@ -123,7 +126,7 @@ static void test_subscription_filters_keyed_and_bounded(void **state)
 
     good_client_served(&tn);
     raw_close(r);
-    for (int i = 0; i < 300 && node_subs_count(tn.ctx.group_subs) > 0; i++)
+    for (int i = 0; i < 2000 && node_subs_count(tn.ctx.group_subs) > 0; i++)
         usleep(10000);
     assert_int_equal(node_subs_count(tn.ctx.group_subs), 0);
     xw_buf_free(&body);
@@ -314,7 +317,7 @@ static void test_connection_limits_and_timeouts(void **state)
         fill[i] = raw_connect_from(tn.port, 65535, "127.0.0.2");
         raw_pump(fill[i], 20);
     }
-    for (int i = 0; i < 100 && node_server_connections(tn.srv) < 8; i++)
+    for (int i = 0; i < 1000 && node_server_connections(tn.srv) < 8; i++)
         usleep(10000);
     assert_int_equal(node_server_connections(tn.srv), 8);
     good_client_served(&tn);
@@ -355,7 +358,7 @@ static int emfile_child(int to_parent, int from_parent)
     if (write(to_parent, &port, sizeof port) != sizeof port)
         return 11;
     node_server_stats s = stats(&tn);
-    for (int i = 0; i < 500 && !s.accept_paused; i++) {
+    for (int i = 0; i < 2000 && !s.accept_paused; i++) {
         usleep(10000);
         s = stats(&tn);
     }
@@ -373,7 +376,7 @@ static int emfile_child(int to_parent, int from_parent)
         return 14;
     /* the parent closed its sockets: accepting resumes and this process's own client works */
     s = stats(&tn);
-    for (int i = 0; i < 500 && (s.accept_paused || s.connections > 0); i++) {
+    for (int i = 0; i < 2000 && (s.accept_paused || s.connections > 0); i++) {
         usleep(10000);
         s = stats(&tn);
     }
