@@ -1,6 +1,6 @@
 # node/: xmtp-devnode, a local XMTP v3 node (gRPC over h2c with libnghttp2, SQLite store).
 LIBS += xwnode
-xwnode_SRCS := node/server.c node/call.c node/store.c node/subs.c node/mlswire.c node/ident.c node/rpc_common.c \
+xwnode_SRCS := node/server.c node/conn.c node/call.c node/store.c node/subs.c node/mlswire.c node/ident.c node/rpc_common.c \
 	node/rpc_mls.c node/rpc_identity.c
 xwnode_DEPS := xmtp mls xwproto common
 xwnode_PKGS := libnghttp2 sqlite3
@@ -42,9 +42,9 @@ devnode_bench_PKGS := libcurl
 # instrumented (the libraries' _SRCS lists, read when the recipe runs)
 TSAN_TESTS += test_devnode test_devnode_transport
 test_devnode_TSAN_SRCS = tests/unit/test_devnode.c tests/unit/devnode_helpers.c tests/unit/devnode_rpc_helpers.c \
-	$(xmtpapi_SRCS) $(xwnode_SRCS) $(xmtp_SRCS) $(mls_SRCS) $(xwproto_SRCS) $(common_SRCS)
+	$(xmtpapi_SRCS) $(xwnode_SRCS) $(xmtp_SRCS) $(mlspq_SRCS) $(mls_SRCS) $(xwproto_SRCS) $(common_SRCS)
 test_devnode_transport_TSAN_SRCS = tests/unit/test_devnode_transport.c tests/unit/devnode_helpers.c \
-	tests/unit/devnode_rpc_helpers.c $(xmtpapi_SRCS) $(xwnode_SRCS) $(xmtp_SRCS) $(mls_SRCS) $(xwproto_SRCS) \
+	tests/unit/devnode_rpc_helpers.c $(xmtpapi_SRCS) $(xwnode_SRCS) $(xmtp_SRCS) $(mlspq_SRCS) $(mls_SRCS) $(xwproto_SRCS) \
 	$(common_SRCS)
 
 # concurrency stress (publishers, queriers, subscribers opened before and during publishing,
@@ -57,7 +57,7 @@ TESTS += stress_devnode
 stress_devnode_TIMEOUT := 180
 TSAN_TESTS += stress_devnode
 stress_devnode_TSAN_SRCS = tests/unit/stress_devnode.c tests/unit/devnode_helpers.c $(xmtpapi_SRCS) \
-	$(xwnode_SRCS) $(xmtp_SRCS) $(mls_SRCS) $(xwproto_SRCS) $(common_SRCS)
+	$(xwnode_SRCS) $(xmtp_SRCS) $(mlspq_SRCS) $(mls_SRCS) $(xwproto_SRCS) $(common_SRCS)
 
 # The client over https:// (TLS, ALPN h2): the real xmtp-devnode behind nghttpx (Debian
 # nghttp2-proxy) terminating TLS with a self-signed certificate made at test time by openssl.

@@ -35,6 +35,14 @@ void node_ctx_fini(node_ctx *ctx);
 #define NODE_RPC_MAX_METHODS 32
 size_t node_rpc_methods(node_ctx *ctx, node_method *out, size_t cap);
 
+/* XMTP group ids are 16-32 bytes; every RPC that takes one refuses longer than this. */
+#define NODE_MAX_GROUP_ID 256
+/* INVALID_ARGUMENT naming `what` (and its index unless index < 0) if a group id of len bytes
+ * is longer than NODE_MAX_GROUP_ID; NODE_GRPC_OK otherwise. */
+int node_check_group_id(size_t len, const char *what, long index, node_status *st);
+
+/* The most items of any list in one request (messages, ids, filters, lookups). */
+#define NODE_MAX_ITEMS 10000
 /* --- shared helpers: protobuf through proto/pb.h, errors as gRPC statuses --- */
 
 /* Decodes a request with xw_pb_decode (framing, depth, UTF-8 and NUL checks; the transport
@@ -46,11 +54,6 @@ ProtobufCMessage *node_pb_unpack(const ProtobufCMessageDescriptor *d, const uint
 void node_pb_free(ProtobufCMessage *m);
 /* Packs m into out (appending). RESOURCE_EXHAUSTED if it would pass out's maximum. */
 int node_pb_pack(const ProtobufCMessage *m, xw_buf *out, node_status *st);
-/* The names rpc_mls.c uses for xw_pb_append_bytes and xw_pb_append_message (a
- * length-delimited field, or message m as one; XW_ETOOBIG past out's maximum). New code
- * calls those directly. */
-int node_pb_append_field(xw_buf *out, uint32_t field, const uint8_t *p, size_t n);
-int node_pb_append_message(xw_buf *out, uint32_t field, const ProtobufCMessage *m);
 
 /* MlsApi and IdentityApi tables (used by node_rpc_methods). */
 size_t node_rpc_mls_methods(node_ctx *ctx, node_method *out, size_t cap);

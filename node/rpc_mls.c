@@ -18,6 +18,7 @@
 #define MAX_COMMIT_LOG_PUBLISH 10
 #define MAX_COMMIT_LOG_QUERIES 20
 #define MAX_BATCH 10000
+#define MAX_NEWEST_IDS 1000 /* libxmtp asks in chunks of 1000 */
 
 #define M(name) "/xmtp.mls.api.v1.MlsApi/" name
 
@@ -108,6 +109,7 @@ typedef int (*row_fn)(void *arg, const void *row); /* 0 to go on, non-zero to st
 
 typedef struct {
     const char *key_name; /* the request field that names the key, for errors */
+    int key_is_group_id;  /* the key is a group id (NODE_MAX_GROUP_ID applies) */
     size_t size;          /* sizeof one row */
     /* Stores the row in the open transaction and sets its id (0: a duplicate already stored). */
     int (*add)(node_store *store, void *row, xw_errbuf *eb);
@@ -218,6 +220,7 @@ static size_t welcome_filters(const ProtobufCMessage *req, node_sub_filter *out)
 
 static const row_kind group_rows = {
     .key_name = "group",
+    .key_is_group_id = 1,
     .size = sizeof(node_group_msg),
     .add = group_row_add,
     .pack = group_row_pack,
@@ -267,7 +270,7 @@ static int append_paging(xw_buf *out, const paging *p, uint32_t count, uint64_t 
                                 : XMTP__MLS__API__V1__SORT_DIRECTION__SORT_DIRECTION_DESCENDING;
     pi.limit = p->limit;
     pi.id_cursor = count >= p->limit ? last_id : 0;
-    return node_pb_append_message(out, field, &pi.base);
+    return xw_pb_append_message(out, field, &pi.base);
 }
 
 /* --- storing and publishing a batch ------------------------------------------------------------ */
@@ -340,6 +343,8 @@ static int send_group_messages(void *vctx, const uint8_t *req, size_t len, xw_bu
             rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "invalid group message %zu: %s", i, eb.msg);
             goto out;
         }
+        if ((rc = node_check_group_id(info.group_id_len, "group message", (long)i, st)) != NODE_GRPC_OK)
+            goto out;
         rows[i].group_id = info.group_id;
         rows[i].group_id_len = info.group_id_len;
         rows[i].data = in->v1->data.data;
@@ -503,7 +508,7 @@ static void kp_row(void *c, const uint8_t *kp, size_t n)
     Xmtp__Mls__Api__V1__FetchKeyPackagesResponse__KeyPackage k =
         XMTP__MLS__API__V1__FETCH_KEY_PACKAGES_RESPONSE__KEY_PACKAGE__INIT;
     k.key_package_tls_serialized = (ProtobufCBinaryData){n, (uint8_t *)kp};
-    if (node_pb_append_message(x->out, 1, &k.base) != XW_OK)
+    if (xw_pb_append_message(x->out, 1, &k.base) != XW_OK)
         x->err = 1;
 }
 
@@ -552,7 +557,7 @@ static int page_row(void *c, const void *row)
     size_t key_len;
     xw_buf_reset(&x->tmp);
     if (x->kind->pack(row, &x->tmp, &id, &key, &key_len) != XW_OK ||
-        node_pb_append_field(x->out, 1, x->tmp.data, x->tmp.len)) {
+        xw_pb_append_bytes(x->out, 1, x->tmp.data, x->tmp.len)) {
         x->err = 1;
         return 1;
     }
@@ -578,6 +583,8 @@ static int query_rows(node_ctx *ctx, const row_kind *kind, const uint8_t *req, s
         rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%s is required", kind->key_name);
         goto out;
     }
+    if (kind->key_is_group_id && (rc = node_check_group_id(key.len, "query", -1, st)) != XW_GRPC_OK)
+        goto out;
     paging p = paging_of(pi);
     if (kind->walk(ctx->store, key.data, key.len, p.ascending, p.cursor, p.limit, page_row, &x, &eb) !=
         XW_OK) {
@@ -709,6 +716,8 @@ static int batch_publish_commit_log(void *vctx, const uint8_t *req, size_t len, 
                                  i);
             goto out;
         }
+        if ((rc = node_check_group_id(e->group_id.len, "commit log entry", (long)i, st)) != XW_GRPC_OK)
+            goto out;
         if (node_pb_pack(&e->signature->base, &sigs, st) != XW_GRPC_OK) {
             rc = st->code;
             goto out;
@@ -759,7 +768,7 @@ static int commit_row(void *c, const node_commit_entry *e)
         xw_pb_decode_as(&xmtp__identity__associations__recoverable_ed25519_signature__descriptor, e->sig,
                         e->sig_len, e->sig_len, &sig, NULL);
     ce.signature = sig;
-    if (node_pb_append_message(x->out, 2, &ce.base) != XW_OK)
+    if (xw_pb_append_message(x->out, 2, &ce.base) != XW_OK)
         x->err = 1;
     xw_pb_free(sig ? &sig->base : NULL);
     x->count++;
@@ -787,6 +796,8 @@ static int batch_query_commit_log(void *vctx, const uint8_t *req, size_t len, xw
             rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "commit log query %zu: group is required", i);
             goto out;
         }
+        if ((rc = node_check_group_id(q->group_id.len, "commit log query", (long)i, st)) != NODE_GRPC_OK)
+            goto out;
         if (q->paging_info &&
             q->paging_info->direction == XMTP__MLS__API__V1__SORT_DIRECTION__SORT_DIRECTION_DESCENDING) {
             rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT,
@@ -800,7 +811,7 @@ static int batch_query_commit_log(void *vctx, const uint8_t *req, size_t len, xw
         p.ascending = 1;
         xw_buf_reset(&one);
         commit_ctx x = {.out = &one};
-        if (node_pb_append_field(&one, 1, q->group_id.data, q->group_id.len) != XW_OK) {
+        if (xw_pb_append_bytes(&one, 1, q->group_id.data, q->group_id.len) != XW_OK) {
             rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED, "response too large");
             goto out;
         }
@@ -810,7 +821,7 @@ static int batch_query_commit_log(void *vctx, const uint8_t *req, size_t len, xw
             goto out;
         }
         if (x.err || append_paging(&one, &p, x.count, x.last, 3) != XW_OK ||
-            node_pb_append_field(resp, 1, one.data, one.len) != XW_OK) {
+            xw_pb_append_bytes(resp, 1, one.data, one.len) != XW_OK) {
             rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED,
                                  "the commit log pages do not fit in one response; ask for fewer");
             goto out;
@@ -847,11 +858,14 @@ static int get_newest_group_message(void *vctx, const uint8_t *req, size_t len, 
     xw_buf tmp, one;
     xw_buf_init(&tmp, ctx->max_msg + 1024);
     xw_buf_init(&one, ctx->max_msg + 1024);
-    if (r->n_group_ids == 0 || r->n_group_ids > MAX_BATCH) {
-        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu group ids; ask for 1 to %d", r->n_group_ids,
-                             MAX_BATCH);
+    if (r->n_group_ids == 0 || r->n_group_ids > MAX_NEWEST_IDS) {
+        rc = node_status_set(st, XW_GRPC_INVALID_ARGUMENT, "%zu group ids; ask for 1 to %d per request",
+                             r->n_group_ids, MAX_NEWEST_IDS);
         goto out;
     }
+    for (size_t i = 0; i < r->n_group_ids; i++)
+        if ((rc = node_check_group_id(r->group_ids[i].len, "group_ids", (long)i, st)) != NODE_GRPC_OK)
+            goto out;
     for (size_t i = 0; i < r->n_group_ids; i++) {
         xw_buf_reset(&tmp);
         xw_buf_reset(&one);
@@ -863,8 +877,8 @@ static int get_newest_group_message(void *vctx, const uint8_t *req, size_t len, 
             goto out;
         }
         /* Response { optional GroupMessage group_message = 1 } */
-        if ((x.found && node_pb_append_field(&one, 1, tmp.data, tmp.len) != XW_OK) ||
-            node_pb_append_field(resp, 1, one.data ? one.data : (const uint8_t *)"", one.len) != XW_OK) {
+        if ((x.found && xw_pb_append_bytes(&one, 1, tmp.data, tmp.len) != XW_OK) ||
+            xw_pb_append_bytes(resp, 1, one.data ? one.data : (const uint8_t *)"", one.len) != XW_OK) {
             rc = node_status_set(st, XW_GRPC_RESOURCE_EXHAUSTED,
                                  "the newest messages do not fit in one response; ask for fewer groups or "
                                  "without content");

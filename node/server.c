@@ -1,36 +1,37 @@
 /*
- * gRPC over h2c with libnghttp2, the connection half: listening socket, connections and
- * their HTTP/2 sessions, the epoll loop, stream deadlines, graceful shutdown. The call half
- * (one gRPC call per stream) is call.c. See server.h for the contract.
+ * gRPC over h2c with libnghttp2, the server half: the listening socket, accepting under
+ * the connection limits, the epoll loop and its timers, graceful shutdown. A connection is
+ * conn.c, a call (one gRPC call per stream) is call.c. See server.h for the contract and
+ * server_int.h for the memory budget.
  *
  * Design: one thread runs an epoll loop over the listening socket, an eventfd used to stop,
  * and every connection. Bytes read from a connection go straight into its nghttp2 session;
- * nghttp2 calls back per frame into call.c.
+ * nghttp2 calls back per frame into call.c; complete requests are dispatched fairly
+ * (conn.c); after every batch of events each connection that has something to say is
+ * serviced and flushed. Streaming calls deliver data from other connections' requests (a
+ * publish fans out to subscribers), so node_call_send marks the subscriber's connection
+ * dirty; the loop flushes dirty connections before it waits again.
  *
- * Output: after every batch of events each connection that has something to say is
- * flushed (nghttp2_session_mem_send into write()). A connection whose socket would block
- * keeps the unwritten tail, waits for EPOLLOUT and stops reading until it is written, so a
- * peer that does not read cannot make the node buffer without bound.
- *
- * Streaming calls deliver data from other connections' requests (a publish fans out to
- * subscribers), so node_call_send marks the subscriber's connection dirty; the loop
- * flushes dirty connections before it waits again.
+ * Connection limits: at most max_per_addr connections from one IPv4 address or IPv6 /64
+ * (a seeded hash table of counts), and at most max_conns in all; when full, the connection
+ * idle the longest (no calls) is closed to make room, so idle sockets cannot lock others
+ * out. When accept4() fails for lack of descriptors, accepting pauses (logged once) until a
+ * connection closes or 100 ms pass, instead of spinning on the still-readable socket.
  */
 #include "node/server.h"
 #include "node/server_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <nghttp2/nghttp2.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,8 +39,31 @@
 #include "common/clock.h"
 #include "common/log.h"
 
-#define READ_CHUNK 65536
-#define NODE_MAX_CONNECTIONS 4096
+#define ADDR_BUCKETS 1024u
+#define ACCEPT_PER_TURN 64
+#define ACCEPT_PAUSE_NS (100 * XW_NS_PER_MS)
+#define SWEEP_NS (100 * XW_NS_PER_MS)
+#define DISPATCH_SLICE_NS (5 * XW_NS_PER_MS)
+#define MEMORY_FREED_STEP (32u << 20) /* see node_server_opts.memory_freed */
+/* Descriptors kept for the store (database, WAL, shared memory, the checkpointer's second
+ * connection, journals) and the loop (epoll, eventfd, listening socket). */
+#define FD_RESERVE 64
+
+/* Defaults of node_server_opts (docs/devnode.md). */
+#define DEF_CONN_MEM (64u << 20)
+#define DEF_MEM (512u << 20)
+#define DEF_CONNS 4096u
+#define DEF_PER_ADDR 512u
+#define DEF_HANDSHAKE_MS 10000
+#define DEF_IDLE_MS 300000
+#define DEF_STALL_MS 30000
+
+struct node_addr {
+    node_addr *next;
+    uint8_t key[8];
+    uint8_t klen;
+    uint32_t count;
+};
 
 static const char *const code_names[] = {
     "OK",        "CANCELLED",       "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
@@ -67,212 +91,204 @@ int node_status_set(node_status *st, int code, const char *fmt, ...)
     return code;
 }
 
+static int64_t now_ns(void) { return xw_clock_mono_ns(xw_clock_real()); }
+
 /* ------------------------------------------------------------------------------------------ */
-/* small helpers */
+/* per-address counts */
 
-void node_conn_mark_dirty(conn *c)
+/* The key of a peer: its IPv4 address (also when written as ::ffff:a.b.c.d), or the /64 of
+ * an IPv6 address (one host usually owns a whole /64). */
+static size_t addr_key_of(const struct sockaddr_storage *sa, uint8_t key[8])
 {
-    if (c->dirty)
-        return;
-    c->dirty = 1;
-    c->next_dirty = c->srv->dirty;
-    c->srv->dirty = c;
-}
-
-static void epoll_set(conn *c, uint32_t ev)
-{
-    if (c->ev == ev)
-        return;
-    struct epoll_event e = {.events = ev, .data.ptr = c};
-    if (epoll_ctl(c->srv->efd, EPOLL_CTL_MOD, c->fd, &e) == 0)
-        c->ev = ev;
-}
-
-/* Percent-encodes a grpc-message value (grpc/doc/PROTOCOL-HTTP2.md). */
-/* ------------------------------------------------------------------------------------------ */
-/* connections */
-
-static void conn_free(conn *c)
-{
-    node_server *s = c->srv;
-    c->closing = 1;
-    while (c->calls) {
-        node_call *call = c->calls;
-        if (call->stream_id)
-            nghttp2_session_set_stream_user_data(c->h2, call->stream_id, NULL);
-        node_call_gone(call, " (connection closed)");
+    if (sa->ss_family == AF_INET) {
+        memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 4;
     }
-    nghttp2_session_del(c->h2);
-    epoll_ctl(s->efd, EPOLL_CTL_DEL, c->fd, NULL);
-    /* close gently: a close() with unread input makes the kernel send RST, and the peer
-     * may then lose the last frames we sent (trailers, GOAWAY) */
-    shutdown(c->fd, SHUT_WR);
-    uint8_t sink[4096];
-    for (int i = 0; i < 64 && read(c->fd, sink, sizeof sink) > 0; i++)
-        ;
-    close(c->fd);
-    xw_free(c->wpend);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    s->nconns--;
-    xw_log_debug("node", "%s disconnected", c->peer);
-    xw_free(c);
-}
-
-/* Writes what nghttp2 has to send; keeps an unwritten tail. Returns -1 if the connection broke. */
-static int conn_flush(conn *c)
-{
-    while (c->wpend_off < c->wpend_len) {
-        ssize_t n = send(c->fd, c->wpend + c->wpend_off, c->wpend_len - c->wpend_off, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                epoll_set(c, EPOLLOUT);
-                return 0;
-            }
-            return -1;
+    if (sa->ss_family == AF_INET6) {
+        const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(a, mapped, 12) == 0) {
+            memcpy(key, a + 12, 4);
+            return 4;
         }
-        c->wpend_off += (size_t)n;
+        memcpy(key, a, 8);
+        return 8;
     }
-    c->wpend_off = c->wpend_len = 0;
-    for (;;) {
-        const uint8_t *data;
-        ssize_t len = nghttp2_session_mem_send(c->h2, &data);
-        if (len < 0)
-            return -1;
-        if (len == 0)
-            break;
-        size_t off = 0;
-        while (off < (size_t)len) {
-            ssize_t n = send(c->fd, data + off, (size_t)len - off, MSG_NOSIGNAL);
-            if (n < 0) {
-                if (errno == EINTR)
-                    continue;
-                if (errno == EAGAIN || errno == EWOULDBLOCK)
-                    break;
-                return -1;
-            }
-            off += (size_t)n;
-        }
-        if (off < (size_t)len) {
-            size_t rest = (size_t)len - off;
-            uint8_t *p = xw_realloc(c->wpend, rest);
-            if (!p)
-                return -1;
-            memcpy(p, data + off, rest);
-            c->wpend = p;
-            c->wpend_len = rest;
-            c->wpend_off = 0;
-            epoll_set(c, EPOLLOUT);
-            return 0;
-        }
-    }
-    if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)) {
-        xw_log_debug("node", "%s: HTTP/2 session finished", c->peer);
-        return -1;
-    }
-    epoll_set(c, EPOLLIN);
     return 0;
 }
 
-static void conn_read(conn *c)
+static node_addr **addr_slot(node_server *s, const uint8_t *key, size_t klen)
 {
-    uint8_t buf[READ_CHUNK];
-    for (;;) {
-        ssize_t n = read(c->fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                xw_log_debug("node", "%s: read: %s", c->peer, strerror(errno));
-                c->dead = 1;
-            }
-            break;
-        }
-        if (n == 0) {
-            xw_log_debug("node", "%s: peer closed the connection", c->peer);
-            c->dead = 1;
-            break;
-        }
-        ssize_t r = nghttp2_session_mem_recv(c->h2, buf, (size_t)n);
-        xw_log_trace("node", "%s: read %zd bytes, nghttp2 took %zd", c->peer, n, r);
-        if (r < 0) {
-            xw_log_warn("node", "%s: HTTP/2 error: %s; closing the connection", c->peer,
-                        nghttp2_strerror((int)r));
-            c->dead = 1;
-            break;
-        }
-        node_conn_mark_dirty(c);
-        if (c->wpend_len)
-            break; /* stop reading until the peer reads what we owe it */
+    unsigned char h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, key, klen, s->addr_key);
+    uint32_t b = ((uint32_t)h[0] | (uint32_t)h[1] << 8) & (ADDR_BUCKETS - 1);
+    node_addr **pp = &s->addrs[b];
+    while (*pp && ((*pp)->klen != klen || memcmp((*pp)->key, key, klen) != 0))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+void node_server_conn_closed(node_server *s, node_addr *a)
+{
+    if (s->accept_paused)
+        s->fd_freed = 1;
+    if (!a || --a->count > 0)
+        return;
+    node_addr **pp = addr_slot(s, a->key, a->klen);
+    if (*pp == a)
+        *pp = a->next;
+    xw_free(a);
+}
+
+/* Warnings about refused connections: the first, then at most one a second with a count,
+ * so a flood of connections is not also a flood of log lines. */
+static void warn_refused(node_server *s, const char *peer, const char *why)
+{
+    int64_t now = now_ns();
+    atomic_fetch_add_explicit(&s->ctr.refused, 1, memory_order_relaxed);
+    if (now < s->next_warn_ns) {
+        s->warn_suppressed++;
+        return;
     }
+    if (s->warn_suppressed)
+        xw_log_warn("node", "refusing a connection from %s: %s (and %zu more refused in the last second)",
+                    peer, why, s->warn_suppressed);
+    else
+        xw_log_warn("node", "refusing a connection from %s: %s", peer, why);
+    s->warn_suppressed = 0;
+    s->next_warn_ns = now + XW_NS_PER_SEC;
+}
+
+/* Closes the connection idle the longest (no calls), to make room; 0 if there is none. */
+static int evict_idle(node_server *s)
+{
+    conn *old = NULL;
+    for (conn *c = s->conns; c; c = c->next)
+        if (!c->calls && !c->dead && (!old || c->idle_since < old->idle_since))
+            old = c;
+    if (!old)
+        return 0;
+    xw_log_debug("node", "%s: closing this idle connection to make room for a new one", old->peer);
+    atomic_fetch_add_explicit(&s->ctr.evicted, 1, memory_order_relaxed);
+    if (old->h2)
+        nghttp2_session_terminate_session(old->h2, NGHTTP2_NO_ERROR);
+    old->dead = 1; /* freed at the end of this turn, after a last flush of its GOAWAY */
+    node_conn_mark_dirty(old);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* accepting */
+
+static void pause_accepting(node_server *s, int err)
+{
+    if (!s->accept_paused) {
+        if (!s->accept_logged)
+            xw_log_warn("node",
+                        "cannot accept connections: %s (%zu open); new connections wait until a descriptor "
+                        "frees (raise the limit with ulimit -n, or lower --max-connections)",
+                        strerror(err), s->nconns);
+        s->accept_logged = 1;
+        evict_idle(s);
+        struct epoll_event e = {.events = 0, .data.ptr = &s->lfd};
+        epoll_ctl(s->efd, EPOLL_CTL_MOD, s->lfd, &e);
+        s->accept_paused = 1;
+        s->fd_freed = 0;
+        atomic_store_explicit(&s->ctr.accept_paused, 1, memory_order_relaxed);
+    }
+    s->accept_resume_ns = now_ns() + ACCEPT_PAUSE_NS;
+}
+
+static void resume_accepting(node_server *s)
+{
+    struct epoll_event e = {.events = EPOLLIN, .data.ptr = &s->lfd};
+    epoll_ctl(s->efd, EPOLL_CTL_MOD, s->lfd, &e);
+    s->accept_paused = 0;
+    atomic_store_explicit(&s->ctr.accept_paused, 0, memory_order_relaxed);
+}
+
+static void peer_name(const struct sockaddr_storage *sa, char *out, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof host);
+        port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    } else if (sa->ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
+        port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    }
+    snprintf(out, cap, "%s:%d", host, port);
 }
 
 static void conn_accept(node_server *s)
 {
-    for (;;) {
+    for (int i = 0; i < ACCEPT_PER_TURN && !s->accept_paused; i++) {
         struct sockaddr_storage sa;
         socklen_t salen = sizeof sa;
+        atomic_fetch_add_explicit(&s->ctr.accept_calls, 1, memory_order_relaxed);
         int fd = accept4(s->lfd, (struct sockaddr *)&sa, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_accepting(s, errno);
             return;
-        if (s->stopping || s->nconns >= NODE_MAX_CONNECTIONS) {
-            if (!s->stopping)
-                xw_log_warn("node", "refusing a connection: %d already open", NODE_MAX_CONNECTIONS);
+        }
+        if (s->accept_logged) {
+            xw_log_info("node", "accepting connections again (%zu open)", s->nconns);
+            s->accept_logged = 0;
+        }
+        if (s->stopping) {
             close(fd);
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        conn *c = xw_calloc(1, sizeof *c);
+        char peer[64];
+        peer_name(&sa, peer, sizeof peer);
+        uint8_t key[8];
+        size_t klen = addr_key_of(&sa, key);
+        node_addr **slot = klen ? addr_slot(s, key, klen) : NULL;
+        if (slot && *slot && (*slot)->count >= s->max_per_addr) {
+            warn_refused(s, peer, "too many connections from this address (--max-connections-per-address)");
+            close(fd);
+            continue;
+        }
+        if (s->nconns >= s->max_conns && !evict_idle(s)) {
+            warn_refused(s, peer,
+                         "the node has its maximum of connections open, all busy (--max-connections)");
+            close(fd);
+            continue;
+        }
+        node_addr *a = NULL;
+        if (slot) {
+            if (!*slot) {
+                *slot = xw_calloc(1, sizeof **slot);
+                if (!*slot) {
+                    close(fd);
+                    continue;
+                }
+                memcpy((*slot)->key, key, klen);
+                (*slot)->klen = (uint8_t)klen;
+            }
+            a = *slot;
+            a->count++;
+        }
+        conn *c = node_conn_new(s, fd, peer, a);
         if (!c) {
+            node_server_conn_closed(s, a);
             close(fd);
             continue;
         }
-        c->srv = s;
-        c->fd = fd;
-        char host[INET6_ADDRSTRLEN] = "?";
-        int port = 0;
-        if (sa.ss_family == AF_INET) {
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, host, sizeof host);
-            port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
-        } else if (sa.ss_family == AF_INET6) {
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, host, sizeof host);
-            port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
-        }
-        snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
-        if (nghttp2_session_server_new(&c->h2, s->cbs, c) != 0) {
-            close(fd);
-            xw_free(c);
-            continue;
-        }
-        nghttp2_settings_entry iv[] = {
-            {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->max_streams},
-            {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
-        };
-        nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, 2);
-        nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, 16 << 20);
-        struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
-        c->ev = EPOLLIN;
-        if (epoll_ctl(s->efd, EPOLL_CTL_ADD, fd, &e) != 0) {
-            nghttp2_session_del(c->h2);
-            close(fd);
-            xw_free(c);
-            continue;
-        }
-        c->next = s->conns;
-        if (s->conns)
-            s->conns->prev = c;
-        s->conns = c;
-        s->nconns++;
-        xw_log_debug("node", "%s connected", c->peer);
+        /* a client usually sends its preface and first request right behind the handshake:
+         * take them now rather than one loop turn later */
+        node_conn_read(c);
         node_conn_mark_dirty(c);
     }
+}
+
+int node_server_adopt(node_server *s, int fd, const char *peer)
+{
+    return node_conn_new(s, fd, peer, NULL) ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -302,6 +318,45 @@ static int parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_t
     return XW_OK;
 }
 
+/* Fills the limits from opts (0 = default) and checks that they fit together. */
+static int set_limits(node_server *s, const node_server_opts *o, xw_errbuf *eb)
+{
+    s->max_msg = o->max_message_size ? o->max_message_size : NODE_DEFAULT_MAX_MESSAGE;
+    s->max_call_buf = o->max_call_buffer ? o->max_call_buffer : 16u << 20;
+    s->max_streams = o->max_streams ? o->max_streams : 1024;
+    /* a connection must be able to hold one request of the largest size and some more */
+    size_t least = s->max_msg + 5 + NODE_MEM_FLOOR;
+    s->max_conn_mem =
+        o->max_connection_memory ? o->max_connection_memory : (DEF_CONN_MEM > least ? DEF_CONN_MEM : least);
+    if (s->max_conn_mem < least)
+        return xw_errf(eb, XW_ECONFIG,
+                       "the per-connection memory limit (%zu bytes) must hold a message of the maximum size "
+                       "(%zu) and 1 MiB more; raise it to %zu or more, or lower the message size",
+                       s->max_conn_mem, s->max_msg, least);
+    s->max_mem = o->max_memory ? o->max_memory : (DEF_MEM > s->max_conn_mem ? DEF_MEM : s->max_conn_mem);
+    if (s->max_mem < s->max_conn_mem)
+        return xw_errf(
+            eb, XW_ECONFIG,
+            "the node's memory limit (%zu bytes) is below the per-connection limit (%zu); raise it",
+            s->max_mem, s->max_conn_mem);
+    s->max_conns = o->max_connections ? o->max_connections : DEF_CONNS;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)s->max_conns + FD_RESERVE) {
+        uint32_t fit = rl.rlim_cur > 2 * FD_RESERVE ? (uint32_t)(rl.rlim_cur - FD_RESERVE) : FD_RESERVE;
+        xw_log_info("node", "%u connections at most: the process may open %llu descriptors (ulimit -n)", fit,
+                    (unsigned long long)rl.rlim_cur);
+        if (fit < s->max_conns)
+            s->max_conns = fit;
+    }
+    s->max_per_addr = o->max_per_address ? o->max_per_address : DEF_PER_ADDR;
+    s->handshake_ns = (o->handshake_timeout_ms ? o->handshake_timeout_ms : DEF_HANDSHAKE_MS) * XW_NS_PER_MS;
+    s->idle_ns = (o->idle_timeout_ms ? o->idle_timeout_ms : DEF_IDLE_MS) * XW_NS_PER_MS;
+    s->stall_ns = (o->stall_timeout_ms ? o->stall_timeout_ms : DEF_STALL_MS) * XW_NS_PER_MS;
+    s->memory_freed = o->memory_freed;
+    return XW_OK;
+}
+
 int node_server_new(const node_server_opts *opts, const node_method *methods, size_t n, node_server **out,
                     xw_errbuf *eb)
 {
@@ -310,15 +365,24 @@ int node_server_new(const node_server_opts *opts, const node_method *methods, si
     int rc = parse_listen(opts->listen ? opts->listen : "127.0.0.1:5556", &sa, &salen, eb);
     if (rc)
         return rc;
+    if (sodium_init() < 0)
+        return xw_errf(eb, XW_ECRYPTO, "libsodium failed to initialise");
     node_server *s = xw_calloc(1, sizeof *s);
     if (!s)
         return xw_errf(eb, XW_ENOMEM, "out of memory");
+    s->lfd = s->efd = s->sfd = -1;
     s->methods = methods;
     s->nmethods = n;
-    s->max_msg = opts->max_message_size ? opts->max_message_size : NODE_DEFAULT_MAX_MESSAGE;
-    s->max_call_buf = opts->max_call_buffer ? opts->max_call_buffer : 16u << 20;
-    s->max_streams = opts->max_streams ? opts->max_streams : 1024;
-    s->lfd = s->efd = s->sfd = -1;
+    if ((rc = set_limits(s, opts, eb)) != XW_OK) {
+        node_server_free(s);
+        return rc;
+    }
+    randombytes_buf(s->addr_key, sizeof s->addr_key);
+    s->addrs = xw_calloc(ADDR_BUCKETS, sizeof *s->addrs);
+    if (!s->addrs) {
+        node_server_free(s);
+        return xw_errf(eb, XW_ENOMEM, "out of memory");
+    }
     s->lfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (s->lfd < 0 || setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
@@ -345,10 +409,12 @@ int node_server_new(const node_server_opts *opts, const node_method *methods, si
     epoll_ctl(s->efd, EPOLL_CTL_ADD, s->lfd, &el);
     epoll_ctl(s->efd, EPOLL_CTL_ADD, s->sfd, &es);
 
-    if (nghttp2_session_callbacks_new(&s->cbs) != 0) {
+    if (nghttp2_session_callbacks_new(&s->cbs) != 0 || nghttp2_option_new(&s->h2opt) != 0) {
         node_server_free(s);
         return xw_errf(eb, XW_ENOMEM, "out of memory");
     }
+    /* request bytes are granted back to the peer only while memory allows (call.c) */
+    nghttp2_option_set_no_auto_window_update(s->h2opt, 1);
     nghttp2_session_callbacks_set_on_begin_headers_callback(s->cbs, node_call_on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(s->cbs, node_call_on_header);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(s->cbs, node_call_on_data_chunk);
@@ -360,7 +426,35 @@ int node_server_new(const node_server_opts *opts, const node_method *methods, si
 }
 
 int node_server_port(const node_server *s) { return s->port; }
-size_t node_server_connections(const node_server *s) { return s->nconns; }
+
+size_t node_server_connections(const node_server *s)
+{
+    return atomic_load_explicit(&s->ctr.connections, memory_order_relaxed);
+}
+
+void node_server_get_stats(const node_server *s, node_server_stats *out)
+{
+    const node_server_counters *k = &s->ctr;
+    out->connections = atomic_load_explicit(&k->connections, memory_order_relaxed);
+    out->memory = atomic_load_explicit(&k->memory, memory_order_relaxed);
+    out->memory_peak = atomic_load_explicit(&k->memory_peak, memory_order_relaxed);
+    out->refused = atomic_load_explicit(&k->refused, memory_order_relaxed);
+    out->evicted = atomic_load_explicit(&k->evicted, memory_order_relaxed);
+    out->timed_out = atomic_load_explicit(&k->timed_out, memory_order_relaxed);
+    out->accept_calls = atomic_load_explicit(&k->accept_calls, memory_order_relaxed);
+    out->accept_paused = atomic_load_explicit(&k->accept_paused, memory_order_relaxed);
+}
+
+void node_server_mem_changed(node_server *s, size_t before)
+{
+    atomic_store_explicit(&s->ctr.memory, s->mem, memory_order_relaxed);
+    if (s->mem > atomic_load_explicit(&s->ctr.memory_peak, memory_order_relaxed))
+        atomic_store_explicit(&s->ctr.memory_peak, s->mem, memory_order_relaxed);
+    if (s->mem > s->mem_high)
+        s->mem_high = s->mem;
+    if (before >= s->max_mem && s->mem < s->max_mem)
+        s->mem_released = 1;
+}
 
 void node_server_stop(node_server *s)
 {
@@ -369,20 +463,37 @@ void node_server_stop(node_server *s)
     (void)r;
 }
 
-static void flush_dirty(node_server *s)
+/* Services and flushes every dirty connection, frees the dead ones. Returns 1 if some have
+ * more to write than one turn allows. */
+static int flush_dirty(node_server *s)
 {
+    int more = 0;
     while (s->dirty) {
         conn *c = s->dirty;
         s->dirty = c->next_dirty;
         c->dirty = 0;
-
-        if (!c->dead && conn_flush(c) != 0) {
+        int rc = c->dead ? -1 : node_conn_service(c);
+        if (rc < 0 && !c->dead) {
             xw_log_debug("node", "%s: write failed or session over", c->peer);
             c->dead = 1;
         }
-        if (c->dead)
-            conn_free(c);
+        if (c->dead) {
+            if (!c->dirty) /* else it is queued again and freed when it comes up */
+                node_conn_free(c);
+            continue;
+        }
+        if (rc == 1 || c->yielded) {
+            c->flush_more = 1;
+            more = 1;
+        }
     }
+    if (more)
+        for (conn *c = s->conns; c; c = c->next)
+            if (c->flush_more) {
+                c->flush_more = 0;
+                node_conn_mark_dirty(c);
+            }
+    return more;
 }
 
 static void begin_shutdown(node_server *s)
@@ -402,88 +513,120 @@ static void begin_shutdown(node_server *s)
     }
 }
 
-int node_server_run(node_server *s, int grace_ms)
+/* While stopping: GOAWAY goes 100 ms after a connection's last call ended (sent right
+ * behind the trailers, libcurl 7.88 drops the stream before it reads them). */
+static void goaway_idle(node_server *s, int64_t now)
+{
+    for (conn *c = s->conns; c; c = c->next) {
+        if (c->calls || c->goaway_sent || c->dead || now - c->idle_since <= 100 * XW_NS_PER_MS)
+            continue;
+        if (!c->h2) { /* never spoke: nothing to say goodbye to */
+            c->dead = 1;
+            node_conn_mark_dirty(c);
+            continue;
+        }
+        nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->h2),
+                              NGHTTP2_NO_ERROR, NULL, 0);
+        c->goaway_sent = 1;
+        node_conn_mark_dirty(c);
+    }
+}
+
+int node_server_turn(node_server *s, int timeout_ms)
 {
     struct epoll_event evs[256];
-    int64_t deadline = 0, next_sweep = 0;
-    for (;;) {
-        /* streams past their grpc-timeout end with DEADLINE_EXCEEDED (checked every 100 ms) */
-        int64_t now = xw_clock_mono_ns(xw_clock_real());
-        if (now >= next_sweep) {
-            next_sweep = now + 100 * XW_NS_PER_MS;
-            for (conn *c = s->conns; c; c = c->next)
-                for (node_call *call = c->calls; call; call = call->next)
-                    if (call->streaming && !call->finishing && call->deadline_ns && now > call->deadline_ns)
-                        node_call_finish(call, NODE_GRPC_DEADLINE_EXCEEDED, "deadline exceeded", 1);
-        }
-        if (s->stopping) {
-            /* GOAWAY goes 100 ms after a connection's last call ended: sent right behind the
-             * trailers, libcurl 7.88 drops the stream before it reads them */
-            for (conn *c = s->conns; c; c = c->next) {
-                if (c->calls || c->goaway_sent || c->dead)
-                    continue;
-                if (!c->idle_since) {
-                    c->idle_since = now;
-                } else if (now - c->idle_since > 100 * XW_NS_PER_MS) {
-                    nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
-                                          nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
-                                          NULL, 0);
-                    c->goaway_sent = 1;
-                    node_conn_mark_dirty(c);
-                }
-            }
-        }
-        flush_dirty(s);
-        if (s->stopping) {
-            if (!s->conns || xw_clock_mono_ns(xw_clock_real()) > deadline)
-                break;
-        }
-        int n = epoll_wait(s->efd, evs, 256, s->stopping ? 20 : 100);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return XW_EIO;
-        }
-        for (int i = 0; i < n; i++) {
-            void *p = evs[i].data.ptr;
-            if (p == &s->lfd) {
-                conn_accept(s);
-            } else if (p == &s->sfd) {
-                uint64_t v;
-                ssize_t r = read(s->sfd, &v, sizeof v);
-                (void)r;
-                if (!s->stopping) {
-                    xw_log_info("node", "shutting down: ending %zu connection(s)", s->nconns);
-                    begin_shutdown(s);
-                    deadline = xw_clock_mono_ns(xw_clock_real()) + (int64_t)grace_ms * XW_NS_PER_MS;
-                }
-            } else {
-                conn *c = p;
-                if (c->dead)
-                    continue;
-                if ((evs[i].events & (EPOLLERR | EPOLLHUP)) && !(evs[i].events & EPOLLIN)) {
-                    xw_log_debug("node", "%s: socket error or hang-up", c->peer);
-                    c->dead = 1;
-                }
-                if (evs[i].events & EPOLLIN)
-                    conn_read(c);
-                node_conn_mark_dirty(c);
-            }
+    int64_t now = now_ns();
+    if (now >= s->next_sweep) {
+        s->next_sweep = now + SWEEP_NS;
+        for (conn *c = s->conns; c; c = c->next)
+            node_conn_sweep(c, now);
+        if (s->memory_freed && s->mem_high - s->mem >= MEMORY_FREED_STEP) {
+            s->memory_freed();
+            s->mem_high = s->mem;
         }
     }
+    if (s->stopping)
+        goaway_idle(s, now);
+    if (s->mem_released) {
+        /* the node's memory fell below its budget: whoever waited for it may go on */
+        s->mem_released = 0;
+        for (conn *c = s->conns; c; c = c->next)
+            if (c->owed || c->starved || (c->ready_head && !c->in_rr))
+                node_conn_mark_dirty(c);
+    }
+    if (s->accept_paused && (s->fd_freed || now >= s->accept_resume_ns))
+        resume_accepting(s);
+    int more = node_server_run_ready(s, DISPATCH_SLICE_NS);
+    more |= flush_dirty(s);
+    if (s->stopping && (!s->conns || now_ns() > s->stop_deadline))
+        return 0;
+    int wait = more ? 0 : timeout_ms;
+    if (s->accept_paused && wait > (int)(ACCEPT_PAUSE_NS / XW_NS_PER_MS))
+        wait = (int)(ACCEPT_PAUSE_NS / XW_NS_PER_MS);
+    int n = epoll_wait(s->efd, evs, 256, s->stopping && wait > 20 ? 20 : wait);
+    if (n < 0)
+        return errno == EINTR ? 1 : -1;
+    for (int i = 0; i < n; i++) {
+        void *p = evs[i].data.ptr;
+        if (p == &s->lfd) {
+            conn_accept(s);
+        } else if (p == &s->sfd) {
+            uint64_t v;
+            ssize_t r = read(s->sfd, &v, sizeof v);
+            (void)r;
+            if (!s->stopping) {
+                xw_log_info("node", "shutting down: ending %zu connection(s)", s->nconns);
+                begin_shutdown(s);
+                s->stop_deadline = now_ns() + (int64_t)s->grace_ms * XW_NS_PER_MS;
+            }
+        } else {
+            conn *c = p;
+            if (c->dead)
+                continue;
+            if ((evs[i].events & (EPOLLERR | EPOLLHUP)) && !(evs[i].events & EPOLLIN)) {
+                xw_log_debug("node", "%s: socket error or hang-up", c->peer);
+                c->dead = 1;
+            }
+            if (evs[i].events & EPOLLIN)
+                node_conn_read(c);
+            node_conn_mark_dirty(c);
+        }
+    }
+    return 1;
+}
+
+int node_server_run(node_server *s, int grace_ms)
+{
+    s->grace_ms = grace_ms;
+    int rc;
+    while ((rc = node_server_turn(s, 100)) > 0)
+        ;
+    s->dirty = NULL;
     while (s->conns)
-        conn_free(s->conns);
-    return XW_OK;
+        node_conn_free(s->conns);
+    return rc < 0 ? XW_EIO : XW_OK;
 }
 
 void node_server_free(node_server *s)
 {
     if (!s)
         return;
+    s->dirty = NULL;
     while (s->conns)
-        conn_free(s->conns);
+        node_conn_free(s->conns);
+    if (s->addrs) {
+        for (size_t i = 0; i < ADDR_BUCKETS; i++)
+            while (s->addrs[i]) {
+                node_addr *a = s->addrs[i];
+                s->addrs[i] = a->next;
+                xw_free(a);
+            }
+        xw_free(s->addrs);
+    }
     if (s->cbs)
         nghttp2_session_callbacks_del(s->cbs);
+    if (s->h2opt)
+        nghttp2_option_del(s->h2opt);
     if (s->lfd >= 0)
         close(s->lfd);
     if (s->efd >= 0)

@@ -38,13 +38,18 @@ typedef struct {
     uint64_t cursor;
 } node_sub_filter;
 
-#define NODE_SUBS_MAX_FILTERS 100000
-#define NODE_SUBS_MAX_KEY 1024
+/* Filters in one request, filters open on one connection (all its subscriptions), and
+ * bytes in a key (a group id or an installation key). */
+#define NODE_SUBS_MAX_FILTERS 10000
+#define NODE_SUBS_MAX_CONN_FILTERS 50000
+#define NODE_SUBS_MAX_KEY 256
 
 node_subs *node_subs_new(const char *name, node_subs_fetch_fn fetch, void *fetch_ctx);
 void node_subs_free(node_subs *s);
 
-/* Starts a subscription on `call` (the filters are copied). */
+/* Starts a subscription on `call` (the filters are copied; duplicate keys are merged, the
+ * smallest cursor wins). INVALID_ARGUMENT past the per-request limits, RESOURCE_EXHAUSTED
+ * past the connection's filter count or memory budget. */
 int node_subs_open(node_subs *s, node_call *call, const node_sub_filter *f, size_t n, node_status *st);
 
 /* A message with this id was stored under key: deliver it to live subscribers. */
@@ -53,5 +58,8 @@ void node_subs_publish(node_subs *s, const uint8_t *key, size_t klen, uint64_t i
 
 /* Open subscriptions; safe to call from any thread (a snapshot). */
 size_t node_subs_count(const node_subs *s);
+/* The longest chain of the index's hash table ever seen (tests: the hash is keyed, so
+ * chosen keys do not collide); safe to call from any thread. */
+size_t node_subs_longest_chain(const node_subs *s);
 
 #endif

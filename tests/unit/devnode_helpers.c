@@ -37,16 +37,22 @@ static void *node_thread(void *p)
 
 void tn_start(test_node *tn, const char *db, size_t max_msg, size_t max_call_buf)
 {
+    node_server_opts o = {.max_message_size = max_msg, .max_call_buffer = max_call_buf};
+    tn_start_opts(tn, db, &o);
+}
+
+void tn_start_opts(test_node *tn, const char *db, const node_server_opts *opts)
+{
     memset(tn, 0, sizeof *tn);
     xw_errbuf eb = {{0}};
     if (sodium_init() < 0)
         die("sodium_init");
-    tn->ctx.max_msg = max_msg ? max_msg : NODE_DEFAULT_MAX_MESSAGE;
+    tn->ctx.max_msg = opts->max_message_size ? opts->max_message_size : NODE_DEFAULT_MAX_MESSAGE;
     if (node_store_open(db, &tn->ctx.store, &eb) || node_ctx_init(&tn->ctx, &eb))
         die(eb.msg);
     size_t n = node_rpc_methods(&tn->ctx, tn->methods, NODE_RPC_MAX_METHODS);
-    node_server_opts o = {
-        .listen = "127.0.0.1:0", .max_message_size = max_msg, .max_call_buffer = max_call_buf};
+    node_server_opts o = *opts;
+    o.listen = "127.0.0.1:0";
     if (node_server_new(&o, tn->methods, n, &tn->srv, &eb))
         die(eb.msg);
     tn->port = node_server_port(tn->srv);
@@ -296,6 +302,8 @@ struct rawc {
     size_t data_len;
     size_t data_all;      /* DATA bytes on every stream */
     int streams_closed;   /* streams closed, all ids */
+    int streams_ok;       /* grpc-status 0, all ids */
+    int streams_failed;   /* another grpc-status, all ids */
     struct raw_src *srcs; /* request bodies, freed with the client */
 };
 
@@ -310,7 +318,7 @@ static ssize_t raw_send_cb(nghttp2_session *s, const uint8_t *data, size_t len, 
     (void)s;
     (void)flags;
     rawc *r = ud;
-    ssize_t n = send(r->fd, data, len, MSG_NOSIGNAL);
+    ssize_t n = send(r->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0)
         return errno == EAGAIN ? NGHTTP2_ERR_WOULDBLOCK : NGHTTP2_ERR_CALLBACK_FAILURE;
     return n;
@@ -322,6 +330,12 @@ static int raw_header_cb(nghttp2_session *s, const nghttp2_frame *f, const uint8
     (void)s;
     (void)flags;
     rawc *r = ud;
+    if (nl == 11 && !memcmp(name, "grpc-status", 11)) {
+        if (vl == 1 && value[0] == '0')
+            r->streams_ok++;
+        else
+            r->streams_failed++;
+    }
     if (f->hd.stream_id != r->sid)
         return 0;
     char v[256];
@@ -373,13 +387,30 @@ static int raw_frame_cb(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 
 rawc *raw_connect(int port, int32_t initial_window)
 {
+    rawc *r = raw_connect_from(port, initial_window, NULL);
+    if (!r)
+        die("connect");
+    return r;
+}
+
+rawc *raw_connect_from(int port, int32_t initial_window, const char *src_ip)
+{
     rawc *r = xw_calloc(1, sizeof *r);
     r->grpc_status = -1;
     r->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (src_ip) {
+        struct sockaddr_in la = {.sin_family = AF_INET};
+        if (inet_pton(AF_INET, src_ip, &la.sin_addr) != 1 ||
+            bind(r->fd, (struct sockaddr *)&la, sizeof la) != 0)
+            die("bind to the source address");
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(r->fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-        die("connect");
+    if (connect(r->fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(r->fd);
+        xw_free(r);
+        return NULL;
+    }
     int one = 1;
     setsockopt(r->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     nghttp2_session_callbacks *cb;
@@ -503,6 +534,16 @@ int raw_pump(rawc *r, int ms)
 
 size_t raw_data_all(rawc *r) { return r->data_all; }
 int raw_streams_closed(rawc *r) { return r->streams_closed; }
+int raw_streams_ok(rawc *r) { return r->streams_ok; }
+int raw_streams_failed(rawc *r) { return r->streams_failed; }
+
+size_t raw_body_sent(rawc *r)
+{
+    size_t n = 0;
+    for (const raw_src *b = r->srcs; b; b = b->next)
+        n += b->off;
+    return n;
+}
 
 int raw_grpc_status(rawc *r) { return r->grpc_status; }
 int raw_http_status(rawc *r) { return r->http_status; }
@@ -514,6 +555,14 @@ int raw_fd(rawc *r) { return r->fd; }
 void raw_window_open(rawc *r, int32_t sid, int32_t bytes)
 {
     nghttp2_submit_window_update(r->s, NGHTTP2_FLAG_NONE, sid, bytes);
+    nghttp2_session_send(r->s);
+}
+
+void raw_set_initial_window(rawc *r, int32_t bytes)
+{
+    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)bytes}};
+    nghttp2_submit_settings(r->s, NGHTTP2_FLAG_NONE, iv, 1);
+    nghttp2_session_set_local_window_size(r->s, NGHTTP2_FLAG_NONE, 0, 1 << 24);
     nghttp2_session_send(r->s);
 }
 

@@ -29,6 +29,8 @@ typedef struct {
 /* Starts a node on a free port with the given store path (":memory:" for none) and limits
  * (0 = defaults). */
 void tn_start(test_node *tn, const char *db, size_t max_msg, size_t max_call_buf);
+/* The same with every server option (its listen address is ignored: 127.0.0.1, free port). */
+void tn_start_opts(test_node *tn, const char *db, const node_server_opts *opts);
 /* Stops it (SIGTERM path) and frees everything. */
 void tn_stop(test_node *tn);
 
@@ -60,6 +62,9 @@ void tn_key_package_with(xw_buf *out, const char *inbox, const uint8_t pk[32], c
 /* --- raw HTTP/2 client --- */
 typedef struct rawc rawc;
 rawc *raw_connect(int port, int32_t initial_window);
+/* The same from a chosen local address (e.g. "127.0.0.2": another client as the node sees
+ * it); NULL if the connection fails. */
+rawc *raw_connect_from(int port, int32_t initial_window, const char *src_ip);
 /* Submits a request; returns the stream id. ctype NULL means application/grpc. */
 int32_t raw_request(rawc *r, const char *path, const char *ctype, const uint8_t *body, size_t len);
 /* The same with a grpc-timeout header (e.g. "300m"). */
@@ -75,11 +80,19 @@ size_t raw_data_len(rawc *r); /* DATA bytes received */
 int raw_conn_closed(rawc *r); /* the server closed the connection / sent GOAWAY */
 int raw_fd(rawc *r);
 void raw_window_open(rawc *r, int32_t sid, int32_t bytes);
+/* Sends SETTINGS_INITIAL_WINDOW_SIZE (every stream's window) and opens the connection's
+ * window to 16 MiB. */
+void raw_set_initial_window(rawc *r, int32_t bytes);
 void raw_close(rawc *r);
 /* Reads and handles whatever arrives within ms (then without waiting); 1 if anything came. */
 int raw_pump(rawc *r, int ms);
 size_t raw_data_all(rawc *r); /* DATA bytes received on all streams */
 int raw_streams_closed(rawc *r);
+/* Streams that ended with grpc-status 0, and with any other status (all stream ids). */
+int raw_streams_ok(rawc *r);
+int raw_streams_failed(rawc *r);
+/* Request body bytes handed to the session so far (all streams). */
+size_t raw_body_sent(rawc *r);
 
 /* Body = gRPC prefix + message. */
 void tn_grpc_body(xw_buf *out, const uint8_t *msg, size_t len);

@@ -36,8 +36,8 @@ static void *call_bytes_ok(test_node *tn, const char *method, const uint8_t *p, 
     xw_buf_init(&resp, 1 << 24);
     xmtp_api_status st;
     assert_int_equal(call_bytes(tn, method, p, n, &resp, &st), XW_OK);
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, resp.len, resp.data);
-    assert_non_null(m);
+    ProtobufCMessage *m = NULL;
+    assert_int_equal(xw_pb_decode(d, resp.data, resp.len, SIZE_MAX, &m, NULL), XW_OK);
     xw_buf_free(&resp);
     return m;
 }

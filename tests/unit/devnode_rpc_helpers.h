@@ -20,7 +20,7 @@ extern const uint8_t GID_B[16];
 
 int call(test_node *tn, const char *method, const ProtobufCMessage *req, xw_buf *resp, xmtp_api_status *st);
 /* Calls method with req, asserts that it succeeds, and returns the response unpacked as a
- * message of type d (free it with its __free_unpacked(m, NULL)). */
+ * message of type d (free it with xw_pb_free). */
 void *call_ok(test_node *tn, const char *method, const ProtobufCMessage *req,
               const ProtobufCMessageDescriptor *d);
 int send_msgs(test_node *tn, const xw_buf *msgs, size_t n, xmtp_api_status *st);

@@ -505,7 +505,7 @@ static int lookup(test_node *tn, const char *address, char *inbox_out)
     int found = out->responses[0]->_inbox_id_case != 0;
     if (found)
         snprintf(inbox_out, 65, "%s", out->responses[0]->inbox_id);
-    xmtp__identity__api__v1__get_inbox_ids_response__free_unpacked(out, NULL);
+    xw_pb_free(&out->base);
     return found;
 }
 
