@@ -1,6 +1,9 @@
 /*
  * `xmtpw sync`: fetches the installation's welcomes (joining every valid group) and then
- * every group's new messages, and prints what it did.
+ * every group's new messages, and prints what it did: welcomes seen, groups joined,
+ * envelopes fetched, messages stored (others' application messages, the history of newly
+ * joined groups included), commits applied, own messages seen published, and how many
+ * envelopes were quarantined.
  */
 #include <stdio.h>
 
@@ -18,6 +21,35 @@ static const char USAGE[] =
     "  --config FILE a worker.yaml to read the xmtp section from (default: $XMTPW_CONFIG)\n"
     "  --json        one JSON document on stdout instead of text\n";
 
+typedef struct {
+    xc_store *st;
+    size_t n;
+    xw_errbuf *eb;
+} counter;
+
+static int count_message(void *ctx, const xc_message_row *m)
+{
+    ((counter *)ctx)->n += m->kind == XC_KIND_APPLICATION;
+    return XW_OK;
+}
+
+static int count_group(void *ctx, const xc_group_row *r)
+{
+    counter *c = ctx;
+    return xc_store_message_each(c->st, r->id, r->id_len, 0, count_message, c, c->eb);
+}
+
+/* Application messages in the store: the difference before and after is what this sync
+ * stored, the history of groups joined from welcomes included (the library's group stats
+ * count only the groups it already had). */
+static int count_messages(xc_store *st, size_t *n, xw_errbuf *eb)
+{
+    counter c = {st, 0, eb};
+    int rc = xc_store_group_each(st, count_group, &c, eb);
+    *n = c.n;
+    return rc;
+}
+
 static int run(wk_cli *a)
 {
     if (wk_cli_open(a))
@@ -25,11 +57,17 @@ static int run(wk_cli *a)
     xw_errbuf eb = {{0}};
     xc_welcome_stats ws = {0};
     xc_sync_stats ss = {0};
-    int rc = xc_client_sync_welcomes(a->client, &ws, &eb);
+    size_t before = 0, after = 0;
+    int rc = count_messages(xc_client_store(a->client), &before, &eb);
+    if (rc == XW_OK)
+        rc = xc_client_sync_welcomes(a->client, &ws, &eb);
     if (rc == XW_OK)
         rc = xc_client_sync_all(a->client, &ss, &eb);
+    if (rc == XW_OK)
+        rc = count_messages(xc_client_store(a->client), &after, &eb);
     if (rc != XW_OK)
         return wk_cli_fail(a, rc, &eb);
+    ss.messages = after > before ? after - before : 0;
     size_t quarantined = ws.quarantined + ss.quarantined;
     if (a->json) {
         json_t *j = json_object();
