@@ -79,7 +79,8 @@ int wk_cli_parse(wk_cli *a, int argc, char **argv)
             a->node = v;
         else if ((v = opt_value("--db-dir", argc, argv, &i, &bad)))
             a->db_dir = v;
-        else if ((a->opts & WK_CLI_OPT_WALLET_FILE) && (v = opt_value("--wallet-key-file", argc, argv, &i, &bad)))
+        else if ((a->opts & WK_CLI_OPT_WALLET_FILE) &&
+                 (v = opt_value("--wallet-key-file", argc, argv, &i, &bad)))
             a->wallet_key_file = v;
         else if ((a->opts & WK_CLI_OPT_LIMIT) && (v = opt_value("--limit", argc, argv, &i, &bad))) {
             xw_errbuf eb = {{0}};
@@ -115,7 +116,8 @@ int wk_cli_fail(const wk_cli *a, int rc, const xw_errbuf *eb)
                 "(local, dev, production), then try again\n",
                 a->cmd, a->cfg && a->cfg->xmtp.node_url ? a->cfg->xmtp.node_url : "(none)");
     else if (rc == XW_EDB)
-        fprintf(stderr, "xmtpw %s: is another xmtpw using %s? Try again when it is done\n", a->cmd, a->db_path);
+        fprintf(stderr, "xmtpw %s: is another xmtpw using %s? Try again when it is done\n", a->cmd,
+                a->db_path);
     return 1;
 }
 
@@ -131,8 +133,7 @@ int wk_cli_setup(wk_cli *a)
         rc = wk_config_override(a->cfg, "xmtp.db_directory", a->db_dir, "option --db-dir", &d);
     if (rc == XW_OK && a->wallet_key_file) {
         if (a->cfg->xmtp.wallet_key) {
-            wk_diags_add(&d, 0, "option --wallet-key-file",
-                         "a wallet key is also set (%s); keep one",
+            wk_diags_add(&d, 0, "option --wallet-key-file", "a wallet key is also set (%s); keep one",
                          wk_config_origin(a->cfg, "xmtp.wallet_key"));
             rc = XW_ECONFIG;
         } else {
@@ -239,8 +240,9 @@ int wk_cli_group(wk_cli *a, const char *arg, uint8_t gid[XC_GROUP_ID_MAX], size_
     if (rc != XW_OK && rc != XW_EEXISTS)
         return wk_cli_fail(a, rc, &eb);
     if (m.matches == 0)
-        return wk_cli_errorf(a, "no group %s '%s' in %s; `xmtpw groups` lists them, `xmtpw sync` fetches new ones",
-                             n % 2 == 0 && n >= 32 ? "with id" : "whose id starts with", arg, a->db_path);
+        return wk_cli_errorf(
+            a, "no group %s '%s' in %s; `xmtpw groups` lists them, `xmtpw sync` fetches new ones",
+            n % 2 == 0 && n >= 32 ? "with id" : "whose id starts with", arg, a->db_path);
     if (m.matches > 1)
         return wk_cli_errorf(a, "%zu groups have ids starting with '%s'; give more digits", m.matches, arg);
     memcpy(gid, m.id, m.id_len);

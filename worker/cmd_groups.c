@@ -30,7 +30,8 @@ typedef struct {
 } walk;
 
 /* Distinct inboxes and installations of a group's roster. */
-static int count_members(xc_store *st, const xc_group_row *r, size_t *inboxes, size_t *installs, xw_errbuf *eb)
+static int count_members(xc_store *st, const xc_group_row *r, size_t *inboxes, size_t *installs,
+                         xw_errbuf *eb)
 {
     xc_member_row *m = NULL;
     size_t n = 0;

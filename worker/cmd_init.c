@@ -46,8 +46,9 @@ static int ensure_dir(wk_cli *a, const char *dir)
         return 0;
     }
     if (errno != ENOENT || mkdir(dir, 0700) != 0)
-        return wk_cli_errorf(a, "cannot create the state directory %s: %s; create it or give another with --db-dir",
-                             dir, strerror(errno));
+        return wk_cli_errorf(
+            a, "cannot create the state directory %s: %s; create it or give another with --db-dir", dir,
+            strerror(errno));
     return 0;
 }
 
@@ -193,11 +194,12 @@ static int run(wk_cli *a)
             printf("wallet key:      %s\n", generated);
     }
     if (status == 0 && generated[0])
-        fprintf(stderr,
-                "xmtpw init: warning: a new wallet key was generated and is printed above once; it is also in %s "
-                "(mode 0600). Keep a copy somewhere safe: whoever has it controls the bot's inbox, and "
-                "without it no new installation can be added.\n",
-                key_path);
+        fprintf(
+            stderr,
+            "xmtpw init: warning: a new wallet key was generated and is printed above once; it is also in %s "
+            "(mode 0600). Keep a copy somewhere safe: whoever has it controls the bot's inbox, and "
+            "without it no new installation can be added.\n",
+            key_path);
     xw_wipe(generated, sizeof generated);
     xc_identity_row_free(&row);
     return status;

@@ -31,7 +31,9 @@ typedef struct {
 
 static const char *kind_name(int kind)
 {
-    return kind == XC_KIND_APPLICATION ? "application" : kind == XC_KIND_MEMBERSHIP_CHANGE ? "membership_change" : "unknown";
+    return kind == XC_KIND_APPLICATION         ? "application"
+           : kind == XC_KIND_MEMBERSHIP_CHANGE ? "membership_change"
+                                               : "unknown";
 }
 
 static const char *delivery_name(int d)
