@@ -324,6 +324,14 @@ const char *wk_cli_conversation_name(int type)
     }
 }
 
+void wk_cli_put_text(const char *p, size_t n)
+{
+    for (size_t i = 0; p && i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        putchar(ch < 0x20 || ch == 0x7f ? ' ' : ch);
+    }
+}
+
 int wk_cli_print_json(const wk_cli *a, json_t *o)
 {
     if (!o)

@@ -82,6 +82,8 @@ void wk_cli_time(int64_t ns, char out[32]);
 const char *wk_cli_membership_name(int state);
 const char *wk_cli_consent_name(int consent);
 const char *wk_cli_conversation_name(int type);
+/* Writes text on stdout on one line: control characters become spaces. */
+void wk_cli_put_text(const char *p, size_t n);
 /* Prints o on stdout (indented, keys in insertion order) and frees it; 0 or 1. */
 int wk_cli_print_json(const wk_cli *a, json_t *o);
 

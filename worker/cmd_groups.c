@@ -84,9 +84,10 @@ static int one(void *ctx, const xc_group_row *r)
         printf("%-32s  %-5s  %7s  %-8s  %-7s  %-24s  %s\n", "ID", "TYPE", "MEMBERS", "STATE", "CONSENT",
                "LAST ACTIVITY", "NAME");
     const char *state = r->active ? wk_cli_membership_name(r->membership_state) : "removed";
-    printf("%-32s  %-5s  %7zu  %-8s  %-7s  %-24s  %.*s\n", id, wk_cli_conversation_name(r->conversation_type),
-           inboxes, state, wk_cli_consent_name(r->consent), last, (int)(r->name.data ? r->name.len : 0),
-           r->name.data ? (const char *)r->name.data : "");
+    printf("%-32s  %-5s  %7zu  %-8s  %-7s  %-24s  ", id, wk_cli_conversation_name(r->conversation_type),
+           inboxes, state, wk_cli_consent_name(r->consent), last);
+    wk_cli_put_text((const char *)r->name.data, r->name.data ? r->name.len : 0);
+    putchar('\n');
     return XW_OK;
 }
 

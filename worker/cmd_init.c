@@ -94,6 +94,18 @@ static int write_key(wk_cli *a, const char *path, const char *hex)
     return 0;
 }
 
+/* After a failed init that generated a key: where the key is (it was not printed). */
+static int kept_key(const char *key_path, char *generated)
+{
+    if (generated[0])
+        fprintf(stderr,
+                "xmtpw init: the wallet key generated for this installation is kept in %s (mode 0600); "
+                "the next init uses it\n",
+                key_path);
+    xw_wipe(generated, 2 + 2 * XMTP_WALLET_SECRET_LEN + 1);
+    return 1;
+}
+
 static int run(wk_cli *a)
 {
     if (wk_cli_setup(a))
@@ -148,8 +160,7 @@ static int run(wk_cli *a)
 
     if (wk_cli_connect(a)) {
         xmtp_wallet_free(w);
-        xw_wipe(generated, sizeof generated);
-        return 1;
+        return kept_key(key_path, generated);
     }
     xc_client_opts o = {.db_path = a->db_path, .node = a->node_api};
     int have_wallet = w != NULL;
@@ -161,8 +172,8 @@ static int run(wk_cli *a)
                      "(XMTP_WALLET_KEY or --wallet-key-file)",
                      dir);
     if (rc != XW_OK) {
-        xw_wipe(generated, sizeof generated);
-        return wk_cli_fail(a, rc, &eb);
+        wk_cli_fail(a, rc, &eb);
+        return kept_key(key_path, generated);
     }
 
     xc_identity_row row;

@@ -76,10 +76,7 @@ static int one(void *ctx, const xc_message_row *m)
     printf("%s  %s  %s  %s  ", when, id, m->sender_inbox_id, m->content_type);
     if (!m->decoded)
         fputs("(no text)", stdout);
-    for (size_t i = 0; m->decoded && i < m->decoded_len; i++) {
-        unsigned char ch = (unsigned char)m->decoded[i];
-        putchar(ch < 0x20 || ch == 0x7f ? ' ' : ch); /* one line per message */
-    }
+    wk_cli_put_text(m->decoded, m->decoded_len); /* one line per message */
     if (m->delivery != XC_DELIVERY_PUBLISHED)
         printf("  [%s]", delivery_name(m->delivery));
     putchar('\n');

@@ -120,6 +120,17 @@ async function main() {
     e1.rc === 0 && je.inbox_id === xmtp.generateInboxId(ident(privateKeyToAccount(key2).address), 1n) &&
     je.wallet_key === null && !fs.existsSync(path.join(dir2, 'wallet.key')) && !e1.out.includes(key2.slice(2)) &&
     !e1.err.includes(key2.slice(2)), show(e1));
+  // a first init that cannot reach the node keeps its new key; the next one uses it
+  const dir4 = path.join(dir, 'bot4');
+  const f1 = xmtpw(['init', '--node', 'http://127.0.0.1:1', '--db-dir', dir4]);
+  const key4 = fs.existsSync(path.join(dir4, 'wallet.key')) ? fs.readFileSync(path.join(dir4, 'wallet.key'), 'utf8').trim() : '';
+  check('init with the node unreachable: exit 1, says to check the node and where the new key is kept', f1.rc === 1 &&
+    f1.err.includes('is the node at http://127.0.0.1:1 reachable?') &&
+    f1.err.includes(`the wallet key generated for this installation is kept in ${path.join(dir4, 'wallet.key')}`) &&
+    /^0x[0-9a-f]{64}$/.test(key4) && !f1.out.includes(key4.slice(2)) && !f1.err.includes(key4.slice(2)), show(f1));
+  const f2 = json(xmtpw(['init', '--json', '--node', node.url, '--db-dir', dir4]));
+  check('the next init registers the kept key\'s inbox', f2.status === 'created' && f2.wallet_key === null &&
+    f2.address === privateKeyToAccount(key4).address.toLowerCase(), show(f2));
   // --wallet-key-file: refused at 0644, accepted at 0600; both a key and a file refused
   const kf = path.join(dir, 'k3');
   fs.writeFileSync(kf, `${generatePrivateKey()}\n`, { mode: 0o644 });
