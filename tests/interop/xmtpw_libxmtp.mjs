@@ -268,6 +268,9 @@ async function main() {
   const far = xmtpw(['sync', '--node', 'http://127.0.0.1:1', '--db-dir', botDir]);
   check('unreachable node: exit 1, says to check the node', far.rc === 1 &&
     far.err.includes('is the node at http://127.0.0.1:1 reachable?'), show(far));
+  const offline = xmtpw(['groups', '--json', '--node', 'http://127.0.0.1:1', '--db-dir', botDir]);
+  check('groups reads the store only: works with the node unreachable', offline.rc === 0 &&
+    json(offline).groups?.length === ids.length, show(offline));
   const badNode = xmtpw(['info', '--node', 'ftp://x', '--db-dir', botDir]);
   check('a bad --node URL: refused, the option named', badNode.rc === 1 &&
     badNode.err.startsWith('option --node: error: xmtp.node_url'), show(badNode));
