@@ -20,6 +20,14 @@ typedef struct {
 
 /* `xmtpw config check|show|keys` (worker/cmd_config.c). */
 int wk_cmd_config(int argc, char **argv);
+/* The XMTP client's commands (worker/cmd_<name>.c, on worker/cli.h). */
+int wk_cmd_init(int argc, char **argv);
+int wk_cmd_info(int argc, char **argv);
+int wk_cmd_sync(int argc, char **argv);
+int wk_cmd_groups(int argc, char **argv);
+int wk_cmd_messages(int argc, char **argv);
+int wk_cmd_send(int argc, char **argv);
+int wk_cmd_stream(int argc, char **argv);
 
 /* The configuration file to read: the --config value when given, else $XMTPW_CONFIG, else
  * NULL (defaults and environment only). */

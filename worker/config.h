@@ -135,6 +135,18 @@ typedef struct {
  * (XW_ENOMEM) with every problem in d and *out NULL. Warnings may be in d either way.
  */
 int wk_config_load(const char *path, const char *const *envp, wk_config **out, wk_diags *d);
+/* Flags of wk_config_load_flags(). */
+#define WK_CONFIG_SINK_OPTIONAL 1u /* no sink configured is fine (the client's subcommands) */
+int wk_config_load_flags(const char *path, const char *const *envp, unsigned flags, wk_config **out,
+                         wk_diags *d);
+/*
+ * Sets one key after loading, as a command-line option does (`xmtpw info --node URL`): the
+ * value is checked as the file's would be and `where` ("option --node") becomes its origin.
+ * Lists and maps cannot be set this way (XW_EINVAL, as for an unknown key). XW_OK, or
+ * XW_ECONFIG with the problem in d (the old value stays). Derived values are not derived
+ * again.
+ */
+int wk_config_override(wk_config *c, const char *key, const char *value, const char *where, wk_diags *d);
 /* The same from text in memory; name is used in locations. */
 int wk_config_load_mem(const char *name, const char *data, size_t len, const char *const *envp,
                        wk_config **out, wk_diags *d);
@@ -146,6 +158,9 @@ int wk_config_load_mem(const char *name, const char *data, size_t len, const cha
  * configuration is built and dropped). XW_OK or XW_ECONFIG with the problems in d.
  */
 int wk_config_check_files(wk_config *c, wk_diags *d);
+/* Only the wallet key file's part of wk_config_check_files(): when xmtp.wallet_key_file is
+ * set and xmtp.wallet_key is not, reads the key (same checks and messages). */
+int wk_config_read_wallet_key(wk_config *c, wk_diags *d);
 /* Wipes the secrets and frees; NULL is fine. */
 void wk_config_free(wk_config *c);
 

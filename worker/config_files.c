@@ -216,6 +216,14 @@ static void check_kafka(const wk_config *c, wk_diags *d)
     wk_diags_add(d, 0, w, "sink.kafka: %s", eb.msg);
 }
 
+int wk_config_read_wallet_key(wk_config *c, wk_diags *d)
+{
+    size_t before = d->errors;
+    if (c->xmtp.wallet_key_file && !c->xmtp.wallet_key)
+        read_key_file(c, d);
+    return d->errors > before ? XW_ECONFIG : XW_OK;
+}
+
 int wk_config_check_files(wk_config *c, wk_diags *d)
 {
     size_t before = d->errors;

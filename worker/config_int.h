@@ -130,6 +130,7 @@ typedef struct {
     wk_config *c;
     wk_diags *d;
     const char *file;
+    unsigned flags; /* WK_CONFIG_* of config.h */
 } wk_loader;
 
 /* Setting values (config.c). `where` is the location for errors and becomes the origin.

@@ -238,6 +238,8 @@ static void resolve(wk_loader *L)
                          "remove one, or choose with sink.type");
             return;
         }
+        if (!kafka_set && !jsonl_set && (L->flags & WK_CONFIG_SINK_OPTIONAL))
+            goto after_sink;
         if (!kafka_set && !jsonl_set) {
             wk_diags_add(L->d, 0, section_where(L, "sink", buf, sizeof buf),
                          "no sink: set sink.kafka.brokers and sink.kafka.topic (XMTPW_SINK_KAFKA_BROKERS, "
@@ -268,6 +270,7 @@ static void resolve(wk_loader *L)
                          origin(c, WK_K_SINK_TYPE));
     }
 
+after_sink:
     if (!origin(c, WK_K_OUTBOX_PATH) && c->xmtp.db_directory) {
         size_t n = strlen(c->xmtp.db_directory);
         char *p = xw_malloc(n + 16);
@@ -342,15 +345,15 @@ void wk_config_free(wk_config *c)
     xw_free(c);
 }
 
-static int load(const char *name, const char *data, size_t len, const char *const *envp, wk_config **out,
-                wk_diags *d)
+static int load(const char *name, const char *data, size_t len, const char *const *envp, unsigned flags,
+                wk_config **out, wk_diags *d)
 {
     *out = NULL;
     size_t errors_before = d->errors;
     wk_config *c = config_new();
     if (!c)
         return XW_ENOMEM;
-    wk_loader L = {c, d, name};
+    wk_loader L = {c, d, name, flags};
     if (name && !(c->meta->file = xw_strdup(name))) {
         wk_config_free(c);
         return XW_ENOMEM;
@@ -377,14 +380,20 @@ static int load(const char *name, const char *data, size_t len, const char *cons
 int wk_config_load_mem(const char *name, const char *data, size_t len, const char *const *envp,
                        wk_config **out, wk_diags *d)
 {
-    return load(name ? name : "<memory>", data ? data : "", data ? len : 0, envp, out, d);
+    return load(name ? name : "<memory>", data ? data : "", data ? len : 0, envp, 0, out, d);
 }
 
 int wk_config_load(const char *path, const char *const *envp, wk_config **out, wk_diags *d)
 {
+    return wk_config_load_flags(path, envp, 0, out, d);
+}
+
+int wk_config_load_flags(const char *path, const char *const *envp, unsigned flags, wk_config **out,
+                         wk_diags *d)
+{
     *out = NULL;
     if (!path)
-        return load(NULL, NULL, 0, envp, out, d);
+        return load(NULL, NULL, 0, envp, flags, out, d);
     FILE *f = fopen(path, "rb");
     if (!f) {
         wk_diags_add(d, 0, path, "cannot open the configuration file: %s", strerror(errno));
@@ -416,9 +425,18 @@ int wk_config_load(const char *path, const char *const *envp, wk_config **out, w
         xw_free(data);
         return XW_ECONFIG;
     }
-    int rc = load(path, data, n, envp, out, d);
+    int rc = load(path, data, n, envp, flags, out, d);
     xw_free(data);
     return rc;
+}
+
+int wk_config_override(wk_config *c, const char *key, const char *value, const char *where, wk_diags *d)
+{
+    int k = wk_key_find(key, strlen(key));
+    if (k < 0 || wk_keydefs[k].type == WK_T_LIST || wk_keydefs[k].type == WK_T_MAP)
+        return XW_EINVAL;
+    wk_loader L = {c, d, NULL, 0};
+    return wk_cfg_set(&L, (wk_key)k, value, strlen(value), where) == 0 ? XW_OK : XW_ECONFIG;
 }
 
 const char *wk_config_origin(const wk_config *c, const char *key)

@@ -9,9 +9,10 @@ worker_SRCS := worker/config.c worker/config_load.c worker/config_yaml.c worker/
 	worker/metrics.c worker/metrics_http.c
 
 PROGS += xmtpw
-xmtpw_SRCS := worker/xmtpw.c worker/cmd_config.c
-xmtpw_LIBS := worker
-xmtpw_PKGS :=
+xmtpw_SRCS := worker/xmtpw.c worker/cmd_config.c worker/cli.c worker/cmd_init.c worker/cmd_info.c \
+	worker/cmd_sync.c worker/cmd_groups.c worker/cmd_messages.c worker/cmd_send.c worker/cmd_stream.c
+xmtpw_LIBS := worker xmtpclient
+xmtpw_PKGS := jansson
 
 # unit tests (ASan + UBSan)
 TESTBINS += test_worker_config
@@ -30,8 +31,8 @@ test_worker_metrics_TIMEOUT := 120
 # the sanitizer build of xmtpw, for tests/worker/xmtpw_cli.sh
 TESTBINS += xmtpw-san
 xmtpw-san_SRCS := $(xmtpw_SRCS)
-xmtpw-san_LIBS := worker
-xmtpw-san_PKGS :=
+xmtpw-san_LIBS := worker xmtpclient
+xmtpw-san_PKGS := jansson
 
 # libFuzzer target: the configuration loader (YAML and environment)
 FUZZERS += fuzz_wk_config

@@ -1,9 +1,10 @@
 /*
  * xmtpw: the worker's program. `xmtpw COMMAND [ARGS]`, one table of subcommands.
  *
- * Today: `config` (check, show, keys). The XMTP client's subcommands (init, info, sync,
- * groups, messages, send, stream) and `run` (the worker itself) are each one more line in
- * the table below and their own worker/cmd_<name>.c (worker/commands.h says how).
+ * Today: `config` (check, show, keys) and the XMTP client's subcommands (init, info, sync,
+ * groups, messages, send, stream; worker/cli.h holds their shared parts). `run` (the worker
+ * itself) will be one more line in the table below and its own worker/cmd_run.c
+ * (worker/commands.h says how).
  *
  * Exit status: what the subcommand returns (0 success, 1 failure, 2 bad usage); 2 for an
  * unknown command or no command.
@@ -15,6 +16,13 @@
 #include "worker/util.h"
 
 static const wk_command commands[] = {
+    {"init", "create and register the bot's installation (or reopen it)", wk_cmd_init},
+    {"info", "the installation: inbox id, installation id, address, node, store, groups", wk_cmd_info},
+    {"sync", "fetch welcomes and every group's new messages from the node", wk_cmd_sync},
+    {"groups", "list the groups the bot knows", wk_cmd_groups},
+    {"messages", "list a group's messages", wk_cmd_messages},
+    {"send", "send a text message to a group", wk_cmd_send},
+    {"stream", "stream new messages (not available yet)", wk_cmd_stream},
     {"config", "check, show or list the configuration (worker.yaml and the environment)", wk_cmd_config},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -31,7 +39,9 @@ static void usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n"
                  "The configuration is read from --config FILE, else $XMTPW_CONFIG, and the environment\n"
-                 "(docs/worker.md lists every key and its variable).\n");
+                 "(docs/worker.md lists every key and its variable). The client commands also take\n"
+                 "--node URL (else XMTP_ENV: local, dev, production), --db-dir DIR (else\n"
+                 "XMTP_DB_DIRECTORY) and --json.\n");
 }
 
 int main(int argc, char **argv)

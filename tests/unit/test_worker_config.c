@@ -747,14 +747,88 @@ static void test_util(void **state)
     assert_int_equal(wk_hostport_parse("h:8a", 4, 1, host, &port), -1);
 }
 
+/* What the client's commands use: a load without a sink, option overrides, the key file alone. */
+static void test_sink_optional_and_overrides(void **state)
+{
+    (void)state;
+    wk_diags d;
+    wk_diags_init(&d);
+    wk_config *c = NULL;
+    static const char *const env[] = {"XMTP_ENV=local", NULL};
+    /* without the flag a missing sink is an error; with it, not */
+    assert_int_equal(wk_config_load_flags(NULL, env, 0, &c, &d), XW_ECONFIG);
+    assert_null(c);
+    wk_diags_free(&d);
+    wk_diags_init(&d);
+    assert_int_equal(wk_config_load_flags(NULL, env, WK_CONFIG_SINK_OPTIONAL, &c, &d), XW_OK);
+    assert_int_equal(d.errors, 0);
+    assert_string_equal(c->xmtp.node_url, "http://localhost:5556");
+    /* a half-configured sink is still refused with the flag */
+    static const char *const env_half[] = {"XMTPW_SINK_KAFKA_TOPIC=t", NULL};
+    wk_config *c2 = NULL;
+    assert_int_equal(wk_config_load_flags(NULL, env_half, WK_CONFIG_SINK_OPTIONAL, &c2, &d), XW_ECONFIG);
+    assert_null(c2);
+    wk_diags_free(&d);
+    wk_diags_init(&d);
+
+    /* overrides: checked as the file's values, named by their origin */
+    assert_int_equal(wk_config_override(c, "xmtp.node_url", "http://127.0.0.1:7777", "option --node", &d),
+                     XW_OK);
+    assert_string_equal(c->xmtp.node_url, "http://127.0.0.1:7777");
+    assert_string_equal(wk_config_origin(c, "xmtp.node_url"), "option --node");
+    assert_int_equal(wk_config_override(c, "xmtp.db_directory", "/tmp/x", "option --db-dir", &d), XW_OK);
+    assert_string_equal(c->xmtp.db_directory, "/tmp/x");
+    assert_int_equal(d.errors, 0);
+    assert_int_equal(wk_config_override(c, "xmtp.node_url", "ftp://x", "option --node", &d), XW_ECONFIG);
+    assert_string_equal(c->xmtp.node_url, "http://127.0.0.1:7777"); /* unchanged */
+    assert_int_equal(d.errors, 1);
+    assert_string_equal(d.v[0].where, "option --node");
+    assert_non_null(strstr(d.v[0].msg, "xmtp.node_url"));
+    assert_int_equal(wk_config_override(c, "no.such.key", "1", "option --x", &d), XW_EINVAL);
+    assert_int_equal(wk_config_override(c, "rules.files", "a.yaml", "option --x", &d), XW_EINVAL);
+    wk_diags_free(&d);
+    wk_diags_init(&d);
+
+    /* the key file alone: nothing set, nothing read; a file at 0600 read; at 0644 refused */
+    assert_int_equal(wk_config_read_wallet_key(c, &d), XW_OK);
+    assert_null(c->xmtp.wallet_key);
+    char path[] = "/tmp/test-wk-key.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, KEY1 "\n", strlen(KEY1) + 1), (ssize_t)strlen(KEY1) + 1);
+    close(fd);
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(wk_config_override(c, "xmtp.wallet_key_file", path, "option --wallet-key-file", &d),
+                     XW_OK);
+    assert_int_equal(wk_config_read_wallet_key(c, &d), XW_ECONFIG);
+    assert_null(c->xmtp.wallet_key);
+    assert_string_equal(d.v[0].where, "option --wallet-key-file");
+    assert_non_null(strstr(d.v[0].msg, "chmod 600 it"));
+    wk_diags_free(&d);
+    wk_diags_init(&d);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(wk_config_read_wallet_key(c, &d), XW_OK);
+    assert_string_equal(c->xmtp.wallet_key, KEY1);
+    assert_string_equal(wk_config_wallet_address(c), ADDR1);
+    unlink(path);
+    wk_diags_free(&d);
+    wk_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_value_too_long_and_lists_bounded),
-        cmocka_unit_test(test_file_errors),      cmocka_unit_test(test_good_file),
-        cmocka_unit_test(test_defaults_and_env), cmocka_unit_test(test_show_round_trip),
-        cmocka_unit_test(test_reference),        cmocka_unit_test(test_check_files),
-        cmocka_unit_test(test_alloc_failures),   cmocka_unit_test(test_util),
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_value_too_long_and_lists_bounded),
+        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_good_file),
+        cmocka_unit_test(test_defaults_and_env),
+        cmocka_unit_test(test_show_round_trip),
+        cmocka_unit_test(test_reference),
+        cmocka_unit_test(test_check_files),
+        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_util),
+        cmocka_unit_test(test_sink_optional_and_overrides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
 # xmtpw as an operator uses it: the command table (help, unknown commands), `config check`
 # on good and bad files (every message with its location), the environment over the file,
 # secrets never printed, the sample deploy/worker.yaml, and docs/worker.md's key table
-# against `xmtpw config keys`. Runs the sanitizer build. Ends with "xmtpw-cli: P passed, F failed".
+# against `xmtpw config keys`; the client commands' usage and the errors that need no node. Runs the sanitizer build. Ends with "xmtpw-cli: P passed, F failed".
 set -u
 B=${BUILD:-build}
 X=${XMTPW:-$B/tests/xmtpw-san}
@@ -51,6 +51,35 @@ x "$X" config check --bogus 2>"$work/e"; rc=$?
 check "config check --bogus: exit 2" bash -c "[ $rc -eq 2 ] && grep -q \"unknown option '--bogus'\" '$work/e'"
 x "$X" config check --config 2>"$work/e"; rc=$?
 check "--config without a file: exit 2" bash -c "[ $rc -eq 2 ] && grep -q -- '--config needs a file name' '$work/e'"
+
+# --- the client's commands without a node (tests/interop/xmtpw_libxmtp.mjs runs them with one) ---
+x "$X" --help >"$work/o" 2>&1
+check "--help lists the client commands" bash -c "for c in init info sync groups messages send stream; do grep -q \"^  \$c \" '$work/o' || exit 1; done"
+for c in init info sync groups messages send stream; do
+  x "$X" $c --help >"$work/o" 2>"$work/e"; rc=$?
+  check "$c --help: exit 0, its usage" bash -c "[ $rc -eq 0 ] && grep -q '^usage: xmtpw $c' '$work/o' && [ ! -s '$work/e' ]"
+done
+x "$X" messages --db-dir "$work/none" >"$work/o" 2>"$work/e"; rc=$?
+check "messages without GROUP: exit 2, says so, with the usage" bash -c "[ $rc -eq 2 ] && grep -qx 'xmtpw messages: missing argument' '$work/e' && grep -q '^usage: xmtpw messages GROUP' '$work/e'"
+x "$X" send abcd >"$work/o" 2>"$work/e"; rc=$?
+check "send without TEXT: exit 2" bash -c "[ $rc -eq 2 ] && grep -qx 'xmtpw send: missing arguments' '$work/e'"
+x "$X" info --bogus 2>"$work/e"; rc=$?
+check "info --bogus: exit 2" bash -c "[ $rc -eq 2 ] && grep -qx \"xmtpw info: unknown option '--bogus'\" '$work/e'"
+x "$X" groups extra 2>"$work/e"; rc=$?
+check "groups extra: exit 2" bash -c "[ $rc -eq 2 ] && grep -qx \"xmtpw groups: unexpected argument 'extra'\" '$work/e'"
+x "$X" messages abcd --limit 10x --db-dir "$work/none" 2>"$work/e"; rc=$?
+check "--limit 10x: exit 2, says why" bash -c "[ $rc -eq 2 ] && grep -qx \"xmtpw messages: --limit: '10x' is not a whole number (decimal digits only, from 1 to 1000000)\" '$work/e'"
+x "$X" info --db-dir "$work/none" >"$work/o" 2>"$work/e"; rc=$?
+check "info before init: no sink needed, says to run init" same "$work/e" \
+  "xmtpw info: no installation in $work/none: run \`xmtpw init\` first (or give --db-dir DIR)
+"
+check "  exit 1, nothing made" bash -c "[ $rc -eq 1 ] && [ ! -e '$work/none' ]"
+x XMTP_DB_DIRECTORY="$work/none2" "$X" groups 2>"$work/e"; rc=$?
+check "XMTP_DB_DIRECTORY is the state directory" bash -c "[ $rc -eq 1 ] && grep -q 'no installation in $work/none2:' '$work/e'"
+x XMTP_ENV=prod "$X" info 2>"$work/e"; rc=$?
+check "a bad XMTP_ENV: exit 1 with the configuration's message" bash -c "[ $rc -eq 1 ] && grep -q '^environment XMTP_ENV: error: xmtp.env: unknown value \"prod\"; did you mean production?' '$work/e'"
+x "$X" stream 2>"$work/e"; rc=$?
+check "stream: not available yet, exit 1" bash -c "[ $rc -eq 1 ] && grep -q '^xmtpw stream: not available yet' '$work/e'"
 
 # --- a bad file: every problem, each with its place ---
 cat >"$work/bad.yaml" <<'YAML'
