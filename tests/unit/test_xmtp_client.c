@@ -112,7 +112,7 @@ static void test_store_schema(void **state)
     /* reopening at the current version keeps the data */
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(xc_store_open(f->path, &st, &eb), XW_OK);
     assert_int_equal(xc_store_cursor_get(st, "welcomes", &cur, &eb), XW_OK);

@@ -14,8 +14,9 @@
  *            and the message `published` at that cursor, re-dated to the node's timestamp
  *            as libxmtp does (so both sides order it the same way).
  *
- * Not done yet (docs/client.md): the self-update commit libxmtp sends before the first
- * message in a freshly joined group (or every 30 days), and the 5 s installation check.
+ * Before a message, as libxmtp: a self-update commit (intent.c) when the group key is 30
+ * days old, which is the case in a freshly joined group. Not done yet (docs/client.md): the
+ * 5 s installation check.
  */
 #include <stdio.h>
 #include <string.h>
@@ -63,8 +64,12 @@ int xc_group_send_text(xc_client *c, const uint8_t *gid, size_t len, const char 
 {
     if (!text)
         return xw_errf(eb, XW_EINVAL, "no text to send");
+    /* libxmtp queues a KeyUpdate before a message when the group key is 30 days old */
+    int rc = xc_group_key_update_if_due(c, gid, len, eb);
+    if (rc != XW_OK)
+        return rc;
     xc_group g;
-    int rc = xc_group_load(c, gid, len, &g, eb);
+    rc = xc_group_load(c, gid, len, &g, eb);
     if (rc != XW_OK)
         return rc;
     if (!g.row.active || !mls_group_active(g.mls)) {
