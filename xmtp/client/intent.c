@@ -258,8 +258,8 @@ int xc_commit_intent(xc_client *c, const uint8_t *gid, size_t len, int kind, xc_
             return xw_errf(eb, XW_EAGAIN, "the commit is in the group; its welcomes go out at the next sync");
         if (state == XC_INTENT_ERROR && strncmp(err, XC_INTENT_LOST_RACE, strlen(XC_INTENT_LOST_RACE)) == 0)
             continue; /* another commit won the epoch: rebuild on top of it */
-        if (state == XC_INTENT_ERROR)
-            return xw_errf(eb, XW_EGRPC, "the node refused our commit: %s", err);
+        if (state == XC_INTENT_ERROR) /* our own rules refused it on its echo (commit.c, policy.c) */
+            return xw_errf(eb, XW_EDENIED, "our commit was not accepted: %s", err);
         return xw_errf(eb, XW_EAGAIN, "our commit is queued; the next sync publishes it and reads it back");
     }
     return xw_errf(eb, XW_EAGAIN, "other members' commits won the epoch %d times in a row; try again",

@@ -1,0 +1,354 @@
+/*
+ * Tests for groups the client runs (xmtp/client/members.c, intent.c) on the fake node: the
+ * bot creates a group with libxmtp's extensions, adds two other C clients (who join from
+ * its welcomes and validate them as libxmtp does), everyone's member lists agree, texts go
+ * both ways (each first send preceded by a self-update commit), the bot removes one member;
+ * partial failures are reported per inbox; a commit that loses its epoch to another
+ * member's is rebuilt and both sides end at the same epoch authenticator.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "xmtp/client/client_int.h"
+
+#define N_CLIENTS 3 /* bot, amy, ben */
+
+typedef struct {
+    char dir[64];
+    xw_clock *clock;
+    xc_node *node;
+    xmtp_wallet *wallet[N_CLIENTS];
+    xc_client *c[N_CLIENTS];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/xc-members-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    f->clock = xw_clock_manual_new(xw_clock_now_ns(xw_clock_real()), 1);
+    xw_errbuf eb = {{0}};
+    if (xc_node_fake_new(f->clock, &f->node, &eb) != XW_OK)
+        return -1;
+    for (int i = 0; i < N_CLIENTS; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/c%d.db3", f->dir, i);
+        xc_client_opts o = {.db_path = path, .node = f->node, .clock = f->clock};
+        if (xmtp_wallet_generate(&f->wallet[i], &eb) != XW_OK || xc_client_create(&o, f->wallet[i], &f->c[i], &eb) != XW_OK) {
+            fprintf(stderr, "create: %s\n", eb.msg);
+            return -1;
+        }
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < N_CLIENTS; i++) {
+        xc_client_free(f->c[i]);
+        xmtp_wallet_free(f->wallet[i]);
+    }
+    xc_node_free(f->node);
+    xw_clock_free(f->clock);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    int rc = system(cmd);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+static void tick(fixture *f) { xw_clock_manual_advance(f->clock, 1000 * XW_NS_PER_MS); }
+
+#define OK(expr)                                                                                             \
+    do {                                                                                                     \
+        xw_errbuf eb_ = {{0}};                                                                               \
+        xw_errbuf *eb = &eb_;                                                                                \
+        int rc_ = (expr);                                                                                    \
+        if (rc_ != XW_OK)                                                                                    \
+            fail_msg("%s -> %s: %s", #expr, xw_errname(rc_), eb_.msg);                                       \
+        (void)eb;                                                                                            \
+    } while (0)
+
+static int cmp_str(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+
+/* The distinct inbox ids of a client's roster of the group, sorted, joined by ','. */
+static void roster(xc_client *c, const uint8_t *gid, char *out, size_t n)
+{
+    xc_member_row *m = NULL;
+    size_t nm = 0;
+    xw_errbuf eb = {{0}};
+    assert_int_equal(xc_store_members_get(xc_client_store(c), gid, 16, &m, &nm, &eb), XW_OK);
+    char ids[16][XC_INBOX_LEN + 1];
+    size_t k = 0;
+    for (size_t i = 0; i < nm && k < 16; i++) {
+        int dup = 0;
+        for (size_t j = 0; j < k && !dup; j++)
+            dup = strcmp(ids[j], m[i].inbox_id) == 0;
+        if (!dup)
+            memcpy(ids[k++], m[i].inbox_id, XC_INBOX_LEN + 1);
+    }
+    xw_free(m);
+    qsort(ids, k, sizeof ids[0], cmp_str);
+    out[0] = 0;
+    size_t used = 0;
+    for (size_t i = 0; i < k; i++)
+        used += (size_t)snprintf(out + used, n - used, "%s%s", i ? "," : "", ids[i]);
+}
+
+static void row(xc_client *c, const uint8_t *gid, xc_group_row *r)
+{
+    xw_errbuf eb = {{0}};
+    xc_group_row_init(r);
+    assert_int_equal(xc_store_group_get(xc_client_store(c), gid, 16, r, &eb), XW_OK);
+}
+
+static void assert_buf_str(const xw_buf *b, const char *s)
+{
+    assert_int_equal(b->len, strlen(s));
+    if (b->len)
+        assert_memory_equal(b->data, s, b->len);
+}
+
+typedef struct {
+    size_t n;
+    char last_text[128], last_sender[XC_INBOX_LEN + 1];
+} texts;
+
+static int take(void *ctx, const xc_message_row *m)
+{
+    texts *t = ctx;
+    if (m->kind != XC_KIND_APPLICATION)
+        return XW_OK;
+    t->n++;
+    snprintf(t->last_text, sizeof t->last_text, "%.*s", (int)m->decoded_len, m->decoded ? m->decoded : "");
+    snprintf(t->last_sender, sizeof t->last_sender, "%s", m->sender_inbox_id);
+    return XW_OK;
+}
+
+static void read_texts(xc_client *c, const uint8_t *gid, texts *t)
+{
+    memset(t, 0, sizeof *t);
+    xw_errbuf eb = {{0}};
+    assert_int_equal(xc_store_message_each(xc_client_store(c), gid, 16, 0, take, t, &eb), XW_OK);
+}
+
+static void join(fixture *f, int who, size_t expect)
+{
+    xc_welcome_stats ws = {0};
+    OK(xc_client_sync_welcomes(f->c[who], &ws, eb));
+    assert_int_equal(ws.joined, expect);
+    assert_int_equal(ws.quarantined, 0);
+}
+
+static void test_create_add_remove(void **state)
+{
+    fixture *f = *state;
+    xc_client *bot = f->c[0], *amy = f->c[1], *ben = f->c[2];
+    uint8_t gid[16];
+    xc_group_opts go = {.name = "Moderated", .description = "a group the bot runs", .image_url = "https://x/i.png"};
+    OK(xc_group_create(bot, &go, gid, eb));
+    xc_group_row r;
+    row(bot, gid, &r);
+    assert_buf_str(&r.name, "Moderated");
+    assert_buf_str(&r.description, "a group the bot runs");
+    assert_buf_str(&r.image_url, "https://x/i.png");
+    assert_buf_str(&r.super_admins, xc_client_inbox_id(bot));
+    assert_buf_str(&r.admins, "");
+    assert_int_equal(r.membership_state, XC_MEMBERSHIP_ALLOWED);
+    xc_group_row_free(&r);
+
+    /* add both in one commit; they join from the bot's welcomes */
+    tick(f);
+    const char *both[2] = {xc_client_inbox_id(amy), xc_client_inbox_id(ben)};
+    xc_add_result res;
+    OK(xc_group_add_members(bot, gid, 16, both, 2, &res, eb));
+    assert_int_equal(res.inboxes_added, 2);
+    assert_int_equal(res.installations_added, 2);
+    assert_int_equal(res.n_errors, 0);
+    join(f, 1, 1);
+    join(f, 2, 1);
+    char rb[1024], ra[1024], rn[1024];
+    roster(bot, gid, rb, sizeof rb);
+    roster(amy, gid, ra, sizeof ra);
+    roster(ben, gid, rn, sizeof rn);
+    assert_string_equal(rb, ra);
+    assert_string_equal(rb, rn);
+    assert_int_equal(strlen(rb), 3 * XC_INBOX_LEN + 2);
+    row(amy, gid, &r);
+    assert_buf_str(&r.name, "Moderated");
+    assert_buf_str(&r.description, "a group the bot runs");
+    assert_buf_str(&r.super_admins, xc_client_inbox_id(bot));
+    assert_string_equal(r.added_by_inbox_id, xc_client_inbox_id(bot));
+    xc_group_row_free(&r);
+    /* adding a member again changes nothing */
+    OK(xc_group_add_members(bot, gid, 16, both, 1, &res, eb));
+    assert_int_equal(res.inboxes_added, 0);
+
+    /* texts both ways; amy's first send rotates her key first (a commit the bot validates) */
+    tick(f);
+    OK(xc_group_send_text(bot, gid, 16, "welcome, both", NULL, eb));
+    xc_sync_stats st = {0};
+    OK(xc_group_sync(amy, gid, 16, &st, eb));
+    texts t;
+    read_texts(amy, gid, &t);
+    assert_string_equal(t.last_text, "welcome, both");
+    assert_string_equal(t.last_sender, xc_client_inbox_id(bot));
+    tick(f);
+    OK(xc_group_send_text(amy, gid, 16, "hi bot", NULL, eb));
+    memset(&st, 0, sizeof st);
+    OK(xc_group_sync(bot, gid, 16, &st, eb));
+    assert_int_equal(st.quarantined, 0);
+    assert_int_equal(st.commits, 1); /* amy's self-update */
+    read_texts(bot, gid, &t);
+    assert_string_equal(t.last_text, "hi bot");
+    assert_string_equal(t.last_sender, xc_client_inbox_id(amy));
+
+    /* refusals change nothing */
+    const char *me = xc_client_inbox_id(bot);
+    xw_errbuf er = {{0}};
+    assert_int_equal(xc_group_remove_members(bot, gid, 16, &me, 1, &er), XW_EINVAL);
+    assert_int_equal(xc_group_remove_members(amy, gid, 16, &me, 1, &er), XW_EDENIED);
+    assert_non_null(strstr(er.msg, "super admin"));
+    const char *stranger = "0000000000000000000000000000000000000000000000000000000000000000";
+    assert_int_equal(xc_group_remove_members(bot, gid, 16, &stranger, 1, &er), XW_ENOTFOUND);
+
+    /* the bot removes ben */
+    tick(f);
+    OK(xc_group_remove_members(bot, gid, 16, &both[1], 1, eb));
+    OK(xc_group_sync(ben, gid, 16, NULL, eb));
+    row(ben, gid, &r);
+    assert_int_equal(r.active, 0);
+    xc_group_row_free(&r);
+    assert_int_equal(xc_group_send_text(ben, gid, 16, "still here?", NULL, &er), XW_ESTATE);
+    memset(&st, 0, sizeof st);
+    OK(xc_group_sync(amy, gid, 16, &st, eb));
+    assert_int_equal(st.quarantined, 0);
+    roster(bot, gid, rb, sizeof rb);
+    roster(amy, gid, ra, sizeof ra);
+    assert_string_equal(rb, ra);
+    assert_int_equal(strlen(rb), 2 * XC_INBOX_LEN + 1);
+    assert_null(strstr(rb, both[1]));
+    /* the bot's intents all went to done */
+    xc_group g;
+    OK(xc_group_load(bot, gid, 16, &g, eb));
+    assert_false(mls_group_has_staged_commit(g.mls));
+    xc_group_release(&g);
+}
+
+static void test_add_partial_failure(void **state)
+{
+    fixture *f = *state;
+    xc_client *bot = f->c[0], *amy = f->c[1];
+    uint8_t gid[16];
+    xc_group_opts go = {.preset = XC_PRESET_ADMINS_ONLY, .name = "Strict"};
+    OK(xc_group_create(bot, &go, gid, eb));
+    const char *unknown = "1111111111111111111111111111111111111111111111111111111111111111";
+    const char *two[2] = {unknown, xc_client_inbox_id(amy)};
+    xc_add_result res;
+    tick(f);
+    OK(xc_group_add_members(bot, gid, 16, two, 2, &res, eb));
+    assert_int_equal(res.inboxes_added, 1);
+    assert_int_equal(res.n_errors, 1);
+    assert_int_equal(res.errors[0].index, 0);
+    assert_true(res.errors[0].reason[0] != 0);
+    join(f, 1, 1);
+    /* amy may not add members in an AdminsOnly group: her commit is refused by the policy */
+    xw_errbuf er = {{0}};
+    const char *ben = xc_client_inbox_id(f->c[2]);
+    int rc = xc_group_add_members(amy, gid, 16, &ben, 1, &res, &er);
+    assert_int_equal(rc, XW_EDENIED);
+    assert_non_null(strstr(er.msg, "not accepted"));
+    /* only unknown inboxes: nothing to add */
+    assert_int_equal(xc_group_add_members(bot, gid, 16, &unknown, 1, &res, &er), XW_ENOTFOUND);
+    assert_int_equal(res.n_errors, 1);
+    /* the group stays usable */
+    tick(f);
+    OK(xc_group_send_text(bot, gid, 16, "still fine", NULL, eb));
+    OK(xc_group_sync(amy, gid, 16, NULL, eb));
+    texts t;
+    read_texts(amy, gid, &t);
+    assert_string_equal(t.last_text, "still fine");
+}
+
+/* A plan that lets amy commit first (once), then asks for a self-update. */
+typedef struct {
+    fixture *f;
+    uint8_t gid[16];
+    int calls;
+} race_ctx;
+
+static int race_plan(xc_client *c, xc_group *g, void *ctx, xc_commit_plan *plan, xw_errbuf *eb)
+{
+    (void)c;
+    (void)g;
+    (void)plan;
+    (void)eb;
+    race_ctx *r = ctx;
+    if (r->calls++ == 0) {
+        const char *ben = xc_client_inbox_id(r->f->c[2]);
+        xc_add_result res;
+        xw_errbuf ae = {{0}};
+        int rc = xc_group_add_members(r->f->c[1], r->gid, 16, &ben, 1, &res, &ae);
+        if (rc != XW_OK)
+            fprintf(stderr, "amy's add: %s\n", ae.msg);
+        assert_int_equal(rc, XW_OK);
+    }
+    return XW_OK;
+}
+
+static void test_lost_race_rebuilt(void **state)
+{
+    fixture *f = *state;
+    xc_client *bot = f->c[0], *amy = f->c[1];
+    race_ctx r = {.f = f};
+    OK(xc_group_create(bot, NULL, r.gid, eb));
+    const char *a = xc_client_inbox_id(amy);
+    tick(f);
+    OK(xc_group_add_members(bot, r.gid, 16, &a, 1, NULL, eb));
+    join(f, 1, 1);
+    OK(xc_group_sync(amy, r.gid, 16, NULL, eb));
+    tick(f);
+    OK(xc_commit_intent(bot, r.gid, 16, XC_INTENT_KEY_UPDATE, race_plan, &r, eb));
+    assert_int_equal(r.calls, 2); /* built, lost to amy's commit, rebuilt */
+    OK(xc_group_sync(amy, r.gid, 16, NULL, eb));
+    join(f, 2, 1);
+    xc_group gb, ga;
+    OK(xc_group_load(bot, r.gid, 16, &gb, eb));
+    OK(xc_group_load(amy, r.gid, 16, &ga, eb));
+    assert_int_equal(mls_group_epoch(gb.mls), mls_group_epoch(ga.mls));
+    size_t lb = 0, la = 0;
+    const uint8_t *eab = mls_group_epoch_authenticator(gb.mls, &lb);
+    const uint8_t *eaa = mls_group_epoch_authenticator(ga.mls, &la);
+    assert_int_equal(lb, la);
+    assert_memory_equal(eab, eaa, lb);
+    xc_group_release(&gb);
+    xc_group_release(&ga);
+    char rb[1024], ra[1024];
+    roster(bot, r.gid, rb, sizeof rb);
+    roster(amy, r.gid, ra, sizeof ra);
+    assert_string_equal(rb, ra);
+    assert_int_equal(strlen(rb), 3 * XC_INBOX_LEN + 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_add_remove, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_partial_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_race_rebuilt, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
