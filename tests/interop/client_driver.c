@@ -106,7 +106,8 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: client-driver --node URL --db FILE init WALLET_HEX | sync | groups | messages GROUP | "
-            "send GROUP TEXT | create default|admins NAME DESCRIPTION | add GROUP INBOX... | remove GROUP INBOX... | "
+            "send GROUP TEXT | create default|admins NAME DESCRIPTION | add GROUP INBOX... | remove GROUP "
+            "INBOX... | "
             "quarantine\n");
     return 2;
 }
@@ -200,7 +201,8 @@ int main(int argc, char **argv)
         }
     } else if (strcmp(cmd, "create") == 0 && i + 2 < argc) {
         /* create PRESET(default|admins) NAME DESCRIPTION */
-        xc_group_opts go = {.preset = strcmp(argv[i], "admins") == 0 ? XC_PRESET_ADMINS_ONLY : XC_PRESET_DEFAULT,
+        xc_group_opts go = {.preset =
+                                strcmp(argv[i], "admins") == 0 ? XC_PRESET_ADMINS_ONLY : XC_PRESET_DEFAULT,
                             .name = argv[i + 1],
                             .description = argv[i + 2]};
         uint8_t nid[16];

@@ -45,7 +45,8 @@ static int setup(void **state)
         char path[128];
         snprintf(path, sizeof path, "%s/c%d.db3", f->dir, i);
         xc_client_opts o = {.db_path = path, .node = f->node, .clock = f->clock};
-        if (xmtp_wallet_generate(&f->wallet[i], &eb) != XW_OK || xc_client_create(&o, f->wallet[i], &f->c[i], &eb) != XW_OK) {
+        if (xmtp_wallet_generate(&f->wallet[i], &eb) != XW_OK ||
+            xc_client_create(&o, f->wallet[i], &f->c[i], &eb) != XW_OK) {
             fprintf(stderr, "create: %s\n", eb.msg);
             return -1;
         }
@@ -158,7 +159,8 @@ static void test_create_add_remove(void **state)
     fixture *f = *state;
     xc_client *bot = f->c[0], *amy = f->c[1], *ben = f->c[2];
     uint8_t gid[16];
-    xc_group_opts go = {.name = "Moderated", .description = "a group the bot runs", .image_url = "https://x/i.png"};
+    xc_group_opts go = {
+        .name = "Moderated", .description = "a group the bot runs", .image_url = "https://x/i.png"};
     OK(xc_group_create(bot, &go, gid, eb));
     xc_group_row r;
     row(bot, gid, &r);

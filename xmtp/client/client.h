@@ -99,7 +99,7 @@ int xc_group_send_text(xc_client *c, const uint8_t *gid, size_t len, const char 
 /* --- groups we run (xmtp/client/members.c, docs/client.md "Membership") --- */
 typedef enum { XC_PRESET_DEFAULT = 0, XC_PRESET_ADMINS_ONLY = 1 } xc_policy_preset;
 typedef struct {
-    xc_policy_preset preset;                   /* libxmtp's "all members" default, or AdminsOnly */
+    xc_policy_preset preset;                    /* libxmtp's "all members" default, or AdminsOnly */
     const char *name, *description, *image_url; /* NULL: "" (libxmtp's defaults) */
 } xc_group_opts;
 
@@ -137,8 +137,8 @@ int xc_group_add_members(xc_client *c, const uint8_t *gid, size_t len, const cha
 /* Removes inboxes (every installation of each, and the inbox from the membership map) in one
  * commit. XW_EDENIED for a super admin (libxmtp forbids removing one), XW_EINVAL for our own
  * inbox, XW_ENOTFOUND for an inbox that is not a member. */
-int xc_group_remove_members(xc_client *c, const uint8_t *gid, size_t len, const char *const *inboxes, size_t n,
-                            xw_errbuf *eb);
+int xc_group_remove_members(xc_client *c, const uint8_t *gid, size_t len, const char *const *inboxes,
+                            size_t n, xw_errbuf *eb);
 
 /* Publishes every queued intent of a group (the retry path of a failed publish). */
 int xc_group_publish(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb);

@@ -128,10 +128,10 @@ int xc_meta_membership_failed(const xc_meta_membership *m, const uint8_t id[XC_I
 typedef struct {
     int conversation_type;
     const char *creator_inbox_id;
-    const char *dm_other;       /* DMs: the other member */
-    const char *name;           /* group_name attribute ("" by default) */
-    const char *description;    /* with image_url: when either is set, the three attributes
-                                   libxmtp writes (name, description, image URL; "" if unset) */
+    const char *dm_other;    /* DMs: the other member */
+    const char *name;        /* group_name attribute ("" by default) */
+    const char *description; /* with image_url: when either is set, the three attributes
+                                libxmtp writes (name, description, image URL; "" if unset) */
     const char *image_url;
     int admins_only;            /* permissions: the AdminsOnly preset (else Default) */
     const char *const *members; /* inbox ids in the membership map */
@@ -148,8 +148,8 @@ int xc_meta_membership_encode(const char *const *inboxes, const uint64_t *seqs, 
                               xw_errbuf *eb);
 /* The same, with installations listed as failed (bad or missing key packages). */
 int xc_meta_membership_encode_failed(const char *const *inboxes, const uint64_t *seqs, size_t n,
-                                     const uint8_t (*failed)[XC_INSTALLATION_LEN], size_t n_failed, xw_buf *out,
-                                     xw_errbuf *eb);
+                                     const uint8_t (*failed)[XC_INSTALLATION_LEN], size_t n_failed,
+                                     xw_buf *out, xw_errbuf *eb);
 /* A 0xff00 payload with the given attributes and lists. */
 int xc_meta_mutable_encode(const char *const *keys, const char *const *values, size_t n_attrs,
                            const char *const *admins, size_t n_admins, const char *const *supers,
@@ -264,7 +264,8 @@ int xc_intent_post_commits(xc_client *c, const uint8_t *gid, size_t len, xw_errb
 int xc_intent_lost_race(xc_client *c, const uint8_t *gid, size_t len, uint64_t epoch, xw_errbuf *eb);
 
 /* --- members.c --- */
-#define XC_GROUP_KEY_ROTATION_NS ((int64_t)30 * 86400 * XW_NS_PER_SEC) /* libxmtp GROUP_KEY_ROTATION_INTERVAL_NS */
+#define XC_GROUP_KEY_ROTATION_NS                                                                             \
+    ((int64_t)30 * 86400 * XW_NS_PER_SEC) /* libxmtp GROUP_KEY_ROTATION_INTERVAL_NS */
 /* A self-update commit (libxmtp's KeyUpdate intent) when the group's key is older than 30
  * days; a group joined from a welcome starts at 0, so its first send rotates. */
 int xc_group_key_update_if_due(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb);

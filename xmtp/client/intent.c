@@ -69,11 +69,12 @@ static int send_one_welcome(xc_client *c, mls_span welcome, mls_span inst, mls_s
         rc = xmtp_welcome_wrap(&key, welcome.p, welcome.len, meta.data, meta.len, NULL, &data, &meta_ct, eb);
     if (rc == XW_OK) {
         int xw = key.alg == XMTP_WELCOME_XWING;
-        xc_welcome_env w = {.wrapper_algorithm = key.alg,
-                            .installation_key = {inst.p, inst.len},
-                            .data = {data.data, data.len},
-                            .hpke_public_key = {xw ? key.pub : k->init_key.p, xw ? key.pub_len : k->init_key.len},
-                            .metadata = {meta_ct.data, meta_ct.len}};
+        xc_welcome_env w = {
+            .wrapper_algorithm = key.alg,
+            .installation_key = {inst.p, inst.len},
+            .data = {data.data, data.len},
+            .hpke_public_key = {xw ? key.pub : k->init_key.p, xw ? key.pub_len : k->init_key.len},
+            .metadata = {meta_ct.data, meta_ct.len}};
         rc = c->node->ops->send_welcome(c->node->ctx, &w, eb);
     }
     mls_key_package_free(k);
@@ -257,7 +258,7 @@ int xc_commit_intent(xc_client *c, const uint8_t *gid, size_t len, int kind, xc_
         if (state == XC_INTENT_COMMITTED)
             return xw_errf(eb, XW_EAGAIN, "the commit is in the group; its welcomes go out at the next sync");
         if (state == XC_INTENT_ERROR && strncmp(err, XC_INTENT_LOST_RACE, strlen(XC_INTENT_LOST_RACE)) == 0)
-            continue; /* another commit won the epoch: rebuild on top of it */
+            continue;                 /* another commit won the epoch: rebuild on top of it */
         if (state == XC_INTENT_ERROR) /* our own rules refused it on its echo (commit.c, policy.c) */
             return xw_errf(eb, XW_EDENIED, "our commit was not accepted: %s", err);
         return xw_errf(eb, XW_EAGAIN, "our commit is queued; the next sync publishes it and reads it back");

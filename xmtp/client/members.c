@@ -132,21 +132,23 @@ typedef struct {
 } add_ctx;
 
 /* Key package checks; XW_OK or a permanent error with the reason. */
-static int verify_kp(xc_client *c, const xc_group *g, const char *inbox, const uint8_t *inst, const xw_buf *raw,
-                     xw_errbuf *eb)
+static int verify_kp(xc_client *c, const xc_group *g, const char *inbox, const uint8_t *inst,
+                     const xw_buf *raw, xw_errbuf *eb)
 {
     mls_key_package *k = NULL;
     int rc = mls_key_package_decode(raw->data, raw->len, &k, eb);
     if (rc == XW_OK)
-        rc = mls_key_package_validate(c->suite, k, (uint64_t)(xc_now(c) / XW_NS_PER_SEC), mls_group_extensions(g->mls),
-                                      eb);
+        rc = mls_key_package_validate(c->suite, k, (uint64_t)(xc_now(c) / XW_NS_PER_SEC),
+                                      mls_group_extensions(g->mls), eb);
     char who[XC_INBOX_LEN + 1];
     if (rc == XW_OK && k->leaf->cred_type != MLS_CREDENTIAL_BASIC)
         rc = xw_errf(eb, XW_EXMTP_ASSOCIATION, "the key package's credential is not a basic credential");
     if (rc == XW_OK && (k->leaf->sig_key.len != XC_INSTALLATION_LEN ||
                         memcmp(k->leaf->sig_key.p, inst, XC_INSTALLATION_LEN) != 0))
-        rc = xw_errf(eb, XW_EXMTP_ASSOCIATION, "the key package is signed by another key than the installation's");
-    if (rc == XW_OK && (rc = xc_inbox_from_credential(k->leaf->identity.p, k->leaf->identity.len, who, eb)) == XW_OK &&
+        rc = xw_errf(eb, XW_EXMTP_ASSOCIATION,
+                     "the key package is signed by another key than the installation's");
+    if (rc == XW_OK &&
+        (rc = xc_inbox_from_credential(k->leaf->identity.p, k->leaf->identity.len, who, eb)) == XW_OK &&
         strcmp(who, inbox) != 0)
         rc = xw_errf(eb, XW_EXMTP_ASSOCIATION, "the key package names inbox %s, not %s", who, inbox);
     mls_key_package_free(k);
@@ -205,7 +207,9 @@ static int add_inbox(xc_client *c, const xc_group *g, add_ctx *a, size_t idx, si
         r->errors[r->n_errors].index = idx;
         r->errors[r->n_errors].err = rc != XW_OK ? rc : XW_ENOTFOUND;
         snprintf(r->errors[r->n_errors].reason, sizeof r->errors[r->n_errors].reason, "%s",
-                 rc != XW_OK ? ie.msg : first[0] ? first : "the inbox has no installation");
+                 rc != XW_OK ? ie.msg
+                 : first[0]  ? first
+                             : "the inbox has no installation");
         r->n_errors++;
         return XW_OK;
     }
@@ -259,10 +263,12 @@ static int add_plan(xc_client *c, xc_group *g, void *ctx, xc_commit_plan *plan, 
         return xw_errf(eb, XW_ENOTFOUND, "no inbox could be added (the first: %s)",
                        a->res->n_errors ? a->res->errors[0].reason : "?");
     mls_span exts = mls_group_extensions(g->mls);
-    int rc = xc_meta_membership_encode_failed(a->names, a->seqs, n_names, (const uint8_t(*)[XC_INSTALLATION_LEN])a->failed,
-                                              a->n_failed, &a->mem, eb);
+    int rc = xc_meta_membership_encode_failed(a->names, a->seqs, n_names,
+                                              (const uint8_t(*)[XC_INSTALLATION_LEN])a->failed, a->n_failed,
+                                              &a->mem, eb);
     if (rc == XW_OK)
-        rc = xc_meta_replace_ext(exts.p, exts.len, XC_EXT_GROUP_MEMBERSHIP, a->mem.data, a->mem.len, &a->gce, eb);
+        rc = xc_meta_replace_ext(exts.p, exts.len, XC_EXT_GROUP_MEMBERSHIP, a->mem.data, a->mem.len, &a->gce,
+                                 eb);
     plan->o.add_kps = a->kp_ptrs;
     plan->o.add_lens = a->kp_lens;
     plan->o.n_add = a->n_kps;
@@ -362,7 +368,8 @@ static int rm_plan(xc_client *c, xc_group *g, void *ctx, xc_commit_plan *plan, x
                                           (const uint8_t(*)[XC_INSTALLATION_LEN])g->membership.failed,
                                           g->membership.n_failed, &r->mem, eb);
     if (rc == XW_OK)
-        rc = xc_meta_replace_ext(exts.p, exts.len, XC_EXT_GROUP_MEMBERSHIP, r->mem.data, r->mem.len, &r->gce, eb);
+        rc = xc_meta_replace_ext(exts.p, exts.len, XC_EXT_GROUP_MEMBERSHIP, r->mem.data, r->mem.len, &r->gce,
+                                 eb);
     plan->o.remove = r->leaves;
     plan->o.n_remove = n_leaves;
     plan->o.gce = r->gce.data;
@@ -370,8 +377,8 @@ static int rm_plan(xc_client *c, xc_group *g, void *ctx, xc_commit_plan *plan, x
     return rc;
 }
 
-int xc_group_remove_members(xc_client *c, const uint8_t *gid, size_t len, const char *const *inboxes, size_t n,
-                            xw_errbuf *eb)
+int xc_group_remove_members(xc_client *c, const uint8_t *gid, size_t len, const char *const *inboxes,
+                            size_t n, xw_errbuf *eb)
 {
     if (n == 0 || n > XC_ADD_MAX)
         return xw_errf(eb, XW_EINVAL, "give 1 to %d inbox ids to remove (got %zu)", XC_ADD_MAX, n);

@@ -315,12 +315,13 @@ static int fetch_key_package(void *ctx, const uint8_t *key, size_t len, xw_buf *
     int rc = call(ctx, XMTP_MLS_API "FetchKeyPackages", &req.base, &resp, eb);
     Xmtp__Mls__Api__V1__FetchKeyPackagesResponse *r = NULL;
     if (rc == XW_OK)
-        rc = xw_pb_decode_as(&xmtp__mls__api__v1__fetch_key_packages_response__descriptor, resp.data, resp.len,
-                             RESP_MAX, &r, eb);
+        rc = xw_pb_decode_as(&xmtp__mls__api__v1__fetch_key_packages_response__descriptor, resp.data,
+                             resp.len, RESP_MAX, &r, eb);
     xw_buf_free(&resp);
     if (rc != XW_OK)
         return rc;
-    if (r->n_key_packages < 1 || !r->key_packages[0] || r->key_packages[0]->key_package_tls_serialized.len == 0)
+    if (r->n_key_packages < 1 || !r->key_packages[0] ||
+        r->key_packages[0]->key_package_tls_serialized.len == 0)
         rc = xw_errf(eb, XW_ENOTFOUND, "the node has no key package for installation %02x%02x%02x%02x...",
                      key[0], key[1], key[2], key[3]);
     else if (xw_buf_append(out, r->key_packages[0]->key_package_tls_serialized.data,
@@ -346,7 +347,8 @@ static int send_welcome(void *ctx, const xc_welcome_env *w, xw_errbuf *eb)
     in.version_case = XMTP__MLS__API__V1__WELCOME_MESSAGE_INPUT__VERSION_V1;
     in.v1 = &v1;
     Xmtp__Mls__Api__V1__WelcomeMessageInput *ins[1] = {&in};
-    Xmtp__Mls__Api__V1__SendWelcomeMessagesRequest req = XMTP__MLS__API__V1__SEND_WELCOME_MESSAGES_REQUEST__INIT;
+    Xmtp__Mls__Api__V1__SendWelcomeMessagesRequest req =
+        XMTP__MLS__API__V1__SEND_WELCOME_MESSAGES_REQUEST__INIT;
     req.n_messages = 1;
     req.messages = ins;
     xw_buf resp;

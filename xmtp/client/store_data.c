@@ -429,7 +429,8 @@ int xc_store_intent_set_committed(xc_store *st, int64_t id, int state, uint64_t 
 }
 
 #define INTENT_COLS                                                                                          \
-    "id, group_id, kind, state, attempts, payload, payload_hash, message_id, created_ns, error, post_commit,"  \
+    "id, group_id, kind, state, attempts, payload, payload_hash, message_id, created_ns, error, "            \
+    "post_commit,"                                                                                           \
     " cursor"
 
 static int intent_read(sqlite3_stmt *s, xc_intent_row *r)

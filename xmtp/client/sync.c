@@ -73,12 +73,13 @@ static int leaf_check(void *arg, const mls_leaf_event *ev, xw_errbuf *eb)
         return xw_errf(eb, XW_EXMTP_ASSOCIATION, "%s leaf %u has a credential of type %u, not basic",
                        mls_leaf_reason_name(ev->reason), ev->index, ev->leaf.credential_type);
     if (ev->leaf.signature_key.len != XC_INSTALLATION_LEN)
-        return xw_errf(eb, XW_EXMTP_ASSOCIATION, "%s leaf %u has a %zu-byte signature key (installation keys are 32)",
+        return xw_errf(eb, XW_EXMTP_ASSOCIATION,
+                       "%s leaf %u has a %zu-byte signature key (installation keys are 32)",
                        mls_leaf_reason_name(ev->reason), ev->index, ev->leaf.signature_key.len);
     int rc = xc_inbox_from_credential(ev->leaf.identity.p, ev->leaf.identity.len, inbox, eb);
     if (rc != XW_OK)
-        return xw_errctx(eb, XW_EXMTP_ASSOCIATION, "%s leaf %u's credential", mls_leaf_reason_name(ev->reason),
-                         ev->index);
+        return xw_errctx(eb, XW_EXMTP_ASSOCIATION, "%s leaf %u's credential",
+                         mls_leaf_reason_name(ev->reason), ev->index);
     return XW_OK;
 }
 
@@ -87,11 +88,13 @@ static int check_one_actor(const mls_commit_changes *ch, xw_errbuf *eb)
 {
     for (size_t i = 0; i < ch->n; i++)
         if (ch->entries[i].proposer != ch->committer)
-            return xw_errf(eb, XW_EDENIED,
-                           "the commit by leaf %u includes a proposal by %s %u (XMTP commits carry only their "
-                           "committer's proposals)",
-                           ch->committer, ch->entries[i].proposer == MLS_GROUP_EXTERNAL_SENDER ? "an external sender" : "leaf",
-                           ch->entries[i].proposer);
+            return xw_errf(
+                eb, XW_EDENIED,
+                "the commit by leaf %u includes a proposal by %s %u (XMTP commits carry only their "
+                "committer's proposals)",
+                ch->committer,
+                ch->entries[i].proposer == MLS_GROUP_EXTERNAL_SENDER ? "an external sender" : "leaf",
+                ch->entries[i].proposer);
     return XW_OK;
 }
 
@@ -263,13 +266,13 @@ static int own_commit_echo(applier *a, const xc_group_env *e, int *ours, xw_errb
             /* refused by our own rules: forget it, so that the next commit can be built */
             mls_group_commit_discard(a->g->mls);
             xw_errbuf ie = {{0}};
-            if (xc_store_intent_set_state(a->c->st, in.id, XC_INTENT_ERROR, in.attempts, eb->msg, &ie) != XW_OK)
+            if (xc_store_intent_set_state(a->c->st, in.id, XC_INTENT_ERROR, in.attempts, eb->msg, &ie) !=
+                XW_OK)
                 rc = xw_errf(eb, XW_EDB, "%s", ie.msg);
         }
         if (rc == XW_OK)
-            rc = xc_store_intent_set_committed(a->c->st, in.id,
-                                               in.post_commit.len ? XC_INTENT_COMMITTED : XC_INTENT_DONE, e->id,
-                                               eb);
+            rc = xc_store_intent_set_committed(
+                a->c->st, in.id, in.post_commit.len ? XC_INTENT_COMMITTED : XC_INTENT_DONE, e->id, eb);
     } else if (rc == XW_OK && pending) {
         rc = xc_store_intent_set_state(a->c->st, in.id, XC_INTENT_ERROR, in.attempts,
                                        "our commit came back but its epoch had passed", eb);

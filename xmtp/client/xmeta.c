@@ -259,8 +259,8 @@ int xc_meta_membership_encode(const char *const *inboxes, const uint64_t *seqs, 
 }
 
 int xc_meta_membership_encode_failed(const char *const *inboxes, const uint64_t *seqs, size_t n,
-                                     const uint8_t (*failed)[XC_INSTALLATION_LEN], size_t n_failed, xw_buf *out,
-                                     xw_errbuf *eb)
+                                     const uint8_t (*failed)[XC_INSTALLATION_LEN], size_t n_failed,
+                                     xw_buf *out, xw_errbuf *eb)
 {
     Xmtp__Mls__MessageContents__GroupMembership m = XMTP__MLS__MESSAGE_CONTENTS__GROUP_MEMBERSHIP__INIT;
     Xmtp__Mls__MessageContents__GroupMembership__MembersEntry *e = n ? xw_calloc(n, sizeof *e) : NULL;
@@ -400,8 +400,8 @@ int xc_meta_group_extensions(const xc_meta_new_group *g, xw_buf *out, xw_errbuf 
     int dmc = g->conversation_type == XC_CONV_DM;
     int rc = xw_pb_encode(&im.base, &a, eb);
     if (rc == XW_OK)
-        rc = xc_meta_mutable_encode(keys, vals, dmc ? 0 : n_attrs, NULL, 0, dmc ? NULL : &creator, dmc ? 0 : 1,
-                                    &b, eb);
+        rc = xc_meta_mutable_encode(keys, vals, dmc ? 0 : n_attrs, NULL, 0, dmc ? NULL : &creator,
+                                    dmc ? 0 : 1, &b, eb);
     if (rc == XW_OK)
         rc = xc_meta_membership_encode(g->members, g->seqs, g->n_members, &c, eb);
     if (rc == XW_OK)
