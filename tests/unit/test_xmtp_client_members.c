@@ -345,12 +345,96 @@ static void test_lost_race_rebuilt(void **state)
     assert_int_equal(strlen(rb), 3 * XC_INBOX_LEN + 2);
 }
 
+/* Adds ben by hand (his key package from the fake node, the map with his latest sequence id)
+ * and makes the node fail the next call: the publish. */
+typedef struct {
+    fixture *f;
+    xw_buf mem, gce;
+    const uint8_t *kp;
+    size_t kp_len;
+    uint8_t inst[1][XC_INSTALLATION_LEN];
+} outage_ctx;
+
+static int outage_plan(xc_client *c, xc_group *g, void *ctx, xc_commit_plan *plan, xw_errbuf *eb)
+{
+    outage_ctx *o = ctx;
+    xc_client *ben = o->f->c[2];
+    xmtp_assoc_state *st = NULL;
+    int rc = xc_assoc_latest(c, xc_client_inbox_id(ben), &st, eb);
+    if (rc != XW_OK)
+        return rc;
+    const char *names[2] = {g->membership.inboxes[0].inbox_id, xc_client_inbox_id(ben)};
+    uint64_t seqs[2] = {g->membership.inboxes[0].sequence_id, xmtp_assoc_state_sequence_id(st)};
+    xmtp_assoc_state_free(st);
+    assert_int_equal(g->membership.n, 1);
+    memcpy(o->inst[0], xc_client_installation_id(ben), XC_INSTALLATION_LEN);
+    o->kp = xc_node_fake_key_package(o->f->node, o->inst[0], XC_INSTALLATION_LEN, &o->kp_len);
+    assert_non_null(o->kp);
+    mls_span exts = mls_group_extensions(g->mls);
+    xw_buf_reset(&o->mem);
+    xw_buf_reset(&o->gce);
+    rc = xc_meta_membership_encode(names, seqs, 2, &o->mem, eb);
+    if (rc == XW_OK)
+        rc = xc_meta_replace_ext(exts.p, exts.len, XC_EXT_GROUP_MEMBERSHIP, o->mem.data, o->mem.len, &o->gce,
+                                 eb);
+    plan->o.add_kps = &o->kp;
+    plan->o.add_lens = &o->kp_len;
+    plan->o.n_add = 1;
+    plan->o.gce = o->gce.data;
+    plan->o.gce_len = o->gce.len;
+    plan->add_installations = (const uint8_t(*)[XC_INSTALLATION_LEN])o->inst;
+    xc_node_fake_fail_next(o->f->node, XW_EUNAVAILABLE, 1);
+    return rc;
+}
+
+static void test_commit_survives_outage_and_restart(void **state)
+{
+    fixture *f = *state;
+    uint8_t gid[16];
+    OK(xc_group_create(f->c[0], NULL, gid, eb));
+    outage_ctx o = {.f = f};
+    xw_buf_init(&o.mem, 1 << 20);
+    xw_buf_init(&o.gce, 1 << 20);
+    tick(f);
+    xw_errbuf er = {{0}};
+    assert_int_equal(xc_commit_intent(f->c[0], gid, 16, XC_INTENT_UPDATE_MEMBERSHIP, outage_plan, &o, &er),
+                     XW_EUNAVAILABLE);
+    /* nothing on the node yet, the staged commit kept in the saved state */
+    xc_group g;
+    OK(xc_group_load(f->c[0], gid, 16, &g, eb));
+    assert_true(mls_group_has_staged_commit(g.mls));
+    assert_int_equal(mls_group_epoch(g.mls), 0);
+    xc_group_release(&g);
+    join(f, 2, 0);
+    /* a restart, then two syncs: the first publishes, the second merges and welcomes */
+    char path[128];
+    snprintf(path, sizeof path, "%s/c0.db3", f->dir);
+    xc_client_free(f->c[0]);
+    xc_client_opts co = {.db_path = path, .node = f->node, .clock = f->clock};
+    OK(xc_client_open(&co, &f->c[0], eb));
+    OK(xc_group_sync(f->c[0], gid, 16, NULL, eb));
+    OK(xc_group_sync(f->c[0], gid, 16, NULL, eb));
+    OK(xc_group_load(f->c[0], gid, 16, &g, eb));
+    assert_false(mls_group_has_staged_commit(g.mls));
+    assert_int_equal(mls_group_epoch(g.mls), 1);
+    xc_group_release(&g);
+    join(f, 2, 1);
+    char rb[1024], rn[1024];
+    roster(f->c[0], gid, rb, sizeof rb);
+    roster(f->c[2], gid, rn, sizeof rn);
+    assert_string_equal(rb, rn);
+    assert_int_equal(strlen(rb), 2 * XC_INBOX_LEN + 1);
+    xw_buf_free(&o.mem);
+    xw_buf_free(&o.gce);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_add_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_partial_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_race_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_survives_outage_and_restart, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
