@@ -106,7 +106,8 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: client-driver --node URL --db FILE init WALLET_HEX | sync | groups | messages GROUP | "
-            "send GROUP TEXT | create default|admins NAME DESCRIPTION | add GROUP INBOX... | remove GROUP "
+            "send GROUP TEXT | create default|admins NAME DESCRIPTION [IMAGE_URL] | add GROUP INBOX... | "
+            "remove GROUP "
             "INBOX... | "
             "quarantine\n");
     return 2;
@@ -200,11 +201,12 @@ int main(int argc, char **argv)
             emit(j);
         }
     } else if (strcmp(cmd, "create") == 0 && i + 2 < argc) {
-        /* create PRESET(default|admins) NAME DESCRIPTION */
+        /* create PRESET(default|admins) NAME DESCRIPTION [IMAGE_URL] */
         xc_group_opts go = {.preset =
                                 strcmp(argv[i], "admins") == 0 ? XC_PRESET_ADMINS_ONLY : XC_PRESET_DEFAULT,
                             .name = argv[i + 1],
-                            .description = argv[i + 2]};
+                            .description = argv[i + 2],
+                            .image_url = i + 3 < argc ? argv[i + 3] : NULL};
         uint8_t nid[16];
         rc = xc_group_create(c, &go, nid, &eb);
         if (rc == XW_OK) {

@@ -8,6 +8,7 @@
 //      super admin, no admins, the Default preset, and the same members as the bot.
 //   3. The bot and both users chat; each side reads the others' messages.
 //   4. The bot removes bob: alice's member list equals the bot's, bob's group is inactive.
+//   5. An AdminsOnly group with an image URL: alice sees both and libxmtp refuses her add.
 // Every check prints a line; the last line is "N passed, N failed".
 //
 // usage: node client_groups_libxmtp.mjs path/to/xmtp-devnode path/to/client-driver
@@ -143,6 +144,31 @@ async function main() {
   const last = bot('messages', gid).filter((m) => m.kind === 1).pop();
   check('the bot reads alice after the removal', last?.text === 'after the removal' && s2.quarantined === 0,
     JSON.stringify({ last, q: bot('quarantine') }));
+
+  // 5. an AdminsOnly group with an image: alice sees the preset and may not add members
+  const [strict] = bot('create', 'admins', 'strict group', 'admins only', 'https://example.com/g.png');
+  bot('add', strict.id, alice.inboxId);
+  await alice.client.conversations().sync();
+  const gs = alice.client.conversations().findGroupById(strict.id);
+  await gs.sync();
+  check('alice sees the AdminsOnly preset and the image URL', gs.groupPermissions().policyType() === 1 &&
+    gs.groupImageUrlSquare() === 'https://example.com/g.png',
+  `${gs.groupPermissions().policyType()} ${gs.groupImageUrlSquare()}`);
+  let refused = false;
+  try {
+    await gs.addMembersByInboxId([bob.inboxId]);
+  } catch (e) {
+    refused = true;
+  }
+  bot('sync');
+  // libxmtp publishes the commit and then refuses it on its own validation; the bot refuses it too
+  const q = bot('quarantine');
+  check('alice\'s add in the AdminsOnly group is refused by libxmtp and by the bot; members unchanged', refused &&
+    JSON.stringify(botMembers(strict.id)) === JSON.stringify([alice.inboxId, reg.inbox].sort()) &&
+    q.length <= 1 && q.every((x) => x.error === 'XW_EDENIED' && x.reason.includes('not allowed to add members')),
+  JSON.stringify({ refused, m: botMembers(strict.id), q }));
+  check('alice\'s member list equals the bot\'s', JSON.stringify(await theirMembers(gs)) ===
+    JSON.stringify(botMembers(strict.id)), JSON.stringify(await theirMembers(gs)));
 }
 
 try {
