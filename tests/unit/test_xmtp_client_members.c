@@ -428,6 +428,71 @@ static void test_commit_survives_outage_and_restart(void **state)
     xw_buf_free(&o.gce);
 }
 
+static size_t leaves(xc_client *c, const uint8_t *gid)
+{
+    xc_member_row *m = NULL;
+    size_t nm = 0;
+    xw_errbuf eb = {{0}};
+    assert_int_equal(xc_store_members_get(xc_client_store(c), gid, 16, &m, &nm, &eb), XW_OK);
+    xw_free(m);
+    return nm;
+}
+
+static void test_new_installation_added_before_send(void **state)
+{
+    fixture *f = *state;
+    xc_client *bot = f->c[0], *amy = f->c[1];
+    uint8_t gid[16];
+    OK(xc_group_create(bot, NULL, gid, eb));
+    const char *a = xc_client_inbox_id(amy);
+    tick(f);
+    OK(xc_group_add_members(bot, gid, 16, &a, 1, NULL, eb));
+    join(f, 1, 1);
+    /* nothing changed: no commit */
+    xc_group g;
+    OK(xc_group_load(bot, gid, 16, &g, eb));
+    uint64_t epoch = mls_group_epoch(g.mls);
+    xc_group_release(&g);
+    OK(xc_group_update_installations(bot, gid, 16, eb));
+    OK(xc_group_load(bot, gid, 16, &g, eb));
+    assert_int_equal(mls_group_epoch(g.mls), epoch);
+    xc_group_release(&g);
+    /* amy registers a second installation (same wallet, another file) */
+    char path[128];
+    snprintf(path, sizeof path, "%s/amy2.db3", f->dir);
+    xc_client_opts o = {.db_path = path, .node = f->node, .clock = f->clock};
+    xc_client *amy2 = NULL;
+    OK(xc_client_create(&o, f->wallet[1], &amy2, eb));
+    assert_string_equal(xc_client_inbox_id(amy2), a);
+    /* more than 5 s later the bot's send first adds it (libxmtp's check before a message) */
+    for (int i = 0; i < 6; i++)
+        tick(f);
+    OK(xc_group_send_text(bot, gid, 16, "for both of amy's devices", NULL, eb));
+    OK(xc_group_load(bot, gid, 16, &g, eb));
+    assert_int_equal(mls_group_epoch(g.mls), epoch + 1);
+    xc_group_release(&g);
+    assert_int_equal(leaves(bot, gid), 3);
+    xc_welcome_stats ws = {0};
+    OK(xc_client_sync_welcomes(amy2, &ws, eb));
+    assert_int_equal(ws.joined, 1);
+    assert_int_equal(ws.quarantined, 0);
+    texts t;
+    read_texts(amy2, gid, &t);
+    assert_string_equal(t.last_text, "for both of amy's devices");
+    xc_sync_stats st = {0};
+    OK(xc_group_sync(amy, gid, 16, &st, eb));
+    assert_int_equal(st.quarantined, 0);
+    assert_int_equal(leaves(amy, gid), 3);
+    assert_int_equal(leaves(amy2, gid), 3);
+    /* within 5 s no check: the next send commits nothing */
+    tick(f);
+    OK(xc_group_send_text(bot, gid, 16, "again", NULL, eb));
+    OK(xc_group_load(bot, gid, 16, &g, eb));
+    assert_int_equal(mls_group_epoch(g.mls), epoch + 1);
+    xc_group_release(&g);
+    xc_client_free(amy2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_partial_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_race_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_survives_outage_and_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_installation_added_before_send, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,6 +140,12 @@ int xc_group_add_members(xc_client *c, const uint8_t *gid, size_t len, const cha
 int xc_group_remove_members(xc_client *c, const uint8_t *gid, size_t len, const char *const *inboxes,
                             size_t n, xw_errbuf *eb);
 
+/* libxmtp's update_installations: brings every member inbox of the membership map to its
+ * latest identity sequence id, adding its new installations (key packages verified) and
+ * removing the revoked ones, in one commit; nothing when no sequence id moved. Also run
+ * before a message, at most every 5 s per group. */
+int xc_group_update_installations(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb);
+
 /* Publishes every queued intent of a group (the retry path of a failed publish). */
 int xc_group_publish(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb);
 

@@ -34,6 +34,10 @@
 #define XC_KP_BACKDATE_S 3600                 /* not_before one hour back */
 #define XC_KP_KEEP_NS (86400 * XW_NS_PER_SEC) /* superseded private keys kept a day */
 
+#define XC_CHECKED_SLOTS 32
+#define XC_INSTALLATIONS_CHECK_NS                                                                            \
+    (5 * XW_NS_PER_SEC) /* libxmtp SEND_MESSAGE_UPDATE_INSTALLATIONS_INTERVAL_NS */
+
 struct xc_client {
     xc_store *st;
     xc_node *node;
@@ -44,6 +48,12 @@ struct xc_client {
     uint8_t installation_id[XC_INSTALLATION_LEN];
     const mls_suite *suite;
     mls_sig_priv sig; /* the installation key as an MLS signature key */
+    struct {          /* when each group's installations were last checked before a send */
+        uint8_t gid[XC_GROUP_ID_MAX];
+        size_t len;
+        int64_t at_ns;
+    } checked[XC_CHECKED_SLOTS];
+    size_t checked_next;
 };
 
 int64_t xc_now(const xc_client *c);
@@ -269,6 +279,8 @@ int xc_intent_lost_race(xc_client *c, const uint8_t *gid, size_t len, uint64_t e
 /* A self-update commit (libxmtp's KeyUpdate intent) when the group's key is older than 30
  * days; a group joined from a welcome starts at 0, so its first send rotates. */
 int xc_group_key_update_if_due(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb);
+/* xc_group_update_installations when this group's were last checked 5 s ago or more. */
+int xc_group_installations_check(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb);
 
 /* --- send.c --- */
 /* Recognises one of our own payloads by its hash: marks the intent done and the message

@@ -15,8 +15,8 @@
  *            as libxmtp does (so both sides order it the same way).
  *
  * Before a message, as libxmtp: a self-update commit (intent.c) when the group key is 30
- * days old, which is the case in a freshly joined group. Not done yet (docs/client.md): the
- * 5 s installation check.
+ * days old, which is the case in a freshly joined group, after the installation check
+ * (members.c) when the group's was 5 s ago or more.
  */
 #include <stdio.h>
 #include <string.h>
@@ -64,8 +64,11 @@ int xc_group_send_text(xc_client *c, const uint8_t *gid, size_t len, const char 
 {
     if (!text)
         return xw_errf(eb, XW_EINVAL, "no text to send");
-    /* libxmtp queues a KeyUpdate before a message when the group key is 30 days old */
-    int rc = xc_group_key_update_if_due(c, gid, len, eb);
+    /* as libxmtp before a message: the installation check (every 5 s), then a KeyUpdate
+     * when the group key is 30 days old */
+    int rc = xc_group_installations_check(c, gid, len, eb);
+    if (rc == XW_OK)
+        rc = xc_group_key_update_if_due(c, gid, len, eb);
     if (rc != XW_OK)
         return rc;
     xc_group g;
