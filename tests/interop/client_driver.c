@@ -231,6 +231,12 @@ int main(int argc, char **argv)
             json_object_set_new(j, "errors", json_integer((json_int_t)res.n_errors));
             emit(j);
         }
+    } else if (strcmp(cmd, "update-installations") == 0 && i < argc) {
+        rc = group_arg(argv[i], gid, &gl);
+        if (rc == XW_OK)
+            rc = xc_group_update_installations(c, gid, gl, &eb);
+        if (rc == XW_OK)
+            emit(json_object());
     } else if (strcmp(cmd, "quarantine") == 0) {
         rc = xc_store_quarantine_each(xc_client_store(c), print_quarantine, NULL, &eb);
     } else {

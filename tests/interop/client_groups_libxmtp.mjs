@@ -8,7 +8,9 @@
 //      super admin, no admins, the Default preset, and the same members as the bot.
 //   3. The bot and both users chat; each side reads the others' messages.
 //   4. The bot removes bob: alice's member list equals the bot's, bob's group is inactive.
-//   5. An AdminsOnly group with an image URL: alice sees both and libxmtp refuses her add.
+//   5. alice adds a second installation: the bot's update of installations adds it (it joins
+//      and reads the bot); alice revokes it: the next update removes it; libxmtp agrees.
+//   6. An AdminsOnly group with an image URL: alice sees both and libxmtp refuses her add.
 // Every check prints a line; the last line is "N passed, N failed".
 //
 // usage: node client_groups_libxmtp.mjs path/to/xmtp-devnode path/to/client-driver
@@ -42,8 +44,7 @@ function bot(...args) {
 }
 
 const ident = (acct) => ({ identifier: acct.address.toLowerCase(), identifierKind: 0 });
-async function newUser(name) {
-  const account = privateKeyToAccount(generatePrivateKey());
+async function newUser(name, account = privateKeyToAccount(generatePrivateKey())) {
   const user = { name, account, dbPath: path.join(dir, `${name}.db3`) };
   user.inboxId = xmtp.generateInboxId(ident(account), 1n);
   user.client = await xmtp.createClient(node.url, null, false, user.dbPath, user.inboxId, ident(account), undefined,
@@ -145,7 +146,49 @@ async function main() {
   check('the bot reads alice after the removal', last?.text === 'after the removal' && s2.quarantined === 0,
     JSON.stringify({ last, q: bot('quarantine') }));
 
-  // 5. an AdminsOnly group with an image: alice sees the preset and may not add members
+  // 5. alice adds a second installation; the bot's update of installations adds it, then it is
+  //    revoked and the next update removes it
+  const alice2 = await newUser('alice2', alice.account);
+  check('alice2 is a second installation of alice\'s inbox', alice2.inboxId === alice.inboxId, alice2.inboxId);
+  bot('update-installations', gid);
+  const installsOf = (rows, inbox) => rows.filter((m) => m.inbox === inbox).map((m) => m.installation).sort();
+  const botAlice = installsOf(bot('members', gid), alice.inboxId);
+  const alice2Id = Buffer.from(alice2.client.installationIdBytes()).toString('hex');
+  check('the bot added alice\'s second installation', botAlice.length === 2 && botAlice.includes(alice2Id),
+    JSON.stringify(botAlice));
+  await alice2.client.conversations().sync();
+  let ga2 = null;
+  try {
+    ga2 = alice2.client.conversations().findGroupById(gid);
+  } catch (e) {
+    ga2 = null;
+  }
+  check('alice\'s second installation joined from the bot\'s welcome', !!ga2, '');
+  await ga.sync();
+  const aliceView = (await ga.listMembers()).find((m) => m.inboxId === alice.inboxId);
+  check('alice\'s libxmtp lists the same installations of her inbox as the bot',
+    JSON.stringify([...aliceView.installationIds].sort()) === JSON.stringify(botAlice),
+    JSON.stringify({ libxmtp: aliceView.installationIds, bot: botAlice }));
+  const [sent2] = bot('send', gid, 'to every device');
+  if (ga2) {
+    const t2 = await texts(ga2);
+    check('the second installation reads the bot', t2.includes(`${reg.inbox}|to every device`), JSON.stringify(t2));
+  }
+  check('the bot\'s text has an id', !!sent2?.id, '');
+  const revoke = await alice.client.revokeInstallationsSignatureRequest([alice2.client.installationIdBytes()]);
+  await revoke.addEcdsaSignature(hexToBytes(await alice.account.signMessage({ message: await revoke.signatureText() })));
+  await alice.client.applySignatureRequest(revoke);
+  bot('update-installations', gid);
+  const afterRevoke = installsOf(bot('members', gid), alice.inboxId);
+  check('after alice revokes it, the bot\'s update removes it', afterRevoke.length === 1 &&
+    !afterRevoke.includes(alice2Id), JSON.stringify(afterRevoke));
+  await ga.sync();
+  const aliceView2 = (await ga.listMembers()).find((m) => m.inboxId === alice.inboxId);
+  check('alice\'s libxmtp agrees', JSON.stringify([...aliceView2.installationIds].sort()) ===
+    JSON.stringify(afterRevoke), JSON.stringify(aliceView2.installationIds));
+  check('nothing quarantined on the bot so far', bot('quarantine').length === 0, JSON.stringify(bot('quarantine')));
+
+  // 6. an AdminsOnly group with an image: alice sees the preset and may not add members
   const [strict] = bot('create', 'admins', 'strict group', 'admins only', 'https://example.com/g.png');
   bot('add', strict.id, alice.inboxId);
   await alice.client.conversations().sync();
