@@ -493,6 +493,54 @@ static void test_new_installation_added_before_send(void **state)
     xc_client_free(amy2);
 }
 
+static xc_client *second_installation(fixture *f, int who, const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s.db3", f->dir, name);
+    xc_client_opts o = {.db_path = path, .node = f->node, .clock = f->clock};
+    xc_client *c = NULL;
+    OK(xc_client_create(&o, f->wallet[who], &c, eb));
+    return c;
+}
+
+static void test_add_updates_existing_members(void **state)
+{
+    fixture *f = *state;
+    xc_client *bot = f->c[0];
+    uint8_t gid[16];
+    OK(xc_group_create(bot, NULL, gid, eb));
+    /* the bot's own second installation, registered after the group was made */
+    xc_client *bot2 = second_installation(f, 0, "bot2");
+    tick(f);
+    const char *a = xc_client_inbox_id(f->c[1]);
+    xc_add_result res;
+    OK(xc_group_add_members(bot, gid, 16, &a, 1, &res, eb));
+    assert_int_equal(res.inboxes_added, 1);
+    assert_int_equal(leaves(bot, gid), 3); /* bot, bot2 (brought in by the add), amy */
+    xc_welcome_stats ws = {0};
+    OK(xc_client_sync_welcomes(bot2, &ws, eb));
+    assert_int_equal(ws.joined, 1);
+    assert_int_equal(ws.quarantined, 0);
+    join(f, 1, 1);
+    /* amy's second installation joins with the next add (ben's) */
+    xc_client *amy2 = second_installation(f, 1, "amy2");
+    tick(f);
+    const char *b = xc_client_inbox_id(f->c[2]);
+    OK(xc_group_add_members(bot, gid, 16, &b, 1, &res, eb));
+    assert_int_equal(leaves(bot, gid), 5);
+    memset(&ws, 0, sizeof ws);
+    OK(xc_client_sync_welcomes(amy2, &ws, eb));
+    assert_int_equal(ws.joined, 1);
+    join(f, 2, 1);
+    xc_sync_stats st = {0};
+    OK(xc_group_sync(f->c[1], gid, 16, &st, eb));
+    assert_int_equal(st.quarantined, 0);
+    assert_int_equal(leaves(f->c[1], gid), 5);
+    assert_int_equal(leaves(f->c[2], gid), 5);
+    xc_client_free(bot2);
+    xc_client_free(amy2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +549,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lost_race_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_survives_outage_and_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_installation_added_before_send, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_updates_existing_members, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

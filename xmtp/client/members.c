@@ -10,8 +10,9 @@
  * signature, lifetime, capabilities against the group's required capabilities; XMTP: a
  * basic credential naming the inbox and the installation key as signature key). Those that
  * fail go to the membership map's failed installations; an inbox none of whose
- * installations worked is reported and left out. One commit: the Adds and a
- * GroupContextExtensions with the new membership map (0xff01).
+ * installations worked is reported and left out. One commit: the Adds, the existing
+ * members' installation changes (below) and a GroupContextExtensions with the new
+ * membership map (0xff01).
  *
  * Removing: every leaf of each inbox and the inbox out of the map, in one commit; super
  * admins cannot be removed (libxmtp's policy) and neither can we (leaving is another
@@ -23,9 +24,9 @@
  * commit; nothing is committed when no sequence id moved. Before a message it runs at most
  * every 5 s per group (§3.4, SEND_MESSAGE_UPDATE_INSTALLATIONS_INTERVAL_NS).
  *
- * Not done yet: adds do not bring the existing members' sequence ids up to date in the same
- * commit (libxmtp's add does), and the creator's other installations are only added by an
- * update of installations.
+ * An add does the same for the existing members in its commit, as libxmtp's add does (its
+ * get_membership_update_intent), so the creator's other installations join with the first
+ * add.
  */
 #include <stdio.h>
 #include <string.h>
@@ -226,9 +227,91 @@ static int add_inbox(xc_client *c, const xc_group *g, add_ctx *a, size_t idx, si
     return XW_OK;
 }
 
+/* --- update_installations --- */
+typedef struct {
+    add_ctx a;
+    uint32_t *leaves;
+    size_t n_leaves;
+} upd_ctx;
+
+static int has_install(const xmtp_assoc_state *st, const uint8_t *id)
+{
+    return st && xmtp_assoc_state_has_installation(st, id);
+}
+
+/* One inbox whose sequence id moved from old to the latest: its new installations (not yet in
+ * the tree) are added, those gone from its state are removed (never our own). */
+static int upd_inbox(xc_client *c, const xc_group *g, upd_ctx *u, size_t idx, int *changed, xw_errbuf *eb)
+{
+    add_ctx *a = &u->a;
+    const char *inbox = g->membership.inboxes[idx].inbox_id;
+    uint64_t old = g->membership.inboxes[idx].sequence_id;
+    xmtp_assoc_state *now = NULL, *before = NULL;
+    int rc = xc_assoc_latest(c, inbox, &now, eb);
+    uint64_t seq = rc == XW_OK ? xmtp_assoc_state_sequence_id(now) : 0;
+    if (rc == XW_OK && seq > old && old > 0)
+        rc = xc_assoc_at(c, inbox, old, &before, eb);
+    if (rc != XW_OK || seq <= old) {
+        xmtp_assoc_state_free(now);
+        xmtp_assoc_state_free(before);
+        return rc;
+    }
+    *changed = 1;
+    a->seqs[idx] = seq;
+    for (size_t i = 0; rc == XW_OK && i < xmtp_assoc_state_member_count(now); i++) {
+        const xmtp_member *m = xmtp_assoc_state_member_at(now, i);
+        if (m->id.kind != XMTP_MEMBER_INSTALLATION || has_install(before, m->id.bytes))
+            continue;
+        int in_tree = 0;
+        for (size_t k = 0; k < g->n_members && !in_tree; k++)
+            in_tree = memcmp(g->members[k].installation_id, m->id.bytes, XC_INSTALLATION_LEN) == 0;
+        if (in_tree)
+            continue;
+        if (a->n_kps >= MAX_NEW_INSTALLS) {
+            rc = xw_errf(eb, XW_ELIMIT, "too many installations to add in one commit");
+            break;
+        }
+        xw_buf *kb = &a->kps[a->n_kps];
+        xw_buf_reset(kb);
+        xw_errbuf ke = {{0}};
+        int kr = c->node->ops->fetch_key_package(c->node->ctx, m->id.bytes, XC_INSTALLATION_LEN, kb, &ke);
+        if (xw_err_is_retriable(kr) || xw_err_is_fatal(kr)) {
+            rc = xw_errf(eb, kr, "fetching a key package of inbox %s: %s", inbox, ke.msg);
+            break;
+        }
+        if (kr == XW_OK)
+            kr = verify_kp(c, g, inbox, m->id.bytes, kb, &ke);
+        if (kr == XW_OK) {
+            memcpy(a->insts[a->n_kps], m->id.bytes, XC_INSTALLATION_LEN);
+            a->kp_ptrs[a->n_kps] = kb->data;
+            a->kp_lens[a->n_kps] = kb->len;
+            a->n_kps++;
+            continue;
+        }
+        inst_id *f = xw_realloc(a->failed, (a->n_failed + 1) * sizeof *f);
+        if (!f) {
+            rc = xw_errf(eb, XW_ENOMEM, "out of memory");
+            break;
+        }
+        a->failed = f;
+        memcpy(a->failed[a->n_failed++], m->id.bytes, XC_INSTALLATION_LEN);
+    }
+    for (size_t k = 0; rc == XW_OK && k < g->n_members; k++) {
+        const xc_member_row *mr = &g->members[k];
+        if (strcmp(mr->inbox_id, inbox) != 0 || has_install(now, mr->installation_id) ||
+            memcmp(mr->installation_id, c->installation_id, XC_INSTALLATION_LEN) == 0)
+            continue;
+        u->leaves[u->n_leaves++] = mr->leaf;
+    }
+    xmtp_assoc_state_free(now);
+    xmtp_assoc_state_free(before);
+    return rc;
+}
+
 static int add_plan(xc_client *c, xc_group *g, void *ctx, xc_commit_plan *plan, xw_errbuf *eb)
 {
-    add_ctx *a = ctx;
+    upd_ctx *u = ctx;
+    add_ctx *a = &u->a;
     memset(a->res, 0, sizeof *a->res);
     a->n_kps = 0;
     a->n_failed = 0;
@@ -247,6 +330,12 @@ static int add_plan(xc_client *c, xc_group *g, void *ctx, xc_commit_plan *plan, 
         a->failed = f;
         memcpy(a->failed[a->n_failed++], ms->failed[i], XC_INSTALLATION_LEN);
     }
+    /* as libxmtp's add: the existing members' sequence ids brought up to date too */
+    u->n_leaves = 0;
+    xw_free(u->leaves);
+    u->leaves = xw_calloc(g->n_members + 1, sizeof *u->leaves);
+    if (!u->leaves)
+        return xw_errf(eb, XW_ENOMEM, "out of memory");
     size_t n_new = 0;
     for (size_t i = 0; i < a->n; i++) {
         int dup = 0;
@@ -268,6 +357,12 @@ static int add_plan(xc_client *c, xc_group *g, void *ctx, xc_commit_plan *plan, 
     if (a->res->inboxes_added == 0)
         return xw_errf(eb, XW_ENOTFOUND, "no inbox could be added (the first: %s)",
                        a->res->n_errors ? a->res->errors[0].reason : "?");
+    int changed = 0;
+    for (size_t i = 0; i < ms->n; i++) {
+        int rc = upd_inbox(c, g, u, i, &changed, eb);
+        if (rc != XW_OK)
+            return rc;
+    }
     mls_span exts = mls_group_extensions(g->mls);
     int rc = xc_meta_membership_encode_failed(a->names, a->seqs, n_names,
                                               (const uint8_t(*)[XC_INSTALLATION_LEN])a->failed, a->n_failed,
@@ -280,6 +375,8 @@ static int add_plan(xc_client *c, xc_group *g, void *ctx, xc_commit_plan *plan, 
     plan->o.n_add = a->n_kps;
     plan->o.gce = a->gce.data;
     plan->o.gce_len = a->gce.len;
+    plan->o.remove = u->leaves;
+    plan->o.n_remove = u->n_leaves;
     plan->add_installations = (const uint8_t(*)[XC_INSTALLATION_LEN])a->insts;
     return rc;
 }
@@ -296,9 +393,10 @@ int xc_group_add_members(xc_client *c, const uint8_t *gid, size_t len, const cha
     for (size_t i = 0; i < n; i++)
         if (!inboxes[i] || strlen(inboxes[i]) != XC_INBOX_LEN)
             return xw_errf(eb, XW_EINVAL, "inbox id %zu is not a %d-character inbox id", i, XC_INBOX_LEN);
-    add_ctx *a = xw_calloc(1, sizeof *a);
-    if (!a)
+    upd_ctx *u = xw_calloc(1, sizeof *u);
+    if (!u)
         return xw_errf(eb, XW_ENOMEM, "out of memory");
+    add_ctx *a = &u->a;
     a->inboxes = inboxes;
     a->n = n;
     a->res = res;
@@ -306,13 +404,14 @@ int xc_group_add_members(xc_client *c, const uint8_t *gid, size_t len, const cha
         xw_buf_init(&a->kps[i], KP_MAX);
     xw_buf_init(&a->mem, KP_MAX);
     xw_buf_init(&a->gce, KP_MAX);
-    int rc = xc_commit_intent(c, gid, len, XC_INTENT_UPDATE_MEMBERSHIP, add_plan, a, eb);
+    int rc = xc_commit_intent(c, gid, len, XC_INTENT_UPDATE_MEMBERSHIP, add_plan, u, eb);
     for (size_t i = 0; i < MAX_NEW_INSTALLS; i++)
         xw_buf_free(&a->kps[i]);
     xw_buf_free(&a->mem);
     xw_buf_free(&a->gce);
     xw_free(a->failed);
-    xw_free(a);
+    xw_free(u->leaves);
+    xw_free(u);
     return rc;
 }
 
@@ -403,87 +502,6 @@ int xc_group_remove_members(xc_client *c, const uint8_t *gid, size_t len, const 
     xw_buf_free(&r->mem);
     xw_buf_free(&r->gce);
     xw_free(r);
-    return rc;
-}
-
-/* --- update_installations --- */
-typedef struct {
-    add_ctx a;
-    uint32_t *leaves;
-    size_t n_leaves;
-} upd_ctx;
-
-static int has_install(const xmtp_assoc_state *st, const uint8_t *id)
-{
-    return st && xmtp_assoc_state_has_installation(st, id);
-}
-
-/* One inbox whose sequence id moved from old to the latest: its new installations (not yet in
- * the tree) are added, those gone from its state are removed (never our own). */
-static int upd_inbox(xc_client *c, const xc_group *g, upd_ctx *u, size_t idx, int *changed, xw_errbuf *eb)
-{
-    add_ctx *a = &u->a;
-    const char *inbox = g->membership.inboxes[idx].inbox_id;
-    uint64_t old = g->membership.inboxes[idx].sequence_id;
-    xmtp_assoc_state *now = NULL, *before = NULL;
-    int rc = xc_assoc_latest(c, inbox, &now, eb);
-    uint64_t seq = rc == XW_OK ? xmtp_assoc_state_sequence_id(now) : 0;
-    if (rc == XW_OK && seq > old && old > 0)
-        rc = xc_assoc_at(c, inbox, old, &before, eb);
-    if (rc != XW_OK || seq <= old) {
-        xmtp_assoc_state_free(now);
-        xmtp_assoc_state_free(before);
-        return rc;
-    }
-    *changed = 1;
-    a->seqs[idx] = seq;
-    for (size_t i = 0; rc == XW_OK && i < xmtp_assoc_state_member_count(now); i++) {
-        const xmtp_member *m = xmtp_assoc_state_member_at(now, i);
-        if (m->id.kind != XMTP_MEMBER_INSTALLATION || has_install(before, m->id.bytes))
-            continue;
-        int in_tree = 0;
-        for (size_t k = 0; k < g->n_members && !in_tree; k++)
-            in_tree = memcmp(g->members[k].installation_id, m->id.bytes, XC_INSTALLATION_LEN) == 0;
-        if (in_tree)
-            continue;
-        if (a->n_kps >= MAX_NEW_INSTALLS) {
-            rc = xw_errf(eb, XW_ELIMIT, "too many installations to add in one commit");
-            break;
-        }
-        xw_buf *kb = &a->kps[a->n_kps];
-        xw_buf_reset(kb);
-        xw_errbuf ke = {{0}};
-        int kr = c->node->ops->fetch_key_package(c->node->ctx, m->id.bytes, XC_INSTALLATION_LEN, kb, &ke);
-        if (xw_err_is_retriable(kr) || xw_err_is_fatal(kr)) {
-            rc = xw_errf(eb, kr, "fetching a key package of inbox %s: %s", inbox, ke.msg);
-            break;
-        }
-        if (kr == XW_OK)
-            kr = verify_kp(c, g, inbox, m->id.bytes, kb, &ke);
-        if (kr == XW_OK) {
-            memcpy(a->insts[a->n_kps], m->id.bytes, XC_INSTALLATION_LEN);
-            a->kp_ptrs[a->n_kps] = kb->data;
-            a->kp_lens[a->n_kps] = kb->len;
-            a->n_kps++;
-            continue;
-        }
-        inst_id *f = xw_realloc(a->failed, (a->n_failed + 1) * sizeof *f);
-        if (!f) {
-            rc = xw_errf(eb, XW_ENOMEM, "out of memory");
-            break;
-        }
-        a->failed = f;
-        memcpy(a->failed[a->n_failed++], m->id.bytes, XC_INSTALLATION_LEN);
-    }
-    for (size_t k = 0; rc == XW_OK && k < g->n_members; k++) {
-        const xc_member_row *mr = &g->members[k];
-        if (strcmp(mr->inbox_id, inbox) != 0 || has_install(now, mr->installation_id) ||
-            memcmp(mr->installation_id, c->installation_id, XC_INSTALLATION_LEN) == 0)
-            continue;
-        u->leaves[u->n_leaves++] = mr->leaf;
-    }
-    xmtp_assoc_state_free(now);
-    xmtp_assoc_state_free(before);
     return rc;
 }
 
