@@ -214,7 +214,8 @@ int main(int argc, char **argv)
             json_object_set_new(j, "id", hex(nid, 16));
             emit(j);
         }
-    } else if ((strcmp(cmd, "add") == 0 || strcmp(cmd, "remove") == 0) && i + 1 < argc) {
+    } else if ((strcmp(cmd, "add") == 0 || strcmp(cmd, "remove") == 0 || strcmp(cmd, "add-address") == 0) &&
+               i + 1 < argc) {
         /* add|remove GROUP INBOX... */
         rc = group_arg(argv[i], gid, &gl);
         const char *const *ids = (const char *const *)&argv[i + 1];
@@ -223,7 +224,9 @@ int main(int argc, char **argv)
         memset(&res, 0, sizeof res);
         if (rc == XW_OK)
             rc = strcmp(cmd, "add") == 0 ? xc_group_add_members(c, gid, gl, ids, n, &res, &eb)
-                                         : xc_group_remove_members(c, gid, gl, ids, n, &eb);
+                 : strcmp(cmd, "add-address") == 0
+                     ? xc_group_add_members_by_address(c, gid, gl, ids, n, &res, &eb)
+                     : xc_group_remove_members(c, gid, gl, ids, n, &eb);
         if (rc == XW_OK) {
             json_t *j = json_object();
             json_object_set_new(j, "inboxes_added", json_integer((json_int_t)res.inboxes_added));

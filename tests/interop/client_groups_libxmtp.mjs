@@ -8,6 +8,7 @@
 //      super admin, no admins, the Default preset, and the same members as the bot.
 //   3. The bot and both users chat; each side reads the others' messages.
 //   4. The bot removes bob: alice's member list equals the bot's, bob's group is inactive.
+//      The bot adds carol by wallet address (an address without an inbox is reported).
 //   5. alice adds a second installation: the bot's update of installations adds it (it joins
 //      and reads the bot); alice revokes it: the next update removes it; libxmtp agrees.
 //   6. An AdminsOnly group with an image URL: alice sees both and libxmtp refuses her add.
@@ -145,6 +146,25 @@ async function main() {
   const last = bot('messages', gid).filter((m) => m.kind === 1).pop();
   check('the bot reads alice after the removal', last?.text === 'after the removal' && s2.quarantined === 0,
     JSON.stringify({ last, q: bot('quarantine') }));
+
+  // 4b. the bot adds carol by her wallet address
+  const carol = await newUser('carol');
+  const [byAddr] = bot('add-address', gid, carol.account.address, '0x000000000000000000000000000000000000dead');
+  check('the bot added carol by address and reported the address without an inbox', byAddr.inboxes_added === 1 &&
+    byAddr.errors === 1, JSON.stringify(byAddr));
+  await carol.client.conversations().sync();
+  let gc = null;
+  try {
+    gc = carol.client.conversations().findGroupById(gid);
+  } catch (e) {
+    gc = null;
+  }
+  check('carol joined from the bot\'s welcome', !!gc, '');
+  if (gc) {
+    check('carol\'s and alice\'s member lists equal the bot\'s', JSON.stringify(await theirMembers(gc)) ===
+      JSON.stringify(botMembers(gid)) && JSON.stringify(await theirMembers(ga)) === JSON.stringify(botMembers(gid)),
+    JSON.stringify({ carol: await theirMembers(gc), bot: botMembers(gid) }));
+  }
 
   // 5. alice adds a second installation; the bot's update of installations adds it, then it is
   //    revoked and the next update removes it

@@ -276,6 +276,15 @@ static void test_add_partial_failure(void **state)
     /* only unknown inboxes: nothing to add */
     assert_int_equal(xc_group_add_members(bot, gid, 16, &unknown, 1, &res, &er), XW_ENOTFOUND);
     assert_int_equal(res.n_errors, 1);
+    /* by wallet address: ben's resolves, an address without an inbox is reported */
+    tick(f);
+    const char *addrs[2] = {f->c[2]->address, "0x000000000000000000000000000000000000dEaD"};
+    OK(xc_group_add_members_by_address(bot, gid, 16, addrs, 2, &res, eb));
+    assert_int_equal(res.inboxes_added, 1);
+    assert_int_equal(res.n_errors, 1);
+    assert_int_equal(res.errors[0].index, 1);
+    assert_int_equal(res.errors[0].err, XW_ENOTFOUND);
+    join(f, 2, 1);
     /* the group stays usable */
     tick(f);
     OK(xc_group_send_text(bot, gid, 16, "still fine", NULL, eb));

@@ -134,6 +134,11 @@ typedef struct {
  * be added; XW_ELIMIT over XC_MAX_GROUP_SIZE. */
 int xc_group_add_members(xc_client *c, const uint8_t *gid, size_t len, const char *const *inboxes, size_t n,
                          xc_add_result *res, xw_errbuf *eb);
+/* The same for wallet addresses ("0x" + 40 hex digits), each resolved with GetInboxIds; an
+ * address without an inbox is reported in res->errors (index into `addresses`). */
+int xc_group_add_members_by_address(xc_client *c, const uint8_t *gid, size_t len,
+                                    const char *const *addresses, size_t n, xc_add_result *res,
+                                    xw_errbuf *eb);
 /* Removes inboxes (every installation of each, and the inbox from the membership map) in one
  * commit. XW_EDENIED for a super admin (libxmtp forbids removing one), XW_EINVAL for our own
  * inbox, XW_ENOTFOUND for an inbox that is not a member. */

@@ -415,6 +415,67 @@ int xc_group_add_members(xc_client *c, const uint8_t *gid, size_t len, const cha
     return rc;
 }
 
+int xc_group_add_members_by_address(xc_client *c, const uint8_t *gid, size_t len,
+                                    const char *const *addresses, size_t n, xc_add_result *res, xw_errbuf *eb)
+{
+    xc_add_result local;
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof *res);
+    if (n == 0 || n > XC_ADD_MAX)
+        return xw_errf(eb, XW_EINVAL, "give 1 to %d addresses to add (got %zu)", XC_ADD_MAX, n);
+    char(*ids)[XC_INBOX_LEN + 1] = xw_calloc(n, sizeof *ids);
+    const char **found_ids = xw_calloc(n, sizeof *found_ids);
+    size_t *from = xw_calloc(n, sizeof *from);
+    int rc = ids && found_ids && from ? XW_OK : xw_errf(eb, XW_ENOMEM, "out of memory");
+    size_t k = 0;
+    xc_add_result unresolved;
+    memset(&unresolved, 0, sizeof unresolved);
+    for (size_t i = 0; rc == XW_OK && i < n; i++) {
+        uint8_t addr[XMTP_ADDRESS_LEN];
+        char text[XMTP_ADDRESS_STRLEN + 1];
+        int found = 0;
+        xw_errbuf ae = {{0}};
+        int ar = addresses[i] ? xmtp_address_parse(addresses[i], strlen(addresses[i]), 0, addr, &ae)
+                              : xw_errf(&ae, XW_EINVAL, "no address");
+        if (ar == XW_OK) {
+            xmtp_address_to_lower(addr, text);
+            ar = c->node->ops->get_inbox_id(c->node->ctx, text, ids[k], &found, &ae);
+            if (xw_err_is_retriable(ar) || xw_err_is_fatal(ar)) {
+                rc = xw_errf(eb, ar, "looking up address %s: %s", text, ae.msg);
+                break;
+            }
+            if (ar == XW_OK && !found)
+                ar = xw_errf(&ae, XW_ENOTFOUND, "address %s has no XMTP inbox", text);
+        }
+        if (ar != XW_OK) {
+            size_t e = unresolved.n_errors++;
+            unresolved.errors[e].index = i;
+            unresolved.errors[e].err = ar;
+            snprintf(unresolved.errors[e].reason, sizeof unresolved.errors[e].reason, "%s", ae.msg);
+            continue;
+        }
+        found_ids[k] = ids[k];
+        from[k++] = i;
+    }
+    if (rc == XW_OK && k == 0)
+        rc = xw_errf(eb, XW_ENOTFOUND, "none of the addresses has an XMTP inbox (the first: %s)",
+                     unresolved.errors[0].reason);
+    if (rc == XW_OK)
+        rc = xc_group_add_members(c, gid, len, found_ids, k, res, eb);
+    /* the errors refer to the caller's list of addresses */
+    if (rc == XW_OK || rc == XW_ENOTFOUND) {
+        for (size_t e = 0; e < res->n_errors; e++)
+            res->errors[e].index = from[res->errors[e].index];
+        for (size_t e = 0; e < unresolved.n_errors && res->n_errors < XC_ADD_MAX; e++)
+            res->errors[res->n_errors++] = unresolved.errors[e];
+    }
+    xw_free(ids);
+    xw_free(found_ids);
+    xw_free(from);
+    return rc;
+}
+
 /* --- removing --- */
 typedef struct {
     const char *const *inboxes;
