@@ -550,6 +550,60 @@ static void test_add_updates_existing_members(void **state)
     xc_client_free(amy2);
 }
 
+typedef struct {
+    size_t n;
+    char reason[256];
+} quarantined;
+
+static int take_q(void *ctx, const xc_quarantine_row *q)
+{
+    quarantined *l = ctx;
+    l->n++;
+    snprintf(l->reason, sizeof l->reason, "%s", q->reason);
+    return XW_OK;
+}
+
+/* A message sent in an epoch before its sender's leaf went to someone else. */
+static void test_late_message_from_a_reused_leaf(void **state)
+{
+    fixture *f = *state;
+    xc_client *bot = f->c[0], *amy = f->c[1];
+    uint8_t gid[16];
+    OK(xc_group_create(bot, NULL, gid, eb));
+    const char *two[2] = {xc_client_inbox_id(amy), xc_client_inbox_id(f->c[2])};
+    tick(f);
+    OK(xc_group_add_members(bot, gid, 16, two, 2, NULL, eb));
+    join(f, 1, 1);
+    join(f, 2, 1);
+    tick(f);
+    OK(xc_group_send_text(amy, gid, 16, "on time", NULL, eb)); /* her key update, then the text */
+    OK(xc_group_sync(bot, gid, 16, NULL, eb));
+    /* amy's next text is encrypted but the node is down: it stays queued */
+    tick(f);
+    xc_node_fake_fail_next(f->node, XW_EUNAVAILABLE, 1);
+    xw_errbuf er = {{0}};
+    assert_int_equal(xc_group_send_text(amy, gid, 16, "late", NULL, &er), XW_EUNAVAILABLE);
+    /* the bot removes amy; ben's second installation takes her leaf */
+    OK(xc_group_remove_members(bot, gid, 16, &two[0], 1, eb));
+    xc_client *ben2 = second_installation(f, 2, "ben2");
+    tick(f);
+    OK(xc_group_update_installations(bot, gid, 16, eb));
+    assert_int_equal(leaves(bot, gid), 3);
+    /* amy's queued message reaches the node after both commits */
+    OK(xc_group_publish(amy, gid, 16, eb));
+    xc_sync_stats st = {0};
+    OK(xc_group_sync(bot, gid, 16, &st, eb));
+    assert_int_equal(st.quarantined, 1);
+    quarantined q = {0};
+    OK(xc_store_quarantine_each(xc_client_store(bot), take_q, &q, eb));
+    assert_int_equal(q.n, 1);
+    assert_non_null(strstr(q.reason, "sender is not known"));
+    texts t;
+    read_texts(bot, gid, &t);
+    assert_string_equal(t.last_text, "on time");
+    xc_client_free(ben2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +613,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_survives_outage_and_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_installation_added_before_send, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_updates_existing_members, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_message_from_a_reused_leaf, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

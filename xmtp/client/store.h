@@ -133,6 +133,7 @@ typedef struct {
     uint32_t leaf;
     char inbox_id[XC_INBOX_LEN + 1];
     uint8_t installation_id[XC_INSTALLATION_LEN];
+    uint64_t since_epoch; /* the first epoch in which this leaf held this installation (0: unknown) */
 } xc_member_row;
 typedef struct {
     char inbox_id[XC_INBOX_LEN + 1];

@@ -199,7 +199,7 @@ int xc_store_members_replace(xc_store *st, const uint8_t *gid, size_t gid_len, c
     sqlite3_stmt *s = NULL;
     if (rc == XW_OK)
         rc = xc_sql_prepare(
-            st, "INSERT INTO group_members(group_id, leaf, inbox_id, installation_id) VALUES(?,?,?,?)", &s,
+            st, "INSERT INTO group_members(group_id, leaf, inbox_id, installation_id, since_epoch) VALUES(?,?,?,?,?)", &s,
             eb);
     for (size_t i = 0; rc == XW_OK && i < n; i++) {
         sqlite3_reset(s);
@@ -207,6 +207,7 @@ int xc_store_members_replace(xc_store *st, const uint8_t *gid, size_t gid_len, c
         sqlite3_bind_int64(s, 2, m[i].leaf);
         sqlite3_bind_text(s, 3, m[i].inbox_id, -1, SQLITE_TRANSIENT);
         xc_sql_bind_blob(s, 4, m[i].installation_id, XC_INSTALLATION_LEN);
+        sqlite3_bind_int64(s, 5, (sqlite3_int64)m[i].since_epoch);
         if (sqlite3_step(s) != SQLITE_DONE)
             rc = xc_sql_err(st, eb, "writing a roster");
     }
@@ -234,7 +235,7 @@ int xc_store_members_get(xc_store *st, const uint8_t *gid, size_t gid_len, xc_me
     *n = 0;
     sqlite3_stmt *s;
     int rc = xc_sql_prepare(st,
-                            "SELECT leaf, inbox_id, installation_id FROM group_members WHERE group_id = ? "
+                            "SELECT leaf, inbox_id, installation_id, since_epoch FROM group_members WHERE group_id = ? "
                             "ORDER BY leaf",
                             &s, eb);
     if (rc != XW_OK)
@@ -250,6 +251,7 @@ int xc_store_members_get(xc_store *st, const uint8_t *gid, size_t gid_len, xc_me
         *out = np;
         xc_member_row *m = &np[*n];
         m->leaf = (uint32_t)sqlite3_column_int64(s, 0);
+        m->since_epoch = (uint64_t)sqlite3_column_int64(s, 3);
         if (xc_sql_col_text(s, 1, m->inbox_id, sizeof m->inbox_id) != XW_OK ||
             xc_sql_col_fixed(s, 2, m->installation_id, XC_INSTALLATION_LEN, 0) != XW_OK)
             rc = xw_errf(eb, XW_ECORRUPT, "client store: a roster row is damaged");

@@ -114,6 +114,11 @@ static int store_application(applier *a, const xc_group_env *e, uint32_t sender,
     xmtp_content *dc = NULL;
     if (!who)
         rc = xw_errf(eb, XW_EMLS_SENDER, "the sender (leaf %u) is not in the group's roster", sender);
+    else if (who->since_epoch > epoch) /* a late message whose leaf has changed hands since */
+        rc = xw_errf(eb, XW_EMLS_SENDER,
+                     "the message is from epoch %llu but leaf %u has held its current member only since epoch "
+                     "%llu, so its sender is not known",
+                     (unsigned long long)epoch, sender, (unsigned long long)who->since_epoch);
     if (rc == XW_OK && (rc = xmtp_ec_decode(pt.content, pt.content_len, &ec, eb)) != XW_OK)
         rc = xw_errctx(eb, rc, "the message's EncodedContent");
     xc_message_row m;
@@ -199,6 +204,13 @@ static int apply_commit(applier *a, const xc_group_env *e, xw_errbuf *eb)
         return rc;
     }
     a->own_merged = own;
+    /* leaves that kept their installation keep the epoch since which they hold it */
+    for (size_t i = 0; i < next.n_members; i++) {
+        const xc_member_row *o = xc_group_member_at(a->g, next.members[i].leaf);
+        if (o && strcmp(o->inbox_id, next.members[i].inbox_id) == 0 &&
+            memcmp(o->installation_id, next.members[i].installation_id, XC_INSTALLATION_LEN) == 0)
+            next.members[i].since_epoch = o->since_epoch;
+    }
     /* accepted: the new epoch replaces the group in memory */
     mls_group_free(a->g->mls);
     a->g->mls = next.mls;
