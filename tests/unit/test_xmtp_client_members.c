@@ -604,6 +604,42 @@ static void test_late_message_from_a_reused_leaf(void **state)
     xc_client_free(ben2);
 }
 
+static int refused_plan(xc_client *c, xc_group *g, void *ctx, xc_commit_plan *plan, xw_errbuf *eb)
+{
+    (void)c;
+    (void)g;
+    (void)plan;
+    (void)eb;
+    xc_node_fake_fail_next(((fixture *)ctx)->node, XW_EGRPC, 1); /* the publish */
+    return XW_OK;
+}
+
+/* A commit the node refuses three times is given up and its staged epoch dropped. */
+static void test_refused_commit_given_up(void **state)
+{
+    fixture *f = *state;
+    xc_client *bot = f->c[0];
+    uint8_t gid[16];
+    OK(xc_group_create(bot, NULL, gid, eb));
+    tick(f);
+    xw_errbuf er = {{0}};
+    assert_int_equal(xc_commit_intent(bot, gid, 16, XC_INTENT_KEY_UPDATE, refused_plan, f, &er), XW_EGRPC);
+    for (int i = 0; i < 2; i++) {
+        xc_node_fake_fail_next(f->node, XW_EGRPC, 1);
+        assert_int_equal(xc_group_publish(bot, gid, 16, &er), XW_EGRPC);
+    }
+    assert_non_null(strstr(er.msg, "attempt 3 of 3"));
+    xc_group g;
+    OK(xc_group_load(bot, gid, 16, &g, eb));
+    assert_false(mls_group_has_staged_commit(g.mls));
+    assert_int_equal(mls_group_epoch(g.mls), 0);
+    xc_group_release(&g);
+    /* the next commit goes through */
+    const char *a = xc_client_inbox_id(f->c[1]);
+    OK(xc_group_add_members(bot, gid, 16, &a, 1, NULL, eb));
+    join(f, 1, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +650,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_installation_added_before_send, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_updates_existing_members, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_message_from_a_reused_leaf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_commit_given_up, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

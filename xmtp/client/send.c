@@ -168,6 +168,25 @@ static int collect(void *ctx, const xc_intent_row *r)
     return XW_OK;
 }
 
+/* A commit intent the node refused for good: the group forgets the staged commit. */
+static int drop_staged_commit(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb)
+{
+    xc_group g;
+    int rc = xc_group_load(c, gid, len, &g, eb);
+    if (rc != XW_OK)
+        return rc;
+    if (mls_group_has_staged_commit(g.mls) && (rc = xc_store_begin(c->st, eb)) == XW_OK) {
+        mls_group_commit_discard(g.mls);
+        rc = xc_group_save(c, &g, eb);
+        if (rc == XW_OK)
+            rc = xc_store_commit(c->st, eb);
+        else
+            xc_store_rollback(c->st);
+    }
+    xc_group_release(&g);
+    return rc;
+}
+
 int xc_group_publish(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb)
 {
     intent_list l = {0};
@@ -191,6 +210,8 @@ int xc_group_publish(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb
                                            attempts, pe.msg, eb);
             if (rc == XW_OK && failed && r->kind == XC_INTENT_SEND_MESSAGE)
                 rc = xc_store_message_set_delivery(c->st, r->message_id, XC_DELIVERY_FAILED, 0, 0, eb);
+            if (rc == XW_OK && failed && r->kind != XC_INTENT_SEND_MESSAGE)
+                rc = drop_staged_commit(c, gid, len, eb); /* so that the next commit can be built */
             if (rc == XW_OK)
                 rc = xw_errf(eb, pr, "the node refused a message (attempt %d of %d): %s", attempts,
                              XC_MAX_PUBLISH_ATTEMPTS, pe.msg);
