@@ -139,6 +139,10 @@ async function main() {
   check('alice\'s member list equals the bot\'s after the removal',
     JSON.stringify(await theirMembers(ga)) === JSON.stringify(afterBot),
     JSON.stringify({ alice: await theirMembers(ga), bot: afterBot }));
+  const botRemoval = bot('messages', gid).filter((m) => m.kind === 2).pop();
+  const aliceUpdates = (await ga.findMessages({ direction: 0 })).filter((m) => m.kind === 1).map((m) => m.id);
+  check('the bot\'s transcript of its removal commit has the id alice\'s libxmtp gives it',
+    aliceUpdates.includes(botRemoval?.id), `${botRemoval?.id} not in ${JSON.stringify(aliceUpdates)}`);
   await gb.sync();
   check('bob sees he is no longer active in the group', gb.isActive() === false, `${gb.isActive()}`);
   await ga.sendText('after the removal');

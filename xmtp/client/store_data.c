@@ -198,9 +198,10 @@ int xc_store_members_replace(xc_store *st, const uint8_t *gid, size_t gid_len, c
         rc = delete_group_rows(st, "DELETE FROM group_inboxes WHERE group_id = ?", gid, gid_len, eb);
     sqlite3_stmt *s = NULL;
     if (rc == XW_OK)
-        rc = xc_sql_prepare(
-            st, "INSERT INTO group_members(group_id, leaf, inbox_id, installation_id, since_epoch) VALUES(?,?,?,?,?)", &s,
-            eb);
+        rc = xc_sql_prepare(st,
+                            "INSERT INTO group_members(group_id, leaf, inbox_id, installation_id, "
+                            "since_epoch) VALUES(?,?,?,?,?)",
+                            &s, eb);
     for (size_t i = 0; rc == XW_OK && i < n; i++) {
         sqlite3_reset(s);
         xc_sql_bind_blob(s, 1, gid, gid_len);
@@ -234,10 +235,11 @@ int xc_store_members_get(xc_store *st, const uint8_t *gid, size_t gid_len, xc_me
     *out = NULL;
     *n = 0;
     sqlite3_stmt *s;
-    int rc = xc_sql_prepare(st,
-                            "SELECT leaf, inbox_id, installation_id, since_epoch FROM group_members WHERE group_id = ? "
-                            "ORDER BY leaf",
-                            &s, eb);
+    int rc = xc_sql_prepare(
+        st,
+        "SELECT leaf, inbox_id, installation_id, since_epoch FROM group_members WHERE group_id = ? "
+        "ORDER BY leaf",
+        &s, eb);
     if (rc != XW_OK)
         return rc;
     xc_sql_bind_blob(s, 1, gid, gid_len);

@@ -115,10 +115,11 @@ static int store_application(applier *a, const xc_group_env *e, uint32_t sender,
     if (!who)
         rc = xw_errf(eb, XW_EMLS_SENDER, "the sender (leaf %u) is not in the group's roster", sender);
     else if (who->since_epoch > epoch) /* a late message whose leaf has changed hands since */
-        rc = xw_errf(eb, XW_EMLS_SENDER,
-                     "the message is from epoch %llu but leaf %u has held its current member only since epoch "
-                     "%llu, so its sender is not known",
-                     (unsigned long long)epoch, sender, (unsigned long long)who->since_epoch);
+        rc =
+            xw_errf(eb, XW_EMLS_SENDER,
+                    "the message is from epoch %llu but leaf %u has held its current member only since epoch "
+                    "%llu, so its sender is not known",
+                    (unsigned long long)epoch, sender, (unsigned long long)who->since_epoch);
     if (rc == XW_OK && (rc = xmtp_ec_decode(pt.content, pt.content_len, &ec, eb)) != XW_OK)
         rc = xw_errctx(eb, rc, "the message's EncodedContent");
     xc_message_row m;
