@@ -640,6 +640,81 @@ static void test_refused_commit_given_up(void **state)
     join(f, 1, 1);
 }
 
+/* Puts a key package on the node for client c's installation, built with another inbox id
+ * or an old time. */
+static void bad_key_package(fixture *f, xc_client *c, const char *inbox, int64_t now_ns)
+{
+    xw_buf kp;
+    xw_buf_init(&kp, 1 << 20);
+    mls_key_package_secrets sec;
+    OK(xc_kp_build(c->suite, &c->sig, inbox, NULL, now_ns, &kp, &sec, eb));
+    mls_key_package_secrets_wipe(&sec);
+    OK(f->node->ops->upload_key_package(f->node->ctx, kp.data, kp.len, eb));
+    xw_buf_free(&kp);
+}
+
+static void test_bad_key_packages_reported(void **state)
+{
+    fixture *f = *state;
+    xc_client *bot = f->c[0], *amy = f->c[1], *ben = f->c[2];
+    uint8_t gid[16];
+    OK(xc_group_create(bot, NULL, gid, eb));
+    /* amy's key package names ben's inbox; ben's expired 100 days ago */
+    bad_key_package(f, amy, xc_client_inbox_id(ben), xw_clock_now_ns(f->clock));
+    bad_key_package(f, ben, xc_client_inbox_id(ben),
+                    xw_clock_now_ns(f->clock) - (int64_t)100 * 86400 * XW_NS_PER_SEC);
+    const char *two[2] = {xc_client_inbox_id(amy), xc_client_inbox_id(ben)};
+    xc_add_result res;
+    xw_errbuf er = {{0}};
+    tick(f);
+    assert_int_equal(xc_group_add_members(bot, gid, 16, two, 2, &res, &er), XW_ENOTFOUND);
+    assert_int_equal(res.n_errors, 2);
+    assert_int_equal(res.installations_failed, 2);
+    assert_int_equal(res.errors[0].index, 0);
+    assert_non_null(strstr(res.errors[0].reason, "names inbox"));
+    assert_int_equal(res.errors[1].index, 1);
+    assert_int_equal(leaves(bot, gid), 1);
+    xc_group g;
+    OK(xc_group_load(bot, gid, 16, &g, eb));
+    assert_int_equal(mls_group_epoch(g.mls), 0);
+    xc_group_release(&g);
+    /* amy uploads a good one: she is added, ben still reported */
+    OK(xc_client_rotate_key_package(amy, eb));
+    tick(f);
+    OK(xc_group_add_members(bot, gid, 16, two, 2, &res, eb));
+    assert_int_equal(res.inboxes_added, 1);
+    assert_int_equal(res.n_errors, 1);
+    assert_int_equal(res.errors[0].index, 1);
+    join(f, 1, 1);
+    assert_int_equal(leaves(amy, gid), 2);
+    /* ben was left out, so his installation is not listed as failed */
+    OK(xc_group_load(bot, gid, 16, &g, eb));
+    assert_int_equal(g.membership.n_failed, 0);
+    assert_int_equal(g.membership.n, 2);
+    xc_group_release(&g);
+    /* ben fixes his key package, but his new second installation has a bad one: ben is added
+     * with one installation, the other listed as failed; ben and amy accept that */
+    OK(xc_client_rotate_key_package(ben, eb));
+    xc_client *ben2 = second_installation(f, 2, "ben2");
+    bad_key_package(f, ben2, xc_client_inbox_id(amy), xw_clock_now_ns(f->clock));
+    tick(f);
+    OK(xc_group_add_members(bot, gid, 16, &two[1], 1, &res, eb));
+    assert_int_equal(res.inboxes_added, 1);
+    assert_int_equal(res.installations_added, 1);
+    assert_int_equal(res.installations_failed, 1);
+    OK(xc_group_load(bot, gid, 16, &g, eb));
+    assert_int_equal(g.membership.n_failed, 1);
+    assert_memory_equal(g.membership.failed[0], xc_client_installation_id(ben2), XC_INSTALLATION_LEN);
+    xc_group_release(&g);
+    join(f, 2, 1);
+    xc_sync_stats st = {0};
+    OK(xc_group_sync(amy, gid, 16, &st, eb));
+    assert_int_equal(st.quarantined, 0);
+    assert_int_equal(leaves(amy, gid), 3);
+    assert_int_equal(leaves(ben, gid), 3);
+    xc_client_free(ben2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +726,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_updates_existing_members, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_message_from_a_reused_leaf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_commit_given_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_key_packages_reported, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

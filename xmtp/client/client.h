@@ -115,7 +115,8 @@ int xc_group_create(xc_client *c, const xc_group_opts *o, uint8_t gid[16], xw_er
 typedef struct {
     size_t inboxes_added;        /* inboxes with at least one installation added */
     size_t installations_added;  /* installations given a welcome */
-    size_t installations_failed; /* listed as failed (bad or missing key package) */
+    size_t installations_failed; /* with a bad or missing key package (those of added inboxes
+                                    are listed as failed in the membership map) */
     size_t n_errors;             /* inboxes not added (none of their installations worked) */
     struct {
         size_t index; /* into the caller's list */

@@ -165,6 +165,7 @@ static int verify_kp(xc_client *c, const xc_group *g, const char *inbox, const u
 static int add_inbox(xc_client *c, const xc_group *g, add_ctx *a, size_t idx, size_t *n_names, xw_errbuf *eb)
 {
     const char *inbox = a->inboxes[idx];
+    size_t failed_before = a->n_failed;
     xmtp_assoc_state *st = NULL;
     xw_errbuf ie = {{0}};
     int rc = xc_assoc_latest(c, inbox, &st, &ie);
@@ -209,7 +210,8 @@ static int add_inbox(xc_client *c, const xc_group *g, add_ctx *a, size_t idx, si
     xmtp_assoc_state_free(st);
     if (xw_err_is_retriable(rc) || xw_err_is_fatal(rc))
         return xw_errf(eb, rc, "the identity of inbox %s: %s", inbox, ie.msg);
-    if (rc != XW_OK || good == 0) {
+    if (rc != XW_OK || good == 0) { /* left out: its installations are not listed as failed either */
+        a->n_failed = failed_before;
         xc_add_result *r = a->res;
         r->errors[r->n_errors].index = idx;
         r->errors[r->n_errors].err = rc != XW_OK ? rc : XW_ENOTFOUND;
