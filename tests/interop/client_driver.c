@@ -106,7 +106,10 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: client-driver --node URL --db FILE init WALLET_HEX | sync | groups | messages GROUP | "
-            "send GROUP TEXT | quarantine\n");
+            "send GROUP TEXT | create default|admins NAME DESCRIPTION [IMAGE_URL] | add GROUP INBOX... | "
+            "remove GROUP "
+            "INBOX... | "
+            "quarantine\n");
     return 2;
 }
 
@@ -197,6 +200,46 @@ int main(int argc, char **argv)
             json_object_set_new(j, "id", hex(id, 32));
             emit(j);
         }
+    } else if (strcmp(cmd, "create") == 0 && i + 2 < argc) {
+        /* create PRESET(default|admins) NAME DESCRIPTION [IMAGE_URL] */
+        xc_group_opts go = {.preset =
+                                strcmp(argv[i], "admins") == 0 ? XC_PRESET_ADMINS_ONLY : XC_PRESET_DEFAULT,
+                            .name = argv[i + 1],
+                            .description = argv[i + 2],
+                            .image_url = i + 3 < argc ? argv[i + 3] : NULL};
+        uint8_t nid[16];
+        rc = xc_group_create(c, &go, nid, &eb);
+        if (rc == XW_OK) {
+            json_t *j = json_object();
+            json_object_set_new(j, "id", hex(nid, 16));
+            emit(j);
+        }
+    } else if ((strcmp(cmd, "add") == 0 || strcmp(cmd, "remove") == 0 || strcmp(cmd, "add-address") == 0) &&
+               i + 1 < argc) {
+        /* add|remove GROUP INBOX... */
+        rc = group_arg(argv[i], gid, &gl);
+        const char *const *ids = (const char *const *)&argv[i + 1];
+        size_t n = (size_t)(argc - i - 1);
+        xc_add_result res;
+        memset(&res, 0, sizeof res);
+        if (rc == XW_OK)
+            rc = strcmp(cmd, "add") == 0 ? xc_group_add_members(c, gid, gl, ids, n, &res, &eb)
+                 : strcmp(cmd, "add-address") == 0
+                     ? xc_group_add_members_by_address(c, gid, gl, ids, n, &res, &eb)
+                     : xc_group_remove_members(c, gid, gl, ids, n, &eb);
+        if (rc == XW_OK) {
+            json_t *j = json_object();
+            json_object_set_new(j, "inboxes_added", json_integer((json_int_t)res.inboxes_added));
+            json_object_set_new(j, "installations_added", json_integer((json_int_t)res.installations_added));
+            json_object_set_new(j, "errors", json_integer((json_int_t)res.n_errors));
+            emit(j);
+        }
+    } else if (strcmp(cmd, "update-installations") == 0 && i < argc) {
+        rc = group_arg(argv[i], gid, &gl);
+        if (rc == XW_OK)
+            rc = xc_group_update_installations(c, gid, gl, &eb);
+        if (rc == XW_OK)
+            emit(json_object());
     } else if (strcmp(cmd, "quarantine") == 0) {
         rc = xc_store_quarantine_each(xc_client_store(c), print_quarantine, NULL, &eb);
     } else {

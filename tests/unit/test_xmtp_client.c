@@ -112,11 +112,35 @@ static void test_store_schema(void **state)
     /* reopening at the current version keeps the data */
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(xc_store_open(f->path, &st, &eb), XW_OK);
     assert_int_equal(xc_store_cursor_get(st, "welcomes", &cur, &eb), XW_OK);
     assert_int_equal(cur, 42);
+    xc_store_close(st);
+    /* a version 1 file (without the columns version 2 added) is migrated, its data kept */
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "ALTER TABLE intents DROP COLUMN post_commit; ALTER TABLE intents DROP COLUMN "
+                     "cursor; ALTER TABLE group_members DROP COLUMN since_epoch; PRAGMA user_version = 1",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(xc_store_open(f->path, &st, &eb), XW_OK);
+    assert_int_equal(xc_store_cursor_get(st, "welcomes", &cur, &eb), XW_OK);
+    assert_int_equal(cur, 42);
+    assert_int_equal(sqlite3_prepare_v2(xc_store_db(st), "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), 2);
+    sqlite3_finalize(s);
+    assert_int_equal(
+        sqlite3_prepare_v2(xc_store_db(st),
+                           "SELECT post_commit, cursor FROM intents UNION ALL SELECT since_epoch, 0 "
+                           "FROM group_members",
+                           -1, &s, NULL),
+        SQLITE_OK);
+    sqlite3_finalize(s);
     xc_store_close(st);
     /* not a database */
     char junk[160];

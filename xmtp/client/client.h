@@ -96,6 +96,62 @@ int xc_client_sync_all(xc_client *c, xc_sync_stats *stats, xw_errbuf *eb);
  */
 int xc_group_send_text(xc_client *c, const uint8_t *gid, size_t len, const char *text, uint8_t message_id[32],
                        xw_errbuf *eb);
+/* --- groups we run (xmtp/client/members.c, docs/client.md "Membership") --- */
+typedef enum { XC_PRESET_DEFAULT = 0, XC_PRESET_ADMINS_ONLY = 1 } xc_policy_preset;
+typedef struct {
+    xc_policy_preset preset;                    /* libxmtp's "all members" default, or AdminsOnly */
+    const char *name, *description, *image_url; /* NULL: "" (libxmtp's defaults) */
+} xc_group_opts;
+
+/* A new group with only this installation in it, with the GroupContext extensions libxmtp's
+ * create_group builds (immutable metadata with the creator, mutable metadata with the
+ * options and this inbox as sole super admin, the membership map with this inbox at its
+ * latest sequence id, the preset's permissions, required capabilities). gid: 16 random
+ * bytes. XW_ELIMIT when a metadata value is over libxmtp's limit. */
+int xc_group_create(xc_client *c, const xc_group_opts *o, uint8_t gid[16], xw_errbuf *eb);
+
+#define XC_MAX_GROUP_SIZE 250 /* inboxes (libxmtp MAX_GROUP_SIZE) */
+#define XC_ADD_MAX 64         /* inboxes per add call */
+typedef struct {
+    size_t inboxes_added;        /* inboxes with at least one installation added */
+    size_t installations_added;  /* installations given a welcome */
+    size_t installations_failed; /* with a bad or missing key package (those of added inboxes
+                                    are listed as failed in the membership map) */
+    size_t n_errors;             /* inboxes not added (none of their installations worked) */
+    struct {
+        size_t index; /* into the caller's list */
+        int err;
+        char reason[256];
+    } errors[XC_ADD_MAX];
+} xc_add_result;
+
+/* Adds inboxes (already-present ones are skipped) in one commit: their latest association
+ * states, every installation's key package fetched and verified (signature, lifetime,
+ * capabilities, credential = the inbox and the installation key), Adds + the new membership
+ * map; the commit goes through the intent lifecycle (synced, published, merged on its echo,
+ * rebuilt when another commit wins the epoch), then each added installation gets its
+ * welcome with the commit's cursor. An inbox none of whose installations worked is
+ * reported in res->errors and not added; the others are. XW_ENOTFOUND when no inbox could
+ * be added; XW_ELIMIT over XC_MAX_GROUP_SIZE. */
+int xc_group_add_members(xc_client *c, const uint8_t *gid, size_t len, const char *const *inboxes, size_t n,
+                         xc_add_result *res, xw_errbuf *eb);
+/* The same for wallet addresses ("0x" + 40 hex digits), each resolved with GetInboxIds; an
+ * address without an inbox is reported in res->errors (index into `addresses`). */
+int xc_group_add_members_by_address(xc_client *c, const uint8_t *gid, size_t len,
+                                    const char *const *addresses, size_t n, xc_add_result *res,
+                                    xw_errbuf *eb);
+/* Removes inboxes (every installation of each, and the inbox from the membership map) in one
+ * commit. XW_EDENIED for a super admin (libxmtp forbids removing one), XW_EINVAL for our own
+ * inbox, XW_ENOTFOUND for an inbox that is not a member. */
+int xc_group_remove_members(xc_client *c, const uint8_t *gid, size_t len, const char *const *inboxes,
+                            size_t n, xw_errbuf *eb);
+
+/* libxmtp's update_installations: brings every member inbox of the membership map to its
+ * latest identity sequence id, adding its new installations (key packages verified) and
+ * removing the revoked ones, in one commit; nothing when no sequence id moved. Also run
+ * before a message, at most every 5 s per group. */
+int xc_group_update_installations(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb);
+
 /* Publishes every queued intent of a group (the retry path of a failed publish). */
 int xc_group_publish(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb);
 

@@ -36,3 +36,17 @@ FUZZERS += fuzz_xmtp_client_apply
 fuzz_xmtp_client_apply_SRCS := tests/fuzz/fuzz_xmtp_client_apply.c tests/unit/xc_peer.c
 fuzz_xmtp_client_apply_LIBS := xmtpclient
 fuzz_xmtp_client_apply_PKGS :=
+
+# groups we run: create, add, remove, commit intents and their races (fake node, C clients)
+TESTBINS += test_xmtp_client_members
+test_xmtp_client_members_SRCS := tests/unit/test_xmtp_client_members.c
+test_xmtp_client_members_LIBS := xmtpclient
+test_xmtp_client_members_PKGS := cmocka
+TESTS += test_xmtp_client_members
+test_xmtp_client_members_TIMEOUT := 180
+
+# groups the C bot runs with real libxmtp members: create, add, chat, remove
+TESTS += interop_client_groups_libxmtp
+interop_client_groups_libxmtp_CMD := node tests/interop/client_groups_libxmtp.mjs $(BUILD)/xmtp-devnode $(BUILD)/tests/client-driver
+interop_client_groups_libxmtp_NEEDS = $(BUILD)/tests/client-driver $(BUILD)/xmtp-devnode $(INTEROP_NPM)
+interop_client_groups_libxmtp_TIMEOUT := 240

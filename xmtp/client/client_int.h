@@ -14,6 +14,8 @@
  *   policy.c    permission policies of a commit
  *   transcript.c  GroupUpdated transcripts (encoding, storing)
  *   send.c      sending text, intents, publishing
+ *   intent.c    our own commits as intents: build, publish, merge on echo, retry
+ *   members.c   groups we create, adding and removing members
  */
 #ifndef XW_XMTP_CLIENT_CLIENT_INT_H
 #define XW_XMTP_CLIENT_CLIENT_INT_H
@@ -32,6 +34,10 @@
 #define XC_KP_BACKDATE_S 3600                 /* not_before one hour back */
 #define XC_KP_KEEP_NS (86400 * XW_NS_PER_SEC) /* superseded private keys kept a day */
 
+#define XC_CHECKED_SLOTS 32
+#define XC_INSTALLATIONS_CHECK_NS                                                                            \
+    (5 * XW_NS_PER_SEC) /* libxmtp SEND_MESSAGE_UPDATE_INSTALLATIONS_INTERVAL_NS */
+
 struct xc_client {
     xc_store *st;
     xc_node *node;
@@ -42,6 +48,12 @@ struct xc_client {
     uint8_t installation_id[XC_INSTALLATION_LEN];
     const mls_suite *suite;
     mls_sig_priv sig; /* the installation key as an MLS signature key */
+    struct {          /* when each group's installations were last checked before a send */
+        uint8_t gid[XC_GROUP_ID_MAX];
+        size_t len;
+        int64_t at_ns;
+    } checked[XC_CHECKED_SLOTS];
+    size_t checked_next;
 };
 
 int64_t xc_now(const xc_client *c);
@@ -126,8 +138,12 @@ int xc_meta_membership_failed(const xc_meta_membership *m, const uint8_t id[XC_I
 typedef struct {
     int conversation_type;
     const char *creator_inbox_id;
-    const char *dm_other;       /* DMs: the other member */
-    const char *name;           /* group_name attribute ("" by default) */
+    const char *dm_other;    /* DMs: the other member */
+    const char *name;        /* group_name attribute ("" by default) */
+    const char *description; /* with image_url: when either is set, the three attributes
+                                libxmtp writes (name, description, image URL; "" if unset) */
+    const char *image_url;
+    int admins_only;            /* permissions: the AdminsOnly preset (else Default) */
     const char *const *members; /* inbox ids in the membership map */
     const uint64_t *seqs;
     size_t n_members;
@@ -140,6 +156,10 @@ int xc_meta_replace_ext(const uint8_t *exts, size_t len, uint16_t type, const ui
                         xw_buf *out, xw_errbuf *eb);
 int xc_meta_membership_encode(const char *const *inboxes, const uint64_t *seqs, size_t n, xw_buf *out,
                               xw_errbuf *eb);
+/* The same, with installations listed as failed (bad or missing key packages). */
+int xc_meta_membership_encode_failed(const char *const *inboxes, const uint64_t *seqs, size_t n,
+                                     const uint8_t (*failed)[XC_INSTALLATION_LEN], size_t n_failed,
+                                     xw_buf *out, xw_errbuf *eb);
 /* A 0xff00 payload with the given attributes and lists. */
 int xc_meta_mutable_encode(const char *const *keys, const char *const *values, size_t n_attrs,
                            const char *const *admins, size_t n_admins, const char *const *supers,
@@ -231,6 +251,36 @@ typedef struct {
  * (cur_exts) do not allow it; XW_EMALFORMED for an unusable policy set. */
 int xc_policy_evaluate(const uint8_t *cur_exts, size_t cur_len, const uint8_t *next_exts, size_t next_len,
                        const xc_policy_commit *pc, xw_errbuf *eb);
+
+/* --- intent.c: our own commits --- */
+#define XC_COMMIT_ATTEMPTS 3 /* builds of one commit intent when others' commits win the epoch */
+#define XC_INTENT_LOST_RACE "another member's commit won epoch"
+/* What a commit intent commits, for the epoch the group is in. add_installations[i]: the
+ * installation of o.add_kps[i] (its welcome goes there). */
+typedef struct {
+    mls_commit_opts o;
+    const uint8_t (*add_installations)[XC_INSTALLATION_LEN];
+    int nothing_to_do; /* the plan found nothing to change: no commit */
+} xc_commit_plan;
+/* Fills a plan for group g (called once per attempt; ctx owns what the plan points at). */
+typedef int (*xc_commit_plan_fn)(xc_client *c, xc_group *g, void *ctx, xc_commit_plan *plan, xw_errbuf *eb);
+/* Syncs, builds, stores, publishes and reads back one commit (the lifecycle in intent.c);
+ * XW_OK once it is merged and its welcomes are sent. */
+int xc_commit_intent(xc_client *c, const uint8_t *gid, size_t len, int kind, xc_commit_plan_fn fn, void *ctx,
+                     xw_errbuf *eb);
+/* Sends the welcomes of merged commit intents (state committed) and marks them done. */
+int xc_intent_post_commits(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb);
+/* Marks the group's unmerged commit intents lost: another commit made epoch `epoch`. */
+int xc_intent_lost_race(xc_client *c, const uint8_t *gid, size_t len, uint64_t epoch, xw_errbuf *eb);
+
+/* --- members.c --- */
+#define XC_GROUP_KEY_ROTATION_NS                                                                             \
+    ((int64_t)30 * 86400 * XW_NS_PER_SEC) /* libxmtp GROUP_KEY_ROTATION_INTERVAL_NS */
+/* A self-update commit (libxmtp's KeyUpdate intent) when the group's key is older than 30
+ * days; a group joined from a welcome starts at 0, so its first send rotates. */
+int xc_group_key_update_if_due(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb);
+/* xc_group_update_installations when this group's were last checked 5 s ago or more. */
+int xc_group_installations_check(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb);
 
 /* --- send.c --- */
 /* Recognises one of our own payloads by its hash: marks the intent done and the message

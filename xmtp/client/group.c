@@ -64,6 +64,7 @@ int xc_roster(const mls_group *mg, xc_member_row **out, size_t *n, xw_errbuf *eb
             rc = xw_errctx(eb, rc, "leaf %u", i);
         if (rc == XW_OK) {
             m[k].leaf = i;
+            m[k].since_epoch = mls_group_epoch(mg); /* the caller keeps older ones (sync.c) */
             memcpy(m[k].installation_id, l->sig_key.p, XC_INSTALLATION_LEN);
             k++;
         }

@@ -94,6 +94,12 @@ typedef struct {
     /* GetInboxIds for one Ethereum address ("0x" + 40 lowercase hex digits): *found = 1 and
      * the inbox id in out when the address belongs to an inbox. */
     int (*get_inbox_id)(void *ctx, const char *address, char out[65], int *found, xw_errbuf *eb);
+    /* FetchKeyPackages for one installation key: the TLS KeyPackage appended to out;
+     * XW_ENOTFOUND when the node has none for it. */
+    int (*fetch_key_package)(void *ctx, const uint8_t *installation_key, size_t len, xw_buf *out,
+                             xw_errbuf *eb);
+    /* SendWelcomeMessages with one WelcomeMessageInput.V1 (id and created_ns unused). */
+    int (*send_welcome)(void *ctx, const xc_welcome_env *w, xw_errbuf *eb);
     void (*destroy)(void *ctx);
 } xc_node_ops;
 

@@ -304,6 +304,60 @@ static int get_inbox_id(void *ctx, const char *address, char out[65], int *found
     return rc;
 }
 
+static int fetch_key_package(void *ctx, const uint8_t *key, size_t len, xw_buf *out, xw_errbuf *eb)
+{
+    ProtobufCBinaryData k = {len, (uint8_t *)key};
+    Xmtp__Mls__Api__V1__FetchKeyPackagesRequest req = XMTP__MLS__API__V1__FETCH_KEY_PACKAGES_REQUEST__INIT;
+    req.n_installation_keys = 1;
+    req.installation_keys = &k;
+    xw_buf resp;
+    xw_buf_init(&resp, RESP_MAX);
+    int rc = call(ctx, XMTP_MLS_API "FetchKeyPackages", &req.base, &resp, eb);
+    Xmtp__Mls__Api__V1__FetchKeyPackagesResponse *r = NULL;
+    if (rc == XW_OK)
+        rc = xw_pb_decode_as(&xmtp__mls__api__v1__fetch_key_packages_response__descriptor, resp.data,
+                             resp.len, RESP_MAX, &r, eb);
+    xw_buf_free(&resp);
+    if (rc != XW_OK)
+        return rc;
+    if (r->n_key_packages < 1 || !r->key_packages[0] ||
+        r->key_packages[0]->key_package_tls_serialized.len == 0)
+        rc = xw_errf(eb, XW_ENOTFOUND, "the node has no key package for installation %02x%02x%02x%02x...",
+                     key[0], key[1], key[2], key[3]);
+    else if (xw_buf_append(out, r->key_packages[0]->key_package_tls_serialized.data,
+                           r->key_packages[0]->key_package_tls_serialized.len) != XW_OK)
+        rc = xw_errf(eb, XW_ETOOBIG, "a key package from the node is too large");
+    xw_pb_free(&r->base);
+    return rc;
+}
+
+static int send_welcome(void *ctx, const xc_welcome_env *w, xw_errbuf *eb)
+{
+    Xmtp__Mls__Api__V1__WelcomeMessageInput__V1 v1 = XMTP__MLS__API__V1__WELCOME_MESSAGE_INPUT__V1__INIT;
+    v1.installation_key.data = (uint8_t *)w->installation_key.p;
+    v1.installation_key.len = w->installation_key.len;
+    v1.data.data = (uint8_t *)w->data.p;
+    v1.data.len = w->data.len;
+    v1.hpke_public_key.data = (uint8_t *)w->hpke_public_key.p;
+    v1.hpke_public_key.len = w->hpke_public_key.len;
+    v1.wrapper_algorithm = (Xmtp__Mls__MessageContents__WelcomeWrapperAlgorithm)w->wrapper_algorithm;
+    v1.welcome_metadata.data = (uint8_t *)w->metadata.p;
+    v1.welcome_metadata.len = w->metadata.len;
+    Xmtp__Mls__Api__V1__WelcomeMessageInput in = XMTP__MLS__API__V1__WELCOME_MESSAGE_INPUT__INIT;
+    in.version_case = XMTP__MLS__API__V1__WELCOME_MESSAGE_INPUT__VERSION_V1;
+    in.v1 = &v1;
+    Xmtp__Mls__Api__V1__WelcomeMessageInput *ins[1] = {&in};
+    Xmtp__Mls__Api__V1__SendWelcomeMessagesRequest req =
+        XMTP__MLS__API__V1__SEND_WELCOME_MESSAGES_REQUEST__INIT;
+    req.n_messages = 1;
+    req.messages = ins;
+    xw_buf resp;
+    xw_buf_init(&resp, 1 << 16);
+    int rc = call(ctx, XMTP_MLS_API "SendWelcomeMessages", &req.base, &resp, eb);
+    xw_buf_free(&resp);
+    return rc;
+}
+
 static void destroy(void *ctx)
 {
     api_ctx *c = ctx;
@@ -319,6 +373,8 @@ static const xc_node_ops api_ops = {
     .publish_identity_update = publish_identity_update,
     .get_identity_updates = get_identity_updates,
     .get_inbox_id = get_inbox_id,
+    .fetch_key_package = fetch_key_package,
+    .send_welcome = send_welcome,
     .destroy = destroy,
 };
 

@@ -318,6 +318,28 @@ static void destroy(void *ctx)
     xw_free(f);
 }
 
+static int fetch_key_package(void *ctx, const uint8_t *key, size_t len, xw_buf *out, xw_errbuf *eb)
+{
+    fake *f = ctx;
+    int rc = injected(f, eb);
+    for (size_t i = 0; rc == XW_OK && len == 32 && i < f->n_kps; i++)
+        if (memcmp(f->kps[i].key, key, 32) == 0)
+            return xw_buf_append(out, f->kps[i].kp, f->kps[i].len) == XW_OK
+                       ? XW_OK
+                       : xw_errf(eb, XW_ETOOBIG, "fake node: key package too large");
+    return rc != XW_OK ? rc : xw_errf(eb, XW_ENOTFOUND, "fake node: no key package for that installation");
+}
+
+static int send_welcome_op(void *ctx, const xc_welcome_env *w, xw_errbuf *eb)
+{
+    fake *f = ctx;
+    int rc = injected(f, eb);
+    if (rc != XW_OK)
+        return rc;
+    xc_node n = {.ops = NULL, .ctx = f};
+    return xc_node_fake_add_welcome(&n, w, NULL, eb);
+}
+
 static const xc_node_ops fake_ops = {
     .query_group = query_group,
     .query_welcomes = query_welcomes,
@@ -326,6 +348,8 @@ static const xc_node_ops fake_ops = {
     .publish_identity_update = publish_identity_update,
     .get_identity_updates = get_identity_updates,
     .get_inbox_id = get_inbox_id,
+    .fetch_key_package = fetch_key_package,
+    .send_welcome = send_welcome_op,
     .destroy = destroy,
 };
 

@@ -14,8 +14,9 @@
  *            and the message `published` at that cursor, re-dated to the node's timestamp
  *            as libxmtp does (so both sides order it the same way).
  *
- * Not done yet (docs/client.md): the self-update commit libxmtp sends before the first
- * message in a freshly joined group (or every 30 days), and the 5 s installation check.
+ * Before a message, as libxmtp: a self-update commit (intent.c) when the group key is 30
+ * days old, which is the case in a freshly joined group, after the installation check
+ * (members.c) when the group's was 5 s ago or more.
  */
 #include <stdio.h>
 #include <string.h>
@@ -63,8 +64,15 @@ int xc_group_send_text(xc_client *c, const uint8_t *gid, size_t len, const char 
 {
     if (!text)
         return xw_errf(eb, XW_EINVAL, "no text to send");
+    /* as libxmtp before a message: the installation check (every 5 s), then a KeyUpdate
+     * when the group key is 30 days old */
+    int rc = xc_group_installations_check(c, gid, len, eb);
+    if (rc == XW_OK)
+        rc = xc_group_key_update_if_due(c, gid, len, eb);
+    if (rc != XW_OK)
+        return rc;
     xc_group g;
-    int rc = xc_group_load(c, gid, len, &g, eb);
+    rc = xc_group_load(c, gid, len, &g, eb);
     if (rc != XW_OK)
         return rc;
     if (!g.row.active || !mls_group_active(g.mls)) {
@@ -160,6 +168,25 @@ static int collect(void *ctx, const xc_intent_row *r)
     return XW_OK;
 }
 
+/* A commit intent the node refused for good: the group forgets the staged commit. */
+static int drop_staged_commit(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb)
+{
+    xc_group g;
+    int rc = xc_group_load(c, gid, len, &g, eb);
+    if (rc != XW_OK)
+        return rc;
+    if (mls_group_has_staged_commit(g.mls) && (rc = xc_store_begin(c->st, eb)) == XW_OK) {
+        mls_group_commit_discard(g.mls);
+        rc = xc_group_save(c, &g, eb);
+        if (rc == XW_OK)
+            rc = xc_store_commit(c->st, eb);
+        else
+            xc_store_rollback(c->st);
+    }
+    xc_group_release(&g);
+    return rc;
+}
+
 int xc_group_publish(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb)
 {
     intent_list l = {0};
@@ -183,6 +210,8 @@ int xc_group_publish(xc_client *c, const uint8_t *gid, size_t len, xw_errbuf *eb
                                            attempts, pe.msg, eb);
             if (rc == XW_OK && failed && r->kind == XC_INTENT_SEND_MESSAGE)
                 rc = xc_store_message_set_delivery(c->st, r->message_id, XC_DELIVERY_FAILED, 0, 0, eb);
+            if (rc == XW_OK && failed && r->kind != XC_INTENT_SEND_MESSAGE)
+                rc = drop_staged_commit(c, gid, len, eb); /* so that the next commit can be built */
             if (rc == XW_OK)
                 rc = xw_errf(eb, pr, "the node refused a message (attempt %d of %d): %s", attempts,
                              XC_MAX_PUBLISH_ATTEMPTS, pe.msg);

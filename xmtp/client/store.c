@@ -63,6 +63,11 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE association_cache(inbox_id TEXT NOT NULL, sequence_id INTEGER NOT NULL, state BLOB NOT "
     "NULL,"
     " update_count INTEGER NOT NULL, PRIMARY KEY(inbox_id, sequence_id));",
+    /* 1 -> 2: commit intents (the welcomes to send once the commit is merged, its cursor) */
+    "ALTER TABLE intents ADD COLUMN post_commit BLOB NOT NULL DEFAULT x'';"
+    "ALTER TABLE intents ADD COLUMN cursor INTEGER NOT NULL DEFAULT 0;"
+    /* and the epoch since which each leaf has its member (senders of late messages) */
+    "ALTER TABLE group_members ADD COLUMN since_epoch INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS (sizeof MIGRATIONS / sizeof MIGRATIONS[0])
 

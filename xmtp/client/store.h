@@ -23,7 +23,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 
-#define XC_STORE_SCHEMA_VERSION 1
+#define XC_STORE_SCHEMA_VERSION 2
 #define XC_GROUP_ID_MAX 64 /* libxmtp uses 16 bytes; longer ids are refused */
 #define XC_INBOX_LEN 64
 #define XC_INSTALLATION_LEN 32
@@ -133,6 +133,7 @@ typedef struct {
     uint32_t leaf;
     char inbox_id[XC_INBOX_LEN + 1];
     uint8_t installation_id[XC_INSTALLATION_LEN];
+    uint64_t since_epoch; /* the first epoch in which this leaf held this installation (0: unknown) */
 } xc_member_row;
 typedef struct {
     char inbox_id[XC_INBOX_LEN + 1];
@@ -178,8 +179,17 @@ int xc_store_message_each(xc_store *st, const uint8_t *gid, size_t gid_len, size
                           void *ctx, xw_errbuf *eb);
 
 /* --- intents --- */
-enum { XC_INTENT_SEND_MESSAGE = 1 };
-enum { XC_INTENT_TO_PUBLISH = 1, XC_INTENT_PUBLISHED = 2, XC_INTENT_DONE = 3, XC_INTENT_ERROR = 4 };
+/* kinds: a text message, and commits (libxmtp's KeyUpdate and UpdateGroupMembership) */
+enum { XC_INTENT_SEND_MESSAGE = 1, XC_INTENT_KEY_UPDATE = 2, XC_INTENT_UPDATE_MEMBERSHIP = 3 };
+/* states; a commit intent goes to_publish -> published -> committed (merged on its echo,
+ * welcomes not sent yet) -> done, or to error (refused, or another commit won its epoch) */
+enum {
+    XC_INTENT_TO_PUBLISH = 1,
+    XC_INTENT_PUBLISHED = 2,
+    XC_INTENT_DONE = 3,
+    XC_INTENT_ERROR = 4,
+    XC_INTENT_COMMITTED = 5
+};
 
 typedef struct {
     int64_t id;
@@ -191,6 +201,8 @@ typedef struct {
     uint8_t message_id[32];
     int64_t created_ns;
     char error[256];
+    xw_buf post_commit; /* commits: the welcome and its recipients (intent.c), empty if none */
+    uint64_t cursor;    /* commits: the envelope id of the commit on the node, once merged */
 } xc_intent_row;
 
 void xc_intent_row_init(xc_intent_row *r);
@@ -198,6 +210,8 @@ void xc_intent_row_free(xc_intent_row *r);
 int xc_store_intent_insert(xc_store *st, const xc_intent_row *r, int64_t *id, xw_errbuf *eb);
 int xc_store_intent_set_state(xc_store *st, int64_t id, int state, int attempts, const char *error,
                               xw_errbuf *eb);
+/* A merged commit intent: state committed (or done), with the commit's cursor. */
+int xc_store_intent_set_committed(xc_store *st, int64_t id, int state, uint64_t cursor, xw_errbuf *eb);
 /* The intent that published payload_hash (XW_ENOTFOUND if none). */
 int xc_store_intent_by_hash(xc_store *st, const uint8_t hash[32], xc_intent_row *out, xw_errbuf *eb);
 typedef int (*xc_intent_fn)(void *ctx, const xc_intent_row *r);

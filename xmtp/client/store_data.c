@@ -198,15 +198,17 @@ int xc_store_members_replace(xc_store *st, const uint8_t *gid, size_t gid_len, c
         rc = delete_group_rows(st, "DELETE FROM group_inboxes WHERE group_id = ?", gid, gid_len, eb);
     sqlite3_stmt *s = NULL;
     if (rc == XW_OK)
-        rc = xc_sql_prepare(
-            st, "INSERT INTO group_members(group_id, leaf, inbox_id, installation_id) VALUES(?,?,?,?)", &s,
-            eb);
+        rc = xc_sql_prepare(st,
+                            "INSERT INTO group_members(group_id, leaf, inbox_id, installation_id, "
+                            "since_epoch) VALUES(?,?,?,?,?)",
+                            &s, eb);
     for (size_t i = 0; rc == XW_OK && i < n; i++) {
         sqlite3_reset(s);
         xc_sql_bind_blob(s, 1, gid, gid_len);
         sqlite3_bind_int64(s, 2, m[i].leaf);
         sqlite3_bind_text(s, 3, m[i].inbox_id, -1, SQLITE_TRANSIENT);
         xc_sql_bind_blob(s, 4, m[i].installation_id, XC_INSTALLATION_LEN);
+        sqlite3_bind_int64(s, 5, (sqlite3_int64)m[i].since_epoch);
         if (sqlite3_step(s) != SQLITE_DONE)
             rc = xc_sql_err(st, eb, "writing a roster");
     }
@@ -233,10 +235,11 @@ int xc_store_members_get(xc_store *st, const uint8_t *gid, size_t gid_len, xc_me
     *out = NULL;
     *n = 0;
     sqlite3_stmt *s;
-    int rc = xc_sql_prepare(st,
-                            "SELECT leaf, inbox_id, installation_id FROM group_members WHERE group_id = ? "
-                            "ORDER BY leaf",
-                            &s, eb);
+    int rc = xc_sql_prepare(
+        st,
+        "SELECT leaf, inbox_id, installation_id, since_epoch FROM group_members WHERE group_id = ? "
+        "ORDER BY leaf",
+        &s, eb);
     if (rc != XW_OK)
         return rc;
     xc_sql_bind_blob(s, 1, gid, gid_len);
@@ -250,6 +253,7 @@ int xc_store_members_get(xc_store *st, const uint8_t *gid, size_t gid_len, xc_me
         *out = np;
         xc_member_row *m = &np[*n];
         m->leaf = (uint32_t)sqlite3_column_int64(s, 0);
+        m->since_epoch = (uint64_t)sqlite3_column_int64(s, 3);
         if (xc_sql_col_text(s, 1, m->inbox_id, sizeof m->inbox_id) != XW_OK ||
             xc_sql_col_fixed(s, 2, m->installation_id, XC_INSTALLATION_LEN, 0) != XW_OK)
             rc = xw_errf(eb, XW_ECORRUPT, "client store: a roster row is damaged");
@@ -366,9 +370,14 @@ void xc_intent_row_init(xc_intent_row *r)
 {
     memset(r, 0, sizeof *r);
     xw_buf_init(&r->payload, (size_t)64 << 20);
+    xw_buf_init(&r->post_commit, (size_t)64 << 20);
 }
 
-void xc_intent_row_free(xc_intent_row *r) { xw_buf_free(&r->payload); }
+void xc_intent_row_free(xc_intent_row *r)
+{
+    xw_buf_free(&r->payload);
+    xw_buf_free_secret(&r->post_commit);
+}
 
 int xc_store_intent_insert(xc_store *st, const xc_intent_row *r, int64_t *id, xw_errbuf *eb)
 {
@@ -376,7 +385,7 @@ int xc_store_intent_insert(xc_store *st, const xc_intent_row *r, int64_t *id, xw
     int rc = xc_sql_prepare(
         st,
         "INSERT INTO intents(group_id, kind, state, attempts, payload, payload_hash, message_id,"
-        " created_ns, error) VALUES(?,?,?,?,?,?,?,?,?)",
+        " created_ns, error, post_commit, cursor) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
         &s, eb);
     if (rc != XW_OK)
         return rc;
@@ -389,6 +398,8 @@ int xc_store_intent_insert(xc_store *st, const xc_intent_row *r, int64_t *id, xw
     xc_sql_bind_blob(s, 7, r->message_id, 32);
     sqlite3_bind_int64(s, 8, r->created_ns);
     sqlite3_bind_text(s, 9, r->error, -1, SQLITE_TRANSIENT);
+    xc_sql_bind_blob(s, 10, r->post_commit.data, r->post_commit.len);
+    sqlite3_bind_int64(s, 11, (sqlite3_int64)r->cursor);
     rc = xc_sql_exec_stmt(st, s, "storing an intent", eb);
     if (rc == XW_OK && id)
         *id = sqlite3_last_insert_rowid(st->db);
@@ -409,8 +420,22 @@ int xc_store_intent_set_state(xc_store *st, int64_t id, int state, int attempts,
     return xc_sql_exec_stmt(st, s, "updating an intent", eb);
 }
 
+int xc_store_intent_set_committed(xc_store *st, int64_t id, int state, uint64_t cursor, xw_errbuf *eb)
+{
+    sqlite3_stmt *s;
+    int rc = xc_sql_prepare(st, "UPDATE intents SET state = ?, cursor = ? WHERE id = ?", &s, eb);
+    if (rc != XW_OK)
+        return rc;
+    sqlite3_bind_int(s, 1, state);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)cursor);
+    sqlite3_bind_int64(s, 3, id);
+    return xc_sql_exec_stmt(st, s, "updating an intent", eb);
+}
+
 #define INTENT_COLS                                                                                          \
-    "id, group_id, kind, state, attempts, payload, payload_hash, message_id, created_ns, error"
+    "id, group_id, kind, state, attempts, payload, payload_hash, message_id, created_ns, error, "            \
+    "post_commit,"                                                                                           \
+    " cursor"
 
 static int intent_read(sqlite3_stmt *s, xc_intent_row *r)
 {
@@ -428,6 +453,8 @@ static int intent_read(sqlite3_stmt *s, xc_intent_row *r)
     rc |= xc_sql_col_fixed(s, 7, r->message_id, 32, 0);
     r->created_ns = sqlite3_column_int64(s, 8);
     rc |= xc_sql_col_text(s, 9, r->error, sizeof r->error);
+    rc |= xc_sql_col_buf(s, 10, &r->post_commit);
+    r->cursor = (uint64_t)sqlite3_column_int64(s, 11);
     return rc ? XW_ECORRUPT : XW_OK;
 }
 

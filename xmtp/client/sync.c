@@ -7,9 +7,12 @@
  *     message becomes `published` at this cursor (an MLS member cannot decrypt its own
  *     messages; libxmtp recognises them the same way);
  *   - the MLSMessage's group id must be this group's;
- *   - a commit is processed on a copy of the group loaded from the state before it, then
- *     validated with XMTP's rules (commit.c); only an accepted commit replaces the group,
- *     with its GroupUpdated transcript stored;
+ *   - a commit is processed on a copy of the group loaded from the state before it (with the
+ *     leaf check below on every leaf it brings in), then validated with XMTP's rules
+ *     (all proposals from the committer here, the rest in commit.c); only an accepted commit
+ *     replaces the group, with its GroupUpdated transcript stored; our own commit (a commit
+ *     intent's payload) is merged the same way and its intent moves on (intent.c); when
+ *     another member's commit wins the epoch our staged commit was for, that intent is lost;
  *   - an application message is decrypted in place; its PlaintextEnvelope.V1 gives the
  *     idempotency key and the EncodedContent, from which the message id (§3.12), content
  *     type and decoded text (or fallback) are stored with the sender's inbox id and
@@ -54,7 +57,46 @@ typedef struct {
     xc_group *g;
     xw_buf snap; /* the group's MLS state before the envelope being applied */
     xc_sync_stats *stats;
+    int own_merged; /* apply_commit: the commit was our staged one */
 } applier;
+
+/* The MLS engine's leaf check: every leaf another member brings in (added key packages,
+ * Updates, a committer's path leaf) must carry an XMTP credential: a basic credential whose
+ * identity is an MlsCredential with an inbox id, and a 32-byte installation key. Whether
+ * the inbox owns that installation is checked in commit.c (rule 4) against the association
+ * state at the sequence id of the commit's own membership map, which this hook cannot see. */
+static int leaf_check(void *arg, const mls_leaf_event *ev, xw_errbuf *eb)
+{
+    (void)arg;
+    char inbox[XC_INBOX_LEN + 1];
+    if (ev->leaf.credential_type != MLS_CREDENTIAL_BASIC)
+        return xw_errf(eb, XW_EXMTP_ASSOCIATION, "%s leaf %u has a credential of type %u, not basic",
+                       mls_leaf_reason_name(ev->reason), ev->index, ev->leaf.credential_type);
+    if (ev->leaf.signature_key.len != XC_INSTALLATION_LEN)
+        return xw_errf(eb, XW_EXMTP_ASSOCIATION,
+                       "%s leaf %u has a %zu-byte signature key (installation keys are 32)",
+                       mls_leaf_reason_name(ev->reason), ev->index, ev->leaf.signature_key.len);
+    int rc = xc_inbox_from_credential(ev->leaf.identity.p, ev->leaf.identity.len, inbox, eb);
+    if (rc != XW_OK)
+        return xw_errctx(eb, XW_EXMTP_ASSOCIATION, "%s leaf %u's credential",
+                         mls_leaf_reason_name(ev->reason), ev->index);
+    return XW_OK;
+}
+
+/* Rule 5 (§3.8): every committed proposal comes from the committer. */
+static int check_one_actor(const mls_commit_changes *ch, xw_errbuf *eb)
+{
+    for (size_t i = 0; i < ch->n; i++)
+        if (ch->entries[i].proposer != ch->committer)
+            return xw_errf(
+                eb, XW_EDENIED,
+                "the commit by leaf %u includes a proposal by %s %u (XMTP commits carry only their "
+                "committer's proposals)",
+                ch->committer,
+                ch->entries[i].proposer == MLS_GROUP_EXTERNAL_SENDER ? "an external sender" : "leaf",
+                ch->entries[i].proposer);
+    return XW_OK;
+}
 
 static int store_application(applier *a, const xc_group_env *e, uint32_t sender, uint64_t epoch,
                              const uint8_t *plain, size_t len, xw_errbuf *eb)
@@ -72,6 +114,12 @@ static int store_application(applier *a, const xc_group_env *e, uint32_t sender,
     xmtp_content *dc = NULL;
     if (!who)
         rc = xw_errf(eb, XW_EMLS_SENDER, "the sender (leaf %u) is not in the group's roster", sender);
+    else if (who->since_epoch > epoch) /* a late message whose leaf has changed hands since */
+        rc =
+            xw_errf(eb, XW_EMLS_SENDER,
+                    "the message is from epoch %llu but leaf %u has held its current member only since epoch "
+                    "%llu, so its sender is not known",
+                    (unsigned long long)epoch, sender, (unsigned long long)who->since_epoch);
     if (rc == XW_OK && (rc = xmtp_ec_decode(pt.content, pt.content_len, &ec, eb)) != XW_OK)
         rc = xw_errctx(eb, rc, "the message's EncodedContent");
     xc_message_row m;
@@ -123,11 +171,14 @@ static int apply_commit(applier *a, const xc_group_env *e, xw_errbuf *eb)
         xc_group_release(&next);
         return xw_errctx(eb, XW_ECORRUPT, "reloading the group state");
     }
+    mls_group_set_leaf_check(next.mls, leaf_check, a);
     mls_received r;
     mls_received_init(&r);
     rc = mls_group_receive(next.mls, e->data.p, e->data.len, &r, eb);
     if (rc == XW_OK && r.kind != MLS_RECEIVED_COMMIT)
         rc = xw_errf(eb, XW_EMLS_COMMIT, "a message whose header says commit decrypted to something else");
+    if (rc == XW_OK && !r.own_commit)
+        rc = check_one_actor(&r.changes, eb);
     if (rc == XW_OK)
         rc = xc_group_refresh(&next, eb);
     xw_buf transcript;
@@ -144,10 +195,22 @@ static int apply_commit(applier *a, const xc_group_env *e, xw_errbuf *eb)
                                  mls_group_epoch(next.mls), eb);
     }
     xw_buf_free(&transcript);
+    int own = r.own_commit;
     mls_received_free(&r);
+    /* another member's commit won the epoch our staged commit was for */
+    if (rc == XW_OK && !own && mls_group_has_staged_commit(a->g->mls))
+        rc = xc_intent_lost_race(a->c, a->g->row.id, a->g->row.id_len, mls_group_epoch(next.mls), eb);
     if (rc != XW_OK) {
         xc_group_release(&next);
         return rc;
+    }
+    a->own_merged = own;
+    /* leaves that kept their installation keep the epoch since which they hold it */
+    for (size_t i = 0; i < next.n_members; i++) {
+        const xc_member_row *o = xc_group_member_at(a->g, next.members[i].leaf);
+        if (o && strcmp(o->inbox_id, next.members[i].inbox_id) == 0 &&
+            memcmp(o->installation_id, next.members[i].installation_id, XC_INSTALLATION_LEN) == 0)
+            next.members[i].since_epoch = o->since_epoch;
     }
     /* accepted: the new epoch replaces the group in memory */
     mls_group_free(a->g->mls);
@@ -191,10 +254,57 @@ static int restore(applier *a, xw_errbuf *eb)
     return XW_OK;
 }
 
+/* Our own commit coming back: merged (validated like anyone's), or skipped when it lost
+ * its epoch's race or was already applied. *ours = 1 when the payload is a commit intent's. */
+static int own_commit_echo(applier *a, const xc_group_env *e, int *ours, xw_errbuf *eb)
+{
+    *ours = 0;
+    uint8_t h[32];
+    if (mls_hash(a->c->suite, e->data.p, e->data.len, h) != XW_OK)
+        return xw_errf(eb, XW_ECRYPTO, "hashing a payload failed");
+    xc_intent_row in;
+    xc_intent_row_init(&in);
+    int rc = xc_store_intent_by_hash(a->c->st, h, &in, eb);
+    if (rc == XW_ENOTFOUND || (rc == XW_OK && in.kind == XC_INTENT_SEND_MESSAGE)) {
+        xc_intent_row_free(&in);
+        return XW_OK;
+    }
+    int pending = rc == XW_OK && (in.state == XC_INTENT_TO_PUBLISH || in.state == XC_INTENT_PUBLISHED);
+    if (rc == XW_OK && pending && mls_group_has_staged_commit(a->g->mls)) {
+        a->own_merged = 0;
+        rc = apply_commit(a, e, eb);
+        if (rc == XW_OK && !a->own_merged)
+            rc = xw_errf(eb, XW_EMLS_COMMIT, "our own commit came back but the engine did not recognise it");
+        if (rc != XW_OK && !xw_err_is_retriable(rc) && !xw_err_is_fatal(rc)) {
+            /* refused by our own rules: forget it, so that the next commit can be built */
+            mls_group_commit_discard(a->g->mls);
+            xw_errbuf ie = {{0}};
+            if (xc_store_intent_set_state(a->c->st, in.id, XC_INTENT_ERROR, in.attempts, eb->msg, &ie) !=
+                XW_OK)
+                rc = xw_errf(eb, XW_EDB, "%s", ie.msg);
+        }
+        if (rc == XW_OK)
+            rc = xc_store_intent_set_committed(
+                a->c->st, in.id, in.post_commit.len ? XC_INTENT_COMMITTED : XC_INTENT_DONE, e->id, eb);
+    } else if (rc == XW_OK && pending) {
+        rc = xc_store_intent_set_state(a->c->st, in.id, XC_INTENT_ERROR, in.attempts,
+                                       "our commit came back but its epoch had passed", eb);
+    }
+    xc_intent_row_free(&in);
+    *ours = 1;
+    return rc;
+}
+
 static int apply_envelope(applier *a, const xc_group_env *e, xw_errbuf *eb)
 {
     int ours = 0;
-    int rc = xc_send_own_echo(a->c, e->data.p, e->data.len, e->id, (int64_t)e->created_ns, &ours, eb);
+    int rc = own_commit_echo(a, e, &ours, eb);
+    if (rc != XW_OK || ours) {
+        if (rc == XW_OK && a->stats)
+            a->stats->own_published++;
+        return rc;
+    }
+    rc = xc_send_own_echo(a->c, e->data.p, e->data.len, e->id, (int64_t)e->created_ns, &ours, eb);
     if (rc != XW_OK || ours) {
         if (rc == XW_OK && a->stats)
             a->stats->own_published++;
@@ -301,6 +411,8 @@ int xc_group_sync(xc_client *c, const uint8_t *gid, size_t len, xc_sync_stats *s
     }
     xc_group_release(&g);
     xw_buf_free_secret(&a.snap);
+    if (rc == XW_OK)
+        rc = xc_intent_post_commits(c, gid, len, eb);
     if (rc == XW_OK)
         rc = xc_group_publish(c, gid, len, eb);
     return rc;

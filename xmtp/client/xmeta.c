@@ -255,6 +255,13 @@ static void write_ext(mls_writer *w, uint16_t type, const uint8_t *p, size_t n)
 int xc_meta_membership_encode(const char *const *inboxes, const uint64_t *seqs, size_t n, xw_buf *out,
                               xw_errbuf *eb)
 {
+    return xc_meta_membership_encode_failed(inboxes, seqs, n, NULL, 0, out, eb);
+}
+
+int xc_meta_membership_encode_failed(const char *const *inboxes, const uint64_t *seqs, size_t n,
+                                     const uint8_t (*failed)[XC_INSTALLATION_LEN], size_t n_failed,
+                                     xw_buf *out, xw_errbuf *eb)
+{
     Xmtp__Mls__MessageContents__GroupMembership m = XMTP__MLS__MESSAGE_CONTENTS__GROUP_MEMBERSHIP__INIT;
     Xmtp__Mls__MessageContents__GroupMembership__MembersEntry *e = n ? xw_calloc(n, sizeof *e) : NULL;
     Xmtp__Mls__MessageContents__GroupMembership__MembersEntry **pe = n ? xw_calloc(n, sizeof *pe) : NULL;
@@ -271,7 +278,20 @@ int xc_meta_membership_encode(const char *const *inboxes, const uint64_t *seqs, 
     }
     m.n_members = n;
     m.members = pe;
+    ProtobufCBinaryData *fb = n_failed ? xw_calloc(n_failed, sizeof *fb) : NULL;
+    if (n_failed && !fb) {
+        xw_free(e);
+        xw_free(pe);
+        return xw_errf(eb, XW_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n_failed; i++) {
+        fb[i].data = (uint8_t *)failed[i];
+        fb[i].len = XC_INSTALLATION_LEN;
+    }
+    m.n_failed_installations = n_failed;
+    m.failed_installations = fb;
     int rc = xw_pb_encode(&m.base, out, eb);
+    xw_free(fb);
     xw_free(e);
     xw_free(pe);
     return rc;
@@ -306,8 +326,9 @@ int xc_meta_mutable_encode(const char *const *keys, const char *const *values, s
     return xw_pb_encode(&m.base, out, eb);
 }
 
-/* libxmtp's "all members" preset (group_permissions.rs, XMTP-PROTOCOL.md §3.5). */
-static int permissions_encode(int dm, xw_buf *out, xw_errbuf *eb)
+/* libxmtp's "all members" (Default) and AdminsOnly presets and the DM policies
+ * (group_permissions.rs, XMTP-PROTOCOL.md §3.5). */
+static int permissions_encode(int dm, int admins_only, xw_buf *out, xw_errbuf *eb)
 {
     static const char *const fields[] = {"group_name",
                                          "description",
@@ -317,18 +338,19 @@ static int permissions_encode(int dm, xw_buf *out, xw_errbuf *eb)
                                          "minimum_supported_protocol_version",
                                          "app_data"};
     static const int group_field_policy[] = {1, 1, 1, 3, 3, 4, 1};
+    static const int admins_field_policy[] = {3, 3, 3, 3, 3, 4, 3};
     enum { NF = sizeof fields / sizeof fields[0] };
     Xmtp__Mls__MessageContents__MembershipPolicy add = XMTP__MLS__MESSAGE_CONTENTS__MEMBERSHIP_POLICY__INIT;
     Xmtp__Mls__MessageContents__MembershipPolicy rem = XMTP__MLS__MESSAGE_CONTENTS__MEMBERSHIP_POLICY__INIT;
     add.kind_case = rem.kind_case = XMTP__MLS__MESSAGE_CONTENTS__MEMBERSHIP_POLICY__KIND_BASE_POLICY;
-    add.base_policy = dm ? 2 : 1;
+    add.base_policy = dm ? 2 : admins_only ? 3 : 1;
     rem.base_policy = dm ? 2 : 3;
     Xmtp__Mls__MessageContents__MetadataPolicy mp[NF];
     Xmtp__Mls__MessageContents__PolicySet__UpdateMetadataPolicyEntry me[NF], *pme[NF];
     for (size_t i = 0; i < NF; i++) {
         xmtp__mls__message_contents__metadata_policy__init(&mp[i]);
         mp[i].kind_case = XMTP__MLS__MESSAGE_CONTENTS__METADATA_POLICY__KIND_BASE_POLICY;
-        mp[i].base_policy = dm ? 1 : group_field_policy[i];
+        mp[i].base_policy = dm ? 1 : admins_only ? admins_field_policy[i] : group_field_policy[i];
         xmtp__mls__message_contents__policy_set__update_metadata_policy_entry__init(&me[i]);
         me[i].key = (char *)fields[i];
         me[i].value = &mp[i];
@@ -370,17 +392,20 @@ int xc_meta_group_extensions(const xc_meta_new_group *g, xw_buf *out, xw_errbuf 
     xw_buf_init(&b, EXT_MAX);
     xw_buf_init(&c, EXT_MAX);
     xw_buf_init(&d, EXT_MAX);
-    const char *key = "group_name", *name = g->name ? g->name : "";
+    const char *keys[3] = {"group_name", "description", "group_image_url_square"};
+    const char *vals[3] = {g->name ? g->name : "", g->description ? g->description : "",
+                           g->image_url ? g->image_url : ""};
+    size_t n_attrs = g->description || g->image_url ? 3 : 1;
     const char *creator = g->creator_inbox_id;
     int dmc = g->conversation_type == XC_CONV_DM;
     int rc = xw_pb_encode(&im.base, &a, eb);
     if (rc == XW_OK)
-        rc = xc_meta_mutable_encode(&key, &name, dmc ? 0 : 1, NULL, 0, dmc ? NULL : &creator, dmc ? 0 : 1, &b,
-                                    eb);
+        rc = xc_meta_mutable_encode(keys, vals, dmc ? 0 : n_attrs, NULL, 0, dmc ? NULL : &creator,
+                                    dmc ? 0 : 1, &b, eb);
     if (rc == XW_OK)
         rc = xc_meta_membership_encode(g->members, g->seqs, g->n_members, &c, eb);
     if (rc == XW_OK)
-        rc = permissions_encode(dmc, &d, eb);
+        rc = permissions_encode(dmc, g->admins_only, &d, eb);
     if (rc == XW_OK) {
         size_t start = out->len;
         mls_writer w;
