@@ -65,6 +65,7 @@ static int commit_decode(const mls_group *g, mls_span body, uint32_t committer, 
             it->p = p;
             it->sender = committer;
             it->by_ref = 0;
+            it->kp_checked = 0;
         } else if (type == 2) {
             mls_span ref = mls_read_opaque(&v);
             if (v.err)
@@ -82,6 +83,7 @@ static int commit_decode(const mls_group *g, mls_span body, uint32_t committer, 
             it->p = g->props[k].p;
             it->sender = g->props[k].sender;
             it->by_ref = 1;
+            it->kp_checked = 0;
             memcpy(it->ref, g->props[k].ref, g->suite->nh);
         } else {
             mls_reader_fail(&v, XW_EMALFORMED,
@@ -307,7 +309,7 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
             xw_errctx(eb, rc, "key package %zu", i);
         if (p) {
             c->owned[c->n_owned++] = p;
-            c->items[c->n++] = (mls_plist_item){p, g->me, 0, {0}};
+            c->items[c->n++] = (mls_plist_item){p, g->me, 0, {0}, rc == XW_OK && !mls_group_test_unchecked};
         }
     }
     for (size_t i = 0; i < o->n_remove && rc == XW_OK; i++) {
@@ -360,6 +362,7 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
             it->p = g->props[i].p;
             it->sender = g->props[i].sender;
             it->by_ref = 1;
+            it->kp_checked = 0;
             memcpy(it->ref, g->props[i].ref, s->nh);
         }
     if (rc == XW_OK && !(next = mls_group_fork(g)))
