@@ -69,8 +69,8 @@ static int check_required_caps(const mls_tree *t, const uint8_t *gone, mls_span 
 /* Checks of one proposal that do not depend on the rest of the list. kp_checked: an Add
  * whose key package was validated against the same extensions already (its signatures are
  * not verified twice). */
-static int check_one(const mls_group *g, const mls_proposal *p, uint32_t sender, mls_span exts, int kp_checked,
-                     xw_errbuf *eb)
+static int check_one(const mls_group *g, const mls_proposal *p, uint32_t sender, mls_span exts,
+                     int kp_checked, xw_errbuf *eb)
 {
     const mls_suite *s = g->suite;
     mls_span gid = {g->group_id.data, g->group_id.len};
@@ -78,9 +78,10 @@ static int check_one(const mls_group *g, const mls_proposal *p, uint32_t sender,
     case MLS_PROPOSAL_ADD: {
         /* RFC 9420 §7.3 recommends the lifetime check for what a member receives; the
          * sender always checks (mls_group_commit) */
-        int rc = kp_checked ? XW_OK
-                            : mls_key_package_validate(s, p->kp, g->cfg.check_lifetimes ? mls_group_now(g) : 0,
-                                                       exts, eb);
+        int rc =
+            kp_checked
+                ? XW_OK
+                : mls_key_package_validate(s, p->kp, g->cfg.check_lifetimes ? mls_group_now(g) : 0, exts, eb);
         const mls_leaf *l = p->kp->leaf;
         if (rc == XW_OK && g->cfg.max_lifetime && l->not_after - l->not_before > g->cfg.max_lifetime)
             rc = xw_errf(eb, XW_EMLS_KEYPACKAGE,
