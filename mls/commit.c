@@ -26,6 +26,18 @@ typedef struct {
     mls_update_path path;
 } commit_parts;
 
+/* The item arrays are large (MAX_ITEMS) and only their first n entries are ever read, so
+ * they are not cleared: a commit of a few proposals does not pay for zeroing all of them. */
+static commit_parts *parts_new(void)
+{
+    commit_parts *c = xw_malloc(sizeof *c);
+    if (c) {
+        c->n = c->n_owned = 0;
+        c->has_path = 0;
+    }
+    return c;
+}
+
 static void parts_free(commit_parts *c)
 {
     for (size_t i = 0; i < c->n_owned; i++)
@@ -53,6 +65,7 @@ static int commit_decode(const mls_group *g, mls_span body, uint32_t committer, 
             it->p = p;
             it->sender = committer;
             it->by_ref = 0;
+            it->kp_checked = 0;
         } else if (type == 2) {
             mls_span ref = mls_read_opaque(&v);
             if (v.err)
@@ -70,6 +83,7 @@ static int commit_decode(const mls_group *g, mls_span body, uint32_t committer, 
             it->p = g->props[k].p;
             it->sender = g->props[k].sender;
             it->by_ref = 1;
+            it->kp_checked = 0;
             memcpy(it->ref, g->props[k].ref, g->suite->nh);
         } else {
             mls_reader_fail(&v, XW_EMALFORMED,
@@ -149,7 +163,7 @@ int mls_group_process_commit(mls_group *g, const mls_authenticated_content *ac, 
                        "commit from sender type %u: external commits are not supported; members add joiners",
                        ac->content.sender.type);
     uint32_t committer = ac->content.sender.index;
-    commit_parts *c = xw_calloc(1, sizeof *c);
+    commit_parts *c = parts_new();
     mls_apply a = {.committer = committer, .changes = changes};
     a.added = xw_malloc(MAX_ITEMS * sizeof *a.added);
     a.psks = xw_malloc(MAX_ITEMS * sizeof *a.psks);
@@ -268,7 +282,7 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
         o->n_add + o->n_remove + o->n_psks + (o->gce ? 1 : 0) + (o->include_pending ? g->n_props : 0);
     if (total > MAX_ITEMS)
         return xw_errf(eb, XW_ELIMIT, "a commit holds at most %d proposals", MAX_ITEMS);
-    commit_parts *c = xw_calloc(1, sizeof *c);
+    commit_parts *c = parts_new();
     uint32_t *added = xw_malloc(MAX_ITEMS * sizeof *added);
     mls_psk *psks = xw_malloc(MAX_ITEMS * sizeof *psks);
     mls_key_package **kps = xw_calloc(MAX_ITEMS, sizeof *kps);
@@ -295,7 +309,7 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
             xw_errctx(eb, rc, "key package %zu", i);
         if (p) {
             c->owned[c->n_owned++] = p;
-            c->items[c->n++] = (mls_plist_item){p, g->me, 0, {0}};
+            c->items[c->n++] = (mls_plist_item){p, g->me, 0, {0}, rc == XW_OK && !mls_group_test_unchecked};
         }
     }
     for (size_t i = 0; i < o->n_remove && rc == XW_OK; i++) {
@@ -348,6 +362,7 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *o, xw_buf *commit_out,
             it->p = g->props[i].p;
             it->sender = g->props[i].sender;
             it->by_ref = 1;
+            it->kp_checked = 0;
             memcpy(it->ref, g->props[i].ref, s->nh);
         }
     if (rc == XW_OK && !(next = mls_group_fork(g)))

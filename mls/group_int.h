@@ -127,6 +127,9 @@ typedef struct {
     uint32_t sender;
     int by_ref;
     uint8_t ref[MLS_MAX_HASH];
+    /* an Add whose key package the committer has just validated against the group's current
+     * extensions (mls_group_commit): the list check does not verify its signatures again */
+    int kp_checked;
 } mls_plist_item;
 
 /* How a proposal list is applied, and what applying it gave. */

@@ -66,8 +66,11 @@ static int check_required_caps(const mls_tree *t, const uint8_t *gone, mls_span 
     return XW_OK;
 }
 
-/* Checks of one proposal that do not depend on the rest of the list. */
-static int check_one(const mls_group *g, const mls_proposal *p, uint32_t sender, mls_span exts, xw_errbuf *eb)
+/* Checks of one proposal that do not depend on the rest of the list. kp_checked: an Add
+ * whose key package was validated against the same extensions already (its signatures are
+ * not verified twice). */
+static int check_one(const mls_group *g, const mls_proposal *p, uint32_t sender, mls_span exts,
+                     int kp_checked, xw_errbuf *eb)
 {
     const mls_suite *s = g->suite;
     mls_span gid = {g->group_id.data, g->group_id.len};
@@ -75,7 +78,10 @@ static int check_one(const mls_group *g, const mls_proposal *p, uint32_t sender,
     case MLS_PROPOSAL_ADD: {
         /* RFC 9420 §7.3 recommends the lifetime check for what a member receives; the
          * sender always checks (mls_group_commit) */
-        int rc = mls_key_package_validate(s, p->kp, g->cfg.check_lifetimes ? mls_group_now(g) : 0, exts, eb);
+        int rc =
+            kp_checked
+                ? XW_OK
+                : mls_key_package_validate(s, p->kp, g->cfg.check_lifetimes ? mls_group_now(g) : 0, exts, eb);
         const mls_leaf *l = p->kp->leaf;
         if (rc == XW_OK && g->cfg.max_lifetime && l->not_after - l->not_before > g->cfg.max_lifetime)
             rc = xw_errf(eb, XW_EMLS_KEYPACKAGE,
@@ -127,7 +133,7 @@ static int check_one(const mls_group *g, const mls_proposal *p, uint32_t sender,
 
 int mls_group_check_proposal(const mls_group *g, const mls_proposal *p, uint32_t sender, xw_errbuf *eb)
 {
-    return check_one(g, p, sender, (mls_span){g->extensions.data, g->extensions.len}, eb);
+    return check_one(g, p, sender, (mls_span){g->extensions.data, g->extensions.len}, 0, eb);
 }
 
 /* Two PreSharedKeyIDs name the same PSK. */
@@ -196,7 +202,11 @@ static int refuse(apply_run *r, size_t i, int rc, xw_errbuf *eb)
 static int validate(apply_run *r, size_t i, mls_span exts, xw_errbuf *eb)
 {
     const mls_plist_item *it = &r->items[i];
-    int rc = check_one(r->g, it->p, it->sender, exts, eb);
+    /* the committer validated its own Adds against the current extensions; a GroupContext-
+     * Extensions proposal of the same commit changes them, and then they are checked again */
+    int kp_checked = it->kp_checked && exts.len == r->g->extensions.len &&
+                     (exts.len == 0 || memcmp(exts.p, r->g->extensions.data, exts.len) == 0);
+    int rc = check_one(r->g, it->p, it->sender, exts, kp_checked, eb);
     if (rc == XW_OK && it->p->type == MLS_PROPOSAL_UPDATE && it->sender == r->a->committer)
         rc = xw_errf(eb, XW_EMLS_PROPOSAL, "an Update proposal from the committer itself");
     if (rc == XW_OK && it->p->type == MLS_PROPOSAL_REMOVE && it->p->removed == r->a->committer)

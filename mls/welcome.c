@@ -70,6 +70,11 @@ int mls_group_welcome_build(const mls_group *g, const mls_group *next, const uin
     mls_write_u16(&w, MLS_WIRE_FORMAT_WELCOME);
     mls_write_u16(&w, s->id);
     size_t secrets = mls_write_vec_begin(&w);
+    /* every joiner's GroupSecrets is encrypted under the same context, the encrypted
+     * GroupInfo (the whole ratchet tree): hash it once, not once per joiner */
+    mls_hpke_sealer z;
+    if (rc == XW_OK && n_added)
+        rc = mls_label_sealer_init(&z, s, "Welcome", egi.data, egi.len, eb);
     for (size_t i = 0; i < n_added && rc == XW_OK; i++) {
         xw_buf_reset(&gs);
         mls_writer gw;
@@ -96,8 +101,8 @@ int mls_group_welcome_build(const mls_group *g, const mls_group *next, const uin
         uint8_t ref[MLS_MAX_HASH];
         rc = mls_key_package_ref(s, kps[i], ref);
         if (rc == XW_OK)
-            rc = mls_encrypt_with_label(s, kps[i]->init_key.p, kps[i]->init_key.len, "Welcome", egi.data,
-                                        egi.len, gs.data, gs.len, &kem, &ct, eb);
+            rc = mls_hpke_sealer_seal(&z, kps[i]->init_key.p, kps[i]->init_key.len, NULL, 0, gs.data, gs.len,
+                                      &kem, &ct, eb);
         mls_write_opaque(&w, ref, s->nh);
         mls_write_opaque(&w, kem.data, kem.len);
         mls_write_opaque(&w, ct.data, ct.len);

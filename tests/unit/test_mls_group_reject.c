@@ -820,10 +820,61 @@ static void test_reinit_external_init_refused(void **st)
     assert_non_null(strstr(eb.msg, "ExternalInit"));
     assert_null(p);
 }
+/* The committer validates the key packages it adds once, against the group's extensions
+ * (mls_group_commit); a GroupContextExtensions of the same commit that brings
+ * required_capabilities still applies to those Adds: a key package that lacks a newly
+ * required extension fails the commit, and the group is unchanged. */
+static void test_committer_add_with_new_required_capabilities(void **st)
+{
+    (void)st;
+    const mls_suite *s = mls_suite_get(1);
+    mls_group_config cfg;
+    mls_group_config_default(&cfg);
+    uint8_t ext[2] = {0xff, 0x01};
+    kpkg ck, plain, with;
+    make_kp_ext(s, "creator", (mls_span){NULL, 0}, (mls_span){ext, 2}, &ck);
+    make_kp(s, "plain", &plain);
+    make_kp_ext(s, "with", (mls_span){NULL, 0}, (mls_span){ext, 2}, &with);
+    xw_errbuf eb = {{0}};
+    mls_group *g = NULL;
+    assert_int_equal(
+        mls_group_create(&cfg, (const uint8_t *)"g-req", 5, ck.kp.data, ck.kp.len, &ck.sec, NULL, 0, &g, &eb),
+        XW_OK);
+    /* required_capabilities: extension 0xff01, no proposal type, credential basic */
+    uint8_t req[] = {0x00, 0x03, 0x07, 0x02, 0xff, 0x01, 0x00, 0x02, 0x00, 0x01};
+    xw_buf before, after, cm, wm;
+    save(g, &before);
+    xw_buf_init(&cm, 1 << 24);
+    xw_buf_init(&wm, 1 << 24);
+    const uint8_t *kps[1] = {plain.kp.data};
+    size_t lens[1] = {plain.kp.len};
+    mls_commit_opts o = {.add_kps = kps, .add_lens = lens, .n_add = 1, .gce = req, .gce_len = sizeof req};
+    assert_int_not_equal(mls_group_commit(g, &o, &cm, &wm, &eb), XW_OK);
+    assert_int_equal(cm.len, 0);
+    assert_false(mls_group_has_staged_commit(g));
+    save(g, &after);
+    assert_int_equal(before.len, after.len);
+    assert_memory_equal(before.data, after.data, before.len);
+    /* the same commit with a key package that supports the extension goes through */
+    kps[0] = with.kp.data;
+    lens[0] = with.kp.len;
+    assert_int_equal(mls_group_commit(g, &o, &cm, &wm, &eb), XW_OK);
+    assert_true(mls_group_has_staged_commit(g));
+    mls_group_free(g);
+    xw_buf_free(&before);
+    xw_buf_free(&after);
+    xw_buf_free(&cm);
+    xw_buf_free(&wm);
+    kp_free(&ck);
+    kp_free(&plain);
+    kp_free(&with);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reject_bad_commits),
+        cmocka_unit_test(test_committer_add_with_new_required_capabilities),
         cmocka_unit_test(test_reject_more),
         cmocka_unit_test(test_private_rejects_leave_state),
         cmocka_unit_test(test_update_path_checks),
