@@ -36,3 +36,11 @@ FUZZERS += fuzz_xmtp_client_apply
 fuzz_xmtp_client_apply_SRCS := tests/fuzz/fuzz_xmtp_client_apply.c tests/unit/xc_peer.c
 fuzz_xmtp_client_apply_LIBS := xmtpclient
 fuzz_xmtp_client_apply_PKGS :=
+
+# the apply API: events vs sync, the caller's rollback, re-apply (fake node + C peer)
+TESTBINS += test_xmtp_client_apply
+test_xmtp_client_apply_SRCS := tests/unit/test_xmtp_client_apply.c tests/unit/xc_peer.c
+test_xmtp_client_apply_LIBS := xmtpclient
+test_xmtp_client_apply_PKGS := cmocka
+TESTS += test_xmtp_client_apply
+test_xmtp_client_apply_TIMEOUT := 120
