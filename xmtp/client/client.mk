@@ -44,3 +44,11 @@ test_xmtp_client_apply_LIBS := xmtpclient
 test_xmtp_client_apply_PKGS := cmocka
 TESTS += test_xmtp_client_apply
 test_xmtp_client_apply_TIMEOUT := 120
+
+# streams: catch-up + live with no gap/duplicate across a drop, bounded backoff (fake node)
+TESTBINS += test_xmtp_client_stream
+test_xmtp_client_stream_SRCS := tests/unit/test_xmtp_client_stream.c tests/unit/xc_peer.c
+test_xmtp_client_stream_LIBS := xmtpclient
+test_xmtp_client_stream_PKGS := cmocka
+TESTS += test_xmtp_client_stream
+test_xmtp_client_stream_TIMEOUT := 120
