@@ -52,3 +52,13 @@ test_xmtp_client_stream_LIBS := xmtpclient
 test_xmtp_client_stream_PKGS := cmocka
 TESTS += test_xmtp_client_stream
 test_xmtp_client_stream_TIMEOUT := 120
+
+# streams against the real dev node, restarted in the middle (build/xmtp-devnode)
+TESTBINS += test_xmtp_client_stream_devnode
+test_xmtp_client_stream_devnode_SRCS := tests/unit/test_xmtp_client_stream_devnode.c tests/unit/xc_peer.c
+test_xmtp_client_stream_devnode_LIBS := xmtpclient
+test_xmtp_client_stream_devnode_PKGS := cmocka
+TESTS += test_xmtp_client_stream_devnode
+test_xmtp_client_stream_devnode_CMD := $(BUILD)/tests/test_xmtp_client_stream_devnode $(BUILD)/xmtp-devnode
+test_xmtp_client_stream_devnode_NEEDS := $(BUILD)/tests/test_xmtp_client_stream_devnode $(BUILD)/xmtp-devnode
+test_xmtp_client_stream_devnode_TIMEOUT := 120
