@@ -577,7 +577,8 @@ int xmtp_api_sub_poll(xmtp_api_sub *s, int timeout_ms, int *ended, xmtp_api_stat
             *st = s->st;
         return s->rc == XW_OK ? XW_OK : xw_errf(eb, s->rc, "%s", s->why);
     }
-    int64_t deadline = xw_clock_mono_ns(xw_clock_real()) + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * XW_NS_PER_MS;
+    int64_t deadline =
+        xw_clock_mono_ns(xw_clock_real()) + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * XW_NS_PER_MS;
     size_t before = s->c.nmsgs;
     for (;;) {
         int running = 0;

@@ -254,15 +254,15 @@ static void test_events_equal_sync(void **state)
     const char *keys[1] = {"group_name"}, *vals[1] = {"renamed"}, *supers[1] = {alice};
     xc_peer_set_mutable(f->alice, keys, vals, 1, &bot, 1, supers, 1);
     tick(f);
-    assert_int_equal(xc_node_fake_add_group_message(f->node, gid, gl, (const uint8_t *)"junk", 4, 0, NULL, &eb),
-                     XW_OK);
+    assert_int_equal(
+        xc_node_fake_add_group_message(f->node, gid, gl, (const uint8_t *)"junk", 4, 0, NULL, &eb), XW_OK);
     xc_peer_send_text(f->alice, "bye", NULL);
     xc_events all = {0};
     apply_all(f, &all);
     assert_int_equal(xc_group_sync(twin, gid, gl, NULL, &eb), XW_OK);
     /* the events, in order */
-    static const xc_event_kind want[] = {XC_EVENT_MESSAGE,    XC_EVENT_MESSAGE,    XC_EVENT_METADATA,
-                                         XC_EVENT_MEMBERSHIP, XC_EVENT_ADMINS,     XC_EVENT_QUARANTINE,
+    static const xc_event_kind want[] = {XC_EVENT_MESSAGE,    XC_EVENT_MESSAGE, XC_EVENT_METADATA,
+                                         XC_EVENT_MEMBERSHIP, XC_EVENT_ADMINS,  XC_EVENT_QUARANTINE,
                                          XC_EVENT_MESSAGE};
     assert_int_equal(all.n, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < all.n; i++)
@@ -390,8 +390,8 @@ static void test_rollback_then_reapply(void **state)
     tick(f);
     xc_peer_add(f->alice, xc_peer_inbox(bob), xc_peer_installation(bob));
     tick(f);
-    assert_int_equal(xc_node_fake_add_group_message(f->node, gid, gl, (const uint8_t *)"junk", 4, 0, NULL, &eb),
-                     XW_OK);
+    assert_int_equal(
+        xc_node_fake_add_group_message(f->node, gid, gl, (const uint8_t *)"junk", 4, 0, NULL, &eb), XW_OK);
     xc_peer_send_text(f->alice, "after", NULL);
     xc_group_row r;
     group_of(f->bot, gid, gl, &r);

@@ -123,7 +123,8 @@ static void forward(const uint8_t *gid, size_t gl)
 {
     xw_errbuf eb = {{0}};
     xc_page p = {0};
-    assert_int_equal(fake_node->ops->query_group(fake_node->ctx, gid, gl, forwarded, XC_PAGE_MAX, &p, &eb), XW_OK);
+    assert_int_equal(fake_node->ops->query_group(fake_node->ctx, gid, gl, forwarded, XC_PAGE_MAX, &p, &eb),
+                     XW_OK);
     for (size_t i = 0; i < p.n; i++) {
         int rc = real_node->ops->send_group(real_node->ctx, &p.groups[i].data, 1, &eb);
         if (rc != XW_OK)

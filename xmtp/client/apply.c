@@ -47,8 +47,8 @@ static void event_free(xc_event *e)
     xw_free(e->encoded);
     xw_free(e->text);
     xmtp_content_free(e->content);
-    xc_inbox_list *ls[] = {&e->added,          &e->removed,        &e->left,         &e->added_admins,
-                           &e->removed_admins, &e->added_supers,   &e->removed_supers};
+    xc_inbox_list *ls[] = {&e->added,          &e->removed,      &e->left,          &e->added_admins,
+                           &e->removed_admins, &e->added_supers, &e->removed_supers};
     for (size_t i = 0; i < sizeof ls / sizeof ls[0]; i++)
         list_free(ls[i]);
     for (size_t i = 0; i < e->n_fields; i++) {
@@ -147,8 +147,8 @@ static int commit_events(xc_events *ev, const xc_group_env *e, const xc_group *g
     for (int k = 0; k < 3 && rc == XW_OK; k++) {
         if (!want[k])
             continue;
-        xc_event *x = xc_event_push(ev, kinds[k], g->row.id, g->row.id_len, e->id, (int64_t)e->created_ns,
-                                    epoch, &rc);
+        xc_event *x =
+            xc_event_push(ev, kinds[k], g->row.id, g->row.id_len, e->id, (int64_t)e->created_ns, epoch, &rc);
         if (!x)
             break;
         memcpy(x->message_id, id, 32);
@@ -389,8 +389,8 @@ static int own_echo(xc_applier *a, const xc_group_env *e, int *ours, xw_errbuf *
     xc_intent_row_init(&r);
     rc = xc_store_intent_by_hash(a->c->st, h, &r, eb);
     xc_event *x = NULL;
-    if (rc == XW_OK && (x = xc_event_push(a->ev, XC_EVENT_OWN_PUBLISHED, a->g->row.id, a->g->row.id_len, e->id,
-                                          (int64_t)e->created_ns, a->g->row.epoch, &rc)) != NULL) {
+    if (rc == XW_OK && (x = xc_event_push(a->ev, XC_EVENT_OWN_PUBLISHED, a->g->row.id, a->g->row.id_len,
+                                          e->id, (int64_t)e->created_ns, a->g->row.epoch, &rc)) != NULL) {
         memcpy(x->message_id, r.message_id, 32);
         memcpy(x->sender_inbox_id, a->c->inbox_id, sizeof x->sender_inbox_id);
         memcpy(x->sender_installation_id, a->c->installation_id, XC_INSTALLATION_LEN);
@@ -484,8 +484,8 @@ int xc_applier_apply(xc_applier *a, const xc_group_env *e, int *applied, xw_errb
         rc = xc_quarantine(a->c, "group_message", a->g->row.id, a->g->row.id_len, e->id,
                            (int64_t)e->created_ns, er, ee.msg, e->data.p, e->data.len, eb);
         xc_event *x = NULL;
-        if (rc == XW_OK && (x = xc_event_push(a->ev, XC_EVENT_QUARANTINE, a->g->row.id, a->g->row.id_len, e->id,
-                                              (int64_t)e->created_ns, a->g->row.epoch, &rc)) != NULL) {
+        if (rc == XW_OK && (x = xc_event_push(a->ev, XC_EVENT_QUARANTINE, a->g->row.id, a->g->row.id_len,
+                                              e->id, (int64_t)e->created_ns, a->g->row.epoch, &rc)) != NULL) {
             x->error = er;
             snprintf(x->reason, sizeof x->reason, "%s", ee.msg);
         }
@@ -504,8 +504,9 @@ int xc_applier_apply(xc_applier *a, const xc_group_env *e, int *applied, xw_errb
 int xc_in_caller_tx(xc_client *c, xw_errbuf *eb)
 {
     if (sqlite3_get_autocommit(xc_store_db(c->st)))
-        return xw_errf(eb, XW_ESTATE,
-                       "no transaction is open: BEGIN on the client's connection before applying an envelope");
+        return xw_errf(
+            eb, XW_ESTATE,
+            "no transaction is open: BEGIN on the client's connection before applying an envelope");
     return XW_OK;
 }
 
@@ -519,8 +520,8 @@ int xc_apply_group_message(xc_client *c, const xc_group_env *e, xc_apply_result 
     if (!c || !e || !ev)
         return xw_errf(eb, XW_EINVAL, "xc_apply_group_message needs a client, an envelope and an event list");
     if (e->group_id.len == 0 || e->group_id.len > XC_GROUP_ID_MAX)
-        return xw_errf(eb, XW_EINVAL, "the envelope's group id has %zu bytes (1 to %d accepted)", e->group_id.len,
-                       XC_GROUP_ID_MAX);
+        return xw_errf(eb, XW_EINVAL, "the envelope's group id has %zu bytes (1 to %d accepted)",
+                       e->group_id.len, XC_GROUP_ID_MAX);
     int rc = xc_in_caller_tx(c, eb);
     if (rc != XW_OK)
         return rc;

@@ -82,11 +82,11 @@ typedef struct {
     char content_type[XC_CONTENT_TYPE_MAX];
     uint8_t *encoded; /* the EncodedContent bytes */
     size_t encoded_len;
-    char *text;              /* text/markdown, else the fallback; NULL when none */
-    xmtp_content *content;   /* decoded content; NULL for unknown or malformed types */
-    xc_inbox_list added, removed, left;                                      /* MEMBERSHIP */
+    char *text;                         /* text/markdown, else the fallback; NULL when none */
+    xmtp_content *content;              /* decoded content; NULL for unknown or malformed types */
+    xc_inbox_list added, removed, left; /* MEMBERSHIP */
     xc_inbox_list added_admins, removed_admins, added_supers, removed_supers; /* ADMINS */
-    size_t n_fields;                                                         /* METADATA */
+    size_t n_fields;                                                          /* METADATA */
     xc_field_change *fields;
     /* QUARANTINE */
     int error; /* the xw_err code */
@@ -101,7 +101,7 @@ typedef struct {
 void xc_events_free(xc_events *e);
 
 typedef struct {
-    int applied;   /* 1: applied or quarantined; 0: skipped (already applied, group inactive) */
+    int applied;     /* 1: applied or quarantined; 0: skipped (already applied, group inactive) */
     uint64_t cursor; /* the group's cursor afterwards */
     uint64_t epoch;  /* the group's epoch afterwards */
     int active;      /* 0 once we were removed */

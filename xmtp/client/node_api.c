@@ -339,10 +339,10 @@ static int sub_on_message(void *ctx, const uint8_t *msg, size_t len)
         return 0; /* cannot happen: a poll returns after the first delivery */
     ProtobufCMessage *m = NULL;
     xw_errbuf eb = {{0}};
-    int rc = s->welcomes ? xw_pb_decode_as(&xmtp__mls__api__v1__welcome_message__descriptor, msg, len, RESP_MAX,
-                                           &m, &eb)
-                         : xw_pb_decode_as(&xmtp__mls__api__v1__group_message__descriptor, msg, len, RESP_MAX,
-                                           &m, &eb);
+    int rc =
+        s->welcomes
+            ? xw_pb_decode_as(&xmtp__mls__api__v1__welcome_message__descriptor, msg, len, RESP_MAX, &m, &eb)
+            : xw_pb_decode_as(&xmtp__mls__api__v1__group_message__descriptor, msg, len, RESP_MAX, &m, &eb);
     void *a = rc == XW_OK ? xw_realloc(s->m, (s->n + 1) * sizeof *s->m) : NULL;
     if (!a) {
         if (m)
@@ -360,8 +360,9 @@ static int subscribe(void *ctx, int welcomes, const xc_sub_filter *f, size_t n, 
 {
     api_ctx *c = ctx;
     xc_sub *s = xw_calloc(1, sizeof *s);
-    void *filters = xw_calloc(n ? n : 1, welcomes ? sizeof(Xmtp__Mls__Api__V1__SubscribeWelcomeMessagesRequest__Filter)
-                                                   : sizeof(Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter));
+    void *filters =
+        xw_calloc(n ? n : 1, welcomes ? sizeof(Xmtp__Mls__Api__V1__SubscribeWelcomeMessagesRequest__Filter)
+                                      : sizeof(Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter));
     void **ptrs = xw_calloc(n ? n : 1, sizeof *ptrs);
     xw_buf body;
     xw_buf_init(&body, RESP_MAX);
@@ -383,7 +384,8 @@ static int subscribe(void *ctx, int welcomes, const xc_sub_filter *f, size_t n, 
         rc = xw_pb_encode(&req.base, &body, eb);
     } else if (rc == XW_OK) {
         Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter *fl = filters;
-        Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req = XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
+        Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req =
+            XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
         for (size_t i = 0; i < n; i++) {
             Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter x =
                 XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__FILTER__INIT;
@@ -480,8 +482,11 @@ static int sub_next(void *ctx, xc_sub *s, int timeout_ms, xc_page *out, xw_errbu
             const Xmtp__Mls__Api__V1__GroupMessage__V1 *v = g->v1;
             if (g->version_case != XMTP__MLS__API__V1__GROUP_MESSAGE__VERSION_V1 || !v)
                 continue;
-            out->groups[out->n++] = (xc_group_env){v->id, v->created_ns, {v->group_id.data, v->group_id.len},
-                                                   {v->data.data, v->data.len}, v->is_commit};
+            out->groups[out->n++] = (xc_group_env){v->id,
+                                                   v->created_ns,
+                                                   {v->group_id.data, v->group_id.len},
+                                                   {v->data.data, v->data.len},
+                                                   v->is_commit};
             continue;
         }
         const Xmtp__Mls__Api__V1__WelcomeMessage *m = (const void *)o->m[i];

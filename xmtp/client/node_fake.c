@@ -422,8 +422,8 @@ static int sub_next(void *ctx, xc_sub *s, int timeout_ms, xc_page *out, xw_errbu
                 out->welcomes[out->n++] = f->welcomes[j].env;
             } else {
                 const fake_msg *m = &f->msgs[j];
-                out->groups[out->n++] =
-                    (xc_group_env){m->id, m->created_ns, {m->gid, m->gid_len}, {m->data, m->len}, m->is_commit};
+                out->groups[out->n++] = (xc_group_env){
+                    m->id, m->created_ns, {m->gid, m->gid_len}, {m->data, m->len}, m->is_commit};
             }
             break;
         }

@@ -24,8 +24,8 @@ struct xc_stream {
     filter *f;
     size_t n;
     xc_sub *sub;
-    xc_page page; /* the delivery being handed out */
-    size_t next;  /* its next envelope */
+    xc_page page;            /* the delivery being handed out */
+    size_t next;             /* its next envelope */
     int64_t reconnect_at_ns; /* monotonic; 0: at once */
     int backoff_ms, backoff_min_ms, backoff_max_ms;
     xc_stream_stats stats;
@@ -48,7 +48,8 @@ static int add_filter(xc_stream *s, const uint8_t *key, size_t len, uint64_t cur
     if (s->n >= MAX_FILTERS)
         return xw_errf(eb, XW_ELIMIT, "a stream follows at most %d groups", MAX_FILTERS);
     if (len == 0 || len > XC_GROUP_ID_MAX)
-        return xw_errf(eb, XW_EINVAL, "a stream filter of %zu bytes (1 to %d accepted)", len, XC_GROUP_ID_MAX);
+        return xw_errf(eb, XW_EINVAL, "a stream filter of %zu bytes (1 to %d accepted)", len,
+                       XC_GROUP_ID_MAX);
     filter *a = xw_realloc(s->f, (s->n + 1) * sizeof *a);
     if (!a)
         return xw_errf(eb, XW_ENOMEM, "out of memory");
