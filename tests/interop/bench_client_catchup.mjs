@@ -19,8 +19,14 @@ if (!Number.isInteger(N) || N < 1 || N > 1000000) throw new Error('BENCH_MESSAGE
 
 const node = await startDevnode(nodeBin, 'bench-client');
 const botDb = path.join(node.dir, 'bot.db3');
-const bot = (...args) => JSON.parse(execFileSync(benchBin, ['--node', node.url, '--db', botDb, ...args],
-  { encoding: 'utf8', maxBuffer: 1 << 20 }).trim());
+// BENCH_WRAP: a command put in front of the catch-up (e.g. "strace -f -o /tmp/trace")
+const wrap = (process.env.BENCH_WRAP ?? '').split(' ').filter((w) => w);
+const bot = (...args) => {
+  const argv = [...(args[0] === 'catchup' ? wrap.slice(1) : []), ...(args[0] === 'catchup' && wrap.length ? [benchBin] : []),
+    '--node', node.url, '--db', botDb, ...args];
+  const bin = args[0] === 'catchup' && wrap.length ? wrap[0] : benchBin;
+  return JSON.parse(execFileSync(bin, argv, { encoding: 'utf8', maxBuffer: 1 << 20 }).trim());
+};
 
 const ident = (acct) => ({ identifier: acct.address.toLowerCase(), identifierKind: 0 });
 async function newUser(name) {
