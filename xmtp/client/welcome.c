@@ -15,6 +15,9 @@
  *      consent `unknown` unless we created it, cursor = the metadata's message cursor,
  *      rotated_at 0), its roster, and the "added" GroupUpdated transcript libxmtp writes
  *      (idempotency key "<welcome created_ns>_welcome_added", sender = the inviter).
+ * xc_welcome_apply (welcome sync) runs phases 1-2 before its transaction and 3 inside it;
+ * xc_apply_welcome (apply.h) runs all three inside the caller's transaction. Both quarantine
+ * a refused welcome the same way (quarantine_welcome) and move the welcome cursor past it.
  * The welcome also marks the key package rotation due; the rotation runs at the end of the
  * sync, and again at the next one if the node could not take the new key package.
  * Welcome pointers are refused: our key packages do not advertise 0xff04, so senders never
