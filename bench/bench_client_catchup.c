@@ -31,7 +31,8 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     if (argc == 1) {
-        char *args[] = {"node", "tests/interop/bench_client_catchup.mjs", "build/xmtp-devnode", argv[0], NULL};
+        char *args[] = {"node", "tests/interop/bench_client_catchup.mjs", "build/xmtp-devnode", argv[0],
+                        NULL};
         execvp(args[0], args);
         perror("node");
         return 1;
