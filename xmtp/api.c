@@ -306,6 +306,13 @@ static int setup(xmtp_api *a, CURL *h, const char *method, const uint8_t *body, 
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)a->connect_timeout_ms);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    /* libcurl 7.88.1 with HTTP/2: data that arrived but was not handed over in one read pass
+     * waits for the next socket event or its ~200 ms-1 s internal timeout, so every call
+     * whose response took more than one read stalled that long (seen on every
+     * QueryGroupMessages page from xmtp-devnode: one recvfrom of the whole page, then poll
+     * timeouts). A receive buffer of 1 MiB (libcurl's default is 16 KiB) takes a page of
+     * group messages in one pass; larger responses still take the stall per extra pass. */
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 1048576L);
     /* libcurl 7.88.1 (Debian 12) breaks a reused prior-knowledge h2c connection ("Error in the
      * HTTP2 framing layer", curl issue #10634, fixed after 7.88.1): use a fresh connection
      * per call for http:// nodes. TLS connections are reused. */
