@@ -271,8 +271,9 @@ static int h2c_reuse_broken(void)
 }
 
 /* One attempt. Returns XW_OK / XW_EGRPC / transport errors. */
-static int attempt(xmtp_api *a, CURL *h, const char *method, const uint8_t *body, size_t blen, int timeout_ms,
-                   call_ctx *c, xw_errbuf *eb)
+/* Sets up the handle for one call; *hlp gets the header list to free after the transfer. */
+static int setup(xmtp_api *a, CURL *h, const char *method, const uint8_t *body, size_t blen, int timeout_ms,
+                 call_ctx *c, struct curl_slist **hlp, xw_errbuf *eb)
 {
     char url[2048], tmo[64], av[300], lv[300];
     if ((size_t)snprintf(url, sizeof url, "%s%s", a->url, method) >= sizeof url)
@@ -305,6 +306,13 @@ static int attempt(xmtp_api *a, CURL *h, const char *method, const uint8_t *body
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)a->connect_timeout_ms);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    /* libcurl 7.88.1 with HTTP/2: data that arrived but was not handed over in one read pass
+     * waits for the next socket event or its ~200 ms-1 s internal timeout, so every call
+     * whose response took more than one read stalled that long (seen on every
+     * QueryGroupMessages page from xmtp-devnode: one recvfrom of the whole page, then poll
+     * timeouts). A receive buffer of 1 MiB (libcurl's default is 16 KiB) takes a page of
+     * group messages in one pass; larger responses still take the stall per extra pass. */
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 1048576L);
     /* libcurl 7.88.1 (Debian 12) breaks a reused prior-knowledge h2c connection ("Error in the
      * HTTP2 framing layer", curl issue #10634, fixed after 7.88.1): use a fresh connection
      * per call for http:// nodes. TLS connections are reused. */
@@ -325,8 +333,13 @@ static int attempt(xmtp_api *a, CURL *h, const char *method, const uint8_t *body
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
     }
-    CURLcode cc = curl_easy_perform(h);
-    curl_slist_free_all(hl);
+    *hlp = hl;
+    return XW_OK;
+}
+
+/* The outcome of a finished transfer. */
+static int finish(xmtp_api *a, const char *method, CURLcode cc, int timeout_ms, call_ctx *c, xw_errbuf *eb)
+{
     if (c->stopped)
         return xw_errf(eb, XW_ECLOSED, "the stream was ended by the caller");
     if (c->bad) {
@@ -370,6 +383,18 @@ static int attempt(xmtp_api *a, CURL *h, const char *method, const uint8_t *body
         return xw_errf(eb, XW_EPROTOCOL, "%s: status OK but %zu response messages (expected 1)", method,
                        c->nmsgs);
     return XW_OK;
+}
+
+static int attempt(xmtp_api *a, CURL *h, const char *method, const uint8_t *body, size_t blen, int timeout_ms,
+                   call_ctx *c, xw_errbuf *eb)
+{
+    struct curl_slist *hl = NULL;
+    int rc = setup(a, h, method, body, blen, timeout_ms, c, &hl, eb);
+    if (rc != XW_OK)
+        return rc;
+    CURLcode cc = curl_easy_perform(h);
+    curl_slist_free_all(hl);
+    return finish(a, method, cc, timeout_ms, c, eb);
 }
 
 static int build_body(const uint8_t *req, size_t len, uint8_t **out, xw_errbuf *eb)
@@ -471,4 +496,119 @@ int xmtp_api_stream(xmtp_api *a, const char *method, const uint8_t *req, size_t 
     curl_easy_cleanup(h);
     xw_free(body);
     return rc;
+}
+
+/* --- a stream driven by the caller ------------------------------------------------------------- */
+
+struct xmtp_api_sub {
+    xmtp_api *a;
+    CURLM *m;
+    CURL *h;
+    struct curl_slist *hl;
+    uint8_t *body;
+    call_ctx c;
+    xmtp_api_status st;
+    xmtp_api_stream_opts so;
+    char method[256];
+    int done, rc;
+    char why[256];
+};
+
+void xmtp_api_sub_close(xmtp_api_sub *s)
+{
+    if (!s)
+        return;
+    if (s->m && s->h)
+        curl_multi_remove_handle(s->m, s->h);
+    if (s->h)
+        curl_easy_cleanup(s->h);
+    if (s->m)
+        curl_multi_cleanup(s->m);
+    curl_slist_free_all(s->hl);
+    xmtp_grpc_deframer_free(&s->c.df);
+    xw_free(s->body);
+    xw_free(s);
+}
+
+int xmtp_api_sub_open(xmtp_api *a, const char *method, const uint8_t *req, size_t len,
+                      const xmtp_api_stream_opts *so, xmtp_api_sub **out, xw_errbuf *eb)
+{
+    xmtp_api_sub *s = xw_calloc(1, sizeof *s);
+    if (!s)
+        return xw_errf(eb, XW_ENOMEM, "out of memory");
+    if ((size_t)snprintf(s->method, sizeof s->method, "%s", method) >= sizeof s->method) {
+        xw_free(s);
+        return xw_errf(eb, XW_EINVAL, "method path too long");
+    }
+    s->a = a;
+    s->so = *so;
+    s->st.code = -1;
+    s->st.attempts = 1;
+    s->c = (call_ctx){.a = a, .st = &s->st, .streaming = 1, .so = &s->so};
+    xmtp_grpc_deframer_init(&s->c.df, a->max_msg);
+    int rc = build_body(req, len, &s->body, eb);
+    if (rc != XW_OK) {
+        xmtp_grpc_deframer_free(&s->c.df);
+        xw_free(s);
+        return rc;
+    }
+    s->h = curl_easy_init();
+    s->m = curl_multi_init();
+    if (!s->h || !s->m) {
+        xmtp_api_sub_close(s);
+        return xw_errf(eb, XW_ENOMEM, "curl initialisation failed");
+    }
+    rc = setup(a, s->h, s->method, s->body, 5 + len, so->deadline_ms, &s->c, &s->hl, eb);
+    if (rc == XW_OK && curl_multi_add_handle(s->m, s->h) != CURLM_OK)
+        rc = xw_errf(eb, XW_ENOMEM, "curl_multi_add_handle failed");
+    if (rc != XW_OK) {
+        xmtp_api_sub_close(s);
+        return rc;
+    }
+    *out = s;
+    return XW_OK;
+}
+
+int xmtp_api_sub_poll(xmtp_api_sub *s, int timeout_ms, int *ended, xmtp_api_status *st, xw_errbuf *eb)
+{
+    *ended = 0;
+    if (s->done) {
+        *ended = 1;
+        if (st)
+            *st = s->st;
+        return s->rc == XW_OK ? XW_OK : xw_errf(eb, s->rc, "%s", s->why);
+    }
+    int64_t deadline =
+        xw_clock_mono_ns(xw_clock_real()) + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * XW_NS_PER_MS;
+    size_t before = s->c.nmsgs;
+    for (;;) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(s->m, &running);
+        if (mc != CURLM_OK)
+            return xw_errf(eb, XW_ENETWORK, "%s: %s", s->method, curl_multi_strerror(mc));
+        int left_msgs = 0;
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(s->m, &left_msgs)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            xw_errbuf fe = {{0}};
+            s->done = 1;
+            s->rc = finish(s->a, s->method, msg->data.result, s->so.deadline_ms, &s->c, &fe);
+            snprintf(s->why, sizeof s->why, "%s", fe.msg);
+        }
+        if (s->done || s->c.nmsgs > before)
+            break;
+        int64_t now = xw_clock_mono_ns(xw_clock_real());
+        if (now >= deadline)
+            break;
+        int wait = (int)((deadline - now + XW_NS_PER_MS - 1) / XW_NS_PER_MS);
+        if (curl_multi_poll(s->m, NULL, 0, wait, NULL) != CURLM_OK)
+            return xw_errf(eb, XW_ENETWORK, "%s: waiting for the stream failed", s->method);
+    }
+    if (st)
+        *st = s->st;
+    if (!s->done)
+        return XW_OK;
+    *ended = 1;
+    return s->rc == XW_OK ? XW_OK : xw_errf(eb, s->rc, "%s", s->why);
 }

@@ -94,6 +94,20 @@ typedef struct {
 int xmtp_api_stream(xmtp_api *a, const char *method, const uint8_t *req, size_t len,
                     const xmtp_api_stream_opts *so, xmtp_api_status *st, xw_errbuf *eb);
 
+/*
+ * The same server stream driven by the caller instead of a blocking call (for code that
+ * owns no thread): xmtp_api_sub_open starts the call without waiting; each
+ * xmtp_api_sub_poll runs the transfer for at most timeout_ms, calling so->on_message for
+ * what arrives, and returns as soon as at least one message was delivered. *ended = 1 once
+ * the stream is over, with the code xmtp_api_stream would have returned (XW_OK for a
+ * status OK end). so->cancel and so->on_open are honoured as there.
+ */
+typedef struct xmtp_api_sub xmtp_api_sub;
+int xmtp_api_sub_open(xmtp_api *a, const char *method, const uint8_t *req, size_t len,
+                      const xmtp_api_stream_opts *so, xmtp_api_sub **out, xw_errbuf *eb);
+int xmtp_api_sub_poll(xmtp_api_sub *s, int timeout_ms, int *ended, xmtp_api_status *st, xw_errbuf *eb);
+void xmtp_api_sub_close(xmtp_api_sub *s);
+
 /* Full method paths of the v3 API. */
 #define XMTP_MLS_API "/xmtp.mls.api.v1.MlsApi/"
 #define XMTP_IDENTITY_API "/xmtp.identity.api.v1.IdentityApi/"

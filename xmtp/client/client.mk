@@ -50,3 +50,28 @@ TESTS += interop_client_groups_libxmtp
 interop_client_groups_libxmtp_CMD := node tests/interop/client_groups_libxmtp.mjs $(BUILD)/xmtp-devnode $(BUILD)/tests/client-driver
 interop_client_groups_libxmtp_NEEDS = $(BUILD)/tests/client-driver $(BUILD)/xmtp-devnode $(INTEROP_NPM)
 interop_client_groups_libxmtp_TIMEOUT := 240
+# the apply API: events vs sync, the caller's rollback, re-apply (fake node + C peer)
+TESTBINS += test_xmtp_client_apply
+test_xmtp_client_apply_SRCS := tests/unit/test_xmtp_client_apply.c tests/unit/xc_peer.c
+test_xmtp_client_apply_LIBS := xmtpclient
+test_xmtp_client_apply_PKGS := cmocka
+TESTS += test_xmtp_client_apply
+test_xmtp_client_apply_TIMEOUT := 120
+
+# streams: catch-up + live with no gap/duplicate across a drop, bounded backoff (fake node)
+TESTBINS += test_xmtp_client_stream
+test_xmtp_client_stream_SRCS := tests/unit/test_xmtp_client_stream.c tests/unit/xc_peer.c
+test_xmtp_client_stream_LIBS := xmtpclient
+test_xmtp_client_stream_PKGS := cmocka
+TESTS += test_xmtp_client_stream
+test_xmtp_client_stream_TIMEOUT := 120
+
+# streams against the real dev node, restarted in the middle (build/xmtp-devnode)
+TESTBINS += test_xmtp_client_stream_devnode
+test_xmtp_client_stream_devnode_SRCS := tests/unit/test_xmtp_client_stream_devnode.c tests/unit/xc_peer.c
+test_xmtp_client_stream_devnode_LIBS := xmtpclient
+test_xmtp_client_stream_devnode_PKGS := cmocka
+TESTS += test_xmtp_client_stream_devnode
+test_xmtp_client_stream_devnode_CMD := $(BUILD)/tests/test_xmtp_client_stream_devnode $(BUILD)/xmtp-devnode
+test_xmtp_client_stream_devnode_NEEDS := $(BUILD)/tests/test_xmtp_client_stream_devnode $(BUILD)/xmtp-devnode
+test_xmtp_client_stream_devnode_TIMEOUT := 120

@@ -9,7 +9,8 @@
  *   xmeta.c     XMTP's GroupContext extensions (metadata, membership, permissions)
  *   group.c     loading, rostering and saving a group
  *   welcome.c   welcomes: unwrap, join, validate, store
- *   sync.c      group messages: fetch pages, apply envelopes, quarantine
+ *   apply.c     applying one group message envelope (the apply API and sync), events
+ *   sync.c      group messages: fetch pages, one transaction per page; quarantine
  *   commit.c    validation of others' commits
  *   policy.c    permission policies of a commit
  *   transcript.c  GroupUpdated transcripts (encoding, storing)
@@ -23,6 +24,7 @@
 #include "mls/group.h"
 #include "mls/keypackage.h"
 #include "xmtp/association.h"
+#include "xmtp/client/apply.h"
 #include "xmtp/client/client.h"
 #include "xmtp/installation.h"
 
@@ -201,6 +203,34 @@ int xc_group_check_membership(xc_client *c, const xc_member_row *m, size_t n, co
 int xc_quarantine(xc_client *c, const char *kind, const uint8_t *gid, size_t gid_len, uint64_t cursor,
                   int64_t created_ns, int err, const char *reason, const uint8_t *data, size_t len,
                   xw_errbuf *eb);
+
+/* --- apply.c --- */
+/* Applies envelopes to one loaded group, keeping the MLS state saved before the envelope
+ * being applied (to put it back when the envelope is refused). */
+typedef struct {
+    xc_client *c;
+    xc_group *g;
+    xw_buf snap;
+    xc_sync_stats *stats; /* may be NULL */
+    xc_events *ev;        /* may be NULL: no events recorded */
+    int own_merged;       /* apply_commit: the commit was our own staged one */
+} xc_applier;
+int xc_applier_init(xc_applier *a, xc_client *c, xc_group *g, xc_sync_stats *stats, xc_events *ev,
+                    xw_errbuf *eb);
+void xc_applier_free(xc_applier *a);
+/* Applies one envelope inside the open transaction (does not save the group: the caller
+ * does, once per envelope or per page). *applied = 0 when it was skipped (id not after the
+ * cursor, group inactive). Permanent failures are quarantined and return XW_OK; any other
+ * code means the transaction must be rolled back and the group reloaded. */
+int xc_applier_apply(xc_applier *a, const xc_group_env *e, int *applied, xw_errbuf *eb);
+/* XW_ESTATE unless the caller has a transaction open on the client's connection. */
+int xc_in_caller_tx(xc_client *c, xw_errbuf *eb);
+/* Appends a zeroed event (group, cursor, time, epoch filled in); NULL with *rc = XW_OK when
+ * ev is NULL, NULL with *rc = XW_ENOMEM / XW_ELIMIT on failure. */
+xc_event *xc_event_push(xc_events *ev, xc_event_kind kind, const uint8_t *gid, size_t gid_len,
+                        uint64_t cursor, int64_t sent_at_ns, uint64_t epoch, int *rc);
+/* Frees the events after the first n. */
+void xc_events_truncate(xc_events *e, size_t n);
 
 /* --- welcome.c --- */
 int xc_welcome_apply(xc_client *c, const xc_welcome_env *w, uint8_t *gid, size_t *gid_len, xw_errbuf *eb);

@@ -75,6 +75,18 @@ int xc_idlog_add(xc_idlog *l, uint64_t seq, uint64_t server_ns, const uint8_t *u
 /* Largest page a query asks for (the node's own maximum). */
 #define XC_PAGE_MAX 100
 
+/* A subscription filter: a group id (group messages) or an installation key (welcomes),
+ * and the last id the subscriber has; the node sends what it holds after the cursor, then
+ * new envelopes as they arrive (node-go's and xmtp-devnode's catch-up on subscribe). */
+typedef struct {
+    const uint8_t *key;
+    size_t len;
+    uint64_t cursor;
+} xc_sub_filter;
+
+/* An open subscription (the implementation's own state). */
+typedef struct xc_sub xc_sub;
+
 typedef struct {
     /* QueryGroupMessages, ascending, ids > after_id, at most limit (<= XC_PAGE_MAX). */
     int (*query_group)(void *ctx, const uint8_t *group_id, size_t gid_len, uint64_t after_id, uint32_t limit,
@@ -100,6 +112,16 @@ typedef struct {
                              xw_errbuf *eb);
     /* SendWelcomeMessages with one WelcomeMessageInput.V1 (id and created_ns unused). */
     int (*send_welcome)(void *ctx, const xc_welcome_env *w, xw_errbuf *eb);
+    /* SubscribeGroupMessages (welcomes 0) or SubscribeWelcomeMessages (welcomes 1) with these
+     * filters (copied). Opening does not wait for the node: a node that cannot be reached
+     * shows in sub_next. */
+    int (*subscribe)(void *ctx, int welcomes, const xc_sub_filter *f, size_t n, xc_sub **out, xw_errbuf *eb);
+    /* Waits at most timeout_ms for envelopes and returns those that arrived (out->n may be 0
+     * on timeout), ascending per filter. An ended stream (dropped, node restarted, closed by
+     * the node) gives a retriable code, or XW_EGRPC when the node refused the subscription;
+     * the subscription is then dead and must be closed. */
+    int (*sub_next)(void *ctx, xc_sub *s, int timeout_ms, xc_page *out, xw_errbuf *eb);
+    void (*sub_close)(void *ctx, xc_sub *s);
     void (*destroy)(void *ctx);
 } xc_node_ops;
 
@@ -134,6 +156,14 @@ const uint8_t *xc_node_fake_key_package(xc_node *n, const uint8_t *installation_
                                         size_t *kp_len);
 /* Makes the next `count` calls fail with err (a retriable code simulates an outage). */
 void xc_node_fake_fail_next(xc_node *n, int err, unsigned count);
+/* Streams: the next subscription delivery that would go past `after` more envelopes (over
+ * all subscriptions) ends the stream instead, as a dropped connection (XW_ENETWORK). */
+void xc_node_fake_stream_drop_after(xc_node *n, size_t after);
+/* On every later subscribe, the fake also resends `n` envelopes at or before each filter's
+ * cursor (a node that repeats itself at the seam). */
+void xc_node_fake_stream_replay(xc_node *n, size_t count);
+/* Subscriptions opened so far. */
+size_t xc_node_fake_subscriptions(const xc_node *n);
 /* Number of group messages stored (all groups). */
 size_t xc_node_fake_group_message_count(const xc_node *n);
 

@@ -7,6 +7,7 @@
  * RESOURCE_EXHAUSTED -> XW_EAGAIN, DEADLINE_EXCEEDED -> XW_ETIMEOUT (all retriable), any
  * other status -> XW_EGRPC (the node refused the request) with its message.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -358,6 +359,218 @@ static int send_welcome(void *ctx, const xc_welcome_env *w, xw_errbuf *eb)
     return rc;
 }
 
+/* --- subscriptions: a polled server stream (xmtp_api_sub), messages decoded as they come --- */
+#define SUB_BUF_MAX 1000 /* messages kept between two sub_next calls (the node's pages are 100) */
+
+struct xc_sub {
+    xmtp_api_sub *as;
+    int welcomes;
+    int failed; /* a message could not be decoded: the stream is treated as ended */
+    char why[200];
+    size_t n;
+    ProtobufCMessage **m; /* decoded GroupMessage / WelcomeMessage */
+};
+
+typedef struct {
+    size_t n;
+    ProtobufCMessage **m;
+} sub_owner;
+
+static void sub_owner_release(void *owner)
+{
+    sub_owner *o = owner;
+    for (size_t i = 0; o && i < o->n; i++)
+        xw_pb_free(o->m[i]);
+    if (o)
+        xw_free(o->m);
+    xw_free(o);
+}
+
+static int sub_on_message(void *ctx, const uint8_t *msg, size_t len)
+{
+    xc_sub *s = ctx;
+    if (s->n >= SUB_BUF_MAX)
+        return 0; /* cannot happen: a poll returns after the first delivery */
+    ProtobufCMessage *m = NULL;
+    xw_errbuf eb = {{0}};
+    int rc =
+        s->welcomes
+            ? xw_pb_decode_as(&xmtp__mls__api__v1__welcome_message__descriptor, msg, len, RESP_MAX, &m, &eb)
+            : xw_pb_decode_as(&xmtp__mls__api__v1__group_message__descriptor, msg, len, RESP_MAX, &m, &eb);
+    void *a = rc == XW_OK ? xw_realloc(s->m, (s->n + 1) * sizeof *s->m) : NULL;
+    if (!a) {
+        if (m)
+            xw_pb_free(m);
+        s->failed = 1;
+        snprintf(s->why, sizeof s->why, "a streamed message: %.150s", rc == XW_OK ? "out of memory" : eb.msg);
+        return 1;
+    }
+    s->m = a;
+    s->m[s->n++] = m;
+    return 0;
+}
+
+static int subscribe(void *ctx, int welcomes, const xc_sub_filter *f, size_t n, xc_sub **out, xw_errbuf *eb)
+{
+    api_ctx *c = ctx;
+    xc_sub *s = xw_calloc(1, sizeof *s);
+    void *filters =
+        xw_calloc(n ? n : 1, welcomes ? sizeof(Xmtp__Mls__Api__V1__SubscribeWelcomeMessagesRequest__Filter)
+                                      : sizeof(Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter));
+    void **ptrs = xw_calloc(n ? n : 1, sizeof *ptrs);
+    xw_buf body;
+    xw_buf_init(&body, RESP_MAX);
+    int rc = s && filters && ptrs ? XW_OK : xw_errf(eb, XW_ENOMEM, "out of memory");
+    if (rc == XW_OK && welcomes) {
+        Xmtp__Mls__Api__V1__SubscribeWelcomeMessagesRequest__Filter *fl = filters;
+        Xmtp__Mls__Api__V1__SubscribeWelcomeMessagesRequest req =
+            XMTP__MLS__API__V1__SUBSCRIBE_WELCOME_MESSAGES_REQUEST__INIT;
+        for (size_t i = 0; i < n; i++) {
+            Xmtp__Mls__Api__V1__SubscribeWelcomeMessagesRequest__Filter x =
+                XMTP__MLS__API__V1__SUBSCRIBE_WELCOME_MESSAGES_REQUEST__FILTER__INIT;
+            x.installation_key = (ProtobufCBinaryData){f[i].len, (uint8_t *)f[i].key};
+            x.id_cursor = f[i].cursor;
+            fl[i] = x;
+            ptrs[i] = &fl[i];
+        }
+        req.n_filters = n;
+        req.filters = (Xmtp__Mls__Api__V1__SubscribeWelcomeMessagesRequest__Filter **)ptrs;
+        rc = xw_pb_encode(&req.base, &body, eb);
+    } else if (rc == XW_OK) {
+        Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter *fl = filters;
+        Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest req =
+            XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__INIT;
+        for (size_t i = 0; i < n; i++) {
+            Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter x =
+                XMTP__MLS__API__V1__SUBSCRIBE_GROUP_MESSAGES_REQUEST__FILTER__INIT;
+            x.group_id = (ProtobufCBinaryData){f[i].len, (uint8_t *)f[i].key};
+            x.id_cursor = f[i].cursor;
+            fl[i] = x;
+            ptrs[i] = &fl[i];
+        }
+        req.n_filters = n;
+        req.filters = (Xmtp__Mls__Api__V1__SubscribeGroupMessagesRequest__Filter **)ptrs;
+        rc = xw_pb_encode(&req.base, &body, eb);
+    }
+    if (rc == XW_OK) {
+        s->welcomes = welcomes;
+        xmtp_api_stream_opts so = {.on_message = sub_on_message, .ctx = s};
+        rc = xmtp_api_sub_open(c->api,
+                               welcomes ? XMTP_MLS_API "SubscribeWelcomeMessages"
+                                        : XMTP_MLS_API "SubscribeGroupMessages",
+                               body.data, body.len, &so, &s->as, eb);
+    }
+    xw_buf_free(&body);
+    xw_free(filters);
+    xw_free(ptrs);
+    if (rc != XW_OK) {
+        xw_free(s);
+        return rc;
+    }
+    *out = s;
+    return XW_OK;
+}
+
+static void sub_close(void *ctx, xc_sub *s)
+{
+    (void)ctx;
+    if (!s)
+        return;
+    xmtp_api_sub_close(s->as);
+    for (size_t i = 0; i < s->n; i++)
+        xw_pb_free(s->m[i]);
+    xw_free(s->m);
+    xw_free(s);
+}
+
+static int sub_next(void *ctx, xc_sub *s, int timeout_ms, xc_page *out, xw_errbuf *eb)
+{
+    (void)ctx;
+    memset(out, 0, sizeof *out);
+    int ended = 0;
+    xmtp_api_status st;
+    memset(&st, 0, sizeof st);
+    int rc = s->n ? XW_OK : xmtp_api_sub_poll(s->as, timeout_ms, &ended, &st, eb);
+    if (s->failed)
+        return xw_errf(eb, XW_EPROTOCOL, "%s", s->why);
+    if (rc == XW_EGRPC) {
+        int mapped = st.code == XW_GRPC_UNAVAILABLE || st.code == XW_GRPC_ABORTED ||
+                             st.code == XW_GRPC_CANCELLED || st.code == XW_GRPC_INTERNAL
+                         ? XW_EUNAVAILABLE
+                     : st.code == XW_GRPC_RESOURCE_EXHAUSTED ? XW_EAGAIN
+                     : st.code == XW_GRPC_DEADLINE_EXCEEDED  ? XW_ETIMEOUT
+                                                             : XW_EGRPC;
+        return xw_errf(eb, mapped, "the node ended the stream (gRPC status %d): %s", st.code, st.message);
+    }
+    if (rc != XW_OK && !xw_err_is_retriable(rc)) {
+        char why[200];
+        snprintf(why, sizeof why, "%.199s", eb->msg);
+        return xw_errf(eb, XW_ENETWORK, "the stream failed: %s", why);
+    }
+    if (rc != XW_OK)
+        return rc;
+    if (!s->n && ended)
+        return xw_errf(eb, XW_ECLOSED, "the node ended the stream");
+    if (!s->n)
+        return XW_OK;
+    sub_owner *o = xw_calloc(1, sizeof *o);
+    if (!o)
+        return xw_errf(eb, XW_ENOMEM, "out of memory");
+    o->n = s->n;
+    o->m = s->m;
+    s->n = 0;
+    s->m = NULL;
+    out->owner_ = o;
+    out->release_ = sub_owner_release;
+    if (s->welcomes)
+        out->welcomes = xw_calloc(o->n, sizeof *out->welcomes);
+    else
+        out->groups = xw_calloc(o->n, sizeof *out->groups);
+    if (!out->welcomes && !out->groups) {
+        xc_page_free(out);
+        return xw_errf(eb, XW_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < o->n; i++) {
+        if (!s->welcomes) {
+            const Xmtp__Mls__Api__V1__GroupMessage *g = (const void *)o->m[i];
+            const Xmtp__Mls__Api__V1__GroupMessage__V1 *v = g->v1;
+            if (g->version_case != XMTP__MLS__API__V1__GROUP_MESSAGE__VERSION_V1 || !v)
+                continue;
+            out->groups[out->n++] = (xc_group_env){v->id,
+                                                   v->created_ns,
+                                                   {v->group_id.data, v->group_id.len},
+                                                   {v->data.data, v->data.len},
+                                                   v->is_commit};
+            continue;
+        }
+        const Xmtp__Mls__Api__V1__WelcomeMessage *m = (const void *)o->m[i];
+        xc_welcome_env *e = &out->welcomes[out->n];
+        if (m->version_case == XMTP__MLS__API__V1__WELCOME_MESSAGE__VERSION_V1 && m->v1) {
+            e->id = m->v1->id;
+            e->created_ns = m->v1->created_ns;
+            e->wrapper_algorithm = m->v1->wrapper_algorithm;
+            e->installation_key = (xc_bytes){m->v1->installation_key.data, m->v1->installation_key.len};
+            e->data = (xc_bytes){m->v1->data.data, m->v1->data.len};
+            e->hpke_public_key = (xc_bytes){m->v1->hpke_public_key.data, m->v1->hpke_public_key.len};
+            e->metadata = (xc_bytes){m->v1->welcome_metadata.data, m->v1->welcome_metadata.len};
+        } else if (m->version_case == XMTP__MLS__API__V1__WELCOME_MESSAGE__VERSION_WELCOME_POINTER &&
+                   m->welcome_pointer) {
+            e->id = m->welcome_pointer->id;
+            e->created_ns = m->welcome_pointer->created_ns;
+            e->is_pointer = 1;
+            e->wrapper_algorithm = m->welcome_pointer->wrapper_algorithm;
+            e->installation_key = (xc_bytes){m->welcome_pointer->installation_key.data,
+                                             m->welcome_pointer->installation_key.len};
+            e->data =
+                (xc_bytes){m->welcome_pointer->welcome_pointer.data, m->welcome_pointer->welcome_pointer.len};
+        } else {
+            continue;
+        }
+        out->n++;
+    }
+    return XW_OK;
+}
+
 static void destroy(void *ctx)
 {
     api_ctx *c = ctx;
@@ -375,6 +588,9 @@ static const xc_node_ops api_ops = {
     .get_inbox_id = get_inbox_id,
     .fetch_key_package = fetch_key_package,
     .send_welcome = send_welcome,
+    .subscribe = subscribe,
+    .sub_next = sub_next,
+    .sub_close = sub_close,
     .destroy = destroy,
 };
 

@@ -8,6 +8,7 @@
  * Stored payloads are separately allocated and never freed before the fake, so pages point
  * straight into them. Not thread-safe.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -61,7 +62,16 @@ typedef struct {
     size_t n_addrs;
     int fail_err;
     unsigned fail_count;
+    size_t drop_after; /* SIZE_MAX: never */
+    size_t replay;
+    size_t n_subs;
 } fake;
+
+struct xc_sub {
+    int welcomes, dead;
+    size_t n;
+    xc_sub_filter *f; /* keys owned */
+};
 
 #define GROW(arr, n)                                                                                         \
     do {                                                                                                     \
@@ -318,6 +328,115 @@ static void destroy(void *ctx)
     xw_free(f);
 }
 
+/* --- subscriptions: every call delivers what the node holds after the filters' cursors --- */
+static void sub_free(xc_sub *s)
+{
+    for (size_t i = 0; s && i < s->n; i++)
+        xw_free((void *)s->f[i].key);
+    if (s)
+        xw_free(s->f);
+    xw_free(s);
+}
+
+static int subscribe(void *ctx, int welcomes, const xc_sub_filter *flt, size_t n, xc_sub **out, xw_errbuf *eb)
+{
+    fake *f = ctx;
+    int rc = injected(f, eb);
+    if (rc != XW_OK)
+        return rc;
+    xc_sub *s = xw_calloc(1, sizeof *s);
+    if (!s || !(s->f = xw_calloc(n ? n : 1, sizeof *s->f))) {
+        xw_free(s);
+        return xw_errf(eb, XW_ENOMEM, "out of memory");
+    }
+    s->welcomes = welcomes;
+    for (size_t i = 0; i < n; i++) {
+        s->f[i] = flt[i];
+        s->f[i].key = xc_bytes_dup(flt[i].key, flt[i].len);
+        if (!s->f[i].key) {
+            sub_free(s);
+            return xw_errf(eb, XW_ENOMEM, "out of memory");
+        }
+        s->n++;
+        /* a node that repeats itself: the last `replay` envelopes at or before the cursor */
+        if (f->replay && s->f[i].cursor > 0) {
+            size_t total = welcomes ? f->n_welcomes : f->n_msgs, seen = 0;
+            uint64_t newc = 0;
+            for (size_t j = total; j-- > 0;) {
+                uint64_t id = welcomes ? f->welcomes[j].env.id : f->msgs[j].id;
+                const uint8_t *key = welcomes ? f->welcomes[j].env.installation_key.p : f->msgs[j].gid;
+                size_t klen = welcomes ? f->welcomes[j].env.installation_key.len : f->msgs[j].gid_len;
+                if (id > s->f[i].cursor || klen != flt[i].len || memcmp(key, flt[i].key, klen) != 0)
+                    continue;
+                if (seen++ == f->replay) {
+                    newc = id;
+                    break;
+                }
+            }
+            s->f[i].cursor = newc;
+        }
+    }
+    f->n_subs++;
+    *out = s;
+    return XW_OK;
+}
+
+static int sub_next(void *ctx, xc_sub *s, int timeout_ms, xc_page *out, xw_errbuf *eb)
+{
+    (void)timeout_ms; /* nothing arrives while the fake waits: it answers at once */
+    fake *f = ctx;
+    memset(out, 0, sizeof *out);
+    if (s->dead == 2)
+        return xw_errf(eb, XW_ENETWORK, "fake node: the stream was dropped");
+    if (s->dead)
+        return xw_errf(eb, XW_ECLOSED, "fake node: the stream has ended");
+    int rc = injected(f, eb);
+    if (rc != XW_OK) {
+        s->dead = 1;
+        return rc;
+    }
+    size_t cap = XC_PAGE_MAX;
+    if (s->welcomes)
+        out->welcomes = xw_calloc(cap, sizeof *out->welcomes);
+    else
+        out->groups = xw_calloc(cap, sizeof *out->groups);
+    if (!out->welcomes && !out->groups)
+        return xw_errf(eb, XW_ENOMEM, "out of memory");
+    size_t total = s->welcomes ? f->n_welcomes : f->n_msgs;
+    for (size_t j = 0; j < total && out->n < cap; j++) {
+        uint64_t id = s->welcomes ? f->welcomes[j].env.id : f->msgs[j].id;
+        const uint8_t *key = s->welcomes ? f->welcomes[j].env.installation_key.p : f->msgs[j].gid;
+        size_t klen = s->welcomes ? f->welcomes[j].env.installation_key.len : f->msgs[j].gid_len;
+        for (size_t i = 0; i < s->n; i++) {
+            if (s->f[i].len != klen || memcmp(s->f[i].key, key, klen) != 0 || id <= s->f[i].cursor)
+                continue;
+            if (f->drop_after == 0) { /* what came before is delivered; the next call sees the drop */
+                f->drop_after = SIZE_MAX;
+                s->dead = 2;
+                return XW_OK;
+            }
+            if (f->drop_after != SIZE_MAX)
+                f->drop_after--;
+            s->f[i].cursor = id;
+            if (s->welcomes) {
+                out->welcomes[out->n++] = f->welcomes[j].env;
+            } else {
+                const fake_msg *m = &f->msgs[j];
+                out->groups[out->n++] = (xc_group_env){
+                    m->id, m->created_ns, {m->gid, m->gid_len}, {m->data, m->len}, m->is_commit};
+            }
+            break;
+        }
+    }
+    return XW_OK;
+}
+
+static void sub_close(void *ctx, xc_sub *s)
+{
+    (void)ctx;
+    sub_free(s);
+}
+
 static int fetch_key_package(void *ctx, const uint8_t *key, size_t len, xw_buf *out, xw_errbuf *eb)
 {
     fake *f = ctx;
@@ -350,6 +469,9 @@ static const xc_node_ops fake_ops = {
     .get_inbox_id = get_inbox_id,
     .fetch_key_package = fetch_key_package,
     .send_welcome = send_welcome_op,
+    .subscribe = subscribe,
+    .sub_next = sub_next,
+    .sub_close = sub_close,
     .destroy = destroy,
 };
 
@@ -363,6 +485,7 @@ int xc_node_fake_new(const xw_clock *clock, xc_node **out, xw_errbuf *eb)
         return xw_errf(eb, XW_ENOMEM, "out of memory");
     }
     f->clock = clock ? clock : xw_clock_real();
+    f->drop_after = SIZE_MAX;
     n->ops = &fake_ops;
     n->ctx = f;
     *out = n;
@@ -431,4 +554,22 @@ size_t xc_node_fake_group_message_count(const xc_node *n)
 {
     const fake *f = n->ctx;
     return f->n_msgs;
+}
+
+void xc_node_fake_stream_drop_after(xc_node *n, size_t after)
+{
+    fake *f = n->ctx;
+    f->drop_after = after;
+}
+
+void xc_node_fake_stream_replay(xc_node *n, size_t count)
+{
+    fake *f = n->ctx;
+    f->replay = count;
+}
+
+size_t xc_node_fake_subscriptions(const xc_node *n)
+{
+    const fake *f = n->ctx;
+    return f->n_subs;
 }

@@ -271,6 +271,9 @@ int xc_store_members_get(xc_store *st, const uint8_t *gid, size_t gid_len, xc_me
 }
 
 /* --- messages --- */
+/* seq (insertion order) is the new row's rowid: MAX(rowid) is one B-tree lookup, where
+ * MAX(seq) scanned the whole table on every insert. Rows are never deleted, so it still
+ * only grows. */
 int xc_store_message_insert(xc_store *st, const xc_message_row *m, int *inserted, xw_errbuf *eb)
 {
     sqlite3_stmt *s;
@@ -278,7 +281,7 @@ int xc_store_message_insert(xc_store *st, const xc_message_row *m, int *inserted
         st,
         "INSERT OR IGNORE INTO messages(id, group_id, sender_inbox_id, sender_installation_id,"
         " kind, content_type, encoded, decoded, delivery, sent_at_ns, inserted_at_ns, cursor,"
-        " epoch, seq) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM "
+        " epoch, seq) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(rowid), 0) + 1 FROM "
         "messages))",
         &s, eb);
     if (rc != XW_OK)

@@ -15,6 +15,9 @@
  *      consent `unknown` unless we created it, cursor = the metadata's message cursor,
  *      rotated_at 0), its roster, and the "added" GroupUpdated transcript libxmtp writes
  *      (idempotency key "<welcome created_ns>_welcome_added", sender = the inviter).
+ * xc_welcome_apply (welcome sync) runs phases 1-2 before its transaction and 3 inside it;
+ * xc_apply_welcome (apply.h) runs all three inside the caller's transaction. Both quarantine
+ * a refused welcome the same way (quarantine_welcome) and move the welcome cursor past it.
  * The welcome also marks the key package rotation due; the rotation runs at the end of the
  * sync, and again at the next one if the node could not take the new key package.
  * Welcome pointers are refused: our key packages do not advertise 0xff04, so senders never
@@ -25,8 +28,9 @@
 
 #include "common/alloc.h"
 #include "mls/welcome.h"
-#include "xmtp/welcome_wrap.h"
 #include "xmtp/client/client_int.h"
+#include "xmtp/message_id.h"
+#include "xmtp/welcome_wrap.h"
 
 #define WELCOME_MAX ((size_t)32 << 20)
 
@@ -139,8 +143,8 @@ static int dm_id(const xc_meta_immutable *im, char *out, size_t n)
     return w > 0 && (size_t)w < n ? XW_OK : XW_ETOOBIG;
 }
 
-/* Phase 3, inside a transaction. */
-static int store_joined(xc_client *c, const xc_welcome_env *w, joined *j, xw_errbuf *eb)
+/* Phase 3, inside a transaction. tid: the id of the "added" transcript. */
+static int store_joined(xc_client *c, const xc_welcome_env *w, joined *j, uint8_t tid[32], xw_errbuf *eb)
 {
     xc_group_row *r = &j->g.row;
     int exists = 0;
@@ -190,10 +194,52 @@ static int store_joined(xc_client *c, const xc_welcome_env *w, joined *j, xw_err
         rc = xc_group_updated_encode(&u, &ec, eb);
     char key[48];
     snprintf(key, sizeof key, "%llu_welcome_added", (unsigned long long)w->created_ns);
-    if (rc == XW_OK)
+    if (rc == XW_OK) {
+        xmtp_message_id(r->id, r->id_len, key, ec.data, ec.len, tid);
         rc = xc_transcript_store(c, r->id, r->id_len, ec.data, ec.len, key, (int64_t)w->created_ns,
                                  j->inviter, j->inviter_inst, j->cursor, r->epoch, eb);
+    }
     xw_buf_free(&ec);
+    return rc;
+}
+
+/* Phase 3 and the cursors, inside the open transaction, with the JOINED event. */
+static int apply_opened(xc_client *c, const xc_welcome_env *w, joined *j, xc_events *ev, xw_errbuf *eb)
+{
+    uint8_t tid[32] = {0};
+    int rc = store_joined(c, w, j, tid, eb);
+    if (rc == XW_OK)
+        rc = xc_store_cursor_set(c->st, "welcomes", w->id, eb);
+    if (rc == XW_OK) /* a used key package is replaced, even if this run stops before */
+        rc = xc_store_cursor_set(c->st, "key_package_rotation_due", 1, eb);
+    xc_event *x = NULL;
+    if (rc == XW_OK && (x = xc_event_push(ev, XC_EVENT_JOINED, j->g.row.id, j->g.row.id_len, w->id,
+                                          (int64_t)w->created_ns, j->g.row.epoch, &rc)) != NULL) {
+        memcpy(x->message_id, tid, 32);
+        memcpy(x->sender_inbox_id, j->inviter, sizeof x->sender_inbox_id);
+        memcpy(x->sender_installation_id, j->inviter_inst, XC_INSTALLATION_LEN);
+    }
+    if (rc == XW_ENOMEM || rc == XW_ELIMIT)
+        rc = xw_errf(eb, rc, "recording the welcome's event");
+    return rc;
+}
+
+/* A refused welcome, inside the open transaction: quarantined, cursor moved past it. */
+static int quarantine_welcome(xc_client *c, const xc_welcome_env *w, int err, const char *why, xc_events *ev,
+                              xw_errbuf *eb)
+{
+    int rc = xc_quarantine(c, "welcome", NULL, 0, w->id, (int64_t)w->created_ns, err, why, w->data.p,
+                           w->data.len, eb);
+    if (rc == XW_OK)
+        rc = xc_store_cursor_set(c->st, "welcomes", w->id, eb);
+    xc_event *x = NULL;
+    if (rc == XW_OK && (x = xc_event_push(ev, XC_EVENT_QUARANTINE, NULL, 0, w->id, (int64_t)w->created_ns, 0,
+                                          &rc)) != NULL) {
+        x->error = err;
+        snprintf(x->reason, sizeof x->reason, "%s", why);
+    }
+    if (rc == XW_ENOMEM || rc == XW_ELIMIT)
+        rc = xw_errf(eb, rc, "recording the welcome's event");
     return rc;
 }
 
@@ -204,11 +250,7 @@ int xc_welcome_apply(xc_client *c, const xc_welcome_env *w, uint8_t *gid, size_t
     xc_group_init(&j.g);
     int rc = open_and_validate(c, w, &j, eb);
     if (rc == XW_OK && (rc = xc_store_begin(c->st, eb)) == XW_OK) {
-        rc = store_joined(c, w, &j, eb);
-        if (rc == XW_OK)
-            rc = xc_store_cursor_set(c->st, "welcomes", w->id, eb);
-        if (rc == XW_OK) /* a used key package is replaced, even if this run stops before */
-            rc = xc_store_cursor_set(c->st, "key_package_rotation_due", 1, eb);
+        rc = apply_opened(c, w, &j, NULL, eb);
         if (rc == XW_OK)
             rc = xc_store_commit(c->st, eb);
         else
@@ -218,6 +260,43 @@ int xc_welcome_apply(xc_client *c, const xc_welcome_env *w, uint8_t *gid, size_t
         memcpy(gid, j.g.row.id, j.g.row.id_len);
         *gid_len = j.g.row.id_len;
     }
+    xc_group_release(&j.g);
+    return rc;
+}
+
+int xc_apply_welcome(xc_client *c, const xc_welcome_env *w, uint8_t *gid, size_t *gid_len, xc_events *ev,
+                     xw_errbuf *eb)
+{
+    if (ev)
+        memset(ev, 0, sizeof *ev);
+    if (gid_len)
+        *gid_len = 0;
+    if (!c || !w || !ev)
+        return xw_errf(eb, XW_EINVAL, "xc_apply_welcome needs a client, a welcome and an event list");
+    int rc = xc_in_caller_tx(c, eb);
+    uint64_t cursor = 0;
+    if (rc == XW_OK)
+        rc = xc_store_cursor_get(c->st, "welcomes", &cursor, eb);
+    if (rc != XW_OK || w->id <= cursor)
+        return rc;
+    joined j;
+    memset(&j, 0, sizeof j);
+    xc_group_init(&j.g);
+    xw_errbuf web = {{0}};
+    int wr = open_and_validate(c, w, &j, &web);
+    if (wr == XW_OK) {
+        rc = apply_opened(c, w, &j, ev, eb);
+        if (rc == XW_OK && gid && gid_len) {
+            memcpy(gid, j.g.row.id, j.g.row.id_len);
+            *gid_len = j.g.row.id_len;
+        }
+    } else if (xw_err_is_retriable(wr) || xw_err_is_fatal(wr)) {
+        rc = xw_errf(eb, wr, "welcome %llu: %s", (unsigned long long)w->id, web.msg);
+    } else {
+        rc = quarantine_welcome(c, w, wr, web.msg, ev, eb);
+    }
+    if (rc != XW_OK)
+        xc_events_free(ev);
     xc_group_release(&j.g);
     return rc;
 }
@@ -267,10 +346,7 @@ int xc_client_sync_welcomes(xc_client *c, xc_welcome_stats *stats, xw_errbuf *eb
                 s.quarantined++;
                 rc = xc_store_begin(c->st, eb);
                 if (rc == XW_OK)
-                    rc = xc_quarantine(c, "welcome", NULL, 0, w->id, (int64_t)w->created_ns, wr, web.msg,
-                                       w->data.p, w->data.len, eb);
-                if (rc == XW_OK)
-                    rc = xc_store_cursor_set(c->st, "welcomes", w->id, eb);
+                    rc = quarantine_welcome(c, w, wr, web.msg, NULL, eb);
                 if (rc == XW_OK)
                     rc = xc_store_commit(c->st, eb);
                 else
