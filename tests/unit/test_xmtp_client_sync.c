@@ -25,55 +25,11 @@
 #include "xmtp/content.h"
 #include "xmtp/message_id.h"
 
-typedef struct {
-    char dir[64];
-    char path[128];
-    xw_clock *clock;
-    xc_node *node;
-    xmtp_wallet *wallet;
-    xc_client *bot;
-    xc_peer *alice;
-} fixture;
+typedef xc_fixture fixture;
 
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/xc-sync-XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->path, sizeof f->path, "%s/bot.db3", f->dir);
-    f->clock = xw_clock_manual_new(xw_clock_now_ns(xw_clock_real()), 1);
-    xw_errbuf eb = {{0}};
-    if (xc_node_fake_new(f->clock, &f->node, &eb) != XW_OK || xmtp_wallet_generate(&f->wallet, &eb) != XW_OK)
-        return -1;
-    xc_client_opts o = {.db_path = f->path, .node = f->node, .clock = f->clock};
-    if (xc_client_create(&o, f->wallet, &f->bot, &eb) != XW_OK) {
-        fprintf(stderr, "create: %s\n", eb.msg);
-        return -1;
-    }
-    f->alice = xc_peer_new(f->node, f->clock);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    xc_client_free(f->bot);
-    xc_peer_free(f->alice);
-    xmtp_wallet_free(f->wallet);
-    xc_node_free(f->node);
-    xw_clock_free(f->clock);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    int rc = system(cmd);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
-
-static void tick(fixture *f) { xw_clock_manual_advance(f->clock, 1000 * XW_NS_PER_MS); }
+static int setup(void **state) { return xc_fixture_setup(state, "sync"); }
+static int teardown(void **state) { return xc_fixture_teardown(state); }
+static void tick(fixture *f) { xc_fixture_tick(f); }
 
 /* --- reading the bot's store --- */
 typedef struct {

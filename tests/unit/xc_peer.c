@@ -412,3 +412,45 @@ const char *xc_peer_sync(xc_peer *p)
     }
     return p->texts;
 }
+
+int xc_fixture_setup(void **state, const char *tag)
+{
+    xc_fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/xc-%s-XXXXXX", tag);
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof f->path, "%s/bot.db3", f->dir);
+    f->clock = xw_clock_manual_new(xw_clock_now_ns(xw_clock_real()), 1);
+    xw_errbuf eb = {{0}};
+    if (xc_node_fake_new(f->clock, &f->node, &eb) != XW_OK || xmtp_wallet_generate(&f->wallet, &eb) != XW_OK)
+        return -1;
+    xc_client_opts o = {.db_path = f->path, .node = f->node, .clock = f->clock};
+    if (xc_client_create(&o, f->wallet, &f->bot, &eb) != XW_OK) {
+        fprintf(stderr, "create: %s\n", eb.msg);
+        return -1;
+    }
+    f->alice = xc_peer_new(f->node, f->clock);
+    *state = f;
+    return 0;
+}
+
+int xc_fixture_teardown(void **state)
+{
+    xc_fixture *f = *state;
+    xc_client_free(f->bot);
+    xc_peer_free(f->alice);
+    xmtp_wallet_free(f->wallet);
+    xc_node_free(f->node);
+    xw_clock_free(f->clock);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    int rc = system(cmd);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+void xc_fixture_tick(xc_fixture *f) { xw_clock_manual_advance(f->clock, 1000 * XW_NS_PER_MS); }

@@ -13,9 +13,11 @@
 #include <stdint.h>
 
 #include "common/clock.h"
+#include "xmtp/client/client.h"
 #include "xmtp/client/node.h"
+#include "xmtp/wallet.h"
 
-typedef struct xc_peer xc_peer;
+    typedef struct xc_peer xc_peer;
 
 xc_peer *xc_peer_new(xc_node *node, const xw_clock *clock);
 void xc_peer_free(xc_peer *p);
@@ -48,5 +50,23 @@ uint64_t xc_peer_set_name(xc_peer *p, const char *name);
 const char *xc_peer_sync(xc_peer *p);
 /* An application message encrypted for the group but not published (for crafted tests). */
 void xc_peer_encrypt(xc_peer *p, const uint8_t *plain, size_t len, uint8_t **out, size_t *out_len);
+
+/* The fixture the client's sync, apply and stream tests share: a fake node on a manual
+ * clock, a bot (a C client with its store in a fresh temporary directory) and alice (a
+ * peer). xc_fixture_setup(state, tag) is a cmocka setup (directory /tmp/xc-TAG-XXXXXX);
+ * xc_fixture_teardown frees everything and removes the directory. */
+typedef struct {
+    char dir[64];
+    char path[128];
+    xw_clock *clock;
+    xc_node *node;
+    xmtp_wallet *wallet;
+    xc_client *bot;
+    xc_peer *alice;
+} xc_fixture;
+int xc_fixture_setup(void **state, const char *tag);
+int xc_fixture_teardown(void **state);
+/* Moves the fixture's clock one second on. */
+void xc_fixture_tick(xc_fixture *f);
 
 #endif
