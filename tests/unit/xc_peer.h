@@ -17,7 +17,7 @@
 #include "xmtp/client/node.h"
 #include "xmtp/wallet.h"
 
-    typedef struct xc_peer xc_peer;
+typedef struct xc_peer xc_peer;
 
 xc_peer *xc_peer_new(xc_node *node, const xw_clock *clock);
 void xc_peer_free(xc_peer *p);
