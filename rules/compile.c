@@ -16,34 +16,91 @@
 #include "common/alloc.h"
 #include "rules/compile_int.h"
 
-rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a, rules_cnode *b)
+rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a)
 {
     rules_cnode *n = rules_arena_alloc(&c->set->code, sizeof *n);
-    if (!n || (k != CN_CONST && !a) || ((k == CN_AND || k == CN_OR) && !b)) {
+    if (!n || (k == CN_NOT && !a) || k == CN_AND || k == CN_OR) {
         c->failed = 1;
         return NULL;
     }
     n->k = k;
     n->a = a;
-    n->b = b;
-    if (k == CN_AND || k == CN_OR) { /* flatten: children of the same kind give their children */
-        uint32_t na = a->k == k ? a->nkids : 1, nb = b->k == k ? b->nkids : 1;
-        n->kids = rules_arena_alloc(&c->set->code, (na + nb) * sizeof *n->kids);
-        if (!n->kids) {
-            c->failed = 1;
-            return NULL;
-        }
-        if (a->k == k)
-            memcpy(n->kids, a->kids, na * sizeof *n->kids);
-        else
-            n->kids[0] = a;
-        if (b->k == k)
-            memcpy(n->kids + na, b->kids, nb * sizeof *n->kids);
-        else
-            n->kids[na] = b;
-        n->nkids = na + nb;
-    }
     return n;
+}
+
+void rules_chain_init(rules_chain *ch, rules_cnode_kind k)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->k = k;
+}
+
+static int chain_add(rules_chain *ch, rules_cnode *x)
+{
+    if (ch->n == ch->cap) {
+        size_t nc = ch->cap ? ch->cap * 2 : 8;
+        rules_cnode **nk = nc <= UINT32_MAX ? xw_realloc(ch->kids, nc * sizeof *nk) : NULL;
+        if (!nk)
+            return -1;
+        ch->kids = nk;
+        ch->cap = nc;
+    }
+    ch->kids[ch->n++] = x;
+    return 0;
+}
+
+void rules_chain_push(rules_cctx *c, rules_chain *ch, rules_cnode *x)
+{
+    if (!x || ch->failed) {
+        ch->failed = 1;
+        return;
+    }
+    if (x->k != ch->k) {
+        ch->failed = chain_add(ch, x) != 0;
+    } else { /* flatten: a child of the same kind gives its children */
+        for (uint32_t i = 0; i < x->nkids && !ch->failed; i++)
+            ch->failed = chain_add(ch, x->kids[i]) != 0;
+    }
+    if (ch->failed)
+        c->failed = 1;
+}
+
+rules_cnode *rules_chain_end(rules_cctx *c, rules_chain *ch)
+{
+    rules_cnode *n = NULL;
+    if (!ch->failed && ch->n == 1) {
+        n = ch->kids[0];
+    } else if (!ch->failed && ch->n > 1) {
+        n = rules_arena_alloc(&c->set->code, sizeof *n);
+        rules_cnode **kids = n ? rules_arena_alloc(&c->set->code, ch->n * sizeof *kids) : NULL;
+        if (kids) {
+            memcpy(kids, ch->kids, ch->n * sizeof *kids);
+            n->k = ch->k;
+            n->kids = kids;
+            n->nkids = (uint32_t)ch->n;
+        } else {
+            n = NULL;
+            c->failed = 1;
+        }
+    }
+    xw_free(ch->kids);
+    memset(ch, 0, sizeof *ch);
+    return n;
+}
+
+int rules_count_term(rules_cctx *c, size_t off)
+{
+    if (++c->terms <= c->set->lim.max_terms)
+        return 0;
+    c->failed = 1;
+    if (!c->over && !c->quiet) {
+        rules_cerr(c, off,
+                   "conditions too large: the set's conditions, macros inlined, pass the limit of %zu tests "
+                   "here; simplify them or raise max_terms",
+                   c->set->lim.max_terms);
+        c->over_reported = 1;
+    }
+    c->over = 1;
+    return -1;
 }
 
 static int find_macro(rules_cctx *c, const char *name, size_t len)
@@ -54,16 +111,21 @@ static int find_macro(rules_cctx *c, const char *name, size_t len)
     return -1;
 }
 
-static rules_cnode *compile_ast(rules_cctx *c, const rules_anode *n);
+static rules_cnode *compile_ast(rules_cctx *c, rules_anode *n);
+static void compile_into(rules_cctx *c, rules_anode *n, rules_chain *ch);
 
-rules_cnode *rules_compile_ast(rules_cctx *c, const rules_anode *n) { return compile_ast(c, n); }
+rules_cnode *rules_compile_ast(rules_cctx *c, rules_anode *n) { return compile_ast(c, n); }
 
-static rules_cnode *inline_macro(rules_cctx *c, int mi, const rules_anode *ref)
+/* Compiles macro mi where `ref` names it: returns its node or, with `into`, appends it to
+ * that chain (an `and` macro inside an `and` gives its terms, with no node of its own). */
+static rules_cnode *inline_macro(rules_cctx *c, int mi, const rules_anode *ref, rules_chain *into)
 {
     rules_macro_c *m = &c->macros[mi];
     if (c->marking)
         c->defs->macros[mi].used = 1;
-    if (m->state == 3) {
+    if (into)
+        into->failed = 1; /* until compiled */
+    if (m->state == 3 || c->over) {
         c->failed = 1;
         return NULL;
     }
@@ -98,39 +160,116 @@ static rules_cnode *inline_macro(rules_cctx *c, int mi, const rules_anode *ref)
     c->fixed = NULL;
     c->macro_stack[c->nmacro_stack++] = c->defs->macros[mi].name;
     c->quiet++;
-    rules_cnode *r = compile_ast(c, m->ast);
+    rules_cnode *r = NULL;
+    if (into) {
+        into->failed = 0;
+        compile_into(c, m->ast, into);
+    } else {
+        r = compile_ast(c, m->ast);
+    }
     c->quiet--;
     c->nmacro_stack--;
     c->frags = sf;
     c->fstart = ss;
     c->nfrags = sn;
     c->fixed = sfx;
+    if (c->over && !c->over_reported && !c->quiet) { /* the limit was passed inside this macro */
+        rules_cerr(c, ref->off,
+                   "conditions too large: macro '%s' here brings the set's conditions, macros inlined, past "
+                   "the limit of %zu tests (each use of a macro copies it, so a macro that uses another "
+                   "twice doubles it); simplify them or raise max_terms",
+                   c->defs->macros[mi].name, c->set->lim.max_terms);
+        c->over_reported = 1;
+    }
     return r;
 }
 
-static rules_cnode *compile_ast(rules_cctx *c, const rules_anode *n)
+/* The operands of an and/or chain, appended to ch. The parser builds `a and b and c` as
+ * ((a and b) and c): the operands are collected along the left spine (no recursion there:
+ * a condition may have tens of thousands of terms) and compiled in order. */
+static void chain_operands(rules_cctx *c, rules_anode *n, rules_chain *ch)
 {
-    rules_cnode *a, *b;
+    size_t cnt = 1;
+    for (const rules_anode *x = n; x->k == n->k; x = x->a)
+        cnt++;
+    rules_anode **ops = xw_malloc(cnt * sizeof *ops);
+    if (!ops) {
+        ch->failed = c->failed = 1;
+        return;
+    }
+    size_t i = cnt;
+    rules_anode *x = n;
+    for (; x->k == n->k; x = x->a)
+        ops[--i] = x->b;
+    ops[0] = x;
+    for (i = 0; i < cnt && !c->over; i++) /* every operand, so that each one's errors are reported */
+        compile_into(c, ops[i], ch);
+    xw_free(ops);
+    if (c->over)
+        ch->failed = 1;
+}
+
+/* Compiles n and appends it to ch; an and/or of ch's kind (written so, in parentheses, or
+ * a macro) gives its operands directly, so nesting costs no copies. */
+static void compile_into(rules_cctx *c, rules_anode *n, rules_chain *ch)
+{
+    if ((n->k == AN_AND && ch->k == CN_AND) || (n->k == AN_OR && ch->k == CN_OR)) {
+        chain_operands(c, n, ch);
+        return;
+    }
+    int mi = n->k == AN_MACRO ? find_macro(c, n->name, n->len) : -1;
+    if (mi >= 0) {
+        int failed = ch->failed;
+        inline_macro(c, mi, n, ch);
+        ch->failed |= failed;
+        return;
+    }
+    rules_chain_push(c, ch, compile_ast(c, n));
+}
+
+/* A test (a predicate, or a boolean field alone). A macro's AST is compiled again at each
+ * use: the leaf is remembered on the AST node, unless it depends on the rule's event kinds
+ * (a window's slot does). */
+static rules_cnode *compile_test(rules_cctx *c, rules_anode *n)
+{
+    if (rules_count_term(c, n->off) != 0)
+        return NULL;
+    int memo = (c->marking ? 2 : 0) | (c->quiet > 0); /* lists marked used; diagnostics printed */
+    if (n->leaf1[memo])
+        return c->leaves[n->leaf1[memo] - 1];
+    rules_cnode *r = rules_compile_pred(c, n->lhs, n->k == AN_PRED ? n->op : OP_NONE, n->rhs, n->off);
+    if (r && r->lhs.k != CV_RATE && r->lhs.k != CV_FIRST)
+        n->leaf1[memo] = r->leaf + 1;
+    return r;
+}
+
+static rules_cnode *compile_ast(rules_cctx *c, rules_anode *n)
+{
+    rules_cnode *a;
     switch (n->k) {
     case AN_AND:
-    case AN_OR:
-        a = compile_ast(c, n->a);
-        b = compile_ast(c, n->b);
-        return a && b ? rules_cnode_new(c, n->k == AN_AND ? CN_AND : CN_OR, a, b) : NULL;
+    case AN_OR: {
+        rules_chain ch;
+        rules_chain_init(&ch, n->k == AN_AND ? CN_AND : CN_OR);
+        chain_operands(c, n, &ch);
+        return rules_chain_end(c, &ch);
+    }
     case AN_NOT:
         a = compile_ast(c, n->a);
-        return a ? rules_cnode_new(c, CN_NOT, a, NULL) : NULL;
+        return a ? rules_cnode_new(c, CN_NOT, a) : NULL;
     case AN_CONST:
-        a = rules_cnode_new(c, CN_CONST, NULL, NULL);
+        if (rules_count_term(c, n->off) != 0)
+            return NULL;
+        a = rules_cnode_new(c, CN_CONST, NULL);
         if (a)
             a->cval = n->cval;
         return a;
     case AN_MACRO: {
         int mi = find_macro(c, n->name, n->len);
         if (mi >= 0)
-            return inline_macro(c, mi, n);
+            return inline_macro(c, mi, n, NULL);
         if (rules_field_lookup(n->name, n->len) >= 0)
-            return rules_compile_pred(c, n->lhs, OP_NONE, NULL, n->off);
+            return compile_test(c, n);
         if (memchr(n->name, '.', n->len))
             rules_cerr(c, n->off, "unknown field '%.*s'; see docs/rules.md for the fields", (int)n->len,
                        n->name);
@@ -140,7 +279,7 @@ static rules_cnode *compile_ast(rules_cctx *c, const rules_anode *n)
         return NULL;
     }
     case AN_PRED:
-        return rules_compile_pred(c, n->lhs, n->op, n->rhs, n->off);
+        return compile_test(c, n);
     }
     return NULL;
 }
@@ -334,13 +473,19 @@ static void compile_rule(rules_cctx *c, rules_crule *r, rules_item *it)
         r->cond = compile_ast(c, ast);
         c->nfrags = 0;
     }
-    for (size_t i = 0; i < it->nexc && r->cond; i++) {
-        int err = 0;
-        rules_cnode *ex = rules_compile_exception(c, &it->exc[i], &err);
-        if (err)
-            r->cond = NULL;
-        else if (ex)
-            r->cond = rules_cnode_new(c, CN_AND, r->cond, rules_cnode_new(c, CN_NOT, ex, NULL));
+    if (r->cond && it->nexc) { /* (condition) and not (exception) and not ... */
+        rules_chain ch;
+        rules_chain_init(&ch, CN_AND);
+        rules_chain_push(c, &ch, r->cond);
+        for (size_t i = 0; i < it->nexc && !ch.failed; i++) {
+            int err = 0;
+            rules_cnode *ex = rules_compile_exception(c, &it->exc[i], &err);
+            if (err)
+                ch.failed = 1;
+            else if (ex)
+                rules_chain_push(c, &ch, rules_cnode_new(c, CN_NOT, ex));
+        }
+        r->cond = rules_chain_end(c, &ch);
     }
     c->fixed = NULL;
     c->marking = 0;
@@ -371,6 +516,8 @@ static int combinable(const char *p)
     return 1;
 }
 
+#define REGROUP_ALONE UINT32_MAX /* while grouping: tried, stays alone */
+
 static void group_regexes(rules_cctx *c)
 {
     rules_set *s = c->set;
@@ -392,24 +539,26 @@ static void group_regexes(rules_cctx *c)
             if (m->op != OP_REGEX || m->regroup1 || m->lhs.f != n->lhs.f || (m->lhs.k == CV_LOWER) != lower ||
                 (m->lhs.k != CV_FIELD && m->lhs.k != CV_LOWER) || !combinable(m->s))
                 continue;
-            xw_buf_appendf(&pat, "%s(?:", members ? "|" : "");
-            xw_buf_append(&pat, m->s, m->slen);
-            xw_buf_append_u8(&pat, ')');
+            size_t before = pat.len;
+            if (xw_buf_appendf(&pat, "%s(?:", members ? "|" : "") != XW_OK ||
+                xw_buf_append(&pat, m->s, m->slen) != XW_OK || xw_buf_append_u8(&pat, ')') != XW_OK) {
+                xw_buf_truncate(&pat, before); /* full: the rest make a group of their own */
+                break;
+            }
             m->regroup1 = (uint32_t)s->nregroups + 1; /* tentatively */
             members++;
         }
         int ec;
         PCRE2_SIZE eo;
-        pcre2_code *re = members > 1 && pat.data
-                             ? pcre2_compile((PCRE2_SPTR)pat.data, pat.len,
-                                             PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &eo, NULL)
-                             : NULL;
+        pcre2_code *re = members > 1 ? pcre2_compile((PCRE2_SPTR)pat.data, pat.len,
+                                                     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &eo, NULL)
+                                     : NULL;
         xw_buf_free(&pat);
         if (re)
             pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-        for (size_t j = i; j < c->nleaves; j++)
-            if (c->leaves[j]->regroup1 == s->nregroups + 1 && !re)
-                c->leaves[j]->regroup1 = 0; /* alone, or the joined pattern does not compile */
+        for (size_t j = i; j < c->nleaves && !re; j++)
+            if (c->leaves[j]->regroup1 == s->nregroups + 1) /* alone, or the join does not compile: */
+                c->leaves[j]->regroup1 = REGROUP_ALONE;     /* not tried again (that would be n^2) */
         if (re) {
             s->regroups[s->nregroups].re = re;
             s->regroups[s->nregroups].f = n->lhs.f;
@@ -417,6 +566,9 @@ static void group_regexes(rules_cctx *c)
             s->nregroups++;
         }
     }
+    for (size_t i = 0; i < c->nleaves; i++)
+        if (c->leaves[i]->regroup1 == REGROUP_ALONE)
+            c->leaves[i]->regroup1 = 0;
 }
 
 static int finish(rules_cctx *c)
@@ -505,6 +657,7 @@ static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d)
     c.defs = defs;
     c.d = d;
     rules_arena_init(&c.tmp);
+    xw_buf_init(&c.key, (size_t)1 << 30);
     size_t e0 = d->errors;
     int rc = XW_OK;
     c.lists = xw_calloc(defs->nlists + 1, sizeof *c.lists);
@@ -524,7 +677,7 @@ static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d)
         m->ast = parse_frags(&c, m->frags, m->nfrags, m->fstart);
         m->state = m->ast ? 0 : 3;
     }
-    for (size_t i = 0; i < defs->nmacros; i++) { /* each macro on its own, to report its errors once */
+    for (size_t i = 0; i < defs->nmacros && !c.over; i++) { /* each macro alone: its errors once */
         rules_macro_c *m = &c.macros[i];
         if (m->state == 3)
             continue;
@@ -544,7 +697,7 @@ static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d)
     for (size_t i = 0; i < defs->nmacros; i++)
         if (c.macros[i].state == 4)
             c.macros[i].state = 3;
-    for (size_t i = 0; i < defs->nrules; i++) {
+    for (size_t i = 0; i < defs->nrules && !c.over; i++) { /* past max_terms: one error is enough */
         compile_rule(&c, &s->rules[s->nrules], &defs->rules[i]);
         s->nrules++;
     }
@@ -559,6 +712,8 @@ out:
     rules_map_free(&c.slotmap);
     rules_map_free(&c.remap);
     rules_map_free(&c.anonbits);
+    rules_map_free(&c.predmap);
+    xw_buf_free(&c.key);
     xw_free(c.leaves);
     xw_free(c.dict);
     xw_free(c.lists);

@@ -51,14 +51,39 @@ typedef struct {
     rules_cnode **leaves;
     size_t nleaves, capleaves;
     rules_map slotmap;
-    rules_map remap; /* pattern -> regex index */
+    size_t capslots, capregexes; /* of set->slots and set->regexes */
+    rules_map remap;             /* pattern -> regex index */
     rules_dict_entry *dict;
     size_t ndict, capdict;
     uint32_t nbits;
     rules_map anonbits; /* canonical literal list -> bit */
     const char *macro_stack[64];
     int nmacro_stack;
+    size_t terms;      /* tests compiled so far in the set, macros inlined (limit: max_terms) */
+    int over;          /* max_terms passed: compiling stops */
+    int over_reported; /* ... and the error is out */
+    rules_map predmap; /* predicate as written (operand resolved) -> leaf index */
+    xw_buf key;        /* scratch for predmap keys */
 } rules_cctx;
+
+/* An n-ary and/or under construction: children are appended (a child of the same kind
+ * gives its children, so `a and (b and c)` is one node) and the node is made once at the
+ * end, so a chain of n terms costs O(n) time and memory. */
+typedef struct {
+    rules_cnode_kind k;
+    rules_cnode **kids; /* heap, grown by doubling; moved into the set's code arena at the end */
+    size_t n, cap;
+    int failed;
+} rules_chain;
+
+void rules_chain_init(rules_chain *ch, rules_cnode_kind k);
+/* Appends x (NULL: a child that failed; the chain then fails). */
+void rules_chain_push(rules_cctx *c, rules_chain *ch, rules_cnode *x);
+/* The node (a single child is returned as it is); NULL when empty or failed. Frees ch's
+ * scratch in every case. */
+rules_cnode *rules_chain_end(rules_cctx *c, rules_chain *ch);
+/* Counts one test against max_terms; -1 (and an error at off, once) past the limit. */
+int rules_count_term(rules_cctx *c, size_t off);
 
 /* Reports an error at offset `off` of the current source (or at the fixed node). */
 void rules_cerr(rules_cctx *c, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -71,9 +96,9 @@ rules_list_c *rules_list_expand(rules_cctx *c, int idx, size_t off);
 int rules_find_list(rules_cctx *c, const char *name, size_t len);
 uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window_ns, uint32_t kinds,
                         const char *gtext, size_t glen, rules_cnode *guard);
-rules_cnode *rules_compile_ast(rules_cctx *c, const rules_anode *n);
-/* An and/or/not/const node (and/or are flattened); NULL (and c->failed) on failure. */
-rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a, rules_cnode *b);
+rules_cnode *rules_compile_ast(rules_cctx *c, rules_anode *n);
+/* A not or const node; NULL (and c->failed) on failure. And/or: rules_chain. */
+rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a);
 /* A duration ("90s") or a number of seconds; -1 if it is neither. */
 int rules_parse_duration(const rules_node *n, int64_t *out);
 /* exceptions.c: one exception as a predicate; NULL with *err = 0 when it has no values. */

@@ -36,8 +36,12 @@ static rules_tok tok_err(size_t off, const char *msg)
 static rules_tok lex_string(rules_lexer *lx, size_t start)
 {
     char q = lx->text[start];
-    size_t i = start + 1;
-    char *out = rules_arena_alloc(lx->arena, lx->len - start + 1);
+    size_t i = start + 1, end = i;
+    while (end < lx->len && lx->text[end] != q) /* the closing quote first: the text is no longer */
+        end += lx->text[end] == '\\' && end + 1 < lx->len ? 2 : 1;
+    if (end >= lx->len)
+        return tok_err(start, "string is not closed; add the closing quote");
+    char *out = rules_arena_alloc(lx->arena, end - start);
     if (!out)
         return tok_err(start, "out of memory");
     size_t n = 0;

