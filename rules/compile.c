@@ -232,7 +232,7 @@ static void compile_into(rules_cctx *c, rules_anode *n, rules_chain *ch)
  * (a window's slot does). */
 static rules_cnode *compile_test(rules_cctx *c, rules_anode *n)
 {
-    if (rules_count_term(c, n->off) != 0)
+    if (rules_count_term(c, n->lhs ? n->lhs->off : n->off) != 0) /* at the start of the test */
         return NULL;
     int memo = (c->marking ? 2 : 0) | (c->quiet > 0); /* lists marked used; diagnostics printed */
     if (n->leaf1[memo])

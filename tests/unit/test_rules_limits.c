@@ -105,10 +105,79 @@ static void test_long_conditions_linear_memory(void **state)
     }
 }
 
+/* m_1 is one test, m_i is m_{i-1} and m_{i-1}: 2^(i-1) tests once inlined */
+static void doubling_macros(xw_buf *y, int lines)
+{
+    assert_int_equal(xw_buf_append_str(y, "- macro: m_1\n  condition: sender.is_admin\n"), XW_OK);
+    for (int i = 2; i <= lines; i++)
+        assert_int_equal(xw_buf_appendf(y, "- macro: m_%d\n  condition: m_%d and m_%d\n", i, i - 1, i - 1),
+                         XW_OK);
+    assert_int_equal(xw_buf_appendf(y, "- rule: r\n  on: [message]\n  condition: m_%d\n", lines), XW_OK);
+}
+
+static void test_macro_expansion_capped(void **state)
+{
+    (void)state;
+    rules_limits lim;
+    rules_limits_default(&lim);
+    lim.max_terms = 10000;
+    xw_buf y;
+    xw_buf_init(&y, 1 << 20);
+    doubling_macros(&y, 24); /* 2^23 tests once expanded: 44 s and 11 GB before the limit */
+    rules_diags d;
+    rules_diags_init(&d);
+    rules_set *s = NULL;
+    uint64_t before = xw_alloc_bytes();
+    assert_int_equal(compile_lim((const char *)y.data, y.len, &lim, &s, &d), XW_ERULES_COMPILE);
+    assert_null(s);
+    if (xw_alloc_bytes() - before > ((uint64_t)16 << 20))
+        fail_msg("%llu bytes requested", (unsigned long long)(xw_alloc_bytes() - before));
+    /* m_1..m_13 alone: 2^13 - 1 = 8191 tests; m_14's first m_13 brings 4096 more: past 10,000.
+     * m_14 is item 14, its condition on line 28: "  condition: m_13 and m_13" */
+    assert_int_equal(d.errors, 1);
+    assert_int_equal(d.v[0].line, 28);
+    assert_int_equal(d.v[0].col, 14);
+    assert_non_null(strstr(d.v[0].msg, "macro 'm_13' here brings the set's conditions, macros inlined, past "
+                                       "the limit of 10000 tests"));
+    rules_diags_free(&d);
+
+    /* 13 lines: 8191 tests for the macros alone and 4096 for the rule: over by the rule, at
+     * its reference to m_13 */
+    xw_buf_reset(&y);
+    doubling_macros(&y, 13);
+    assert_int_equal(compile_lim((const char *)y.data, y.len, &lim, &s, &d), XW_ERULES_COMPILE);
+    assert_int_equal(d.errors, 1);
+    assert_int_equal(d.v[0].line, 29);
+    assert_int_equal(d.v[0].col, 14);
+    rules_diags_free(&d);
+
+    /* a condition written out past the limit: the error is at the test that passes it */
+    xw_buf_reset(&y);
+    assert_int_equal(xw_buf_append_str(&y, "- rule: r\n  on: [message]\n  condition: "), XW_OK);
+    join(&y, "group.member_count = %d", " or ", 10001);
+    assert_int_equal(compile_lim((const char *)y.data, y.len, &lim, &s, &d), XW_ERULES_COMPILE);
+    assert_int_equal(d.errors, 1);
+    assert_int_equal(d.v[0].line, 3);
+    const char *text = strstr((const char *)y.data, "group.member_count = 0");
+    assert_int_equal(d.v[0].col, 14 + (int)(strstr(text, "group.member_count = 10000") - text));
+    assert_non_null(strstr(d.v[0].msg, "pass the limit of 10000 tests here"));
+    rules_diags_free(&d);
+
+    /* exactly at the limit: compiles */
+    xw_buf_reset(&y);
+    assert_int_equal(xw_buf_append_str(&y, "- rule: r\n  on: [message]\n  condition: "), XW_OK);
+    join(&y, "group.member_count = %d", " or ", 10000);
+    assert_int_equal(compile_lim((const char *)y.data, y.len, &lim, &s, &d), XW_OK);
+    rules_set_free(s);
+    rules_diags_free(&d);
+    xw_buf_free(&y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_long_conditions_linear_memory),
+        cmocka_unit_test(test_macro_expansion_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
