@@ -668,7 +668,8 @@ static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d)
         goto out;
     }
     for (size_t i = 0; i < defs->nlists; i++)
-        c.lists[i].bit = -1;
+        for (int t = 0; t < RULES_TF__COUNT; t++)
+            c.lists[i].bit[t] = -1;
     s->match_first = defs->match_first;
     for (size_t i = 0; i < defs->nmacros; i++) {
         rules_macro_c *m = &c.macros[i];

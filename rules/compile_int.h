@@ -14,12 +14,20 @@ typedef struct {
     uint32_t bit;
 } rules_dict_entry;
 
+/* How the strings of a right side are compared (pred.c): as written, lowered (ASCII, for
+ * lower() and the i-operators) or as words of content.words (words.c). */
+enum { RULES_TF_NONE, RULES_TF_LOWER, RULES_TF_WORDS, RULES_TF__COUNT };
+
 typedef struct {
     int state; /* 0 not expanded, 1 expanding, 2 done, 3 failed */
     const char **strs;
     size_t *lens;
+    const rules_node **nodes; /* where each item is written: a YAML scalar, or NULL ... */
+    size_t *offs;             /* ... and then this offset in the condition */
     size_t n;
-    int bit; /* dictionary bit, -1 until used with in/intersects */
+    int bit[RULES_TF__COUNT];            /* dictionary bit per comparison, -1 until used with in/intersects */
+    const char **tstrs[RULES_TF__COUNT]; /* the strings transformed, once per list */
+    size_t *tlens[RULES_TF__COUNT];
 } rules_list_c;
 
 typedef struct {

@@ -110,60 +110,17 @@ static rules_lowcache *get_lower(rules_engine *e, const rules_event *ev, rules_f
     return lc;
 }
 
-/* content.words: a byte's lowered value when it belongs to a word, 0 when it separates
- * words (letters, digits, _ and the bytes of multi-byte UTF-8 characters are word bytes). */
-static const unsigned char word_tab[256] = {
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   48,  49,  50,  51,  52,  53,  54,  55,  56,  57,  0,   0,
-    0,   0,   0,   0,   0,   97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
-    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0,   0,   0,   0,   95,  0,   97,  98,  99,
-    100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
-    120, 121, 122, 0,   0,   0,   0,   0,   128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139,
-    140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159,
-    160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179,
-    180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199,
-    200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219,
-    220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239,
-    240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255,
-};
-
-/* content.words: content.text lowered and split at every character that is not a letter,
- * digit, _ or part of a multi-byte UTF-8 character. */
+/* content.words: content.text split into lowered words (words.c). */
 static rules_lowcache *get_words(rules_engine *e, const rules_event *ev)
 {
     rules_lowcache *wc = &e->words;
     if (wc->epoch == e->epoch)
         return wc;
     const rules_fval *t = &ev->f[RULES_F_CONTENT_TEXT];
-    if (grow(&wc->buf, &wc->cap, t->len + 1) != 0)
+    /* at most one word per two bytes, and 1.5 bytes out per byte in plus a NUL per word */
+    if (grow(&wc->buf, &wc->cap, 2 * t->len + 2) != 0 || grow_items(wc, t->len / 2 + 1) != 0)
         return NULL;
-    wc->nitems = 0;
-    /* at most one word per two bytes: size the item array once */
-    if (grow_items(wc, t->len / 2 + 1) != 0)
-        return NULL;
-    size_t start = 0;
-    int in = 0;
-    const unsigned char *src = (const unsigned char *)t->s;
-    for (size_t i = 0; i < t->len; i++) {
-        unsigned char c = word_tab[src[i]];
-        wc->buf[i] = (char)c;
-        if (c && !in) {
-            start = i;
-            in = 1;
-        } else if (!c && in) {
-            wc->items[wc->nitems].s = wc->buf + start;
-            wc->items[wc->nitems].len = i - start;
-            wc->nitems++;
-            in = 0;
-        }
-    }
-    wc->buf[t->len] = '\0';
-    if (in) {
-        wc->items[wc->nitems].s = wc->buf + start;
-        wc->items[wc->nitems].len = t->len - start;
-        wc->nitems++;
-    }
+    wc->nitems = rules_words_split(t->s, t->len, wc->buf, wc->items);
     wc->epoch = e->epoch;
     return wc;
 }

@@ -64,7 +64,8 @@ int rules_find_list(rules_cctx *c, const char *name, size_t len)
     return -1;
 }
 
-static int push_str(rules_cctx *c, rules_list_c *l, size_t *cap, const char *s, size_t len)
+static int push_str(rules_cctx *c, rules_list_c *l, size_t *cap, const char *s, size_t len,
+                    const rules_node *node, size_t off)
 {
     if (l->n >= c->set->lim.max_list_items)
         return -1;
@@ -72,18 +73,26 @@ static int push_str(rules_cctx *c, rules_list_c *l, size_t *cap, const char *s, 
         size_t nc = *cap ? *cap * 2 : 16;
         const char **ns = rules_arena_alloc(&c->set->arena, nc * sizeof *ns);
         size_t *nl = rules_arena_alloc(&c->set->arena, nc * sizeof *nl);
-        if (!ns || !nl)
+        const rules_node **nn = rules_arena_alloc(&c->tmp, nc * sizeof *nn);
+        size_t *no = rules_arena_alloc(&c->tmp, nc * sizeof *no);
+        if (!ns || !nl || !nn || !no)
             return -1;
         if (l->n) {
             memcpy(ns, l->strs, l->n * sizeof *ns);
             memcpy(nl, l->lens, l->n * sizeof *nl);
+            memcpy(nn, l->nodes, l->n * sizeof *nn);
+            memcpy(no, l->offs, l->n * sizeof *no);
         }
         l->strs = ns;
         l->lens = nl;
+        l->nodes = nn;
+        l->offs = no;
         *cap = nc;
     }
     l->strs[l->n] = s;
     l->lens[l->n] = len;
+    l->nodes[l->n] = node;
+    l->offs[l->n] = off;
     l->n++;
     return 0;
 }
@@ -125,13 +134,13 @@ rules_list_c *rules_list_expand(rules_cctx *c, int idx, size_t off)
                 if (!sl)
                     goto fail;
                 for (size_t j = 0; j < sl->n; j++)
-                    if (push_str(c, l, &cap, sl->strs[j], sl->lens[j]) != 0)
+                    if (push_str(c, l, &cap, sl->strs[j], sl->lens[j], sl->nodes[j], sl->offs[j]) != 0)
                         goto toobig;
                 continue;
             }
             const char *keep =
                 rules_arena_strndup(&c->set->arena, v->s, v->len); /* nodes die after compile */
-            if (!keep || push_str(c, l, &cap, keep, v->len) != 0)
+            if (!keep || push_str(c, l, &cap, keep, v->len, v, 0) != 0)
                 goto toobig;
         }
     }
@@ -313,7 +322,7 @@ static int rhs_strings(rules_cctx *c, const rules_aval *v, rules_list_c *out, in
                 if (!l)
                     return -1;
                 for (size_t j = 0; j < l->n; j++)
-                    if (push_str(c, out, &cap, l->strs[j], l->lens[j]) != 0)
+                    if (push_str(c, out, &cap, l->strs[j], l->lens[j], l->nodes[j], l->offs[j]) != 0)
                         return -1;
                 continue;
             }
@@ -330,16 +339,88 @@ static int rhs_strings(rules_cctx *c, const rules_aval *v, rules_list_c *out, in
             return -1;
         }
         char *keep = rules_arena_strndup(&c->set->arena, s, len);
-        if (!keep || push_str(c, out, &cap, keep, len) != 0)
+        if (!keep || push_str(c, out, &cap, keep, len, NULL, it->off) != 0)
             return -1;
     }
     return 0;
 }
 
-static uint32_t list_bit(rules_cctx *c, const rules_list_c *l, int list_idx, const char *canon, size_t clen)
+/* Rewrites the strings of l as they are compared with the operand (tf): lowered, or as words
+ * of content.words, with a warning for each item that can never match a word (`warn`: with
+ * in, intersects or a substring test). A named list (li >= 0) is transformed once. */
+static int transform(rules_cctx *c, rules_list_c *l, int li, int tf, int warn)
 {
-    if (list_idx >= 0 && c->lists[list_idx].bit >= 0)
-        return (uint32_t)c->lists[list_idx].bit;
+    if (tf == RULES_TF_NONE)
+        return 0;
+    if (li >= 0 && c->lists[li].tstrs[tf]) {
+        l->strs = c->lists[li].tstrs[tf];
+        l->lens = c->lists[li].tlens[tf];
+        return 0;
+    }
+    const char **ns = rules_arena_alloc(&c->set->arena, (l->n + 1) * sizeof *ns);
+    size_t *nl = rules_arena_alloc(&c->set->arena, (l->n + 1) * sizeof *nl);
+    xw_buf w;
+    xw_buf_init(&w, (size_t)1 << 30);
+    int rc = ns && nl ? 0 : -1;
+    for (size_t i = 0; i < l->n && rc == 0; i++) {
+        const char *s = l->strs[i];
+        size_t len = l->lens[i], olen = len;
+        char *keep = NULL;
+        if (tf == RULES_TF_LOWER) {
+            keep = rules_arena_strndup(&c->set->arena, s, len);
+            if (keep)
+                lower_ascii(keep, len);
+        } else {
+            xw_buf_reset(&w);
+            if (!xw_buf_extend(&w, 2 * len + 2)) {
+                rc = -1;
+                break;
+            }
+            int one = rules_word_item(s, len, (char *)w.data, &olen);
+            keep = rules_arena_strndup(&c->set->arena, (const char *)w.data, olen);
+            if (!one && warn && (len > 0 || warn == 2)) {
+                const char *what = "can never match a word of content.words (words are split at spaces, "
+                                   "punctuation and symbols); list single words, or test the text with "
+                                   "content.text icontains";
+                if (l->nodes[i]) { /* in a list: at the item, whatever the rule (once per list) */
+                    const rules_node *fx = c->fixed;
+                    int q = c->quiet;
+                    c->fixed = l->nodes[i];
+                    c->quiet = 0;
+                    rules_cwarn(c, 0, "'%.*s' %s", (int)(len < 60 ? len : 60), s, what);
+                    c->fixed = fx;
+                    c->quiet = q;
+                } else {
+                    rules_cwarn(c, l->offs[i], "'%.*s' %s", (int)(len < 60 ? len : 60), s, what);
+                }
+            }
+        }
+        if (!keep)
+            rc = -1;
+        else {
+            ns[i] = keep;
+            nl[i] = olen;
+        }
+    }
+    xw_buf_free(&w);
+    if (rc != 0) {
+        c->failed = 1;
+        return -1;
+    }
+    l->strs = ns;
+    l->lens = nl;
+    if (li >= 0) {
+        c->lists[li].tstrs[tf] = ns;
+        c->lists[li].tlens[tf] = nl;
+    }
+    return 0;
+}
+
+static uint32_t list_bit(rules_cctx *c, const rules_list_c *l, int list_idx, int tf, const char *canon,
+                         size_t clen)
+{
+    if (list_idx >= 0 && c->lists[list_idx].bit[tf] >= 0)
+        return (uint32_t)c->lists[list_idx].bit[tf];
     if (list_idx < 0) {
         int32_t b = rules_map_get(&c->anonbits, canon, clen);
         if (b >= 0)
@@ -360,7 +441,7 @@ static uint32_t list_bit(rules_cctx *c, const rules_list_c *l, int list_idx, con
         c->dict[c->ndict++] = (rules_dict_entry){l->strs[i], l->lens[i], bit};
     }
     if (list_idx >= 0)
-        c->lists[list_idx].bit = (int)bit;
+        c->lists[list_idx].bit[tf] = (int)bit;
     else {
         char *keep = rules_arena_strndup(&c->tmp, canon, clen);
         if (!keep || rules_map_put(&c->anonbits, keep, clen, (int32_t)bit) < 0)
@@ -645,6 +726,14 @@ static rules_cnode *compile_leaf(rules_cctx *c, const rules_aop *lhs, const rule
                 rules_cerr(c, rhs->off, "the list is too long or memory ran out");
             return NULL;
         }
+        /* content.words is lowered words: so are the strings compared with it; lower() and
+         * the i-operators compare lowered text */
+        int tf = o.f == RULES_F_CONTENT_WORDS && o.k != CV_LEN             ? RULES_TF_WORDS
+                 : o.k == CV_LOWER || op == OP_ICONTAINS || op == OP_IGLOB ? RULES_TF_LOWER
+                                                                           : RULES_TF_NONE;
+        int warn = is_in ? 2 : op == OP_GLOB || op == OP_IGLOB ? 0 : 1; /* 2: an empty item too */
+        if (transform(c, &l, li, tf, warn) != 0)
+            return NULL;
         if (is_in) {
             xw_buf cb;
             xw_buf_init(&cb, (size_t)1 << 30);
@@ -652,7 +741,7 @@ static rules_cnode *compile_leaf(rules_cctx *c, const rules_aop *lhs, const rule
                 xw_buf_appendf(&cb, "%zu:", l.lens[i]);
                 xw_buf_append(&cb, l.strs[i], l.lens[i]);
             }
-            n->listbit = list_bit(c, &l, li, cb.data ? (const char *)cb.data : "", cb.len);
+            n->listbit = list_bit(c, &l, li, tf, cb.data ? (const char *)cb.data : "", cb.len);
             xw_buf_free(&cb);
             if (o.k == CV_FIELD || o.k == CV_LOWER)
                 c->set->field_used_in[o.f] = 1;
@@ -666,19 +755,6 @@ static rules_cnode *compile_leaf(rules_cctx *c, const rules_aop *lhs, const rule
         n->strs = l.strs;
         n->lens = l.lens;
         n->nstrs = l.n;
-        if (op == OP_ICONTAINS || op == OP_IGLOB) { /* lowered copies */
-            const char **ls = rules_arena_alloc(&c->set->arena, (l.n + 1) * sizeof *ls);
-            if (!ls)
-                return NULL;
-            for (size_t i = 0; i < l.n; i++) {
-                char *cp = rules_arena_strndup(&c->set->arena, l.strs[i], l.lens[i]);
-                if (!cp)
-                    return NULL;
-                lower_ascii(cp, l.lens[i]);
-                ls[i] = cp;
-            }
-            n->strs = ls;
-        }
         break;
     }
     }

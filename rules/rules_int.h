@@ -380,6 +380,34 @@ struct rules_event {
     rules_arena arena;
 };
 
+/* --- content.words (words.c, tables in unicode_tab.c) -------------------------------------- */
+enum { RULES_UC_WORD = 0, RULES_UC_SEP = 1, RULES_UC_EXTEND = 2 };
+typedef struct {
+    uint32_t lo, hi; /* code points lo..hi */
+    uint8_t cls;     /* RULES_UC_SEP or RULES_UC_EXTEND; what no range covers is RULES_UC_WORD */
+} rules_uc_range;
+typedef struct {
+    uint32_t lo; /* lo, lo + stride, ... (n code points) lower to themselves + delta */
+    uint16_t n;
+    uint8_t stride; /* 1 or 2 */
+    int32_t delta;
+} rules_uc_lower_run;
+extern const rules_uc_range rules_uc_classes[];
+extern const size_t rules_uc_nclasses;
+extern const rules_uc_lower_run rules_uc_lower_runs[];
+extern const size_t rules_uc_nlower_runs;
+
+/* The word class of a code point >= 0x80, and its simple lowercase mapping. */
+int rules_uc_class(uint32_t cp);
+uint32_t rules_uc_lower(uint32_t cp);
+/* Splits text into lowered words (docs/rules.md, content.words): out needs 2 * len + 2 bytes,
+ * items len / 2 + 1 entries; each word is NUL-terminated in out. Returns the number of words. */
+size_t rules_words_split(const char *text, size_t len, char *out, rules_str *items);
+/* An item to compare with content.words, lowered into out (2 * len + 2 bytes): 1 when it is
+ * one word as a text would give it, 0 when it can never match one (empty, or it holds spaces,
+ * punctuation or symbols; out then holds it lowered whole). */
+int rules_word_item(const char *s, size_t len, char *out, size_t *outlen);
+
 /* --- window state (window.c) --------------------------------------------------------------- */
 typedef struct rules_wstore rules_wstore;
 
