@@ -9,7 +9,10 @@
  * unknown), and for its cooldown; then its actions are planned, each with an idempotency
  * key. With `match: first` the loop ends at the first rule that is true or unknown (an
  * unknown rule might have matched, so the rules after it cannot be trusted to be "first");
- * a rule with `stop: true` ends it when it matches.
+ * a rule with `stop: true` ends it when it matches. A rule in simulate mode changes nothing
+ * that enforcing rules do: when it would end the loop, only the simulated rules after it
+ * are skipped (what would have happened, had it been enforced, among the simulated ones),
+ * and its tags are planned but not added to the decision.
  */
 #include <stdio.h>
 #include <string.h>
@@ -345,8 +348,8 @@ static int plan(rules_engine *e, const rules_event *ev, const rules_crule *r)
             pp[k].is_number = a->is_num[k];
             pp[k].value =
                 a->is_num[k] ? a->vals[k].text : rules_tmpl_render(&e->darena, &a->vals[k], ev, r->id);
-            if (a->kind == RULES_ACT_TAG && add_tag(e, pp[k].value) != 0)
-                return XW_ENOMEM;
+            if (a->kind == RULES_ACT_TAG && !r->simulate && add_tag(e, pp[k].value) != 0)
+                return XW_ENOMEM; /* a simulated tag is planned, not applied to the event */
         }
         p->params = pp;
         p->nparams = a->nparams;
@@ -377,12 +380,15 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
             return xw_errf(eb, XW_ENOMEM, "out of memory in the rate windows");
         const uint32_t *idx = s->by_kind[ev->kind];
         const rules_cnode *const *gates = s->gate_by_kind[ev->kind];
+        int sim_ended = 0; /* a simulated rule ended evaluation: for the simulated rules only */
         for (size_t i = 0; i < s->nby_kind[ev->kind]; i++) {
             /* a rule whose first test is already known false for this event: skip it without
              * a call (the whole `and` is false) */
             if (gates[i] && rules_gate_false(e, gates[i]))
                 continue;
             const rules_crule *r = &s->rules[idx[i]];
+            if (sim_ended && r->simulate)
+                continue;
             e->missing = 0;
             e->regex_err = 0;
             int v = rules_eval_cond(e, ev, r->cond);
@@ -398,8 +404,11 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
             } else if (plan(e, ev, r) != XW_OK) {
                 return xw_errf(eb, XW_ENOMEM, "out of memory");
             }
-            if (s->match_first || (v == 1 && r->stop))
-                break;
+            if (s->match_first || (v == 1 && r->stop)) {
+                if (!r->simulate)
+                    break;
+                sim_ended = 1; /* simulation must not change what enforcing rules do */
+            }
         }
     }
     e->dec.results = e->results;
