@@ -342,10 +342,14 @@ int rules_parse_duration(const rules_node *n, int64_t *out)
     rules_tok t = rules_lex_next(&lx);
     rules_tok e = rules_lex_next(&lx);
     rules_arena_free(&a);
+    if (t.k == TK_ERROR && t.too_large)
+        return -2;
     if (e.k != TK_EOF || (t.k != TK_DURATION && t.k != TK_NUMBER) || t.num < 0)
         return -1;
+    if (t.k == TK_NUMBER && t.num > INT64_MAX / XW_NS_PER_SEC)
+        return -2;
     *out = t.k == TK_NUMBER ? t.num * XW_NS_PER_SEC : t.num;
-    return t.k == TK_NUMBER && t.num > INT64_MAX / XW_NS_PER_SEC ? -1 : 0;
+    return 0;
 }
 
 static void rule_attrs(rules_cctx *c, rules_crule *r, const rules_item *it)
@@ -410,10 +414,12 @@ static void rule_attrs(rules_cctx *c, rules_crule *r, const rules_item *it)
         }
     }
     if (it->cooldown) {
-        if (rules_parse_duration(it->cooldown, &r->cooldown_ns) != 0) {
-            c->fixed = it->cooldown;
+        int rc = rules_parse_duration(it->cooldown, &r->cooldown_ns);
+        c->fixed = it->cooldown;
+        if (rc == -2)
+            rules_cerr(c, 0, "cooldown is too large; the longest duration is " RULES_DUR_MAX_TEXT);
+        else if (rc != 0)
             rules_cerr(c, 0, "cooldown must be a duration such as 30s, 10m or 1h");
-        }
         r->cooldown_id = rules_hash64(r->id, strlen(r->id), 0xc001);
     }
     r->cooldown_key = -1;
@@ -574,13 +580,13 @@ static void group_regexes(rules_cctx *c)
 static int finish(rules_cctx *c)
 {
     rules_set *s = c->set;
-    for (size_t i = 0; i < c->defs->nlists; i++)
+    for (size_t i = 0; i < c->defs->nlists && !c->partial; i++)
         if (!c->defs->lists[i].used) {
             const rules_node *w = c->defs->lists[i].where;
             rules_diags_add(c->d, RULES_DIAG_WARNING, w->file, w->line, w->col, "list '%s' is never used",
                             c->defs->lists[i].name);
         }
-    for (size_t i = 0; i < c->defs->nmacros; i++)
+    for (size_t i = 0; i < c->defs->nmacros && !c->partial; i++)
         if (!c->defs->macros[i].used) {
             const rules_node *w = c->defs->macros[i].where;
             rules_diags_add(c->d, RULES_DIAG_WARNING, w->file, w->line, w->col, "macro '%s' is never used",
@@ -650,9 +656,11 @@ static int finish(rules_cctx *c)
     return 0;
 }
 
-static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d)
+/* partial: items were left out (errors in an earlier stage); no warnings about unused ones */
+static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d, int partial)
 {
     rules_cctx c = {0};
+    c.partial = partial;
     c.set = s;
     c.defs = defs;
     c.d = d;
@@ -743,6 +751,23 @@ void rules_set_free(rules_set *s)
 
 size_t rules_set_rule_count(const rules_set *s) { return s ? s->nrules : 0; }
 
+/* Whether an error since diagnostic `from` is about a name that is not defined (an unknown
+ * macro or list, an override of nothing): with files or items left out, it may be a
+ * consequence, and a note says so. */
+static void note_left_out(rules_diags *d, size_t from, const char *file, const char *what)
+{
+    static const char *const kinds[] = {"unknown macro '", "unknown list '", "which no earlier file defines"};
+    for (size_t i = from; i < d->n; i++)
+        for (size_t k = 0; k < 3; k++)
+            if (d->v[i].level == RULES_DIAG_ERROR && strstr(d->v[i].msg, kinds[k])) {
+                rules_diags_add(d, RULES_DIAG_NOTE, file, 0, 0,
+                                "%s were left out of the later checks; a name they define is unknown to the "
+                                "others",
+                                what);
+                return;
+            }
+}
+
 int rules_set_compile(const rules_source *src, size_t n, const rules_limits *lim, rules_set **out,
                       rules_diags *d)
 {
@@ -770,20 +795,27 @@ int rules_set_compile(const rules_source *src, size_t n, const rules_limits *lim
         rc = XW_ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && rc == XW_OK; i++) {
         /* names live in the set arena: diagnostics and rules point at them */
+        size_t before = d->errors;
         const char *name = rules_arena_strndup(&s->arena, src[i].name, strlen(src[i].name));
         rules_node *t = name ? rules_yaml_load(name, src[i].data, src[i].len, &s->lim, d) : NULL;
         if (t)
             defs.trees[defs.ntrees++] = t;
+        else if (d->errors == before)
+            rc = XW_ENOMEM;
     }
-    if (d->errors > e0) {
-        rc = XW_ERULES_SYNTAX;
-        goto out;
+    /* every stage runs over what the earlier ones accepted, so that the errors of every file
+     * are reported (a file or item with errors is left out of the later stages) */
+    if (rc == XW_OK) {
+        size_t e1 = d->errors, n1 = d->n;
+        int brc = rules_defs_build(&defs, defs.trees, defs.ntrees, &s->lim, d);
+        size_t e2 = d->errors, n2 = d->n;
+        int crc = compile_defs(s, &defs, d, e2 > e0);
+        rc = e1 > e0 ? XW_ERULES_SYNTAX : brc != XW_OK ? brc : crc;
+        if (e2 > e0)
+            note_left_out(d, e1 > e0 ? n1 : n2, src[0].name, "files and items with errors");
     }
-    rc = rules_defs_build(&defs, defs.trees, defs.ntrees, &s->lim, d);
-    if (rc == XW_OK)
-        rc = compile_defs(s, &defs, d);
 out:
     rules_defs_free(&defs);
     if (rc != XW_OK || d->errors > e0) {
@@ -803,6 +835,11 @@ int rules_set_load_files(const char *const *paths, size_t n, const rules_limits 
         lim = &dl;
     }
     *out = NULL;
+    if (n > lim->max_files) {
+        rules_diags_add(d, RULES_DIAG_ERROR, n ? paths[0] : NULL, 0, 0,
+                        "%zu files, more than the limit of %zu", n, lim->max_files);
+        return XW_ELIMIT;
+    }
     rules_source *src = xw_calloc(n + 1, sizeof *src);
     if (!src)
         return XW_ENOMEM;
@@ -836,9 +873,24 @@ int rules_set_load_files(const char *const *paths, size_t n, const rules_limits 
         src[i].data = buf;
         src[i].len = got;
     }
-    if (rc == XW_OK)
-        rc = rules_set_compile(src, n, lim, out, d);
+    /* the files that could be read are checked too, so that their errors are reported; the
+     * set is not used when a file is missing */
+    size_t m = 0;
     for (size_t i = 0; i < n; i++)
+        if (src[i].data)
+            src[m++] = src[i];
+    if (m > 0 && (rc == XW_OK || rc == XW_EIO || rc == XW_ETOOBIG)) {
+        size_t n0 = d->n;
+        int crc = rules_set_compile(src, m, lim, out, d);
+        if (rc == XW_OK) {
+            rc = crc;
+        } else {
+            rules_set_free(*out);
+            *out = NULL;
+            note_left_out(d, n0, src[0].name, "files that could not be read");
+        }
+    }
+    for (size_t i = 0; i < m; i++)
         xw_free((void *)src[i].data);
     xw_free(src);
     return rc;

@@ -52,6 +52,7 @@ typedef struct {
     int marking;  /* mark lists and macros as used (compiling a rule) */
     int in_guard; /* compiling the condition of a rate(): no windows inside */
     int failed;
+    int partial;    /* items were left out for errors: no warnings about unused ones */
     uint32_t kinds; /* the current rule's event kinds, for rate slots */
     rules_list_c *lists;
     rules_macro_c *macros;
@@ -107,7 +108,7 @@ uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window
 rules_cnode *rules_compile_ast(rules_cctx *c, rules_anode *n);
 /* A not or const node; NULL (and c->failed) on failure. And/or: rules_chain. */
 rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a);
-/* A duration ("90s") or a number of seconds; -1 if it is neither. */
+/* A duration ("90s") or a number of seconds; -1 if it is neither, -2 if it is too large. */
 int rules_parse_duration(const rules_node *n, int64_t *out);
 /* exceptions.c: one exception as a predicate; NULL with *err = 0 when it has no values. */
 rules_cnode *rules_compile_exception(rules_cctx *c, const rules_exception_def *e, int *err);

@@ -54,22 +54,32 @@ static rules_aval *yaml_aval(rules_cctx *c, const rules_node *v, rules_type t, r
     if (t == RULES_T_BOOL && (strcmp(v->s, "true") == 0 || strcmp(v->s, "false") == 0)) {
         a->k = AV_BOOL;
         a->num = strcmp(v->s, "true") == 0;
-    } else if (t == RULES_T_INT || t == RULES_T_DUR) {
-        int64_t d;
-        if (rules_parse_duration(v, &d) != 0) {
-            rules_cerr(c, 0, "'%s' is not a %s", v->s, t == RULES_T_INT ? "number" : "duration");
+    } else if (t == RULES_T_INT) { /* an integer as written (not through the seconds of a duration) */
+        rules_lexer lx;
+        rules_lexer_init(&lx, v->s, v->len, &c->tmp);
+        rules_tok n = rules_lex_next(&lx);
+        rules_tok e = rules_lex_next(&lx);
+        if (n.k == TK_ERROR && n.too_large && strspn(v->s, "-0123456789") == v->len) {
+            rules_cerr(c, 0, "'%s' is too large; the largest number is " RULES_NUM_MAX_TEXT, v->s);
+            return NULL;
+        }
+        if (n.k != TK_NUMBER || e.k != TK_EOF) {
+            rules_cerr(c, 0, "'%s' is not a number", v->s);
+            return NULL;
+        }
+        a->k = AV_NUM;
+        a->num = n.num;
+    } else if (t == RULES_T_DUR) {
+        int rc = rules_parse_duration(v, &a->num);
+        if (rc == -2) {
+            rules_cerr(c, 0, "'%s' is too large; the longest duration is " RULES_DUR_MAX_TEXT, v->s);
+            return NULL;
+        }
+        if (rc != 0) {
+            rules_cerr(c, 0, "'%s' is not a duration", v->s);
             return NULL;
         }
         a->k = AV_DUR;
-        a->num = d;
-        if (t == RULES_T_INT) {
-            a->k = AV_NUM;
-            a->num = d / XW_NS_PER_SEC;
-            if (strspn(v->s, "-0123456789") != v->len) {
-                rules_cerr(c, 0, "'%s' is not a number", v->s);
-                return NULL;
-            }
-        }
     }
     return a;
 }

@@ -657,7 +657,7 @@ static rules_cnode *compile_leaf(rules_cctx *c, const rules_aop *lhs, const rule
             n->num = rhs->k == AV_DUR ? rhs->num : rhs->num * XW_NS_PER_SEC;
             if (rhs->k == AV_NUM &&
                 (rhs->num > INT64_MAX / XW_NS_PER_SEC || rhs->num < INT64_MIN / XW_NS_PER_SEC)) {
-                rules_cerr(c, rhs->off, "duration is too large");
+                rules_cerr(c, rhs->off, "duration is too large; the longest is " RULES_DUR_MAX_TEXT);
                 return NULL;
             }
             ok = 1;

@@ -156,7 +156,12 @@ typedef struct {
     size_t slen;
     int64_t num; /* TK_NUMBER; TK_DURATION in ns */
     const char *err;
+    int too_large; /* TK_ERROR: a number or duration out of range */
 } rules_tok;
+
+/* The range of durations (nanoseconds in 64 bits) and numbers, for messages. */
+#define RULES_DUR_MAX_TEXT "106751d (about 292 years; 9223372036 seconds)"
+#define RULES_NUM_MAX_TEXT "9223372036854775807"
 
 typedef struct {
     const char *text;
@@ -397,6 +402,9 @@ extern const size_t rules_uc_nclasses;
 extern const rules_uc_lower_run rules_uc_lower_runs[];
 extern const size_t rules_uc_nlower_runs;
 
+/* One UTF-8 sequence at s (n > 0 bytes, s[0] >= 0x80): its length and code point, or 0 when
+ * it is not valid (overlong, a surrogate, past U+10FFFF, cut short). */
+size_t rules_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 /* The word class of a code point >= 0x80, and its simple lowercase mapping. */
 int rules_uc_class(uint32_t cp);
 uint32_t rules_uc_lower(uint32_t cp);

@@ -61,9 +61,7 @@ uint32_t rules_uc_lower(uint32_t cp)
     return (uint32_t)((int32_t)cp + r->delta);
 }
 
-/* One UTF-8 sequence at s (n > 0 bytes, s[0] >= 0x80): its length and code point, or 0 when
- * it is not valid (overlong, a surrogate, past U+10FFFF, cut short). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+size_t rules_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
     unsigned char b = s[0];
     size_t k = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 ? 2 : 0;
@@ -116,7 +114,7 @@ static size_t split(const char *text, size_t len, char *out, rules_str *items, s
         if (b < 0x80) {
             word = word_tab[b] != 0;
             cp = word_tab[b];
-        } else if ((k = utf8_next(s + i, len - i, &cp)) == 0) {
+        } else if ((k = rules_utf8_next(s + i, len - i, &cp)) == 0) {
             k = 1; /* not UTF-8: a word byte as it is */
             word = 2;
         } else {
@@ -173,7 +171,8 @@ int rules_word_item(const char *s, size_t len, char *out, size_t *outlen)
     size_t o = 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        size_t k = (unsigned char)s[i] < 0x80 ? 0 : utf8_next((const unsigned char *)s + i, len - i, &cp);
+        size_t k =
+            (unsigned char)s[i] < 0x80 ? 0 : rules_utf8_next((const unsigned char *)s + i, len - i, &cp);
         if (k == 0) {
             char ch = s[i++];
             out[o++] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
