@@ -572,9 +572,12 @@ static void group_regexes(rules_cctx *c)
             s->nregroups++;
         }
     }
-    for (size_t i = 0; i < c->nleaves; i++)
+    for (size_t i = 0; i < c->nleaves; i++) {
         if (c->leaves[i]->regroup1 == REGROUP_ALONE)
             c->leaves[i]->regroup1 = 0;
+        else if (c->leaves[i]->regroup1)
+            c->leaves[i]->fast = RULES_FAST_REGROUP;
+    }
 }
 
 static int finish(rules_cctx *c)
@@ -611,6 +614,23 @@ static int finish(rules_cctx *c)
                 s->gate_by_kind[k][s->nby_kind[k]] = s->rules[i].gate;
                 s->by_kind[k][s->nby_kind[k]++] = (uint32_t)i;
             }
+    }
+    for (size_t i = 0; i < c->nleaves; i++) { /* what eval.c answers inline (RULES_FAST_*) */
+        rules_cnode *n = c->leaves[i];
+        int cmp = n->op <= OP_GE, t = (int)rules_field_type(n->lhs.f);
+        if (n->op == OP_EXISTS && n->lhs.k == CV_FIELD)
+            n->fast = RULES_FAST_EXISTS;
+        else if (cmp && n->lhs.k == CV_FIELD && (t == RULES_T_INT || t == RULES_T_DUR || t == RULES_T_BOOL))
+            n->fast = RULES_FAST_NUM;
+        else if (cmp && n->op != OP_NONE && n->lhs.k == CV_LEN && t == RULES_T_LIST &&
+                 n->lhs.f != RULES_F_CONTENT_WORDS)
+            n->fast = RULES_FAST_LISTLEN;
+        else if ((n->op == OP_EQ || n->op == OP_NE) && n->lhs.k == CV_FIELD && t == RULES_T_STR)
+            n->fast = RULES_FAST_STREQ;
+        else if ((n->op == OP_IN || n->op == OP_INTERSECTS) && (n->lhs.k == CV_FIELD || n->lhs.k == CV_LOWER))
+            n->fast = RULES_FAST_DICT;
+        else if (n->lhs.k != CV_RATE && n->lhs.k != CV_FIRST)
+            n->fast = RULES_FAST_OTHER;
     }
     s->nleaves = (uint32_t)c->nleaves;
     s->nbits = c->nbits;

@@ -22,9 +22,7 @@
 
 static void free_scratch(rules_engine *e)
 {
-    xw_free(e->memo_epoch);
-    xw_free(e->memo_val);
-    xw_free(e->memo_missing);
+    xw_free(e->memo);
     xw_free(e->slot_val);
     xw_free(e->slot_state);
     xw_free(e->slot_missing);
@@ -35,9 +33,7 @@ static void free_scratch(rules_engine *e)
     xw_free(e->regroup_val);
     e->regroup_epoch = NULL;
     e->regroup_val = NULL;
-    e->memo_epoch = NULL;
-    e->memo_val = NULL;
-    e->memo_missing = NULL;
+    e->memo = NULL;
     e->slot_val = NULL;
     e->slot_state = NULL;
     e->slot_missing = NULL;
@@ -50,9 +46,7 @@ static void free_scratch(rules_engine *e)
 static int alloc_scratch(rules_engine *e, const rules_set *s)
 {
     size_t nl = s ? s->nleaves + 1 : 1, ns = s ? s->nslots + 1 : 1, mw = s ? s->mask_words : 1;
-    uint32_t *me = xw_calloc(nl, sizeof *me);
-    uint8_t *mv = xw_calloc(nl, 1);
-    uint64_t *mm = xw_calloc(nl, sizeof *mm);
+    rules_memo *me = xw_calloc(nl, sizeof *me);
     int64_t *sv = xw_calloc(ns, sizeof *sv);
     uint8_t *ss = xw_calloc(ns, 1);
     uint64_t *smi = xw_calloc(ns, sizeof *smi);
@@ -62,14 +56,12 @@ static int alloc_scratch(rules_engine *e, const rules_set *s)
     size_t ng = s ? s->nregroups + 1 : 1;
     uint32_t *rge = xw_calloc(ng, sizeof *rge);
     uint8_t *rgv = xw_calloc(ng, 1);
-    if (!me || !mv || !mm || !sv || !ss || !smi || !sks || !masks || !tmp || !rge || !rgv) {
+    if (!me || !sv || !ss || !smi || !sks || !masks || !tmp || !rge || !rgv) {
         xw_free(rge);
         xw_free(rgv);
         xw_free(smi);
         xw_free(sks);
         xw_free(me);
-        xw_free(mv);
-        xw_free(mm);
         xw_free(sv);
         xw_free(ss);
         xw_free(masks);
@@ -77,9 +69,7 @@ static int alloc_scratch(rules_engine *e, const rules_set *s)
         return XW_ENOMEM;
     }
     free_scratch(e);
-    e->memo_epoch = me;
-    e->memo_val = mv;
-    e->memo_missing = mm;
+    e->memo = me;
     e->slot_val = sv;
     e->slot_state = ss;
     e->slot_missing = smi;
@@ -369,7 +359,7 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
     const rules_set *s = e->set;
     if (s) {
         if (++e->epoch == 0) { /* wrapped: clear every cache stamp */
-            memset(e->memo_epoch, 0, (s->nleaves + 1) * sizeof *e->memo_epoch);
+            memset(e->memo, 0, (s->nleaves + 1) * sizeof *e->memo);
             memset(e->regroup_epoch, 0, (s->nregroups + 1) * sizeof *e->regroup_epoch);
             for (int f = 0; f < RULES_F__COUNT; f++)
                 e->low[f].epoch = e->mask_epoch[f][0] = e->mask_epoch[f][1] = 0;
@@ -384,7 +374,7 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
         for (size_t i = 0; i < s->nby_kind[ev->kind]; i++) {
             /* a rule whose first test is already known false for this event: skip it without
              * a call (the whole `and` is false) */
-            if (gates[i] && rules_gate_false(e, gates[i]))
+            if (gates[i] && rules_gate_false(e, ev, gates[i]))
                 continue;
             const rules_crule *r = &s->rules[idx[i]];
             if (sim_ended && r->simulate)

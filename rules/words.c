@@ -16,16 +16,23 @@
 
 #include "rules/rules_int.h"
 
-/* ASCII: the lowered byte when it belongs to a word, 0 when it separates words. */
-static const unsigned char word_tab[128] = {
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   48,  49,  50,  51,  52,  53,  54,  55,  56,
-    57,  0,   0,   0,   0,   0,   0,   0,   97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107,
-    108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0,   0,   0,   0,
-    95,  0,   97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113,
-    114, 115, 116, 117, 118, 119, 120, 121, 122, 0,   0,   0,   0,   0,
-};
+/* A byte's lowered value when it is an ASCII word byte (letters, digits, _), 0 when it is
+ * an ASCII separator, 0xFF when it starts (or continues) a multi-byte character. */
+#define MB 0xFF
+static const unsigned char word_tab[256] = {
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   48,  49,  50,  51,  52,  53,  54,  55,  56,  57,  0,   0,
+    0,   0,   0,   0,   0,   97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0,   0,   0,   0,   95,  0,   97,  98,  99,
+    100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
+    120, 121, 122, 0,   0,   0,   0,   0,   MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,
+    MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,
+    MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,
+    MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,
+    MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,
+    MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,
+    MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB,  MB};
 
 int rules_uc_class(uint32_t cp)
 {
@@ -104,43 +111,55 @@ static size_t utf8_put(char *out, uint32_t cp)
 static size_t split(const char *text, size_t len, char *out, rules_str *items, size_t max, size_t *nsep)
 {
     const unsigned char *s = (const unsigned char *)text;
-    size_t n = 0, o = 0, start = 0, seps = 0;
+    size_t n = 0, o = 0, start = 0, seps = 0, i = 0;
     int in = 0;
-    for (size_t i = 0; i < len;) {
-        unsigned char b = s[i];
-        uint32_t cp = b;
-        size_t k = 1;
-        int word;
-        if (b < 0x80) {
-            word = word_tab[b] != 0;
-            cp = word_tab[b];
-        } else if ((k = rules_utf8_next(s + i, len - i, &cp)) == 0) {
-            k = 1; /* not UTF-8: a word byte as it is */
-            word = 2;
+    while (i < len) {
+        unsigned char c = word_tab[s[i]];
+        int word = 1;
+        if (c == 0) { /* an ASCII separator */
+            i++;
+            word = 0;
+        } else if (c != MB) { /* ASCII word bytes: the run is copied lowered */
+            if (!in) {
+                start = o;
+                in = 1;
+            }
+            do {
+                out[o++] = (char)c;
+                i++;
+            } while (i < len && (c = word_tab[s[i]]) != 0 && c != MB);
+            continue;
         } else {
+            uint32_t cp;
+            size_t k = rules_utf8_next(s + i, len - i, &cp);
+            if (k == 0) { /* not UTF-8: a word byte as it is */
+                if (!in) {
+                    start = o;
+                    in = 1;
+                }
+                out[o++] = (char)s[i++];
+                continue;
+            }
+            i += k;
             int cls = rules_uc_class(cp);
             word = cls == RULES_UC_WORD || (cls == RULES_UC_EXTEND && in);
-        }
-        i += k;
-        if (!word) {
-            seps++;
-            if (in) {
-                if (n < max)
-                    items[n] = (rules_str){out + start, o - start};
-                n++;
-                out[o++] = '\0';
-                in = 0;
+            if (word) {
+                if (!in) {
+                    start = o;
+                    in = 1;
+                }
+                o += utf8_put(out + o, rules_uc_lower(cp));
+                continue;
             }
-            continue;
         }
-        if (!in) {
-            start = o;
-            in = 1;
+        seps++; /* a separator: the end of a word */
+        if (in) {
+            if (n < max)
+                items[n] = (rules_str){out + start, o - start};
+            n++;
+            out[o++] = '\0';
+            in = 0;
         }
-        if (cp < 0x80 || word == 2)
-            out[o++] = (char)(word == 2 ? b : cp);
-        else
-            o += utf8_put(out + o, rules_uc_lower(cp));
     }
     if (in) {
         if (n < max)
