@@ -157,6 +157,7 @@ int rules_engine_reload_files(rules_engine *e, const char *const *paths, size_t 
 
 const rules_set *rules_engine_set(const rules_engine *e) { return e->set; }
 uint64_t rules_engine_regex_limit_hits(const rules_engine *e) { return e->regex_hits; }
+uint64_t rules_engine_tests_computed(const rules_engine *e) { return e->computed; }
 size_t rules_engine_state_entries(const rules_engine *e) { return rules_wstore_count(e->ws); }
 
 int rules_engine_state_export(const rules_engine *e, xw_buf *out) { return rules_wstore_export(e->ws, out); }

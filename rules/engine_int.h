@@ -56,6 +56,7 @@ struct rules_engine {
     uint32_t *regroup_epoch; /* per regex group: joined pattern run for this event */
     uint8_t *regroup_val;
     uint64_t regex_hits;
+    uint64_t computed; /* tests computed by leaf() (not inline, not from the memo) */
     /* per rule while evaluating */
     uint64_t missing;
     int regex_err;

@@ -376,6 +376,7 @@ __attribute__((noinline)) static int leaf_miss(rules_engine *e, const rules_even
     e->missing = 0;
     e->regex_err = 0;
     int r = leaf(e, ev, n);
+    e->computed++;
     rules_memo *m = &e->memo[n->leaf];
     m->epoch = e->epoch;
     m->val = (uint8_t)(r == 2 && e->regex_err ? 3 : r);

@@ -286,5 +286,9 @@ int rules_engine_state_import(rules_engine *e, const uint8_t *p, size_t n, xw_er
 size_t rules_engine_state_entries(const rules_engine *e);
 /* Regex matches that hit the match limit since the engine started. */
 uint64_t rules_engine_regex_limit_hits(const rules_engine *e);
+/* Tests computed in full since the engine started: not answered inline (window compares,
+ * absent or unknown fields, number compares, lists already looked up, ...) nor from the
+ * per-event memo. The work an event costs, for profiling and tests. */
+uint64_t rules_engine_tests_computed(const rules_engine *e);
 
 #endif

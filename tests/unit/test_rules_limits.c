@@ -2,9 +2,8 @@
  * Tests for rules/ at its limits: conditions of tens of thousands of terms compile in
  * memory proportional to their size (the bytes requested through common/alloc are
  * counted), macros that double at each line stop at max_terms with an error at the macro
- * reference, and the errors that used to mislead (sizes out of range, invalid UTF-8, errors
- * in several files) say what is wrong and where. The language itself is covered by the
- * golden tests in tests/rules/.
+ * reference, and the work of an event is counted (tests answered inline are not computed in
+ * full). The language itself is covered by the golden tests in tests/rules/.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -173,11 +172,67 @@ static void test_macro_expansion_capped(void **state)
     xw_buf_free(&y);
 }
 
+/* The work of an event, counted (no timing): tests that can be answered inline are not
+ * computed in full, and ten word lists cost one lookup of the words, not ten. */
+static void test_tests_computed(void **state)
+{
+    (void)state;
+    xw_buf y;
+    xw_buf_init(&y, 1 << 20);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(xw_buf_appendf(&y, "- list: l%d\n  items: [w%d, x%d]\n", i, i, i), XW_OK);
+    for (int i = 0; i < 10; i++) /* first tests: a word list, then numbers and a window */
+        assert_int_equal(xw_buf_appendf(&y,
+                                        "- rule: words_%d\n  on: [message]\n  condition: content.words "
+                                        "intersects l%d and group.member_count > %d\n",
+                                        i, i, i),
+                         XW_OK);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(xw_buf_appendf(&y,
+                                        "- rule: num_%d\n  on: [message]\n  condition: sender.message_count "
+                                        "< %d and sender.joined_age < %dh and rate(group.id, 60s) > %d and "
+                                        "content.reference exists and len(content.links) > 1 and not "
+                                        "sender.is_admin\n",
+                                        i, 100 + i, 24 + i, i),
+                         XW_OK);
+    rules_diags d;
+    rules_diags_init(&d);
+    rules_set *s = NULL;
+    assert_int_equal(compile_lim((const char *)y.data, y.len, NULL, &s, &d), XW_OK);
+    rules_engine *e = rules_engine_new(NULL);
+    rules_engine_swap(e, s);
+    rules_event *ev = rules_event_new(RULES_KIND_MESSAGE, 1);
+    assert_int_equal(rules_event_set_str(ev, RULES_F_CONTENT_TEXT, "w3 and x7", 9), XW_OK);
+    assert_int_equal(rules_event_set_str(ev, RULES_F_GROUP_ID, "g", 1), XW_OK);
+    assert_int_equal(rules_event_set_int(ev, RULES_F_GROUP_MEMBER_COUNT, 5), XW_OK);
+    assert_int_equal(rules_event_set_int(ev, RULES_F_SENDER_MESSAGE_COUNT, 1), XW_OK);
+    assert_int_equal(rules_event_set_int(ev, RULES_F_SENDER_JOINED_AGE, 1), XW_OK);
+    assert_int_equal(rules_event_set_int(ev, RULES_F_SENDER_IS_ADMIN, 0), XW_OK);
+    const rules_decision *dec = NULL;
+    xw_errbuf eb;
+    uint64_t before = rules_engine_tests_computed(e);
+    assert_int_equal(rules_engine_eval(e, ev, &dec, &eb), XW_OK);
+    /* the words of lists 3 and 7 are in the text, and member_count 5 > 3 but not > 7:
+     * words_3 only; the num_ rules stop at their window (a rate of 1 is > i for i = 0 only)
+     * or at content.reference (absent) */
+    assert_int_equal(dec->nresults, 1);
+    assert_string_equal(dec->results[0].rule, "words_3");
+    /* one test computed in full: the first word list (the words are looked up once, and
+     * the other nine lists, the number and duration compares, the window and the absent
+     * field are answered inline). Before those paths, 33 tests were computed. */
+    assert_int_equal(rules_engine_tests_computed(e) - before, 1);
+    rules_event_free(ev);
+    rules_engine_free(e);
+    rules_diags_free(&d);
+    xw_buf_free(&y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_long_conditions_linear_memory),
         cmocka_unit_test(test_macro_expansion_capped),
+        cmocka_unit_test(test_tests_computed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
