@@ -1,6 +1,7 @@
 /*
- * Allocation wrapper: abort on real out-of-memory, injectable failures for tests, and a
- * live-block counter so a test can show that an error path freed everything it took.
+ * Allocation wrapper: abort on real out-of-memory, injectable failures for tests, a
+ * live-block counter so a test can show that an error path freed everything it took, and a
+ * count of bytes requested so a test can bound what an operation allocates.
  */
 #include "common/alloc.h"
 
@@ -14,6 +15,7 @@ static atomic_uint_fast64_t alloc_fail_nth; /* absolute index of the first faili
 static atomic_int alloc_fail_sticky;
 static atomic_uint_fast64_t alloc_failures;
 static atomic_int_fast64_t alloc_live;
+static atomic_uint_fast64_t alloc_bytes;
 
 static void oom(size_t n)
 {
@@ -39,6 +41,7 @@ void *xw_malloc(size_t n)
 {
     if (inject())
         return NULL;
+    atomic_fetch_add(&alloc_bytes, n);
     void *p = malloc(n ? n : 1);
     if (!p)
         oom(n);
@@ -52,6 +55,7 @@ void *xw_calloc(size_t count, size_t size)
         return NULL; /* an overflowing request is a caller bug, not out-of-memory */
     if (inject())
         return NULL;
+    atomic_fetch_add(&alloc_bytes, count * size);
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p)
         oom(count * size);
@@ -63,6 +67,7 @@ void *xw_realloc(void *p, size_t n)
 {
     if (inject())
         return NULL;
+    atomic_fetch_add(&alloc_bytes, n);
     void *q = realloc(p, n ? n : 1);
     if (!q)
         oom(n);
@@ -137,3 +142,4 @@ void xw_alloc_fail_at(uint64_t nth, int sticky)
 uint64_t xw_alloc_count(void) { return atomic_load(&alloc_count); }
 uint64_t xw_alloc_failures(void) { return atomic_load(&alloc_failures); }
 int64_t xw_alloc_live(void) { return atomic_load(&alloc_live); }
+uint64_t xw_alloc_bytes(void) { return atomic_load(&alloc_bytes); }

@@ -43,5 +43,8 @@ uint64_t xw_alloc_count(void);
 uint64_t xw_alloc_failures(void);
 /* Blocks allocated and not yet freed through this wrapper (tests compare before/after). */
 int64_t xw_alloc_live(void);
+/* Bytes requested through this wrapper since the start (a realloc counts its new size), so a
+ * test can show that an operation allocates in proportion to its input. */
+uint64_t xw_alloc_bytes(void);
 
 #endif

@@ -16,34 +16,91 @@
 #include "common/alloc.h"
 #include "rules/compile_int.h"
 
-rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a, rules_cnode *b)
+rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a)
 {
     rules_cnode *n = rules_arena_alloc(&c->set->code, sizeof *n);
-    if (!n || (k != CN_CONST && !a) || ((k == CN_AND || k == CN_OR) && !b)) {
+    if (!n || (k == CN_NOT && !a) || k == CN_AND || k == CN_OR) {
         c->failed = 1;
         return NULL;
     }
     n->k = k;
     n->a = a;
-    n->b = b;
-    if (k == CN_AND || k == CN_OR) { /* flatten: children of the same kind give their children */
-        uint32_t na = a->k == k ? a->nkids : 1, nb = b->k == k ? b->nkids : 1;
-        n->kids = rules_arena_alloc(&c->set->code, (na + nb) * sizeof *n->kids);
-        if (!n->kids) {
-            c->failed = 1;
-            return NULL;
-        }
-        if (a->k == k)
-            memcpy(n->kids, a->kids, na * sizeof *n->kids);
-        else
-            n->kids[0] = a;
-        if (b->k == k)
-            memcpy(n->kids + na, b->kids, nb * sizeof *n->kids);
-        else
-            n->kids[na] = b;
-        n->nkids = na + nb;
-    }
     return n;
+}
+
+void rules_chain_init(rules_chain *ch, rules_cnode_kind k)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->k = k;
+}
+
+static int chain_add(rules_chain *ch, rules_cnode *x)
+{
+    if (ch->n == ch->cap) {
+        size_t nc = ch->cap ? ch->cap * 2 : 8;
+        rules_cnode **nk = nc <= UINT32_MAX ? xw_realloc(ch->kids, nc * sizeof *nk) : NULL;
+        if (!nk)
+            return -1;
+        ch->kids = nk;
+        ch->cap = nc;
+    }
+    ch->kids[ch->n++] = x;
+    return 0;
+}
+
+void rules_chain_push(rules_cctx *c, rules_chain *ch, rules_cnode *x)
+{
+    if (!x || ch->failed) {
+        ch->failed = 1;
+        return;
+    }
+    if (x->k != ch->k) {
+        ch->failed = chain_add(ch, x) != 0;
+    } else { /* flatten: a child of the same kind gives its children */
+        for (uint32_t i = 0; i < x->nkids && !ch->failed; i++)
+            ch->failed = chain_add(ch, x->kids[i]) != 0;
+    }
+    if (ch->failed)
+        c->failed = 1;
+}
+
+rules_cnode *rules_chain_end(rules_cctx *c, rules_chain *ch)
+{
+    rules_cnode *n = NULL;
+    if (!ch->failed && ch->n == 1) {
+        n = ch->kids[0];
+    } else if (!ch->failed && ch->n > 1) {
+        n = rules_arena_alloc(&c->set->code, sizeof *n);
+        rules_cnode **kids = n ? rules_arena_alloc(&c->set->code, ch->n * sizeof *kids) : NULL;
+        if (kids) {
+            memcpy(kids, ch->kids, ch->n * sizeof *kids);
+            n->k = ch->k;
+            n->kids = kids;
+            n->nkids = (uint32_t)ch->n;
+        } else {
+            n = NULL;
+            c->failed = 1;
+        }
+    }
+    xw_free(ch->kids);
+    memset(ch, 0, sizeof *ch);
+    return n;
+}
+
+int rules_count_term(rules_cctx *c, size_t off)
+{
+    if (++c->terms <= c->set->lim.max_terms)
+        return 0;
+    c->failed = 1;
+    if (!c->over && !c->quiet) {
+        rules_cerr(c, off,
+                   "conditions too large: the set's conditions, macros inlined, pass the limit of %zu tests "
+                   "here; simplify them or raise max_terms",
+                   c->set->lim.max_terms);
+        c->over_reported = 1;
+    }
+    c->over = 1;
+    return -1;
 }
 
 static int find_macro(rules_cctx *c, const char *name, size_t len)
@@ -54,16 +111,21 @@ static int find_macro(rules_cctx *c, const char *name, size_t len)
     return -1;
 }
 
-static rules_cnode *compile_ast(rules_cctx *c, const rules_anode *n);
+static rules_cnode *compile_ast(rules_cctx *c, rules_anode *n);
+static void compile_into(rules_cctx *c, rules_anode *n, rules_chain *ch);
 
-rules_cnode *rules_compile_ast(rules_cctx *c, const rules_anode *n) { return compile_ast(c, n); }
+rules_cnode *rules_compile_ast(rules_cctx *c, rules_anode *n) { return compile_ast(c, n); }
 
-static rules_cnode *inline_macro(rules_cctx *c, int mi, const rules_anode *ref)
+/* Compiles macro mi where `ref` names it: returns its node or, with `into`, appends it to
+ * that chain (an `and` macro inside an `and` gives its terms, with no node of its own). */
+static rules_cnode *inline_macro(rules_cctx *c, int mi, const rules_anode *ref, rules_chain *into)
 {
     rules_macro_c *m = &c->macros[mi];
     if (c->marking)
         c->defs->macros[mi].used = 1;
-    if (m->state == 3) {
+    if (into)
+        into->failed = 1; /* until compiled */
+    if (m->state == 3 || c->over) {
         c->failed = 1;
         return NULL;
     }
@@ -98,39 +160,116 @@ static rules_cnode *inline_macro(rules_cctx *c, int mi, const rules_anode *ref)
     c->fixed = NULL;
     c->macro_stack[c->nmacro_stack++] = c->defs->macros[mi].name;
     c->quiet++;
-    rules_cnode *r = compile_ast(c, m->ast);
+    rules_cnode *r = NULL;
+    if (into) {
+        into->failed = 0;
+        compile_into(c, m->ast, into);
+    } else {
+        r = compile_ast(c, m->ast);
+    }
     c->quiet--;
     c->nmacro_stack--;
     c->frags = sf;
     c->fstart = ss;
     c->nfrags = sn;
     c->fixed = sfx;
+    if (c->over && !c->over_reported && !c->quiet) { /* the limit was passed inside this macro */
+        rules_cerr(c, ref->off,
+                   "conditions too large: macro '%s' here brings the set's conditions, macros inlined, past "
+                   "the limit of %zu tests (each use of a macro copies it, so a macro that uses another "
+                   "twice doubles it); simplify them or raise max_terms",
+                   c->defs->macros[mi].name, c->set->lim.max_terms);
+        c->over_reported = 1;
+    }
     return r;
 }
 
-static rules_cnode *compile_ast(rules_cctx *c, const rules_anode *n)
+/* The operands of an and/or chain, appended to ch. The parser builds `a and b and c` as
+ * ((a and b) and c): the operands are collected along the left spine (no recursion there:
+ * a condition may have tens of thousands of terms) and compiled in order. */
+static void chain_operands(rules_cctx *c, rules_anode *n, rules_chain *ch)
 {
-    rules_cnode *a, *b;
+    size_t cnt = 1;
+    for (const rules_anode *x = n; x->k == n->k; x = x->a)
+        cnt++;
+    rules_anode **ops = xw_malloc(cnt * sizeof *ops);
+    if (!ops) {
+        ch->failed = c->failed = 1;
+        return;
+    }
+    size_t i = cnt;
+    rules_anode *x = n;
+    for (; x->k == n->k; x = x->a)
+        ops[--i] = x->b;
+    ops[0] = x;
+    for (i = 0; i < cnt && !c->over; i++) /* every operand, so that each one's errors are reported */
+        compile_into(c, ops[i], ch);
+    xw_free(ops);
+    if (c->over)
+        ch->failed = 1;
+}
+
+/* Compiles n and appends it to ch; an and/or of ch's kind (written so, in parentheses, or
+ * a macro) gives its operands directly, so nesting costs no copies. */
+static void compile_into(rules_cctx *c, rules_anode *n, rules_chain *ch)
+{
+    if ((n->k == AN_AND && ch->k == CN_AND) || (n->k == AN_OR && ch->k == CN_OR)) {
+        chain_operands(c, n, ch);
+        return;
+    }
+    int mi = n->k == AN_MACRO ? find_macro(c, n->name, n->len) : -1;
+    if (mi >= 0) {
+        int failed = ch->failed;
+        inline_macro(c, mi, n, ch);
+        ch->failed |= failed;
+        return;
+    }
+    rules_chain_push(c, ch, compile_ast(c, n));
+}
+
+/* A test (a predicate, or a boolean field alone). A macro's AST is compiled again at each
+ * use: the leaf is remembered on the AST node, unless it depends on the rule's event kinds
+ * (a window's slot does). */
+static rules_cnode *compile_test(rules_cctx *c, rules_anode *n)
+{
+    if (rules_count_term(c, n->lhs ? n->lhs->off : n->off) != 0) /* at the start of the test */
+        return NULL;
+    int memo = (c->marking ? 2 : 0) | (c->quiet > 0); /* lists marked used; diagnostics printed */
+    if (n->leaf1[memo])
+        return c->leaves[n->leaf1[memo] - 1];
+    rules_cnode *r = rules_compile_pred(c, n->lhs, n->k == AN_PRED ? n->op : OP_NONE, n->rhs, n->off);
+    if (r && r->lhs.k != CV_RATE && r->lhs.k != CV_FIRST)
+        n->leaf1[memo] = r->leaf + 1;
+    return r;
+}
+
+static rules_cnode *compile_ast(rules_cctx *c, rules_anode *n)
+{
+    rules_cnode *a;
     switch (n->k) {
     case AN_AND:
-    case AN_OR:
-        a = compile_ast(c, n->a);
-        b = compile_ast(c, n->b);
-        return a && b ? rules_cnode_new(c, n->k == AN_AND ? CN_AND : CN_OR, a, b) : NULL;
+    case AN_OR: {
+        rules_chain ch;
+        rules_chain_init(&ch, n->k == AN_AND ? CN_AND : CN_OR);
+        chain_operands(c, n, &ch);
+        return rules_chain_end(c, &ch);
+    }
     case AN_NOT:
         a = compile_ast(c, n->a);
-        return a ? rules_cnode_new(c, CN_NOT, a, NULL) : NULL;
+        return a ? rules_cnode_new(c, CN_NOT, a) : NULL;
     case AN_CONST:
-        a = rules_cnode_new(c, CN_CONST, NULL, NULL);
+        if (rules_count_term(c, n->off) != 0)
+            return NULL;
+        a = rules_cnode_new(c, CN_CONST, NULL);
         if (a)
             a->cval = n->cval;
         return a;
     case AN_MACRO: {
         int mi = find_macro(c, n->name, n->len);
         if (mi >= 0)
-            return inline_macro(c, mi, n);
+            return inline_macro(c, mi, n, NULL);
         if (rules_field_lookup(n->name, n->len) >= 0)
-            return rules_compile_pred(c, n->lhs, OP_NONE, NULL, n->off);
+            return compile_test(c, n);
         if (memchr(n->name, '.', n->len))
             rules_cerr(c, n->off, "unknown field '%.*s'; see docs/rules.md for the fields", (int)n->len,
                        n->name);
@@ -140,7 +279,7 @@ static rules_cnode *compile_ast(rules_cctx *c, const rules_anode *n)
         return NULL;
     }
     case AN_PRED:
-        return rules_compile_pred(c, n->lhs, n->op, n->rhs, n->off);
+        return compile_test(c, n);
     }
     return NULL;
 }
@@ -203,10 +342,14 @@ int rules_parse_duration(const rules_node *n, int64_t *out)
     rules_tok t = rules_lex_next(&lx);
     rules_tok e = rules_lex_next(&lx);
     rules_arena_free(&a);
+    if (t.k == TK_ERROR && t.too_large)
+        return -2;
     if (e.k != TK_EOF || (t.k != TK_DURATION && t.k != TK_NUMBER) || t.num < 0)
         return -1;
+    if (t.k == TK_NUMBER && t.num > INT64_MAX / XW_NS_PER_SEC)
+        return -2;
     *out = t.k == TK_NUMBER ? t.num * XW_NS_PER_SEC : t.num;
-    return t.k == TK_NUMBER && t.num > INT64_MAX / XW_NS_PER_SEC ? -1 : 0;
+    return 0;
 }
 
 static void rule_attrs(rules_cctx *c, rules_crule *r, const rules_item *it)
@@ -271,10 +414,12 @@ static void rule_attrs(rules_cctx *c, rules_crule *r, const rules_item *it)
         }
     }
     if (it->cooldown) {
-        if (rules_parse_duration(it->cooldown, &r->cooldown_ns) != 0) {
-            c->fixed = it->cooldown;
+        int rc = rules_parse_duration(it->cooldown, &r->cooldown_ns);
+        c->fixed = it->cooldown;
+        if (rc == -2)
+            rules_cerr(c, 0, "cooldown is too large; the longest duration is " RULES_DUR_MAX_TEXT);
+        else if (rc != 0)
             rules_cerr(c, 0, "cooldown must be a duration such as 30s, 10m or 1h");
-        }
         r->cooldown_id = rules_hash64(r->id, strlen(r->id), 0xc001);
     }
     r->cooldown_key = -1;
@@ -334,13 +479,19 @@ static void compile_rule(rules_cctx *c, rules_crule *r, rules_item *it)
         r->cond = compile_ast(c, ast);
         c->nfrags = 0;
     }
-    for (size_t i = 0; i < it->nexc && r->cond; i++) {
-        int err = 0;
-        rules_cnode *ex = rules_compile_exception(c, &it->exc[i], &err);
-        if (err)
-            r->cond = NULL;
-        else if (ex)
-            r->cond = rules_cnode_new(c, CN_AND, r->cond, rules_cnode_new(c, CN_NOT, ex, NULL));
+    if (r->cond && it->nexc) { /* (condition) and not (exception) and not ... */
+        rules_chain ch;
+        rules_chain_init(&ch, CN_AND);
+        rules_chain_push(c, &ch, r->cond);
+        for (size_t i = 0; i < it->nexc && !ch.failed; i++) {
+            int err = 0;
+            rules_cnode *ex = rules_compile_exception(c, &it->exc[i], &err);
+            if (err)
+                ch.failed = 1;
+            else if (ex)
+                rules_chain_push(c, &ch, rules_cnode_new(c, CN_NOT, ex));
+        }
+        r->cond = rules_chain_end(c, &ch);
     }
     c->fixed = NULL;
     c->marking = 0;
@@ -371,6 +522,8 @@ static int combinable(const char *p)
     return 1;
 }
 
+#define REGROUP_ALONE UINT32_MAX /* while grouping: tried, stays alone */
+
 static void group_regexes(rules_cctx *c)
 {
     rules_set *s = c->set;
@@ -392,24 +545,26 @@ static void group_regexes(rules_cctx *c)
             if (m->op != OP_REGEX || m->regroup1 || m->lhs.f != n->lhs.f || (m->lhs.k == CV_LOWER) != lower ||
                 (m->lhs.k != CV_FIELD && m->lhs.k != CV_LOWER) || !combinable(m->s))
                 continue;
-            xw_buf_appendf(&pat, "%s(?:", members ? "|" : "");
-            xw_buf_append(&pat, m->s, m->slen);
-            xw_buf_append_u8(&pat, ')');
+            size_t before = pat.len;
+            if (xw_buf_appendf(&pat, "%s(?:", members ? "|" : "") != XW_OK ||
+                xw_buf_append(&pat, m->s, m->slen) != XW_OK || xw_buf_append_u8(&pat, ')') != XW_OK) {
+                xw_buf_truncate(&pat, before); /* full: the rest make a group of their own */
+                break;
+            }
             m->regroup1 = (uint32_t)s->nregroups + 1; /* tentatively */
             members++;
         }
         int ec;
         PCRE2_SIZE eo;
-        pcre2_code *re = members > 1 && pat.data
-                             ? pcre2_compile((PCRE2_SPTR)pat.data, pat.len,
-                                             PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &eo, NULL)
-                             : NULL;
+        pcre2_code *re = members > 1 ? pcre2_compile((PCRE2_SPTR)pat.data, pat.len,
+                                                     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &eo, NULL)
+                                     : NULL;
         xw_buf_free(&pat);
         if (re)
             pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-        for (size_t j = i; j < c->nleaves; j++)
-            if (c->leaves[j]->regroup1 == s->nregroups + 1 && !re)
-                c->leaves[j]->regroup1 = 0; /* alone, or the joined pattern does not compile */
+        for (size_t j = i; j < c->nleaves && !re; j++)
+            if (c->leaves[j]->regroup1 == s->nregroups + 1) /* alone, or the join does not compile: */
+                c->leaves[j]->regroup1 = REGROUP_ALONE;     /* not tried again (that would be n^2) */
         if (re) {
             s->regroups[s->nregroups].re = re;
             s->regroups[s->nregroups].f = n->lhs.f;
@@ -417,18 +572,24 @@ static void group_regexes(rules_cctx *c)
             s->nregroups++;
         }
     }
+    for (size_t i = 0; i < c->nleaves; i++) {
+        if (c->leaves[i]->regroup1 == REGROUP_ALONE)
+            c->leaves[i]->regroup1 = 0;
+        else if (c->leaves[i]->regroup1)
+            c->leaves[i]->fast = RULES_FAST_REGROUP;
+    }
 }
 
 static int finish(rules_cctx *c)
 {
     rules_set *s = c->set;
-    for (size_t i = 0; i < c->defs->nlists; i++)
+    for (size_t i = 0; i < c->defs->nlists && !c->partial; i++)
         if (!c->defs->lists[i].used) {
             const rules_node *w = c->defs->lists[i].where;
             rules_diags_add(c->d, RULES_DIAG_WARNING, w->file, w->line, w->col, "list '%s' is never used",
                             c->defs->lists[i].name);
         }
-    for (size_t i = 0; i < c->defs->nmacros; i++)
+    for (size_t i = 0; i < c->defs->nmacros && !c->partial; i++)
         if (!c->defs->macros[i].used) {
             const rules_node *w = c->defs->macros[i].where;
             rules_diags_add(c->d, RULES_DIAG_WARNING, w->file, w->line, w->col, "macro '%s' is never used",
@@ -453,6 +614,23 @@ static int finish(rules_cctx *c)
                 s->gate_by_kind[k][s->nby_kind[k]] = s->rules[i].gate;
                 s->by_kind[k][s->nby_kind[k]++] = (uint32_t)i;
             }
+    }
+    for (size_t i = 0; i < c->nleaves; i++) { /* what eval.c answers inline (RULES_FAST_*) */
+        rules_cnode *n = c->leaves[i];
+        int cmp = n->op <= OP_GE, t = (int)rules_field_type(n->lhs.f);
+        if (n->op == OP_EXISTS && n->lhs.k == CV_FIELD)
+            n->fast = RULES_FAST_EXISTS;
+        else if (cmp && n->lhs.k == CV_FIELD && (t == RULES_T_INT || t == RULES_T_DUR || t == RULES_T_BOOL))
+            n->fast = RULES_FAST_NUM;
+        else if (cmp && n->op != OP_NONE && n->lhs.k == CV_LEN && t == RULES_T_LIST &&
+                 n->lhs.f != RULES_F_CONTENT_WORDS)
+            n->fast = RULES_FAST_LISTLEN;
+        else if ((n->op == OP_EQ || n->op == OP_NE) && n->lhs.k == CV_FIELD && t == RULES_T_STR)
+            n->fast = RULES_FAST_STREQ;
+        else if ((n->op == OP_IN || n->op == OP_INTERSECTS) && (n->lhs.k == CV_FIELD || n->lhs.k == CV_LOWER))
+            n->fast = RULES_FAST_DICT;
+        else if (n->lhs.k != CV_RATE && n->lhs.k != CV_FIRST)
+            n->fast = RULES_FAST_OTHER;
     }
     s->nleaves = (uint32_t)c->nleaves;
     s->nbits = c->nbits;
@@ -498,13 +676,16 @@ static int finish(rules_cctx *c)
     return 0;
 }
 
-static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d)
+/* partial: items were left out (errors in an earlier stage); no warnings about unused ones */
+static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d, int partial)
 {
     rules_cctx c = {0};
+    c.partial = partial;
     c.set = s;
     c.defs = defs;
     c.d = d;
     rules_arena_init(&c.tmp);
+    xw_buf_init(&c.key, (size_t)1 << 30);
     size_t e0 = d->errors;
     int rc = XW_OK;
     c.lists = xw_calloc(defs->nlists + 1, sizeof *c.lists);
@@ -515,7 +696,8 @@ static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d)
         goto out;
     }
     for (size_t i = 0; i < defs->nlists; i++)
-        c.lists[i].bit = -1;
+        for (int t = 0; t < RULES_TF__COUNT; t++)
+            c.lists[i].bit[t] = -1;
     s->match_first = defs->match_first;
     for (size_t i = 0; i < defs->nmacros; i++) {
         rules_macro_c *m = &c.macros[i];
@@ -524,7 +706,7 @@ static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d)
         m->ast = parse_frags(&c, m->frags, m->nfrags, m->fstart);
         m->state = m->ast ? 0 : 3;
     }
-    for (size_t i = 0; i < defs->nmacros; i++) { /* each macro on its own, to report its errors once */
+    for (size_t i = 0; i < defs->nmacros && !c.over; i++) { /* each macro alone: its errors once */
         rules_macro_c *m = &c.macros[i];
         if (m->state == 3)
             continue;
@@ -544,7 +726,7 @@ static int compile_defs(rules_set *s, rules_defs *defs, rules_diags *d)
     for (size_t i = 0; i < defs->nmacros; i++)
         if (c.macros[i].state == 4)
             c.macros[i].state = 3;
-    for (size_t i = 0; i < defs->nrules; i++) {
+    for (size_t i = 0; i < defs->nrules && !c.over; i++) { /* past max_terms: one error is enough */
         compile_rule(&c, &s->rules[s->nrules], &defs->rules[i]);
         s->nrules++;
     }
@@ -559,6 +741,8 @@ out:
     rules_map_free(&c.slotmap);
     rules_map_free(&c.remap);
     rules_map_free(&c.anonbits);
+    rules_map_free(&c.predmap);
+    xw_buf_free(&c.key);
     xw_free(c.leaves);
     xw_free(c.dict);
     xw_free(c.lists);
@@ -587,6 +771,23 @@ void rules_set_free(rules_set *s)
 
 size_t rules_set_rule_count(const rules_set *s) { return s ? s->nrules : 0; }
 
+/* Whether an error since diagnostic `from` is about a name that is not defined (an unknown
+ * macro or list, an override of nothing): with files or items left out, it may be a
+ * consequence, and a note says so. */
+static void note_left_out(rules_diags *d, size_t from, const char *file, const char *what)
+{
+    static const char *const kinds[] = {"unknown macro '", "unknown list '", "which no earlier file defines"};
+    for (size_t i = from; i < d->n; i++)
+        for (size_t k = 0; k < 3; k++)
+            if (d->v[i].level == RULES_DIAG_ERROR && strstr(d->v[i].msg, kinds[k])) {
+                rules_diags_add(d, RULES_DIAG_NOTE, file, 0, 0,
+                                "%s were left out of the later checks; a name they define is unknown to the "
+                                "others",
+                                what);
+                return;
+            }
+}
+
 int rules_set_compile(const rules_source *src, size_t n, const rules_limits *lim, rules_set **out,
                       rules_diags *d)
 {
@@ -614,20 +815,27 @@ int rules_set_compile(const rules_source *src, size_t n, const rules_limits *lim
         rc = XW_ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && rc == XW_OK; i++) {
         /* names live in the set arena: diagnostics and rules point at them */
+        size_t before = d->errors;
         const char *name = rules_arena_strndup(&s->arena, src[i].name, strlen(src[i].name));
         rules_node *t = name ? rules_yaml_load(name, src[i].data, src[i].len, &s->lim, d) : NULL;
         if (t)
             defs.trees[defs.ntrees++] = t;
+        else if (d->errors == before)
+            rc = XW_ENOMEM;
     }
-    if (d->errors > e0) {
-        rc = XW_ERULES_SYNTAX;
-        goto out;
+    /* every stage runs over what the earlier ones accepted, so that the errors of every file
+     * are reported (a file or item with errors is left out of the later stages) */
+    if (rc == XW_OK) {
+        size_t e1 = d->errors, n1 = d->n;
+        int brc = rules_defs_build(&defs, defs.trees, defs.ntrees, &s->lim, d);
+        size_t e2 = d->errors, n2 = d->n;
+        int crc = compile_defs(s, &defs, d, e2 > e0);
+        rc = e1 > e0 ? XW_ERULES_SYNTAX : brc != XW_OK ? brc : crc;
+        if (e2 > e0)
+            note_left_out(d, e1 > e0 ? n1 : n2, src[0].name, "files and items with errors");
     }
-    rc = rules_defs_build(&defs, defs.trees, defs.ntrees, &s->lim, d);
-    if (rc == XW_OK)
-        rc = compile_defs(s, &defs, d);
 out:
     rules_defs_free(&defs);
     if (rc != XW_OK || d->errors > e0) {
@@ -647,6 +855,11 @@ int rules_set_load_files(const char *const *paths, size_t n, const rules_limits 
         lim = &dl;
     }
     *out = NULL;
+    if (n > lim->max_files) {
+        rules_diags_add(d, RULES_DIAG_ERROR, n ? paths[0] : NULL, 0, 0,
+                        "%zu files, more than the limit of %zu", n, lim->max_files);
+        return XW_ELIMIT;
+    }
     rules_source *src = xw_calloc(n + 1, sizeof *src);
     if (!src)
         return XW_ENOMEM;
@@ -680,9 +893,24 @@ int rules_set_load_files(const char *const *paths, size_t n, const rules_limits 
         src[i].data = buf;
         src[i].len = got;
     }
-    if (rc == XW_OK)
-        rc = rules_set_compile(src, n, lim, out, d);
+    /* the files that could be read are checked too, so that their errors are reported; the
+     * set is not used when a file is missing */
+    size_t m = 0;
     for (size_t i = 0; i < n; i++)
+        if (src[i].data)
+            src[m++] = src[i];
+    if (m > 0 && (rc == XW_OK || rc == XW_EIO || rc == XW_ETOOBIG)) {
+        size_t n0 = d->n;
+        int crc = rules_set_compile(src, m, lim, out, d);
+        if (rc == XW_OK) {
+            rc = crc;
+        } else {
+            rules_set_free(*out);
+            *out = NULL;
+            note_left_out(d, n0, src[0].name, "files that could not be read");
+        }
+    }
+    for (size_t i = 0; i < m; i++)
         xw_free((void *)src[i].data);
     xw_free(src);
     return rc;

@@ -14,12 +14,20 @@ typedef struct {
     uint32_t bit;
 } rules_dict_entry;
 
+/* How the strings of a right side are compared (pred.c): as written, lowered (ASCII, for
+ * lower() and the i-operators) or as words of content.words (words.c). */
+enum { RULES_TF_NONE, RULES_TF_LOWER, RULES_TF_WORDS, RULES_TF__COUNT };
+
 typedef struct {
     int state; /* 0 not expanded, 1 expanding, 2 done, 3 failed */
     const char **strs;
     size_t *lens;
+    const rules_node **nodes; /* where each item is written: a YAML scalar, or NULL ... */
+    size_t *offs;             /* ... and then this offset in the condition */
     size_t n;
-    int bit; /* dictionary bit, -1 until used with in/intersects */
+    int bit[RULES_TF__COUNT];            /* dictionary bit per comparison, -1 until used with in/intersects */
+    const char **tstrs[RULES_TF__COUNT]; /* the strings transformed, once per list */
+    size_t *tlens[RULES_TF__COUNT];
 } rules_list_c;
 
 typedef struct {
@@ -44,6 +52,7 @@ typedef struct {
     int marking;  /* mark lists and macros as used (compiling a rule) */
     int in_guard; /* compiling the condition of a rate(): no windows inside */
     int failed;
+    int partial;    /* items were left out for errors: no warnings about unused ones */
     uint32_t kinds; /* the current rule's event kinds, for rate slots */
     rules_list_c *lists;
     rules_macro_c *macros;
@@ -51,14 +60,39 @@ typedef struct {
     rules_cnode **leaves;
     size_t nleaves, capleaves;
     rules_map slotmap;
-    rules_map remap; /* pattern -> regex index */
+    size_t capslots, capregexes; /* of set->slots and set->regexes */
+    rules_map remap;             /* pattern -> regex index */
     rules_dict_entry *dict;
     size_t ndict, capdict;
     uint32_t nbits;
     rules_map anonbits; /* canonical literal list -> bit */
     const char *macro_stack[64];
     int nmacro_stack;
+    size_t terms;      /* tests compiled so far in the set, macros inlined (limit: max_terms) */
+    int over;          /* max_terms passed: compiling stops */
+    int over_reported; /* ... and the error is out */
+    rules_map predmap; /* predicate as written (operand resolved) -> leaf index */
+    xw_buf key;        /* scratch for predmap keys */
 } rules_cctx;
+
+/* An n-ary and/or under construction: children are appended (a child of the same kind
+ * gives its children, so `a and (b and c)` is one node) and the node is made once at the
+ * end, so a chain of n terms costs O(n) time and memory. */
+typedef struct {
+    rules_cnode_kind k;
+    rules_cnode **kids; /* heap, grown by doubling; moved into the set's code arena at the end */
+    size_t n, cap;
+    int failed;
+} rules_chain;
+
+void rules_chain_init(rules_chain *ch, rules_cnode_kind k);
+/* Appends x (NULL: a child that failed; the chain then fails). */
+void rules_chain_push(rules_cctx *c, rules_chain *ch, rules_cnode *x);
+/* The node (a single child is returned as it is); NULL when empty or failed. Frees ch's
+ * scratch in every case. */
+rules_cnode *rules_chain_end(rules_cctx *c, rules_chain *ch);
+/* Counts one test against max_terms; -1 (and an error at off, once) past the limit. */
+int rules_count_term(rules_cctx *c, size_t off);
 
 /* Reports an error at offset `off` of the current source (or at the fixed node). */
 void rules_cerr(rules_cctx *c, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -71,10 +105,10 @@ rules_list_c *rules_list_expand(rules_cctx *c, int idx, size_t off);
 int rules_find_list(rules_cctx *c, const char *name, size_t len);
 uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window_ns, uint32_t kinds,
                         const char *gtext, size_t glen, rules_cnode *guard);
-rules_cnode *rules_compile_ast(rules_cctx *c, const rules_anode *n);
-/* An and/or/not/const node (and/or are flattened); NULL (and c->failed) on failure. */
-rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a, rules_cnode *b);
-/* A duration ("90s") or a number of seconds; -1 if it is neither. */
+rules_cnode *rules_compile_ast(rules_cctx *c, rules_anode *n);
+/* A not or const node; NULL (and c->failed) on failure. And/or: rules_chain. */
+rules_cnode *rules_cnode_new(rules_cctx *c, rules_cnode_kind k, rules_cnode *a);
+/* A duration ("90s") or a number of seconds; -1 if it is neither, -2 if it is too large. */
 int rules_parse_duration(const rules_node *n, int64_t *out);
 /* exceptions.c: one exception as a predicate; NULL with *err = 0 when it has no values. */
 rules_cnode *rules_compile_exception(rules_cctx *c, const rules_exception_def *e, int *err);

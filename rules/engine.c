@@ -9,7 +9,10 @@
  * unknown), and for its cooldown; then its actions are planned, each with an idempotency
  * key. With `match: first` the loop ends at the first rule that is true or unknown (an
  * unknown rule might have matched, so the rules after it cannot be trusted to be "first");
- * a rule with `stop: true` ends it when it matches.
+ * a rule with `stop: true` ends it when it matches. A rule in simulate mode changes nothing
+ * that enforcing rules do: when it would end the loop, only the simulated rules after it
+ * are skipped (what would have happened, had it been enforced, among the simulated ones),
+ * and its tags are planned but not added to the decision.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,9 +22,7 @@
 
 static void free_scratch(rules_engine *e)
 {
-    xw_free(e->memo_epoch);
-    xw_free(e->memo_val);
-    xw_free(e->memo_missing);
+    xw_free(e->memo);
     xw_free(e->slot_val);
     xw_free(e->slot_state);
     xw_free(e->slot_missing);
@@ -32,9 +33,7 @@ static void free_scratch(rules_engine *e)
     xw_free(e->regroup_val);
     e->regroup_epoch = NULL;
     e->regroup_val = NULL;
-    e->memo_epoch = NULL;
-    e->memo_val = NULL;
-    e->memo_missing = NULL;
+    e->memo = NULL;
     e->slot_val = NULL;
     e->slot_state = NULL;
     e->slot_missing = NULL;
@@ -47,9 +46,7 @@ static void free_scratch(rules_engine *e)
 static int alloc_scratch(rules_engine *e, const rules_set *s)
 {
     size_t nl = s ? s->nleaves + 1 : 1, ns = s ? s->nslots + 1 : 1, mw = s ? s->mask_words : 1;
-    uint32_t *me = xw_calloc(nl, sizeof *me);
-    uint8_t *mv = xw_calloc(nl, 1);
-    uint64_t *mm = xw_calloc(nl, sizeof *mm);
+    rules_memo *me = xw_calloc(nl, sizeof *me);
     int64_t *sv = xw_calloc(ns, sizeof *sv);
     uint8_t *ss = xw_calloc(ns, 1);
     uint64_t *smi = xw_calloc(ns, sizeof *smi);
@@ -59,14 +56,12 @@ static int alloc_scratch(rules_engine *e, const rules_set *s)
     size_t ng = s ? s->nregroups + 1 : 1;
     uint32_t *rge = xw_calloc(ng, sizeof *rge);
     uint8_t *rgv = xw_calloc(ng, 1);
-    if (!me || !mv || !mm || !sv || !ss || !smi || !sks || !masks || !tmp || !rge || !rgv) {
+    if (!me || !sv || !ss || !smi || !sks || !masks || !tmp || !rge || !rgv) {
         xw_free(rge);
         xw_free(rgv);
         xw_free(smi);
         xw_free(sks);
         xw_free(me);
-        xw_free(mv);
-        xw_free(mm);
         xw_free(sv);
         xw_free(ss);
         xw_free(masks);
@@ -74,9 +69,7 @@ static int alloc_scratch(rules_engine *e, const rules_set *s)
         return XW_ENOMEM;
     }
     free_scratch(e);
-    e->memo_epoch = me;
-    e->memo_val = mv;
-    e->memo_missing = mm;
+    e->memo = me;
     e->slot_val = sv;
     e->slot_state = ss;
     e->slot_missing = smi;
@@ -164,6 +157,7 @@ int rules_engine_reload_files(rules_engine *e, const char *const *paths, size_t 
 
 const rules_set *rules_engine_set(const rules_engine *e) { return e->set; }
 uint64_t rules_engine_regex_limit_hits(const rules_engine *e) { return e->regex_hits; }
+uint64_t rules_engine_tests_computed(const rules_engine *e) { return e->computed; }
 size_t rules_engine_state_entries(const rules_engine *e) { return rules_wstore_count(e->ws); }
 
 int rules_engine_state_export(const rules_engine *e, xw_buf *out) { return rules_wstore_export(e->ws, out); }
@@ -333,8 +327,8 @@ static int plan(rules_engine *e, const rules_event *ev, const rules_crule *r)
             pp[k].is_number = a->is_num[k];
             pp[k].value =
                 a->is_num[k] ? a->vals[k].text : rules_tmpl_render(&e->darena, &a->vals[k], ev, r->id);
-            if (a->kind == RULES_ACT_TAG && add_tag(e, pp[k].value) != 0)
-                return XW_ENOMEM;
+            if (a->kind == RULES_ACT_TAG && !r->simulate && add_tag(e, pp[k].value) != 0)
+                return XW_ENOMEM; /* a simulated tag is planned, not applied to the event */
         }
         p->params = pp;
         p->nparams = a->nparams;
@@ -354,7 +348,7 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
     const rules_set *s = e->set;
     if (s) {
         if (++e->epoch == 0) { /* wrapped: clear every cache stamp */
-            memset(e->memo_epoch, 0, (s->nleaves + 1) * sizeof *e->memo_epoch);
+            memset(e->memo, 0, (s->nleaves + 1) * sizeof *e->memo);
             memset(e->regroup_epoch, 0, (s->nregroups + 1) * sizeof *e->regroup_epoch);
             for (int f = 0; f < RULES_F__COUNT; f++)
                 e->low[f].epoch = e->mask_epoch[f][0] = e->mask_epoch[f][1] = 0;
@@ -365,12 +359,15 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
             return xw_errf(eb, XW_ENOMEM, "out of memory in the rate windows");
         const uint32_t *idx = s->by_kind[ev->kind];
         const rules_cnode *const *gates = s->gate_by_kind[ev->kind];
+        int sim_ended = 0; /* a simulated rule ended evaluation: for the simulated rules only */
         for (size_t i = 0; i < s->nby_kind[ev->kind]; i++) {
             /* a rule whose first test is already known false for this event: skip it without
              * a call (the whole `and` is false) */
-            if (gates[i] && rules_gate_false(e, gates[i]))
+            if (gates[i] && rules_gate_false(e, ev, gates[i]))
                 continue;
             const rules_crule *r = &s->rules[idx[i]];
+            if (sim_ended && r->simulate)
+                continue;
             e->missing = 0;
             e->regex_err = 0;
             int v = rules_eval_cond(e, ev, r->cond);
@@ -386,8 +383,11 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
             } else if (plan(e, ev, r) != XW_OK) {
                 return xw_errf(eb, XW_ENOMEM, "out of memory");
             }
-            if (s->match_first || (v == 1 && r->stop))
-                break;
+            if (s->match_first || (v == 1 && r->stop)) {
+                if (!r->simulate)
+                    break;
+                sim_ended = 1; /* simulation must not change what enforcing rules do */
+            }
         }
     }
     e->dec.results = e->results;

@@ -9,6 +9,8 @@
 #ifndef XW_RULES_ENGINE_INT_H
 #define XW_RULES_ENGINE_INT_H
 
+#include <string.h>
+
 #include "rules/rules_int.h"
 
 typedef struct {
@@ -26,15 +28,19 @@ typedef struct {
     size_t nitems, capitems;
 } rules_lowcache;
 
+typedef struct {
+    uint64_t missing; /* unknown fields behind an unknown value */
+    uint32_t epoch;   /* valid when equal to the engine's */
+    uint8_t val;      /* 0 false, 1 true, 2 unknown, 3 unknown for a regex limit */
+} rules_memo;
+
 struct rules_engine {
     rules_set *set;
     rules_limits lim;
     rules_wstore *ws;
     uint32_t epoch;
-    /* leaf memo */
-    uint32_t *memo_epoch;
-    uint8_t *memo_val;
-    uint64_t *memo_missing;
+    /* leaf memo: one entry (16 bytes) per leaf, what a lookup needs in one cache line */
+    rules_memo *memo;
     /* window slots observed for the current event */
     int64_t *slot_val;
     uint8_t *slot_state;
@@ -50,6 +56,7 @@ struct rules_engine {
     uint32_t *regroup_epoch; /* per regex group: joined pattern run for this event */
     uint8_t *regroup_val;
     uint64_t regex_hits;
+    uint64_t computed; /* tests computed by leaf() (not inline, not from the memo) */
     /* per rule while evaluating */
     uint64_t missing;
     int regex_err;
@@ -66,34 +73,86 @@ struct rules_engine {
     size_t captags;
 };
 
-/* 1 when gate leaf g is already known false for this event (from the memo, or a window
- * compare, which costs less than a call): the rule it starts cannot match. */
-static inline int rules_gate_false(const rules_engine *e, const rules_cnode *g)
+static inline int rules_cmp_num(rules_op op, int64_t v, int64_t num)
 {
-    if (g->lhs.k == CV_RATE || g->lhs.k == CV_FIRST) {
-        if (e->slot_state[g->lhs.slot] != RV_SET)
-            return e->slot_state[g->lhs.slot] == RV_ABSENT;
-        int64_t v = e->slot_val[g->lhs.slot];
-        switch (g->op) {
-        case OP_NONE:
-            return v == 0;
-        case OP_EQ:
-            return v != g->num;
-        case OP_NE:
-            return v == g->num;
-        case OP_LT:
-            return !(v < g->num);
-        case OP_LE:
-            return !(v <= g->num);
-        case OP_GT:
-            return !(v > g->num);
-        case OP_GE:
-            return !(v >= g->num);
-        default:
-            return 0;
-        }
+    switch (op) {
+    case OP_NONE:
+        return v != 0;
+    case OP_EQ:
+        return v == num;
+    case OP_NE:
+        return v != num;
+    case OP_LT:
+        return v < num;
+    case OP_LE:
+        return v <= num;
+    case OP_GT:
+        return v > num;
+    case OP_GE:
+        return v >= num;
+    default:
+        return -1;
     }
-    return e->memo_epoch[g->leaf] == e->epoch && e->memo_val[g->leaf] == 0;
+}
+
+/* A test answered inline, without the memo: a window compare; a field that is absent (false)
+ * or unknown (with the field in *missing); a RULES_FAST_* test; a field's lists already
+ * looked up for this event; a regex whose joined pattern found nothing in this event.
+ * 0, 1, 2 (unknown) or -1 when the test must be computed (or found in the memo). */
+static inline int rules_quick(const rules_engine *e, const rules_event *ev, const rules_cnode *n,
+                              uint64_t *missing)
+{
+    if (n->lhs.k == CV_RATE || n->lhs.k == CV_FIRST) {
+        uint8_t st = e->slot_state[n->lhs.slot];
+        if (st == RV_UNKNOWN) {
+            *missing |= e->slot_missing[n->lhs.slot];
+            return 2;
+        }
+        return st != RV_SET ? 0 : rules_cmp_num(n->op, e->slot_val[n->lhs.slot], n->num);
+    }
+    rules_field f = n->lhs.f == RULES_F_CONTENT_WORDS ? RULES_F_CONTENT_TEXT : n->lhs.f;
+    const rules_fval *fv = &ev->f[f];
+    if (fv->state != RV_SET) {
+        if (fv->state == RV_ABSENT)
+            return 0;
+        *missing |= UINT64_C(1) << n->lhs.f;
+        return 2;
+    }
+    switch (n->fast) {
+    case RULES_FAST_NUM:
+        return rules_cmp_num(n->op, fv->i, n->num);
+    case RULES_FAST_LISTLEN:
+        return rules_cmp_num(n->op, (int64_t)fv->nitems, n->num);
+    case RULES_FAST_STREQ:
+        return (fv->len == n->slen && memcmp(fv->s, n->s, n->slen) == 0) == (n->op == OP_EQ);
+    case RULES_FAST_EXISTS:
+        return 1;
+    case RULES_FAST_DICT: {
+        int lw = n->lhs.k == CV_LOWER;
+        if (e->mask_epoch[n->lhs.f][lw] != e->epoch)
+            return -1;
+        return (int)(e->masks[((size_t)n->lhs.f * 2 + (size_t)lw) * e->set->mask_words + n->listbit / 64] >>
+                         (n->listbit % 64) &
+                     1);
+    }
+    case RULES_FAST_REGROUP: {
+        uint32_t g = n->regroup1 - 1;
+        return e->regroup_epoch[g] == e->epoch && !e->regroup_val[g] ? 0 : -1;
+    }
+    default:
+        return -1;
+    }
+}
+
+/* 1 when gate leaf g is already known false for this event (computed inline, or from the
+ * memo): the rule it starts cannot match. */
+static inline int rules_gate_false(const rules_engine *e, const rules_event *ev, const rules_cnode *g)
+{
+    uint64_t missing = 0;
+    int q = rules_quick(e, ev, g, &missing);
+    if (q >= 0)
+        return q == 0;
+    return e->memo[g->leaf].epoch == e->epoch && e->memo[g->leaf].val == 0;
 }
 
 /* Evaluates a compiled condition: 0 false, 1 true, 2 unknown (e->missing gains the fields). */

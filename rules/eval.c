@@ -84,7 +84,7 @@ static rules_lowcache *get_lower(rules_engine *e, const rules_event *ev, rules_f
     if (lc->epoch == e->epoch)
         return lc;
     const rules_fval *fv = &ev->f[f];
-    if (rules_field_type(f) == RULES_T_STR) {
+    if (rules_ftype(f) == RULES_T_STR) {
         if (grow(&lc->buf, &lc->cap, fv->len + 1) != 0)
             return NULL;
         lower_copy(lc->buf, fv->s, fv->len);
@@ -110,60 +110,17 @@ static rules_lowcache *get_lower(rules_engine *e, const rules_event *ev, rules_f
     return lc;
 }
 
-/* content.words: a byte's lowered value when it belongs to a word, 0 when it separates
- * words (letters, digits, _ and the bytes of multi-byte UTF-8 characters are word bytes). */
-static const unsigned char word_tab[256] = {
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   48,  49,  50,  51,  52,  53,  54,  55,  56,  57,  0,   0,
-    0,   0,   0,   0,   0,   97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
-    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0,   0,   0,   0,   95,  0,   97,  98,  99,
-    100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
-    120, 121, 122, 0,   0,   0,   0,   0,   128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139,
-    140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159,
-    160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179,
-    180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199,
-    200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219,
-    220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239,
-    240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255,
-};
-
-/* content.words: content.text lowered and split at every character that is not a letter,
- * digit, _ or part of a multi-byte UTF-8 character. */
+/* content.words: content.text split into lowered words (words.c). */
 static rules_lowcache *get_words(rules_engine *e, const rules_event *ev)
 {
     rules_lowcache *wc = &e->words;
     if (wc->epoch == e->epoch)
         return wc;
     const rules_fval *t = &ev->f[RULES_F_CONTENT_TEXT];
-    if (grow(&wc->buf, &wc->cap, t->len + 1) != 0)
+    /* at most one word per two bytes, and 1.5 bytes out per byte in plus a NUL per word */
+    if (grow(&wc->buf, &wc->cap, 2 * t->len + 2) != 0 || grow_items(wc, t->len / 2 + 1) != 0)
         return NULL;
-    wc->nitems = 0;
-    /* at most one word per two bytes: size the item array once */
-    if (grow_items(wc, t->len / 2 + 1) != 0)
-        return NULL;
-    size_t start = 0;
-    int in = 0;
-    const unsigned char *src = (const unsigned char *)t->s;
-    for (size_t i = 0; i < t->len; i++) {
-        unsigned char c = word_tab[src[i]];
-        wc->buf[i] = (char)c;
-        if (c && !in) {
-            start = i;
-            in = 1;
-        } else if (!c && in) {
-            wc->items[wc->nitems].s = wc->buf + start;
-            wc->items[wc->nitems].len = i - start;
-            wc->nitems++;
-            in = 0;
-        }
-    }
-    wc->buf[t->len] = '\0';
-    if (in) {
-        wc->items[wc->nitems].s = wc->buf + start;
-        wc->items[wc->nitems].len = t->len - start;
-        wc->nitems++;
-    }
+    wc->nitems = rules_words_split(t->s, t->len, wc->buf, wc->items);
     wc->epoch = e->epoch;
     return wc;
 }
@@ -202,7 +159,7 @@ static int fetch(rules_engine *e, const rules_event *ev, const rules_coperand *o
         e->missing |= UINT64_C(1) << f;
     if (v->state != RV_SET)
         return v->state;
-    rules_type t = rules_field_type(f);
+    rules_type t = rules_ftype(f);
     if (t == RULES_T_STR) {
         v->s = fv->s;
         v->len = fv->len;
@@ -265,8 +222,7 @@ static int in_test(rules_engine *e, const rules_cnode *n, const val *v)
         m = slot;
     } else {
         memset(slot, 0, s->mask_words * sizeof *slot);
-        int numeric =
-            !(n->lhs.k == CV_FIELD || n->lhs.k == CV_LOWER) || rules_field_type(n->lhs.f) == RULES_T_INT;
+        int numeric = !(n->lhs.k == CV_FIELD || n->lhs.k == CV_LOWER) || rules_ftype(n->lhs.f) == RULES_T_INT;
         if (v->list) {
             for (size_t i = 0; i < v->n; i++)
                 or_row(s, slot, v->items[i].s, v->items[i].len);
@@ -282,6 +238,24 @@ static int in_test(rules_engine *e, const rules_cnode *n, const val *v)
         m = slot;
     }
     return (m[n->listbit / 64] >> (n->listbit % 64)) & 1;
+}
+
+/* Whether p occurs in s. A short needle is found by its first byte and a compare (at most
+ * 16 bytes compared per candidate, so bounded); that beats memmem's setup on the short texts
+ * of messages. */
+static int occurs(const char *s, size_t len, const char *p, size_t pl)
+{
+    if (pl > len)
+        return 0;
+    if (pl == 0)
+        return 1;
+    if (pl > 16)
+        return memmem(s, len, p, pl) != NULL;
+    const char *end = s + (len - pl) + 1; /* past the last place p can start */
+    for (const char *q = s; q < end && (q = memchr(q, p[0], (size_t)(end - q))) != NULL; q++)
+        if (memcmp(q + 1, p + 1, pl - 1) == 0)
+            return 1;
+    return 0;
 }
 
 static int str_test(rules_engine *e, const rules_cnode *n, const char *s, size_t len)
@@ -302,7 +276,7 @@ static int str_test(rules_engine *e, const rules_cnode *n, const char *s, size_t
         switch (n->op) {
         case OP_CONTAINS:
         case OP_ICONTAINS:
-            if (pl <= len && memmem(s, len, p, pl))
+            if (occurs(s, len, p, pl))
                 return 1;
             break;
         case OP_STARTSWITH:
@@ -394,6 +368,49 @@ __attribute__((noinline)) static int leaf(rules_engine *e, const rules_event *ev
     return r;
 }
 
+/* A leaf not in the memo yet: computed, and remembered with the fields it found unknown. */
+__attribute__((noinline)) static int leaf_miss(rules_engine *e, const rules_event *ev, const rules_cnode *n)
+{
+    uint64_t saved = e->missing;
+    int saved_re = e->regex_err;
+    e->missing = 0;
+    e->regex_err = 0;
+    int r = leaf(e, ev, n);
+    e->computed++;
+    rules_memo *m = &e->memo[n->leaf];
+    m->epoch = e->epoch;
+    m->val = (uint8_t)(r == 2 && e->regex_err ? 3 : r);
+    m->missing = e->missing;
+    e->missing |= saved;
+    e->regex_err |= saved_re;
+    return r;
+}
+
+/* A leaf: computed inline (a window compare, a RULES_FAST_* test: cheaper than the memo),
+ * from the memo, or computed and remembered. Inline in the and/or loops: most children are
+ * leaves. */
+static inline int eval_leaf(rules_engine *e, const rules_event *ev, const rules_cnode *n)
+{
+    int q = rules_quick(e, ev, n, &e->missing);
+    if (q >= 0)
+        return q;
+    const rules_memo *m = &e->memo[n->leaf];
+    if (m->epoch == e->epoch) {
+        e->missing |= m->missing;
+        if (m->val == 3) { /* regex limit, remembered */
+            e->regex_err = 1;
+            return 2;
+        }
+        return m->val;
+    }
+    return leaf_miss(e, ev, n);
+}
+
+static inline int eval_kid(rules_engine *e, const rules_event *ev, const rules_cnode *n)
+{
+    return n->k == CN_LEAF ? eval_leaf(e, ev, n) : rules_eval_cond(e, ev, n);
+}
+
 int rules_eval_cond(rules_engine *e, const rules_event *ev, const rules_cnode *n)
 {
     int a, b;
@@ -401,7 +418,7 @@ int rules_eval_cond(rules_engine *e, const rules_event *ev, const rules_cnode *n
     case CN_AND:
         b = 1;
         for (uint32_t i = 0; i < n->nkids; i++) {
-            a = rules_eval_cond(e, ev, n->kids[i]);
+            a = eval_kid(e, ev, n->kids[i]);
             if (a == 0)
                 return 0;
             b |= a; /* 1 | 2 = 3: unknown unless a later child is false */
@@ -410,67 +427,21 @@ int rules_eval_cond(rules_engine *e, const rules_event *ev, const rules_cnode *n
     case CN_OR:
         b = 0;
         for (uint32_t i = 0; i < n->nkids; i++) {
-            a = rules_eval_cond(e, ev, n->kids[i]);
+            a = eval_kid(e, ev, n->kids[i]);
             if (a == 1)
                 return 1;
             b |= a;
         }
         return b ? 2 : 0;
     case CN_NOT:
-        a = rules_eval_cond(e, ev, n->a);
+        a = eval_kid(e, ev, n->a);
         return a == 2 ? 2 : !a;
     case CN_CONST:
         return n->cval;
     case CN_LEAF:
         break;
     }
-    if (n->lhs.k == CV_RATE || n->lhs.k == CV_FIRST) { /* a window compare: cheaper than the memo */
-        uint8_t st = e->slot_state[n->lhs.slot];
-        if (st == RV_UNKNOWN) {
-            e->missing |= e->slot_missing[n->lhs.slot];
-            return 2;
-        }
-        if (st != RV_SET)
-            return 0;
-        int64_t v = e->slot_val[n->lhs.slot];
-        switch (n->op) {
-        case OP_NONE:
-            return v != 0;
-        case OP_EQ:
-            return v == n->num;
-        case OP_NE:
-            return v != n->num;
-        case OP_LT:
-            return v < n->num;
-        case OP_LE:
-            return v <= n->num;
-        case OP_GT:
-            return v > n->num;
-        case OP_GE:
-            return v >= n->num;
-        default:
-            break; /* in (...): the general path */
-        }
-    }
-    if (e->memo_epoch[n->leaf] == e->epoch) {
-        e->missing |= e->memo_missing[n->leaf];
-        if (e->memo_val[n->leaf] == 3) { /* regex limit, remembered */
-            e->regex_err = 1;
-            return 2;
-        }
-        return e->memo_val[n->leaf];
-    }
-    uint64_t saved = e->missing;
-    int saved_re = e->regex_err;
-    e->missing = 0;
-    e->regex_err = 0;
-    int r = leaf(e, ev, n);
-    e->memo_epoch[n->leaf] = e->epoch;
-    e->memo_val[n->leaf] = (uint8_t)(r == 2 && e->regex_err ? 3 : r);
-    e->memo_missing[n->leaf] = e->missing;
-    e->missing |= saved;
-    e->regex_err |= saved_re;
-    return r;
+    return eval_leaf(e, ev, n);
 }
 
 /*
@@ -496,7 +467,7 @@ int rules_eval_observe(rules_engine *e, const rules_event *ev)
         if (k->state != RV_SET)
             continue;
         rules_slotkey *sk = &e->slot_keys[i];
-        if (rules_field_type(sl->key) == RULES_T_STR) {
+        if (rules_ftype(sl->key) == RULES_T_STR) {
             sk->s = k->s;
             sk->len = k->len;
         } else {

@@ -112,20 +112,21 @@ int rules_event_set_unknown(rules_event *ev, rules_field f)
     return XW_OK;
 }
 
-/* Parses "90s", "5m" or a number of seconds. */
+/* Parses "90s", "5m" or a number of seconds: 0, -1 when it is none of them, -2 when it is
+ * out of range (negative, or longer than 64 bits of nanoseconds). */
 static int json_duration(json_t *v, int64_t *out)
 {
     if (json_is_integer(v)) {
         json_int_t s = json_integer_value(v);
         if (s < 0 || s > INT64_MAX / XW_NS_PER_SEC)
-            return -1;
+            return -2;
         *out = (int64_t)s * XW_NS_PER_SEC;
         return 0;
     }
     if (json_is_real(v)) {
         double s = json_real_value(v);
         if (!(s >= 0 && s < 9.2e9))
-            return -1;
+            return -2;
         *out = (int64_t)llround(s * 1e9);
         return 0;
     }
@@ -136,9 +137,13 @@ static int json_duration(json_t *v, int64_t *out)
         rules_lexer_init(&lx, json_string_value(v), json_string_length(v), &a);
         rules_tok t = rules_lex_next(&lx);
         rules_tok e = rules_lex_next(&lx);
-        xw_arena_release(&a);
+        rules_arena_free(&a);
+        if (t.k == TK_ERROR && t.too_large)
+            return -2;
         if (t.k != TK_DURATION || e.k != TK_EOF || t.num < 0)
             return -1;
+        if (t.num < 0)
+            return -2;
         *out = t.num;
         return 0;
     }
@@ -170,7 +175,11 @@ static int set_field(rules_event *ev, rules_field f, json_t *v, xw_errbuf *eb)
         return rules_event_set_int(ev, f, json_is_true(v));
     case RULES_T_DUR: {
         int64_t ns;
-        if (json_duration(v, &ns) != 0)
+        int rc = json_duration(v, &ns);
+        if (rc == -2)
+            return xw_errf(eb, XW_EMALFORMED, "%s is out of range: a duration from 0 to " RULES_DUR_MAX_TEXT,
+                           name);
+        if (rc != 0)
             return xw_errf(eb, XW_EMALFORMED, "%s must be seconds (a number) or a duration such as \"90s\"",
                            name);
         return rules_event_set_int(ev, f, ns);
@@ -246,6 +255,11 @@ int rules_event_parse_json(const char *json, size_t len, const rules_limits *lim
                 ev->ts_ns = json_integer_value(v);
             } else if (key[2] == '\0' && json_is_number(v) && fabs(json_number_value(v)) < 9.2e9) {
                 ev->ts_ns = (int64_t)llround(json_number_value(v) * 1e9);
+            } else if (key[2] == '\0' && json_is_number(v)) {
+                rc = xw_errf(eb, XW_EMALFORMED,
+                             "ts is out of range: seconds since 1970 must be within -9.2e9 and 9.2e9 (the "
+                             "years 1678 to 2262, 64 bits of nanoseconds)");
+                goto out;
             } else {
                 rc = xw_errf(eb, XW_EMALFORMED, "%s must be a %s", key,
                              key[2] ? "integer (nanoseconds since 1970)" : "number (seconds since 1970)");

@@ -54,22 +54,32 @@ static rules_aval *yaml_aval(rules_cctx *c, const rules_node *v, rules_type t, r
     if (t == RULES_T_BOOL && (strcmp(v->s, "true") == 0 || strcmp(v->s, "false") == 0)) {
         a->k = AV_BOOL;
         a->num = strcmp(v->s, "true") == 0;
-    } else if (t == RULES_T_INT || t == RULES_T_DUR) {
-        int64_t d;
-        if (rules_parse_duration(v, &d) != 0) {
-            rules_cerr(c, 0, "'%s' is not a %s", v->s, t == RULES_T_INT ? "number" : "duration");
+    } else if (t == RULES_T_INT) { /* an integer as written (not through the seconds of a duration) */
+        rules_lexer lx;
+        rules_lexer_init(&lx, v->s, v->len, &c->tmp);
+        rules_tok n = rules_lex_next(&lx);
+        rules_tok e = rules_lex_next(&lx);
+        if (n.k == TK_ERROR && n.too_large && strspn(v->s, "-0123456789") == v->len) {
+            rules_cerr(c, 0, "'%s' is too large; the largest number is " RULES_NUM_MAX_TEXT, v->s);
+            return NULL;
+        }
+        if (n.k != TK_NUMBER || e.k != TK_EOF) {
+            rules_cerr(c, 0, "'%s' is not a number", v->s);
+            return NULL;
+        }
+        a->k = AV_NUM;
+        a->num = n.num;
+    } else if (t == RULES_T_DUR) {
+        int rc = rules_parse_duration(v, &a->num);
+        if (rc == -2) {
+            rules_cerr(c, 0, "'%s' is too large; the longest duration is " RULES_DUR_MAX_TEXT, v->s);
+            return NULL;
+        }
+        if (rc != 0) {
+            rules_cerr(c, 0, "'%s' is not a duration", v->s);
             return NULL;
         }
         a->k = AV_DUR;
-        a->num = d;
-        if (t == RULES_T_INT) {
-            a->k = AV_NUM;
-            a->num = d / XW_NS_PER_SEC;
-            if (strspn(v->s, "-0123456789") != v->len) {
-                rules_cerr(c, 0, "'%s' is not a number", v->s);
-                return NULL;
-            }
-        }
     }
     return a;
 }
@@ -96,6 +106,8 @@ static rules_cnode *field_pred(rules_cctx *c, const rules_node *fieldn, rules_op
                    fieldn->t == RN_SCALAR ? fieldn->s : "(not text)");
         return NULL;
     }
+    if (rules_count_term(c, 0) != 0)
+        return NULL;
     rules_aop lhs = {AO_FIELD, 0, fieldn->s, fieldn->len, NULL, 0};
     rules_aval *rhs = yaml_aval(c, val, rules_field_type((rules_field)f), op);
     if (!rhs)
@@ -104,13 +116,8 @@ static rules_cnode *field_pred(rules_cctx *c, const rules_node *fieldn, rules_op
     return rules_compile_pred(c, &lhs, op, rhs, 0);
 }
 
-static rules_cnode *or_into(rules_cctx *c, rules_cnode *acc, rules_cnode *n)
-{
-    return acc ? rules_cnode_new(c, CN_OR, acc, n) : n;
-}
-
-/* One exception to a predicate (NULL with no values: Falco allows values added later). */
-rules_cnode *rules_compile_exception(rules_cctx *c, const rules_exception_def *e, int *err)
+/* Appends the tests of exception e to `any`; -1 on error (reported). */
+static int exception_values(rules_cctx *c, const rules_exception_def *e, rules_chain *any)
 {
     const rules_node *vals[RULES_MAX_FRAGS + 1];
     size_t nv = 0;
@@ -118,7 +125,6 @@ rules_cnode *rules_compile_exception(rules_cctx *c, const rules_exception_def *e
         vals[nv++] = e->values;
     for (size_t i = 0; i < e->nextra; i++)
         vals[nv++] = e->values_extra[i];
-    rules_cnode *acc = NULL;
     if (e->fields->t == RN_SCALAR) { /* one field: values is a flat list */
         rules_op op = OP_IN;
         if (e->comps) {
@@ -126,37 +132,37 @@ rules_cnode *rules_compile_exception(rules_cctx *c, const rules_exception_def *e
             if (op == OP_NONE) {
                 c->fixed = e->comps;
                 rules_cerr(c, 0, "unknown comparison in comps; use =, !=, in, contains, startswith, ...");
-                return *err = 1, NULL;
+                return -1;
             }
         }
         for (size_t i = 0; i < nv; i++) {
             if (vals[i]->t != RN_SEQ) {
                 c->fixed = vals[i];
                 rules_cerr(c, 0, "exception values must be a list");
-                return *err = 1, NULL;
+                return -1;
             }
             if (op == OP_IN || op == OP_INTERSECTS) {
                 if (vals[i]->n == 0)
                     continue;
                 rules_cnode *p = field_pred(c, e->fields, op, vals[i]);
                 if (!p)
-                    return *err = 1, NULL;
-                acc = or_into(c, acc, p);
+                    return -1;
+                rules_chain_push(c, any, p);
             } else {
                 for (size_t j = 0; j < vals[i]->n; j++) {
                     rules_cnode *p = field_pred(c, e->fields, op, vals[i]->kids[j]);
                     if (!p)
-                        return *err = 1, NULL;
-                    acc = or_into(c, acc, p);
+                        return -1;
+                    rules_chain_push(c, any, p);
                 }
             }
         }
-        return acc;
+        return 0;
     }
     if (e->fields->t != RN_SEQ || e->fields->n == 0 || e->fields->n > 16) {
         c->fixed = e->fields;
         rules_cerr(c, 0, "exception fields must be a field name or a list of 1 to 16 field names");
-        return *err = 1, NULL;
+        return -1;
     }
     size_t nf = e->fields->n;
     rules_op ops[16];
@@ -167,38 +173,49 @@ rules_cnode *rules_compile_exception(rules_cctx *c, const rules_exception_def *e
         if (e->comps->t != RN_SEQ || e->comps->n != nf) {
             c->fixed = e->comps;
             rules_cerr(c, 0, "comps must be a list with one comparison per field (%zu)", nf);
-            return *err = 1, NULL;
+            return -1;
         }
         const rules_node *cn = e->comps->kids[i];
         ops[i] = cn->t == RN_SCALAR ? comp_op(cn->s) : OP_NONE;
         if (ops[i] == OP_NONE) {
             c->fixed = cn;
             rules_cerr(c, 0, "unknown comparison '%s' in comps", cn->t == RN_SCALAR ? cn->s : "?");
-            return *err = 1, NULL;
+            return -1;
         }
     }
     for (size_t i = 0; i < nv; i++) {
         if (vals[i]->t != RN_SEQ) {
             c->fixed = vals[i];
             rules_cerr(c, 0, "exception values must be a list of tuples, e.g. - [alice, g1]");
-            return *err = 1, NULL;
+            return -1;
         }
         for (size_t j = 0; j < vals[i]->n; j++) {
             const rules_node *tup = vals[i]->kids[j];
             if (tup->t != RN_SEQ || tup->n != nf) {
                 c->fixed = tup;
                 rules_cerr(c, 0, "each exception value must be a list of %zu values, one per field", nf);
-                return *err = 1, NULL;
+                return -1;
             }
-            rules_cnode *conj = NULL;
-            for (size_t k = 0; k < nf; k++) {
-                rules_cnode *p = field_pred(c, e->fields->kids[k], ops[k], tup->kids[k]);
-                if (!p)
-                    return *err = 1, NULL;
-                conj = conj ? rules_cnode_new(c, CN_AND, conj, p) : p;
-            }
-            acc = or_into(c, acc, conj);
+            rules_chain all;
+            rules_chain_init(&all, CN_AND);
+            for (size_t k = 0; k < nf && !all.failed; k++)
+                rules_chain_push(c, &all, field_pred(c, e->fields->kids[k], ops[k], tup->kids[k]));
+            rules_cnode *conj = rules_chain_end(c, &all);
+            if (!conj)
+                return -1;
+            rules_chain_push(c, any, conj);
         }
     }
-    return acc;
+    return 0;
+}
+
+/* One exception to a predicate, an `or` of its values (NULL with no values: Falco allows
+ * values added later). */
+rules_cnode *rules_compile_exception(rules_cctx *c, const rules_exception_def *e, int *err)
+{
+    rules_chain any;
+    rules_chain_init(&any, CN_OR);
+    *err = exception_values(c, e, &any) != 0 || any.failed;
+    rules_cnode *r = rules_chain_end(c, &any);
+    return *err ? NULL : r;
 }

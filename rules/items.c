@@ -334,26 +334,27 @@ static int add_item(rules_defs *defs, const rules_node *m, const rules_limits *l
     memset(it, 0, sizeof *it);
     it->where = namek;
     it->name = name->s;
-    (*cnt)++;
-    for (size_t j = 0; j + 1 < m->n; j += 2) {
+    int bad = 0;
+    for (size_t j = 0; j + 1 < m->n && !bad; j += 2) {
         const rules_node *k = m->kids[j];
-        if (k == namek)
-            continue;
-        if (set_key(it, type, k, m->kids[j + 1], 0, d) != 0)
-            return -1;
+        if (k != namek && set_key(it, type, k, m->kids[j + 1], 0, d) != 0)
+            bad = 1;
     }
-    if (type != 0 && (type == 1 ? it->nitems : it->ncond) == 0) {
+    if (!bad && type != 0 && (type == 1 ? it->nitems : it->ncond) == 0) {
         err(d, namek, "%s '%s' needs `%s`", kw[type], name->s, type == 1 ? "items" : "condition");
-        return -1;
-    }
-    if (type == 0 && it->ncond == 0) {
+        bad = 1;
+    } else if (!bad && type == 0 && it->ncond == 0) {
         err(d, namek, "rule '%s' needs a `condition`", name->s);
-        return -1;
-    }
-    if (type == 0 && it->non == 0) {
+        bad = 1;
+    } else if (!bad && type == 0 && it->non == 0) {
         err(d, namek, "rule '%s' needs `on`, the event kinds it applies to (e.g. `on: [message]`)", name->s);
+        bad = 1;
+    }
+    if (bad) { /* left out: the later stages check the other items */
+        xw_free(it->exc);
         return -1;
     }
+    (*cnt)++;
     return 0;
 }
 

@@ -36,8 +36,12 @@ static rules_tok tok_err(size_t off, const char *msg)
 static rules_tok lex_string(rules_lexer *lx, size_t start)
 {
     char q = lx->text[start];
-    size_t i = start + 1;
-    char *out = xw_arena_alloc(lx->arena, lx->len - start + 1);
+    size_t i = start + 1, end = i;
+    while (end < lx->len && lx->text[end] != q) /* the closing quote first: the text is no longer */
+        end += lx->text[end] == '\\' && end + 1 < lx->len ? 2 : 1;
+    if (end >= lx->len)
+        return tok_err(start, "string is not closed; add the closing quote");
+    char *out = rules_arena_alloc(lx->arena, end - start);
     if (!out)
         return tok_err(start, "out of memory");
     size_t n = 0;
@@ -82,8 +86,11 @@ static rules_tok lex_number(rules_lexer *lx, size_t start)
     size_t digits = 0;
     while (i < lx->len && lx->text[i] >= '0' && lx->text[i] <= '9') {
         int dg = lx->text[i] - '0';
-        if (v > (INT64_MAX - dg) / 10)
-            return tok_err(start, "number is too large");
+        if (v > (INT64_MAX - dg) / 10) {
+            rules_tok t = tok_err(start, "number is too large; the largest is " RULES_NUM_MAX_TEXT);
+            t.too_large = 1;
+            return t;
+        }
         v = v * 10 + dg;
         i++;
         digits++;
@@ -111,8 +118,11 @@ static rules_tok lex_number(rules_lexer *lx, size_t start)
         int found = 0;
         for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
             if (strlen(units[u].u) == i - us && memcmp(units[u].u, lx->text + us, i - us) == 0) {
-                if (v > INT64_MAX / units[u].mul)
-                    return tok_err(start, "duration is too large");
+                if (v > INT64_MAX / units[u].mul) {
+                    rules_tok e = tok_err(start, "duration is too large; the longest is " RULES_DUR_MAX_TEXT);
+                    e.too_large = 1;
+                    return e;
+                }
                 t.num = (neg ? -v : v) * units[u].mul;
                 found = 1;
             }

@@ -68,8 +68,57 @@ static int node_push(rules_node *p, rules_node *k)
     return 0;
 }
 
+/* Line and column (in characters, as libyaml's marks) of a byte offset. */
+static void offset_pos(const loader *L, size_t off, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off && i < L->len; i++) {
+        if (L->data[i] == '\n') {
+            ++*line;
+            *col = 1;
+        } else if (((unsigned char)L->data[i] & 0xC0) != 0x80) {
+            ++*col;
+        }
+    }
+}
+
+/* Reports the first byte that is not valid UTF-8, where it is (libyaml's reader reports
+ * such errors without a position). */
+static int check_utf8(loader *L)
+{
+    const unsigned char *s = (const unsigned char *)L->data;
+    for (size_t i = 0; i < L->len;) {
+        uint32_t cp;
+        size_t k = s[i] < 0x80 ? 1 : rules_utf8_next(s + i, L->len - i, &cp);
+        if (k == 0) {
+            int line, col;
+            offset_pos(L, i, &line, &col);
+            rules_diags_add(L->d, RULES_DIAG_ERROR, L->file, line, col,
+                            "the file is not valid UTF-8: byte 0x%02x here does not start a valid sequence; "
+                            "save the file as UTF-8",
+                            s[i]);
+            return -1;
+        }
+        i += k;
+    }
+    return 0;
+}
+
 static void yaml_error(loader *L, yaml_parser_t *p)
 {
+    if (p->error == YAML_READER_ERROR) { /* no mark: libyaml gives a byte offset (of a
+                                          * character YAML does not allow: UTF-8 is checked
+                                          * before) */
+        int line, col;
+        offset_pos(L, p->problem_offset, &line, &col);
+        rules_diags_add(L->d, RULES_DIAG_ERROR, L->file, line, col, "%s%s (character U+%04X); remove it",
+                        p->problem ? p->problem : "invalid character",
+                        p->problem && strstr(p->problem, "not allowed") ? "" : " in YAML",
+                        (unsigned)(p->problem_value >= 0 ? p->problem_value : 0));
+        L->failed = 1;
+        return;
+    }
     const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->context_mark;
     const char *what = p->problem ? p->problem : "invalid YAML";
     if (p->context)
@@ -212,12 +261,15 @@ rules_node *rules_yaml_load(const char *file, const char *data, size_t len, cons
                             rules_diags *d)
 {
     loader L = {file, data, len, lim, d, 0, 0};
+    size_t e0 = d->errors;
     if (len > lim->max_file_bytes) {
         rules_diags_add(d, RULES_DIAG_ERROR, file, 0, 0,
                         "file is %zu bytes, more than the limit of %zu; split it into several files", len,
                         lim->max_file_bytes);
         return NULL;
     }
+    if (check_utf8(&L) != 0)
+        return NULL;
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p))
         return NULL;
@@ -261,7 +313,7 @@ rules_node *rules_yaml_load(const char *file, const char *data, size_t len, cons
     yaml_parser_delete(&p);
     if (L.failed) {
         rules_node_free(root);
-        if (d->errors == 0)
+        if (d->errors == e0)
             rules_diags_add(d, RULES_DIAG_ERROR, file, 0, 0, "out of memory while reading the file");
         return NULL;
     }

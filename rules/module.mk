@@ -11,6 +11,12 @@ test_rules_LIBS := rules
 test_rules_PKGS := cmocka
 TESTS += test_rules
 test_rules_TIMEOUT := 120
+TESTBINS += test_rules_limits
+test_rules_limits_SRCS := tests/unit/test_rules_limits.c
+test_rules_limits_LIBS := rules common
+test_rules_limits_PKGS := $(RULES_PKGS) cmocka
+TESTS += test_rules_limits
+test_rules_limits_TIMEOUT := 300
 
 # libFuzzer targets: rule loading, condition expressions, events and saved state
 FUZZERS += fuzz_rules_load fuzz_rules_expr fuzz_rules_input

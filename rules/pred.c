@@ -64,26 +64,35 @@ int rules_find_list(rules_cctx *c, const char *name, size_t len)
     return -1;
 }
 
-static int push_str(rules_cctx *c, rules_list_c *l, size_t *cap, const char *s, size_t len)
+static int push_str(rules_cctx *c, rules_list_c *l, size_t *cap, const char *s, size_t len,
+                    const rules_node *node, size_t off)
 {
     if (l->n >= c->set->lim.max_list_items)
         return -1;
     if (l->n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
-        const char **ns = xw_arena_alloc(&c->set->arena, nc * sizeof *ns);
-        size_t *nl = xw_arena_alloc(&c->set->arena, nc * sizeof *nl);
-        if (!ns || !nl)
+        const char **ns = rules_arena_alloc(&c->set->arena, nc * sizeof *ns);
+        size_t *nl = rules_arena_alloc(&c->set->arena, nc * sizeof *nl);
+        const rules_node **nn = rules_arena_alloc(&c->tmp, nc * sizeof *nn);
+        size_t *no = rules_arena_alloc(&c->tmp, nc * sizeof *no);
+        if (!ns || !nl || !nn || !no)
             return -1;
         if (l->n) {
             memcpy(ns, l->strs, l->n * sizeof *ns);
             memcpy(nl, l->lens, l->n * sizeof *nl);
+            memcpy(nn, l->nodes, l->n * sizeof *nn);
+            memcpy(no, l->offs, l->n * sizeof *no);
         }
         l->strs = ns;
         l->lens = nl;
+        l->nodes = nn;
+        l->offs = no;
         *cap = nc;
     }
     l->strs[l->n] = s;
     l->lens[l->n] = len;
+    l->nodes[l->n] = node;
+    l->offs[l->n] = off;
     l->n++;
     return 0;
 }
@@ -125,12 +134,13 @@ rules_list_c *rules_list_expand(rules_cctx *c, int idx, size_t off)
                 if (!sl)
                     goto fail;
                 for (size_t j = 0; j < sl->n; j++)
-                    if (push_str(c, l, &cap, sl->strs[j], sl->lens[j]) != 0)
+                    if (push_str(c, l, &cap, sl->strs[j], sl->lens[j], sl->nodes[j], sl->offs[j]) != 0)
                         goto toobig;
                 continue;
             }
-            const char *keep = xw_arena_strndup(&c->set->arena, v->s, v->len); /* nodes die after compile */
-            if (!keep || push_str(c, l, &cap, keep, v->len) != 0)
+            const char *keep =
+                rules_arena_strndup(&c->set->arena, v->s, v->len); /* nodes die after compile */
+            if (!keep || push_str(c, l, &cap, keep, v->len, v, 0) != 0)
                 goto toobig;
         }
     }
@@ -173,23 +183,32 @@ uint32_t rules_slot_add(rules_cctx *c, int kind, rules_field key, int64_t window
         return got >= 0 ? (uint32_t)got : 0;
     }
     rules_set *s = c->set;
-    rules_slot *ns = xw_arena_alloc(&s->arena, (s->nslots + 1) * sizeof *ns);
-    char *keep = xw_arena_strndup(&s->arena, name, n);
+    if (s->nslots == c->capslots) { /* doubling: linear in the number of slots */
+        size_t nc = c->capslots ? c->capslots * 2 : 16;
+        rules_slot *ns = rules_arena_alloc(&s->arena, nc * sizeof *ns);
+        if (!ns) {
+            xw_buf_free(&nb);
+            c->failed = 1;
+            return 0;
+        }
+        if (s->nslots)
+            memcpy(ns, s->slots, s->nslots * sizeof *ns);
+        s->slots = ns;
+        c->capslots = nc;
+    }
+    char *keep = rules_arena_strndup(&s->arena, name, n);
     xw_buf_free(&nb);
-    if (!ns || !keep) {
+    if (!keep) {
         c->failed = 1;
         return 0;
     }
-    if (s->nslots)
-        memcpy(ns, s->slots, s->nslots * sizeof *ns);
-    rules_slot *sl = &ns[s->nslots];
+    rules_slot *sl = &s->slots[s->nslots];
     sl->kind = kind;
     sl->id = rules_hash64(keep, n, 0x51);
     sl->guard = guard;
     sl->key = key;
     sl->window_ns = window_ns;
     sl->kinds = kinds;
-    s->slots = ns;
     if (rules_map_put(&c->slotmap, keep, n, (int32_t)s->nslots) < 0)
         c->failed = 1;
     return (uint32_t)s->nslots++;
@@ -303,7 +322,7 @@ static int rhs_strings(rules_cctx *c, const rules_aval *v, rules_list_c *out, in
                 if (!l)
                     return -1;
                 for (size_t j = 0; j < l->n; j++)
-                    if (push_str(c, out, &cap, l->strs[j], l->lens[j]) != 0)
+                    if (push_str(c, out, &cap, l->strs[j], l->lens[j], l->nodes[j], l->offs[j]) != 0)
                         return -1;
                 continue;
             }
@@ -319,17 +338,89 @@ static int rhs_strings(rules_cctx *c, const rules_aval *v, rules_list_c *out, in
             rules_cerr(c, it->off, "a duration cannot be a text value; quote it if you mean the text");
             return -1;
         }
-        char *keep = xw_arena_strndup(&c->set->arena, s, len);
-        if (!keep || push_str(c, out, &cap, keep, len) != 0)
+        char *keep = rules_arena_strndup(&c->set->arena, s, len);
+        if (!keep || push_str(c, out, &cap, keep, len, NULL, it->off) != 0)
             return -1;
     }
     return 0;
 }
 
-static uint32_t list_bit(rules_cctx *c, const rules_list_c *l, int list_idx, const char *canon, size_t clen)
+/* Rewrites the strings of l as they are compared with the operand (tf): lowered, or as words
+ * of content.words, with a warning for each item that can never match a word (`warn`: with
+ * in, intersects or a substring test). A named list (li >= 0) is transformed once. */
+static int transform(rules_cctx *c, rules_list_c *l, int li, int tf, int warn)
 {
-    if (list_idx >= 0 && c->lists[list_idx].bit >= 0)
-        return (uint32_t)c->lists[list_idx].bit;
+    if (tf == RULES_TF_NONE)
+        return 0;
+    if (li >= 0 && c->lists[li].tstrs[tf]) {
+        l->strs = c->lists[li].tstrs[tf];
+        l->lens = c->lists[li].tlens[tf];
+        return 0;
+    }
+    const char **ns = rules_arena_alloc(&c->set->arena, (l->n + 1) * sizeof *ns);
+    size_t *nl = rules_arena_alloc(&c->set->arena, (l->n + 1) * sizeof *nl);
+    xw_buf w;
+    xw_buf_init(&w, (size_t)1 << 30);
+    int rc = ns && nl ? 0 : -1;
+    for (size_t i = 0; i < l->n && rc == 0; i++) {
+        const char *s = l->strs[i];
+        size_t len = l->lens[i], olen = len;
+        char *keep = NULL;
+        if (tf == RULES_TF_LOWER) {
+            keep = rules_arena_strndup(&c->set->arena, s, len);
+            if (keep)
+                lower_ascii(keep, len);
+        } else {
+            xw_buf_reset(&w);
+            if (!xw_buf_extend(&w, 2 * len + 2)) {
+                rc = -1;
+                break;
+            }
+            int one = rules_word_item(s, len, (char *)w.data, &olen);
+            keep = rules_arena_strndup(&c->set->arena, (const char *)w.data, olen);
+            if (!one && warn && (len > 0 || warn == 2)) {
+                const char *what = "can never match a word of content.words (words are split at spaces, "
+                                   "punctuation and symbols); list single words, or test the text with "
+                                   "content.text icontains";
+                if (l->nodes[i]) { /* in a list: at the item, whatever the rule (once per list) */
+                    const rules_node *fx = c->fixed;
+                    int q = c->quiet;
+                    c->fixed = l->nodes[i];
+                    c->quiet = 0;
+                    rules_cwarn(c, 0, "'%.*s' %s", (int)(len < 60 ? len : 60), s, what);
+                    c->fixed = fx;
+                    c->quiet = q;
+                } else {
+                    rules_cwarn(c, l->offs[i], "'%.*s' %s", (int)(len < 60 ? len : 60), s, what);
+                }
+            }
+        }
+        if (!keep)
+            rc = -1;
+        else {
+            ns[i] = keep;
+            nl[i] = olen;
+        }
+    }
+    xw_buf_free(&w);
+    if (rc != 0) {
+        c->failed = 1;
+        return -1;
+    }
+    l->strs = ns;
+    l->lens = nl;
+    if (li >= 0) {
+        c->lists[li].tstrs[tf] = ns;
+        c->lists[li].tlens[tf] = nl;
+    }
+    return 0;
+}
+
+static uint32_t list_bit(rules_cctx *c, const rules_list_c *l, int list_idx, int tf, const char *canon,
+                         size_t clen)
+{
+    if (list_idx >= 0 && c->lists[list_idx].bit[tf] >= 0)
+        return (uint32_t)c->lists[list_idx].bit[tf];
     if (list_idx < 0) {
         int32_t b = rules_map_get(&c->anonbits, canon, clen);
         if (b >= 0)
@@ -346,7 +437,7 @@ static uint32_t list_bit(rules_cctx *c, const rules_list_c *l, int list_idx, con
         c->dict[c->ndict++] = (rules_dict_entry){l->strs[i], l->lens[i], bit};
     }
     if (list_idx >= 0)
-        c->lists[list_idx].bit = (int)bit;
+        c->lists[list_idx].bit[tf] = (int)bit;
     else {
         char *keep = xw_arena_strndup(&c->tmp, canon, clen);
         if (!keep || rules_map_put(&c->anonbits, keep, clen, (int32_t)bit) < 0)
@@ -375,16 +466,20 @@ static pcre2_code *regex(rules_cctx *c, const char *pat, size_t len, size_t off)
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* falls back to the interpreter if JIT is unavailable */
     rules_set *s = c->set;
-    pcre2_code **nr = xw_realloc(s->regexes, (s->nregexes + 1) * sizeof *nr);
-    char *keep = xw_arena_strndup(&s->arena, pat, len);
-    if (!nr || !keep) {
-        if (nr)
+    if (s->nregexes == c->capregexes) {
+        size_t nc = c->capregexes ? c->capregexes * 2 : 16;
+        pcre2_code **nr = xw_realloc(s->regexes, nc * sizeof *nr);
+        if (nr) {
             s->regexes = nr;
+            c->capregexes = nc;
+        }
+    }
+    char *keep = rules_arena_strndup(&s->arena, pat, len);
+    if (s->nregexes == c->capregexes || !keep) {
         pcre2_code_free(re);
         c->failed = 1;
         return NULL;
     }
-    s->regexes = nr;
     s->regexes[s->nregexes] = re;
     if (rules_map_put(&c->remap, keep, len, (int32_t)s->nregexes) < 0)
         c->failed = 1;
@@ -425,6 +520,46 @@ static const char *scalar_type_hint(rules_type t)
     }
 }
 
+static rules_cnode *compile_leaf(rules_cctx *c, const rules_aop *lhs, const rules_coperand *op_, int t,
+                                 rules_op op, const rules_aval *rhs, size_t off);
+
+/* The right side as written, for predmap keys. */
+static int key_val(xw_buf *b, const rules_aval *v)
+{
+    switch (v->k) {
+    case AV_STR:
+    case AV_IDENT:
+        if (xw_buf_appendf(b, "%c%zu:", v->k == AV_STR ? 's' : 'i', v->len) != XW_OK)
+            return -1;
+        return xw_buf_append(b, v->s, v->len);
+    case AV_NUM:
+    case AV_DUR:
+    case AV_BOOL:
+        return xw_buf_appendf(b, "%c%lld", "ndb"[v->k - AV_NUM], (long long)v -> num);
+    case AV_LIST:
+        for (size_t i = 0; i < v->nitems; i++)
+            if (xw_buf_append_u8(b, '(') != XW_OK || key_val(b, &v->items[i]) != XW_OK)
+                return -1;
+        return xw_buf_append_u8(b, ')');
+    }
+    return -1;
+}
+
+/* Key of a predicate as written, with its operand resolved (a rate's slot). What it
+ * compiles to depends on nothing else, but whether lists get marked used and whether
+ * diagnostics are printed do, so those are in the key too. NULL if it cannot be built. */
+static char *pred_key(rules_cctx *c, const rules_coperand *o, rules_op op, const rules_aval *rhs, size_t *len)
+{
+    xw_buf *b = &c->key;
+    xw_buf_reset(b);
+    if (xw_buf_appendf(b, "%d%d|%d|%d|%d|%u|", c->marking, c->quiet > 0, (int)op, (int)o->k, (int)o->f,
+                       o->slot) != XW_OK ||
+        (rhs && key_val(b, rhs) != XW_OK))
+        return NULL;
+    *len = b->len;
+    return (char *)b->data;
+}
+
 rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op, const rules_aval *rhs,
                                 size_t off)
 {
@@ -432,7 +567,27 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
     int t = operand(c, lhs, &o);
     if (t < 0)
         return NULL;
-    rules_cnode *n = xw_arena_alloc(&c->set->code, sizeof *n);
+    /* the same predicate again (a macro inlined into many rules, a test repeated): the leaf
+     * compiled the first time, with nothing allocated */
+    size_t klen = 0;
+    const char *key = pred_key(c, &o, op, rhs, &klen);
+    if (key) {
+        int32_t got = rules_map_get(&c->predmap, key, klen);
+        if (got >= 0)
+            return c->leaves[got];
+        key = rules_arena_strndup(&c->tmp, key, klen);
+    }
+    rules_cnode *sh = compile_leaf(c, lhs, &o, t, op, rhs, off);
+    if (sh && key && rules_map_put(&c->predmap, key, klen, (int32_t)sh->leaf) < 0)
+        c->failed = 1;
+    return sh;
+}
+
+static rules_cnode *compile_leaf(rules_cctx *c, const rules_aop *lhs, const rules_coperand *op_, int t,
+                                 rules_op op, const rules_aval *rhs, size_t off)
+{
+    rules_coperand o = *op_;
+    rules_cnode *n = rules_arena_alloc(&c->set->code, sizeof *n);
     if (!n)
         return NULL;
     n->k = CN_LEAF;
@@ -494,7 +649,7 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
             n->num = rhs->k == AV_DUR ? rhs->num : rhs->num * XW_NS_PER_SEC;
             if (rhs->k == AV_NUM &&
                 (rhs->num > INT64_MAX / XW_NS_PER_SEC || rhs->num < INT64_MIN / XW_NS_PER_SEC)) {
-                rules_cerr(c, rhs->off, "duration is too large");
+                rules_cerr(c, rhs->off, "duration is too large; the longest is " RULES_DUR_MAX_TEXT);
                 return NULL;
             }
             ok = 1;
@@ -563,6 +718,14 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
                 rules_cerr(c, rhs->off, "the list is too long or memory ran out");
             return NULL;
         }
+        /* content.words is lowered words: so are the strings compared with it; lower() and
+         * the i-operators compare lowered text */
+        int tf = o.f == RULES_F_CONTENT_WORDS && o.k != CV_LEN             ? RULES_TF_WORDS
+                 : o.k == CV_LOWER || op == OP_ICONTAINS || op == OP_IGLOB ? RULES_TF_LOWER
+                                                                           : RULES_TF_NONE;
+        int warn = is_in ? 2 : op == OP_GLOB || op == OP_IGLOB ? 0 : 1; /* 2: an empty item too */
+        if (transform(c, &l, li, tf, warn) != 0)
+            return NULL;
         if (is_in) {
             xw_buf cb;
             xw_buf_init(&cb, (size_t)1 << 30);
@@ -570,7 +733,7 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
                 xw_buf_appendf(&cb, "%zu:", l.lens[i]);
                 xw_buf_append(&cb, l.strs[i], l.lens[i]);
             }
-            n->listbit = list_bit(c, &l, li, cb.data ? (const char *)cb.data : "", cb.len);
+            n->listbit = list_bit(c, &l, li, tf, cb.data ? (const char *)cb.data : "", cb.len);
             xw_buf_free(&cb);
             if (o.k == CV_FIELD || o.k == CV_LOWER)
                 c->set->field_used_in[o.f] = 1;
@@ -584,19 +747,6 @@ rules_cnode *rules_compile_pred(rules_cctx *c, const rules_aop *lhs, rules_op op
         n->strs = l.strs;
         n->lens = l.lens;
         n->nstrs = l.n;
-        if (op == OP_ICONTAINS || op == OP_IGLOB) { /* lowered copies */
-            const char **ls = xw_arena_alloc(&c->set->arena, (l.n + 1) * sizeof *ls);
-            if (!ls)
-                return NULL;
-            for (size_t i = 0; i < l.n; i++) {
-                char *cp = xw_arena_strndup(&c->set->arena, l.strs[i], l.lens[i]);
-                if (!cp)
-                    return NULL;
-                lower_ascii(cp, l.lens[i]);
-                ls[i] = cp;
-            }
-            n->strs = ls;
-        }
         break;
     }
     }

@@ -154,6 +154,7 @@ typedef struct {
     size_t max_regex_bytes;     /* pattern length (default 4096) */
     size_t window_cap;          /* window/cooldown entries kept (default 100,000) */
     size_t max_event_bytes;     /* one event in JSON (default 1 MiB) */
+    size_t max_terms;           /* tests in all conditions of a set, macros inlined (default 1,000,000) */
 } rules_limits;
 
 void rules_limits_default(rules_limits *lim);
@@ -285,5 +286,9 @@ int rules_engine_state_import(rules_engine *e, const uint8_t *p, size_t n, xw_er
 size_t rules_engine_state_entries(const rules_engine *e);
 /* Regex matches that hit the match limit since the engine started. */
 uint64_t rules_engine_regex_limit_hits(const rules_engine *e);
+/* Tests computed in full since the engine started: not answered inline (window compares,
+ * absent or unknown fields, number compares, lists already looked up, ...) nor from the
+ * per-event memo. The work an event costs, for profiling and tests. */
+uint64_t rules_engine_tests_computed(const rules_engine *e);
 
 #endif

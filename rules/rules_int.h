@@ -23,6 +23,17 @@
 void rules_diags_vadd(rules_diags *d, rules_diag_level lvl, const char *file, int line, int col,
                       const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 
+/* rules_field_type, inline for the per-event paths (a call per test showed in profiles). */
+static inline rules_type rules_ftype(rules_field f)
+{
+    static const unsigned char types[] = {
+#define RULES_F_TYPE(id, name, type) RULES_T_##type,
+        RULES_FIELDS(RULES_F_TYPE)
+#undef RULES_F_TYPE
+    };
+    return (rules_type)types[f];
+}
+
 /* --- arena: common/arena.h ---------------------------------------------------------------- */
 /* The names compile.c and parse.c still use for it (another change holds those files now);
  * they go when those two say xw_arena_* themselves. */
@@ -155,7 +166,12 @@ typedef struct {
     size_t slen;
     int64_t num; /* TK_NUMBER; TK_DURATION in ns */
     const char *err;
+    int too_large; /* TK_ERROR: a number or duration out of range */
 } rules_tok;
+
+/* The range of durations (nanoseconds in 64 bits) and numbers, for messages. */
+#define RULES_DUR_MAX_TEXT "106751d (about 292 years; 9223372036 seconds)"
+#define RULES_NUM_MAX_TEXT "9223372036854775807"
 
 typedef struct {
     const char *text;
@@ -227,6 +243,7 @@ typedef struct rules_anode {
     rules_aop *lhs; /* AN_PRED */
     rules_op op;
     rules_aval *rhs;
+    uint32_t leaf1[4]; /* compile.c: 1 + the leaf compiled from this test, per context, or 0 */
 } rules_anode;
 
 /* Parses text into an AST in `arena`. On error returns NULL with the offset in *err_off and a
@@ -265,7 +282,21 @@ typedef struct rules_cnode {
     uint32_t listbit; /* IN / INTERSECTS: bit in the dictionary masks */
     pcre2_code *re;
     uint32_t regroup1; /* REGEX: 1 + index of its group in set->regroups, or 0 */
+    uint8_t fast;      /* RULES_FAST_*: how much of the test is answered inline (eval.c) */
 } rules_cnode;
+
+/* Tests, or parts of them, that eval.c answers inline, without the memo (compile.c sets them;
+ * 0 for window compares, which are inline anyway). */
+enum {
+    RULES_FAST_NONE = 0,
+    RULES_FAST_NUM,     /* an integer, duration or boolean field compared with a number (or alone) */
+    RULES_FAST_LISTLEN, /* len() of a list field (not content.words) compared with a number */
+    RULES_FAST_STREQ,   /* a text field = or != a text */
+    RULES_FAST_EXISTS,  /* FIELD exists */
+    RULES_FAST_DICT,    /* in / intersects on a field or lower(field): one bit once looked up */
+    RULES_FAST_REGROUP, /* a regex in a joined group: false when the group found nothing */
+    RULES_FAST_OTHER,   /* none of those, but on a field: absent and unknown answered inline */
+};
 
 /* The regexes tested on one text field, joined into one pattern `(?:p1)|(?:p2)|...`: when
  * it finds nothing (the common case: most messages are clean), every member is false
@@ -377,6 +408,37 @@ struct rules_event {
     rules_fval f[RULES_F__COUNT];
     xw_arena arena;
 };
+
+/* --- content.words (words.c, tables in unicode_tab.c) -------------------------------------- */
+enum { RULES_UC_WORD = 0, RULES_UC_SEP = 1, RULES_UC_EXTEND = 2 };
+typedef struct {
+    uint32_t lo, hi; /* code points lo..hi */
+    uint8_t cls;     /* RULES_UC_SEP or RULES_UC_EXTEND; what no range covers is RULES_UC_WORD */
+} rules_uc_range;
+typedef struct {
+    uint32_t lo; /* lo, lo + stride, ... (n code points) lower to themselves + delta */
+    uint16_t n;
+    uint8_t stride; /* 1 or 2 */
+    int32_t delta;
+} rules_uc_lower_run;
+extern const rules_uc_range rules_uc_classes[];
+extern const size_t rules_uc_nclasses;
+extern const rules_uc_lower_run rules_uc_lower_runs[];
+extern const size_t rules_uc_nlower_runs;
+
+/* One UTF-8 sequence at s (n > 0 bytes, s[0] >= 0x80): its length and code point, or 0 when
+ * it is not valid (overlong, a surrogate, past U+10FFFF, cut short). */
+size_t rules_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+/* The word class of a code point >= 0x80, and its simple lowercase mapping. */
+int rules_uc_class(uint32_t cp);
+uint32_t rules_uc_lower(uint32_t cp);
+/* Splits text into lowered words (docs/rules.md, content.words): out needs 2 * len + 2 bytes,
+ * items len / 2 + 1 entries; each word is NUL-terminated in out. Returns the number of words. */
+size_t rules_words_split(const char *text, size_t len, char *out, rules_str *items);
+/* An item to compare with content.words, lowered into out (2 * len + 2 bytes): 1 when it is
+ * one word as a text would give it, 0 when it can never match one (empty, or it holds spaces,
+ * punctuation or symbols; out then holds it lowered whole). */
+int rules_word_item(const char *s, size_t len, char *out, size_t *outlen);
 
 /* --- window state (window.c) --------------------------------------------------------------- */
 typedef struct rules_wstore rules_wstore;

@@ -108,6 +108,10 @@ check_expect "errors/file-too-big" "$out" $? "$big: error: file is larger than t
 # a missing file
 out=$("$C" "$tmp/nope.yaml" 2>&1)
 check_expect "errors/missing-file" "$out" $? "$tmp/nope.yaml: error: cannot open the file"
+# ... does not hide the errors of the files that could be read
+out=$(cd "$root/../.." && "$C" tests/rules/errors/unknown-field.yaml "$tmp/nope.yaml" 2>&1)
+check_expect "errors/missing-file-and-error" "$out" $? "$tmp/nope.yaml: error: cannot open the file" \
+  "tests/rules/errors/unknown-field.yaml:3:37: error: unknown field 'sender.nickname'"
 
 echo "rules-golden: $pass passed, $fail failed"
 [ $fail -eq 0 ]
