@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import * as xmtp from '@xmtp/node-bindings';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { hexToBytes } from 'viem';
+import { newUser as libxmtpUser } from './libxmtp_user.mjs';
 import { startDevnode } from './devnode_process.mjs';
 
 const [nodeBin, benchBin] = process.argv.slice(2).map((p) => path.resolve(p));
@@ -28,21 +29,7 @@ const bot = (...args) => {
   return JSON.parse(execFileSync(bin, argv, { encoding: 'utf8', maxBuffer: 1 << 20 }).trim());
 };
 
-const ident = (acct) => ({ identifier: acct.address.toLowerCase(), identifierKind: 0 });
-async function newUser(name) {
-  const account = privateKeyToAccount(generatePrivateKey());
-  const user = { name, account, dbPath: path.join(node.dir, `${name}.db3`) };
-  user.inboxId = xmtp.generateInboxId(ident(account), 1n);
-  user.client = await xmtp.createClient(node.url, null, false, user.dbPath, user.inboxId, ident(account), undefined,
-    null, 'Disabled', { level: 'Off' }, false, 'client-bench/1', 1n);
-  const req = await user.client.createInboxSignatureRequest();
-  if (req) {
-    const text = await req.signatureText();
-    await req.addEcdsaSignature(hexToBytes(await account.signMessage({ message: text })));
-    await user.client.registerIdentity(req);
-  }
-  return user;
-}
+const newUser = (name, account) => libxmtpUser(node.url, node.dir, name, 'client-bench/1', account);
 
 try {
   const reg = bot('init', generatePrivateKey());

@@ -20,6 +20,7 @@ import path from 'node:path';
 import * as xmtp from '@xmtp/node-bindings';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { hexToBytes } from 'viem';
+import { newUser as libxmtpUser, textOf } from './libxmtp_user.mjs';
 import { startDevnode } from './devnode_process.mjs';
 
 const [nodeBin, driverBin] = process.argv.slice(2).map((p) => path.resolve(p));
@@ -44,22 +45,8 @@ function bot(...args) {
   }
 }
 
-const ident = (acct) => ({ identifier: acct.address.toLowerCase(), identifierKind: 0 });
-async function newUser(name, account = privateKeyToAccount(generatePrivateKey())) {
-  const user = { name, account, dbPath: path.join(dir, `${name}.db3`) };
-  user.inboxId = xmtp.generateInboxId(ident(account), 1n);
-  user.client = await xmtp.createClient(node.url, null, false, user.dbPath, user.inboxId, ident(account), undefined,
-    null, 'Disabled', { level: 'Off' }, false, 'client-groups-interop/1', 1n);
-  const req = await user.client.createInboxSignatureRequest();
-  if (req) {
-    const text = await req.signatureText();
-    await req.addEcdsaSignature(hexToBytes(await account.signMessage({ message: text })));
-    await user.client.registerIdentity(req);
-  }
-  return user;
-}
+const newUser = (name, account) => libxmtpUser(node.url, dir, name, 'client-groups-interop/1', account);
 
-const textOf = (m) => (m.content?.type?.typeId === 'text' ? new TextDecoder().decode(m.content.content) : null);
 async function texts(conv) {
   await conv.sync();
   return (await conv.findMessages({ direction: 0 })).filter((m) => m.kind === 0)

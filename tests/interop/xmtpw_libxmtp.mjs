@@ -21,6 +21,7 @@ import path from 'node:path';
 import * as xmtp from '@xmtp/node-bindings';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { hexToBytes } from 'viem';
+import { newUser as libxmtpUser, ident, textOf, appMessages } from './libxmtp_user.mjs';
 import { startDevnode } from './devnode_process.mjs';
 
 const [nodeBin, xmtpwBin] = process.argv.slice(2).map((p) => path.resolve(p));
@@ -53,26 +54,7 @@ function json(r) {
 }
 const show = (r) => JSON.stringify(r, (k, v) => (typeof v === 'bigint' ? v.toString() : v));
 
-const ident = (addr) => ({ identifier: addr.toLowerCase(), identifierKind: 0 });
-async function newUser(name) {
-  const account = privateKeyToAccount(generatePrivateKey());
-  const user = { name, account, dbPath: path.join(dir, `${name}.db3`) };
-  user.inboxId = xmtp.generateInboxId(ident(account.address), 1n);
-  user.client = await xmtp.createClient(node.url, null, false, user.dbPath, user.inboxId, ident(account.address),
-    undefined, null, 'Disabled', { level: 'Off' }, false, 'xmtpw-interop/1', 1n);
-  const req = await user.client.createInboxSignatureRequest();
-  if (req) {
-    const text = await req.signatureText();
-    await req.addEcdsaSignature(hexToBytes(await account.signMessage({ message: text })));
-    await user.client.registerIdentity(req);
-  }
-  return user;
-}
-const textOf = (m) => (m.content?.type?.typeId === 'text' ? new TextDecoder().decode(m.content.content) : null);
-async function appMessages(conv) {
-  await conv.sync();
-  return (await conv.findMessages({ direction: 0 })).filter((m) => m.kind === 0);
-}
+const newUser = (name, account) => libxmtpUser(node.url, dir, name, 'xmtpw-interop/1', account);
 
 async function main() {
   // 1. before init
