@@ -576,7 +576,7 @@ static void group_regexes(rules_cctx *c)
         if (c->leaves[i]->regroup1 == REGROUP_ALONE)
             c->leaves[i]->regroup1 = 0;
         else if (c->leaves[i]->regroup1)
-            c->leaves[i]->fast = RULES_FAST_REGROUP;
+            c->leaves[i]->fast = RULES_FAST_REGROUP; /* what rules_inline_prepare keeps */
     }
 }
 
@@ -606,31 +606,9 @@ static int finish(rules_cctx *c)
         s->by_kind[k] = rules_arena_alloc(&s->arena, (s->nrules + 1) * sizeof(uint32_t));
         if (!s->by_kind[k])
             return -1;
-        s->gate_by_kind[k] = rules_arena_alloc(&s->code, (s->nrules + 1) * sizeof *s->gate_by_kind[k]);
-        if (!s->gate_by_kind[k])
-            return -1;
         for (size_t i = 0; i < s->nrules; i++)
-            if (s->rules[i].enabled && (s->rules[i].kinds & (1u << k))) {
-                s->gate_by_kind[k][s->nby_kind[k]] = s->rules[i].gate;
+            if (s->rules[i].enabled && (s->rules[i].kinds & (1u << k)))
                 s->by_kind[k][s->nby_kind[k]++] = (uint32_t)i;
-            }
-    }
-    for (size_t i = 0; i < c->nleaves; i++) { /* what eval.c answers inline (RULES_FAST_*) */
-        rules_cnode *n = c->leaves[i];
-        int cmp = n->op <= OP_GE, t = (int)rules_field_type(n->lhs.f);
-        if (n->op == OP_EXISTS && n->lhs.k == CV_FIELD)
-            n->fast = RULES_FAST_EXISTS;
-        else if (cmp && n->lhs.k == CV_FIELD && (t == RULES_T_INT || t == RULES_T_DUR || t == RULES_T_BOOL))
-            n->fast = RULES_FAST_NUM;
-        else if (cmp && n->op != OP_NONE && n->lhs.k == CV_LEN && t == RULES_T_LIST &&
-                 n->lhs.f != RULES_F_CONTENT_WORDS)
-            n->fast = RULES_FAST_LISTLEN;
-        else if ((n->op == OP_EQ || n->op == OP_NE) && n->lhs.k == CV_FIELD && t == RULES_T_STR)
-            n->fast = RULES_FAST_STREQ;
-        else if ((n->op == OP_IN || n->op == OP_INTERSECTS) && (n->lhs.k == CV_FIELD || n->lhs.k == CV_LOWER))
-            n->fast = RULES_FAST_DICT;
-        else if (n->lhs.k != CV_RATE && n->lhs.k != CV_FIRST)
-            n->fast = RULES_FAST_OTHER;
     }
     s->nleaves = (uint32_t)c->nleaves;
     s->nbits = c->nbits;
@@ -663,10 +641,13 @@ static int finish(rules_cctx *c)
         return -1;
     for (size_t i = 0; i < s->dict.cap; i++)
         if (s->dict.slots[i].s) {
-            uint32_t bit = RULES_BLOOM_BIT(s->dict.slots[i].h);
+            uint32_t bit = RULES_BLOOM_BIT(s->dict.slots[i].h), bit2 = RULES_BLOOM_BIT2(s->dict.slots[i].h);
             s->bloom[bit / 64] |= UINT64_C(1) << (bit % 64);
+            s->bloom[bit2 / 64] |= UINT64_C(1) << (bit2 % 64);
         }
     group_regexes(c);
+    if (rules_inline_prepare(s, c->leaves, c->nleaves) != 0)
+        return -1;
     s->mctx = pcre2_match_context_create(NULL);
     if (!s->mctx)
         return -1;

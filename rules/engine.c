@@ -358,12 +358,12 @@ int rules_engine_eval(rules_engine *e, const rules_event *ev, const rules_decisi
         if (rules_eval_observe(e, ev) != XW_OK)
             return xw_errf(eb, XW_ENOMEM, "out of memory in the rate windows");
         const uint32_t *idx = s->by_kind[ev->kind];
-        const rules_cnode *const *gates = s->gate_by_kind[ev->kind];
+        const rules_gate *gates = s->gate_by_kind[ev->kind];
         int sim_ended = 0; /* a simulated rule ended evaluation: for the simulated rules only */
         for (size_t i = 0; i < s->nby_kind[ev->kind]; i++) {
             /* a rule whose first test is already known false for this event: skip it without
              * a call (the whole `and` is false) */
-            if (gates[i] && rules_gate_false(e, ev, gates[i]))
+            if (rules_gate_false(e, ev, &gates[i]))
                 continue;
             const rules_crule *r = &s->rules[idx[i]];
             if (sim_ended && r->simulate)

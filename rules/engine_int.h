@@ -144,15 +144,50 @@ static inline int rules_quick(const rules_engine *e, const rules_event *ev, cons
     }
 }
 
-/* 1 when gate leaf g is already known false for this event (computed inline, or from the
- * memo): the rule it starts cannot match. */
-static inline int rules_gate_false(const rules_engine *e, const rules_event *ev, const rules_cnode *g)
+/* 1 when the rule whose gate is g cannot match this event: its first test is answered
+ * false inline, or found false in the memo. Decided from the gate entry alone (rules_gate),
+ * without reading the test node, except for a text compare. */
+static inline int rules_gate_false(const rules_engine *e, const rules_event *ev, const rules_gate *g)
 {
-    uint64_t missing = 0;
-    int q = rules_quick(e, ev, g, &missing);
-    if (q >= 0)
-        return q == 0;
-    return e->memo[g->leaf].epoch == e->epoch && e->memo[g->leaf].val == 0;
+    if (g->how == RULES_GATE_NONE)
+        return 0;
+    if (g->how == RULES_GATE_WINDOW) {
+        uint8_t st = e->slot_state[g->aux];
+        if (st != RV_SET)
+            return st == RV_ABSENT;
+        int r = rules_cmp_num((rules_op)g->op, e->slot_val[g->aux], g->num);
+        if (r >= 0)
+            return r == 0;
+    } else {
+        const rules_fval *fv = &ev->f[g->field];
+        if (fv->state != RV_SET)
+            return fv->state == RV_ABSENT;
+        switch (g->fast) {
+        case RULES_FAST_NUM:
+            return rules_cmp_num((rules_op)g->op, fv->i, g->num) == 0;
+        case RULES_FAST_LISTLEN:
+            return rules_cmp_num((rules_op)g->op, (int64_t)fv->nitems, g->num) == 0;
+        case RULES_FAST_EXISTS:
+            return 0;
+        case RULES_FAST_STREQ: {
+            uint64_t missing = 0;
+            return rules_quick(e, ev, g->n, &missing) == 0;
+        }
+        case RULES_FAST_DICT:
+            if (e->mask_epoch[g->lf][g->lw] == e->epoch)
+                return !(e->masks[((size_t)g->lf * 2 + g->lw) * e->set->mask_words + g->aux / 64] >>
+                             (g->aux % 64) &
+                         1);
+            break;
+        case RULES_FAST_REGROUP:
+            if (e->regroup_epoch[g->aux] == e->epoch && !e->regroup_val[g->aux])
+                return 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return e->memo[g->idx].epoch == e->epoch && e->memo[g->idx].val == 0;
 }
 
 /* Evaluates a compiled condition: 0 false, 1 true, 2 unknown (e->missing gains the fields). */

@@ -200,8 +200,8 @@ static int fetch(rules_engine *e, const rules_event *ev, const rules_coperand *o
 static void or_row(const rules_set *s, uint64_t *m, const char *str, size_t len)
 {
     uint64_t h = rules_hash64(str, len, 0);
-    uint32_t bit = RULES_BLOOM_BIT(h);
-    if (!((s->bloom[bit / 64] >> (bit % 64)) & 1))
+    uint32_t bit = RULES_BLOOM_BIT(h), bit2 = RULES_BLOOM_BIT2(h);
+    if (!((s->bloom[bit / 64] >> (bit % 64)) & (s->bloom[bit2 / 64] >> (bit2 % 64)) & 1))
         return; /* in no list */
     int32_t row = rules_map_get_h(&s->dict, str, len, h);
     if (row < 0)
@@ -481,9 +481,24 @@ int rules_eval_observe(rules_engine *e, const rules_event *ev)
         sk->h = rules_wstore_hash_mix(sl->id, fh[sl->key]);
         rules_wstore_prefetch(e->ws, sk->h, 0);
     }
+    /* while the window table's lines come in: text work the rules of this kind use (the
+     * first test that asks for it would do it; here its cost overlaps the memory latency) */
+    int eager = s->eager[ev->kind], text = ev->f[RULES_F_CONTENT_TEXT].state == RV_SET;
+    if ((eager & RULES_EAGER_WORDS) && text) {       /* and the words looked up in the lists */
+        const rules_lowcache *wc = get_words(e, ev); /* NULL (no memory): met again where used */
+        if (wc && s->field_used_in[RULES_F_CONTENT_WORDS]) {
+            uint64_t *m = e->masks + (size_t)RULES_F_CONTENT_WORDS * 2 * s->mask_words;
+            memset(m, 0, s->mask_words * sizeof *m);
+            for (size_t i = 0; i < wc->nitems; i++)
+                or_row(s, m, wc->items[i].s, wc->items[i].len);
+            e->mask_epoch[RULES_F_CONTENT_WORDS][0] = e->epoch;
+        }
+    }
     for (size_t i = 0; i < s->nslots; i++)
         if ((s->slots[i].kinds & kbit) && e->slot_state[i] == RV_SET)
             rules_wstore_prefetch(e->ws, e->slot_keys[i].h, 1);
+    if ((eager & RULES_EAGER_LOWER_TEXT) && text)
+        (void)get_lower(e, ev, RULES_F_CONTENT_TEXT);
     for (size_t i = 0; i < s->nslots; i++) {
         const rules_slot *sl = &s->slots[i];
         if (!(sl->kinds & kbit) || e->slot_state[i] != RV_SET)

@@ -49,6 +49,7 @@ static inline void rules_arena_free(xw_arena *a) { xw_arena_release(a); }
 /* --- hashing and a string -> int map (open addressing) ------------------------------------ */
 #define RULES_BLOOM_BITS (1u << 20)
 #define RULES_BLOOM_BIT(h) ((uint32_t)((h) >> 40) & (RULES_BLOOM_BITS - 1))
+#define RULES_BLOOM_BIT2(h) ((uint32_t)((h) >> 20) & (RULES_BLOOM_BITS - 1)) /* two bits per value */
 uint64_t rules_hash64(const void *p, size_t n, uint64_t seed);
 
 typedef struct {
@@ -298,6 +299,30 @@ enum {
     RULES_FAST_OTHER,   /* none of those, but on a field: absent and unknown answered inline */
 };
 
+/* The first test of a rule (its gate), laid out for the rule loop (engine_int.h): the
+ * common kinds are decided without touching the test itself, from one array per event
+ * kind, in rule order. */
+enum { RULES_GATE_NONE, RULES_GATE_WINDOW, RULES_GATE_FIELD };
+typedef struct {
+    int64_t num;
+    const struct rules_cnode *n; /* the test, or NULL (RULES_GATE_NONE) */
+    uint32_t idx;                /* RULES_GATE_WINDOW: the slot; otherwise the leaf (memo) */
+    uint32_t aux;                /* RULES_FAST_DICT: the list's bit; RULES_FAST_REGROUP: the group */
+    uint8_t how;                 /* RULES_GATE_* */
+    uint8_t fast;                /* n->fast */
+    uint8_t op;
+    uint8_t field;  /* RULES_GATE_FIELD: the field whose state decides (content.words: text) */
+    uint8_t lf, lw; /* RULES_FAST_DICT: the field and lower() (which looked-up values) */
+} rules_gate;
+
+/* Text work the rules of an event kind need (content.words, lower(content.text) or an
+ * i-operator on it), done by eval.c while the window table is fetched from memory. */
+enum { RULES_EAGER_WORDS = 1, RULES_EAGER_LOWER_TEXT = 2 };
+
+/* Sets each leaf's RULES_FAST_* class (REGROUP is set by the regex grouping before) and
+ * builds set->gate_by_kind and set->eager. -1 on OOM. */
+int rules_inline_prepare(rules_set *s, rules_cnode **leaves, size_t nleaves);
+
 /* The regexes tested on one text field, joined into one pattern `(?:p1)|(?:p2)|...`: when
  * it finds nothing (the common case: most messages are clean), every member is false
  * without running it. A match, or a limit hit, runs the members one by one. */
@@ -358,8 +383,9 @@ struct rules_set {
     rules_crule *rules;
     size_t nrules;
     int match_first;
-    uint32_t *by_kind[RULES_KIND__COUNT];                /* rule indexes per event kind, in order */
-    const rules_cnode **gate_by_kind[RULES_KIND__COUNT]; /* the gate leaf of each, or NULL */
+    uint32_t *by_kind[RULES_KIND__COUNT];        /* rule indexes per event kind, in order */
+    rules_gate *gate_by_kind[RULES_KIND__COUNT]; /* the gate of each */
+    uint8_t eager[RULES_KIND__COUNT];            /* RULES_EAGER_*: text work done up front */
     size_t nby_kind[RULES_KIND__COUNT];
     rules_slot *slots;
     size_t nslots;
