@@ -121,16 +121,25 @@ static int store_msg(fake *f, const uint8_t *gid, size_t gid_len, const uint8_t 
     return XW_OK;
 }
 
-static int query_group(void *ctx, const uint8_t *gid, size_t gid_len, uint64_t after, uint32_t limit,
-                       xc_page *out, xw_errbuf *eb)
+/* What both queries do first: the injected failure, an empty page, the page size bounded. */
+static int page_start(fake *f, xc_page *out, uint32_t *limit, xw_errbuf *eb)
 {
-    fake *f = ctx;
     int rc = injected(f, eb);
     if (rc != XW_OK)
         return rc;
     memset(out, 0, sizeof *out);
-    if (limit == 0 || limit > XC_PAGE_MAX)
-        limit = XC_PAGE_MAX;
+    if (*limit == 0 || *limit > XC_PAGE_MAX)
+        *limit = XC_PAGE_MAX;
+    return XW_OK;
+}
+
+static int query_group(void *ctx, const uint8_t *gid, size_t gid_len, uint64_t after, uint32_t limit,
+                       xc_page *out, xw_errbuf *eb)
+{
+    fake *f = ctx;
+    int rc = page_start(f, out, &limit, eb);
+    if (rc != XW_OK)
+        return rc;
     out->groups = xw_calloc(limit, sizeof *out->groups);
     if (!out->groups)
         return xw_errf(eb, XW_ENOMEM, "out of memory");
@@ -148,12 +157,9 @@ static int query_welcomes(void *ctx, const uint8_t *key, size_t key_len, uint64_
                           xc_page *out, xw_errbuf *eb)
 {
     fake *f = ctx;
-    int rc = injected(f, eb);
+    int rc = page_start(f, out, &limit, eb);
     if (rc != XW_OK)
         return rc;
-    memset(out, 0, sizeof *out);
-    if (limit == 0 || limit > XC_PAGE_MAX)
-        limit = XC_PAGE_MAX;
     out->welcomes = xw_calloc(limit, sizeof *out->welcomes);
     if (!out->welcomes)
         return xw_errf(eb, XW_ENOMEM, "out of memory");
